@@ -1,0 +1,146 @@
+using System.Text.Json.Serialization;
+
+namespace Pilotage.Core.Specs;
+
+/// <summary>
+/// One AI system as declared in a <c>pilotage/v1 AiSystem</c> document. Immutable: a change is a
+/// new spec, compared with the stored one through its canonical JSON (<see cref="SpecCanonicalJson"/>).
+/// </summary>
+public sealed record SystemSpec
+{
+    /// <summary>metadata.name: the slug clients send as <c>model</c>.</summary>
+    public required string Name { get; init; }
+    /// <summary>metadata.title: a human title; defaults to the slug.</summary>
+    public string? Title { get; init; }
+    public required string Owner { get; init; }
+    public required string Purpose { get; init; }
+    public RiskTier Risk { get; init; } = RiskTier.Medium;
+    public required UpstreamSpec Upstream { get; init; }
+    public ConfigSpec Config { get; init; } = new();
+    public DataBoundarySpec DataBoundary { get; init; } = new();
+    public TrainingSpec Training { get; init; } = new();
+    public ReviewSpec Review { get; init; } = new();
+    public BaselineSpec Baseline { get; init; } = new();
+    public PilotSpec? Pilot { get; init; }
+    public IReadOnlyList<RolloutStageSpec> Rollout { get; init; } = [];
+    public IReadOnlyList<PauseRuleSpec> PauseRules { get; init; } = [];
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<RiskTier>))]
+public enum RiskTier { Low, Medium, High }
+
+/// <summary>How the gateway serves a group: see design.md, "Modes".</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ServingMode>))]
+public enum ServingMode { Full, Draft, Approval, ReadOnly, Shadow }
+
+/// <summary>The outcome a failing pilot criterion asks for, in increasing severity.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PilotOutcome>))]
+public enum PilotOutcome { Proceed, Narrow, Repilot, Redesign, Stop }
+
+/// <summary>The nine things a pilot can be testing (seed, step 1).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PilotQuestion>))]
+public enum PilotQuestion { Value, Quality, WorkflowFit, Adoption, DataReadiness, ReviewBurden, Risk, Cost, SupportNeeds }
+
+[JsonConverter(typeof(JsonStringEnumConverter<PauseAction>))]
+public enum PauseAction { Pause, Restrict, Rollback, Notify }
+
+public sealed record UpstreamSpec
+{
+    public required string BaseUrl { get; init; }
+    public required string Model { get; init; }
+    /// <summary>Name of the environment variable holding the upstream key; the secret itself never enters a spec.</summary>
+    public string? ApiKeyEnv { get; init; }
+    public decimal PricePer1kInput { get; init; }
+    public decimal PricePer1kOutput { get; init; }
+}
+
+/// <summary>The versioned model configuration: under change control once a system is past its pilot.</summary>
+public sealed record ConfigSpec
+{
+    public string? SystemPrompt { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? MaxTokens { get; init; }
+}
+
+public sealed record DataBoundarySpec
+{
+    /// <summary>Detectors whose hit refuses the request (422, nothing sent upstream).</summary>
+    public IReadOnlyList<string> Block { get; init; } = [];
+    /// <summary>Detectors whose hits are replaced by a typed placeholder before sending.</summary>
+    public IReadOnlyList<string> Redact { get; init; } = [];
+    /// <summary>Custom regex detectors, usable by name in <see cref="Block"/> and <see cref="Redact"/>.</summary>
+    public IReadOnlyList<CustomDetectorSpec> Detectors { get; init; } = [];
+}
+
+public sealed record CustomDetectorSpec
+{
+    public required string Name { get; init; }
+    public required string Pattern { get; init; }
+}
+
+public sealed record TrainingSpec
+{
+    public bool Required { get; init; }
+    public string? Text { get; init; }
+}
+
+public sealed record ReviewSpec
+{
+    /// <summary>Groups whose members review this system's answers.</summary>
+    public IReadOnlyList<string> Reviewers { get; init; } = [];
+    public int? MinutesPerDay { get; init; }
+    public double? SlaHours { get; init; }
+    /// <summary>Cost of an hour of review labour, so the hidden cost of review shows in cost figures.</summary>
+    public decimal? HourlyRate { get; init; }
+}
+
+public sealed record BaselineSpec
+{
+    public double? ManualMinutesPerTask { get; init; }
+}
+
+public sealed record PilotSpec
+{
+    public IReadOnlyList<PilotQuestion> Questions { get; init; } = [];
+    public required string Group { get; init; }
+    public ServingMode Mode { get; init; } = ServingMode.Draft;
+    public required DateOnly Ends { get; init; }
+    public int MinSamples { get; init; }
+    public IReadOnlyList<CriterionSpec> Criteria { get; init; } = [];
+}
+
+/// <summary>A metric threshold. In a pilot, <see cref="Else"/> names the outcome when it fails; in a gate it is unused.</summary>
+public sealed record CriterionSpec
+{
+    public required string Metric { get; init; }
+    public double? Min { get; init; }
+    public double? Max { get; init; }
+    public PilotOutcome? Else { get; init; }
+    /// <summary><c>point</c> (default), <c>lower</c> or <c>upper</c>: which figure of a rate's 95 % Wilson interval is tested.</summary>
+    public string? Confidence { get; init; }
+}
+
+public sealed record RolloutStageSpec
+{
+    public required string Name { get; init; }
+    public IReadOnlyList<string> Groups { get; init; } = [];
+    public ServingMode Mode { get; init; } = ServingMode.Full;
+    public int? MinDays { get; init; }
+    public int? MinSamples { get; init; }
+    public IReadOnlyList<CriterionSpec> Gate { get; init; } = [];
+}
+
+public sealed record PauseRuleSpec
+{
+    public required string Metric { get; init; }
+    /// <summary>Count window: the last N samples.</summary>
+    public int? Over { get; init; }
+    /// <summary>Time window, e.g. <c>1h</c>, <c>30m</c>, <c>1d</c>.</summary>
+    public string? Window { get; init; }
+    public double? Above { get; init; }
+    public double? Below { get; init; }
+    public PauseAction Action { get; init; } = PauseAction.Pause;
+    /// <summary>For <c>restrict</c>: a stricter mode (e.g. <c>approval</c>) or an earlier stage name.</summary>
+    public string? To { get; init; }
+}
