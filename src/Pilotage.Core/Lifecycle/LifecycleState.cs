@@ -24,4 +24,11 @@ public sealed record LifecycleState(
     int SuspendedStage = 0)
 {
     public static LifecycleState Proposed { get; } = new(LifecyclePhase.Proposed);
+
+    /// <summary>
+    /// While paused: the system was restricted when it was paused, so resuming restores the
+    /// restriction (with <see cref="SuspendedPhase"/> still pointing at where it served before that)
+    /// rather than silently lifting it.
+    /// </summary>
+    public bool ResumeRestricted { get; init; }
 }

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using Pilotage.Cli.Client;
+using Pilotage.Server.Hosting;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Cli.Serve;
+
+/// <summary><c>pilotage serve</c>: runs the control plane in this process until Ctrl-C or SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var db = new Option<string?>("--db")
+        {
+            Description = "Where to keep state: a SQLite file or 'Data Source=…' string, or a PostgreSQL 'Host=…' string [default: $PILOTAGE_DB, else " + StoreLocation.DefaultSqlitePath + "]",
+            HelpName = "DB",
+        };
+        var urls = new Option<string?>("--urls")
+        {
+            Description = "Address(es) to listen on, separated by ';' [default: " + PilotageServerOptions.DefaultUrls + "]",
+            HelpName = "URLS",
+        };
+        var command = new Command("serve", "Run the Pilotage server (control API) in the foreground; Ctrl-C stops it. Set PILOTAGE_ADMIN_TOKEN to choose the bootstrap admin key, otherwise one is generated and shown once.")
+        {
+            db,
+            urls,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var database = parse.GetValue(db) ?? cli.Console.Env("PILOTAGE_DB");
+            try
+            {
+                // Checked before anything starts, so a typo is a one-line usage error rather than a host crash.
+                StoreLocation.Parse(database);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException($"bad --db / PILOTAGE_DB value: {e.Message}", ExitCodes.Usage);
+            }
+            var options = new PilotageServerOptions
+            {
+                Database = database,
+                Urls = parse.GetValue(urls) ?? PilotageServerOptions.DefaultUrls,
+                AdminToken = cli.Console.Env("PILOTAGE_ADMIN_TOKEN"),
+                CredentialsPath = cli.Console.CredentialsPath(),
+                Announce = cli.Console.Out,
+            };
+            try
+            {
+                await PilotageApp.RunAsync(options, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Ctrl-C during start-up: stopping is what was asked for.
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or System.Data.Common.DbException or UnauthorizedAccessException or FormatException or ArgumentException)
+            {
+                throw new CliException($"the server could not start: {e.Message}");
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

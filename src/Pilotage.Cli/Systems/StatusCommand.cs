@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Pilotage.Cli.Client;
+using Pilotage.Server.Api;
+using Pilotage.Server.Systems;
+
+namespace Pilotage.Cli.Systems;
+
+/// <summary><c>pilotage status [SYSTEM]</c>: where each AI system is in its lifecycle.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var system = new Argument<string?>("SYSTEM")
+        {
+            Description = "A system's name (metadata.name in its spec); without it, all systems are listed",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var command = cli.ClientCommand("status", "List AI systems with their lifecycle phase, owner, risk and config version, or show one system in detail.");
+        command.Arguments.Add(system);
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = cli.Connect(parse);
+            var slug = parse.GetValue(system);
+            if (slug is null)
+            {
+                var raw = await client.GetAsync("api/v1/systems", ct);
+                if (cli.WantsJson(parse))
+                {
+                    cli.Output.Json(raw);
+                    return ExitCodes.Ok;
+                }
+                var systems = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListSystemSummary) ?? [];
+                cli.Output.Table(
+                    ["SYSTEM", "PHASE", "OWNER", "RISK", "CONFIG", "UPDATED"],
+                    systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
+                    "no AI systems yet; declare one in a spec file and run 'pilotage apply -f FILE'");
+                return ExitCodes.Ok;
+            }
+            var one = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}", ct);
+            if (cli.WantsJson(parse))
+            {
+                cli.Output.Json(one);
+                return ExitCodes.Ok;
+            }
+            var detail = one.Deserialize(ApiJsonContext.Default.SystemDetail)
+                ?? throw new CliException($"the server sent an empty answer for system '{slug}'");
+            var s = detail.System;
+            cli.Output.Fields(
+            [
+                ("system", s.Slug),
+                ("title", s.Title),
+                ("owner", s.Owner),
+                ("purpose", detail.Purpose),
+                ("risk", s.Risk),
+                ("phase", s.Phase),
+                ("stage", s.StageName is null ? "-" : $"{s.StageName} (stage {(s.Stage + 1).ToString(CultureInfo.InvariantCulture)})"),
+                ("config version", $"v{s.ConfigVersion}"),
+                ("spec hash", detail.SpecHash),
+                ("created", Output.Time(s.CreatedAt)),
+                ("updated", Output.Time(s.UpdatedAt)),
+            ]);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string Phase(SystemSummary s) => s.StageName is null ? s.Phase : $"{s.Phase} ({s.StageName})";
+}

@@ -1,0 +1,789 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Pilotage.Core.Metrics;
+
+namespace Pilotage.Core.Specs;
+
+/// <summary>
+/// Validates one YAML document against the <c>AiSystem</c> schema and builds the <see cref="SystemSpec"/>.
+/// Every check reports and carries on, so one pass finds every problem; the spec is built only when
+/// the document produced no error.
+/// </summary>
+internal sealed partial class SpecDocumentReader(SpecReadSession session, string source)
+{
+    public const string ApiVersion = "pilotage/v1";
+    public const string Kind = "AiSystem";
+
+    /// <summary>Detectors the gateway ships with; custom ones are declared in <c>dataBoundary.detectors</c>.</summary>
+    public static IReadOnlyList<string> BuiltInDetectors { get; } = ["credit_card", "iban", "email", "phone"];
+
+    private static readonly string[] Confidences = ["point", "lower", "upper"];
+
+    private static readonly string[] RootKeys = ["apiVersion", "kind", "metadata", "spec"];
+    private static readonly string[] MetadataKeys = ["name", "title"];
+    private static readonly string[] SpecKeys =
+        ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules"];
+    private static readonly string[] UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput"];
+    private static readonly string[] ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
+    private static readonly string[] DataBoundaryKeys = ["block", "redact", "detectors"];
+    private static readonly string[] DetectorKeys = ["name", "pattern"];
+    private static readonly string[] TrainingKeys = ["required", "text"];
+    private static readonly string[] ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
+    private static readonly string[] BaselineKeys = ["manualMinutesPerTask"];
+    private static readonly string[] PilotKeys = ["questions", "group", "mode", "ends", "minSamples", "criteria"];
+    private static readonly string[] CriterionKeys = ["metric", "min", "max", "else", "confidence"];
+    private static readonly string[] StageKeys = ["name", "groups", "mode", "minDays", "minSamples", "gate"];
+    private static readonly string[] PauseRuleKeys = ["metric", "over", "window", "above", "below", "action", "to"];
+
+    /// <summary>Compiling a custom pattern never runs it, but the gateway will: give it the same bound.</summary>
+    public static readonly TimeSpan DetectorTimeout = TimeSpan.FromMilliseconds(100);
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{1,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Slug();
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex Email();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvName();
+
+    [GeneratedRegex("^[1-9][0-9]{0,5}[mhd]$", RegexOptions.CultureInvariant)]
+    private static partial Regex Window();
+
+    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Number();
+
+    [GeneratedRegex("^[-+]?[0-9]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex WholeNumber();
+
+    [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoDate();
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex DetectorName();
+
+    /// <summary>A mapping whose keys were checked; <see cref="Get"/> returns the value node of a known key.</summary>
+    private sealed class Map(string path, YMapping node)
+    {
+        public string Path { get; } = path;
+        public YMapping Node { get; } = node;
+        public Dictionary<string, YNode> Values { get; } = new(StringComparer.Ordinal);
+
+        public string Child(string key) => Path.Length == 0 ? key : Path + "." + key;
+
+        /// <summary>The value of <paramref name="key"/>, or null when absent or written as null.</summary>
+        public YNode? Get(string key) =>
+            Values.TryGetValue(key, out var value) && value is not YScalar { IsNull: true } ? value : null;
+    }
+
+    public SystemSpec? Read(YNode root)
+    {
+        var before = session.Reported;
+        var top = MapOf(root, "", RootKeys);
+        if (top is null)
+        {
+            return null;
+        }
+
+        if (RequiredText(top, "apiVersion") is { } apiVersion && apiVersion != ApiVersion)
+        {
+            Error(top.Child("apiVersion"), $"unsupported apiVersion '{apiVersion}': expected {ApiVersion}", top.Get("apiVersion")!);
+        }
+        if (RequiredText(top, "kind") is { } kind && kind != Kind)
+        {
+            Error(top.Child("kind"), $"unsupported kind '{kind}': expected {Kind}", top.Get("kind")!);
+        }
+
+        string? name = null;
+        string? title = null;
+        if (Required(top, "metadata") is { } metadataNode && MapOf(metadataNode, "metadata", MetadataKeys) is { } metadata)
+        {
+            name = RequiredText(metadata, "name");
+            if (name is not null)
+            {
+                var nameNode = metadata.Get("name")!;
+                if (!Slug().IsMatch(name))
+                {
+                    Error("metadata.name",
+                        $"invalid name '{name}': use 2-63 lowercase letters, digits or hyphens, starting with a letter (it is the model name clients send)",
+                        nameNode);
+                }
+                else if (session.Claim(name, source, nameNode.Line) is { } first)
+                {
+                    Error("metadata.name", $"duplicate system name '{name}': already defined in {first.Source} at line {first.Line}", nameNode);
+                }
+            }
+            title = Text(metadata, "title");
+        }
+
+        var spec = Required(top, "spec") is { } specNode ? MapOf(specNode, "spec", SpecKeys) : null;
+        if (spec is null)
+        {
+            return null;
+        }
+
+        var owner = RequiredText(spec, "owner");
+        if (owner is not null && !Email().IsMatch(owner))
+        {
+            Error("spec.owner", $"owner must be an e-mail address (the accountable person), found '{owner}'", spec.Get("owner")!);
+        }
+        var purpose = RequiredText(spec, "purpose");
+        var risk = Enum<RiskTier>(spec, "risk") ?? RiskTier.Medium;
+        var upstream = Required(spec, "upstream") is { } upstreamNode ? ReadUpstream(upstreamNode, spec.Child("upstream")) : null;
+        var config = Optional(spec, "config", ReadConfig) ?? new ConfigSpec();
+        var dataBoundary = Optional(spec, "dataBoundary", ReadDataBoundary) ?? new DataBoundarySpec();
+        var training = Optional(spec, "training", ReadTraining) ?? new TrainingSpec();
+        var review = Optional(spec, "review", ReadReview) ?? new ReviewSpec();
+        var baseline = Optional(spec, "baseline", ReadBaseline) ?? new BaselineSpec();
+        var pilot = Optional(spec, "pilot", ReadPilot);
+        var rollout = ListOf(spec, "rollout", ReadStage);
+        CheckStageNames(rollout, spec.Child("rollout"));
+        var pauseRules = ListOf(spec, "pauseRules", (node, path) => ReadPauseRule(node, path, rollout));
+
+        if (session.Reported != before)
+        {
+            return null;
+        }
+        return new SystemSpec
+        {
+            Name = name!,
+            Title = title,
+            Owner = owner!,
+            Purpose = purpose!,
+            Risk = risk,
+            Upstream = upstream!,
+            Config = config,
+            DataBoundary = dataBoundary,
+            Training = training,
+            Review = review,
+            Baseline = baseline,
+            Pilot = pilot,
+            Rollout = rollout.Select(s => s.Spec).ToArray(),
+            PauseRules = pauseRules,
+        };
+    }
+
+    private UpstreamSpec? ReadUpstream(YNode node, string path)
+    {
+        if (MapOf(node, path, UpstreamKeys) is not { } map)
+        {
+            return null;
+        }
+        var baseUrl = RequiredText(map, "baseUrl");
+        if (baseUrl is not null
+            && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            Error(map.Child("baseUrl"), $"baseUrl must be an absolute http(s) URL such as http://127.0.0.1:11434/v1, found '{baseUrl}'", map.Get("baseUrl")!);
+        }
+        var model = RequiredText(map, "model");
+        var apiKeyEnv = Text(map, "apiKeyEnv");
+        if (apiKeyEnv is not null && !EnvName().IsMatch(apiKeyEnv))
+        {
+            Error(map.Child("apiKeyEnv"),
+                "apiKeyEnv is the name of an environment variable (letters, digits, '_'); never put the key itself in a spec",
+                map.Get("apiKeyEnv")!);
+        }
+        var priceIn = Decimal(map, "pricePer1kInput", 0m);
+        var priceOut = Decimal(map, "pricePer1kOutput", 0m);
+        return baseUrl is null || model is null
+            ? null
+            : new UpstreamSpec
+            {
+                BaseUrl = baseUrl,
+                Model = model,
+                ApiKeyEnv = apiKeyEnv,
+                PricePer1kInput = priceIn ?? 0m,
+                PricePer1kOutput = priceOut ?? 0m,
+            };
+    }
+
+    private ConfigSpec? ReadConfig(YNode node, string path)
+    {
+        if (MapOf(node, path, ConfigKeys) is not { } map)
+        {
+            return null;
+        }
+        return new ConfigSpec
+        {
+            SystemPrompt = Text(map, "systemPrompt"),
+            Temperature = Double(map, "temperature", 0, 2),
+            TopP = Double(map, "topP", 0, 1),
+            MaxTokens = Int(map, "maxTokens", 1),
+        };
+    }
+
+    private DataBoundarySpec? ReadDataBoundary(YNode node, string path)
+    {
+        if (MapOf(node, path, DataBoundaryKeys) is not { } map)
+        {
+            return null;
+        }
+        var detectors = ListOf(map, "detectors", ReadDetector);
+        var declared = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        for (var i = 0; i < detectors.Count; i++)
+        {
+            var (detector, nameNode) = detectors[i];
+            var detectorPath = $"{map.Child("detectors")}[{i}].name";
+            if (BuiltInDetectors.Contains(detector.Name))
+            {
+                Error(detectorPath, $"'{detector.Name}' is a built-in detector; give the custom one another name", nameNode);
+            }
+            else if (!declared.TryAdd(detector.Name, nameNode))
+            {
+                Error(detectorPath, $"duplicate detector name '{detector.Name}' (first at line {declared[detector.Name].Line})", nameNode);
+            }
+        }
+        var known = BuiltInDetectors.Concat(declared.Keys).ToArray();
+        return new DataBoundarySpec
+        {
+            Block = DetectorNames(map, "block", known),
+            Redact = DetectorNames(map, "redact", known),
+            Detectors = detectors.Select(d => d.Spec).ToArray(),
+        };
+    }
+
+    private List<string> DetectorNames(Map map, string key, string[] known)
+    {
+        var names = TextList(map, key);
+        var list = (YSequence?)map.Get(key);
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (!known.Contains(names[i]))
+            {
+                var suggestion = Metrics.EditDistance.Closest(names[i], known);
+                Error($"{map.Child(key)}[{i}]",
+                    $"unknown detector '{names[i]}'" + (suggestion is null ? "" : $" (did you mean {suggestion}?)")
+                    + $": use a built-in one ({string.Join(", ", BuiltInDetectors)}) or declare it under dataBoundary.detectors",
+                    list!.Items[i]);
+            }
+        }
+        return names;
+    }
+
+    private (CustomDetectorSpec Spec, YNode NameNode)? ReadDetector(YNode node, string path)
+    {
+        if (MapOf(node, path, DetectorKeys) is not { } map)
+        {
+            return null;
+        }
+        var name = RequiredText(map, "name");
+        if (name is not null && !DetectorName().IsMatch(name))
+        {
+            Error(map.Child("name"), $"invalid detector name '{name}': use lowercase letters, digits and '_', starting with a letter", map.Get("name")!);
+        }
+        var pattern = RequiredText(map, "pattern");
+        if (pattern is not null)
+        {
+            try
+            {
+                _ = new Regex(pattern, RegexOptions.CultureInvariant, DetectorTimeout);
+            }
+            catch (ArgumentException e)
+            {
+                Error(map.Child("pattern"), $"pattern does not compile as a .NET regular expression: {e.Message}", map.Get("pattern")!);
+            }
+        }
+        return name is null || pattern is null ? null : (new CustomDetectorSpec { Name = name, Pattern = pattern }, map.Get("name")!);
+    }
+
+    private TrainingSpec? ReadTraining(YNode node, string path)
+    {
+        if (MapOf(node, path, TrainingKeys) is not { } map)
+        {
+            return null;
+        }
+        var required = Bool(map, "required") ?? false;
+        var text = Text(map, "text");
+        if (required && text is null && map.Get("text") is null)
+        {
+            Error(map.Child("text"), "missing required field 'text': training.required is true, so people need something to acknowledge", map.Node);
+        }
+        return new TrainingSpec { Required = required, Text = text };
+    }
+
+    private ReviewSpec? ReadReview(YNode node, string path)
+    {
+        if (MapOf(node, path, ReviewKeys) is not { } map)
+        {
+            return null;
+        }
+        return new ReviewSpec
+        {
+            Reviewers = TextList(map, "reviewers"),
+            MinutesPerDay = Int(map, "minutesPerDay", 0),
+            SlaHours = Double(map, "slaHours", 0, double.MaxValue, exclusiveMin: true),
+            HourlyRate = Decimal(map, "hourlyRate", 0m),
+        };
+    }
+
+    private BaselineSpec? ReadBaseline(YNode node, string path) =>
+        MapOf(node, path, BaselineKeys) is not { } map
+            ? null
+            : new BaselineSpec { ManualMinutesPerTask = Double(map, "manualMinutesPerTask", 0, double.MaxValue) };
+
+    private PilotSpec? ReadPilot(YNode node, string path)
+    {
+        if (MapOf(node, path, PilotKeys) is not { } map)
+        {
+            return null;
+        }
+        var questions = EnumList<PilotQuestion>(map, "questions");
+        var group = RequiredText(map, "group");
+        var mode = Enum<ServingMode>(map, "mode") ?? ServingMode.Draft;
+        DateOnly? ends = null;
+        if (Required(map, "ends") is { } endsNode)
+        {
+            ends = Date(endsNode, map.Child("ends"));
+        }
+        var minSamples = Int(map, "minSamples", 0) ?? 0;
+        var criteria = ListOf(map, "criteria", (n, p) => ReadCriterion(n, p, pilot: true));
+        return group is null || ends is null
+            ? null
+            : new PilotSpec { Questions = questions, Group = group, Mode = mode, Ends = ends.Value, MinSamples = minSamples, Criteria = criteria };
+    }
+
+    private CriterionSpec? ReadCriterion(YNode node, string path, bool pilot)
+    {
+        if (MapOf(node, path, CriterionKeys) is not { } map)
+        {
+            return null;
+        }
+        var metric = MetricName(map, "metric");
+        var min = Double(map, "min", double.MinValue, double.MaxValue);
+        var max = Double(map, "max", double.MinValue, double.MaxValue);
+        if (map.Get("min") is null && map.Get("max") is null)
+        {
+            Error(path, "a criterion needs min or max (or both)", map.Node);
+        }
+        if (min is not null && max is not null && min > max)
+        {
+            Error(map.Child("min"), $"min ({Show(min.Value)}) is greater than max ({Show(max.Value)}): the criterion can never pass", map.Get("min")!);
+        }
+        CheckRateBounds(map, metric, "min", min);
+        CheckRateBounds(map, metric, "max", max);
+        var outcome = Enum<PilotOutcome>(map, "else");
+        if (pilot && map.Get("else") is null)
+        {
+            Error(map.Child("else"),
+                $"missing required field 'else': name the outcome when this criterion fails ({string.Join(", ", SpecEnum.Names<PilotOutcome>())})",
+                map.Node);
+        }
+        var confidence = Text(map, "confidence");
+        if (confidence is not null && !Confidences.Contains(confidence))
+        {
+            Error(map.Child("confidence"), $"invalid value '{confidence}': allowed values are {string.Join(", ", Confidences)}", map.Get("confidence")!);
+        }
+        return metric is null ? null : new CriterionSpec { Metric = metric, Min = min, Max = max, Else = outcome, Confidence = confidence };
+    }
+
+    private (RolloutStageSpec Spec, YNode NameNode)? ReadStage(YNode node, string path)
+    {
+        if (MapOf(node, path, StageKeys) is not { } map)
+        {
+            return null;
+        }
+        var name = RequiredText(map, "name");
+        var groups = TextList(map, "groups");
+        if (map.Get("groups") is null)
+        {
+            Error(map.Child("groups"), "missing required field 'groups': a stage opens the system to at least one group", map.Node);
+        }
+        else if (groups.Count == 0 && map.Get("groups") is YSequence emptyList)
+        {
+            Error(map.Child("groups"), "a stage opens the system to at least one group; the list is empty", emptyList);
+        }
+        var stage = new RolloutStageSpec
+        {
+            Name = name ?? "",
+            Groups = groups,
+            Mode = Enum<ServingMode>(map, "mode") ?? ServingMode.Full,
+            MinDays = Int(map, "minDays", 0),
+            MinSamples = Int(map, "minSamples", 0),
+            Gate = ListOf(map, "gate", (n, p) => ReadCriterion(n, p, pilot: false)),
+        };
+        return name is null ? null : (stage, map.Get("name")!);
+    }
+
+    private void CheckStageNames(List<(RolloutStageSpec Spec, YNode NameNode)> stages, string path)
+    {
+        var seen = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        for (var i = 0; i < stages.Count; i++)
+        {
+            var (stage, nameNode) = stages[i];
+            if (!seen.TryAdd(stage.Name, nameNode))
+            {
+                Error($"{path}[{i}].name", $"duplicate stage name '{stage.Name}' (first at line {seen[stage.Name].Line})", nameNode);
+            }
+        }
+    }
+
+    private PauseRuleSpec? ReadPauseRule(YNode node, string path, List<(RolloutStageSpec Spec, YNode NameNode)> stages)
+    {
+        if (MapOf(node, path, PauseRuleKeys) is not { } map)
+        {
+            return null;
+        }
+        var metric = MetricName(map, "metric");
+        var over = Int(map, "over", 1);
+        var window = Text(map, "window");
+        if (window is not null && !Window().IsMatch(window))
+        {
+            Error(map.Child("window"), $"invalid window '{window}': write a whole number of minutes, hours or days such as 30m, 1h or 1d", map.Get("window")!);
+        }
+        if (map.Get("over") is not null && map.Get("window") is not null)
+        {
+            Error(path, "use either over (the last N samples) or window (a time span), not both", map.Node);
+        }
+        var above = Double(map, "above", double.MinValue, double.MaxValue);
+        var below = Double(map, "below", double.MinValue, double.MaxValue);
+        if (map.Get("above") is null && map.Get("below") is null)
+        {
+            Error(path, "a pause rule needs above or below: the threshold that triggers it", map.Node);
+        }
+        CheckRateBounds(map, metric, "above", above);
+        CheckRateBounds(map, metric, "below", below);
+        var actionValue = Enum<PauseAction>(map, "action");
+        // An invalid action is already reported; do not pile a second, confusing error on 'to'.
+        var actionKnown = actionValue is not null || map.Get("action") is null;
+        var action = actionValue ?? PauseAction.Pause;
+        var to = Text(map, "to");
+        if (actionKnown && action == PauseAction.Restrict && map.Get("to") is null)
+        {
+            Error(map.Child("to"),
+                "missing required field 'to': restrict needs a stricter mode (e.g. approval) or an earlier rollout stage name",
+                map.Node);
+        }
+        else if (actionKnown && action != PauseAction.Restrict && to is not null)
+        {
+            Error(map.Child("to"), $"'to' only applies to action restrict, not {SpecEnum.ToName(action)}", map.Get("to")!);
+        }
+        else if (to is not null && !SpecEnum.TryParse<ServingMode>(to, out _) && !stages.Any(s => s.Spec.Name == to))
+        {
+            Error(map.Child("to"),
+                $"'{to}' is neither a serving mode ({string.Join(", ", SpecEnum.Names<ServingMode>())}) nor a rollout stage name",
+                map.Get("to")!);
+        }
+        return metric is null
+            ? null
+            : new PauseRuleSpec { Metric = metric, Over = over, Window = window, Above = above, Below = below, Action = action, To = to };
+    }
+
+    private string? MetricName(Map map, string key)
+    {
+        var metric = RequiredText(map, key);
+        if (metric is null || MetricCatalogue.IsKnown(metric))
+        {
+            return metric;
+        }
+        var suggestion = MetricCatalogue.Suggest(metric);
+        Error(map.Child(key),
+            $"unknown metric '{metric}'" + (suggestion is null ? " (see the metric catalogue in docs/spec.md)" : $" (did you mean {suggestion}?)"),
+            map.Get(key)!);
+        return null;
+    }
+
+    /// <summary>A rate written as a percentage (80 instead of 0.8) would make a criterion meaningless.</summary>
+    private void CheckRateBounds(Map map, string? metric, string key, double? value)
+    {
+        if (metric is not null && value is { } v && MetricCatalogue.IsRate(metric) && v is < 0 or > 1)
+        {
+            var hint = v is > 1 and <= 100 ? $" (write {Show(v / 100)} for {Show(v)} %)" : "";
+            Error(map.Child(key), $"{metric} is a rate between 0 and 1, found {Show(v)}{hint}", map.Get(key)!);
+        }
+    }
+
+    // ---- generic helpers: each reports its own problem and returns null so reading can go on ----
+
+    private void Error(string path, string message, YNode node) =>
+        session.Add(new SpecError(source, path, message, node.Line, node.Column));
+
+    private Map? MapOf(YNode node, string path, string[] allowed)
+    {
+        if (node is not YMapping mapping)
+        {
+            Error(path, $"expected a mapping (key: value pairs), found {node.Describe()}", node);
+            return null;
+        }
+        var map = new Map(path, mapping);
+        var keys = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        foreach (var (keyNode, value) in mapping.Pairs)
+        {
+            if (keyNode is not YScalar { IsNull: false } scalarKey)
+            {
+                Error(path, $"a key must be a plain name, found {keyNode.Describe()}", keyNode);
+                continue;
+            }
+            var key = scalarKey.Value;
+            var childPath = map.Child(key);
+            if (!keys.TryAdd(key, keyNode))
+            {
+                Error(childPath, $"duplicate key '{key}' (first at line {keys[key].Line})", keyNode);
+            }
+            else if (allowed.Contains(key))
+            {
+                map.Values[key] = value;
+            }
+            else
+            {
+                var suggestion = Metrics.EditDistance.Closest(key, allowed);
+                Error(childPath,
+                    $"unknown field '{key}'" + (suggestion is null ? $" (allowed here: {string.Join(", ", allowed)})" : $" (did you mean {suggestion}?)"),
+                    keyNode);
+            }
+        }
+        return map;
+    }
+
+    private YNode? Required(Map map, string key)
+    {
+        if (map.Get(key) is { } value)
+        {
+            return value;
+        }
+        if (map.Values.TryGetValue(key, out var nullValue))
+        {
+            Error(map.Child(key), $"'{key}' must not be empty", nullValue);
+        }
+        else
+        {
+            Error(map.Child(key), $"missing required field '{key}'", map.Node);
+        }
+        return null;
+    }
+
+    private static T? Optional<T>(Map map, string key, Func<YNode, string, T?> read) where T : class =>
+        map.Get(key) is { } node ? read(node, map.Child(key)) : null;
+
+    private string? RequiredText(Map map, string key) =>
+        Required(map, key) is { } node ? TextOf(node, map.Child(key), required: true) : null;
+
+    private string? Text(Map map, string key) =>
+        map.Get(key) is { } node ? TextOf(node, map.Child(key), required: false) : null;
+
+    private string? TextOf(YNode node, string path, bool required)
+    {
+        if (node is not YScalar scalar)
+        {
+            Error(path, $"expected text, found {node.Describe()}", node);
+            return null;
+        }
+        if (required && string.IsNullOrWhiteSpace(scalar.Value))
+        {
+            Error(path, $"'{LastSegment(path)}' must not be empty", node);
+            return null;
+        }
+        return scalar.Value;
+    }
+
+    private List<string> TextList(Map map, string key)
+    {
+        if (map.Get(key) is not { } node)
+        {
+            return [];
+        }
+        if (node is not YSequence list)
+        {
+            Error(map.Child(key), $"expected a list, found {node.Describe()}", node);
+            return [];
+        }
+        var result = new List<string>(list.Items.Count);
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            if (TextOf(list.Items[i], $"{map.Child(key)}[{i}]", required: true) is { } text)
+            {
+                result.Add(text);
+            }
+        }
+        return result;
+    }
+
+    private List<T> ListOf<T>(Map map, string key, Func<YNode, string, T?> read) where T : class
+    {
+        var result = new List<T>();
+        if (map.Get(key) is not { } node)
+        {
+            return result;
+        }
+        if (node is not YSequence list)
+        {
+            Error(map.Child(key), $"expected a list, found {node.Describe()}", node);
+            return result;
+        }
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            if (read(list.Items[i], $"{map.Child(key)}[{i}]") is { } item)
+            {
+                result.Add(item);
+            }
+        }
+        return result;
+    }
+
+    private List<T> ListOf<T>(Map map, string key, Func<YNode, string, T?> read) where T : struct
+    {
+        var result = new List<T>();
+        if (map.Get(key) is not { } node)
+        {
+            return result;
+        }
+        if (node is not YSequence list)
+        {
+            Error(map.Child(key), $"expected a list, found {node.Describe()}", node);
+            return result;
+        }
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            if (read(list.Items[i], $"{map.Child(key)}[{i}]") is { } item)
+            {
+                result.Add(item);
+            }
+        }
+        return result;
+    }
+
+    private T? Enum<T>(Map map, string key) where T : struct, Enum =>
+        map.Get(key) is { } node ? EnumOf<T>(node, map.Child(key)) : null;
+
+    private T? EnumOf<T>(YNode node, string path) where T : struct, Enum
+    {
+        if (node is not YScalar scalar)
+        {
+            Error(path, $"expected one of {string.Join(", ", SpecEnum.Names<T>())}, found {node.Describe()}", node);
+            return null;
+        }
+        if (SpecEnum.TryParse<T>(scalar.Value, out var value))
+        {
+            return value;
+        }
+        Error(path, $"invalid value '{scalar.Value}': allowed values are {string.Join(", ", SpecEnum.Names<T>())}", node);
+        return null;
+    }
+
+    private List<T> EnumList<T>(Map map, string key) where T : struct, Enum =>
+        ListOf<T>(map, key, (node, path) => EnumOf<T>(node, path));
+
+    /// <summary>The plain scalar text of a number, or null (reported) when the node is not one.</summary>
+    private string? NumberText(YNode node, string path, bool whole)
+    {
+        var expected = whole ? "a whole number" : "a number";
+        if (node is not YScalar scalar)
+        {
+            Error(path, $"expected {expected}, found {node.Describe()}", node);
+            return null;
+        }
+        if (scalar.IsText || !Number().IsMatch(scalar.Value))
+        {
+            Error(path, $"expected {expected}, found {scalar.Describe()}", node);
+            return null;
+        }
+        if (whole && !WholeNumber().IsMatch(scalar.Value))
+        {
+            Error(path, $"expected a whole number, found {scalar.Describe()}", node);
+            return null;
+        }
+        return scalar.Value;
+    }
+
+    private double? Double(Map map, string key, double min, double max, bool exclusiveMin = false)
+    {
+        if (map.Get(key) is not { } node || NumberText(node, map.Child(key), whole: false) is not { } text)
+        {
+            return null;
+        }
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            Error(map.Child(key), $"number '{text}' is out of range", node);
+            return null;
+        }
+        if (value < min || value > max || (exclusiveMin && value <= min))
+        {
+            Error(map.Child(key), RangeMessage(key, Show(value), Show(min), Show(max), exclusiveMin), node);
+            return null;
+        }
+        return value;
+    }
+
+    private decimal? Decimal(Map map, string key, decimal min)
+    {
+        if (map.Get(key) is not { } node || NumberText(node, map.Child(key), whole: false) is not { } text)
+        {
+            return null;
+        }
+        if (!decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+        {
+            Error(map.Child(key), $"number '{text}' is out of range", node);
+            return null;
+        }
+        if (value < min)
+        {
+            Error(map.Child(key), $"{key} must be {min.ToString(CultureInfo.InvariantCulture)} or more, found {text}", node);
+            return null;
+        }
+        // Canonical form: 0.50 and 0.5 are the same price, so they must hash the same.
+        return value / 1.0000000000000000000000000000m;
+    }
+
+    private int? Int(Map map, string key, int min)
+    {
+        if (map.Get(key) is not { } node || NumberText(node, map.Child(key), whole: true) is not { } text)
+        {
+            return null;
+        }
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            Error(map.Child(key), $"number '{text}' is out of range", node);
+            return null;
+        }
+        if (value < min)
+        {
+            Error(map.Child(key), $"{key} must be {min} or more, found {value}", node);
+            return null;
+        }
+        return value;
+    }
+
+    private bool? Bool(Map map, string key)
+    {
+        if (map.Get(key) is not { } node)
+        {
+            return null;
+        }
+        if (node is YScalar { IsText: false, Value: "true" or "True" or "TRUE" })
+        {
+            return true;
+        }
+        if (node is YScalar { IsText: false, Value: "false" or "False" or "FALSE" })
+        {
+            return false;
+        }
+        Error(map.Child(key), $"expected true or false, found {node.Describe()}", node);
+        return null;
+    }
+
+    private DateOnly? Date(YNode node, string path)
+    {
+        if (node is YScalar scalar && IsoDate().IsMatch(scalar.Value)
+            && DateOnly.TryParseExact(scalar.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return date;
+        }
+        Error(path, $"expected a date as YYYY-MM-DD, found {node.Describe()}", node);
+        return null;
+    }
+
+    private static string RangeMessage(string key, string value, string min, string max, bool exclusiveMin) =>
+        (exclusiveMin, max == Show(double.MaxValue)) switch
+        {
+            (true, true) => $"{key} must be more than {min}, found {value}",
+            (false, true) => $"{key} must be {min} or more, found {value}",
+            _ => $"{key} must be between {min} and {max}, found {value}",
+        };
+
+    private static string Show(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string LastSegment(string path)
+    {
+        var dot = path.LastIndexOf('.');
+        return dot < 0 ? path : path[(dot + 1)..];
+    }
+}

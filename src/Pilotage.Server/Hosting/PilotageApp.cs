@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Pilotage.Server.Access;
+using Pilotage.Server.Api;
+using Pilotage.Server.Audit;
+using Pilotage.Server.Health;
+using Pilotage.Server.Keys;
+using Pilotage.Server.People;
+using Pilotage.Server.Storage;
+using Pilotage.Server.Systems;
+
+namespace Pilotage.Server.Hosting;
+
+/// <summary>Builds and starts the one process that hosts the control API (and, later, the gateway and dashboard).</summary>
+public static class PilotageApp
+{
+    /// <summary>The largest request body any endpoint accepts; endpoints narrow it further.</summary>
+    public const long MaxRequestBodyBytes = 16 * 1024 * 1024;
+
+    public static WebApplication Build(PilotageServerOptions options)
+    {
+        var location = StoreLocation.Parse(options.Database);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(options.Time ?? TimeProvider.System);
+        services.AddSingleton(location);
+        services.AddSingleton<PilotageStore>();
+        services.AddSingleton<ControlPlane>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<SystemCatalog>();
+        services.AddSingleton<Bootstrap>();
+
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization(o => o.AddPermissionPolicies());
+        services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, PermissionResultHandler>();
+        services.AddOpenApi("v1");
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealth();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        app.MapApiReference();
+        var api = app.MapGroup("/api/v1");
+        api.MapPeople();
+        api.MapKeys();
+        api.MapSystems();
+        api.MapAudit();
+        return app;
+    }
+
+    /// <summary>Migrates the store, bootstraps the admin, and starts listening. Returns the bound address.</summary>
+    public static async Task<string> StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        var store = app.Services.GetRequiredService<PilotageStore>();
+        await store.MigrateAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? app.Urls.First();
+        await app.Services.GetRequiredService<Bootstrap>().EnsureAdminAsync(address, cancellationToken);
+        return address;
+    }
+
+    /// <summary><c>pilotage serve</c>: runs until Ctrl-C or SIGTERM.</summary>
+    public static async Task RunAsync(PilotageServerOptions options, CancellationToken cancellationToken)
+    {
+        await using var app = Build(options);
+        var address = await StartAsync(app, cancellationToken);
+        var announce = options.Announce ?? Console.Out;
+        await announce.WriteLineAsync($"Pilotage is serving on {address} (store: {app.Services.GetRequiredService<StoreLocation>().Describe()}). Ctrl-C stops it.");
+        await app.WaitForShutdownAsync(cancellationToken);
+    }
+}

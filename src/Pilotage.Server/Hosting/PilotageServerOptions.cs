@@ -1,0 +1,31 @@
+namespace Pilotage.Server.Hosting;
+
+/// <summary>How <c>pilotage serve</c> runs: from flags, environment and defaults.</summary>
+public sealed record PilotageServerOptions
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+
+    /// <summary><c>--db</c> / <c>PILOTAGE_DB</c>: SQLite path or connection string, or a PostgreSQL <c>Host=…</c> string.</summary>
+    public string? Database { get; init; }
+
+    /// <summary><c>--urls</c>: where Kestrel listens.</summary>
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary><c>PILOTAGE_ADMIN_TOKEN</c>: a bootstrap admin token chosen by the operator; otherwise one is generated once.</summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary>
+    /// Where a generated bootstrap token is saved for the CLI (mode 0600). Null: the default
+    /// (<c>~/.config/pilotage/credentials.json</c>); empty: do not save.
+    /// </summary>
+    public string? CredentialsPath { get; init; }
+
+    /// <summary>Where start-up messages meant for the operator go (the bootstrap token among them).</summary>
+    public TextWriter? Announce { get; init; }
+
+    /// <summary>Clock for every rule that depends on time; tests pass a fake one.</summary>
+    public TimeProvider? Time { get; init; }
+
+    /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+}

@@ -1,0 +1,98 @@
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Audit;
+
+namespace Pilotage.Server.Storage;
+
+/// <summary>
+/// A refusal of a control-plane command, with the HTTP status it maps to and a message that says
+/// what was wrong and how to fix it. Thrown inside a command, it rolls the whole command back.
+/// </summary>
+public sealed class CommandRefusedException(int status, string title, string detail, IReadOnlyDictionary<string, object?>? extensions = null)
+    : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public IReadOnlyDictionary<string, object?>? Extensions { get; } = extensions;
+}
+
+/// <summary>What a command sees: the store, the clock, and the audit log it must write to.</summary>
+public sealed class CommandContext(PilotageDbContext db, DateTimeOffset now, string actor)
+{
+    private readonly List<(string Action, string Subject, string? Before, string? After)> _audit = [];
+
+    public PilotageDbContext Db { get; } = db;
+    public DateTimeOffset Now { get; } = now;
+    public string Actor { get; } = actor;
+
+    /// <summary>Records a state change; it is chained into the audit trail in the command's own transaction.</summary>
+    public void Audit(string action, string subject, string? before, string? after) =>
+        _audit.Add((action, subject, before, after));
+
+    internal IReadOnlyList<(string Action, string Subject, string? Before, string? After)> PendingAudit => _audit;
+}
+
+/// <summary>
+/// Runs every state-changing command: one transaction that holds the audit head lock, applies the
+/// change and appends its audit entries, so a change and its record commit together or not at all.
+/// </summary>
+public sealed class ControlPlane(PilotageStore store, TimeProvider time) : IDisposable
+{
+    // Serialises commands inside this process; the head row lock does the same across replicas.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public PilotageStore Store => store;
+
+    public async Task<T> ExecuteAsync<T>(string actor, Func<CommandContext, Task<T>> command, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = store.CreateDbContext();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var head = await LockHeadAsync(db, cancellationToken);
+            var context = new CommandContext(db, AuditHasher.Normalise(time.GetUtcNow()), actor);
+            var result = await command(context);
+            AppendAudit(context, head);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static async Task<AuditHeadRow> LockHeadAsync(PilotageDbContext db, CancellationToken cancellationToken)
+    {
+        var query = db.Provider == StoreProvider.PostgreSql
+            ? db.AuditHead.FromSqlRaw("SELECT * FROM audit_head WHERE id = 1 FOR UPDATE")
+            : db.AuditHead.Where(h => h.Id == 1);
+        return await query.SingleAsync(cancellationToken);
+    }
+
+    private static void AppendAudit(CommandContext context, AuditHeadRow head)
+    {
+        foreach (var (action, subject, before, after) in context.PendingAudit)
+        {
+            var record = new AuditRecord(head.Sequence + 1, context.Now, context.Actor, action, subject, before, after, head.Hash);
+            var hash = AuditHasher.Compute(record);
+            context.Db.AuditEntries.Add(new AuditEntryRow
+            {
+                Sequence = record.Sequence,
+                At = record.At,
+                Actor = record.Actor,
+                Action = record.Action,
+                Subject = record.Subject,
+                Before = record.Before,
+                After = record.After,
+                PreviousHash = record.PreviousHash,
+                Hash = hash,
+            });
+            head.Sequence = record.Sequence;
+            head.Hash = hash;
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+}

@@ -1,0 +1,109 @@
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Audit;
+
+namespace Pilotage.Server.Storage;
+
+/// <summary>
+/// The control-plane model. One subclass per provider so each keeps its own migrations
+/// (SQLite and PostgreSQL differ in types and SQL); the model itself is shared.
+/// </summary>
+public abstract class PilotageDbContext(DbContextOptions options) : DbContext(options)
+{
+    public DbSet<UserRow> Users => Set<UserRow>();
+    public DbSet<GroupRow> Groups => Set<GroupRow>();
+    public DbSet<GroupMembershipRow> Memberships => Set<GroupMembershipRow>();
+    public DbSet<ApiKeyRow> ApiKeys => Set<ApiKeyRow>();
+    public DbSet<AiSystemRow> Systems => Set<AiSystemRow>();
+    public DbSet<ConfigVersionRow> ConfigVersions => Set<ConfigVersionRow>();
+    public DbSet<AuditEntryRow> AuditEntries => Set<AuditEntryRow>();
+    public DbSet<AuditHeadRow> AuditHead => Set<AuditHeadRow>();
+
+    public abstract StoreProvider Provider { get; }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<UserRow>(e =>
+        {
+            e.ToTable("users");
+            e.HasIndex(u => u.Email).IsUnique();
+            e.Property(u => u.Email).HasMaxLength(320);
+            e.Property(u => u.Role).HasMaxLength(16);
+        });
+        modelBuilder.Entity<GroupRow>(e =>
+        {
+            e.ToTable("groups");
+            e.HasIndex(g => g.Name).IsUnique();
+            e.Property(g => g.Name).HasMaxLength(100);
+        });
+        modelBuilder.Entity<GroupMembershipRow>(e =>
+        {
+            e.ToTable("group_memberships");
+            e.HasKey(m => new { m.UserId, m.GroupId });
+            e.HasOne(m => m.User).WithMany(u => u.Memberships).HasForeignKey(m => m.UserId);
+            e.HasOne(m => m.Group).WithMany(g => g.Memberships).HasForeignKey(m => m.GroupId);
+        });
+        modelBuilder.Entity<ApiKeyRow>(e =>
+        {
+            e.ToTable("api_keys");
+            e.Property(k => k.Id).HasMaxLength(32);
+            e.HasOne(k => k.User).WithMany().HasForeignKey(k => k.UserId);
+            e.HasIndex(k => k.UserId);
+        });
+        modelBuilder.Entity<AiSystemRow>(e =>
+        {
+            e.ToTable("ai_systems");
+            e.HasIndex(s => s.Slug).IsUnique();
+            e.Property(s => s.Slug).HasMaxLength(63);
+        });
+        modelBuilder.Entity<ConfigVersionRow>(e =>
+        {
+            e.ToTable("config_versions");
+            e.HasKey(v => new { v.SystemId, v.Version });
+            e.HasOne<AiSystemRow>().WithMany().HasForeignKey(v => v.SystemId);
+        });
+        modelBuilder.Entity<AuditEntryRow>(e =>
+        {
+            e.ToTable("audit_entries");
+            e.HasKey(a => a.Sequence);
+            // Sequences are assigned under the head lock, never by the database.
+            e.Property(a => a.Sequence).ValueGeneratedNever();
+        });
+        modelBuilder.Entity<AuditHeadRow>(e =>
+        {
+            e.ToTable("audit_head");
+            e.Property(h => h.Id).ValueGeneratedNever();
+            e.HasData(new AuditHeadRow { Id = 1, Sequence = 0, Hash = AuditHasher.Genesis });
+        });
+
+        // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            foreach (var property in entity.GetProperties())
+            {
+                property.SetColumnName(SnakeCase(property.Name));
+            }
+        }
+    }
+
+    private static string SnakeCase(string name)
+    {
+        var sb = new StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(name[i]));
+        }
+        return sb.ToString();
+    }
+}
+
+public sealed class SqlitePilotageDbContext(DbContextOptions<SqlitePilotageDbContext> options) : PilotageDbContext(options)
+{
+    public override StoreProvider Provider => StoreProvider.Sqlite;
+}
+
+public sealed class PostgresPilotageDbContext(DbContextOptions<PostgresPilotageDbContext> options) : PilotageDbContext(options)
+{
+    public override StoreProvider Provider => StoreProvider.PostgreSql;
+}

@@ -1,0 +1,195 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Access;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Access;
+using Pilotage.Server.Api;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Systems;
+
+/// <summary>
+/// Applies and compares system specs. Apply is all-or-nothing (every document validated first,
+/// one transaction for all) and idempotent (an identical spec writes nothing, not even an audit entry).
+/// </summary>
+public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
+{
+    /// <summary>The largest apply request: a few spec files of at most <see cref="SpecReader.MaxFileBytes"/> each.</summary>
+    public const long MaxRequestBytes = 8 * 1024 * 1024;
+
+    public async Task<IReadOnlyList<SystemSummary>> ListAsync(CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var rows = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).ToListAsync(ct);
+        return rows.Select(Summarise).ToList();
+    }
+
+    public async Task<SystemDetail> GetAsync(string slug, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
+            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        using var spec = JsonDocument.Parse(row.SpecJson);
+        return new SystemDetail(Summarise(row), row.Purpose, row.SpecHash, spec.RootElement.Clone());
+    }
+
+    /// <summary>Reads every document, or throws a 422 problem listing every error in every document.</summary>
+    public static IReadOnlyList<SystemSpec> Read(IReadOnlyList<SpecDocument> documents)
+    {
+        if (documents.Count == 0) throw Problems.BadRequest("no spec documents: send YAML (Content-Type: application/yaml) or {\"documents\":[{\"source\":\"file.yaml\",\"yaml\":\"...\"}]}");
+        var specs = new List<SystemSpec>();
+        var errors = new List<SpecError>();
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var document in documents)
+        {
+            var source = string.IsNullOrWhiteSpace(document.Source) ? "request" : document.Source;
+            var result = SpecReader.Read(document.Yaml ?? "", source);
+            errors.AddRange(result.Errors);
+            foreach (var spec in result.Specs)
+            {
+                if (seen.TryGetValue(spec.Name, out var first))
+                {
+                    errors.Add(new SpecError(source, "metadata.name", $"system '{spec.Name}' is declared twice (first in {first}); each system must be declared once", 0, 0));
+                    continue;
+                }
+                seen[spec.Name] = source;
+                specs.Add(spec);
+            }
+        }
+        if (errors.Count > 0)
+        {
+            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Invalid spec",
+                $"{errors.Count} problem(s) found; nothing was applied. {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}",
+                new Dictionary<string, object?> { ["errors"] = errors.Select(SpecErrorView.From).ToList() });
+        }
+        return specs;
+    }
+
+    public async Task<ApplyResponse> DiffAsync(IReadOnlyList<SystemSpec> specs, Actor actor, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var results = new List<ApplyResult>();
+        foreach (var spec in specs)
+        {
+            var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == spec.Name, ct);
+            CheckOwnership(actor, spec, row);
+            if (row is null)
+            {
+                results.Add(new ApplyResult(spec.Name, "create", 1, Views(SpecDiff.Compare(null, spec))));
+                continue;
+            }
+            var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+            var version = changes.Count > 0 && SpecDiff.TouchesChangeControl(changes) ? row.ConfigVersion + 1 : row.ConfigVersion;
+            results.Add(new ApplyResult(spec.Name, changes.Count == 0 ? "none" : "update", version, Views(changes)));
+        }
+        return new ApplyResponse(results.Any(r => r.Action != "none"), results);
+    }
+
+    public Task<ApplyResponse> ApplyAsync(IReadOnlyList<SystemSpec> specs, Actor actor, CancellationToken ct) =>
+        control.ExecuteAsync(actor.Email, async command =>
+        {
+            var results = new List<ApplyResult>();
+            foreach (var spec in specs)
+            {
+                var json = SpecCanonicalJson.Serialize(spec);
+                var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == spec.Name, ct);
+                CheckOwnership(actor, spec, row);
+                if (row is null)
+                {
+                    row = NewRow(spec, json, command.Now);
+                    command.Db.Systems.Add(row);
+                    await command.Db.SaveChangesAsync(ct); // assigns the id the config version refers to
+                    AddConfigVersion(command, row, spec);
+                    command.Audit("system.created", $"system:{spec.Name}", null, json);
+                    results.Add(new ApplyResult(spec.Name, "created", row.ConfigVersion, Views(SpecDiff.Compare(null, spec))));
+                    continue;
+                }
+                if (string.Equals(row.SpecJson, json, StringComparison.Ordinal))
+                {
+                    results.Add(new ApplyResult(spec.Name, "unchanged", row.ConfigVersion, []));
+                    continue;
+                }
+                var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+                var before = row.SpecJson;
+                row.SpecJson = json;
+                row.SpecHash = SpecCanonicalJson.Hash(spec);
+                row.Title = spec.Title ?? spec.Name;
+                row.Owner = spec.Owner;
+                row.Risk = spec.Risk.ToString().ToLowerInvariant();
+                row.Purpose = spec.Purpose;
+                row.UpdatedAt = command.Now;
+                if (SpecDiff.TouchesChangeControl(changes))
+                {
+                    row.ConfigVersion++;
+                    AddConfigVersion(command, row, spec);
+                }
+                command.Audit("system.updated", $"system:{spec.Name}", before, json);
+                results.Add(new ApplyResult(spec.Name, "updated", row.ConfigVersion, Views(changes)));
+            }
+            return new ApplyResponse(results.Any(r => r.Action != "unchanged"), results);
+        }, ct);
+
+    /// <summary>Owners may only apply specs of systems they own, and only name themselves as owner.</summary>
+    private static void CheckOwnership(Actor actor, SystemSpec spec, AiSystemRow? existing)
+    {
+        if (actor.Role == Role.Admin) return;
+        if (existing is not null && !string.Equals(existing.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
+        {
+            throw Problems.Forbidden($"system '{spec.Name}' is owned by {existing.Owner}; only its owner or an admin may change it");
+        }
+        if (!string.Equals(spec.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
+        {
+            throw Problems.Forbidden($"the spec of '{spec.Name}' names {spec.Owner} as owner; as an owner you may only apply systems you own (spec.owner: {actor.Email}), or ask an admin");
+        }
+    }
+
+    private static AiSystemRow NewRow(SystemSpec spec, string json, DateTimeOffset now) => new()
+    {
+        Slug = spec.Name,
+        Title = spec.Title ?? spec.Name,
+        Owner = spec.Owner,
+        Risk = spec.Risk.ToString().ToLowerInvariant(),
+        Purpose = spec.Purpose,
+        Phase = LifecyclePhase.Proposed.ToString(),
+        SpecJson = json,
+        SpecHash = SpecCanonicalJson.Hash(spec),
+        ConfigVersion = 1,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+
+    private static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec)
+    {
+        // The versioned part: what is sent to the model. Stored whole so a rollback needs no reconstruction.
+        var versioned = SpecCanonicalJson.Serialize(spec with
+        {
+            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
+            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
+        });
+        command.Db.ConfigVersions.Add(new ConfigVersionRow
+        {
+            SystemId = row.Id,
+            Version = row.ConfigVersion,
+            ConfigJson = versioned,
+            Hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
+            CreatedAt = command.Now,
+            CreatedBy = command.Actor,
+        });
+    }
+
+    private static SystemSummary Summarise(AiSystemRow row)
+    {
+        string? stageName = null;
+        if (row.Phase == nameof(LifecyclePhase.Rollout))
+        {
+            var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+            stageName = row.Stage < spec.Rollout.Count ? spec.Rollout[row.Stage].Name : null;
+        }
+        return new SystemSummary(row.Slug, row.Title, row.Owner, row.Risk, row.Phase.ToLowerInvariant(), row.Stage, stageName, row.ConfigVersion, row.CreatedAt, row.UpdatedAt);
+    }
+
+    private static List<SpecChangeView> Views(IReadOnlyList<SpecChange> changes) =>
+        changes.Select(c => new SpecChangeView(c.Path, c.Before, c.After)).ToList();
+}

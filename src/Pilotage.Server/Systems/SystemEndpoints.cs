@@ -1,0 +1,74 @@
+using System.Text;
+using System.Text.Json;
+using Pilotage.Core.Access;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Access;
+using Pilotage.Server.Api;
+
+namespace Pilotage.Server.Systems;
+
+public static class SystemEndpoints
+{
+    public static void MapSystems(this IEndpointRouteBuilder api)
+    {
+        var systems = api.MapGroup("/systems").WithTags("Systems");
+        systems.MapGet("/", (SystemCatalog catalog, CancellationToken ct) => catalog.ListAsync(ct))
+            .RequirePermission(Permission.SystemsRead).WithSummary("List AI systems with their lifecycle stage");
+        systems.MapGet("/{slug}", (string slug, SystemCatalog catalog, CancellationToken ct) => catalog.GetAsync(slug, ct))
+            .RequirePermission(Permission.SystemsRead).WithSummary("One system with its applied spec");
+        systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, CancellationToken ct) =>
+            {
+                var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                return await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
+            })
+            .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing")
+            .Accepts<ApplyRequest>("application/json", "application/yaml");
+        systems.MapPost("/diff", async (HttpContext http, SystemCatalog catalog, CancellationToken ct) =>
+            {
+                var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                return await catalog.DiffAsync(specs, Actor.From(http.User), ct);
+            })
+            .RequirePermission(Permission.SystemsWrite).WithSummary("Show what applying the specs would change")
+            .Accepts<ApplyRequest>("application/json", "application/yaml");
+    }
+
+    /// <summary>Accepts raw YAML (curl-friendly) or the CLI's JSON envelope, which keeps each file's name for error messages.</summary>
+    private static async Task<IReadOnlyList<SpecDocument>> ReadDocumentsAsync(HttpContext http, CancellationToken ct)
+    {
+        if (http.Request.ContentLength > SystemCatalog.MaxRequestBytes)
+        {
+            throw new Storage.CommandRefusedException(StatusCodes.Status413PayloadTooLarge, "Too large",
+                $"the request is {http.Request.ContentLength / 1024.0 / 1024.0:0.0} MB; apply at most {SystemCatalog.MaxRequestBytes / 1024 / 1024} MB at a time, with spec files of at most {SpecReader.MaxFileBytes / 1024 / 1024} MB each");
+        }
+        var contentType = http.Request.ContentType ?? "";
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, ct);
+        if (buffer.Length > SystemCatalog.MaxRequestBytes)
+        {
+            throw new Storage.CommandRefusedException(StatusCodes.Status413PayloadTooLarge, "Too large", $"apply at most {SystemCatalog.MaxRequestBytes / 1024 / 1024} MB at a time");
+        }
+        if (contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                buffer.Position = 0;
+                var request = await JsonSerializer.DeserializeAsync(buffer, ApiJsonContext.Default.ApplyRequest, ct);
+                return request?.Documents ?? [];
+            }
+            catch (JsonException e)
+            {
+                throw Problems.BadRequest($"the JSON body is malformed ({e.Message}); expected {{\"documents\":[{{\"source\":\"file.yaml\",\"yaml\":\"...\"}}]}}");
+            }
+        }
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Problems.BadRequest("the body is not valid UTF-8; save the spec as UTF-8");
+        }
+        return [new SpecDocument(http.Request.Query["source"].FirstOrDefault() ?? "request", text)];
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.Json;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Server.Systems;
+
+public sealed record SystemSummary(
+    string Slug, string Title, string Owner, string Risk, string Phase, int Stage, string? StageName,
+    int ConfigVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record SystemDetail(SystemSummary System, string Purpose, string SpecHash, JsonElement Spec);
+
+public sealed record SpecDocument(string? Source, string? Yaml);
+public sealed record ApplyRequest(IReadOnlyList<SpecDocument>? Documents);
+
+public sealed record SpecChangeView(string Path, string? Before, string? After);
+
+/// <param name="Action">For apply: created, updated or unchanged. For diff: create, update or none.</param>
+public sealed record ApplyResult(string Slug, string Action, int ConfigVersion, IReadOnlyList<SpecChangeView> Changes);
+public sealed record ApplyResponse(bool Changed, IReadOnlyList<ApplyResult> Results);
+
+public sealed record SpecErrorView(string Source, string Path, string Message, int Line, int Column)
+{
+    public static SpecErrorView From(SpecError e) => new(e.Source, e.Path, e.Message, e.Line, e.Column);
+}

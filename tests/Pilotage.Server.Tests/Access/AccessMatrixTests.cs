@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Pilotage.Testing;
+
+namespace Pilotage.Server.Tests.Access;
+
+/// <summary>
+/// Every control API endpoint × every role: allowed → 2xx, not allowed → 403, no token → 401.
+/// The expected matrix is written out here, independently of the server's AccessMatrix, so a
+/// change to either shows up as a failure.
+/// </summary>
+public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClassFixture<AccessMatrixTests.Fixture>
+{
+    public static readonly string[] RoleNames = ["admin", "owner", "reviewer", "auditor", "member"];
+
+    /// <summary>One row per endpoint (and per variant where the same route is scoped by ownership).</summary>
+    public sealed record Case(string Name, string Method, string Route, string[] Allowed, Func<Fixture, string, HttpRequestMessage> Request);
+
+    private static readonly string[] Everyone = RoleNames;
+    private static readonly string[] Staff = ["admin", "owner", "reviewer", "auditor"];
+    private static readonly string[] Writers = ["admin", "owner"];
+    private static readonly string[] Readers = ["admin", "auditor"];
+    private static readonly string[] AdminOnly = ["admin"];
+
+    public static readonly Case[] Cases =
+    [
+        new("me", "GET", "/api/v1/me", Everyone, (f, r) => Get("/api/v1/me")),
+        new("systems list", "GET", "/api/v1/systems/", Staff, (f, r) => Get("/api/v1/systems")),
+        new("system get", "GET", "/api/v1/systems/{slug}", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture")),
+        new("apply", "POST", "/api/v1/systems/apply", Writers, (f, r) => Yaml("/api/v1/systems/apply", Spec($"apply-{r}-{Unique()}", $"{r}@example.org"))),
+        new("diff", "POST", "/api/v1/systems/diff", Writers, (f, r) => Yaml("/api/v1/systems/diff", Spec($"diff-{r}", $"{r}@example.org"))),
+        new("users list", "GET", "/api/v1/users/", Readers, (f, r) => Get("/api/v1/users")),
+        new("user get", "GET", "/api/v1/users/{email}", Readers, (f, r) => Get("/api/v1/users/member@example.org")),
+        new("user create", "POST", "/api/v1/users/", AdminOnly, (f, r) => Json("POST", "/api/v1/users", new { email = $"new-{Unique()}@example.org", role = "member" })),
+        new("user update", "PATCH", "/api/v1/users/{email}", AdminOnly, (f, r) => Json("PATCH", "/api/v1/users/target@example.org", new { displayName = $"Target {Unique()}" })),
+        new("groups list", "GET", "/api/v1/groups/", ["admin", "owner", "auditor"], (f, r) => Get("/api/v1/groups")),
+        new("group create", "POST", "/api/v1/groups/", AdminOnly, (f, r) => Json("POST", "/api/v1/groups", new { name = $"g-{Unique()}" })),
+        new("member add", "PUT", "/api/v1/groups/{name}/members/{email}", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Put, "/api/v1/groups/matrix/members/target@example.org")),
+        new("member remove", "DELETE", "/api/v1/groups/{name}/members/{email}", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Delete, "/api/v1/groups/matrix/members/target@example.org")),
+        new("keys list", "GET", "/api/v1/keys/", Everyone, (f, r) => Get("/api/v1/keys")),
+        new("key create (own)", "POST", "/api/v1/keys/", Everyone, (f, r) => Json("POST", "/api/v1/keys", new { name = "own" })),
+        new("key create (someone else's)", "POST", "/api/v1/keys/", AdminOnly, (f, r) => Json("POST", "/api/v1/keys", new { user = "target@example.org" })),
+        new("key revoke (own)", "DELETE", "/api/v1/keys/{id}", Everyone, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey(r)}")),
+        new("key revoke (someone else's)", "DELETE", "/api/v1/keys/{id}", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey("target")}")),
+        new("audit list", "GET", "/api/v1/audit/", Readers, (f, r) => Get("/api/v1/audit")),
+        new("audit verify", "GET", "/api/v1/audit/verify", Readers, (f, r) => Get("/api/v1/audit/verify")),
+        new("audit export", "GET", "/api/v1/audit/export", Readers, (f, r) => Get("/api/v1/audit/export")),
+    ];
+
+    public static TheoryData<string, string> CaseByRole()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var c in Cases)
+        {
+            foreach (var role in RoleNames) data.Add(c.Name, role);
+        }
+        return data;
+    }
+
+    public static TheoryData<string> CaseNames() => [.. Cases.Select(c => c.Name)];
+
+    [Theory]
+    [MemberData(nameof(CaseByRole))]
+    public async Task Each_role_gets_2xx_when_allowed_and_403_when_not(string caseName, string role)
+    {
+        var c = Cases.Single(x => x.Name == caseName);
+        using var request = c.Request(fixture, role);
+        using var response = await fixture.Clients[role].SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        if (c.Allowed.Contains(role))
+        {
+            Assert.True(response.IsSuccessStatusCode, $"{role} on {caseName}: expected 2xx, got {(int)response.StatusCode} {body}");
+        }
+        else
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{role} on {caseName}: expected 403, got {(int)response.StatusCode} {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("admin", body, StringComparison.Ordinal); // the refusal says who may do it
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public async Task Without_a_token_every_endpoint_answers_401(string caseName)
+    {
+        var c = Cases.Single(x => x.Name == caseName);
+        using var request = c.Request(fixture, "admin");
+        using var response = await fixture.Server.Anonymous.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_matrix_covers_every_control_api_endpoint()
+    {
+        var source = fixture.Server.App.Services.GetRequiredService<EndpointDataSource>();
+        var routes = source.Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .ToHashSet();
+        var covered = Cases.Select(c => $"{c.Method} {c.Route}").ToHashSet();
+        var missing = routes.Except(covered).ToList();
+        Assert.True(missing.Count == 0, "endpoints without an access test: " + string.Join(", ", missing));
+        Assert.Empty(covered.Except(routes));
+    }
+
+    [Fact]
+    public async Task A_revoked_key_and_an_expired_key_are_refused_with_the_reason()
+    {
+        var token = await fixture.Server.CreateKeyAsync("member@example.org");
+        var client = fixture.Server.ClientFor(token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/me")).StatusCode);
+        var id = token.Split('_')[1];
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Server.Admin.DeleteAsync($"/api/v1/keys/{id}")).StatusCode);
+        var refused = await client.GetAsync("/api/v1/me");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("revoked", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var soon = await fixture.Server.CreateKeyAsync("member@example.org", DateTimeOffset.UtcNow.AddSeconds(1));
+        var expiring = fixture.Server.ClientFor(soon);
+        await Task.Delay(1500);
+        var expired = await expiring.GetAsync("/api/v1/me");
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+        Assert.Contains("expired", await expired.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_for_a_real_key_id_is_refused()
+    {
+        var token = await fixture.Server.CreateKeyAsync("member@example.org");
+        var forged = token[..^4] + "AAAA";
+        var response = await fixture.Server.ClientFor(forged).GetAsync("/api/v1/me");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    private static HttpRequestMessage Get(string path) => new(HttpMethod.Get, path);
+
+    private static HttpRequestMessage Json(string method, string path, object body) =>
+        new(new HttpMethod(method), path) { Content = JsonContent.Create(body) };
+
+    private static HttpRequestMessage Yaml(string path, string yaml) =>
+        new(HttpMethod.Post, path) { Content = new StringContent(yaml, Encoding.UTF8, "application/yaml") };
+
+    private static string Unique() => Guid.NewGuid().ToString("N")[..8];
+
+    internal static string Spec(string name, string owner) => $"""
+        apiVersion: pilotage/v1
+        kind: AiSystem
+        metadata:
+          name: {name}
+        spec:
+          owner: {owner}
+          purpose: Access matrix test system
+          risk: low
+          upstream:
+            baseUrl: http://127.0.0.1:9/v1
+            model: test-model
+        """;
+
+    public sealed class Fixture : IAsyncLifetime
+    {
+        private readonly Dictionary<string, Queue<string>> _spareKeys = [];
+
+        public PilotageTestServer Server { get; private set; } = null!;
+        public Dictionary<string, HttpClient> Clients { get; } = [];
+
+        /// <summary>A key of that user made for being revoked; each call hands out a new one.</summary>
+        public string SpareKey(string user) => _spareKeys[user].Dequeue();
+
+        public async Task InitializeAsync()
+        {
+            Server = await PilotageTestServer.StartAsync();
+            foreach (var role in RoleNames)
+            {
+                Clients[role] = Server.ClientFor(await Server.CreateUserWithKeyAsync($"{role}@example.org", role));
+            }
+            await Server.CreateUserWithKeyAsync("target@example.org", "member");
+            (await Server.Admin.PostAsJsonAsync("/api/v1/groups", new { name = "matrix" })).EnsureSuccessStatusCode();
+            await Server.ApplyAsync(Spec("matrix-fixture", "owner@example.org"));
+            foreach (var user in RoleNames.Append("target"))
+            {
+                var queue = new Queue<string>();
+                for (var i = 0; i < RoleNames.Length + 1; i++)
+                {
+                    var key = await Server.CreateKeyAsync($"{user}@example.org");
+                    queue.Enqueue(key.Split('_')[1]);
+                }
+                _spareKeys[user] = queue;
+            }
+        }
+
+        public async Task DisposeAsync() => await Server.DisposeAsync();
+    }
+}
