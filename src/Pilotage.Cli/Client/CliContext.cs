@@ -34,13 +34,24 @@ internal sealed class CliContext(CliConsole console)
 
     public bool WantsJson(ParseResult parse) => parse.GetValue(Json);
 
-    /// <summary>A verb that talks to the server: it gets --server and --token.</summary>
+    private readonly List<Command> _clientCommands = [];
+
+    /// <summary>A verb that talks to the server: it gets --server and --token (see <see cref="AddConnectionOptions"/>).</summary>
     public Command ClientCommand(string name, string description)
     {
         var command = new Command(name, description);
-        command.Options.Add(Server);
-        command.Options.Add(Token);
+        _clientCommands.Add(command);
         return command;
+    }
+
+    /// <summary>Added last, so each verb's help lists its own options before the common ones.</summary>
+    public void AddConnectionOptions()
+    {
+        foreach (var command in _clientCommands)
+        {
+            command.Options.Add(Server);
+            command.Options.Add(Token);
+        }
     }
 
     /// <summary>Resolves the server and the token, flags first, then environment, then the credentials file.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
@@ -46,9 +47,19 @@ public static class SpecCanonicalJson
         JsonSerializer.Serialize(spec, (JsonTypeInfo<SystemSpec>)Options.GetTypeInfo(typeof(SystemSpec)));
 
     /// <summary>Reads canonical (or any compatible) JSON back; throws <see cref="JsonException"/> on invalid input.</summary>
-    public static SystemSpec Deserialize(string json) =>
-        JsonSerializer.Deserialize(json, (JsonTypeInfo<SystemSpec>)Options.GetTypeInfo(typeof(SystemSpec)))
-        ?? throw new JsonException("the JSON text is null, not a spec");
+    public static SystemSpec Deserialize(string json)
+    {
+        var typeInfo = (JsonTypeInfo<SystemSpec>)Options.GetTypeInfo(typeof(SystemSpec));
+        if (JsonNode.Parse(json) is not JsonObject root)
+        {
+            throw new JsonException("the JSON text is not an object, so not a spec");
+        }
+        // Source-generated deserialization sets every init-only property, with default(T) when absent,
+        // which would turn a left-out "risk" into low and a left-out section into null. Putting the
+        // declared defaults back first makes the omission rules above exactly reversible.
+        FillDefaults(root, typeInfo);
+        return root.Deserialize(typeInfo) ?? throw new JsonException("the JSON text is null, not a spec");
+    }
 
     /// <summary>Lowercase hex SHA-256 of the canonical JSON: identifies a spec version.</summary>
     public static string Hash(SystemSpec spec) =>
@@ -63,6 +74,52 @@ public static class SpecCanonicalJson
         (nameof(PauseRuleSpec), "action") => PauseAction.Pause,
         _ => null,
     };
+
+    private static void FillDefaults(JsonObject node, JsonTypeInfo typeInfo)
+    {
+        foreach (var property in typeInfo.Properties)
+        {
+            var type = property.PropertyType;
+            var elementType = type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) ? type.GetGenericArguments()[0] : null;
+            if (node[property.Name] is { } present)
+            {
+                if (present is JsonObject child && IsSection(type))
+                {
+                    FillDefaults(child, Options.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type));
+                }
+                else if (present is JsonArray items && elementType is not null && IsSection(elementType))
+                {
+                    foreach (var item in items.OfType<JsonObject>())
+                    {
+                        FillDefaults(item, Options.GetTypeInfo(elementType));
+                    }
+                }
+                continue;
+            }
+            if (property.IsRequired)
+            {
+                continue; // let the serializer report it as missing
+            }
+            if (DeclaredDefault(typeInfo.Type, property.Name) is Enum declared)
+            {
+                node[property.Name] = JsonSerializer.SerializeToNode(declared, Options.GetTypeInfo(declared.GetType()));
+            }
+            else if (elementType is not null)
+            {
+                node[property.Name] = new JsonArray();
+            }
+            else if (IsSection(type) && !property.IsSetNullable)
+            {
+                var section = new JsonObject();
+                FillDefaults(section, Options.GetTypeInfo(type));
+                node[property.Name] = section;
+            }
+        }
+    }
+
+    /// <summary>A nested spec record (config, pilot, a stage…), as opposed to a scalar or a list.</summary>
+    private static bool IsSection(Type type) =>
+        type.IsClass && type != typeof(string) && type.Namespace == typeof(SystemSpec).Namespace;
 
     private static void OmitDefaults(JsonTypeInfo typeInfo)
     {

@@ -158,10 +158,11 @@ internal static class YamlTreeLoader
         }
         catch (InvalidOperationException)
         {
-            // YamlDotNet throws this (without a mark) for some unterminated flow collections.
+            // YamlDotNet throws this (without a mark) for some unterminated flow collections: point at
+            // the innermost collection still open, which is the likely culprit.
+            var (line, column) = stack.Count > 0 ? (stack.Peek().Node.Line, stack.Peek().Node.Column) : ((int)last.Line, (int)last.Column);
             return (documents, new YamlLoadError(
-                "malformed YAML: the text ends inside an unclosed '[' or '{' (or a similar construct) that starts near here",
-                (int)last.Line, (int)last.Column));
+                "malformed YAML: the text ends inside an unclosed '[' or '{' (or a similar construct) that starts here", line, column));
         }
         return (documents, null);
     }

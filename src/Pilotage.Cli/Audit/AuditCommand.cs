@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Data.Common;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Pilotage.Cli.Client;
+using Pilotage.Core.Audit;
+using Pilotage.Server.Api;
+using Pilotage.Server.Audit;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Cli.Audit;
+
+/// <summary><c>pilotage audit verify|export</c>: prove the audit trail is intact, and take a copy of it.</summary>
+internal static class AuditCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var audit = new Command("audit", "Check and export the audit trail: every change to people, keys and systems, chained by hashes so that tampering shows.");
+        audit.Subcommands.Add(Verify(cli));
+        audit.Subcommands.Add(Export(cli));
+        return audit;
+    }
+
+    private static Command Verify(CliContext cli)
+    {
+        var db = new Option<string?>("--db")
+        {
+            Description = "Verify a database directly instead of asking the server: a SQLite file (opened read-only) or a PostgreSQL 'Host=…' string. For auditors holding a copy.",
+            HelpName = "DB",
+        };
+        var command = cli.ClientCommand("verify", "Walk the audit hash chain from the first entry to the last and report the first entry that was altered, removed or inserted, if any. Exits 1 when the chain is broken.");
+        command.Options.Add(db);
+        command.SetAction(async (parse, ct) =>
+        {
+            AuditVerification result;
+            JsonElement raw;
+            if (parse.GetValue(db) is { } database)
+            {
+                result = await VerifyDatabaseAsync(database, ct);
+                raw = JsonSerializer.SerializeToElement(result, ApiJsonContext.Default.AuditVerification);
+            }
+            else
+            {
+                using var client = cli.Connect(parse);
+                raw = await client.GetAsync("api/v1/audit/verify", ct);
+                result = raw.Deserialize(ApiJsonContext.Default.AuditVerification)
+                    ?? throw new CliException($"the server at {client.ServerText} sent an empty verification");
+            }
+            if (cli.WantsJson(parse)) cli.Output.Json(raw);
+            if (result.Ok)
+            {
+                if (!cli.WantsJson(parse)) cli.Output.Line($"audit chain verified: {result.Entries} entries, head {result.HeadHash}");
+                return ExitCodes.Ok;
+            }
+            var broken = result.FirstBad is { } bad
+                ? $"audit chain BROKEN at entry {bad.Sequence}: {bad.Reason}"
+                : "audit chain BROKEN";
+            if (!cli.WantsJson(parse)) cli.Output.Line(broken);
+            cli.Console.Error.WriteLine($"error: {broken}");
+            return ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    /// <summary>Reads the store without a server and without changing it: no migration, SQLite read-only.</summary>
+    private static async Task<AuditVerification> VerifyDatabaseAsync(string database, CancellationToken ct)
+    {
+        StoreLocation location;
+        try
+        {
+            location = StoreLocation.Parse(database);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"bad --db value: {e.Message}", ExitCodes.Usage);
+        }
+        if (location.Provider == StoreProvider.Sqlite)
+        {
+            var sqlite = new SqliteConnectionStringBuilder(location.ConnectionString);
+            // Opening a missing file would create an empty database; say what is wrong instead.
+            if (!File.Exists(sqlite.DataSource)) throw new CliException($"no database file at {sqlite.DataSource}");
+            sqlite.Mode = SqliteOpenMode.ReadOnly;
+            // No pool: the file is released when the check ends, so a copy can be moved or deleted right after.
+            sqlite.Pooling = false;
+            location = location with { ConnectionString = sqlite.ConnectionString };
+        }
+        var store = new PilotageStore(location);
+        try
+        {
+            return await new AuditTrail(store).VerifyAsync(ct);
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException)
+        {
+            throw new CliException($"cannot read the audit trail from {location.Describe()}: is it a Pilotage database? ({e.Message})");
+        }
+    }
+
+    private static Command Export(CliContext cli)
+    {
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write to this file instead of stdout",
+            HelpName = "FILE",
+        };
+        var command = cli.ClientCommand("export", "Export every audit entry, in order, as JSON Lines (one JSON object per line), to stdout or a file.");
+        command.Options.Add(output);
+        command.SetAction(async (parse, ct) =>
+        {
+            using var client = cli.Connect(parse);
+            using var response = await client.OpenStreamAsync("api/v1/audit/export", ct);
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            var file = parse.GetValue(output);
+            if (file is null)
+            {
+                // Line by line, so a large trail streams through instead of filling memory.
+                using var reader = new StreamReader(body);
+                while (await reader.ReadLineAsync(ct) is { } line) await cli.Console.Out.WriteLineAsync(line);
+                await cli.Console.Out.FlushAsync(ct);
+                return ExitCodes.Ok;
+            }
+            var temp = file + ".partial";
+            long entries;
+            try
+            {
+                await using (var target = File.Create(temp))
+                {
+                    await body.CopyToAsync(target, ct);
+                }
+                entries = CountLines(temp);
+                File.Move(temp, file, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException)
+            {
+                // A half-written export must not pass for a complete one.
+                File.Delete(temp);
+                throw new CliException($"cannot write {file}: {e.Message}");
+            }
+            if (cli.WantsJson(parse))
+            {
+                cli.Output.Json(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("file", Path.GetFullPath(file));
+                    w.WriteNumber("entries", entries);
+                    w.WriteEndObject();
+                });
+            }
+            else
+            {
+                cli.Output.Line($"exported {entries} audit entries to {file}");
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static long CountLines(string path)
+    {
+        using var reader = File.OpenText(path);
+        long n = 0;
+        while (reader.ReadLine() is not null) n++;
+        return n;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Pilotage.Server.Hosting;
+using Pilotage.Testing;
+
+namespace Pilotage.Server.Tests.Hosting;
+
+public sealed class BootstrapTests
+{
+    [Fact]
+    public async Task Without_PILOTAGE_ADMIN_TOKEN_a_token_is_generated_printed_once_and_saved_for_the_cli()
+    {
+        using var folder = new TempDirectory();
+        var credentials = folder.File("config/credentials.json");
+        var options = new PilotageServerOptions { Database = folder.File("p.db"), Urls = "http://127.0.0.1:0", CredentialsPath = credentials, LogLevel = LogLevel.Warning };
+
+        var firstOutput = new StringWriter();
+        string token;
+        string url;
+        await using (var app = PilotageApp.Build(options with { Announce = firstOutput }))
+        {
+            url = await PilotageApp.StartAsync(app, CancellationToken.None);
+            var printed = firstOutput.ToString();
+            token = printed.Split((char[])['\n', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Single(w => w.StartsWith("plt_", StringComparison.Ordinal));
+            Assert.Equal(token, Credentials.Find(credentials, url));
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(credentials));
+
+            using var client = new HttpClient { BaseAddress = new Uri(url) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var me = await client.GetFromJsonAsync<JsonElement>("/api/v1/me");
+            Assert.Equal("admin", me.GetProperty("role").GetString());
+            await app.StopAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        var secondOutput = new StringWriter();
+        await using (var app = PilotageApp.Build(options with { Announce = secondOutput }))
+        {
+            await PilotageApp.StartAsync(app, CancellationToken.None);
+            Assert.DoesNotContain("plt_", secondOutput.ToString(), StringComparison.Ordinal);
+            await app.StopAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    [Fact]
+    public async Task A_chosen_admin_token_works_and_is_never_printed()
+    {
+        var output = new StringWriter();
+        await using var server = await PilotageTestServer.StartAsync(announce: output);
+        Assert.DoesNotContain(PilotageTestServer.AdminToken, output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await server.Admin.GetAsync("/api/v1/me")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.ClientFor("test-admin-tokeN").GetAsync("/api/v1/me")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Health_readiness_openapi_and_reference_page_answer()
+    {
+        await using var server = await PilotageTestServer.StartAsync();
+        Assert.Equal("ok", (await server.Anonymous.GetStringAsync("/healthz")).Trim());
+        var ready = await server.Anonymous.GetFromJsonAsync<JsonElement>("/readyz");
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
+        Assert.StartsWith("SQLite", ready.GetProperty("store").GetString(), StringComparison.Ordinal);
+
+        var openapi = await server.Anonymous.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = openapi.GetProperty("paths");
+        foreach (var path in new[] { "/api/v1/systems", "/api/v1/systems/apply", "/api/v1/keys", "/api/v1/audit/verify", "/api/v1/users/{email}" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _) || paths.TryGetProperty(path + "/", out _), $"OpenAPI document lacks {path}");
+        }
+
+        var page = await server.Anonymous.GetStringAsync("/api");
+        Assert.Contains("/api/v1/audit/verify", page, StringComparison.Ordinal);
+        Assert.Contains("admin, auditor", page, StringComparison.Ordinal);
+
+        var missing = await server.Admin.GetAsync("/api/v1/nothing-here");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readiness_reports_an_unreachable_store()
+    {
+        await using var server = await PilotageTestServer.StartAsync();
+        // A second app on a PostgreSQL port where nothing listens: liveness yes, readiness no.
+        var options = new PilotageServerOptions { Database = "Host=127.0.0.1;Port=1;Timeout=1", Urls = "http://127.0.0.1:0", CredentialsPath = "", LogLevel = LogLevel.Critical };
+        await using var app = PilotageApp.Build(options);
+        await app.StartAsync();
+        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        var ready = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("unavailable", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await app.StopAsync();
+    }
+}

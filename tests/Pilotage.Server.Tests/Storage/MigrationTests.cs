@@ -1,0 +1,64 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Pilotage.Server.Storage;
+using Pilotage.Testing;
+
+namespace Pilotage.Server.Tests.Storage;
+
+/// <summary>A database left at an older migration is upgraded in place on start, keeping its data.</summary>
+public sealed class MigrationTests
+{
+    [Fact]
+    public async Task Sqlite_database_from_the_first_migration_is_upgraded_not_recreated()
+    {
+        using var folder = new TempDirectory();
+        await UpgradeAsync(folder.File("old.db"));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_database_from_the_first_migration_is_upgraded_not_recreated()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await UpgradeAsync(database.ConnectionString);
+    }
+
+    [Fact]
+    public void Both_providers_have_the_same_migration_history()
+    {
+        using var sqlite = new PilotageStore(StoreLocation.Parse("Data Source=unused.db")).CreateDbContext();
+        using var postgres = new PilotageStore(StoreLocation.Parse("Host=127.0.0.1;Database=unused")).CreateDbContext();
+        static string[] Names(DbContext db) => db.Database.GetMigrations().Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]).ToArray();
+        Assert.Equal(Names(sqlite), Names(postgres));
+        Assert.True(Names(sqlite).Length >= 2);
+        Assert.False(sqlite.Database.HasPendingModelChanges(), "the SQLite model has changes without a migration: run dotnet ef migrations add");
+        Assert.False(postgres.Database.HasPendingModelChanges(), "the PostgreSQL model has changes without a migration: run dotnet ef migrations add");
+    }
+
+    private static async Task UpgradeAsync(string database)
+    {
+        var store = new PilotageStore(StoreLocation.Parse(database));
+        await using (var db = store.CreateDbContext())
+        {
+            var first = db.Database.GetMigrations().First();
+            await db.GetService<IMigrator>().MigrateAsync(first);
+            Assert.NotEmpty(await db.Database.GetPendingMigrationsAsync());
+#pragma warning disable EF1002
+            await db.Database.ExecuteSqlRawAsync(
+                "INSERT INTO users (email, display_name, role, active, created_at) VALUES ('old@example.org', 'Kept from v1', 'owner', TRUE, '2026-01-01T00:00:00+00:00')");
+#pragma warning restore EF1002
+        }
+
+        await using var server = await PilotageTestServer.StartAsync(database);
+        var user = await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/users/old@example.org");
+        Assert.Equal("Kept from v1", user.GetProperty("displayName").GetString());
+        await using var upgraded = server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
+        Assert.Empty(await upgraded.Database.GetPendingMigrationsAsync());
+        var verify = await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify");
+        Assert.True(verify.GetProperty("ok").GetBoolean());
+        Assert.True(verify.GetProperty("entries").GetInt64() >= 1); // the bootstrap admin after the upgrade
+    }
+}
