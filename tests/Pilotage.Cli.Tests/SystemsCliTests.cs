@@ -135,7 +135,7 @@ public sealed class SystemsCliTests(ServerFixture server) : IDisposable
         Assert.True(apply.ExitCode == 0, apply.ToString());
         var json = apply.Json();
         Assert.True(json.GetProperty("changed").GetBoolean());
-        Assert.Equal(["folder-a", "folder-b", "folder-c"], json.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("slug").GetString()).ToArray());
+        Assert.Equal(["folder-a", "folder-b", "folder-c"], json.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("slug").GetString()!).ToArray());
         Assert.All(json.GetProperty("results").EnumerateArray(), r => Assert.Equal("created", r.GetProperty("action").GetString()));
 
         var diff = await Cli.RunAsync("diff", "-f", folder, "--json");

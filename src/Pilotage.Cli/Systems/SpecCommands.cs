@@ -67,13 +67,43 @@ internal static class SpecCommands
                     cli.Output.Line(system.Action == "none"
                         ? $"{system.Slug}: none"
                         : $"{system.Slug}: {system.Action} (config v{system.ConfigVersion})");
-                    foreach (var change in system.Changes) cli.Output.Line("  " + Describe(change));
+                    foreach (var change in system.Changes.SelectMany(Expand)) cli.Output.Line("  " + Describe(change));
                 }
                 if (!result.Changed) cli.Output.Line("no changes");
             }
             return result.Changed && parse.GetValue(exitCode) ? ExitCodes.Changes : ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A new system arrives as one change with an empty path holding the whole canonical JSON; it is
+    /// shown field by field, with the YAML paths <see cref="SpecDiff"/> uses for updates.
+    /// </summary>
+    internal static IEnumerable<SpecChangeView> Expand(SpecChangeView change)
+    {
+        if (change.Path.Length > 0 || change.Before is not null || change.After is null)
+        {
+            return [change];
+        }
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(change.After);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return [change];
+        }
+        if (root.ValueKind != JsonValueKind.Object) return [change];
+        return root.EnumerateObject()
+            .Where(p => p.Value.ValueKind != JsonValueKind.Null)
+            .Select(p => new SpecChangeView(
+                p.Name is "name" or "title" ? "metadata." + p.Name : "spec." + p.Name,
+                null,
+                p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText()))
+            .ToList();
     }
 
     /// <summary><c>~ path: before → after</c>, <c>+ path: value</c> or <c>- path: value</c>.</summary>

@@ -21,8 +21,13 @@ internal static class StatusCommand
         command.Arguments.Add(system);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
             var slug = parse.GetValue(system);
+            if (slug is not null && slug.StartsWith('-'))
+            {
+                // The optional argument would otherwise swallow a mistyped option as a system name.
+                throw new CliException($"unknown option '{slug}' (see 'pilotage status --help')", ExitCodes.Usage);
+            }
+            using var client = cli.Connect(parse);
             if (slug is null)
             {
                 var raw = await client.GetAsync("api/v1/systems", ct);

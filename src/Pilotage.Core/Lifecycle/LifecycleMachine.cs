@@ -226,7 +226,7 @@ public static class LifecycleMachine
     private static LifecycleTransition Restrict(LifecycleState state) => state.Phase switch
     {
         LifecyclePhase.Rollout or LifecyclePhase.Production =>
-            LifecycleTransition.To(state with { Phase = LifecyclePhase.Restricted, SuspendedPhase = state.Phase, SuspendedStage = state.Stage }),
+            LifecycleTransition.To(state with { Phase = LifecyclePhase.Restricted, Stage = 0, SuspendedPhase = state.Phase, SuspendedStage = state.Stage }),
         LifecyclePhase.Restricted => Refuse(state, "cannot restrict: already restricted"),
         LifecyclePhase.Paused => Refuse(state, "cannot restrict: the system is paused; resume it first"),
         LifecyclePhase.Pilot => Refuse(state, "cannot restrict a pilot: pause it, or decide 'narrow' to pilot a smaller scope"),
@@ -236,7 +236,7 @@ public static class LifecycleMachine
     private static LifecycleTransition Pause(LifecycleState state) => state.Phase switch
     {
         LifecyclePhase.Pilot or LifecyclePhase.Rollout or LifecyclePhase.Production =>
-            LifecycleTransition.To(state with { Phase = LifecyclePhase.Paused, SuspendedPhase = state.Phase, SuspendedStage = state.Stage, ResumeRestricted = false }),
+            LifecycleTransition.To(state with { Phase = LifecyclePhase.Paused, Stage = 0, SuspendedPhase = state.Phase, SuspendedStage = state.Stage, ResumeRestricted = false }),
         // Keep the serving position; remember that resuming must restore the restriction, not lift it.
         LifecyclePhase.Restricted =>
             LifecycleTransition.To(state with { Phase = LifecyclePhase.Paused, ResumeRestricted = true }),

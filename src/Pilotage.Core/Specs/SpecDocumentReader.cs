@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Pilotage.Core.Metrics;
@@ -17,23 +18,23 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     /// <summary>Detectors the gateway ships with; custom ones are declared in <c>dataBoundary.detectors</c>.</summary>
     public static IReadOnlyList<string> BuiltInDetectors { get; } = ["credit_card", "iban", "email", "phone"];
 
-    private static readonly string[] Confidences = ["point", "lower", "upper"];
+    private static readonly ImmutableArray<string> Confidences = ["point", "lower", "upper"];
 
-    private static readonly string[] RootKeys = ["apiVersion", "kind", "metadata", "spec"];
-    private static readonly string[] MetadataKeys = ["name", "title"];
-    private static readonly string[] SpecKeys =
+    private static readonly ImmutableArray<string> RootKeys = ["apiVersion", "kind", "metadata", "spec"];
+    private static readonly ImmutableArray<string> MetadataKeys = ["name", "title"];
+    private static readonly ImmutableArray<string> SpecKeys =
         ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules"];
-    private static readonly string[] UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput"];
-    private static readonly string[] ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
-    private static readonly string[] DataBoundaryKeys = ["block", "redact", "detectors"];
-    private static readonly string[] DetectorKeys = ["name", "pattern"];
-    private static readonly string[] TrainingKeys = ["required", "text"];
-    private static readonly string[] ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
-    private static readonly string[] BaselineKeys = ["manualMinutesPerTask"];
-    private static readonly string[] PilotKeys = ["questions", "group", "mode", "ends", "minSamples", "criteria"];
-    private static readonly string[] CriterionKeys = ["metric", "min", "max", "else", "confidence"];
-    private static readonly string[] StageKeys = ["name", "groups", "mode", "minDays", "minSamples", "gate"];
-    private static readonly string[] PauseRuleKeys = ["metric", "over", "window", "above", "below", "action", "to"];
+    private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput"];
+    private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
+    private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
+    private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
+    private static readonly ImmutableArray<string> TrainingKeys = ["required", "text"];
+    private static readonly ImmutableArray<string> ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
+    private static readonly ImmutableArray<string> BaselineKeys = ["manualMinutesPerTask"];
+    private static readonly ImmutableArray<string> PilotKeys = ["questions", "group", "mode", "ends", "minSamples", "criteria"];
+    private static readonly ImmutableArray<string> CriterionKeys = ["metric", "min", "max", "else", "confidence"];
+    private static readonly ImmutableArray<string> StageKeys = ["name", "groups", "mode", "minDays", "minSamples", "gate"];
+    private static readonly ImmutableArray<string> PauseRuleKeys = ["metric", "over", "window", "above", "below", "action", "to"];
 
     /// <summary>Compiling a custom pattern never runs it, but the gateway will: give it the same bound.</summary>
     public static readonly TimeSpan DetectorTimeout = TimeSpan.FromMilliseconds(100);
@@ -497,7 +498,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private void Error(string path, string message, YNode node) =>
         session.Add(new SpecError(source, path, message, node.Line, node.Column));
 
-    private Map? MapOf(YNode node, string path, string[] allowed)
+    private Map? MapOf(YNode node, string path, ImmutableArray<string> allowed)
     {
         if (node is not YMapping mapping)
         {

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using Pilotage.Testing;
+
+namespace Pilotage.Cli.Tests;
+
+public sealed class ServeCliTests : IDisposable
+{
+    private readonly TempDirectory _home = new("pilotage-cli-serve");
+
+    [Fact]
+    public async Task A_bad_db_value_is_a_one_line_usage_error()
+    {
+        var serve = await Cli.RunWithAsync(new Dictionary<string, string?>(), "serve", "--db", "postgresql://pilotage@db/pilotage", "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains("PostgreSQL URLs are not supported", serve.ErrorLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_runs_until_cancelled_and_then_exits_cleanly()
+    {
+        var port = FreePort();
+        var environment = new Dictionary<string, string?>
+        {
+            ["PILOTAGE_DB"] = _home.File("serve.db"),
+            ["PILOTAGE_ADMIN_TOKEN"] = "serve-admin-token",
+            ["XDG_CONFIG_HOME"] = _home.Path,
+        };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var serving = Task.Run(() => CliApp.RunAsync(["serve", "--urls", $"http://127.0.0.1:{port}"], TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), environment, cancellationToken: stop.Token));
+
+        var client = new Dictionary<string, string?> { ["PILOTAGE_SERVER"] = $"http://127.0.0.1:{port}", ["PILOTAGE_TOKEN"] = "serve-admin-token" };
+        CliResult status;
+        do
+        {
+            await Task.Delay(100);
+            status = await Cli.RunWithAsync(client, "status");
+        }
+        while (status.ExitCode != 0 && !serving.IsCompleted && !stop.IsCancellationRequested);
+        Assert.True(status.ExitCode == 0, status + "\n--- serve\n" + stdout + stderr);
+        Assert.Contains("no AI systems yet", status.Out, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+        Assert.Contains($"Pilotage is serving on http://127.0.0.1:{port}", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Equal("", stderr.ToString());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        _home.Dispose();
+    }
+}
