@@ -18,6 +18,10 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<ConfigVersionRow> ConfigVersions => Set<ConfigVersionRow>();
     public DbSet<AuditEntryRow> AuditEntries => Set<AuditEntryRow>();
     public DbSet<AuditHeadRow> AuditHead => Set<AuditHeadRow>();
+    public DbSet<TrainingAcknowledgementRow> TrainingAcknowledgements => Set<TrainingAcknowledgementRow>();
+    public DbSet<DecisionRow> Decisions => Set<DecisionRow>();
+    public DbSet<InteractionRow> Interactions => Set<InteractionRow>();
+    public DbSet<ApprovalRow> Approvals => Set<ApprovalRow>();
 
     public abstract StoreProvider Provider { get; }
 
@@ -74,6 +78,34 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.ToTable("audit_head");
             e.Property(h => h.Id).ValueGeneratedNever();
             e.HasData(new AuditHeadRow { Id = 1, Sequence = 0, Hash = AuditHasher.Genesis });
+        });
+
+        modelBuilder.Entity<TrainingAcknowledgementRow>(e =>
+        {
+            e.ToTable("training_acknowledgements");
+            e.HasKey(t => new { t.UserId, t.SystemId });
+            e.HasOne<UserRow>().WithMany().HasForeignKey(t => t.UserId);
+            e.HasOne<AiSystemRow>().WithMany().HasForeignKey(t => t.SystemId);
+        });
+        modelBuilder.Entity<DecisionRow>(e =>
+        {
+            e.ToTable("decisions");
+            e.HasOne<AiSystemRow>().WithMany().HasForeignKey(d => d.SystemId);
+            e.HasIndex(d => d.SystemId);
+        });
+        modelBuilder.Entity<InteractionRow>(e =>
+        {
+            e.ToTable("interactions");
+            e.Property(i => i.Id).HasMaxLength(40);
+            e.Property(i => i.Cost).HasPrecision(18, 8);
+            // No foreign keys: evidence is appended in bulk and must outlive renamed or retired systems.
+            e.HasIndex(i => new { i.System, i.CreatedAt });
+        });
+        modelBuilder.Entity<ApprovalRow>(e =>
+        {
+            e.ToTable("approvals");
+            e.HasKey(a => a.InteractionId);
+            e.HasIndex(a => new { a.System, a.State });
         });
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.

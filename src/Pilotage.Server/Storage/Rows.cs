@@ -63,6 +63,13 @@ public sealed class AiSystemRow
     public int ConfigVersion { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>When the current phase began (pilot start, stage start): minimum durations count from here.</summary>
+    public DateTimeOffset? PhaseSince { get; set; }
+    public string? PausedBy { get; set; }
+    public DateTimeOffset? PausedAt { get; set; }
+    public string? PauseReason { get; set; }
+    /// <summary>A pilot's end date as extended by a decision; null means the spec's <c>pilot.ends</c>.</summary>
+    public DateOnly? PilotEndsOverride { get; set; }
 }
 
 /// <summary>One version of a system's model configuration (config + upstream), kept for comparison and rollback.</summary>
@@ -98,4 +105,91 @@ public sealed class AuditHeadRow
     public int Id { get; set; }
     public long Sequence { get; set; }
     public required string Hash { get; set; }
+}
+
+/// <summary>A person confirmed they read a system's training text (required before use when the spec says so).</summary>
+public sealed class TrainingAcknowledgementRow
+{
+    public long UserId { get; set; }
+    public long SystemId { get; set; }
+    /// <summary>SHA-256 of the training text acknowledged: a new text needs a new acknowledgement.</summary>
+    public required string TextHash { get; set; }
+    public DateTimeOffset AcknowledgedAt { get; set; }
+}
+
+/// <summary>A lifecycle decision by an accountable person: the move, the reason, and (later) the evidence it was made on.</summary>
+public sealed class DecisionRow
+{
+    public long Id { get; set; }
+    public long SystemId { get; set; }
+    public required string Outcome { get; set; }
+    public required string Reason { get; set; }
+    public required string DecidedBy { get; set; }
+    public DateTimeOffset DecidedAt { get; set; }
+    public required string FromPhase { get; set; }
+    public int FromStage { get; set; }
+    public required string ToPhase { get; set; }
+    public int ToStage { get; set; }
+    /// <summary>Evidence report the decision was made on (JSON) and its SHA-256; filled once reports exist.</summary>
+    public string? EvidenceJson { get; set; }
+    public string? EvidenceHash { get; set; }
+    public bool Override { get; set; }
+    /// <summary>For a pilot extension: the new end date.</summary>
+    public DateOnly? NewEndDate { get; set; }
+}
+
+/// <summary>
+/// One request through the gateway, served or refused: the evidence everything else is computed from.
+/// Written by the evidence writer in batches (raw SQL / binary COPY), never through the change tracker.
+/// </summary>
+public sealed class InteractionRow
+{
+    public required string Id { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public required string System { get; set; }
+    public required string Phase { get; set; }
+    public int Stage { get; set; }
+    public int ConfigVersion { get; set; }
+    public long UserId { get; set; }
+    public required string UserEmail { get; set; }
+    public required string KeyId { get; set; }
+    /// <summary>JSON array of the caller's group names at the time.</summary>
+    public required string Groups { get; set; }
+    /// <summary><c>chat</c> or <c>embeddings</c>.</summary>
+    public required string Endpoint { get; set; }
+    public required string Mode { get; set; }
+    /// <summary><c>served</c>, <c>refused</c>, <c>held</c> (approval), <c>shadowed</c>, <c>failed</c> (upstream fault).</summary>
+    public required string Outcome { get; set; }
+    public string? RefusalCode { get; set; }
+    public string? RefusalReason { get; set; }
+    /// <summary>JSON object detector → {count, action}; never the matched values.</summary>
+    public string? DetectorHits { get; set; }
+    public bool Streamed { get; set; }
+    public int TokensIn { get; set; }
+    public int TokensOut { get; set; }
+    public decimal Cost { get; set; }
+    public double? FirstByteMs { get; set; }
+    public double TotalMs { get; set; }
+    public int? UpstreamStatus { get; set; }
+    public string? RequestHash { get; set; }
+    public string? ResponseHash { get; set; }
+    /// <summary>Raw content, kept or not according to the system's retention setting.</summary>
+    public string? RequestContent { get; set; }
+    public string? ResponseContent { get; set; }
+    public string? Error { get; set; }
+}
+
+/// <summary>An answer held in approval mode until a reviewer releases or rejects it.</summary>
+public sealed class ApprovalRow
+{
+    public required string InteractionId { get; set; }
+    public required string System { get; set; }
+    /// <summary><c>pending</c>, <c>released</c> or <c>rejected</c>.</summary>
+    public required string State { get; set; }
+    /// <summary>The upstream answer (OpenAI JSON), kept until decided whatever the retention setting.</summary>
+    public required string HeldResponse { get; set; }
+    public DateTimeOffset HeldAt { get; set; }
+    public string? DecidedBy { get; set; }
+    public DateTimeOffset? DecidedAt { get; set; }
+    public string? Reason { get; set; }
 }

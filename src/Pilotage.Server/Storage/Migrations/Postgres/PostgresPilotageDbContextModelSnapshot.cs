@@ -48,10 +48,30 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("owner");
 
+                    b.Property<string>("PauseReason")
+                        .HasColumnType("text")
+                        .HasColumnName("pause_reason");
+
+                    b.Property<DateTimeOffset?>("PausedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("paused_at");
+
+                    b.Property<string>("PausedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("paused_by");
+
                     b.Property<string>("Phase")
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("phase");
+
+                    b.Property<DateTimeOffset?>("PhaseSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("phase_since");
+
+                    b.Property<DateOnly?>("PilotEndsOverride")
+                        .HasColumnType("date")
+                        .HasColumnName("pilot_ends_override");
 
                     b.Property<string>("Purpose")
                         .IsRequired()
@@ -145,6 +165,50 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasIndex("UserId");
 
                     b.ToTable("api_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ApprovalRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset?>("DecidedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("decided_by");
+
+                    b.Property<DateTimeOffset>("HeldAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("held_at");
+
+                    b.Property<string>("HeldResponse")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("held_response");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System", "State");
+
+                    b.ToTable("approvals", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.AuditEntryRow", b =>
@@ -257,6 +321,79 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("config_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("DecidedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("decided_by");
+
+                    b.Property<string>("EvidenceHash")
+                        .HasColumnType("text")
+                        .HasColumnName("evidence_hash");
+
+                    b.Property<string>("EvidenceJson")
+                        .HasColumnType("text")
+                        .HasColumnName("evidence_json");
+
+                    b.Property<string>("FromPhase")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("from_phase");
+
+                    b.Property<int>("FromStage")
+                        .HasColumnType("integer")
+                        .HasColumnName("from_stage");
+
+                    b.Property<DateOnly?>("NewEndDate")
+                        .HasColumnType("date")
+                        .HasColumnName("new_end_date");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<bool>("Override")
+                        .HasColumnType("boolean")
+                        .HasColumnName("override");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<long>("SystemId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("system_id");
+
+                    b.Property<string>("ToPhase")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("to_phase");
+
+                    b.Property<int>("ToStage")
+                        .HasColumnType("integer")
+                        .HasColumnName("to_stage");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SystemId");
+
+                    b.ToTable("decisions", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.Property<long>("UserId")
@@ -303,6 +440,163 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("groups", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.InteractionRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("id");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("config_version");
+
+                    b.Property<decimal>("Cost")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("numeric(18,8)")
+                        .HasColumnName("cost");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DetectorHits")
+                        .HasColumnType("text")
+                        .HasColumnName("detector_hits");
+
+                    b.Property<string>("Endpoint")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("endpoint");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<double?>("FirstByteMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("first_byte_ms");
+
+                    b.Property<string>("Groups")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("groups");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("mode");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("phase");
+
+                    b.Property<string>("RefusalCode")
+                        .HasColumnType("text")
+                        .HasColumnName("refusal_code");
+
+                    b.Property<string>("RefusalReason")
+                        .HasColumnType("text")
+                        .HasColumnName("refusal_reason");
+
+                    b.Property<string>("RequestContent")
+                        .HasColumnType("text")
+                        .HasColumnName("request_content");
+
+                    b.Property<string>("RequestHash")
+                        .HasColumnType("text")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("ResponseContent")
+                        .HasColumnType("text")
+                        .HasColumnName("response_content");
+
+                    b.Property<string>("ResponseHash")
+                        .HasColumnType("text")
+                        .HasColumnName("response_hash");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("integer")
+                        .HasColumnName("stage");
+
+                    b.Property<bool>("Streamed")
+                        .HasColumnType("boolean")
+                        .HasColumnName("streamed");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<int>("TokensIn")
+                        .HasColumnType("integer")
+                        .HasColumnName("tokens_in");
+
+                    b.Property<int>("TokensOut")
+                        .HasColumnType("integer")
+                        .HasColumnName("tokens_out");
+
+                    b.Property<double>("TotalMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("total_ms");
+
+                    b.Property<int?>("UpstreamStatus")
+                        .HasColumnType("integer")
+                        .HasColumnName("upstream_status");
+
+                    b.Property<string>("UserEmail")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("user_email");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "CreatedAt");
+
+                    b.ToTable("interactions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("SystemId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("system_id");
+
+                    b.Property<DateTimeOffset>("AcknowledgedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("acknowledged_at");
+
+                    b.Property<string>("TextHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("text_hash");
+
+                    b.HasKey("UserId", "SystemId");
+
+                    b.HasIndex("SystemId");
+
+                    b.ToTable("training_acknowledgements", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.UserRow", b =>
@@ -366,6 +660,15 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
+                {
+                    b.HasOne("Pilotage.Server.Storage.AiSystemRow", null)
+                        .WithMany()
+                        .HasForeignKey("SystemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.HasOne("Pilotage.Server.Storage.GroupRow", "Group")
@@ -383,6 +686,21 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Navigation("Group");
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>
+                {
+                    b.HasOne("Pilotage.Server.Storage.AiSystemRow", null)
+                        .WithMany()
+                        .HasForeignKey("SystemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Pilotage.Server.Storage.UserRow", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.GroupRow", b =>

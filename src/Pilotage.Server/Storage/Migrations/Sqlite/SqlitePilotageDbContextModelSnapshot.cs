@@ -41,10 +41,30 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("owner");
 
+                    b.Property<string>("PauseReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pause_reason");
+
+                    b.Property<DateTimeOffset?>("PausedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("paused_at");
+
+                    b.Property<string>("PausedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("paused_by");
+
                     b.Property<string>("Phase")
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("phase");
+
+                    b.Property<DateTimeOffset?>("PhaseSince")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("phase_since");
+
+                    b.Property<DateOnly?>("PilotEndsOverride")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pilot_ends_override");
 
                     b.Property<string>("Purpose")
                         .IsRequired()
@@ -138,6 +158,50 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.HasIndex("UserId");
 
                     b.ToTable("api_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ApprovalRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset?>("DecidedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_by");
+
+                    b.Property<DateTimeOffset>("HeldAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("held_at");
+
+                    b.Property<string>("HeldResponse")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("held_response");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System", "State");
+
+                    b.ToTable("approvals", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.AuditEntryRow", b =>
@@ -250,6 +314,77 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("config_versions", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("DecidedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_by");
+
+                    b.Property<string>("EvidenceHash")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("evidence_hash");
+
+                    b.Property<string>("EvidenceJson")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("evidence_json");
+
+                    b.Property<string>("FromPhase")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("from_phase");
+
+                    b.Property<int>("FromStage")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("from_stage");
+
+                    b.Property<DateOnly?>("NewEndDate")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("new_end_date");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<bool>("Override")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("override");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<long>("SystemId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("system_id");
+
+                    b.Property<string>("ToPhase")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("to_phase");
+
+                    b.Property<int>("ToStage")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("to_stage");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SystemId");
+
+                    b.ToTable("decisions", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.Property<long>("UserId")
@@ -294,6 +429,163 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("groups", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.InteractionRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("config_version");
+
+                    b.Property<decimal>("Cost")
+                        .HasPrecision(18, 8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cost");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DetectorHits")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("detector_hits");
+
+                    b.Property<string>("Endpoint")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("endpoint");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<double?>("FirstByteMs")
+                        .HasColumnType("REAL")
+                        .HasColumnName("first_byte_ms");
+
+                    b.Property<string>("Groups")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("groups");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mode");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Phase")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("phase");
+
+                    b.Property<string>("RefusalCode")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("refusal_code");
+
+                    b.Property<string>("RefusalReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("refusal_reason");
+
+                    b.Property<string>("RequestContent")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_content");
+
+                    b.Property<string>("RequestHash")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_hash");
+
+                    b.Property<string>("ResponseContent")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("response_content");
+
+                    b.Property<string>("ResponseHash")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("response_hash");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("stage");
+
+                    b.Property<bool>("Streamed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("streamed");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<int>("TokensIn")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_in");
+
+                    b.Property<int>("TokensOut")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_out");
+
+                    b.Property<double>("TotalMs")
+                        .HasColumnType("REAL")
+                        .HasColumnName("total_ms");
+
+                    b.Property<int?>("UpstreamStatus")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("upstream_status");
+
+                    b.Property<string>("UserEmail")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_email");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "CreatedAt");
+
+                    b.ToTable("interactions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>
+                {
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("SystemId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("system_id");
+
+                    b.Property<DateTimeOffset>("AcknowledgedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("acknowledged_at");
+
+                    b.Property<string>("TextHash")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("text_hash");
+
+                    b.HasKey("UserId", "SystemId");
+
+                    b.HasIndex("SystemId");
+
+                    b.ToTable("training_acknowledgements", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.UserRow", b =>
@@ -355,6 +647,15 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
+                {
+                    b.HasOne("Pilotage.Server.Storage.AiSystemRow", null)
+                        .WithMany()
+                        .HasForeignKey("SystemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.HasOne("Pilotage.Server.Storage.GroupRow", "Group")
@@ -372,6 +673,21 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.Navigation("Group");
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>
+                {
+                    b.HasOne("Pilotage.Server.Storage.AiSystemRow", null)
+                        .WithMany()
+                        .HasForeignKey("SystemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Pilotage.Server.Storage.UserRow", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.GroupRow", b =>
