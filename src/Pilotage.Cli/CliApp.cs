@@ -58,6 +58,12 @@ internal static class CliApp
             await Fail(stderr, "cancelled");
             return ExitCodes.Cancelled;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or HttpRequestException or InvalidOperationException)
+        {
+            // Still one line: a stack trace helps nobody running a command; the type says where to look.
+            await Fail(stderr, $"{e.Message} ({e.GetType().Name})");
+            return ExitCodes.Failure;
+        }
     }
 
     internal static RootCommand BuildRoot(CliContext cli)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Pilotage.Testing;
 
 namespace Pilotage.Cli.Tests;
@@ -32,6 +33,32 @@ public sealed class AuditCliTests(ServerFixture server) : IDisposable
 
         Assert.True(verify.ExitCode == 0, verify.ToString());
         Assert.Matches(@"^audit chain verified: \d+ entries, head [0-9a-f]{64}$", verify.Out.Trim());
+    }
+
+    [Fact]
+    public async Task Verify_against_a_tampered_copy_names_the_bad_entry_and_fails()
+    {
+        var copy = _home.File("copy.db");
+        await using (var source = new SqliteConnection($"Data Source={server.DatabasePath};Pooling=False"))
+        {
+            await source.OpenAsync();
+            await using var vacuum = source.CreateCommand();
+            vacuum.CommandText = $"VACUUM INTO '{copy}'";
+            await vacuum.ExecuteNonQueryAsync();
+        }
+        await using (var tamper = new SqliteConnection($"Data Source={copy};Pooling=False"))
+        {
+            await tamper.OpenAsync();
+            await using var update = tamper.CreateCommand();
+            update.CommandText = "UPDATE audit_entries SET actor = 'mallory@example.org' WHERE sequence = 1";
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        var verify = await Cli.RunWithAsync(new Dictionary<string, string?>(), "audit", "verify", "--db", copy);
+
+        Assert.Equal(1, verify.ExitCode);
+        Assert.StartsWith("audit chain BROKEN at entry 1: ", verify.Out, StringComparison.Ordinal);
+        Assert.StartsWith("error: audit chain BROKEN at entry 1", verify.ErrorLine(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -38,15 +38,20 @@ internal sealed class Output(CliConsole console)
             Line(empty);
             return;
         }
+        var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
         if (console.Interactive)
         {
-            var table = new Table().Border(TableBorder.Rounded);
-            foreach (var header in headers) table.AddColumn(new TableColumn(new Text(header, new Style(decoration: Decoration.Bold))));
-            foreach (var row in rows) table.AddRow(row.Select(cell => (IRenderable)new Text(cell)).ToArray());
-            Terminal().Write(table);
-            return;
+            var terminal = Terminal();
+            // A boxed table squeezed into a narrow terminal wraps every cell; plain columns read better then.
+            if (widths.Sum() + (3 * widths.Length) + 1 <= terminal.Profile.Width)
+            {
+                var table = new Table().Border(TableBorder.Rounded);
+                foreach (var header in headers) table.AddColumn(new TableColumn(new Text(header, new Style(decoration: Decoration.Bold))).NoWrap());
+                foreach (var row in rows) table.AddRow(row.Select(cell => (IRenderable)new Text(cell)).ToArray());
+                terminal.Write(table);
+                return;
+            }
         }
-        var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
         Line(Join(headers, widths));
         foreach (var row in rows) Line(Join(row, widths));
     }

@@ -8,6 +8,10 @@ public enum Permission
     SystemsRead,
     /// <summary>Apply and diff specs; owners only for systems they own.</summary>
     SystemsWrite,
+    /// <summary>Record decisions, pause and resume; owners only for systems they own.</summary>
+    SystemsOperate,
+    /// <summary>Release or reject held answers; reviewers only for the systems they review.</summary>
+    Review,
     UsersRead,
     UsersManage,
     GroupsRead,
@@ -28,7 +32,8 @@ public static class AccessMatrix
     {
         Permission.Self or Permission.KeysOwn => true,
         Permission.SystemsRead => role is Role.Admin or Role.Owner or Role.Reviewer or Role.Auditor,
-        Permission.SystemsWrite => role is Role.Admin or Role.Owner,
+        Permission.SystemsWrite or Permission.SystemsOperate => role is Role.Admin or Role.Owner,
+        Permission.Review => role is Role.Admin or Role.Owner or Role.Reviewer,
         Permission.UsersRead => role is Role.Admin or Role.Auditor,
         Permission.GroupsRead => role is Role.Admin or Role.Auditor or Role.Owner,
         Permission.KeysReadAll or Permission.AuditRead => role is Role.Admin or Role.Auditor,

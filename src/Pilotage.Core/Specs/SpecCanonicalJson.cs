@@ -27,6 +27,8 @@ public static class SpecCanonicalJson
             new SnakeEnumConverter<PilotOutcome>(),
             new SnakeEnumConverter<PilotQuestion>(),
             new SnakeEnumConverter<PauseAction>(),
+            new SnakeEnumConverter<EvidenceDurability>(),
+            new SnakeEnumConverter<ContentRetention>(),
             new CanonicalDecimalConverter(),
         },
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -157,6 +159,9 @@ public static class SpecCanonicalJson
         TrainingSpec t => !t.Required && t.Text is null,
         ReviewSpec r => r.Reviewers.Count == 0 && r.MinutesPerDay is null && r.SlaHours is null && r.HourlyRate is null,
         BaselineSpec b => b.ManualMinutesPerTask is null,
+        ToolsSpec t => t.SideEffecting.Count == 0,
+        LimitsSpec l => l.RequestsPerMinutePerKey is null && l.CostPerDay is null && l.CostPerMonth is null && l.CostPerUserPerDay is null && l.CostPerUserPerMonth is null,
+        EvidenceSpec e => e.Durability == EvidenceDurability.Durable && e.Content == ContentRetention.Full,
         _ => zero is not null && zero.Equals(value),
     };
 

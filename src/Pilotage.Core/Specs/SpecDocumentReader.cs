@@ -23,8 +23,11 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> RootKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly ImmutableArray<string> MetadataKeys = ["name", "title"];
     private static readonly ImmutableArray<string> SpecKeys =
-        ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules"];
-    private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput"];
+        ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules", "tools", "limits", "evidence"];
+    private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput", "firstByteTimeoutSeconds", "timeoutSeconds"];
+    private static readonly ImmutableArray<string> ToolsKeys = ["sideEffecting"];
+    private static readonly ImmutableArray<string> LimitsKeys = ["requestsPerMinutePerKey", "costPerDay", "costPerMonth", "costPerUserPerDay", "costPerUserPerMonth"];
+    private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content"];
     private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
     private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
     private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
@@ -140,6 +143,11 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         var rollout = ListOf(spec, "rollout", ReadStage);
         CheckStageNames(rollout, spec.Child("rollout"));
         var pauseRules = ListOf(spec, "pauseRules", (node, path) => ReadPauseRule(node, path, rollout));
+        var tools = Optional(spec, "tools", (node, path) => MapOf(node, path, ToolsKeys) is { } map ? new ToolsSpec { SideEffecting = TextList(map, "sideEffecting") } : null) ?? new ToolsSpec();
+        var limits = Optional(spec, "limits", ReadLimits) ?? new LimitsSpec();
+        var evidence = Optional(spec, "evidence", (node, path) => MapOf(node, path, EvidenceKeys) is { } map
+            ? new EvidenceSpec { Durability = Enum<EvidenceDurability>(map, "durability") ?? EvidenceDurability.Durable, Content = Enum<ContentRetention>(map, "content") ?? ContentRetention.Full }
+            : null) ?? new EvidenceSpec();
 
         if (session.Reported != before)
         {
@@ -161,8 +169,23 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             Pilot = pilot,
             Rollout = rollout.Select(s => s.Spec).ToArray(),
             PauseRules = pauseRules,
+            Tools = tools,
+            Limits = limits,
+            Evidence = evidence,
         };
     }
+
+    private LimitsSpec? ReadLimits(YNode node, string path) =>
+        MapOf(node, path, LimitsKeys) is not { } map
+            ? null
+            : new LimitsSpec
+            {
+                RequestsPerMinutePerKey = Int(map, "requestsPerMinutePerKey", 1),
+                CostPerDay = Decimal(map, "costPerDay", 0m),
+                CostPerMonth = Decimal(map, "costPerMonth", 0m),
+                CostPerUserPerDay = Decimal(map, "costPerUserPerDay", 0m),
+                CostPerUserPerMonth = Decimal(map, "costPerUserPerMonth", 0m),
+            };
 
     private UpstreamSpec? ReadUpstream(YNode node, string path)
     {
@@ -186,6 +209,8 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         }
         var priceIn = Decimal(map, "pricePer1kInput", 0m);
         var priceOut = Decimal(map, "pricePer1kOutput", 0m);
+        var firstByteTimeout = Int(map, "firstByteTimeoutSeconds", 1);
+        var timeout = Int(map, "timeoutSeconds", 1);
         return baseUrl is null || model is null
             ? null
             : new UpstreamSpec
@@ -195,6 +220,8 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
                 ApiKeyEnv = apiKeyEnv,
                 PricePer1kInput = priceIn ?? 0m,
                 PricePer1kOutput = priceOut ?? 0m,
+                FirstByteTimeoutSeconds = firstByteTimeout,
+                TimeoutSeconds = timeout,
             };
     }
 

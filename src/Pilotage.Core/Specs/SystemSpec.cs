@@ -24,6 +24,9 @@ public sealed record SystemSpec
     public PilotSpec? Pilot { get; init; }
     public IReadOnlyList<RolloutStageSpec> Rollout { get; init; } = [];
     public IReadOnlyList<PauseRuleSpec> PauseRules { get; init; } = [];
+    public ToolsSpec Tools { get; init; } = new();
+    public LimitsSpec Limits { get; init; } = new();
+    public EvidenceSpec Evidence { get; init; } = new();
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<RiskTier>))]
@@ -52,6 +55,51 @@ public sealed record UpstreamSpec
     public string? ApiKeyEnv { get; init; }
     public decimal PricePer1kInput { get; init; }
     public decimal PricePer1kOutput { get; init; }
+    /// <summary>Longest wait for the upstream's first byte; null: the server default (30 s).</summary>
+    public int? FirstByteTimeoutSeconds { get; init; }
+    /// <summary>Longest a whole upstream call may take; null: the server default (120 s).</summary>
+    public int? TimeoutSeconds { get; init; }
+}
+
+/// <summary>Tools the model may be offered; side-effecting ones are removed in read-only mode.</summary>
+public sealed record ToolsSpec
+{
+    public IReadOnlyList<string> SideEffecting { get; init; } = [];
+}
+
+/// <summary>Spending and rate limits the gateway enforces (429 when reached). Null: no limit.</summary>
+public sealed record LimitsSpec
+{
+    public int? RequestsPerMinutePerKey { get; init; }
+    public decimal? CostPerDay { get; init; }
+    public decimal? CostPerMonth { get; init; }
+    public decimal? CostPerUserPerDay { get; init; }
+    public decimal? CostPerUserPerMonth { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<EvidenceDurability>))]
+public enum EvidenceDurability
+{
+    /// <summary>An answer is released only after its evidence record is committed.</summary>
+    Durable,
+    /// <summary>Answers go out while their records are queued for the next commit: faster, and a crash can lose the last few.</summary>
+    Async,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<ContentRetention>))]
+public enum ContentRetention
+{
+    /// <summary>Prompts and answers are stored with the evidence.</summary>
+    Full,
+    /// <summary>Only SHA-256 hashes of prompts and answers are stored.</summary>
+    Hashes,
+}
+
+/// <summary>How evidence is written and what of the content it keeps.</summary>
+public sealed record EvidenceSpec
+{
+    public EvidenceDurability Durability { get; init; }
+    public ContentRetention Content { get; init; }
 }
 
 /// <summary>The versioned model configuration: under change control once a system is past its pilot.</summary>

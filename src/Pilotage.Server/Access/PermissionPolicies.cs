@@ -12,7 +12,10 @@ public static class PermissionPolicies
     {
         foreach (var permission in Enum.GetValues<Permission>())
         {
+            // The scheme is named per policy, so only control API endpoints authenticate against the
+            // store; the gateway authenticates from its in-memory snapshot.
             options.AddPolicy(permission.ToString(), policy => policy
+                .AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new PermissionRequirement(permission)));
         }

@@ -34,4 +34,12 @@ namespace Pilotage.Server.Api;
 [JsonSerializable(typeof(ApplyResponse))]
 [JsonSerializable(typeof(List<SpecErrorView>))]
 [JsonSerializable(typeof(ReadinessView))]
+[JsonSerializable(typeof(DecisionRequest))]
+[JsonSerializable(typeof(ReasonRequest))]
+[JsonSerializable(typeof(DecisionView))]
+[JsonSerializable(typeof(IReadOnlyList<DecisionView>))]
+[JsonSerializable(typeof(LifecycleView))]
+[JsonSerializable(typeof(Pilotage.Server.Reviews.ApprovalView))]
+[JsonSerializable(typeof(IReadOnlyList<Pilotage.Server.Reviews.ApprovalView>))]
+[JsonSerializable(typeof(Pilotage.Server.Reviews.ApprovalEndpoints.ReasonBody))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

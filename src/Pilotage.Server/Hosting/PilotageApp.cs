@@ -6,6 +6,9 @@ using Microsoft.AspNetCore.Http.Json;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Reviews;
 using Pilotage.Server.Health;
 using Pilotage.Server.Keys;
 using Pilotage.Server.People;
@@ -42,12 +45,31 @@ public static class PilotageApp
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
+        services.AddSingleton<PolicyCache>();
+        services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PolicyCache>());
+        services.AddEvidenceWriter();
+        services.AddSingleton<BudgetLedger>();
+        services.AddSingleton<KeyRateLimits>();
+        services.AddSingleton<ApprovalStore>();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<GatewayService>();
+        services.AddSingleton<GatewayExtras>();
+        services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                MaxConnectionsPerServer = 512,
+                AutomaticDecompression = System.Net.DecompressionMethods.All,
+            })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+        services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(o => o.AddPermissionPolicies());
         services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
@@ -57,7 +79,6 @@ public static class PilotageApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapHealth();
@@ -67,7 +88,10 @@ public static class PilotageApp
         api.MapPeople();
         api.MapKeys();
         api.MapSystems();
+        api.MapLifecycle();
         api.MapAudit();
+        api.MapApprovals();
+        app.MapGateway();
         return app;
     }
 
@@ -76,6 +100,8 @@ public static class PilotageApp
     {
         var store = app.Services.GetRequiredService<PilotageStore>();
         await store.MigrateAsync(cancellationToken);
+        await app.Services.GetRequiredService<PolicyCache>().RefreshAsync(cancellationToken);
+        await app.Services.GetRequiredService<BudgetLedger>().SeedAsync(store, cancellationToken);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? app.Urls.First();

@@ -35,8 +35,10 @@ public sealed class CommandContext(PilotageDbContext db, DateTimeOffset now, str
 /// Runs every state-changing command: one transaction that holds the audit head lock, applies the
 /// change and appends its audit entries, so a change and its record commit together or not at all.
 /// </summary>
-public sealed class ControlPlane(PilotageStore store, TimeProvider time) : IDisposable
+public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumerable<Gateway.ICommitObserver> observers) : IDisposable
 {
+    private readonly Gateway.ICommitObserver[] _observers = [.. observers];
+
     // Serialises commands inside this process; the head row lock does the same across replicas.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -55,6 +57,11 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time) : IDisp
             AppendAudit(context, head);
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            if (context.PendingAudit.Count > 0)
+            {
+                // Before the command answers: the next gateway request must already see the change.
+                foreach (var observer in _observers) await observer.OnCommittedAsync(CancellationToken.None);
+            }
             return result;
         }
         finally

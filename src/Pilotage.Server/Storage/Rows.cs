@@ -57,6 +57,8 @@ public sealed class AiSystemRow
     public string? LastDecision { get; set; }
     public string? SuspendedPhase { get; set; }
     public int SuspendedStage { get; set; }
+    /// <summary>Paused while restricted: resuming returns to the restriction, not past it.</summary>
+    public bool ResumeRestricted { get; set; }
     /// <summary>Canonical JSON of the applied spec (see SpecCanonicalJson).</summary>
     public required string SpecJson { get; set; }
     public required string SpecHash { get; set; }

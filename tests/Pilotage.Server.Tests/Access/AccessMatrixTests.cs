@@ -46,6 +46,14 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("key create (someone else's)", "POST", "/api/v1/keys/", AdminOnly, (f, r) => Json("POST", "/api/v1/keys", new { user = "target@example.org" })),
         new("key revoke (own)", "DELETE", "/api/v1/keys/{id}", Everyone, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey(r)}")),
         new("key revoke (someone else's)", "DELETE", "/api/v1/keys/{id}", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey("target")}")),
+        new("decisions list", "GET", "/api/v1/systems/{slug}/decisions", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/decisions")),
+        // Owners may operate only their own systems: each role gets a system whose owner is that role's user.
+        new("decide", "POST", "/api/v1/systems/{slug}/decisions", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/decisions", new { outcome = "pilot", reason = "matrix" })),
+        new("pause", "POST", "/api/v1/systems/{slug}/pause", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "pause")}/pause", new { reason = "matrix" })),
+        new("resume", "POST", "/api/v1/systems/{slug}/resume", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "resume")}/resume", new { reason = "matrix" })),
+        new("approvals list", "GET", "/api/v1/approvals/", ["admin", "owner", "reviewer"], (f, r) => Get("/api/v1/approvals")),
+        new("approval release", "POST", "/api/v1/approvals/{id}/release", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/release", new { reason = "ok" })),
+        new("approval reject", "POST", "/api/v1/approvals/{id}/reject", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/reject", new { reason = "wrong" })),
         new("audit list", "GET", "/api/v1/audit/", Readers, (f, r) => Get("/api/v1/audit")),
         new("audit verify", "GET", "/api/v1/audit/verify", Readers, (f, r) => Get("/api/v1/audit/verify")),
         new("audit export", "GET", "/api/v1/audit/export", Readers, (f, r) => Get("/api/v1/audit/export")),
@@ -148,6 +156,19 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
 
     private static string Unique() => Guid.NewGuid().ToString("N")[..8];
 
+    private const string PilotSection = """
+          pilot:
+            group: matrix
+            ends: 2099-12-31
+
+        """;
+
+    private const string ReviewSection = """
+          review:
+            reviewers: [matrix-reviewers]
+
+        """;
+
     internal static string Spec(string name, string owner) => $"""
         apiVersion: pilotage/v1
         kind: AiSystem
@@ -169,6 +190,15 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         public PilotageTestServer Server { get; private set; } = null!;
         public Dictionary<string, HttpClient> Clients { get; } = [];
 
+        private readonly Dictionary<string, Queue<string>> _held = [];
+
+
+        /// <summary>A pending held answer the role may decide; each call hands out a new one.</summary>
+        public string Held(string role) => _held[role].Dequeue();
+
+        /// <summary>A system owned by that role's user, in a phase where the step is allowed: proposed to decide, in pilot to pause, paused to resume.</summary>
+        public static string Operated(string role, string step) => $"{step}-{role}";
+
         /// <summary>A key of that user made for being revoked; each call hands out a new one.</summary>
         public string SpareKey(string user) => _spareKeys[user].Dequeue();
 
@@ -177,11 +207,39 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
             Server = await PilotageTestServer.StartAsync();
             foreach (var role in RoleNames)
             {
-                Clients[role] = Server.ClientFor(await Server.CreateUserWithKeyAsync($"{role}@example.org", role));
+                Clients[role] = Server.ClientFor(await Server.CreateUserWithKeyAsync($"{role}@example.org", role, "matrix-reviewers"));
             }
             await Server.CreateUserWithKeyAsync("target@example.org", "member");
             (await Server.Admin.PostAsJsonAsync("/api/v1/groups", new { name = "matrix" })).EnsureSuccessStatusCode();
             await Server.ApplyAsync(Spec("matrix-fixture", "owner@example.org"));
+            foreach (var role in RoleNames)
+            {
+                foreach (var step in new[] { "decide", "pause", "resume" })
+                {
+                    var slug = Operated(role, step);
+                    await Server.ApplyAsync(Spec(slug, $"{role}@example.org") + "\n" + PilotSection);
+                    if (step == "decide") continue;
+                    (await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "setup" })).EnsureSuccessStatusCode();
+                    if (step == "resume") (await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{slug}/pause", new { reason = "setup" })).EnsureSuccessStatusCode();
+                }
+            }
+            // Held answers of a system reviewed by the reviewers' group and owned by the owner.
+            await Server.ApplyAsync(Spec("held-answers", "owner@example.org") + "\n" + ReviewSection);
+            await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
+            {
+                foreach (var role in RoleNames)
+                {
+                    var queue = new Queue<string>();
+                    for (var i = 0; i < 4; i++)
+                    {
+                        var id = $"int_held_{role}_{i}";
+                        db.Approvals.Add(new Pilotage.Server.Storage.ApprovalRow { InteractionId = id, System = "held-answers", State = "pending", HeldResponse = "{}", HeldAt = DateTimeOffset.UtcNow });
+                        queue.Enqueue(id);
+                    }
+                    _held[role] = queue;
+                }
+                await db.SaveChangesAsync();
+            }
             foreach (var user in RoleNames.Append("target"))
             {
                 var queue = new Queue<string>();

@@ -78,6 +78,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("purpose");
 
+                    b.Property<bool>("ResumeRestricted")
+                        .HasColumnType("boolean")
+                        .HasColumnName("resume_restricted");
+
                     b.Property<string>("Risk")
                         .IsRequired()
                         .HasColumnType("text")

@@ -71,6 +71,10 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("purpose");
 
+                    b.Property<bool>("ResumeRestricted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("resume_restricted");
+
                     b.Property<string>("Risk")
                         .IsRequired()
                         .HasColumnType("TEXT")

@@ -42,6 +42,13 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 type: "date",
                 nullable: true);
 
+            migrationBuilder.AddColumn<bool>(
+                name: "resume_restricted",
+                table: "ai_systems",
+                type: "boolean",
+                nullable: false,
+                defaultValue: false);
+
             migrationBuilder.CreateTable(
                 name: "approvals",
                 columns: table => new
@@ -209,6 +216,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropColumn(
                 name: "pilot_ends_override",
+                table: "ai_systems");
+
+            migrationBuilder.DropColumn(
+                name: "resume_restricted",
                 table: "ai_systems");
         }
     }

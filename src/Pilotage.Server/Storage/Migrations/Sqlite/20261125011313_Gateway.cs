@@ -41,6 +41,13 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                 type: "TEXT",
                 nullable: true);
 
+            migrationBuilder.AddColumn<bool>(
+                name: "resume_restricted",
+                table: "ai_systems",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: false);
+
             migrationBuilder.CreateTable(
                 name: "approvals",
                 columns: table => new
@@ -208,6 +215,10 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
             migrationBuilder.DropColumn(
                 name: "pilot_ends_override",
+                table: "ai_systems");
+
+            migrationBuilder.DropColumn(
+                name: "resume_restricted",
                 table: "ai_systems");
         }
     }

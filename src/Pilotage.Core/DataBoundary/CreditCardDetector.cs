@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>
+/// Payment card numbers: 13–19 digits, written together or in groups separated by single spaces or
+/// hyphens, that pass the Luhn check and are not part of a longer digit run.
+/// </summary>
+internal sealed partial class CreditCardDetector() : Detector(CreditCard)
+{
+    private const int MinDigits = 13;
+    private const int MaxDigits = 19;
+    /// <summary>Groups of one or two digits read as tables or amounts, not as a card someone typed.</summary>
+    private const int MinGroupDigits = 3;
+    private const int MaxGroups = 32;
+
+    // A whole run of digit groups; which part of it is a card is decided in code, by group. No
+    // alternatives that overlap, so the engine never backtracks.
+    [GeneratedRegex("(?<![0-9])[0-9]+(?:[ -][0-9]+)*", RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Run();
+
+    public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Run().EnumerateMatches(text))
+        {
+            if (match.Length < MinDigits)
+            {
+                continue; // most numbers in a text: too short to hold a card even without separators
+            }
+            FindInRun(text.AsSpan(match.Index, match.Length), match.Index, index, ref sink);
+        }
+    }
+
+    private static void FindInRun(ReadOnlySpan<char> run, int offset, int index, ref List<Finding>? sink)
+    {
+        // Groups as (start, length) within the run; a run is a sequence of digit groups with one separator between.
+        Span<(int Start, int Length)> groups = stackalloc (int, int)[MaxGroups];
+        var count = 0;
+        var start = 0;
+        for (var i = 0; i <= run.Length; i++)
+        {
+            if (i == run.Length || !char.IsAsciiDigit(run[i]))
+            {
+                if (count == MaxGroups)
+                {
+                    return; // dozens of groups is a table of numbers, not a card
+                }
+                groups[count++] = (start, i - start);
+                start = i + 1;
+            }
+        }
+
+        var first = 0;
+        while (first < count)
+        {
+            var found = LongestCardFrom(run, groups[..count], first);
+            if (found < 0)
+            {
+                first++;
+                continue;
+            }
+            var from = groups[first].Start;
+            var to = groups[found].Start + groups[found].Length;
+            Add(ref sink, index, offset + from, to - from);
+            first = found + 1;
+        }
+    }
+
+    /// <summary>Index of the last group of the longest Luhn-valid card starting at group <paramref name="first"/>, or -1.</summary>
+    private static int LongestCardFrom(ReadOnlySpan<char> run, ReadOnlySpan<(int Start, int Length)> groups, int first)
+    {
+        // Extend while the window stays a plausible way of writing one number: same separator, real groups.
+        var last = first;
+        var digits = groups[first].Length;
+        while (last + 1 < groups.Length && digits + groups[last + 1].Length <= MaxDigits)
+        {
+            var next = groups[last + 1];
+            var separator = run[next.Start - 1];
+            if (next.Length < MinGroupDigits || groups[first].Length < MinGroupDigits
+                || (last > first && separator != run[groups[first + 1].Start - 1]))
+            {
+                break;
+            }
+            last++;
+            digits += next.Length;
+        }
+        for (; last >= first; last--)
+        {
+            if (digits is >= MinDigits and <= MaxDigits)
+            {
+                var end = groups[last].Start + groups[last].Length;
+                if (Checksums.Luhn(run[groups[first].Start..end]))
+                {
+                    return last;
+                }
+            }
+            digits -= groups[last].Length;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>
+/// A system's data boundary, built once from its <see cref="DataBoundarySpec"/> and applied to the
+/// text of every request. Immutable and thread-safe: one instance serves every concurrent request of
+/// a policy snapshot. Only the detectors a spec names are built; a spec that names none gets
+/// <see cref="None"/>, which returns every text untouched without looking at it.
+/// </summary>
+public sealed class DataBoundaryPolicy
+{
+    /// <summary>Built-in detector names; this order (most specific first) breaks ties between overlapping hits.</summary>
+    public static IReadOnlyList<string> BuiltInDetectors { get; } =
+        [Detector.CreditCard, Detector.Iban, Detector.Email, Detector.Phone];
+
+    /// <summary>The policy of a system that declares no detectors.</summary>
+    public static DataBoundaryPolicy None { get; } = new([], []);
+
+    private readonly Detector[] detectors;
+    private readonly BoundaryAction[] actions;
+    private readonly string[] placeholders;
+
+    private DataBoundaryPolicy(Detector[] detectors, BoundaryAction[] actions)
+    {
+        this.detectors = detectors;
+        this.actions = actions;
+        placeholders = Array.ConvertAll(detectors, d => "[REDACTED:" + d.Name + "]");
+    }
+
+    /// <summary>True when the policy has no detector: <see cref="Apply"/> then never scans.</summary>
+    public bool IsEmpty => detectors.Length == 0;
+
+    /// <summary>The active detectors and what each does, in tie-break order.</summary>
+    public IReadOnlyList<(string Detector, BoundaryAction Action)> Rules =>
+        detectors.Select((d, i) => (d.Name, actions[i])).ToArray();
+
+    /// <summary>
+    /// Builds the policy. Custom patterns run with <paramref name="customTimeout"/> (default: the
+    /// spec's documented bound, <see cref="SpecDocumentReader.DetectorTimeout"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">a name in block/redact is neither built in nor declared, or a pattern does not compile.</exception>
+    public static DataBoundaryPolicy From(DataBoundarySpec spec, TimeSpan? customTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Block.Count == 0 && spec.Redact.Count == 0)
+        {
+            return None;
+        }
+        var timeout = customTimeout ?? SpecDocumentReader.DetectorTimeout;
+        var custom = spec.Detectors.ToDictionary(d => d.Name, d => d.Pattern, StringComparer.Ordinal);
+        foreach (var name in spec.Block.Concat(spec.Redact))
+        {
+            if (!BuiltInDetectors.Contains(name) && !custom.ContainsKey(name))
+            {
+                // The spec reader rejects this already; a policy never silently ignores a detector.
+                throw new ArgumentException($"unknown data boundary detector '{name}'", nameof(spec));
+            }
+        }
+
+        // Checksummed and declared detectors first, phone last: the order decides overlap ties.
+        var names = new List<string>();
+        names.AddRange(BuiltInDetectors.Where(n => n != Detector.Phone));
+        names.AddRange(spec.Detectors.Select(d => d.Name));
+        names.Add(Detector.Phone);
+
+        var built = new List<Detector>();
+        var builtActions = new List<BoundaryAction>();
+        foreach (var name in names)
+        {
+            // Named in both lists blocks: the stricter reading of a contradictory spec.
+            BoundaryAction action;
+            if (spec.Block.Contains(name))
+            {
+                action = BoundaryAction.Block;
+            }
+            else if (spec.Redact.Contains(name))
+            {
+                action = BoundaryAction.Redact;
+            }
+            else
+            {
+                continue;
+            }
+            built.Add(name switch
+            {
+                Detector.CreditCard => new CreditCardDetector(),
+                Detector.Iban => new IbanDetector(),
+                Detector.Email => new EmailDetector(),
+                Detector.Phone => new PhoneDetector(),
+                _ => new CustomDetector(name, custom[name], timeout),
+            });
+            builtActions.Add(action);
+        }
+        return new DataBoundaryPolicy([.. built], [.. builtActions]);
+    }
+
+    /// <summary>
+    /// Scans <paramref name="text"/> with every detector, resolves overlaps, and redacts every hit.
+    /// A detector that runs out of time counts as a blocking hit (fail closed): the policy cannot
+    /// say the text is clean, nor where to redact.
+    /// </summary>
+    public BoundaryResult Apply(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (detectors.Length == 0 || text.Length == 0)
+        {
+            return new BoundaryResult(text);
+        }
+        var profile = new TextProfile(text);
+        List<Finding>? findings = null;
+        List<int>? timedOut = null;
+        for (var i = 0; i < detectors.Length; i++)
+        {
+            if (!detectors[i].MayMatch(profile))
+            {
+                continue;
+            }
+            try
+            {
+                detectors[i].Find(text, i, ref findings);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                (timedOut ??= []).Add(i);
+            }
+        }
+        return findings is null && timedOut is null
+            ? new BoundaryResult(text)
+            : Resolve(text, findings ?? [], timedOut ?? []);
+    }
+
+    private BoundaryResult Resolve(string text, List<Finding> findings, List<int> timedOut)
+    {
+        var kept = KeepNonOverlapping(findings);
+
+        var hits = new BoundaryHit[kept.Count + timedOut.Count];
+        var counts = new int[detectors.Length];
+        for (var i = 0; i < kept.Count; i++)
+        {
+            var f = kept[i];
+            hits[i] = new BoundaryHit(detectors[f.Detector].Name, actions[f.Detector], f.Start, f.Length);
+            counts[f.Detector]++;
+        }
+        var blocking = new bool[detectors.Length];
+        for (var i = 0; i < timedOut.Count; i++)
+        {
+            var d = timedOut[i];
+            hits[kept.Count + i] = new BoundaryHit(detectors[d].Name, BoundaryAction.Block, 0, 0)
+            {
+                Note = string.Create(CultureInfo.InvariantCulture,
+                    $"detector '{detectors[d].Name}' timed out; the text could not be checked, so it is refused"),
+            };
+            counts[d]++;
+            blocking[d] = true;
+        }
+
+        var perDetector = new List<DetectorCount>();
+        var blockedBy = new List<string>();
+        for (var d = 0; d < detectors.Length; d++)
+        {
+            if (counts[d] == 0)
+            {
+                continue;
+            }
+            var action = blocking[d] ? BoundaryAction.Block : actions[d];
+            perDetector.Add(new DetectorCount(detectors[d].Name, action, counts[d]));
+            if (action == BoundaryAction.Block)
+            {
+                blockedBy.Add(detectors[d].Name);
+            }
+        }
+        return new BoundaryResult(Redacted(text, kept), hits, [.. blockedBy], [.. perDetector]);
+    }
+
+    /// <summary>
+    /// Keeps, among overlapping findings, the one of the strongest tier, then the one that starts
+    /// first, then the longer, then the detector earlier in policy order. Tiers: blocking detectors,
+    /// then redacting ones, then the weak one (phone), which only fills gaps. Blocking first means a
+    /// redaction can never hide a finding that should refuse the request.
+    /// </summary>
+    private List<Finding> KeepNonOverlapping(List<Finding> findings)
+    {
+        findings.Sort((a, b) =>
+        {
+            var byTier = Tier(a).CompareTo(Tier(b));
+            if (byTier != 0)
+            {
+                return byTier;
+            }
+            var byStart = a.Start.CompareTo(b.Start);
+            if (byStart != 0)
+            {
+                return byStart;
+            }
+            var byLength = b.Length.CompareTo(a.Length);
+            return byLength != 0 ? byLength : a.Detector.CompareTo(b.Detector);
+        });
+
+        // Kept findings in start order; they never overlap, so their ends are in order too.
+        var kept = new List<Finding>(findings.Count);
+        foreach (var f in findings)
+        {
+            var at = FirstStartingAtOrAfter(kept, f.Start);
+            var overlaps = (at < kept.Count && kept[at].Start < f.End) || (at > 0 && kept[at - 1].End > f.Start);
+            if (!overlaps)
+            {
+                kept.Insert(at, f);
+            }
+        }
+        return kept;
+    }
+
+    private int Tier(Finding f) =>
+        detectors[f.Detector].Weak ? 2 : actions[f.Detector] == BoundaryAction.Block ? 0 : 1;
+
+    private static int FirstStartingAtOrAfter(List<Finding> kept, int start)
+    {
+        // Findings usually arrive in start order within a tier: try the end before searching.
+        if (kept.Count == 0 || kept[^1].Start < start)
+        {
+            return kept.Count;
+        }
+        int low = 0, high = kept.Count;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (kept[mid].Start < start)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+        return low;
+    }
+
+    private string Redacted(string text, List<Finding> kept)
+    {
+        if (kept.Count == 0)
+        {
+            return text;
+        }
+        var length = text.Length;
+        foreach (var f in kept)
+        {
+            length += placeholders[f.Detector].Length - f.Length;
+        }
+        return string.Create(length, (text, kept, placeholders), static (span, state) =>
+        {
+            var (source, hits, marks) = state;
+            var from = 0;
+            foreach (var f in hits)
+            {
+                source.AsSpan(from, f.Start - from).CopyTo(span);
+                span = span[(f.Start - from)..];
+                marks[f.Detector].AsSpan().CopyTo(span);
+                span = span[marks[f.Detector].Length..];
+                from = f.End;
+            }
+            source.AsSpan(from).CopyTo(span);
+        });
+    }
+
+    public override string ToString() =>
+        IsEmpty ? "no data boundary" : string.Join(", ", Rules.Select(r => $"{r.Action.ToString().ToLowerInvariant()} {r.Detector}"));
+}

@@ -1,0 +1,78 @@
+using System.Text.RegularExpressions;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>A raw finding, before overlaps between detectors are resolved.</summary>
+/// <param name="Detector">Index of the detector in its policy.</param>
+internal readonly record struct Finding(int Detector, int Start, int Length)
+{
+    public int End => Start + Length;
+}
+
+/// <summary>
+/// Facts about a text that are cheap to compute once and let detectors skip texts they cannot match,
+/// so the regexes only run where they have a chance.
+/// </summary>
+internal readonly struct TextProfile
+{
+    /// <summary>Digits are only counted up to this: no detector needs to know more.</summary>
+    private const int DigitCap = 13;
+
+    public TextProfile(string text)
+    {
+        var span = text.AsSpan();
+        var digits = 0;
+        var first = span.IndexOfAnyInRange('0', '9');
+        if (first >= 0)
+        {
+            for (var i = first; i < span.Length && digits < DigitCap; i++)
+            {
+                if (char.IsAsciiDigit(span[i]))
+                {
+                    digits++;
+                }
+            }
+        }
+        Digits = digits;
+        HasAt = span.Contains('@');
+        Length = span.Length;
+    }
+
+    /// <summary>Number of ASCII digits, capped at 13.</summary>
+    public int Digits { get; }
+    public bool HasAt { get; }
+    public int Length { get; }
+}
+
+/// <summary>
+/// Finds spans of one kind of sensitive data in a text. Implementations are immutable and
+/// thread-safe: a policy shares them across all concurrent requests.
+/// </summary>
+internal abstract class Detector(string name)
+{
+    public const string CreditCard = "credit_card";
+    public const string Iban = "iban";
+    public const string Email = "email";
+    public const string Phone = "phone";
+
+    /// <summary>Bound for the built-in patterns, which are linear; only a huge text could reach it.</summary>
+    public const int BuiltInTimeoutMilliseconds = 250;
+
+    public string Name { get; } = name;
+
+    /// <summary>
+    /// A weak detector yields to every other one on overlap: phone-shaped digit runs are the least
+    /// specific finding, and a card or IBAN number must not be reported as a phone.
+    /// </summary>
+    public virtual bool Weak => false;
+
+    /// <summary>False when the text cannot hold a hit, so the scan is skipped.</summary>
+    public abstract bool MayMatch(in TextProfile profile);
+
+    /// <summary>Adds this detector's findings to <paramref name="sink"/>, creating it on the first one.</summary>
+    /// <exception cref="RegexMatchTimeoutException">the scan ran out of time; the caller fails closed.</exception>
+    public abstract void Find(string text, int index, ref List<Finding>? sink);
+
+    protected static void Add(ref List<Finding>? sink, int index, int start, int length) =>
+        (sink ??= []).Add(new Finding(index, start, length));
+}

@@ -1,0 +1,234 @@
+using System.Text.RegularExpressions;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>
+/// Telephone numbers: international (<c>+CC …</c>) and common national forms, digit groups separated by
+/// a space, '.', '-' or parentheses, with at least 7 digits. The regex finds digit-group runs; the
+/// code rejects what only looks like a phone (dates, years, decimals, grouped amounts), so that
+/// redacting phones does not eat the rest of the numbers in a text.
+/// </summary>
+internal sealed partial class PhoneDetector() : Detector(Phone)
+{
+    private const int MinDigits = 7;
+    private const int MaxNationalDigits = 12;
+    /// <summary>E.164: at most 15 digits including the country code.</summary>
+    private const int MaxInternationalDigits = 15;
+    private const int MaxGroups = 24;
+
+    private enum Kind : byte { Plain, Paren, Country }
+
+    /// <param name="Start">Offset in the match, '+' or '(' included.</param>
+    /// <param name="End">Offset after the last digit or ')'.</param>
+    /// <param name="Separator">Character before the group, '\0' when none.</param>
+    private readonly record struct Group(int Start, int End, int Digits, int Value, char Separator, Kind Kind);
+
+    [GeneratedRegex(
+        @"(?<![0-9A-Za-z+])(?:\+[0-9]{1,3}[ .-]?(?:\(0\)[ .-]?)?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,12}(?:[ .-][0-9]{1,12})*",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Candidate();
+
+    public override bool Weak => true;
+
+    public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Candidate().EnumerateMatches(text))
+        {
+            var end = match.Index + match.Length;
+            // The regex caps a group at 12 digits: a longer run is some other number.
+            if (match.Length < MinDigits || (end < text.Length && char.IsAsciiDigit(text[end])))
+            {
+                continue;
+            }
+            FindInCandidate(text.AsSpan(match.Index, match.Length), match.Index, index, ref sink);
+        }
+    }
+
+    private static void FindInCandidate(ReadOnlySpan<char> m, int offset, int index, ref List<Finding>? sink)
+    {
+        Span<Group> groups = stackalloc Group[MaxGroups];
+        var count = Parse(m, groups);
+        if (count <= 0)
+        {
+            return;
+        }
+        groups = groups[..count];
+
+        // Dates written with '-' or '.' split the candidate: "2026-11-25 020 7946 0958" still holds a phone.
+        Span<bool> inDate = stackalloc bool[count];
+        for (var k = 0; k + 2 < count; k++)
+        {
+            if (IsDate(groups[k], groups[k + 1], groups[k + 2]))
+            {
+                inDate[k] = inDate[k + 1] = inDate[k + 2] = true;
+            }
+        }
+        var first = 0;
+        while (first < count)
+        {
+            if (inDate[first])
+            {
+                first++;
+                continue;
+            }
+            var last = first;
+            while (last + 1 < count && !inDate[last + 1])
+            {
+                last++;
+            }
+            FindInPiece(groups[first..(last + 1)], offset, index, ref sink);
+            first = last + 1;
+        }
+    }
+
+    /// <summary>
+    /// Takes the longest phone-shaped prefix, then goes on after it: numbers separated only by a space
+    /// ("020 7946 0958 4111 1111 1111 1111") run together into one candidate.
+    /// </summary>
+    private static void FindInPiece(ReadOnlySpan<Group> piece, int offset, int index, ref List<Finding>? sink)
+    {
+        var first = 0;
+        while (first < piece.Length)
+        {
+            var last = piece.Length - 1;
+            while (last >= first && !IsPhone(piece[first..(last + 1)]))
+            {
+                last--;
+            }
+            if (last < first)
+            {
+                first++;
+                continue;
+            }
+            Add(ref sink, index, offset + piece[first].Start, piece[last].End - piece[first].Start);
+            first = last + 1;
+        }
+    }
+
+    /// <summary>Splits a candidate into digit groups; -1 when it has too many groups to be one number.</summary>
+    private static int Parse(ReadOnlySpan<char> m, Span<Group> groups)
+    {
+        var count = 0;
+        var separator = '\0';
+        var i = 0;
+        while (i < m.Length)
+        {
+            var c = m[i];
+            if (c is ' ' or '.' or '-')
+            {
+                separator = c;
+                i++;
+                continue;
+            }
+            if (count == groups.Length)
+            {
+                return -1;
+            }
+            var start = i;
+            var kind = c switch { '+' => Kind.Country, '(' => Kind.Paren, _ => Kind.Plain };
+            if (kind != Kind.Plain)
+            {
+                i++;
+            }
+            var value = 0;
+            var digitsStart = i;
+            while (i < m.Length && char.IsAsciiDigit(m[i]))
+            {
+                // Only small groups are read as numbers (dates, years); the cap keeps this from overflowing.
+                value = i - digitsStart < 4 ? (value * 10) + (m[i] - '0') : value;
+                i++;
+            }
+            var digits = i - digitsStart;
+            if (kind == Kind.Paren)
+            {
+                i++; // the regex guarantees the ')'
+            }
+            groups[count++] = new Group(start, i, digits, value, separator, kind);
+            separator = '\0';
+        }
+        return count;
+    }
+
+    /// <summary>yyyy-mm-dd, dd-mm-yyyy, mm.dd.yyyy…: three plain groups with one repeated '-' or '.'.</summary>
+    private static bool IsDate(Group a, Group b, Group c)
+    {
+        if (a.Kind != Kind.Plain || b.Kind != Kind.Plain || c.Kind != Kind.Plain
+            || b.Separator is not ('-' or '.') || c.Separator != b.Separator)
+        {
+            return false;
+        }
+        if (a.Digits == 4 && b.Digits <= 2 && c.Digits <= 2)
+        {
+            return b.Value is >= 1 and <= 12 && c.Value is >= 1 and <= 31;
+        }
+        if (a.Digits <= 2 && b.Digits <= 2 && c.Digits == 4)
+        {
+            // Day and month in either order.
+            return a.Value is >= 1 and <= 31 && b.Value is >= 1 and <= 31 && (a.Value <= 12 || b.Value <= 12);
+        }
+        return false;
+    }
+
+    private static bool IsPhone(ReadOnlySpan<Group> piece)
+    {
+        var digits = 0;
+        var longest = 0;
+        var paren = false;
+        var years = true;
+        foreach (var group in piece)
+        {
+            digits += group.Digits;
+            longest = Math.Max(longest, group.Digits);
+            paren |= group.Kind == Kind.Paren;
+            years &= group.Digits == 4 && group.Value is >= 1900 and <= 2099;
+        }
+        if (piece[0].Kind == Kind.Country)
+        {
+            return digits is >= MinDigits + 1 and <= MaxInternationalDigits; // country code included
+        }
+        if (digits is < MinDigits or > MaxNationalDigits)
+        {
+            return false;
+        }
+        if (piece.Length == 1)
+        {
+            // An unseparated national number is a phone only at the usual 10 or 11 digits.
+            return digits is 10 or 11;
+        }
+        if (years || longest <= 1)
+        {
+            return false; // "2020 2021 2022", "1-2-3-4-5-6-7"
+        }
+        if (!paren)
+        {
+            if (piece.Length == 2 && piece[1].Separator == '.')
+            {
+                return false; // a decimal number
+            }
+            if (IsGroupedAmount(piece))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>"1 000 000", "12.345.678": a short head and then only groups of exactly three digits.</summary>
+    private static bool IsGroupedAmount(ReadOnlySpan<Group> piece)
+    {
+        if (piece[0].Digits > 3)
+        {
+            return false;
+        }
+        for (var i = 1; i < piece.Length; i++)
+        {
+            if (piece[i].Digits != 3 || piece[i].Separator != piece[1].Separator)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Gateway;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>The OpenAI-compatible surface, on the same server as the control API.</summary>
+public static class GatewayEndpoints
+{
+    public static void MapGateway(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").WithTags("Gateway").ExcludeFromDescription();
+        v1.MapPost("/chat/completions", (HttpContext http, GatewayService gateway) => gateway.ChatCompletionsAsync(http));
+        v1.MapPost("/embeddings", (HttpContext http, GatewayService gateway) => gateway.EmbeddingsAsync(http));
+        v1.MapGet("/models", (HttpContext http, GatewayService gateway) => gateway.ModelsAsync(http));
+        v1.MapGet("/training/{system}", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: false));
+        v1.MapPost("/training/{system}/acknowledge", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: true));
+        v1.MapGet("/interactions/{id}", (string id, HttpContext http, GatewayExtras extras) => extras.InteractionAsync(http, id));
+    }
+}
+
+/// <summary>Training acknowledgement and the status of one interaction (how a held answer is fetched).</summary>
+public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, PilotageStore store, ApprovalStore approvals, TimeProvider time)
+{
+    public async Task TrainingAsync(HttpContext http, string slug, bool acknowledge)
+    {
+        var snapshot = policy.Current;
+        var request = new GatewayRequest("training", time.GetUtcNow(), "");
+        if (Authenticate(http, snapshot, request) is not { } key) return;
+        if (!snapshot.Systems.TryGetValue(slug, out var system))
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "model_not_found", $"there is no AI system '{slug}'"), null, "none");
+            return;
+        }
+        var spec = system.State.Spec;
+        var acknowledged = snapshot.HasTraining(key.User.Id, system.State.Id);
+        if (acknowledge && !acknowledged)
+        {
+            var hash = PolicySnapshot.TrainingHash(spec.Training.Text);
+            await control.ExecuteAsync(key.User.Email, async command =>
+            {
+                var existing = await command.Db.TrainingAcknowledgements.SingleOrDefaultAsync(t => t.UserId == key.User.Id && t.SystemId == system.State.Id);
+                if (existing is null)
+                {
+                    command.Db.TrainingAcknowledgements.Add(new TrainingAcknowledgementRow { UserId = key.User.Id, SystemId = system.State.Id, TextHash = hash, AcknowledgedAt = command.Now });
+                }
+                else
+                {
+                    existing.TextHash = hash;
+                    existing.AcknowledgedAt = command.Now;
+                }
+                command.Audit("training.acknowledged", $"system:{slug}", null, JsonSerializer.Serialize(new[] { key.User.Email, hash }, GatewayJsonContext.Default.StringArray));
+                return true;
+            }, http.RequestAborted);
+            acknowledged = true;
+        }
+        http.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(http.Response.Body, new TrainingView(slug, spec.Training.Required, spec.Training.Text, acknowledged), GatewayJsonContext.Default.TrainingView, http.RequestAborted);
+    }
+
+    public async Task InteractionAsync(HttpContext http, string id)
+    {
+        var snapshot = policy.Current;
+        var request = new GatewayRequest("interaction", time.GetUtcNow(), "");
+        if (Authenticate(http, snapshot, request) is not { } key) return;
+        await using var db = store.CreateDbContext();
+        var record = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, http.RequestAborted);
+        var allowed = record is not null && (record.UserId == key.User.Id
+            || (snapshot.Systems.TryGetValue(record.System, out var system) && key.User.IsStaffFor(system.State.Spec)));
+        if (!allowed)
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "interaction_not_found", $"no interaction '{id}' that this key may see"), null, "none");
+            return;
+        }
+        var approval = record!.Outcome == "held" ? await approvals.FindAsync(id, http.RequestAborted) : null;
+        if (approval?.State == "released")
+        {
+            // The released answer is the upstream's own JSON, exactly as a direct call would have returned it.
+            http.Response.ContentType = "application/json";
+            OpenAiErrors.SetHeaders(http, id, record.Mode);
+            http.Response.Headers["x-pilotage-status"] = "released";
+            await http.Response.WriteAsync(approval.HeldResponse, http.RequestAborted);
+            return;
+        }
+        var status = approval?.State ?? record.Outcome;
+        http.Response.ContentType = "application/json";
+        OpenAiErrors.SetHeaders(http, id, record.Mode);
+        http.Response.Headers["x-pilotage-status"] = status;
+        await JsonSerializer.SerializeAsync(http.Response.Body,
+            new InteractionStatus(id, "pilotage.interaction", record.System, status, record.Mode, record.CreatedAt, approval?.Reason ?? record.RefusalReason),
+            GatewayJsonContext.Default.InteractionStatus, http.RequestAborted);
+    }
+
+    private static KeyGrant? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        if (token.Length is > 0 and <= 512 && snapshot.Keys.TryGetValue(Core.Access.ApiKeyToken.IdOf(token), out var key)
+            && Core.Access.ApiKeyToken.Matches(token, key.Hash) && !key.Revoked && (key.ExpiresAt is null || key.ExpiresAt > request.At) && key.User.Active)
+        {
+            return key;
+        }
+        _ = OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
+        return null;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// Spending per system and per person, by UTC day and month, kept in memory and updated as answers
+/// are costed; seeded from the evidence on start so a restart does not reset a budget.
+/// </summary>
+public sealed class BudgetLedger(TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, decimal> _spent = new(StringComparer.Ordinal);
+
+    public void Add(string system, long userId, DateTimeOffset at, decimal cost)
+    {
+        if (cost <= 0) return;
+        var (day, month, userDay, userMonth) = Keys(system, userId, at);
+        foreach (var key in (ReadOnlySpan<string>)[day, month, userDay, userMonth]) _spent.AddOrUpdate(key, cost, (_, total) => total + cost);
+    }
+
+    /// <summary>The first limit already reached, as a refusal; null when there is budget left.</summary>
+    public GatewayRefusal? Check(SystemSpec spec, long userId, string email)
+    {
+        var limits = spec.Limits;
+        if (limits.CostPerDay is null && limits.CostPerMonth is null && limits.CostPerUserPerDay is null && limits.CostPerUserPerMonth is null) return null;
+        var now = time.GetUtcNow();
+        var (day, month, userDay, userMonth) = Keys(spec.Name, userId, now);
+        return Over(day, limits.CostPerDay, $"'{spec.Name}' has used its daily budget", "00:00 UTC tomorrow", "limits.costPerDay")
+            ?? Over(month, limits.CostPerMonth, $"'{spec.Name}' has used its monthly budget", "the first day of next month (UTC)", "limits.costPerMonth")
+            ?? Over(userDay, limits.CostPerUserPerDay, $"{email} has used their daily budget for '{spec.Name}'", "00:00 UTC tomorrow", "limits.costPerUserPerDay")
+            ?? Over(userMonth, limits.CostPerUserPerMonth, $"{email} has used their monthly budget for '{spec.Name}'", "the first day of next month (UTC)", "limits.costPerUserPerMonth");
+
+        GatewayRefusal? Over(string key, decimal? limit, string who, string resets, string field)
+        {
+            if (limit is not { } max) return null;
+            var spent = _spent.GetValueOrDefault(key);
+            return spent < max ? null : new GatewayRefusal(429, "budget_exceeded",
+                $"{who} ({spent.ToString("0.####", CultureInfo.InvariantCulture)} of {max.ToString("0.####", CultureInfo.InvariantCulture)}). It resets at {resets}; until then, continue with the manual process, or ask the owner {spec.Owner} to raise {field}.");
+        }
+    }
+
+    /// <summary>Reads this month's costed evidence back in; ids are time-ordered, so no date parsing is needed.</summary>
+    public async Task SeedAsync(PilotageStore store, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var monthStart = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        var since = Evidence.InteractionId.Prefix + monthStart.ToUnixTimeMilliseconds().ToString("x12", CultureInfo.InvariantCulture);
+        await using var db = store.CreateDbContext();
+        var rows = await db.Interactions.AsNoTracking()
+            .Where(i => string.Compare(i.Id, since) >= 0 && i.Cost > 0)
+            .Select(i => new { i.System, i.UserId, i.CreatedAt, i.Cost })
+            .ToListAsync(ct);
+        foreach (var row in rows) Add(row.System, row.UserId, row.CreatedAt, row.Cost);
+    }
+
+    private static (string Day, string Month, string UserDay, string UserMonth) Keys(string system, long userId, DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        var day = utc.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        var month = utc.ToString("yyyyMM", CultureInfo.InvariantCulture);
+        var user = userId.ToString(CultureInfo.InvariantCulture);
+        return ($"{system}|{day}", $"{system}|{month}", $"{system}|{user}|{day}", $"{system}|{user}|{month}");
+    }
+}
+
+/// <summary>Requests per minute per key and system, with the platform's token buckets.</summary>
+public sealed class KeyRateLimits : IDisposable
+{
+    private readonly ConcurrentDictionary<(string Key, string System, int Limit), RateLimiter> _limiters = new();
+
+    public GatewayRefusal? Check(SystemSpec spec, string keyId)
+    {
+        if (spec.Limits.RequestsPerMinutePerKey is not { } limit) return null;
+        var limiter = _limiters.GetOrAdd((keyId, spec.Name, limit), static k => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = k.Limit,
+            TokensPerPeriod = k.Limit,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        using var lease = limiter.AttemptAcquire();
+        return lease.IsAcquired ? null : new GatewayRefusal(429, "rate_limited",
+            $"this key may send {limit} requests a minute to '{spec.Name}'; wait a moment and retry (Retry-After), or ask the owner {spec.Owner} to raise limits.requestsPerMinutePerKey.");
+    }
+
+    public void Dispose()
+    {
+        foreach (var limiter in _limiters.Values) limiter.Dispose();
+    }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// Gateway instruments with the OpenTelemetry GenAI semantic conventions (token usage, operation
+/// duration) plus Pilotage's own (refusals by reason, answers by mode). Exported by whatever
+/// OpenTelemetry pipeline the host configures.
+/// </summary>
+public sealed class GatewayMetrics : IDisposable
+{
+    public const string MeterName = "Pilotage.Gateway";
+    public static readonly ActivitySource Activities = new(MeterName);
+
+    private readonly Meter _meter;
+    private readonly Histogram<long> _tokens;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _refusals;
+    private readonly Counter<long> _answers;
+    private readonly Counter<long> _failures;
+
+    public GatewayMetrics(IMeterFactory meters)
+    {
+        _meter = meters.Create(MeterName);
+        _tokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per request, by gen_ai.token.type");
+        _duration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Duration of gateway requests that reached the model");
+        _refusals = _meter.CreateCounter<long>("pilotage.gateway.refusals", "{request}", "Requests refused, by reason");
+        _answers = _meter.CreateCounter<long>("pilotage.gateway.answers", "{request}", "Answers released, by system and mode");
+        _failures = _meter.CreateCounter<long>("pilotage.gateway.upstream_failures", "{request}", "Upstream faults, by kind");
+    }
+
+    public void Served(string system, string mode, string endpoint, int tokensIn, int tokensOut, double seconds, string upstreamModel)
+    {
+        var operation = endpoint == "chat" ? "chat" : "embeddings";
+        var tags = new TagList { { "gen_ai.operation.name", operation }, { "gen_ai.request.model", system }, { "gen_ai.response.model", upstreamModel } };
+        _duration.Record(seconds, tags);
+        _tokens.Record(tokensIn, new TagList { { "gen_ai.operation.name", operation }, { "gen_ai.request.model", system }, { "gen_ai.token.type", "input" } });
+        if (endpoint == "chat") _tokens.Record(tokensOut, new TagList { { "gen_ai.operation.name", operation }, { "gen_ai.request.model", system }, { "gen_ai.token.type", "output" } });
+        _answers.Add(1, new TagList { { "pilotage.system", system }, { "pilotage.mode", mode } });
+    }
+
+    public void Refused(string reason, string? system) =>
+        _refusals.Add(1, new TagList { { "pilotage.reason", reason }, { "pilotage.system", system ?? "" } });
+
+    public void Failed(string? system, string kind) =>
+        _failures.Add(1, new TagList { { "pilotage.system", system ?? "" }, { "error.type", kind } });
+
+    public void Dispose() => _meter.Dispose();
+}

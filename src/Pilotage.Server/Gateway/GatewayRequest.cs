@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pilotage.Core.Access;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// One request through the gateway: who sent it, to which system, what was decided, and the
+/// evidence record it becomes. Built as the pipeline goes; turned into an <see cref="InteractionRow"/> once.
+/// </summary>
+internal sealed class GatewayRequest
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public GatewayRequest(string endpoint, DateTimeOffset at, string id)
+    {
+        Endpoint = endpoint;
+        At = at;
+        Id = id;
+    }
+
+    public string Id { get; }
+    public string Endpoint { get; }
+    public DateTimeOffset At { get; }
+    public KeyGrant? Key { get; set; }
+    public GatewaySystem? System { get; set; }
+    public ServingScope? Scope { get; set; }
+    public string Mode => Scope?.Mode.ToWire() ?? "none";
+    public ScrubResult? Boundary { get; set; }
+    public bool Streamed { get; set; }
+    public int TokensIn { get; set; }
+    public int TokensOut { get; set; }
+    public double? FirstByteMs { get; set; }
+    public int? UpstreamStatus { get; set; }
+    public string? RequestText { get; set; }
+    public string? ResponseText { get; set; }
+
+    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+
+    public void MarkFirstByte() => FirstByteMs ??= ElapsedMs;
+
+    public decimal Cost
+    {
+        get
+        {
+            var upstream = System?.State.Spec.Upstream;
+            return upstream is null ? 0m : (TokensIn * upstream.PricePer1kInput + TokensOut * upstream.PricePer1kOutput) / 1000m;
+        }
+    }
+
+    public InteractionRow ToRecord(string outcome, GatewayRefusal? refusal = null, string? error = null)
+    {
+        var state = System?.State;
+        var keep = state?.Spec.Evidence.Content != ContentRetention.Hashes;
+        return new InteractionRow
+        {
+            Id = Id,
+            CreatedAt = At,
+            System = state?.Slug ?? "",
+            Phase = state?.Lifecycle.Phase.ToString().ToLowerInvariant() ?? "",
+            Stage = state?.Lifecycle.Stage ?? 0,
+            ConfigVersion = state?.ConfigVersion ?? 0,
+            UserId = Key?.User.Id ?? 0,
+            UserEmail = Key?.User.Email ?? "",
+            KeyId = Key?.Id ?? "",
+            Groups = Key is null ? "[]" : JsonSerializer.Serialize(Key.User.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray),
+            Endpoint = Endpoint,
+            Mode = Mode,
+            Outcome = outcome,
+            RefusalCode = refusal?.Code,
+            RefusalReason = refusal?.Message,
+            DetectorHits = DetectorHits(),
+            Streamed = Streamed,
+            TokensIn = TokensIn,
+            TokensOut = TokensOut,
+            Cost = Cost,
+            FirstByteMs = FirstByteMs,
+            TotalMs = ElapsedMs,
+            UpstreamStatus = UpstreamStatus,
+            RequestHash = Hash(RequestText),
+            ResponseHash = Hash(ResponseText),
+            RequestContent = keep ? RequestText : null,
+            ResponseContent = keep ? ResponseText : null,
+            Error = error,
+        };
+    }
+
+    /// <summary>What the boundary found, by detector: counts and actions only, never the values.</summary>
+    private string? DetectorHits()
+    {
+        if (Boundary is not { } boundary || (boundary.Counts.Count == 0 && boundary.Uninspectable.Count == 0)) return null;
+        var node = new JsonObject();
+        foreach (var count in boundary.Counts)
+        {
+            node[count.Detector] = new JsonObject { ["count"] = count.Count, ["action"] = count.Action == BoundaryAction.Block ? "block" : "redact" };
+        }
+        if (boundary.Uninspectable.Count > 0) node["uninspectable"] = boundary.Uninspectable.Count;
+        return node.ToJsonString();
+    }
+
+    private static string? Hash(string? text) =>
+        text is null ? null : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}
+
+internal static class ServingModeWire
+{
+    public static string ToWire(this ServingMode mode) => mode switch
+    {
+        ServingMode.Full => "full",
+        ServingMode.Draft => "draft",
+        ServingMode.Approval => "approval",
+        ServingMode.ReadOnly => "read_only",
+        _ => "shadow",
+    };
+}
+
+/// <summary>A system as the gateway serves it: its state plus what is derived once per snapshot.</summary>
+public sealed record GatewaySystem(SystemState State, DataBoundaryPolicy Boundary, IReadOnlySet<string> SideEffectingTools, Uri ChatUrl, Uri EmbeddingsUrl)
+{
+    public static GatewaySystem From(SystemState state)
+    {
+        var baseUrl = state.Spec.Upstream.BaseUrl.TrimEnd('/') + "/";
+        return new GatewaySystem(
+            state,
+            DataBoundaryPolicy.From(state.Spec.DataBoundary),
+            state.Spec.Tools.SideEffecting.ToHashSet(StringComparer.Ordinal),
+            new Uri(new Uri(baseUrl), "chat/completions"),
+            new Uri(new Uri(baseUrl), "embeddings"));
+    }
+}
+
+internal static class PrincipalExtensions
+{
+    public static bool IsStaffFor(this Principal user, SystemSpec spec) =>
+        user.Role == Role.Admin
+        || (user.Role == Role.Owner && string.Equals(user.Email, spec.Owner, StringComparison.OrdinalIgnoreCase))
+        || (user.Role == Role.Reviewer && spec.Review.Reviewers.Any(user.Groups.Contains))
+        || user.Role == Role.Auditor;
+}

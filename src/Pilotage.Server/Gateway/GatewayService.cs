@@ -1,0 +1,642 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pilotage.Core.Access;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The enforcement point: authenticates the key against the policy snapshot, decides, applies the
+/// data boundary and the system's configuration, forwards to the upstream, and releases the answer
+/// only with its evidence record (durable mode) — for every OpenAI-compatible client.
+/// </summary>
+public sealed class GatewayService(
+    PolicyCache policy,
+    EvidenceWriter evidence,
+    IHttpClientFactory httpClients,
+    TimeProvider time,
+    BudgetLedger budget,
+    KeyRateLimits rateLimits,
+    ApprovalStore approvals,
+    GatewayMetrics metrics,
+    ILogger<GatewayService> logger)
+{
+    public const string UpstreamClient = "pilotage-upstream";
+    private static readonly TimeSpan DefaultFirstByteTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultTotalTimeout = TimeSpan.FromSeconds(120);
+    private const int MaxResponseBytes = 32 * 1024 * 1024;
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+
+    public async Task ChatCompletionsAsync(HttpContext http)
+    {
+        var request = new GatewayRequest("chat", time.GetUtcNow(), InteractionId.New(time));
+        var body = await AdmitAsync(http, request, requireMessages: true);
+        if (body is null) return;
+        var system = request.System!;
+        var spec = system.State.Spec;
+        var mode = request.Scope!.Mode;
+
+        var scrub = RequestScrubber.ScrubChatCompletion(body, system.Boundary);
+        request.Boundary = scrub;
+        if (scrub.Blocked)
+        {
+            await RefuseAsync(http, request, BoundaryRefusal(spec, scrub));
+            return;
+        }
+        ApplyConfiguration(body, spec);
+        if (mode == ServingMode.ReadOnly) StripSideEffectingTools(body, system.SideEffectingTools);
+
+        var clientWantsStream = body["stream"]?.GetValueKind() == JsonValueKind.True;
+        var holdsAnswer = mode is ServingMode.Approval or ServingMode.Shadow;
+        var stream = clientWantsStream && !holdsAnswer;
+        var clientWantsUsage = false;
+        if (stream)
+        {
+            clientWantsUsage = body["stream_options"]?["include_usage"]?.GetValueKind() == JsonValueKind.True;
+            // Token counts are evidence: ask for them, and drop the extra chunk if the client did not.
+            body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+        else if (clientWantsStream)
+        {
+            body["stream"] = false;
+            body.Remove("stream_options");
+        }
+        request.Streamed = stream;
+        request.RequestText = body.ToJsonString();
+
+        using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
+        using var upstream = await SendAsync(http, request, system.ChatUrl, spec, firstByte, timeouts.Token);
+        if (upstream is null) return;
+        if (stream)
+        {
+            await RelayStreamAsync(http, request, upstream, clientWantsUsage, timeouts.Token);
+            return;
+        }
+        var answer = await ReadAnswerAsync(http, request, upstream, timeouts.Token);
+        if (answer is null) return;
+        await DeliverAnswerAsync(http, request, answer);
+    }
+
+    public async Task EmbeddingsAsync(HttpContext http)
+    {
+        var request = new GatewayRequest("embeddings", time.GetUtcNow(), InteractionId.New(time));
+        var body = await AdmitAsync(http, request, requireMessages: false);
+        if (body is null) return;
+        var system = request.System!;
+        var spec = system.State.Spec;
+        var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary);
+        request.Boundary = scrub;
+        if (scrub.Blocked)
+        {
+            await RefuseAsync(http, request, BoundaryRefusal(spec, scrub));
+            return;
+        }
+        body["model"] = spec.Upstream.Model;
+        request.RequestText = body.ToJsonString();
+        using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
+        using var upstream = await SendAsync(http, request, system.EmbeddingsUrl, spec, firstByte, timeouts.Token);
+        if (upstream is null) return;
+        var answer = await ReadAnswerAsync(http, request, upstream, timeouts.Token);
+        if (answer is null) return;
+        // Vectors are not evidence anyone reads: keep the usage, not the numbers.
+        request.ResponseText = null;
+        if (request.Scope!.Mode == ServingMode.Shadow)
+        {
+            await ShadowAsync(http, request);
+            return;
+        }
+        await CommitThenAsync(http, request, "served", () => WriteJsonAsync(http, request, StatusCodes.Status200OK, answer.Bytes));
+    }
+
+    public async Task ModelsAsync(HttpContext http)
+    {
+        var snapshot = policy.Current;
+        var request = new GatewayRequest("models", time.GetUtcNow(), InteractionId.New(time));
+        if (Authenticate(http, snapshot, request) is { } refusal)
+        {
+            await OpenAiErrors.WriteAsync(http, refusal, null, "none");
+            return;
+        }
+        var user = request.Key!.User;
+        var now = time.GetUtcNow();
+        var usable = snapshot.Systems.Values
+            .Where(s => ServingPolicy.Decide(s.State, CallerOf(snapshot, user, s), now).Allowed)
+            .OrderBy(s => s.State.Slug, StringComparer.Ordinal)
+            .Select(s => new ModelEntry(s.State.Slug, "model", 0, "pilotage"))
+            .ToList();
+        http.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(http.Response.Body, new ModelList("list", usable), GatewayJsonContext.Default.ModelList, http.RequestAborted);
+    }
+
+    /// <summary>Key, body, system, policy decision, rate and budget: everything before the content is looked at.</summary>
+    private async Task<JsonObject?> AdmitAsync(HttpContext http, GatewayRequest request, bool requireMessages)
+    {
+        var snapshot = policy.Current;
+        if (Authenticate(http, snapshot, request) is { } authRefusal)
+        {
+            metrics.Refused(authRefusal.Code, null);
+            await OpenAiErrors.WriteAsync(http, authRefusal, null, "none");
+            return null;
+        }
+        JsonObject? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: ParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
+        }
+        catch (JsonException e)
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(400, "invalid_json", $"the request body is not valid JSON ({e.Message}); send an OpenAI-style JSON object"), null, "none");
+            return null;
+        }
+        catch (BadHttpRequestException e)
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(e.StatusCode, "request_too_large", $"the request could not be read: {e.Message}"), null, "none");
+            return null;
+        }
+        var problem = body is null ? "the request body must be a JSON object"
+            : body["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
+            : requireMessages && body["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
+            : !requireMessages && body["input"] is null ? "'input' is required"
+            : null;
+        if (problem is not null)
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(400, "invalid_request", problem), null, "none");
+            return null;
+        }
+        var slug = body!["model"]!.GetValue<string>();
+        if (!snapshot.Systems.TryGetValue(slug, out var system))
+        {
+            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "model_not_found",
+                $"there is no AI system '{slug}'. Use the system's name as the model; GET /v1/models lists the systems your key may use now."), null, "none");
+            return null;
+        }
+        request.System = system;
+        var user = request.Key!.User;
+        var decision = ServingPolicy.Decide(system.State, CallerOf(snapshot, user, system), request.At);
+        request.Scope = decision.Scope;
+        var refusal = decision.Refusal
+            ?? rateLimits.Check(system.State.Spec, request.Key.Id)
+            ?? budget.Check(system.State.Spec, user.Id, user.Email);
+        if (refusal is null && request.Endpoint == "embeddings" && request.Scope!.Mode == ServingMode.Approval)
+        {
+            // Vectors cannot be reviewed by a person; in approval mode they are served, not held.
+            return body;
+        }
+        if (refusal is not null)
+        {
+            if (refusal.Code == "rate_limited") http.Response.Headers.RetryAfter = "60";
+            await RefuseAsync(http, request, refusal);
+            return null;
+        }
+        return body;
+    }
+
+    private static GatewayRefusal? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
+    {
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+        {
+            return new GatewayRefusal(401, "missing_api_key", "send your Pilotage key as 'Authorization: Bearer <key>' (an admin creates one with 'pilotage keys create --user <you>')");
+        }
+        var token = header[7..].Trim();
+        if (token.Length > 512 || !snapshot.Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
+        {
+            return new GatewayRefusal(401, "invalid_api_key", "this is not a valid Pilotage key; check the key you configured, or ask an admin for a new one");
+        }
+        if (key.Revoked) return new GatewayRefusal(401, "key_revoked", $"key {key.Id} was revoked; ask an admin for a new one");
+        if (key.ExpiresAt is { } expires && expires <= request.At) return new GatewayRefusal(401, "key_expired", $"key {key.Id} expired on {expires:yyyy-MM-dd}; ask an admin for a new one");
+        if (!key.User.Active) return new GatewayRefusal(401, "account_deactivated", $"the account {key.User.Email} is deactivated");
+        request.Key = key;
+        return null;
+    }
+
+    internal static Caller CallerOf(PolicySnapshot snapshot, Principal user, GatewaySystem system) =>
+        new(user.Id, user.Email, user.Groups, snapshot.HasTraining(user.Id, system.State.Id));
+
+    private static GatewayRefusal BoundaryRefusal(SystemSpec spec, ScrubResult scrub)
+    {
+        if (scrub.Uninspectable.Count > 0 && scrub.BlockedBy.Count == 0)
+        {
+            return new GatewayRefusal(422, "data_boundary_uninspectable",
+                $"'{spec.Name}' has a data boundary and this input cannot be inspected (token ids); send text instead. Nothing was sent to the model.");
+        }
+        return new GatewayRefusal(422, "data_boundary_blocked",
+            $"the request contains {string.Join(", ", scrub.BlockedBy.Select(Describe))}, which '{spec.Name}' must not receive. Remove it and send again; nothing was sent to the model.");
+
+        static string Describe(string detector) => detector switch
+        {
+            "credit_card" => "a credit card number",
+            "iban" => "an IBAN",
+            "email" => "an e-mail address",
+            "phone" => "a phone number",
+            _ => $"data matching '{detector}'",
+        };
+    }
+
+    /// <summary>The spec's model, system prompt and parameters replace what the client sent: the config is under change control.</summary>
+    private static void ApplyConfiguration(JsonObject body, SystemSpec spec)
+    {
+        body["model"] = spec.Upstream.Model;
+        var config = spec.Config;
+        if (!string.IsNullOrEmpty(config.SystemPrompt) && body["messages"] is JsonArray messages)
+        {
+            messages.Insert(0, new JsonObject { ["role"] = "system", ["content"] = config.SystemPrompt });
+        }
+        if (config.Temperature is { } temperature) body["temperature"] = temperature;
+        if (config.TopP is { } topP) body["top_p"] = topP;
+        if (config.MaxTokens is { } maxTokens)
+        {
+            body.Remove("max_completion_tokens");
+            body["max_tokens"] = maxTokens;
+        }
+    }
+
+    /// <summary>Read-only mode: tools that change things are not offered to the model at all.</summary>
+    private static void StripSideEffectingTools(JsonObject body, IReadOnlySet<string> sideEffecting)
+    {
+        if (sideEffecting.Count == 0 || body["tools"] is not JsonArray tools) return;
+        for (var i = tools.Count - 1; i >= 0; i--)
+        {
+            if (tools[i]?["function"]?["name"]?.GetValue<string>() is { } name && sideEffecting.Contains(name)) tools.RemoveAt(i);
+        }
+        if (tools.Count == 0)
+        {
+            body.Remove("tools");
+            body.Remove("tool_choice");
+            body.Remove("parallel_tool_calls");
+        }
+        else if (body["tool_choice"]?["function"]?["name"]?.GetValue<string>() is { } forced && sideEffecting.Contains(forced))
+        {
+            body["tool_choice"] = "auto";
+        }
+    }
+
+    private static CancellationTokenSource Timeouts(SystemSpec spec, CancellationToken aborted, out TimeSpan firstByte)
+    {
+        firstByte = spec.Upstream.FirstByteTimeoutSeconds is { } f ? TimeSpan.FromSeconds(f) : DefaultFirstByteTimeout;
+        var total = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        total.CancelAfter(spec.Upstream.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : DefaultTotalTimeout);
+        return total;
+    }
+
+    private async Task<HttpResponseMessage?> SendAsync(HttpContext http, GatewayRequest request, Uri url, SystemSpec spec, TimeSpan firstByte, CancellationToken total)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(request.RequestText!, Encoding.UTF8, "application/json"),
+        };
+        if (spec.Upstream.ApiKeyEnv is { } env && Environment.GetEnvironmentVariable(env) is { Length: > 0 } upstreamKey)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
+        }
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(total);
+        headers.CancelAfter(firstByte);
+        try
+        {
+            var response = await httpClients.CreateClient(UpstreamClient).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headers.Token);
+            request.MarkFirstByte();
+            request.UpstreamStatus = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode) return response;
+            var refusal = await UpstreamErrorAsync(response, spec, total);
+            response.Dispose();
+            await FailAsync(http, request, refusal);
+            return null;
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected before the upstream answered"));
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            var which = total.IsCancellationRequested ? "in time" : $"within {firstByte.TotalSeconds:0} s";
+            await FailAsync(http, request, new GatewayRefusal(504, "upstream_timeout",
+                $"the model behind '{spec.Name}' did not answer {which}. Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
+            return null;
+        }
+        catch (HttpRequestException e)
+        {
+            await FailAsync(http, request, new GatewayRefusal(502, "upstream_unreachable",
+                $"the model behind '{spec.Name}' could not be reached ({e.HttpRequestError}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
+            return null;
+        }
+    }
+
+    private static async Task<GatewayRefusal> UpstreamErrorAsync(HttpResponseMessage response, SystemSpec spec, CancellationToken ct)
+    {
+        var status = (int)response.StatusCode;
+        string? upstreamMessage = null;
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            upstreamMessage = JsonNode.Parse(text.Length > 64_000 ? text[..64_000] : text)?["error"]?["message"]?.GetValue<string>();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or HttpRequestException or OperationCanceledException)
+        {
+            // The status says enough; an unreadable error body is not worth failing differently.
+        }
+        var detail = upstreamMessage is null ? "" : $": {upstreamMessage}";
+        return status switch
+        {
+            401 or 403 => new GatewayRefusal(502, "upstream_auth", $"the model provider refused Pilotage's credentials for '{spec.Name}' ({status}); the owner {spec.Owner} must check upstream.apiKeyEnv."),
+            429 => new GatewayRefusal(429, "upstream_rate_limited", $"the model provider behind '{spec.Name}' is rate limiting{detail}; wait and retry."),
+            >= 400 and < 500 => new GatewayRefusal(status, "upstream_rejected", $"the model rejected the request ({status}){detail}"),
+            _ => new GatewayRefusal(502, "upstream_error", $"the model behind '{spec.Name}' failed ({status}){detail}. Try again shortly; if it persists, {ServingPolicy.ManualProcess}."),
+        };
+    }
+
+    private sealed record Answer(byte[] Bytes, JsonNode Json);
+
+    private async Task<Answer?> ReadAnswerAsync(HttpContext http, GatewayRequest request, HttpResponseMessage upstream, CancellationToken ct)
+    {
+        var spec = request.System!.State.Spec;
+        byte[] bytes;
+        try
+        {
+            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
+                buffer.Write(chunk, 0, read);
+            }
+            bytes = buffer.ToArray();
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
+        {
+            var timedOut = e is OperationCanceledException;
+            await FailAsync(http, request, new GatewayRefusal(timedOut ? 504 : 502, timedOut ? "upstream_timeout" : "upstream_truncated",
+                $"the answer from the model behind '{spec.Name}' {(timedOut ? "took too long" : "was cut off")} ({e.Message}). Try again; if it persists, {ServingPolicy.ManualProcess}."));
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected while the upstream answered"));
+            return null;
+        }
+        JsonNode? json;
+        try
+        {
+            json = JsonNode.Parse(bytes, documentOptions: ParseOptions);
+        }
+        catch (JsonException)
+        {
+            json = null;
+        }
+        if (json is not JsonObject)
+        {
+            await FailAsync(http, request, new GatewayRefusal(502, "upstream_malformed",
+                $"the model behind '{spec.Name}' answered with something that is not an OpenAI JSON response. Try again; if it persists, tell the owner {spec.Owner}."));
+            return null;
+        }
+        request.TokensIn = json["usage"]?["prompt_tokens"]?.GetValueKind() == JsonValueKind.Number ? json["usage"]!["prompt_tokens"]!.GetValue<int>() : 0;
+        request.TokensOut = json["usage"]?["completion_tokens"]?.GetValueKind() == JsonValueKind.Number ? json["usage"]!["completion_tokens"]!.GetValue<int>() : 0;
+        request.ResponseText = Encoding.UTF8.GetString(bytes);
+        return new Answer(bytes, json);
+    }
+
+    private async Task DeliverAnswerAsync(HttpContext http, GatewayRequest request, Answer answer)
+    {
+        var system = request.System!;
+        switch (request.Scope!.Mode)
+        {
+            case ServingMode.Shadow:
+                await ShadowAsync(http, request);
+                return;
+            case ServingMode.Approval:
+                await HoldAsync(http, request);
+                return;
+            case ServingMode.ReadOnly when BlockedToolCall(answer.Json, system.SideEffectingTools) is { } tool:
+                await RefuseAfterAnswerAsync(http, request, new GatewayRefusal(403, "side_effect_blocked",
+                    $"the model tried to call '{tool}', which changes things; '{system.State.Slug}' is read-only during its {request.Scope.Label}. Nothing was executed; do it through the usual process."));
+                return;
+            default:
+                await CommitThenAsync(http, request, "served", () => WriteJsonAsync(http, request, StatusCodes.Status200OK, answer.Bytes));
+                return;
+        }
+    }
+
+    private static string? BlockedToolCall(JsonNode? message, IReadOnlySet<string> sideEffecting)
+    {
+        if (sideEffecting.Count == 0 || message?["choices"] is not JsonArray choices) return null;
+        foreach (var choice in choices)
+        {
+            var calls = (choice?["message"] ?? choice?["delta"])?["tool_calls"] as JsonArray;
+            foreach (var call in calls ?? [])
+            {
+                if (call?["function"]?["name"]?.GetValue<string>() is { } name && sideEffecting.Contains(name)) return name;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>SSE relay: chunks go out as they arrive; <c>[DONE]</c> goes out only with the evidence committed.</summary>
+    private async Task RelayStreamAsync(HttpContext http, GatewayRequest request, HttpResponseMessage upstream, bool clientWantsUsage, CancellationToken ct)
+    {
+        var system = request.System!;
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
+        var output = http.Response.Body;
+        var text = new StringBuilder();
+        var done = false;
+        try
+        {
+            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            while (await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (!line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                    continue; // comments, event names and blank separators: each event is re-framed below
+                }
+                var data = line.AsSpan(5).Trim();
+                if (data.SequenceEqual("[DONE]"))
+                {
+                    done = true;
+                    break;
+                }
+                JsonNode? chunk;
+                try
+                {
+                    chunk = JsonNode.Parse(data.ToString(), documentOptions: ParseOptions);
+                }
+                catch (JsonException)
+                {
+                    throw new InvalidDataException("the upstream sent a chunk that is not JSON");
+                }
+                if (chunk?["usage"] is JsonObject usage)
+                {
+                    request.TokensIn = usage["prompt_tokens"]?.GetValue<int>() ?? request.TokensIn;
+                    request.TokensOut = usage["completion_tokens"]?.GetValue<int>() ?? request.TokensOut;
+                }
+                if (request.Scope!.Mode == ServingMode.ReadOnly && BlockedToolCall(chunk, system.SideEffectingTools) is { } tool)
+                {
+                    request.ResponseText = text.ToString();
+                    var refusal = new GatewayRefusal(403, "side_effect_blocked",
+                        $"the model tried to call '{tool}', which changes things; '{system.State.Slug}' is read-only. Nothing was executed.");
+                    await RecordOnlyAsync(request.ToRecord("refused", refusal));
+                    metrics.Refused(refusal.Code, system.State.Slug);
+                    await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
+                    return;
+                }
+                foreach (var choice in chunk?["choices"] as JsonArray ?? [])
+                {
+                    if (choice?["delta"]?["content"] is JsonValue content && content.GetValueKind() == JsonValueKind.String) text.Append(content.GetValue<string>());
+                }
+                var usageOnly = chunk?["choices"] is JsonArray { Count: 0 } && chunk["usage"] is JsonObject;
+                if (usageOnly && !clientWantsUsage) continue;
+                await output.WriteAsync(Encoding.UTF8.GetBytes($"data: {data}\n\n"), ct);
+                await output.FlushAsync(ct);
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException)
+        {
+            request.ResponseText = text.ToString();
+            if (http.RequestAborted.IsCancellationRequested)
+            {
+                await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected during the stream"));
+                return;
+            }
+            var refusal = new GatewayRefusal(e is OperationCanceledException ? 504 : 502, e is OperationCanceledException ? "upstream_timeout" : "upstream_truncated",
+                $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again.");
+            await RecordOnlyAsync(request.ToRecord("failed", refusal, e.Message));
+            metrics.Failed(system.State.Slug, refusal.Code);
+            await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
+            return;
+        }
+        request.ResponseText = text.ToString();
+        if (!done)
+        {
+            var refusal = new GatewayRefusal(502, "upstream_truncated",
+                $"the stream from the model behind '{system.State.Slug}' ended before it was complete. The answer above is incomplete; try again.");
+            await RecordOnlyAsync(request.ToRecord("failed", refusal, "stream ended without [DONE]"));
+            metrics.Failed(system.State.Slug, refusal.Code);
+            await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
+            return;
+        }
+        try
+        {
+            await AppendAsync(request.ToRecord("served"), request);
+        }
+        catch (EvidenceUnavailableException e)
+        {
+            await output.WriteAsync(OpenAiErrors.StreamEvent(EvidenceRefusal(system.State.Spec, e)), CancellationToken.None);
+            return;
+        }
+        Served(request);
+        await output.WriteAsync("data: [DONE]\n\n"u8.ToArray(), CancellationToken.None);
+    }
+
+    private async Task HoldAsync(HttpContext http, GatewayRequest request)
+    {
+        var spec = request.System!.State.Spec;
+        // The held answer is stored first: a record that says "held" must have something to release.
+        await approvals.HoldAsync(request.Id, spec.Name, request.ResponseText!, request.At, http.RequestAborted);
+        var held = new HeldAnswer(request.Id, "pilotage.held_answer", "pending", spec.Name,
+            $"the answer is held until a reviewer of '{spec.Name}' releases it; fetch it with GET /v1/interactions/{request.Id}");
+        await CommitThenAsync(http, request, "held", async () =>
+        {
+            http.Response.StatusCode = StatusCodes.Status202Accepted;
+            http.Response.ContentType = "application/json";
+            OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
+            http.Response.Headers.Location = $"/v1/interactions/{request.Id}";
+            await JsonSerializer.SerializeAsync(http.Response.Body, held, GatewayJsonContext.Default.HeldAnswer, http.RequestAborted);
+        });
+    }
+
+    private Task ShadowAsync(HttpContext http, GatewayRequest request)
+    {
+        var spec = request.System!.State.Spec;
+        var refusal = new GatewayRefusal(423, "shadow_mode",
+            $"'{spec.Name}' runs in shadow mode during its {request.Scope!.Label}: the model's answer is recorded for evaluation, not shown. {char.ToUpperInvariant(ServingPolicy.ManualProcess[0])}{ServingPolicy.ManualProcess[1..]}.");
+        return CommitThenAsync(http, request, "shadowed", () => OpenAiErrors.WriteAsync(http, refusal, request.Id, request.Mode), refusal);
+    }
+
+    /// <summary>Durable mode: the response is written only after the evidence record committed.</summary>
+    private async Task CommitThenAsync(HttpContext http, GatewayRequest request, string outcome, Func<Task> respond, GatewayRefusal? refusal = null)
+    {
+        try
+        {
+            await AppendAsync(request.ToRecord(outcome, refusal), request);
+        }
+        catch (EvidenceUnavailableException e)
+        {
+            await OpenAiErrors.WriteAsync(http, EvidenceRefusal(request.System!.State.Spec, e), request.Id, request.Mode);
+            return;
+        }
+        if (outcome == "served") Served(request);
+        await respond();
+    }
+
+    private static GatewayRefusal EvidenceRefusal(SystemSpec spec, EvidenceUnavailableException e) =>
+        new(503, "evidence_unavailable",
+            $"the answer from '{spec.Name}' was withheld because its evidence record could not be stored ({e.Message}); Pilotage releases no answer without its record. Try again shortly.");
+
+    private async Task AppendAsync(InteractionRow record, GatewayRequest request)
+    {
+        var durability = request.System?.State.Spec.Evidence.Durability == Core.Specs.EvidenceDurability.Async
+            ? Evidence.EvidenceDurability.Async
+            : Evidence.EvidenceDurability.Durable;
+        await evidence.AppendAsync(record, durability, CancellationToken.None);
+        if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
+    }
+
+    private void Served(GatewayRequest request) =>
+        metrics.Served(request.System!.State.Slug, request.Mode, request.Endpoint, request.TokensIn, request.TokensOut, request.ElapsedMs / 1000.0, request.System.State.Spec.Upstream.Model);
+
+    private async Task RefuseAsync(HttpContext http, GatewayRequest request, GatewayRefusal refusal)
+    {
+        metrics.Refused(refusal.Code, request.System?.State.Slug);
+        // A refusal is evidence too, but it releases no answer: it need not wait for the commit.
+        await RecordOnlyAsync(request.ToRecord("refused", refusal), Evidence.EvidenceDurability.Async);
+        await OpenAiErrors.WriteAsync(http, refusal, request.Id, request.Mode);
+    }
+
+    private async Task RefuseAfterAnswerAsync(HttpContext http, GatewayRequest request, GatewayRefusal refusal)
+    {
+        metrics.Refused(refusal.Code, request.System?.State.Slug);
+        await RecordOnlyAsync(request.ToRecord("refused", refusal));
+        await OpenAiErrors.WriteAsync(http, refusal, request.Id, request.Mode);
+    }
+
+    private async Task FailAsync(HttpContext http, GatewayRequest request, GatewayRefusal refusal)
+    {
+        metrics.Failed(request.System?.State.Slug, refusal.Code);
+        await RecordOnlyAsync(request.ToRecord("failed", refusal, refusal.Message));
+        await OpenAiErrors.WriteAsync(http, refusal, request.Id, request.Mode);
+    }
+
+    /// <summary>Records without releasing anything; a failure here is logged, since the caller is answered with an error anyway.</summary>
+    private async Task RecordOnlyAsync(InteractionRow record, Evidence.EvidenceDurability durability = Evidence.EvidenceDurability.Durable)
+    {
+        try
+        {
+            await evidence.AppendAsync(record, durability, CancellationToken.None);
+        }
+        catch (EvidenceUnavailableException e)
+        {
+            logger.LogError("Evidence for interaction {Id} ({Outcome}) could not be stored: {Reason}", record.Id, record.Outcome, e.Message);
+        }
+    }
+
+    private static async Task WriteJsonAsync(HttpContext http, GatewayRequest request, int status, byte[] bytes)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+    }
+
+    internal static HttpStatusCode StatusOf(GatewayRefusal refusal) => (HttpStatusCode)refusal.Status;
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+using Pilotage.Core.Gateway;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>Refusals and faults in the OpenAI error shape, so every OpenAI client shows the message as is.</summary>
+public static class OpenAiErrors
+{
+    public const string InteractionHeader = "x-pilotage-interaction-id";
+    public const string ModeHeader = "x-pilotage-mode";
+
+    public static async Task WriteAsync(HttpContext context, GatewayRefusal refusal, string? interactionId, string mode)
+    {
+        if (context.Response.HasStarted) return;
+        context.Response.StatusCode = refusal.Status;
+        context.Response.ContentType = "application/json";
+        SetHeaders(context, interactionId, mode);
+        await context.Response.Body.WriteAsync(Serialize(refusal), context.RequestAborted);
+    }
+
+    public static void SetHeaders(HttpContext context, string? interactionId, string mode)
+    {
+        if (interactionId is not null) context.Response.Headers[InteractionHeader] = interactionId;
+        context.Response.Headers[ModeHeader] = mode;
+    }
+
+    public static byte[] Serialize(GatewayRefusal refusal)
+    {
+        using var buffer = new MemoryStream(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteError(writer, refusal);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>An SSE event carrying an error, for faults after a stream has started.</summary>
+    public static byte[] StreamEvent(GatewayRefusal refusal)
+    {
+        using var buffer = new MemoryStream(256);
+        buffer.Write("data: "u8);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteError(writer, refusal);
+        }
+        buffer.Write("\n\n"u8);
+        return buffer.ToArray();
+    }
+
+    private static void WriteError(Utf8JsonWriter writer, GatewayRefusal refusal)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("message", refusal.Message);
+        writer.WriteString("type", refusal.Type);
+        writer.WriteString("code", refusal.Code);
+        writer.WriteNull("param");
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+}

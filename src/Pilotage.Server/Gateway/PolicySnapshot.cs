@@ -1,0 +1,115 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Access;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>A person as the gateway sees them.</summary>
+public sealed record Principal(long Id, string Email, Role Role, bool Active, FrozenSet<string> Groups);
+
+/// <summary>An API key as the gateway checks it: no database round trip on the request path.</summary>
+public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt, bool Revoked, Principal User);
+
+/// <summary>
+/// Everything the gateway decides on, immutable. A control-plane change builds a new snapshot and
+/// swaps it in one reference assignment, so the very next request sees the change.
+/// </summary>
+public sealed class PolicySnapshot
+{
+    private readonly FrozenSet<(long User, long System)> _trained;
+
+    public PolicySnapshot(long version, FrozenDictionary<string, KeyGrant> keys, FrozenDictionary<string, GatewaySystem> systems, FrozenSet<(long User, long System)> trained)
+    {
+        Version = version;
+        Keys = keys;
+        Systems = systems;
+        _trained = trained;
+    }
+
+    public static PolicySnapshot Empty { get; } = new(0, FrozenDictionary<string, KeyGrant>.Empty, FrozenDictionary<string, GatewaySystem>.Empty, FrozenSet<(long, long)>.Empty);
+
+    public long Version { get; }
+    public FrozenDictionary<string, KeyGrant> Keys { get; }
+    public FrozenDictionary<string, GatewaySystem> Systems { get; }
+
+    public bool HasTraining(long userId, long systemId) => _trained.Contains((userId, systemId));
+
+    /// <summary>SHA-256 of a training text: acknowledging one text does not acknowledge its replacement.</summary>
+    public static string TrainingHash(string? text) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text ?? "")));
+
+    public static async Task<PolicySnapshot> LoadAsync(PilotageStore store, long version, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var users = await db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct);
+        var principals = users.ToDictionary(u => u.Id, u => new Principal(
+            u.Id, u.Email, Roles.TryParse(u.Role, out var role) ? role : Role.Member, u.Active,
+            u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToFrozenSet(StringComparer.Ordinal)));
+        var keys = await db.ApiKeys.AsNoTracking().ToListAsync(ct);
+        var grants = keys.Where(k => principals.ContainsKey(k.UserId))
+            .ToFrozenDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
+
+        var rows = await db.Systems.AsNoTracking().ToListAsync(ct);
+        var systems = new Dictionary<string, GatewaySystem>(StringComparer.Ordinal);
+        var trainingHashes = new Dictionary<long, string>();
+        foreach (var row in rows)
+        {
+            var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+            var lifecycle = new LifecycleState(
+                Enum.Parse<LifecyclePhase>(row.Phase), row.Stage,
+                row.LastDecision is null ? null : Enum.Parse<PilotOutcome>(row.LastDecision),
+                row.SuspendedPhase is null ? null : Enum.Parse<LifecyclePhase>(row.SuspendedPhase), row.SuspendedStage)
+            { ResumeRestricted = row.ResumeRestricted };
+            var pause = row.PausedAt is { } at ? new PauseInfo(row.PausedBy ?? "unknown", at, row.PauseReason ?? "no reason given") : null;
+            systems[row.Slug] = GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride));
+            trainingHashes[row.Id] = TrainingHash(spec.Training.Text);
+        }
+        var acks = await db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct);
+        var trained = acks.Where(a => trainingHashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
+            .Select(a => (a.UserId, a.SystemId)).ToFrozenSet();
+        return new PolicySnapshot(version, grants, systems.ToFrozenDictionary(StringComparer.Ordinal), trained);
+    }
+}
+
+/// <summary>Told after every committed control-plane command, so derived state can follow.</summary>
+public interface ICommitObserver
+{
+    Task OnCommittedAsync(CancellationToken ct);
+}
+
+/// <summary>Holds the current <see cref="PolicySnapshot"/> and rebuilds it after each committed change.</summary>
+public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger) : ICommitObserver, IDisposable
+{
+    private readonly SemaphoreSlim _rebuild = new(1, 1);
+    private PolicySnapshot _current = PolicySnapshot.Empty;
+    private long _version;
+
+    /// <summary>The snapshot in force: read once per request.</summary>
+    public PolicySnapshot Current => Volatile.Read(ref _current);
+
+    public Task OnCommittedAsync(CancellationToken ct) => RefreshAsync(ct);
+
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        // Serialised so that a slow rebuild cannot overwrite a newer one.
+        await _rebuild.WaitAsync(ct);
+        try
+        {
+            var snapshot = await PolicySnapshot.LoadAsync(store, Interlocked.Increment(ref _version), ct);
+            Volatile.Write(ref _current, snapshot);
+            logger.LogDebug("Policy snapshot {Version}: {Systems} systems, {Keys} keys", snapshot.Version, snapshot.Systems.Count, snapshot.Keys.Count);
+        }
+        finally
+        {
+            _rebuild.Release();
+        }
+    }
+
+    public void Dispose() => _rebuild.Dispose();
+}

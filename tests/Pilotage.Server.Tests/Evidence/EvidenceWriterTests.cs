@@ -1,0 +1,312 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Storage;
+using Pilotage.Testing;
+
+namespace Pilotage.Server.Tests.Evidence;
+
+public sealed class EvidenceWriterTests : IDisposable
+{
+    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(60));
+
+    [Fact]
+    public async Task Sqlite_durable_appends_from_many_tasks_are_readable_on_return_batched_and_read_back_unchanged()
+    {
+        using var folder = new TempDirectory();
+        await DurableConcurrentAsync(await StoreAsync(folder.File("evidence.db")));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_durable_appends_from_many_tasks_are_readable_on_return_batched_and_read_back_unchanged()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await DurableConcurrentAsync(await StoreAsync(database.ConnectionString));
+    }
+
+    [Fact]
+    public async Task Sqlite_durable_append_faults_while_the_table_is_missing_and_succeeds_once_it_is_back()
+    {
+        using var folder = new TempDirectory();
+        await BrokenTableAsync(await StoreAsync(folder.File("evidence.db")));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_durable_append_faults_while_the_table_is_missing_and_succeeds_once_it_is_back()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await BrokenTableAsync(await StoreAsync(database.ConnectionString));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_writer_reconnects_transparently_when_its_connection_was_terminated()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        var store = await StoreAsync(database.ConnectionString);
+        await using var writer = NewWriter(store);
+        var first = EvidenceRows.Make(1);
+        await writer.AppendAsync(first, EvidenceDurability.Durable, Ct);
+
+        await using (var admin = new NpgsqlConnection(database.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+            Assert.True((long)(await kill.ExecuteScalarAsync())! >= 1);
+        }
+        // EF's pooled connections were terminated too; the test reads through fresh ones.
+        NpgsqlConnection.ClearAllPools();
+
+        var second = EvidenceRows.Make(2);
+        await writer.AppendAsync(second, EvidenceDurability.Durable, Ct);
+        Assert.Equal(0, writer.Stats.Failures);
+        Assert.Equal(2, await CountAsync(store));
+    }
+
+    [Fact]
+    public async Task Sqlite_dates_and_decimals_are_stored_exactly_as_ef_core_stores_them()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        var viaEf = EvidenceRows.Make(3);
+        viaEf.CreatedAt = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero).AddTicks(1234567);
+        viaEf.Cost = 12.5m;
+        var viaWriter = EvidenceRows.Make(3);
+        viaWriter.CreatedAt = viaEf.CreatedAt;
+        viaWriter.Cost = viaEf.Cost;
+        await using (var db = store.CreateDbContext())
+        {
+            db.Interactions.Add(viaEf);
+            await db.SaveChangesAsync();
+        }
+        await using (var writer = NewWriter(store))
+        {
+            await writer.AppendAsync(viaWriter, EvidenceDurability.Durable, Ct);
+        }
+
+        await using var connection = new SqliteConnection(store.Location.ConnectionString);
+        await connection.OpenAsync();
+        async Task<string> RawAsync(string id)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT created_at || '|' || typeof(created_at) || '|' || cost || '|' || typeof(cost) || '|' || streamed FROM interactions WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return (string)(await command.ExecuteScalarAsync())!;
+        }
+        Assert.Equal(await RawAsync(viaEf.Id), await RawAsync(viaWriter.Id));
+        Assert.Equal("2026-01-02 03:04:05.1234567+00:00|text|12.5|text|1", await RawAsync(viaWriter.Id));
+    }
+
+    [Fact]
+    public async Task Async_append_returns_before_the_commit_and_the_record_appears_after_it()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        await using var writer = NewWriter(store);
+
+        // Another connection holds the write lock, so the writer cannot commit until it lets go.
+        await using var blocker = new SqliteConnection(store.Location.ConnectionString);
+        await blocker.OpenAsync();
+        var lockTransaction = blocker.BeginTransaction(deferred: false);
+
+        var queued = EvidenceRows.Make(1);
+        var asyncAppend = writer.AppendAsync(queued, EvidenceDurability.Async, Ct);
+        Assert.True(asyncAppend.IsCompletedSuccessfully, "an async append completes as soon as the record is queued");
+        var durableAppend = writer.AppendAsync(EvidenceRows.Make(2), EvidenceDurability.Durable, Ct).AsTask();
+        await Task.Delay(300);
+        Assert.False(durableAppend.IsCompleted, "a durable append must wait for the commit");
+        Assert.Equal(0, await CountAsync(store));
+
+        lockTransaction.Rollback();
+        lockTransaction.Dispose();
+        await durableAppend;
+        await using var db = store.CreateDbContext();
+        EvidenceRows.AssertSame(queued, await db.Interactions.SingleAsync(i => i.Id == queued.Id));
+    }
+
+    [Fact]
+    public async Task Dispose_writes_everything_queued_then_refuses_new_records()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        var writer = NewWriter(store);
+        const int count = 5_000;
+        for (var i = 0; i < count; i++)
+        {
+            await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Async, Ct);
+        }
+        await writer.DisposeAsync();
+
+        Assert.Equal(count, await CountAsync(store));
+        Assert.Equal(count, writer.Stats.RecordsWritten);
+        Assert.Equal(0, writer.Stats.Queued);
+        var late = await Assert.ThrowsAsync<EvidenceUnavailableException>(
+            () => writer.AppendAsync(EvidenceRows.Make(count), EvidenceDurability.Durable, Ct).AsTask());
+        Assert.Contains("stopped", late.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_full_queue_makes_appenders_wait_then_fail_with_queue_full()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        var options = new EvidenceWriterOptions { QueueCapacity = 2, MaxBatchSize = 1, EnqueueTimeout = TimeSpan.FromMilliseconds(300) };
+        await using var writer = new EvidenceWriter(store, NullLogger<EvidenceWriter>.Instance, options);
+        await using var blocker = new SqliteConnection(store.Location.ConnectionString);
+        await blocker.OpenAsync();
+        var lockTransaction = blocker.BeginTransaction(deferred: false);
+
+        var accepted = 0;
+        EvidenceUnavailableException? full = null;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < 10 && full is null; i++)
+        {
+            clock.Restart();
+            try
+            {
+                await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Async, Ct);
+                accepted++;
+            }
+            catch (EvidenceUnavailableException e)
+            {
+                full = e;
+            }
+        }
+        Assert.NotNull(full);
+        Assert.Contains("evidence queue full", full.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(250), $"the appender gave up after {clock.Elapsed}, before the timeout");
+        Assert.InRange(accepted, 2, 3);
+
+        lockTransaction.Rollback();
+        lockTransaction.Dispose();
+        await writer.DisposeAsync();
+        Assert.Equal(accepted, await CountAsync(store));
+    }
+
+    [Fact]
+    public void The_writer_writes_every_column_of_the_interactions_model()
+    {
+        // A property added to InteractionRow without teaching the writer would silently be left at its default.
+        using var db = new PilotageStore(StoreLocation.Parse("Data Source=unused.db")).CreateDbContext();
+        var model = db.Model.FindEntityType(typeof(InteractionRow))!.GetProperties().Select(p => p.GetColumnName()).Order(StringComparer.Ordinal);
+        Assert.Equal(model, EvidenceSink.Columns.Split(", ").Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Interaction_ids_are_prefixed_fit_the_column_and_sort_by_time()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
+        var ids = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            ids.Add(InteractionId.New(time));
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+        Assert.All(ids, id =>
+        {
+            Assert.StartsWith("int_", id, StringComparison.Ordinal);
+            Assert.Equal(36, id.Length);
+            Assert.Matches("^int_[0-9a-f]{32}$", id);
+        });
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        Assert.NotEqual(InteractionId.New(), InteractionId.New());
+    }
+
+    private async Task DurableConcurrentAsync(PilotageStore store)
+    {
+        const int tasks = 50;
+        const int perTask = 20;
+        await using var writer = NewWriter(store);
+        var written = new ConcurrentBag<InteractionRow>();
+        await Task.WhenAll(Enumerable.Range(0, tasks).Select(t => Task.Run(async () =>
+        {
+            for (var k = 0; k < perTask; k++)
+            {
+                var row = EvidenceRows.Make(t * perTask + k);
+                await writer.AppendAsync(row, EvidenceDurability.Durable, Ct);
+                // Durable means committed: the row is visible to any other connection right now.
+                await using var db = store.CreateDbContext();
+                Assert.True(await db.Interactions.AnyAsync(i => i.Id == row.Id), $"{row.Id} is not readable after its durable append returned");
+                written.Add(row);
+            }
+        })));
+
+        var stats = writer.Stats;
+        Assert.Equal(tasks * perTask, stats.RecordsWritten);
+        Assert.Equal(0, stats.Failures);
+        Assert.True(stats.Batches < stats.RecordsWritten, $"no group commit: {stats.Batches} batches for {stats.RecordsWritten} records");
+
+        await using var read = store.CreateDbContext();
+        var back = await read.Interactions.AsNoTracking().ToDictionaryAsync(i => i.Id);
+        Assert.Equal(written.Count, back.Count);
+        foreach (var row in written)
+        {
+            EvidenceRows.AssertSame(row, back[row.Id]);
+        }
+    }
+
+    private async Task BrokenTableAsync(PilotageStore store)
+    {
+        await using var writer = NewWriter(store);
+        var before = EvidenceRows.Make(1);
+        await writer.AppendAsync(before, EvidenceDurability.Durable, Ct);
+
+        await ExecuteAsync(store, "ALTER TABLE interactions RENAME TO interactions_away");
+        var lost = EvidenceRows.Make(2);
+        var error = await Assert.ThrowsAsync<EvidenceUnavailableException>(
+            () => writer.AppendAsync(lost, EvidenceDurability.Durable, Ct).AsTask());
+        Assert.Contains("could not be committed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("interactions", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, writer.Stats.Failures);
+
+        await ExecuteAsync(store, "ALTER TABLE interactions_away RENAME TO interactions");
+        var after = EvidenceRows.Make(3);
+        await writer.AppendAsync(after, EvidenceDurability.Durable, Ct);
+
+        await using var db = store.CreateDbContext();
+        var ids = await db.Interactions.Select(i => i.Id).ToListAsync();
+        Assert.Equal([before.Id, after.Id], ids.Order(StringComparer.Ordinal));
+        Assert.Equal(2, writer.Stats.RecordsWritten);
+    }
+
+    private async Task<PilotageStore> StoreAsync(string location)
+    {
+        var store = new PilotageStore(StoreLocation.Parse(location));
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    private static EvidenceWriter NewWriter(PilotageStore store) => new(store, NullLogger<EvidenceWriter>.Instance);
+
+    private static async Task ExecuteAsync(PilotageStore store, string sql)
+    {
+        await using var db = store.CreateDbContext();
+#pragma warning disable EF1002 // Constant SQL written by the test.
+        await db.Database.ExecuteSqlRawAsync(sql);
+#pragma warning restore EF1002
+    }
+
+    private static async Task<int> CountAsync(PilotageStore store)
+    {
+        await using var db = store.CreateDbContext();
+        return await db.Interactions.CountAsync();
+    }
+
+    // One deadline per test (xunit makes an instance per test): a hung writer fails the test instead of the run.
+    private CancellationToken Ct => _timeout.Token;
+
+    public void Dispose() => _timeout.Dispose();
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        private DateTimeOffset _now = now;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
