@@ -5,6 +5,7 @@ using Pilotage.Cli.Audit;
 using Pilotage.Cli.Client;
 using Pilotage.Cli.Keys;
 using Pilotage.Cli.People;
+using Pilotage.Cli.Reviews;
 using Pilotage.Cli.Serve;
 using Pilotage.Cli.Systems;
 
@@ -78,6 +79,11 @@ internal static class CliApp
             SpecCommands.Apply(cli),
             SpecCommands.Diff(cli),
             StatusCommand.Create(cli),
+            LifecycleCommands.Decide(cli),
+            LifecycleCommands.Decisions(cli),
+            LifecycleCommands.Pause(cli),
+            LifecycleCommands.Resume(cli),
+            ApprovalsCommand.Create(cli),
             UsersCommand.Create(cli),
             GroupsCommand.Create(cli),
             KeysCommand.Create(cli),

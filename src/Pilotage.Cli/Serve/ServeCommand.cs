@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
@@ -20,10 +21,15 @@ internal static class ServeCommand
             Description = "Address(es) to listen on, separated by ';' [default: " + PilotageServerOptions.DefaultUrls + "]",
             HelpName = "URLS",
         };
+        var verbose = new Option<bool>("--verbose")
+        {
+            Description = "Log every request and other routine events (Information level); by default only warnings and errors are logged",
+        };
         var command = new Command("serve", "Run the Pilotage server (control API) in the foreground; Ctrl-C stops it. Set PILOTAGE_ADMIN_TOKEN to choose the bootstrap admin key, otherwise one is generated and shown once.")
         {
             db,
             urls,
+            verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,14 +43,7 @@ internal static class ServeCommand
             {
                 throw new CliException($"bad --db / PILOTAGE_DB value: {e.Message}", ExitCodes.Usage);
             }
-            var options = new PilotageServerOptions
-            {
-                Database = database,
-                Urls = parse.GetValue(urls) ?? PilotageServerOptions.DefaultUrls,
-                AdminToken = cli.Console.Env("PILOTAGE_ADMIN_TOKEN"),
-                CredentialsPath = cli.Console.CredentialsPath(),
-                Announce = cli.Console.Out,
-            };
+            var options = Options(cli.Console, database, parse.GetValue(urls), parse.GetValue(verbose));
             try
             {
                 await PilotageApp.RunAsync(options, ct);
@@ -61,4 +60,19 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The server's options from the command line. Request logging is for diagnosis, so it is off
+    /// unless --verbose; the start-up announcement goes to <see cref="PilotageServerOptions.Announce"/>
+    /// and is shown either way.
+    /// </summary>
+    internal static PilotageServerOptions Options(CliConsole console, string? database, string? urls, bool verbose) => new()
+    {
+        Database = database,
+        Urls = urls ?? PilotageServerOptions.DefaultUrls,
+        AdminToken = console.Env("PILOTAGE_ADMIN_TOKEN"),
+        CredentialsPath = console.CredentialsPath(),
+        Announce = console.Out,
+        LogLevel = verbose ? LogLevel.Information : LogLevel.Warning,
+    };
 }

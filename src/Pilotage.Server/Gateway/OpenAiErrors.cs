@@ -9,6 +9,9 @@ public static class OpenAiErrors
     public const string InteractionHeader = "x-pilotage-interaction-id";
     public const string ModeHeader = "x-pilotage-mode";
 
+    // Messages are for people: keep quotes and apostrophes readable instead of \u0027 escapes.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext context, GatewayRefusal refusal, string? interactionId, string mode)
     {
         if (context.Response.HasStarted) return;
@@ -27,7 +30,7 @@ public static class OpenAiErrors
     public static byte[] Serialize(GatewayRefusal refusal)
     {
         using var buffer = new MemoryStream(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteError(writer, refusal);
         }
@@ -39,7 +42,7 @@ public static class OpenAiErrors
     {
         using var buffer = new MemoryStream(256);
         buffer.Write("data: "u8);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteError(writer, refusal);
         }

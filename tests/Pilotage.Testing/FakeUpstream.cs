@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Pilotage.Testing;
+
+/// <summary>How the fake model answers the next requests.</summary>
+public enum UpstreamBehaviour
+{
+    Answer,
+    ToolCall,
+    ServerError,
+    Unauthorized,
+    Malformed,
+    /// <summary>Streams part of the answer, then closes the connection without [DONE].</summary>
+    TruncatedStream,
+    /// <summary>Never sends headers (until the test ends).</summary>
+    Hang,
+}
+
+/// <summary>
+/// A real OpenAI-compatible server on 127.0.0.1 that the tests control: what it answers, how slowly,
+/// and what it received. The gateway reaches it over loopback exactly as it would reach a provider.
+/// </summary>
+public sealed class FakeUpstream : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly CancellationTokenSource _stopping = new();
+
+    private FakeUpstream(WebApplication app, string url)
+    {
+        _app = app;
+        BaseUrl = url + "/v1";
+    }
+
+    public string BaseUrl { get; }
+    public ConcurrentQueue<JsonObject> Received { get; } = new();
+    public UpstreamBehaviour Behaviour { get; set; } = UpstreamBehaviour.Answer;
+    public string AnswerText { get; set; } = "Thank you for your message. We will refund the order within 5 days.";
+    /// <summary>Name of the tool the model calls in <see cref="UpstreamBehaviour.ToolCall"/>.</summary>
+    public string ToolName { get; set; } = "send_email";
+    public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+    public int PromptTokens { get; set; } = 120;
+    public int CompletionTokens { get; set; } = 40;
+
+    public JsonObject LastRequest => Received.LastOrDefault() ?? throw new InvalidOperationException("the upstream received nothing");
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        FakeUpstream? self = null;
+        app.MapPost("/v1/chat/completions", (HttpContext http) => self!.ChatAsync(http));
+        app.MapPost("/v1/embeddings", (HttpContext http) => self!.EmbeddingsAsync(http));
+        await app.StartAsync();
+        self = new FakeUpstream(app, app.Urls.First());
+        return self;
+    }
+
+    private async Task ChatAsync(HttpContext http)
+    {
+        var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+        Received.Enqueue(body);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _stopping.Token);
+        if (Behaviour == UpstreamBehaviour.Hang)
+        {
+            await Task.Delay(Timeout.Infinite, linked.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+        if (Delay > TimeSpan.Zero) await Task.Delay(Delay, linked.Token);
+        switch (Behaviour)
+        {
+            case UpstreamBehaviour.ServerError:
+                http.Response.StatusCode = 500;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "model overloaded", type = "server_error" } });
+                return;
+            case UpstreamBehaviour.Unauthorized:
+                http.Response.StatusCode = 401;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = "bad key", type = "invalid_request_error" } });
+                return;
+            case UpstreamBehaviour.Malformed:
+                http.Response.ContentType = "application/json";
+                await http.Response.WriteAsync("{\"id\": \"chatcmpl-1\", \"choices\": [");
+                return;
+        }
+        var model = body["model"]?.GetValue<string>() ?? "unknown";
+        if (body["stream"]?.GetValue<bool>() == true)
+        {
+            await StreamAsync(http, body, model, linked.Token);
+            return;
+        }
+        JsonObject message = Behaviour == UpstreamBehaviour.ToolCall
+            ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(ToolCallNode()) }
+            : new JsonObject { ["role"] = "assistant", ["content"] = AnswerText };
+        var response = new JsonObject
+        {
+            ["id"] = "chatcmpl-fake",
+            ["object"] = "chat.completion",
+            ["created"] = 1_764_000_000,
+            ["model"] = model,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = Behaviour == UpstreamBehaviour.ToolCall ? "tool_calls" : "stop" }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = PromptTokens, ["completion_tokens"] = CompletionTokens, ["total_tokens"] = PromptTokens + CompletionTokens },
+            ["system_fingerprint"] = "fp_fake",
+        };
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(response.ToJsonString());
+    }
+
+    private JsonObject ToolCallNode() => new()
+    {
+        ["id"] = "call_1",
+        ["type"] = "function",
+        ["function"] = new JsonObject { ["name"] = ToolName, ["arguments"] = "{\"to\":\"customer\"}" },
+    };
+
+    private async Task StreamAsync(HttpContext http, JsonObject body, string model, CancellationToken ct)
+    {
+        http.Response.ContentType = "text/event-stream";
+        var words = AnswerText.Split(' ');
+        for (var i = 0; i < words.Length; i++)
+        {
+            if (Behaviour == UpstreamBehaviour.TruncatedStream && i == words.Length / 2)
+            {
+                await http.Response.Body.FlushAsync(ct);
+                // Let the half answer reach the gateway before the reset, as a real mid-stream failure would.
+                await Task.Delay(300, ct);
+                http.Abort();
+                return;
+            }
+            var delta = new JsonObject { ["content"] = (i == 0 ? "" : " ") + words[i] };
+            if (i == 0) delta["role"] = "assistant";
+            if (Behaviour == UpstreamBehaviour.ToolCall && i == 1) delta["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = ToolName, ["arguments"] = "" } });
+            await WriteEventAsync(http, Chunk(model, delta, null), ct);
+            if (Delay > TimeSpan.Zero) await Task.Delay(Delay / words.Length, ct);
+        }
+        await WriteEventAsync(http, Chunk(model, new JsonObject(), "stop"), ct);
+        if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+        {
+            var usage = new JsonObject
+            {
+                ["id"] = "chatcmpl-fake", ["object"] = "chat.completion.chunk", ["created"] = 1_764_000_000, ["model"] = model,
+                ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = PromptTokens, ["completion_tokens"] = CompletionTokens, ["total_tokens"] = PromptTokens + CompletionTokens },
+            };
+            await WriteEventAsync(http, usage, ct);
+        }
+        await http.Response.WriteAsync("data: [DONE]\n\n", ct);
+    }
+
+    private static JsonObject Chunk(string model, JsonObject delta, string? finish) => new()
+    {
+        ["id"] = "chatcmpl-fake",
+        ["object"] = "chat.completion.chunk",
+        ["created"] = 1_764_000_000,
+        ["model"] = model,
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+    };
+
+    private static async Task WriteEventAsync(HttpContext http, JsonObject chunk, CancellationToken ct)
+    {
+        await http.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", Encoding.UTF8, ct);
+        await http.Response.Body.FlushAsync(ct);
+    }
+
+    private async Task EmbeddingsAsync(HttpContext http)
+    {
+        var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+        Received.Enqueue(body);
+        var inputs = body["input"] is JsonArray array ? array.Count : 1;
+        var data = new JsonArray();
+        for (var i = 0; i < inputs; i++)
+        {
+            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = new JsonArray(0.1, 0.2, 0.3) });
+        }
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["model"] = body["model"]?.GetValue<string>(),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 8, ["total_tokens"] = 8 },
+        }.ToJsonString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
+}
