@@ -27,7 +27,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
     {
         var snapshot = policy.Current;
         var request = new GatewayRequest("training", time.GetUtcNow(), "");
-        if (Authenticate(http, snapshot, request) is not { } key) return;
+        if (await AuthenticateAsync(http, snapshot, request) is not { } key) return;
         if (!snapshot.Systems.TryGetValue(slug, out var system))
         {
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "model_not_found", $"there is no AI system '{slug}'"), null, "none");
@@ -63,7 +63,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
     {
         var snapshot = policy.Current;
         var request = new GatewayRequest("interaction", time.GetUtcNow(), "");
-        if (Authenticate(http, snapshot, request) is not { } key) return;
+        if (await AuthenticateAsync(http, snapshot, request) is not { } key) return;
         await using var db = store.CreateDbContext();
         var record = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, http.RequestAborted);
         var allowed = record is not null && (record.UserId == key.User.Id
@@ -92,7 +92,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
             GatewayJsonContext.Default.InteractionStatus, http.RequestAborted);
     }
 
-    private static KeyGrant? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
+    private static async Task<KeyGrant?> AuthenticateAsync(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
     {
         var header = http.Request.Headers.Authorization.ToString();
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
@@ -101,7 +101,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
         {
             return key;
         }
-        _ = OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
+        await OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
         return null;
     }
 }

@@ -105,7 +105,8 @@ public sealed class GatewayService(
         if (upstream is null) return;
         var answer = await ReadAnswerAsync(http, request, upstream, timeouts.Token);
         if (answer is null) return;
-        // Vectors are not evidence anyone reads: keep the usage, not the numbers.
+        // Vectors are not evidence anyone reads: keep the usage, not the numbers. For the same reason
+        // approval mode serves them directly: there is nothing a reviewer could judge.
         request.ResponseText = null;
         if (request.Scope!.Mode == ServingMode.Shadow)
         {
@@ -184,11 +185,6 @@ public sealed class GatewayService(
         var refusal = decision.Refusal
             ?? rateLimits.Check(system.State.Spec, request.Key.Id)
             ?? budget.Check(system.State.Spec, user.Id, user.Email);
-        if (refusal is null && request.Endpoint == "embeddings" && request.Scope!.Mode == ServingMode.Approval)
-        {
-            // Vectors cannot be reviewed by a person; in approval mode they are served, not held.
-            return body;
-        }
         if (refusal is not null)
         {
             if (refusal.Code == "rate_limited") http.Response.Headers.RetryAfter = "60";
