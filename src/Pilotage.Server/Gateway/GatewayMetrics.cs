@@ -1,17 +1,22 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Pilotage.Server.Telemetry;
 
 namespace Pilotage.Server.Gateway;
 
 /// <summary>
 /// Gateway instruments with the OpenTelemetry GenAI semantic conventions (token usage, operation
-/// duration) plus Pilotage's own (refusals by reason, answers by mode). Exported by whatever
-/// OpenTelemetry pipeline the host configures.
+/// duration) plus Pilotage's own (refusals by reason, answers by mode). Exported by the
+/// OpenTelemetry pipeline of <see cref="TelemetrySetup"/>; <see cref="Activities"/> is the source of
+/// the per-request activities (<see cref="GatewayTracing"/>).
 /// </summary>
 public sealed class GatewayMetrics : IDisposable
 {
     public const string MeterName = "Pilotage.Gateway";
     public static readonly ActivitySource Activities = new(MeterName);
+
+    private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+    private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
     private readonly Meter _meter;
     private readonly Histogram<long> _tokens;
@@ -23,8 +28,12 @@ public sealed class GatewayMetrics : IDisposable
     public GatewayMetrics(IMeterFactory meters)
     {
         _meter = meters.Create(MeterName);
-        _tokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per request, by gen_ai.token.type");
-        _duration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Duration of gateway requests that reached the model");
+        // Bucket boundaries recommended by the GenAI semantic conventions; the SDK defaults (0…10000,
+        // meant for milliseconds) would put every duration in seconds into the first buckets.
+        _tokens = _meter.CreateHistogram<long>("gen_ai.client.token.usage", "{token}", "Tokens used per request, by gen_ai.token.type",
+            tags: null, advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
+        _duration = _meter.CreateHistogram<double>("gen_ai.client.operation.duration", "s", "Duration of gateway requests that reached the model",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _refusals = _meter.CreateCounter<long>("pilotage.gateway.refusals", "{request}", "Requests refused, by reason");
         _answers = _meter.CreateCounter<long>("pilotage.gateway.answers", "{request}", "Answers released, by system and mode");
         _failures = _meter.CreateCounter<long>("pilotage.gateway.upstream_failures", "{request}", "Upstream faults, by kind");
@@ -40,8 +49,11 @@ public sealed class GatewayMetrics : IDisposable
         _answers.Add(1, new TagList { { "pilotage.system", system }, { "pilotage.mode", mode } });
     }
 
-    public void Refused(string reason, string? system) =>
+    public void Refused(string reason, string? system)
+    {
         _refusals.Add(1, new TagList { { "pilotage.reason", reason }, { "pilotage.system", system ?? "" } });
+        GatewayTracing.Refused(reason);
+    }
 
     public void Failed(string? system, string kind) =>
         _failures.Add(1, new TagList { { "pilotage.system", system ?? "" }, { "error.type", kind } });

@@ -9,6 +9,7 @@ using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Telemetry;
 
 namespace Pilotage.Server.Gateway;
 
@@ -37,6 +38,23 @@ public sealed class GatewayService(
     public async Task ChatCompletionsAsync(HttpContext http)
     {
         var request = new GatewayRequest("chat", time.GetUtcNow(), InteractionId.New(time));
+        using var activity = GatewayTracing.Start(request);
+        try
+        {
+            await ChatCompletionsAsync(http, request);
+        }
+        catch (Exception e) when (GatewayTracing.Threw(activity, e))
+        {
+            throw; // never reached: the filter only tags the activity
+        }
+        finally
+        {
+            GatewayTracing.Finish(activity, request, http);
+        }
+    }
+
+    private async Task ChatCompletionsAsync(HttpContext http, GatewayRequest request)
+    {
         var body = await AdmitAsync(http, request, requireMessages: true);
         if (body is null) return;
         var system = request.System!;
@@ -87,6 +105,23 @@ public sealed class GatewayService(
     public async Task EmbeddingsAsync(HttpContext http)
     {
         var request = new GatewayRequest("embeddings", time.GetUtcNow(), InteractionId.New(time));
+        using var activity = GatewayTracing.Start(request);
+        try
+        {
+            await EmbeddingsAsync(http, request);
+        }
+        catch (Exception e) when (GatewayTracing.Threw(activity, e))
+        {
+            throw; // never reached: the filter only tags the activity
+        }
+        finally
+        {
+            GatewayTracing.Finish(activity, request, http);
+        }
+    }
+
+    private async Task EmbeddingsAsync(HttpContext http, GatewayRequest request)
+    {
         var body = await AdmitAsync(http, request, requireMessages: false);
         if (body is null) return;
         var system = request.System!;
@@ -527,6 +562,7 @@ public sealed class GatewayService(
         }
         catch (EvidenceUnavailableException e)
         {
+            GatewayTracing.Failed("evidence_unavailable");
             await output.WriteAsync(OpenAiErrors.StreamEvent(EvidenceRefusal(system.State.Spec, e)), CancellationToken.None);
             return;
         }
@@ -568,6 +604,7 @@ public sealed class GatewayService(
         }
         catch (EvidenceUnavailableException e)
         {
+            GatewayTracing.Failed("evidence_unavailable");
             await OpenAiErrors.WriteAsync(http, EvidenceRefusal(request.System!.State.Spec, e), request.Id, request.Mode);
             return;
         }
@@ -585,6 +622,7 @@ public sealed class GatewayService(
             ? Evidence.EvidenceDurability.Async
             : Evidence.EvidenceDurability.Durable;
         await evidence.AppendAsync(record, durability, CancellationToken.None);
+        GatewayTracing.Record(record);
         if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
     }
 
@@ -616,6 +654,7 @@ public sealed class GatewayService(
     /// <summary>Records without releasing anything; a failure here is logged, since the caller is answered with an error anyway.</summary>
     private async Task RecordOnlyAsync(InteractionRow record, Evidence.EvidenceDurability durability = Evidence.EvidenceDurability.Durable)
     {
+        GatewayTracing.Record(record);
         try
         {
             await evidence.AppendAsync(record, durability, CancellationToken.None);

@@ -14,6 +14,7 @@ using Pilotage.Server.Keys;
 using Pilotage.Server.People;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
+using Pilotage.Server.Telemetry;
 
 namespace Pilotage.Server.Hosting;
 
@@ -35,6 +36,9 @@ public static class PilotageApp
         });
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // The authentication stack registers Data Protection, which Pilotage does not use yet (API keys
+        // are hashes, not protected payloads); its "no key encryptor" start-up warning is noise to operators.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -54,6 +58,7 @@ public static class PilotageApp
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
         services.AddSingleton<GatewayExtras>();
+        services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
@@ -82,6 +87,7 @@ public static class PilotageApp
         app.UseAuthorization();
 
         app.MapHealth();
+        app.MapPilotageTelemetry();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapApiReference();
         var api = app.MapGroup("/api/v1");
