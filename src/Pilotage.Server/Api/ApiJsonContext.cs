@@ -34,6 +34,7 @@ namespace Pilotage.Server.Api;
 [JsonSerializable(typeof(ApplyResponse))]
 [JsonSerializable(typeof(List<SpecErrorView>))]
 [JsonSerializable(typeof(ReadinessView))]
+[JsonSerializable(typeof(Pilotage.Server.Evidence.SystemMetricsView))]
 [JsonSerializable(typeof(DecisionRequest))]
 [JsonSerializable(typeof(ReasonRequest))]
 [JsonSerializable(typeof(DecisionView))]

@@ -17,7 +17,7 @@ internal static class EvidenceSink
     public const string Columns =
         "id, created_at, system, phase, stage, config_version, user_id, user_email, key_id, groups, endpoint, mode, outcome, " +
         "refusal_code, refusal_reason, detector_hits, streamed, tokens_in, tokens_out, cost, first_byte_ms, total_ms, " +
-        "upstream_status, request_hash, response_hash, request_content, response_content, error";
+        "upstream_status, request_hash, response_hash, request_content, response_content, error, category";
 
     public static async Task<IEvidenceSink> OpenAsync(StoreLocation location, CancellationToken cancellationToken) =>
         location.Provider == StoreProvider.Sqlite
@@ -70,7 +70,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
                 SqliteType.Integer, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
                 SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Integer,
                 SqliteType.Integer, SqliteType.Text, SqliteType.Real, SqliteType.Real, SqliteType.Integer, SqliteType.Text,
-                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
+                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
             ];
             var parameters = new SqliteParameter[names.Length];
             for (var i = 0; i < names.Length; i++)
@@ -87,7 +87,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         }
     }
 
-    public Task WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    public async Task WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
     {
         // Microsoft.Data.Sqlite is synchronous underneath; the async API would only add overhead.
         using var transaction = _connection.BeginTransaction(deferred: false);
@@ -124,11 +124,13 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
             p[25].Value = (object?)row.RequestContent ?? DBNull.Value;
             p[26].Value = (object?)row.ResponseContent ?? DBNull.Value;
             p[27].Value = (object?)row.Error ?? DBNull.Value;
+            p[28].Value = (object?)row.Category ?? DBNull.Value;
             _insert.ExecuteNonQuery();
         }
+        // Roll-ups and queue items commit with the rows they count, or not at all.
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
         transaction.Commit();
         _insert.Transaction = null;
-        return Task.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
@@ -203,9 +205,11 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
                 await WriteTextAsync(copy, row.RequestContent, cancellationToken);
                 await WriteTextAsync(copy, row.ResponseContent, cancellationToken);
                 await WriteTextAsync(copy, row.Error, cancellationToken);
+                await WriteTextAsync(copy, row.Category, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
         }
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
 

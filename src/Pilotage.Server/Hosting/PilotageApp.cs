@@ -55,6 +55,7 @@ public static class PilotageApp
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<ApprovalStore>();
+        services.AddSingleton<SystemMetrics>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
         services.AddSingleton<GatewayExtras>();
@@ -97,6 +98,7 @@ public static class PilotageApp
         api.MapLifecycle();
         api.MapAudit();
         api.MapApprovals();
+        api.MapEvidenceMetrics();
         app.MapGateway();
         return app;
     }

@@ -22,6 +22,14 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<DecisionRow> Decisions => Set<DecisionRow>();
     public DbSet<InteractionRow> Interactions => Set<InteractionRow>();
     public DbSet<ApprovalRow> Approvals => Set<ApprovalRow>();
+    public DbSet<ReviewRow> Reviews => Set<ReviewRow>();
+    public DbSet<ReviewItemRow> ReviewItems => Set<ReviewItemRow>();
+    public DbSet<FeedbackRow> Feedback => Set<FeedbackRow>();
+    public DbSet<TaskTimeRow> TaskTimes => Set<TaskTimeRow>();
+    public DbSet<IncidentRow> Incidents => Set<IncidentRow>();
+    public DbSet<RollupRow> Rollups => Set<RollupRow>();
+    public DbSet<RollupLatencyRow> RollupLatency => Set<RollupLatencyRow>();
+    public DbSet<ActiveUserRow> ActiveUsers => Set<ActiveUserRow>();
 
     public abstract StoreProvider Provider { get; }
 
@@ -106,6 +114,49 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.ToTable("approvals");
             e.HasKey(a => a.InteractionId);
             e.HasIndex(a => new { a.System, a.State });
+        });
+
+        modelBuilder.Entity<ReviewRow>(e =>
+        {
+            e.ToTable("reviews");
+            e.HasKey(r => r.InteractionId);
+            e.HasIndex(r => r.System);
+        });
+        modelBuilder.Entity<ReviewItemRow>(e =>
+        {
+            e.ToTable("review_items");
+            e.HasKey(r => r.InteractionId);
+            e.HasIndex(r => new { r.System, r.State, r.EnqueuedAt });
+        });
+        modelBuilder.Entity<FeedbackRow>(e =>
+        {
+            e.ToTable("feedback");
+            e.HasKey(f => new { f.InteractionId, f.UserId });
+        });
+        modelBuilder.Entity<TaskTimeRow>(e =>
+        {
+            e.ToTable("task_times");
+            e.HasKey(t => t.InteractionId);
+        });
+        modelBuilder.Entity<IncidentRow>(e =>
+        {
+            e.ToTable("incidents");
+            e.HasIndex(i => new { i.System, i.Status });
+        });
+        modelBuilder.Entity<RollupRow>(e =>
+        {
+            e.ToTable("rollups");
+            e.HasKey(r => new { r.System, r.Phase, r.Stage, r.ConfigVersion, r.Hour, r.Kind });
+        });
+        modelBuilder.Entity<RollupLatencyRow>(e =>
+        {
+            e.ToTable("rollup_latency");
+            e.HasKey(r => new { r.System, r.Phase, r.Stage, r.ConfigVersion, r.Hour, r.Kind, r.Bucket });
+        });
+        modelBuilder.Entity<ActiveUserRow>(e =>
+        {
+            e.ToTable("active_users");
+            e.HasKey(a => new { a.System, a.Day, a.UserId });
         });
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.

@@ -179,6 +179,8 @@ public sealed class InteractionRow
     public string? RequestContent { get; set; }
     public string? ResponseContent { get; set; }
     public string? Error { get; set; }
+    /// <summary>Case category when known (imported evidence, evaluation runs): normal, edge, unclear, missing_data, policy_boundary.</summary>
+    public string? Category { get; set; }
 }
 
 /// <summary>An answer held in approval mode until a reviewer releases or rejects it.</summary>
@@ -194,4 +196,147 @@ public sealed class ApprovalRow
     public string? DecidedBy { get; set; }
     public DateTimeOffset? DecidedAt { get; set; }
     public string? Reason { get; set; }
+}
+
+/// <summary>The current review of one interaction (a newer review replaces it; roll-ups follow).</summary>
+public sealed class ReviewRow
+{
+    public required string InteractionId { get; set; }
+    public required string System { get; set; }
+    /// <summary><c>accepted</c>, <c>edited</c>, <c>rejected</c> or <c>escalated</c>.</summary>
+    public required string Outcome { get; set; }
+    public string? FinalText { get; set; }
+    public string? Reason { get; set; }
+    /// <summary>JSON array of tags such as <c>out_of_scope</c>, <c>factual_error</c>, <c>policy</c>.</summary>
+    public string? Tags { get; set; }
+    public string? EscalatedTo { get; set; }
+    public required string Reviewer { get; set; }
+    public double Seconds { get; set; }
+    /// <summary>Normalised edit distance between the AI answer and the final text (edited only).</summary>
+    public double? Rework { get; set; }
+    public double ReworkSeconds { get; set; }
+    public DateTimeOffset ReviewedAt { get; set; }
+    /// <summary><c>app</c>, <c>reviewer</c> or <c>import</c>.</summary>
+    public required string Source { get; set; }
+}
+
+/// <summary>An answer waiting for a person: drafts, approval-held answers, manual work to compare.</summary>
+public sealed class ReviewItemRow
+{
+    public required string InteractionId { get; set; }
+    public required string System { get; set; }
+    /// <summary><c>draft</c>, <c>approval</c> or <c>manual</c>.</summary>
+    public required string Kind { get; set; }
+    /// <summary><c>pending</c> or <c>done</c>.</summary>
+    public required string State { get; set; }
+    public DateTimeOffset EnqueuedAt { get; set; }
+    public DateTimeOffset? OpenedAt { get; set; }
+    public string? OpenedBy { get; set; }
+    public DateTimeOffset? DoneAt { get; set; }
+}
+
+public sealed class FeedbackRow
+{
+    public required string InteractionId { get; set; }
+    public long UserId { get; set; }
+    public required string System { get; set; }
+    public int Rating { get; set; }
+    public string? Comment { get; set; }
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>Minutes a person spent on the task an interaction served (handling time).</summary>
+public sealed class TaskTimeRow
+{
+    public required string InteractionId { get; set; }
+    public required string System { get; set; }
+    public double Minutes { get; set; }
+    public long UserId { get; set; }
+    public DateTimeOffset At { get; set; }
+}
+
+public sealed class IncidentRow
+{
+    public long Id { get; set; }
+    public required string System { get; set; }
+    /// <summary><c>incident</c>, <c>complaint</c> or <c>support_request</c>.</summary>
+    public required string Kind { get; set; }
+    /// <summary><c>low</c>, <c>medium</c>, <c>high</c> or <c>critical</c>.</summary>
+    public required string Severity { get; set; }
+    public required string Title { get; set; }
+    public string? Description { get; set; }
+    /// <summary><c>open</c> → <c>investigating</c> → <c>resolved</c> → <c>reviewed</c>.</summary>
+    public required string Status { get; set; }
+    public string? AssignedTo { get; set; }
+    public required string ReportedBy { get; set; }
+    public DateTimeOffset ReportedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? ResolvedAt { get; set; }
+    public string? ReviewNote { get; set; }
+    /// <summary>JSON array of linked interaction ids.</summary>
+    public string? Interactions { get; set; }
+}
+
+/// <summary>
+/// Additive evidence counters per system, lifecycle position, config version, UTC hour and kind
+/// (<c>ai</c> or <c>manual</c>): what reports and criteria read instead of raw interactions.
+/// Updated in the same transaction as the evidence they count.
+/// </summary>
+public sealed class RollupRow
+{
+    public required string System { get; set; }
+    public required string Phase { get; set; }
+    public int Stage { get; set; }
+    public int ConfigVersion { get; set; }
+    /// <summary>Hours since the Unix epoch (UTC).</summary>
+    public long Hour { get; set; }
+    public required string Kind { get; set; }
+    public long Requests { get; set; }
+    public long Served { get; set; }
+    public long Refused { get; set; }
+    public long Failed { get; set; }
+    public long Held { get; set; }
+    public long Shadowed { get; set; }
+    public long Blocked { get; set; }
+    public long Redacted { get; set; }
+    public long TokensIn { get; set; }
+    public long TokensOut { get; set; }
+    /// <summary>Model cost in billionths of the currency unit: integer sums stay exact on both stores.</summary>
+    public long CostNanos { get; set; }
+    public double LatencyMsSum { get; set; }
+    public long Reviewed { get; set; }
+    public long Accepted { get; set; }
+    public long Edited { get; set; }
+    public long Rejected { get; set; }
+    public long Escalated { get; set; }
+    public long OutOfScope { get; set; }
+    public double ReviewSeconds { get; set; }
+    public double ReworkSum { get; set; }
+    public double ReworkSeconds { get; set; }
+    public long FeedbackCount { get; set; }
+    public long FeedbackSum { get; set; }
+    public long TaskCount { get; set; }
+    public double TaskMinutes { get; set; }
+}
+
+/// <summary>Latency histogram counts per roll-up key and bucket (see LatencyHistogram).</summary>
+public sealed class RollupLatencyRow
+{
+    public required string System { get; set; }
+    public required string Phase { get; set; }
+    public int Stage { get; set; }
+    public int ConfigVersion { get; set; }
+    public long Hour { get; set; }
+    public required string Kind { get; set; }
+    public int Bucket { get; set; }
+    public long Count { get; set; }
+}
+
+/// <summary>Who used a system on a UTC day: adoption is active users over eligible users.</summary>
+public sealed class ActiveUserRow
+{
+    public required string System { get; set; }
+    /// <summary>Days since the Unix epoch (UTC).</summary>
+    public int Day { get; set; }
+    public long UserId { get; set; }
 }

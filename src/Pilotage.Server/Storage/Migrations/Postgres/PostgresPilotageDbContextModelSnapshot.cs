@@ -22,6 +22,25 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<int>("Day")
+                        .HasColumnType("integer")
+                        .HasColumnName("day");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("System", "Day", "UserId");
+
+                    b.ToTable("active_users", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.AiSystemRow", b =>
                 {
                     b.Property<long>("Id")
@@ -398,6 +417,38 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("decisions", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.FeedbackRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Comment")
+                        .HasColumnType("text")
+                        .HasColumnName("comment");
+
+                    b.Property<int>("Rating")
+                        .HasColumnType("integer")
+                        .HasColumnName("rating");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId", "UserId");
+
+                    b.ToTable("feedback", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.Property<long>("UserId")
@@ -446,12 +497,90 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("groups", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.IncidentRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AssignedTo")
+                        .HasColumnType("text")
+                        .HasColumnName("assigned_to");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Interactions")
+                        .HasColumnType("text")
+                        .HasColumnName("interactions");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset>("ReportedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reported_at");
+
+                    b.Property<string>("ReportedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reported_by");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<string>("ReviewNote")
+                        .HasColumnType("text")
+                        .HasColumnName("review_note");
+
+                    b.Property<string>("Severity")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("title");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "Status");
+
+                    b.ToTable("incidents", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.InteractionRow", b =>
                 {
                     b.Property<string>("Id")
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)")
                         .HasColumnName("id");
+
+                    b.Property<string>("Category")
+                        .HasColumnType("text")
+                        .HasColumnName("category");
 
                     b.Property<int>("ConfigVersion")
                         .HasColumnType("integer")
@@ -575,6 +704,313 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasIndex("System", "CreatedAt");
 
                     b.ToTable("interactions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewItemRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset?>("DoneAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("done_at");
+
+                    b.Property<DateTimeOffset>("EnqueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("enqueued_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset?>("OpenedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("opened_at");
+
+                    b.Property<string>("OpenedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("opened_by");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("state");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System", "State", "EnqueuedAt");
+
+                    b.ToTable("review_items", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<string>("EscalatedTo")
+                        .HasColumnType("text")
+                        .HasColumnName("escalated_to");
+
+                    b.Property<string>("FinalText")
+                        .HasColumnType("text")
+                        .HasColumnName("final_text");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset>("ReviewedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reviewed_at");
+
+                    b.Property<string>("Reviewer")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reviewer");
+
+                    b.Property<double?>("Rework")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rework");
+
+                    b.Property<double>("ReworkSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rework_seconds");
+
+                    b.Property<double>("Seconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("seconds");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("source");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Tags")
+                        .HasColumnType("text")
+                        .HasColumnName("tags");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System");
+
+                    b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Phase")
+                        .HasColumnType("text")
+                        .HasColumnName("phase");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("integer")
+                        .HasColumnName("stage");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("config_version");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<int>("Bucket")
+                        .HasColumnType("integer")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Phase", "Stage", "ConfigVersion", "Hour", "Kind", "Bucket");
+
+                    b.ToTable("rollup_latency", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Phase")
+                        .HasColumnType("text")
+                        .HasColumnName("phase");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("integer")
+                        .HasColumnName("stage");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("config_version");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<long>("Accepted")
+                        .HasColumnType("bigint")
+                        .HasColumnName("accepted");
+
+                    b.Property<long>("Blocked")
+                        .HasColumnType("bigint")
+                        .HasColumnName("blocked");
+
+                    b.Property<long>("CostNanos")
+                        .HasColumnType("bigint")
+                        .HasColumnName("cost_nanos");
+
+                    b.Property<long>("Edited")
+                        .HasColumnType("bigint")
+                        .HasColumnName("edited");
+
+                    b.Property<long>("Escalated")
+                        .HasColumnType("bigint")
+                        .HasColumnName("escalated");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("failed");
+
+                    b.Property<long>("FeedbackCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("feedback_count");
+
+                    b.Property<long>("FeedbackSum")
+                        .HasColumnType("bigint")
+                        .HasColumnName("feedback_sum");
+
+                    b.Property<long>("Held")
+                        .HasColumnType("bigint")
+                        .HasColumnName("held");
+
+                    b.Property<double>("LatencyMsSum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("latency_ms_sum");
+
+                    b.Property<long>("OutOfScope")
+                        .HasColumnType("bigint")
+                        .HasColumnName("out_of_scope");
+
+                    b.Property<long>("Redacted")
+                        .HasColumnType("bigint")
+                        .HasColumnName("redacted");
+
+                    b.Property<long>("Refused")
+                        .HasColumnType("bigint")
+                        .HasColumnName("refused");
+
+                    b.Property<long>("Rejected")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rejected");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("bigint")
+                        .HasColumnName("requests");
+
+                    b.Property<double>("ReviewSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("review_seconds");
+
+                    b.Property<long>("Reviewed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("reviewed");
+
+                    b.Property<double>("ReworkSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rework_seconds");
+
+                    b.Property<double>("ReworkSum")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rework_sum");
+
+                    b.Property<long>("Served")
+                        .HasColumnType("bigint")
+                        .HasColumnName("served");
+
+                    b.Property<long>("Shadowed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("shadowed");
+
+                    b.Property<long>("TaskCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("task_count");
+
+                    b.Property<double>("TaskMinutes")
+                        .HasColumnType("double precision")
+                        .HasColumnName("task_minutes");
+
+                    b.Property<long>("TokensIn")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tokens_in");
+
+                    b.Property<long>("TokensOut")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tokens_out");
+
+                    b.HasKey("System", "Phase", "Stage", "ConfigVersion", "Hour", "Kind");
+
+                    b.ToTable("rollups", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TaskTimeRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<double>("Minutes")
+                        .HasColumnType("double precision")
+                        .HasColumnName("minutes");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("InteractionId");
+
+                    b.ToTable("task_times", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>

@@ -17,6 +17,25 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<int>("Day")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("day");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("System", "Day", "UserId");
+
+                    b.ToTable("active_users", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.AiSystemRow", b =>
                 {
                     b.Property<long>("Id")
@@ -389,6 +408,38 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("decisions", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.FeedbackRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Comment")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("comment");
+
+                    b.Property<int>("Rating")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rating");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId", "UserId");
+
+                    b.ToTable("feedback", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.GroupMembershipRow", b =>
                 {
                     b.Property<long>("UserId")
@@ -435,12 +486,88 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("groups", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.IncidentRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("AssignedTo")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("assigned_to");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Interactions")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interactions");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset>("ReportedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reported_at");
+
+                    b.Property<string>("ReportedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reported_by");
+
+                    b.Property<DateTimeOffset?>("ResolvedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("resolved_at");
+
+                    b.Property<string>("ReviewNote")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("review_note");
+
+                    b.Property<string>("Severity")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Title")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("title");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "Status");
+
+                    b.ToTable("incidents", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.InteractionRow", b =>
                 {
                     b.Property<string>("Id")
                         .HasMaxLength(40)
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
+
+                    b.Property<string>("Category")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("category");
 
                     b.Property<int>("ConfigVersion")
                         .HasColumnType("INTEGER")
@@ -564,6 +691,313 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.HasIndex("System", "CreatedAt");
 
                     b.ToTable("interactions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewItemRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset?>("DoneAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("done_at");
+
+                    b.Property<DateTimeOffset>("EnqueuedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("enqueued_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset?>("OpenedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("opened_at");
+
+                    b.Property<string>("OpenedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("opened_by");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System", "State", "EnqueuedAt");
+
+                    b.ToTable("review_items", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<string>("EscalatedTo")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("escalated_to");
+
+                    b.Property<string>("FinalText")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("final_text");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTimeOffset>("ReviewedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reviewed_at");
+
+                    b.Property<string>("Reviewer")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reviewer");
+
+                    b.Property<double?>("Rework")
+                        .HasColumnType("REAL")
+                        .HasColumnName("rework");
+
+                    b.Property<double>("ReworkSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("rework_seconds");
+
+                    b.Property<double>("Seconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("seconds");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Tags")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tags");
+
+                    b.HasKey("InteractionId");
+
+                    b.HasIndex("System");
+
+                    b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Phase")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("phase");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("stage");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("config_version");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<int>("Bucket")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Phase", "Stage", "ConfigVersion", "Hour", "Kind", "Bucket");
+
+                    b.ToTable("rollup_latency", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<string>("Phase")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("phase");
+
+                    b.Property<int>("Stage")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("stage");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("config_version");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<long>("Accepted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("accepted");
+
+                    b.Property<long>("Blocked")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("blocked");
+
+                    b.Property<long>("CostNanos")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cost_nanos");
+
+                    b.Property<long>("Edited")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("edited");
+
+                    b.Property<long>("Escalated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("escalated");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<long>("FeedbackCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("feedback_count");
+
+                    b.Property<long>("FeedbackSum")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("feedback_sum");
+
+                    b.Property<long>("Held")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("held");
+
+                    b.Property<double>("LatencyMsSum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("latency_ms_sum");
+
+                    b.Property<long>("OutOfScope")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("out_of_scope");
+
+                    b.Property<long>("Redacted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("redacted");
+
+                    b.Property<long>("Refused")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("refused");
+
+                    b.Property<long>("Rejected")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rejected");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("requests");
+
+                    b.Property<double>("ReviewSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("review_seconds");
+
+                    b.Property<long>("Reviewed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("reviewed");
+
+                    b.Property<double>("ReworkSeconds")
+                        .HasColumnType("REAL")
+                        .HasColumnName("rework_seconds");
+
+                    b.Property<double>("ReworkSum")
+                        .HasColumnType("REAL")
+                        .HasColumnName("rework_sum");
+
+                    b.Property<long>("Served")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("served");
+
+                    b.Property<long>("Shadowed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("shadowed");
+
+                    b.Property<long>("TaskCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("task_count");
+
+                    b.Property<double>("TaskMinutes")
+                        .HasColumnType("REAL")
+                        .HasColumnName("task_minutes");
+
+                    b.Property<long>("TokensIn")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_in");
+
+                    b.Property<long>("TokensOut")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_out");
+
+                    b.HasKey("System", "Phase", "Stage", "ConfigVersion", "Hour", "Kind");
+
+                    b.ToTable("rollups", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.TaskTimeRow", b =>
+                {
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<double>("Minutes")
+                        .HasColumnType("REAL")
+                        .HasColumnName("minutes");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("InteractionId");
+
+                    b.ToTable("task_times", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.TrainingAcknowledgementRow", b =>

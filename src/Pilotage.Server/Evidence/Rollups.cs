@@ -1,0 +1,200 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Pilotage.Core.Evidence;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Evidence;
+
+/// <summary>Where an interaction's evidence is counted: its system, lifecycle position, config version, UTC hour and kind.</summary>
+public readonly record struct RollupKey(string System, string Phase, int Stage, int ConfigVersion, long Hour, string Kind)
+{
+    public static long HourOf(DateTimeOffset at) => at.ToUnixTimeSeconds() / 3600;
+
+    public static int DayOf(DateTimeOffset at) => (int)(at.ToUnixTimeSeconds() / 86400);
+
+    public static RollupKey Of(InteractionRow row) =>
+        new(row.System, row.Phase, row.Stage, row.ConfigVersion, HourOf(row.CreatedAt), row.Endpoint == "manual" ? "manual" : "ai");
+}
+
+/// <summary>Changes to the roll-ups that belong to one transaction: counters, latency buckets, active users.</summary>
+public sealed class RollupDelta
+{
+    private readonly Dictionary<RollupKey, EvidenceTotals> _totals = [];
+    private readonly Dictionary<(RollupKey Key, int Bucket), long> _latency = [];
+    private readonly HashSet<(string System, int Day, long User)> _active = [];
+
+    public bool IsEmpty => _totals.Count == 0 && _latency.Count == 0 && _active.Count == 0;
+
+    public void Add(RollupKey key, EvidenceTotals totals, int sign = 1)
+    {
+        if (!_totals.TryGetValue(key, out var sum)) _totals[key] = sum = new EvidenceTotals();
+        sum.Add(totals, sign);
+    }
+
+    /// <summary>Everything one newly recorded interaction contributes.</summary>
+    public void AddInteraction(InteractionRow row)
+    {
+        var key = RollupKey.Of(row);
+        Add(key, EvidenceTotals.ForInteraction(row.Outcome, row.RefusalCode, row.DetectorHits?.Contains("\"redact\"", StringComparison.Ordinal) == true,
+            row.TokensIn, row.TokensOut, row.Cost, row.TotalMs));
+        if (row.Outcome is "served" or "held")
+        {
+            var bucket = (key, LatencyHistogram.BucketOf(row.TotalMs));
+            _latency[bucket] = _latency.GetValueOrDefault(bucket) + 1;
+        }
+        if (row.UserId != 0 && row.Outcome is not "refused") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
+    }
+
+    public IReadOnlyDictionary<RollupKey, EvidenceTotals> Totals => _totals;
+    public IReadOnlyDictionary<(RollupKey Key, int Bucket), long> Latency => _latency;
+    public IReadOnlyCollection<(string System, int Day, long User)> ActiveUsers => _active;
+}
+
+/// <summary>
+/// Writes roll-up changes with <c>INSERT … ON CONFLICT DO UPDATE</c> (the same SQL on SQLite and
+/// PostgreSQL), inside the caller's transaction, so a roll-up never counts evidence that was not
+/// committed and never misses evidence that was.
+/// </summary>
+public static class RollupWriter
+{
+    private static readonly string[] Counters =
+    [
+        "requests", "served", "refused", "failed", "held", "shadowed", "blocked", "redacted", "tokens_in", "tokens_out",
+        "cost_nanos", "latency_ms_sum", "reviewed", "accepted", "edited", "rejected", "escalated", "out_of_scope",
+        "review_seconds", "rework_sum", "rework_seconds", "feedback_count", "feedback_sum", "task_count", "task_minutes",
+    ];
+
+    private static readonly string RollupSql = BuildRollupSql();
+
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction? transaction, RollupDelta delta, CancellationToken ct)
+    {
+        if (delta.IsEmpty) return;
+        foreach (var (key, totals) in delta.Totals)
+        {
+            await using var command = Command(connection, transaction, RollupSql);
+            AddKey(command, key);
+            object[] values =
+            [
+                totals.Requests, totals.Served, totals.Refused, totals.Failed, totals.Held, totals.Shadowed, totals.Blocked, totals.Redacted,
+                totals.TokensIn, totals.TokensOut, CostNanos(totals.Cost), totals.LatencyMsSum, totals.Reviewed, totals.Accepted, totals.Edited,
+                totals.Rejected, totals.Escalated, totals.OutOfScope, totals.ReviewSeconds, totals.ReworkSum, totals.ReworkSeconds,
+                totals.FeedbackCount, totals.FeedbackSum, totals.TaskCount, totals.TaskMinutes,
+            ];
+            for (var i = 0; i < values.Length; i++) Parameter(command, $"@c{i}", values[i]);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        foreach (var ((key, bucket), count) in delta.Latency)
+        {
+            await using var command = Command(connection, transaction,
+                "INSERT INTO rollup_latency (system, phase, stage, config_version, hour, kind, bucket, count) VALUES (@system, @phase, @stage, @version, @hour, @kind, @bucket, @count) "
+                + "ON CONFLICT (system, phase, stage, config_version, hour, kind, bucket) DO UPDATE SET count = rollup_latency.count + excluded.count");
+            AddKey(command, key);
+            Parameter(command, "@bucket", bucket);
+            Parameter(command, "@count", count);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        foreach (var (system, day, user) in delta.ActiveUsers)
+        {
+            await using var command = Command(connection, transaction,
+                "INSERT INTO active_users (system, day, user_id) VALUES (@system, @day, @user) ON CONFLICT (system, day, user_id) DO NOTHING");
+            Parameter(command, "@system", system);
+            Parameter(command, "@day", day);
+            Parameter(command, "@user", user);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Roll-up rows summed back into totals.</summary>
+    public static EvidenceTotals ToTotals(RollupRow row) => new()
+    {
+        Requests = row.Requests, Served = row.Served, Refused = row.Refused, Failed = row.Failed, Held = row.Held, Shadowed = row.Shadowed,
+        Blocked = row.Blocked, Redacted = row.Redacted, TokensIn = row.TokensIn, TokensOut = row.TokensOut, Cost = row.CostNanos / 1_000_000_000m,
+        LatencyMsSum = row.LatencyMsSum, Reviewed = row.Reviewed, Accepted = row.Accepted, Edited = row.Edited, Rejected = row.Rejected,
+        Escalated = row.Escalated, OutOfScope = row.OutOfScope, ReviewSeconds = row.ReviewSeconds, ReworkSum = row.ReworkSum,
+        ReworkSeconds = row.ReworkSeconds, FeedbackCount = row.FeedbackCount, FeedbackSum = row.FeedbackSum, TaskCount = row.TaskCount,
+        TaskMinutes = row.TaskMinutes,
+    };
+
+    private static long CostNanos(decimal cost) => (long)decimal.Round(cost * 1_000_000_000m, MidpointRounding.AwayFromZero);
+
+    private static string BuildRollupSql()
+    {
+        var sql = new StringBuilder("INSERT INTO rollups (system, phase, stage, config_version, hour, kind, ");
+        sql.Append(string.Join(", ", Counters)).Append(") VALUES (@system, @phase, @stage, @version, @hour, @kind, ");
+        sql.Append(string.Join(", ", Counters.Select((_, i) => $"@c{i}"))).Append(") ON CONFLICT (system, phase, stage, config_version, hour, kind) DO UPDATE SET ");
+        sql.Append(string.Join(", ", Counters.Select(c => $"{c} = rollups.{c} + excluded.{c}")));
+        return sql.ToString();
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+#pragma warning disable CA2100 // fixed SQL built from constant column names; every value is a parameter
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        return command;
+    }
+
+    private static void AddKey(DbCommand command, RollupKey key)
+    {
+        Parameter(command, "@system", key.System);
+        Parameter(command, "@phase", key.Phase);
+        Parameter(command, "@stage", key.Stage);
+        Parameter(command, "@version", key.ConfigVersion);
+        Parameter(command, "@hour", key.Hour);
+        Parameter(command, "@kind", key.Kind);
+    }
+
+    private static void Parameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
+    internal static string Describe(RollupKey key) =>
+        string.Create(CultureInfo.InvariantCulture, $"{key.System}/{key.Phase}:{key.Stage}/v{key.ConfigVersion}/{key.Hour}/{key.Kind}");
+}
+
+/// <summary>What a batch of new interactions adds besides their rows: roll-ups and review queue items.</summary>
+internal static class BatchFollowUps
+{
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken ct)
+    {
+        var delta = new RollupDelta();
+        foreach (var row in rows) delta.AddInteraction(row);
+        await RollupWriter.ApplyAsync(connection, transaction, delta, ct);
+        foreach (var row in rows)
+        {
+            if (ReviewKind(row) is not { } kind) continue;
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES (@id, @system, @kind, 'pending', @at) ON CONFLICT (interaction_id) DO NOTHING";
+            Add(command, "@id", row.Id);
+            Add(command, "@system", row.System);
+            Add(command, "@kind", kind);
+            Add(command, "@at", EvidenceSink.Utc(row.CreatedAt));
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    /// <summary>Drafts and held answers wait for a person; so does manual work, reviewed the same way for comparison.</summary>
+    public static string? ReviewKind(InteractionRow row) => row switch
+    {
+        { Endpoint: "manual" } => "manual",
+        { Outcome: "held" } => "approval",
+        { Outcome: "served", Mode: "draft", Endpoint: "chat" } => "draft",
+        _ => null,
+    };
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

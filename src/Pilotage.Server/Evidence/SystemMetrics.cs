@@ -1,0 +1,123 @@
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Evidence;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Api;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Evidence;
+
+/// <summary>Which evidence a figure covers: a lifecycle position, a config version, a period.</summary>
+public sealed record MetricFilter(string? Phase = null, int? Stage = null, int? ConfigVersion = null, DateTimeOffset? From = null, DateTimeOffset? To = null);
+
+/// <summary>Every catalogue figure of one system, with the review forecast and what it was computed from.</summary>
+public sealed record SystemMetricsView(
+    string System,
+    DateTimeOffset ComputedAt,
+    MetricFilter Filter,
+    IReadOnlyDictionary<string, MetricValue> Metrics,
+    ReviewForecast ReviewForecast,
+    EvidenceTotals Totals,
+    EvidenceTotals? Manual);
+
+/// <summary>
+/// Computes a system's metrics from the roll-ups (a few rows per hour of evidence), never from raw
+/// interactions, so the cost does not grow with the number of interactions.
+/// </summary>
+public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeProvider time)
+{
+    public async Task<SystemMetricsView> ComputeAsync(string slug, MetricFilter filter, CancellationToken ct)
+    {
+        if (!policy.Current.Systems.TryGetValue(slug, out var system))
+        {
+            throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        }
+        var spec = system.State.Spec;
+        var now = time.GetUtcNow();
+        await using var db = store.CreateDbContext();
+
+        var fromHour = filter.From is { } from ? RollupKey.HourOf(from) : long.MinValue;
+        var toHour = filter.To is { } to ? RollupKey.HourOf(to) : long.MaxValue;
+        var rollups = db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Hour >= fromHour && r.Hour <= toHour);
+        var latency = db.RollupLatency.AsNoTracking().Where(r => r.System == slug && r.Hour >= fromHour && r.Hour <= toHour);
+        if (filter.Phase is { } phase)
+        {
+            rollups = rollups.Where(r => r.Phase == phase);
+            latency = latency.Where(r => r.Phase == phase);
+        }
+        if (filter.Stage is { } stage)
+        {
+            rollups = rollups.Where(r => r.Stage == stage);
+            latency = latency.Where(r => r.Stage == stage);
+        }
+        if (filter.ConfigVersion is { } version)
+        {
+            rollups = rollups.Where(r => r.ConfigVersion == version);
+            latency = latency.Where(r => r.ConfigVersion == version);
+        }
+        var rows = await rollups.ToListAsync(ct);
+        var ai = new EvidenceTotals();
+        var manual = new EvidenceTotals();
+        long firstHour = long.MaxValue, lastHour = long.MinValue;
+        foreach (var row in rows)
+        {
+            (row.Kind == "manual" ? manual : ai).Add(RollupWriter.ToTotals(row));
+            if (row.Kind != "manual")
+            {
+                firstHour = Math.Min(firstHour, row.Hour);
+                lastHour = Math.Max(lastHour, row.Hour);
+            }
+        }
+        var buckets = new long[LatencyHistogram.Bounds.Count];
+        foreach (var bucket in await latency.Where(r => r.Kind == "ai").Select(r => new { r.Bucket, r.Count }).ToListAsync(ct))
+        {
+            if (bucket.Bucket >= 0 && bucket.Bucket < buckets.Length) buckets[bucket.Bucket] += bucket.Count;
+        }
+
+        var fromDay = filter.From is { } f ? RollupKey.DayOf(f) : int.MinValue;
+        var toDay = filter.To is { } t ? RollupKey.DayOf(t) : int.MaxValue;
+        var activeUsers = await db.ActiveUsers.AsNoTracking().Where(a => a.System == slug && a.Day >= fromDay && a.Day <= toDay)
+            .Select(a => a.UserId).Distinct().CountAsync(ct);
+        var eligible = EligibleUsers(policy.Current, system);
+
+        var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug)
+            .GroupBy(i => new { i.Kind, i.Severity }).Select(g => new { g.Key.Kind, g.Key.Severity, Count = g.LongCount() }).ToListAsync(ct);
+        var backlog = await db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending").Select(i => i.EnqueuedAt).ToListAsync(ct);
+        var oldestHours = backlog.Count == 0 ? 0 : (now - backlog.Min()).TotalHours;
+
+        // Manual work reviewed the same way gives a measured baseline; the spec's figure is the fallback.
+        var baseline = manual.TaskCount > 0 ? manual.TaskMinutes / manual.TaskCount : spec.Baseline.ManualMinutesPerTask;
+        var days = firstHour == long.MaxValue ? 1 : Math.Max(1.0 / 24, (lastHour - firstHour + 1) / 24.0);
+        var minutesPerTask = ai.Reviewed > 0 ? (ai.ReviewSeconds + ai.ReworkSeconds) / 60 / ai.Reviewed : (double?)null;
+        var reviewable = ai.Reviewed + backlog.Count;
+        var forecast = ReviewCapacity.Forecast(backlog.Count, oldestHours, minutesPerTask, reviewable / days, spec.Review.MinutesPerDay, spec.Review.SlaHours);
+
+        var context = new MetricContext
+        {
+            BaselineMinutesPerTask = baseline,
+            ReviewHourlyRate = spec.Review.HourlyRate,
+            Days = days,
+            ActiveUsers = activeUsers,
+            EligibleUsers = eligible,
+            IncidentsBySeverity = incidents.Where(i => i.Kind == "incident").GroupBy(i => i.Severity).ToDictionary(g => g.Key, g => g.Sum(i => i.Count)),
+            Complaints = incidents.Where(i => i.Kind == "complaint").Sum(i => i.Count),
+            BacklogCount = backlog.Count,
+            BacklogOldestHours = oldestHours,
+            ReviewUtilisation = forecast.Utilisation,
+            LatencyBuckets = buckets,
+        };
+        var metrics = MetricCalculator.Compute(ai, context);
+        return new SystemMetricsView(slug, now, filter, metrics, forecast, ai, manual.Requests > 0 ? manual : null);
+    }
+
+    /// <summary>People who may use the system in its current scope (everyone signed in when it serves everyone).</summary>
+    internal static long EligibleUsers(PolicySnapshot snapshot, GatewaySystem system)
+    {
+        var scope = ServingPolicy.ScopeOf(system.State.Spec, system.State.Lifecycle)
+            ?? (system.State.Spec.Pilot is { } pilot ? new ServingScope([pilot.Group], pilot.Mode, "pilot") : null);
+        var users = snapshot.Keys.Values.Select(k => k.User).DistinctBy(u => u.Id).Where(u => u.Active);
+        if (scope is null) return 0;
+        return scope.Everyone ? users.LongCount() : users.LongCount(u => scope.Groups.Any(u.Groups.Contains));
+    }
+}
