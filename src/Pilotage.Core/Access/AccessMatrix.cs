@@ -23,6 +23,8 @@ public enum Permission
     /// <summary>Create, list and revoke one's own keys.</summary>
     KeysOwn,
     AuditRead,
+    /// <summary>See every incident; without it, only the ones a person filed or is assigned.</summary>
+    IncidentsReadAll,
 }
 
 /// <summary>The role matrix of design.md, in one place, so every endpoint and page asks the same question.</summary>
@@ -31,7 +33,7 @@ public static class AccessMatrix
     public static bool Allows(Role role, Permission permission) => permission switch
     {
         Permission.Self or Permission.KeysOwn => true,
-        Permission.SystemsRead => role is Role.Admin or Role.Owner or Role.Reviewer or Role.Auditor,
+        Permission.SystemsRead or Permission.IncidentsReadAll => role is Role.Admin or Role.Owner or Role.Reviewer or Role.Auditor,
         Permission.SystemsWrite or Permission.SystemsOperate => role is Role.Admin or Role.Owner,
         Permission.Review => role is Role.Admin or Role.Owner or Role.Reviewer,
         Permission.UsersRead => role is Role.Admin or Role.Auditor,

@@ -1,65 +1,65 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Pilotage.Core.Access;
 using Pilotage.Server.Api;
-using Pilotage.Server.Storage;
+using Pilotage.Server.Gateway;
 
 namespace Pilotage.Server.Access;
 
 /// <summary>
 /// Bearer authentication with Pilotage API keys: the same keys the gateway accepts. A key is found
-/// by the id inside the token and compared by hash in constant time; revoked, expired and
-/// deactivated keys are refused with the reason.
+/// by the id inside the token in the policy snapshot and compared by hash in constant time; revoked,
+/// expired and deactivated keys are refused with the reason.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    PilotageStore store,
+    PolicyCache policy,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "PilotageKey";
     public const string KeyIdClaim = "pilotage:key";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // ASP.NET Core authenticates every request with the default scheme; only the control API
+        // uses this one (the gateway checks keys itself), so other paths cost nothing here.
+        if (!Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)) return Task.FromResult(AuthenticateResult.NoResult());
         var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header)) return AuthenticateResult.NoResult();
+        if (string.IsNullOrEmpty(header)) return Task.FromResult(AuthenticateResult.NoResult());
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return AuthenticateResult.Fail("the Authorization header must be 'Bearer <pilotage key>'");
+            return Task.FromResult(AuthenticateResult.Fail("the Authorization header must be 'Bearer <pilotage key>'"));
         }
         var token = header["Bearer ".Length..].Trim();
-        if (token.Length is 0 or > 512) return AuthenticateResult.Fail("the bearer token is empty or too long");
+        if (token.Length is 0 or > 512) return Task.FromResult(AuthenticateResult.Fail("the bearer token is empty or too long"));
 
-        await using var db = store.CreateDbContext();
-        var id = ApiKeyToken.IdOf(token);
-        var key = await db.ApiKeys.AsNoTracking()
-            .Include(k => k.User!).ThenInclude(u => u.Memberships).ThenInclude(m => m.Group)
-            .SingleOrDefaultAsync(k => k.Id == id, Context.RequestAborted);
-        if (key?.User is null || !ApiKeyToken.Matches(token, key.SecretHash))
+        // The policy snapshot is rebuilt before any key, role or membership change answers, so it is
+        // as current as the database and spares a query per request.
+        var snapshot = policy.Current;
+        if (!snapshot.Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
         {
-            return AuthenticateResult.Fail("unknown API key");
+            return Task.FromResult(AuthenticateResult.Fail("unknown API key"));
         }
         var now = time.GetUtcNow();
-        if (key.RevokedAt is not null) return AuthenticateResult.Fail($"API key {key.Id} was revoked at {key.RevokedAt:u}; ask for a new key");
-        if (key.ExpiresAt is { } expires && expires <= now) return AuthenticateResult.Fail($"API key {key.Id} expired at {expires:u}; ask for a new key");
-        if (!key.User.Active) return AuthenticateResult.Fail($"the account {key.User.Email} is deactivated");
+        if (key.Revoked) return Task.FromResult(AuthenticateResult.Fail($"API key {key.Id} was revoked; ask for a new key"));
+        if (key.ExpiresAt is { } expires && expires <= now) return Task.FromResult(AuthenticateResult.Fail($"API key {key.Id} expired at {expires:u}; ask for a new key"));
+        if (!key.User.Active) return Task.FromResult(AuthenticateResult.Fail($"the account {key.User.Email} is deactivated"));
 
         var claims = new List<Claim>
         {
             new(ClaimTypes.NameIdentifier, key.User.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             new(ClaimTypes.Email, key.User.Email),
-            new(ClaimTypes.Role, key.User.Role),
+            new(ClaimTypes.Role, key.User.Role.ToName()),
             new(KeyIdClaim, key.Id),
         };
-        claims.AddRange(key.User.Memberships.Where(m => m.Group is not null).Select(m => new Claim(Actor.GroupClaim, m.Group!.Name)));
+        claims.AddRange(key.User.Groups.Select(g => new Claim(Actor.GroupClaim, g)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -17,7 +17,7 @@ internal static class EvidenceSink
     public const string Columns =
         "id, created_at, system, phase, stage, config_version, user_id, user_email, key_id, groups, endpoint, mode, outcome, " +
         "refusal_code, refusal_reason, detector_hits, streamed, tokens_in, tokens_out, cost, first_byte_ms, total_ms, " +
-        "upstream_status, request_hash, response_hash, request_content, response_content, error, category";
+        "upstream_status, request_hash, response_hash, request_content, response_content, error, category, eval_run, eval_case";
 
     public static async Task<IEvidenceSink> OpenAsync(StoreLocation location, CancellationToken cancellationToken) =>
         location.Provider == StoreProvider.Sqlite
@@ -70,7 +70,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
                 SqliteType.Integer, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
                 SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Integer,
                 SqliteType.Integer, SqliteType.Text, SqliteType.Real, SqliteType.Real, SqliteType.Integer, SqliteType.Text,
-                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
+                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Text,
             ];
             var parameters = new SqliteParameter[names.Length];
             for (var i = 0; i < names.Length; i++)
@@ -125,6 +125,8 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
             p[26].Value = (object?)row.ResponseContent ?? DBNull.Value;
             p[27].Value = (object?)row.Error ?? DBNull.Value;
             p[28].Value = (object?)row.Category ?? DBNull.Value;
+            p[29].Value = (object?)row.EvalRun ?? DBNull.Value;
+            p[30].Value = (object?)row.EvalCase ?? DBNull.Value;
             _insert.ExecuteNonQuery();
         }
         // Roll-ups and queue items commit with the rows they count, or not at all.
@@ -206,6 +208,8 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
                 await WriteTextAsync(copy, row.ResponseContent, cancellationToken);
                 await WriteTextAsync(copy, row.Error, cancellationToken);
                 await WriteTextAsync(copy, row.Category, cancellationToken);
+                await WriteValueAsync(copy, row.EvalRun, NpgsqlDbType.Bigint, cancellationToken);
+                await WriteTextAsync(copy, row.EvalCase, cancellationToken);
             }
             await copy.CompleteAsync(cancellationToken);
         }

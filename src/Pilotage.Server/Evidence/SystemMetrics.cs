@@ -19,7 +19,8 @@ public sealed record SystemMetricsView(
     IReadOnlyDictionary<string, MetricValue> Metrics,
     ReviewForecast ReviewForecast,
     EvidenceTotals Totals,
-    EvidenceTotals? Manual);
+    EvidenceTotals? Manual,
+    EvidenceTotals? Evaluation);
 
 /// <summary>
 /// Computes a system's metrics from the roll-ups (a few rows per hour of evidence), never from raw
@@ -59,11 +60,12 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
         var rows = await rollups.ToListAsync(ct);
         var ai = new EvidenceTotals();
         var manual = new EvidenceTotals();
+        var eval = new EvidenceTotals();
         long firstHour = long.MaxValue, lastHour = long.MinValue;
         foreach (var row in rows)
         {
-            (row.Kind == "manual" ? manual : ai).Add(RollupWriter.ToTotals(row));
-            if (row.Kind != "manual")
+            (row.Kind switch { "manual" => manual, "eval" => eval, _ => ai }).Add(RollupWriter.ToTotals(row));
+            if (row.Kind == "ai")
             {
                 firstHour = Math.Min(firstHour, row.Hour);
                 lastHour = Math.Max(lastHour, row.Hour);
@@ -108,7 +110,7 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
             LatencyBuckets = buckets,
         };
         var metrics = MetricCalculator.Compute(ai, context);
-        return new SystemMetricsView(slug, now, filter, metrics, forecast, ai, manual.Requests > 0 ? manual : null);
+        return new SystemMetricsView(slug, now, filter, metrics, forecast, ai, manual.Requests > 0 ? manual : null, eval.Requests > 0 ? eval : null);
     }
 
     /// <summary>People who may use the system in its current scope (everyone signed in when it serves everyone).</summary>

@@ -42,6 +42,10 @@ internal sealed class GatewayRequest
     public int? UpstreamStatus { get; set; }
     public string? RequestText { get; set; }
     public string? ResponseText { get; set; }
+    /// <summary>Set when the request is a test case of an evaluation run (header <c>x-pilotage-eval</c>).</summary>
+    public long? EvalRun { get; set; }
+    public string? EvalCase { get; set; }
+    public string? Category { get; set; }
 
     public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
 
@@ -90,6 +94,9 @@ internal sealed class GatewayRequest
             RequestContent = keep ? RequestText : null,
             ResponseContent = keep ? ResponseText : null,
             Error = error,
+            Category = Category,
+            EvalRun = EvalRun,
+            EvalCase = EvalCase,
         };
     }
 

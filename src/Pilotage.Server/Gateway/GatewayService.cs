@@ -26,6 +26,7 @@ public sealed class GatewayService(
     BudgetLedger budget,
     KeyRateLimits rateLimits,
     ApprovalStore approvals,
+    Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
     ILogger<GatewayService> logger)
 {
@@ -57,6 +58,12 @@ public sealed class GatewayService(
     {
         var body = await AdmitAsync(http, request, requireMessages: true);
         if (body is null) return;
+        if (http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
+            && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
+        {
+            await RefuseAsync(http, request, evalRefusal);
+            return;
+        }
         var system = request.System!;
         var spec = system.State.Spec;
         var mode = request.Scope!.Mode;

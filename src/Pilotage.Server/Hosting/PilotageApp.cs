@@ -10,6 +10,7 @@ using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Reviews;
 using Pilotage.Server.Health;
+using Pilotage.Server.Incidents;
 using Pilotage.Server.Keys;
 using Pilotage.Server.People;
 using Pilotage.Server.Storage;
@@ -56,9 +57,11 @@ public static class PilotageApp
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<SystemMetrics>();
+        services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
         services.AddSingleton<GatewayExtras>();
+        services.AddSingleton<ReviewService>();
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
@@ -98,8 +101,12 @@ public static class PilotageApp
         api.MapLifecycle();
         api.MapAudit();
         api.MapApprovals();
+        api.MapReviews();
         api.MapEvidenceMetrics();
+        Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
+        api.MapIncidents();
         app.MapGateway();
+        app.MapEvidenceForApps();
         return app;
     }
 

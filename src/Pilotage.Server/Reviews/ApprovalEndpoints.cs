@@ -1,9 +1,6 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
-using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Reviews;
@@ -20,9 +17,9 @@ public static class ApprovalEndpoints
     {
         var approvals = api.MapGroup("/approvals").WithTags("Reviews");
         approvals.MapGet("/", ListAsync).RequirePermission(Permission.Review).WithSummary("Held answers, oldest first (filter by system and state)");
-        approvals.MapPost("/{id}/release", (string id, ReasonBody? body, HttpContext http, ControlPlane control, CancellationToken ct) => DecideAsync(id, "released", body?.Reason, http, control, ct))
+        approvals.MapPost("/{id}/release", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "released", body?.Reason, http, reviews, ct))
             .RequirePermission(Permission.Review).WithSummary("Release a held answer to the app that asked");
-        approvals.MapPost("/{id}/reject", (string id, ReasonBody? body, HttpContext http, ControlPlane control, CancellationToken ct) => DecideAsync(id, "rejected", body?.Reason, http, control, ct))
+        approvals.MapPost("/{id}/reject", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "rejected", body?.Reason, http, reviews, ct))
             .RequirePermission(Permission.Review).WithSummary("Reject a held answer (a reason is required)");
     }
 
@@ -38,33 +35,10 @@ public static class ApprovalEndpoints
         return rows.Select(ToView).ToList();
     }
 
-    private static async Task<ApprovalView> DecideAsync(string id, string state, string? reason, HttpContext http, ControlPlane control, CancellationToken ct)
-    {
-        var actor = Actor.From(http.User);
-        if (state == "rejected" && string.IsNullOrWhiteSpace(reason)) throw Problems.BadRequest("a rejection needs a reason: the app and the evidence report show it");
-        return await control.ExecuteAsync(actor.Email, async command =>
-        {
-            var approval = await command.Db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == id, ct)
-                ?? throw Problems.NotFound($"no held answer '{id}'");
-            var system = await command.Db.Systems.AsNoTracking().SingleAsync(s => s.Slug == approval.System, ct);
-            var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
-            var allowed = actor.Role == Role.Admin
-                || (actor.Role == Role.Owner && string.Equals(spec.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
-                || (actor.Role == Role.Reviewer && spec.Review.Reviewers.Any(actor.Groups.Contains));
-            if (!allowed)
-            {
-                throw Problems.Forbidden($"only reviewers of '{spec.Name}' (groups: {string.Join(", ", spec.Review.Reviewers)}), its owner or an admin may decide its held answers");
-            }
-            if (approval.State != "pending") throw Problems.Conflict($"'{id}' was already {approval.State} by {approval.DecidedBy}");
-            approval.State = state;
-            approval.DecidedBy = actor.Email;
-            approval.DecidedAt = command.Now;
-            approval.Reason = reason?.Trim();
-            var view = ToView(approval);
-            command.Audit($"approval.{state}", $"interaction:{id}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.ApprovalView));
-            return view;
-        }, ct);
-    }
+    // One path for every decision on a held answer: the review service records it as a review too
+    // (when the interaction is on record), so the queue, the roll-ups and the audit trail agree.
+    private static Task<ApprovalView> DecideAsync(string id, string state, string? reason, HttpContext http, ReviewService reviews, CancellationToken ct) =>
+        reviews.DecideApprovalAsync(id, state, reason, EvidencePoster.From(Actor.From(http.User)), ct);
 
-    private static ApprovalView ToView(ApprovalRow a) => new(a.InteractionId, a.System, a.State, a.HeldAt, a.DecidedBy, a.DecidedAt, a.Reason);
+    internal static ApprovalView ToView(ApprovalRow a) => new(a.InteractionId, a.System, a.State, a.HeldAt, a.DecidedBy, a.DecidedAt, a.Reason);
 }

@@ -30,6 +30,10 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<RollupRow> Rollups => Set<RollupRow>();
     public DbSet<RollupLatencyRow> RollupLatency => Set<RollupLatencyRow>();
     public DbSet<ActiveUserRow> ActiveUsers => Set<ActiveUserRow>();
+    public DbSet<EvalRunRow> EvalRuns => Set<EvalRunRow>();
+    public DbSet<EvalResultRow> EvalResults => Set<EvalResultRow>();
+    public DbSet<ReadinessAnswerRow> ReadinessAnswers => Set<ReadinessAnswerRow>();
+    public DbSet<WebhookDeliveryRow> WebhookDeliveries => Set<WebhookDeliveryRow>();
 
     public abstract StoreProvider Provider { get; }
 
@@ -157,6 +161,28 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
         {
             e.ToTable("active_users");
             e.HasKey(a => new { a.System, a.Day, a.UserId });
+        });
+
+        modelBuilder.Entity<EvalRunRow>(e =>
+        {
+            e.ToTable("eval_runs");
+            e.HasIndex(r => new { r.System, r.ConfigVersion });
+        });
+        modelBuilder.Entity<EvalResultRow>(e =>
+        {
+            e.ToTable("eval_results");
+            e.HasKey(r => new { r.RunId, r.CaseId });
+            e.HasOne<EvalRunRow>().WithMany().HasForeignKey(r => r.RunId);
+        });
+        modelBuilder.Entity<ReadinessAnswerRow>(e =>
+        {
+            e.ToTable("readiness_answers");
+            e.HasKey(r => new { r.System, r.QuestionId });
+        });
+        modelBuilder.Entity<WebhookDeliveryRow>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.HasIndex(w => new { w.Status, w.NextAttemptAt });
         });
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.

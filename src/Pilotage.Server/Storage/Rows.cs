@@ -181,6 +181,9 @@ public sealed class InteractionRow
     public string? Error { get; set; }
     /// <summary>Case category when known (imported evidence, evaluation runs): normal, edge, unclear, missing_data, policy_boundary.</summary>
     public string? Category { get; set; }
+    /// <summary>The evaluation run this request was a test case of; null for real traffic.</summary>
+    public long? EvalRun { get; set; }
+    public string? EvalCase { get; set; }
 }
 
 /// <summary>An answer held in approval mode until a reviewer releases or rejects it.</summary>
@@ -339,4 +342,60 @@ public sealed class ActiveUserRow
     /// <summary>Days since the Unix epoch (UTC).</summary>
     public int Day { get; set; }
     public long UserId { get; set; }
+}
+
+/// <summary>One run of a test set through the gateway, for one config version of a system.</summary>
+public sealed class EvalRunRow
+{
+    public long Id { get; set; }
+    public required string System { get; set; }
+    public int ConfigVersion { get; set; }
+    public required string TestSet { get; set; }
+    /// <summary>SHA-256 of the test set file: the same file gives comparable runs.</summary>
+    public required string TestSetHash { get; set; }
+    public required string StartedBy { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary><c>running</c>, <c>completed</c> or <c>interrupted</c> (Ctrl-C keeps the results so far).</summary>
+    public required string Status { get; set; }
+    public int Cases { get; set; }
+}
+
+/// <summary>The verdict on one case of a run.</summary>
+public sealed class EvalResultRow
+{
+    public long RunId { get; set; }
+    public required string CaseId { get; set; }
+    public required string Category { get; set; }
+    /// <summary><c>pass</c>, <c>fail</c>, <c>needs_human</c> or <c>error</c>.</summary>
+    public required string Verdict { get; set; }
+    public string? Reason { get; set; }
+    public string? InteractionId { get; set; }
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>A person's answer to a readiness question that the system's own state cannot answer.</summary>
+public sealed class ReadinessAnswerRow
+{
+    public required string System { get; set; }
+    public required string QuestionId { get; set; }
+    public required string Answer { get; set; }
+    public required string AnsweredBy { get; set; }
+    public DateTimeOffset AnsweredAt { get; set; }
+}
+
+/// <summary>A webhook notification and its delivery attempts (visible to operators).</summary>
+public sealed class WebhookDeliveryRow
+{
+    public long Id { get; set; }
+    public required string Event { get; set; }
+    public required string Url { get; set; }
+    public required string Payload { get; set; }
+    /// <summary><c>pending</c>, <c>delivered</c> or <c>failed</c> (gave up after the last retry).</summary>
+    public required string Status { get; set; }
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
+    public DateTimeOffset? DeliveredAt { get; set; }
 }

@@ -52,12 +52,25 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("decide", "POST", "/api/v1/systems/{slug}/decisions", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/decisions", new { outcome = "pilot", reason = "matrix" })),
         new("pause", "POST", "/api/v1/systems/{slug}/pause", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "pause")}/pause", new { reason = "matrix" })),
         new("resume", "POST", "/api/v1/systems/{slug}/resume", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "resume")}/resume", new { reason = "matrix" })),
+        new("import", "POST", "/api/v1/systems/{slug}/import", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated(r, "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
+        new("import (someone else's)", "POST", "/api/v1/systems/{slug}/import", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated("admin", "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
         new("approvals list", "GET", "/api/v1/approvals/", ["admin", "owner", "reviewer"], (f, r) => Get("/api/v1/approvals")),
         new("approval release", "POST", "/api/v1/approvals/{id}/release", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/release", new { reason = "ok" })),
         new("approval reject", "POST", "/api/v1/approvals/{id}/reject", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/reject", new { reason = "wrong" })),
+        new("review queue", "GET", "/api/v1/reviews/", ["admin", "owner", "reviewer"], (f, r) => Get("/api/v1/reviews")),
+        new("review open", "POST", "/api/v1/reviews/{id}/open", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/reviews/{f.Draft(r)}/open", new { })),
+        new("interaction review", "POST", "/api/v1/interactions/{id}/review", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/interactions/{f.Draft(r)}/review", new { outcome = "accepted" })),
+        new("interaction get", "GET", "/api/v1/interactions/{id}", Staff, (f, r) => Get($"/api/v1/interactions/{Fixture.DraftRecord}")),
         new("audit list", "GET", "/api/v1/audit/", Readers, (f, r) => Get("/api/v1/audit")),
         new("audit verify", "GET", "/api/v1/audit/verify", Readers, (f, r) => Get("/api/v1/audit/verify")),
         new("audit export", "GET", "/api/v1/audit/export", Readers, (f, r) => Get("/api/v1/audit/export")),
+        new("incident file", "POST", "/api/v1/incidents/", Everyone, (f, r) => Json("POST", "/api/v1/incidents", new { system = "matrix-fixture", kind = "complaint", severity = "low", title = "matrix" })),
+        new("incidents list", "GET", "/api/v1/incidents/", Everyone, (f, r) => Get("/api/v1/incidents")),
+        new("incident get (own)", "GET", "/api/v1/incidents/{id:long}", Everyone, (f, r) => Get($"/api/v1/incidents/{f.Incident(r)}")),
+        new("incident get (someone else's)", "GET", "/api/v1/incidents/{id:long}", Staff, (f, r) => Get($"/api/v1/incidents/{f.Incident("other")}")),
+        // Incidents of matrix-fixture, owned by the owner's user; the assigned person may work one too.
+        new("incident update", "PATCH", "/api/v1/incidents/{id:long}", Writers, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident("other")}", new { reviewNote = $"matrix {Unique()}" })),
+        new("incident update (assigned)", "PATCH", "/api/v1/incidents/{id:long}", Everyone, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident($"assigned-{r}")}", new { reviewNote = $"matrix {Unique()}" })),
     ];
 
     public static TheoryData<string, string> CaseByRole()
@@ -197,11 +210,24 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         /// <summary>A pending held answer the role may decide; each call hands out a new one.</summary>
         public string Held(string role) => _held[role].Dequeue();
 
+        private readonly Dictionary<string, Queue<string>> _drafts = [];
+
+        /// <summary>A draft answer of held-answers waiting in the review queue; each call hands out a new one.</summary>
+        public string Draft(string role) => _drafts[role].Dequeue();
+
+        /// <summary>A draft answer of held-answers that every staff role may read.</summary>
+        public const string DraftRecord = "int_draft_record";
+
         /// <summary>A system owned by that role's user, in a phase where the step is allowed: proposed to decide, in pilot to pause, paused to resume.</summary>
         public static string Operated(string role, string step) => $"{step}-{role}";
 
         /// <summary>A key of that user made for being revoked; each call hands out a new one.</summary>
         public string SpareKey(string user) => _spareKeys[user].Dequeue();
+
+        private readonly Dictionary<string, long> _incidents = [];
+
+        /// <summary>An incident of matrix-fixture: filed by that role's user, "other" (filed by the admin), or "assigned-{role}".</summary>
+        public long Incident(string key) => _incidents[key];
 
         public async Task InitializeAsync()
         {
@@ -224,6 +250,7 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                     if (step == "resume") (await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{slug}/pause", new { reason = "setup" })).EnsureSuccessStatusCode();
                 }
             }
+            await FileIncidentsAsync();
             // Held answers of a system reviewed by the reviewers' group and owned by the owner.
             await Server.ApplyAsync(Spec("held-answers", "owner@example.org") + "\n" + ReviewSection);
             await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
@@ -238,7 +265,11 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                         queue.Enqueue(id);
                     }
                     _held[role] = queue;
+                    var drafts = new Queue<string>();
+                    for (var i = 0; i < 6; i++) drafts.Enqueue(AddDraft(db, $"int_draft_{role}_{i}"));
+                    _drafts[role] = drafts;
                 }
+                AddDraft(db, DraftRecord);
                 await db.SaveChangesAsync();
             }
             foreach (var user in RoleNames.Append("target"))
@@ -251,6 +282,35 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                 }
                 _spareKeys[user] = queue;
             }
+        }
+
+        private async Task FileIncidentsAsync()
+        {
+            async Task<long> FileAsync(HttpClient client)
+            {
+                var response = await client.PostAsJsonAsync("/api/v1/incidents", new { system = "matrix-fixture", kind = "incident", severity = "low", title = "matrix" });
+                response.EnsureSuccessStatusCode();
+                return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+            }
+            _incidents["other"] = await FileAsync(Server.Admin);
+            foreach (var role in RoleNames)
+            {
+                _incidents[role] = await FileAsync(Clients[role]);
+                var assigned = _incidents[$"assigned-{role}"] = await FileAsync(Server.Admin);
+                (await Server.Admin.PatchAsJsonAsync($"/api/v1/incidents/{assigned}", new { assignedTo = $"{role}@example.org" })).EnsureSuccessStatusCode();
+            }
+        }
+
+        /// <summary>A served draft of held-answers and its queue item, as the evidence writer would have stored them.</summary>
+        private static string AddDraft(Pilotage.Server.Storage.PilotageDbContext db, string id)
+        {
+            db.Interactions.Add(new Pilotage.Server.Storage.InteractionRow
+            {
+                Id = id, CreatedAt = DateTimeOffset.UtcNow, System = "held-answers", Phase = "pilot", UserEmail = "member@example.org", KeyId = "k",
+                Groups = "[]", Endpoint = "chat", Mode = "draft", Outcome = "served",
+            });
+            db.ReviewItems.Add(new Pilotage.Server.Storage.ReviewItemRow { InteractionId = id, System = "held-answers", Kind = "draft", State = "pending", EnqueuedAt = DateTimeOffset.UtcNow });
+            return id;
         }
 
         public async Task DisposeAsync() => await Server.DisposeAsync();

@@ -417,6 +417,100 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("decisions", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.EvalResultRow", b =>
+                {
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("CaseId")
+                        .HasColumnType("text")
+                        .HasColumnName("case_id");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("category");
+
+                    b.Property<string>("InteractionId")
+                        .HasColumnType("text")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Verdict")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("verdict");
+
+                    b.HasKey("RunId", "CaseId");
+
+                    b.ToTable("eval_results", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.EvalRunRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Cases")
+                        .HasColumnType("integer")
+                        .HasColumnName("cases");
+
+                    b.Property<int>("ConfigVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("config_version");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("started_by");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("TestSet")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("test_set");
+
+                    b.Property<string>("TestSetHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("test_set_hash");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "ConfigVersion");
+
+                    b.ToTable("eval_runs", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.FeedbackRow", b =>
                 {
                     b.Property<string>("InteractionId")
@@ -608,6 +702,14 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("error");
 
+                    b.Property<string>("EvalCase")
+                        .HasColumnType("text")
+                        .HasColumnName("eval_case");
+
+                    b.Property<long?>("EvalRun")
+                        .HasColumnType("bigint")
+                        .HasColumnName("eval_run");
+
                     b.Property<double?>("FirstByteMs")
                         .HasColumnType("double precision")
                         .HasColumnName("first_byte_ms");
@@ -704,6 +806,35 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasIndex("System", "CreatedAt");
 
                     b.ToTable("interactions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.ReadinessAnswerRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<string>("QuestionId")
+                        .HasColumnType("text")
+                        .HasColumnName("question_id");
+
+                    b.Property<string>("Answer")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("answer");
+
+                    b.Property<DateTimeOffset>("AnsweredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("answered_at");
+
+                    b.Property<string>("AnsweredBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("answered_by");
+
+                    b.HasKey("System", "QuestionId");
+
+                    b.ToTable("readiness_answers", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.ReviewItemRow", b =>
@@ -1080,6 +1211,62 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("users", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.WebhookDeliveryRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeliveredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("delivered_at");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("event");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("url");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status", "NextAttemptAt");
+
+                    b.ToTable("webhook_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ApiKeyRow", b =>
                 {
                     b.HasOne("Pilotage.Server.Storage.UserRow", "User")
@@ -1105,6 +1292,15 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasOne("Pilotage.Server.Storage.AiSystemRow", null)
                         .WithMany()
                         .HasForeignKey("SystemId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.EvalResultRow", b =>
+                {
+                    b.HasOne("Pilotage.Server.Storage.EvalRunRow", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

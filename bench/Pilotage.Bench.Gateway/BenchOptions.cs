@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace Pilotage.Bench.Gateway;
+
+/// <summary>Command line of both the orchestrator and the <c>--load</c> child.</summary>
+internal sealed class BenchOptions
+{
+    public int Seconds { get; private set; } = 5;
+    public int Rate { get; private set; } = 200;
+    public int Concurrency { get; private set; } = 32;
+    public int Rounds { get; private set; } = 3;
+    public int Warmup { get; private set; } = 3;
+    public bool LoadMode { get; private set; }
+
+    /// <summary><c>--store sqlite|postgres|both</c>: which passes run (PostgreSQL needs PILOTAGE_BENCH_POSTGRES).</summary>
+    public string Store { get; private set; } = "both";
+
+    /// <summary>
+    /// Diagnostic: suppress ASP.NET Core's "a single registered scheme is the default" rule, so the
+    /// control API's key handler no longer runs (and queries the store) on every gateway request.
+    /// </summary>
+    public bool SuppressAutoDefaultScheme { get; private set; }
+
+    /// <summary>Child only: <c>name=url|bearer|model</c>.</summary>
+    public List<LoadTarget> Targets { get; } = [];
+
+    /// <summary>Null when help was asked for.</summary>
+    public static BenchOptions? Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Positive() => int.Parse(Next(), CultureInfo.InvariantCulture) is var v && v > 0 ? v : throw new ArgumentException($"{args[i]} must be positive");
+            switch (args[i])
+            {
+                case "--seconds": o.Seconds = Positive(); break;
+                case "--rate": o.Rate = Positive(); break;
+                case "--concurrency": o.Concurrency = Positive(); break;
+                case "--rounds": o.Rounds = Positive(); break;
+                case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--load": o.LoadMode = true; break;
+                case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
+                case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
+                case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;
+                case "-h" or "--help": return null;
+                default: throw new ArgumentException($"unknown argument {args[i]} (try --help)");
+            }
+        }
+        return o;
+    }
+
+    public IEnumerable<string> ChildArguments(IEnumerable<LoadTarget> targets)
+    {
+        string[] common =
+        [
+            "--load",
+            "--seconds", Seconds.ToString(CultureInfo.InvariantCulture),
+            "--rate", Rate.ToString(CultureInfo.InvariantCulture),
+            "--concurrency", Concurrency.ToString(CultureInfo.InvariantCulture),
+            "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
+            "--warmup", Warmup.ToString(CultureInfo.InvariantCulture),
+        ];
+        return common.Concat(targets.SelectMany(t => new[] { "--target", t.Format() }));
+    }
+}
+
+/// <summary>Where the load generator sends its chat completions.</summary>
+internal sealed record LoadTarget(string Name, string Url, string Bearer, string Model)
+{
+    public string Format() => $"{Name}={Url}|{Bearer}|{Model}";
+
+    public static LoadTarget Parse(string text)
+    {
+        var eq = text.IndexOf('=', StringComparison.Ordinal);
+        var parts = text[(eq + 1)..].Split('|');
+        if (eq <= 0 || parts.Length != 3) throw new ArgumentException($"bad target '{text}'");
+        return new LoadTarget(text[..eq], parts[0], parts[1], parts[2]);
+    }
+}

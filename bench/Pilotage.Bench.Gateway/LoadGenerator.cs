@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Pilotage.Bench.Gateway;
+
+/// <summary>
+/// The <c>--load</c> child process. Talks to the orchestrator through stdout lines
+/// (<c>PHASE …</c>, <c>RESULT …</c>, <c>READY</c>) and waits for <c>GO</c> on stdin before each phase,
+/// so the orchestrator can let the evidence queue drain between phases.
+/// </summary>
+internal static class LoadGenerator
+{
+    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
+        """{"model":"MODEL","messages":[{"role":"user","content":"Where is my parcel 42? It was due yesterday."}]}""");
+
+    public static async Task<int> RunAsync(BenchOptions o)
+    {
+        var clients = o.Targets.ToDictionary(t => t.Name, Client);
+        try
+        {
+            foreach (var target in o.Targets)
+            {
+                await Gate($"warmup 0 {target.Name}");
+                if (o.Warmup > 0) await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
+            }
+            for (var round = 0; round < o.Rounds; round++)
+            {
+                var order = o.Targets.Skip(round % o.Targets.Count).Concat(o.Targets.Take(round % o.Targets.Count)).ToList();
+                foreach (var target in order)
+                {
+                    await Gate($"rate {round} {target.Name}");
+                    var r = await FixedRateAsync(target, clients[target.Name], o.Rate, TimeSpan.FromSeconds(o.Seconds));
+                    Console.WriteLine(Invariant($"RESULT rate {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
+                    Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Rate} req/s: p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Count} sent, {r.Errors} errors)"));
+                }
+                foreach (var target in order)
+                {
+                    await Gate($"tput {round} {target.Name}");
+                    var r = await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds));
+                    Console.WriteLine(Invariant($"RESULT tput {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
+                    Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Concurrency} workers: {r.Count / r.Seconds:0} req/s, p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Errors} errors)"));
+                }
+            }
+            await Gate("idle 0 -");
+        }
+        finally
+        {
+            foreach (var client in clients.Values) client.Dispose();
+        }
+        return 0;
+    }
+
+    private static async Task Gate(string phase)
+    {
+        Console.WriteLine("PHASE " + phase);
+        Console.WriteLine("READY");
+        if (await Console.In.ReadLineAsync() != "GO") throw new InvalidOperationException("the orchestrator went away");
+    }
+
+    private static HttpClient Client(LoadTarget target)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = 1024,
+            UseCookies = false,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(target.Url), Timeout = TimeSpan.FromSeconds(30) };
+        if (target.Bearer.Length > 0) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Bearer);
+        return client;
+    }
+
+    private static byte[] BodyFor(LoadTarget target) =>
+        Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Body).Replace("MODEL", target.Model, StringComparison.Ordinal));
+
+    /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
+    private static async Task<double> SendAsync(HttpClient client, byte[] body)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await client.PostAsync("v1/chat/completions", content);
+            await response.Content.LoadIntoBufferAsync();
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            return response.StatusCode == HttpStatusCode.OK ? elapsed : -1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Open loop: requests start on schedule whether or not earlier ones finished.</summary>
+    private static async Task<PhaseResult> FixedRateAsync(LoadTarget target, HttpClient client, int rate, TimeSpan duration)
+    {
+        var body = BodyFor(target);
+        var total = (int)(rate * duration.TotalSeconds);
+        var latencies = new double[total];
+        var inFlight = new Task[total];
+        var interval = (double)Stopwatch.Frequency / rate;
+        var start = Stopwatch.GetTimestamp();
+        var next = 0;
+        while (next < total)
+        {
+            var now = Stopwatch.GetTimestamp();
+            while (next < total && start + (long)(next * interval) <= now)
+            {
+                var i = next++;
+                inFlight[i] = Task.Run(async () => latencies[i] = await SendAsync(client, body));
+            }
+            if (next < total)
+            {
+                var wait = (start + (long)(next * interval) - Stopwatch.GetTimestamp()) * 1000.0 / Stopwatch.Frequency;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, wait)));
+            }
+        }
+        await Task.WhenAll(inFlight);
+        return PhaseResult.Of(latencies, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
+    /// <summary>Closed loop: <paramref name="workers"/> each send the next request as soon as the last one answered.</summary>
+    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, HttpClient client, int workers, TimeSpan duration)
+    {
+        var body = BodyFor(target);
+        var start = Stopwatch.GetTimestamp();
+        var deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var perWorker = await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
+        {
+            var mine = new List<double>(4096);
+            while (Stopwatch.GetTimestamp() < deadline) mine.Add(await SendAsync(client, body));
+            return mine;
+        })));
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return PhaseResult.Of(perWorker.SelectMany(l => l).ToArray(), seconds);
+    }
+
+    private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
+}
+
+internal sealed record PhaseResult(int Count, int Errors, double Seconds, double P50, double P90, double P99, double Max)
+{
+    /// <summary>Percentiles of the successful requests; failures are marked negative.</summary>
+    public static PhaseResult Of(double[] latencies, double seconds)
+    {
+        var ok = latencies.Where(l => l >= 0).Order().ToArray();
+        double At(double p) => ok.Length == 0 ? double.NaN : ok[Math.Min(ok.Length - 1, (int)(p * ok.Length))];
+        return new PhaseResult(ok.Length, latencies.Length - ok.Length, seconds, At(0.50), At(0.90), At(0.99), ok.Length == 0 ? double.NaN : ok[^1]);
+    }
+}

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Text;
+using Pilotage.Server.Evidence;
+
+namespace Pilotage.Bench.Gateway;
+
+/// <summary>
+/// Runs one pass (direct, YARP, Pilotage durable, Pilotage async) with the load generator as a child
+/// process, samples this process's memory while it runs, and renders the results.
+/// </summary>
+internal static class Orchestrator
+{
+    private const string Direct = "direct";
+    private const string Yarp = "yarp";
+
+    public static async Task<string> RunPassAsync(string label, BenchOptions options, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
+    {
+        var durable = "pilotage-durable";
+        var async = "pilotage-async";
+        LoadTarget[] targets =
+        [
+            new(Direct, upstreamUrl + "/", "", "bench-model"),
+            new(Yarp, yarpUrl + "/", "", "bench-model"),
+            new(durable, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Durable),
+            new(async, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Async),
+        ];
+        Console.WriteLine($"== {label}: Pilotage on {pilotage.Store} at {pilotage.Url}");
+        foreach (var target in targets) await SmokeAsync(target);
+
+        var results = new List<(string Kind, int Round, string Target, PhaseResult Result)>();
+        var samples = new List<MemorySample>();
+        var phase = "setup";
+        var writerAtStart = pilotage.Writer.Stats;
+        var batches = new Dictionary<string, (long Records, long Batches)>();
+        var phaseStats = pilotage.Writer.Stats;
+
+        GC.Collect();
+        var baseline = MemorySample.Take("baseline", pilotage);
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+            while (await timer.WaitForNextTickAsync(sampling.Token).ConfigureAwait(false))
+            {
+                var sample = MemorySample.Take(Volatile.Read(ref phase), pilotage);
+                lock (samples) samples.Add(sample);
+            }
+        });
+
+        using var child = StartChild(options.ChildArguments(targets));
+        while (await child.StandardOutput.ReadLineAsync() is { } line)
+        {
+            var parts = line.Split(' ');
+            switch (parts[0])
+            {
+                case "PHASE":
+                    var now = pilotage.Writer.Stats;
+                    Accumulate(batches, Volatile.Read(ref phase), now, phaseStats);
+                    phaseStats = now;
+                    Volatile.Write(ref phase, $"{parts[1]} {parts[3]}");
+                    break;
+                case "READY":
+                    await DrainAsync(pilotage);
+                    phaseStats = pilotage.Writer.Stats;
+                    await child.StandardInput.WriteLineAsync("GO");
+                    await child.StandardInput.FlushAsync();
+                    break;
+                case "RESULT":
+                    results.Add((parts[1], int.Parse(parts[2], CultureInfo.InvariantCulture), parts[3], new PhaseResult(
+                        int.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture),
+                        D(parts[6]), D(parts[7]), D(parts[8]), D(parts[9]), D(parts[10]))));
+                    break;
+                default:
+                    Console.WriteLine("load: " + line);
+                    break;
+            }
+        }
+        await child.WaitForExitAsync();
+        await sampling.CancelAsync();
+        try
+        {
+            await sampler;
+        }
+        catch (OperationCanceledException)
+        {
+            // the sampler stops by cancellation
+        }
+        if (child.ExitCode != 0) throw new InvalidOperationException($"the load generator failed with exit code {child.ExitCode}");
+        var writerAtEnd = pilotage.Writer.Stats;
+        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd);
+    }
+
+    private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+
+    private static void Accumulate(Dictionary<string, (long Records, long Batches)> into, string phase, EvidenceWriterStats now, EvidenceWriterStats before)
+    {
+        into.TryGetValue(phase, out var sum);
+        into[phase] = (sum.Records + now.RecordsWritten - before.RecordsWritten, sum.Batches + now.Batches - before.Batches);
+    }
+
+    /// <summary>Waits until the evidence queue is empty (async records of the last phase written), then a short pause.</summary>
+    private static async Task DrainAsync(PilotageUnderTest pilotage)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (pilotage.Writer.Stats.Queued > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Task.Delay(500);
+    }
+
+    private static async Task SmokeAsync(LoadTarget target)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(target.Url) };
+        if (target.Bearer.Length > 0) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Bearer);
+        using var content = new StringContent($$"""{"model":"{{target.Model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("v1/chat/completions", content);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode || !text.Contains("\"usage\"", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{target.Name}: {(int)response.StatusCode} {text}");
+        }
+        var mode = response.Headers.TryGetValues("x-pilotage-mode", out var m) ? string.Join(",", m) : "-";
+        Console.WriteLine($"  smoke {target.Name}: {(int)response.StatusCode}, x-pilotage-mode {mode}");
+    }
+
+    private static Process StartChild(IEnumerable<string> arguments)
+    {
+        var path = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var info = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+        };
+        // Run as `dotnet Pilotage.Bench.Gateway.dll`: the child needs the dll too.
+        if (Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            info.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
+        }
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start the load generator");
+    }
+
+    private static string Render(
+        string label, BenchOptions o, PilotageUnderTest pilotage, List<string> names,
+        List<(string Kind, int Round, string Target, PhaseResult Result)> results,
+        List<MemorySample> samples, MemorySample baseline, Dictionary<string, (long Records, long Batches)> batches,
+        EvidenceWriterStats start, EvidenceWriterStats end)
+    {
+        var s = new StringBuilder();
+        void Line(FormattableString text) => s.AppendLine(FormattableString.Invariant(text));
+        PhaseResult R(string kind, int round, string target) => results.Single(r => r.Kind == kind && r.Round == round && r.Target == target).Result;
+        var rounds = Enumerable.Range(0, o.Rounds).ToList();
+
+        Line($"## {label}: Pilotage on {pilotage.Store}");
+        Line($"{Environment.ProcessorCount} cores; servers (upstream, YARP, Pilotage) in one process, load generator in a child process; medians of {o.Rounds} rounds, target order rotated each round.");
+        Line($"");
+        Line($"Fixed rate {o.Rate} req/s for {o.Seconds} s (open loop; latency from send to last byte, client side):");
+        Line($"");
+        Line($"| target | p50 ms | p90 ms | p99 ms | max ms | added p50 ms | added p99 ms | errors |");
+        Line($"|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var name in names)
+        {
+            var p50 = Median(rounds.Select(r => R("rate", r, name).P50));
+            var p90 = Median(rounds.Select(r => R("rate", r, name).P90));
+            var p99 = Median(rounds.Select(r => R("rate", r, name).P99));
+            var max = Median(rounds.Select(r => R("rate", r, name).Max));
+            var add50 = Median(rounds.Select(r => R("rate", r, name).P50 - R("rate", r, Direct).P50));
+            var add99 = Median(rounds.Select(r => R("rate", r, name).P99 - R("rate", r, Direct).P99));
+            var errors = rounds.Sum(r => R("rate", r, name).Errors);
+            Line($"| {name} | {p50:0.000} | {p90:0.000} | {p99:0.000} | {max:0.00} | {(name == Direct ? "–" : add50.ToString("+0.000;-0.000", CultureInfo.InvariantCulture))} | {(name == Direct ? "–" : add99.ToString("+0.000;-0.000", CultureInfo.InvariantCulture))} | {errors} |");
+        }
+        Line($"");
+        Line($"Per round, p99 ms: {string.Join("; ", names.Select(n => n + " " + string.Join("/", rounds.Select(r => R("rate", r, n).P99.ToString("0.00", CultureInfo.InvariantCulture)))))}");
+        Line($"");
+        Line($"Maximum throughput, closed loop, {o.Concurrency} workers for {o.Seconds} s:");
+        Line($"");
+        Line($"| target | req/s (median) | per round | vs YARP (median of per-round ratios) | p50 ms | p99 ms | errors |");
+        Line($"|---|---:|---|---:|---:|---:|---:|");
+        foreach (var name in names)
+        {
+            double Rps(int r) => R("tput", r, name).Count / R("tput", r, name).Seconds;
+            var ratio = Median(rounds.Select(r => Rps(r) / (R("tput", r, Yarp).Count / R("tput", r, Yarp).Seconds)));
+            Line($"| {name} | {Median(rounds.Select(Rps)):0} | {string.Join(" / ", rounds.Select(r => Rps(r).ToString("0", CultureInfo.InvariantCulture)))} | {ratio:0.00} | {Median(rounds.Select(r => R("tput", r, name).P50)):0.00} | {Median(rounds.Select(r => R("tput", r, name).P99)):0.00} | {rounds.Sum(r => R("tput", r, name).Errors)} |");
+        }
+        Line($"");
+        Line($"Server process memory (sampled every 250 ms; the process also hosts the upstream and YARP; workstation GC like `pilotage serve`):");
+        Line($"");
+        Line($"| phase | working set MB median / max | GC heap MB median / max | evidence queue max |");
+        Line($"|---|---:|---:|---:|");
+        Line($"| idle after setup (after a full GC) | {baseline.WorkingSetMb:0} | {baseline.HeapMb:0} | {baseline.Queued} |");
+        foreach (var kind in new[] { "rate", "tput" })
+        {
+            foreach (var name in names)
+            {
+                var mine = samples.Where(m => m.Phase == $"{kind} {name}").ToList();
+                if (mine.Count == 0) continue;
+                Line($"| {(kind == "rate" ? "fixed rate" : "throughput")} {name} | {Median(mine.Select(m => m.WorkingSetMb)):0} / {mine.Max(m => m.WorkingSetMb):0} | {Median(mine.Select(m => m.HeapMb)):0} / {mine.Max(m => m.HeapMb):0} | {mine.Max(m => m.Queued)} |");
+            }
+        }
+        Line($"| whole pass | – / {samples.Max(m => m.WorkingSetMb):0} | – / {samples.Max(m => m.HeapMb):0} | {samples.Max(m => m.Queued)} |");
+        Line($"");
+        Line($"Evidence writer (group commit) per phase kind:");
+        foreach (var kind in new[] { "rate", "tput" })
+        {
+            foreach (var name in names.Where(n => n.StartsWith("pilotage", StringComparison.Ordinal)))
+            {
+                if (!batches.TryGetValue($"{kind} {name}", out var b) || b.Batches == 0) continue;
+                Line($"- {(kind == "rate" ? "fixed rate" : "throughput")} {name}: {b.Records:N0} records in {b.Batches:N0} commits, mean {(double)b.Records / b.Batches:0.0} records per commit");
+            }
+        }
+        Line($"- whole pass: {end.RecordsWritten - start.RecordsWritten:N0} records written, {end.Failures - start.Failures} failed batches, {end.AsyncRecordsLost - start.AsyncRecordsLost} async records lost");
+        return s.ToString();
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
+
+
+internal sealed record MemorySample(string Phase, double WorkingSetMb, double HeapMb, int Queued)
+{
+    public static MemorySample Take(string phase, PilotageUnderTest pilotage) =>
+        new(phase, Environment.WorkingSet / 1048576.0, GC.GetTotalMemory(false) / 1048576.0, pilotage.Writer.Stats.Queued);
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using Pilotage.Bench.Gateway;
+
+// Gateway overhead benchmark: an instant loopback upstream called directly, through a bare YARP
+// reverse proxy, and through Pilotage (durable and async evidence), side by side in one run.
+// The servers run in this process; the load generator is a child process of the same executable
+// (`--load`), so its CPU and allocations are not counted as the servers'.
+// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Gateway -- [--seconds N] [--rate R] [--concurrency C] [--rounds K] [--warmup W]
+// PILOTAGE_BENCH_POSTGRES=Host=…: a second pass with Pilotage on PostgreSQL (a throwaway database).
+
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    Console.WriteLine("""
+        Pilotage gateway benchmark.
+          --seconds N      length of each measured phase (default 5)
+          --rate R         requests per second of the fixed-rate latency phase (default 200)
+          --concurrency C  closed-loop workers of the throughput phase (default 32)
+          --rounds K       rounds; targets rotate their order every round (default 3)
+          --warmup W       seconds of closed-loop warm-up per target (default 3)
+          --store S        sqlite | postgres | both (default both; postgres needs PILOTAGE_BENCH_POSTGRES)
+          --suppress-auto-default-scheme
+                           diagnostic: stop ASP.NET Core from making Pilotage's API-key scheme the
+                           default, so it no longer authenticates (with a store query) every /v1 request
+        PILOTAGE_BENCH_POSTGRES=<Npgsql connection string> adds a pass with Pilotage on PostgreSQL.
+        """);
+    return 0;
+}
+if (options.LoadMode)
+{
+    return await LoadGenerator.RunAsync(options);
+}
+
+if (options.SuppressAutoDefaultScheme)
+{
+    AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+    Console.WriteLine("diagnostic: Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme = true");
+}
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Pilotage gateway benchmark: {Environment.ProcessorCount} cores, {options.Seconds} s phases, {options.Rate} req/s fixed rate, {options.Concurrency} workers, {options.Rounds} rounds, {options.Warmup} s warm-up; GC server={System.Runtime.GCSettings.IsServerGC}"));
+var total = Stopwatch.StartNew();
+await using (var upstream = await Servers.StartUpstreamAsync())
+await using (var yarp = await Servers.StartYarpAsync(upstream.Url))
+{
+    Console.WriteLine($"upstream {upstream.Url}, YARP {yarp.Url}");
+    var reports = new List<string>();
+    if (options.Store != "postgres")
+    {
+        await using var pilotage = await PilotageUnderTest.StartSqliteAsync(upstream.Url + "/v1");
+        reports.Add(await Orchestrator.RunPassAsync("SQLite", options, upstream.Url, yarp.Url, pilotage));
+    }
+    var postgres = Environment.GetEnvironmentVariable("PILOTAGE_BENCH_POSTGRES");
+    if (options.Store == "sqlite")
+    {
+        reports.Add("PostgreSQL: not run (--store sqlite)\n");
+    }
+    else if (!string.IsNullOrWhiteSpace(postgres))
+    {
+        await using var pilotage = await PilotageUnderTest.StartPostgresAsync(postgres, upstream.Url + "/v1");
+        reports.Add(await Orchestrator.RunPassAsync("PostgreSQL", options, upstream.Url, yarp.Url, pilotage));
+    }
+    else
+    {
+        reports.Add("PostgreSQL: skipped (set PILOTAGE_BENCH_POSTGRES to a Host=… connection string)\n");
+    }
+    Console.WriteLine();
+    foreach (var report in reports) Console.WriteLine(report);
+}
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {total.Elapsed.TotalSeconds:0} s"));
+return 0;

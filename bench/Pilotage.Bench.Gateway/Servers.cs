@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Npgsql;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Hosting;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Pilotage.Bench.Gateway;
+
+/// <summary>A Kestrel app on a loopback port, stopped on dispose.</summary>
+internal sealed class RunningApp(WebApplication app, string url) : IAsyncDisposable
+{
+    public WebApplication App { get; } = app;
+    public string Url { get; } = url;
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public static string AddressOf(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+}
+
+internal static class Servers
+{
+    /// <summary>A fixed small non-streaming OpenAI chat completion with usage (about 400 bytes).</summary>
+    public static readonly byte[] Completion = Encoding.UTF8.GetBytes("""
+        {"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}
+        """.Trim());
+
+    private static WebApplicationBuilder Builder()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        return builder;
+    }
+
+    /// <summary>Answers every chat completion at once: reads the body, writes <see cref="Completion"/>.</summary>
+    public static async Task<RunningApp> StartUpstreamAsync()
+    {
+        var app = Builder().Build();
+        app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        {
+            await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted);
+            http.Response.StatusCode = 200;
+            http.Response.ContentType = "application/json";
+            http.Response.ContentLength = Completion.Length;
+            await http.Response.Body.WriteAsync(Completion, http.RequestAborted);
+        });
+        await app.StartAsync();
+        return new RunningApp(app, RunningApp.AddressOf(app));
+    }
+
+    /// <summary>A bare YARP reverse proxy: every path to the upstream, nothing else in the pipeline.</summary>
+    public static async Task<RunningApp> StartYarpAsync(string upstreamUrl)
+    {
+        var builder = Builder();
+        builder.Services.AddReverseProxy().LoadFromMemory(
+            [new RouteConfig { RouteId = "all", ClusterId = "upstream", Match = new RouteMatch { Path = "{**catch-all}" } }],
+            [new ClusterConfig { ClusterId = "upstream", Destinations = new Dictionary<string, DestinationConfig> { ["instant"] = new() { Address = upstreamUrl } } }]);
+        var app = builder.Build();
+        app.MapReverseProxy();
+        await app.StartAsync();
+        return new RunningApp(app, RunningApp.AddressOf(app));
+    }
+}
+
+/// <summary>Pilotage in this process, with a member key and two systems in pilot: durable and async evidence.</summary>
+internal sealed class PilotageUnderTest : IAsyncDisposable
+{
+    public const string Durable = "bench-durable";
+    public const string Async = "bench-async";
+    private const string AdminToken = "bench-admin";
+    private static readonly string[] BenchGroups = ["bench"];
+
+    private readonly WebApplication _app;
+    private readonly Func<Task> _cleanup;
+
+    private PilotageUnderTest(WebApplication app, string url, string key, string store, Func<Task> cleanup)
+    {
+        _app = app;
+        Url = url;
+        Key = key;
+        Store = store;
+        _cleanup = cleanup;
+    }
+
+    public string Url { get; }
+    public string Key { get; }
+    public string Store { get; }
+    public EvidenceWriter Writer => _app.Services.GetRequiredService<EvidenceWriter>();
+
+    public static async Task<PilotageUnderTest> StartSqliteAsync(string upstreamBaseUrl)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "pilotage-gwbench-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        return await StartAsync(Path.Combine(folder, "pilotage.db"), "SQLite (temp file, WAL)", upstreamBaseUrl, () =>
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+            return Task.CompletedTask;
+        });
+    }
+
+    public static async Task<PilotageUnderTest> StartPostgresAsync(string server, string upstreamBaseUrl)
+    {
+        var name = "pilotage_gwbench_" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
+        await AdminSqlAsync(server, $"CREATE DATABASE \"{name}\"");
+        var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+        return await StartAsync(connectionString, $"PostgreSQL (database {name})", upstreamBaseUrl, async () =>
+        {
+            NpgsqlConnection.ClearAllPools();
+            await AdminSqlAsync(server, $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        });
+    }
+
+    private static async Task<PilotageUnderTest> StartAsync(string database, string store, string upstreamBaseUrl, Func<Task> cleanup)
+    {
+        var app = PilotageApp.Build(new PilotageServerOptions
+        {
+            Database = database,
+            Urls = "http://127.0.0.1:0",
+            AdminToken = AdminToken,
+            CredentialsPath = "",
+            LogLevel = LogLevel.Warning,
+        });
+        var url = await PilotageApp.StartAsync(app, CancellationToken.None);
+        using var admin = new HttpClient { BaseAddress = new Uri(url) };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner", groups = Array.Empty<string>() }), "create owner");
+        await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "bench@example.org", role = "member", groups = BenchGroups }), "create user");
+        using var keyJson = JsonDocument.Parse(await Ok(admin.PostAsJsonAsync("/api/v1/keys", new { user = "bench@example.org" }), "create key"));
+        var key = keyJson.RootElement.GetProperty("key").GetString()!;
+        foreach (var (slug, extra) in new[] { (Durable, ""), (Async, "  evidence: { durability: async }") })
+        {
+            using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra), Encoding.UTF8, "application/yaml");
+            await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);
+            await Ok(admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "bench" }), "pilot " + slug);
+        }
+        return new PilotageUnderTest(app, url, key, store, cleanup);
+    }
+
+    private static string Spec(string name, string upstream, string extra) => $"""
+        apiVersion: pilotage/v1
+        kind: AiSystem
+        metadata:
+          name: {name}
+        spec:
+          owner: owner@example.org
+          purpose: Gateway overhead benchmark
+          risk: low
+          upstream:
+            baseUrl: {upstream}
+            model: bench-model
+            pricePer1kInput: 0.5
+            pricePer1kOutput: 1.5
+          config:
+            systemPrompt: You draft polite replies to support tickets.
+            temperature: 0.2
+          pilot:
+            group: bench
+            mode: full
+            ends: 2099-12-31
+        {extra}
+        """;
+
+    private static async Task<string> Ok(Task<HttpResponseMessage> call, string what)
+    {
+        using var response = await call;
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{what}: {(int)response.StatusCode} {text}");
+        return text;
+    }
+
+    private static async Task AdminSqlAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+#pragma warning disable CA2100 // The database name is generated from a GUID, never input.
+        await using var command = new NpgsqlCommand(sql, connection);
+#pragma warning restore CA2100
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await _cleanup();
+    }
+}

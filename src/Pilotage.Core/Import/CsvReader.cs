@@ -1,0 +1,107 @@
+using System.Text;
+
+namespace Pilotage.Core.Import;
+
+/// <summary>One record of a CSV file: its fields and the line it starts on (1-based, counting every line of the file).</summary>
+public sealed record CsvRecord(int Line, IReadOnlyList<string> Fields);
+
+/// <summary>A malformed spot in a CSV file: the line it is on, the 0-based record and field, what is wrong.</summary>
+public sealed record CsvProblem(int Line, int Record, int Field, string Message);
+
+/// <summary>
+/// A strict RFC 4180 reader: comma-separated, fields optionally quoted with <c>"</c>, a quote inside a
+/// quoted field doubled, quoted fields may hold commas and line breaks; records end with CRLF, LF or CR.
+/// Written here rather than taken from a CSV library because the import must report the exact
+/// <em>file line</em> of every problem (a record with a quoted line break spans several lines), must
+/// refuse malformed quoting instead of guessing, and must never drop or pad a short row — things a
+/// tolerant general-purpose parser hides. It is small and tested field by field.
+/// </summary>
+public static class CsvReader
+{
+    public static (IReadOnlyList<CsvRecord> Records, IReadOnlyList<CsvProblem> Problems) Read(string text)
+    {
+        var records = new List<CsvRecord>();
+        var problems = new List<CsvProblem>();
+        var field = new StringBuilder();
+        var i = 0;
+        var line = 1;
+        var n = text.Length;
+        while (i < n)
+        {
+            var recordLine = line;
+            var fields = new List<string>();
+            while (true)
+            {
+                field.Clear();
+                if (i < n && text[i] == '"')
+                {
+                    var openedOn = line;
+                    i++;
+                    var closed = false;
+                    while (i < n)
+                    {
+                        var c = text[i];
+                        if (c == '"')
+                        {
+                            if (i + 1 < n && text[i + 1] == '"')
+                            {
+                                field.Append('"');
+                                i += 2;
+                                continue;
+                            }
+                            i++;
+                            closed = true;
+                            break;
+                        }
+                        if (c == '\n' || (c == '\r' && (i + 1 >= n || text[i + 1] != '\n'))) line++;
+                        field.Append(c);
+                        i++;
+                    }
+                    if (!closed)
+                    {
+                        problems.Add(new CsvProblem(openedOn, records.Count, fields.Count,
+                            $"the quoted field that starts on line {openedOn} is never closed; a closing quote (\") is missing"));
+                        fields.Add(field.ToString());
+                        break;
+                    }
+                    if (i < n && !IsEnd(text[i]))
+                    {
+                        problems.Add(new CsvProblem(line, records.Count, fields.Count,
+                            "text follows the closing quote of a quoted field; write a quote inside a quoted field as two quotes (\"\")"));
+                        while (i < n && !IsEnd(text[i])) field.Append(text[i++]);
+                    }
+                }
+                else
+                {
+                    var quoteInside = false;
+                    while (i < n && !IsEnd(text[i]))
+                    {
+                        quoteInside |= text[i] == '"';
+                        field.Append(text[i++]);
+                    }
+                    if (quoteInside)
+                    {
+                        problems.Add(new CsvProblem(line, records.Count, fields.Count,
+                            "a quote (\") inside a field that does not start with one; quote the whole field and double the quote inside (\"say \"\"hi\"\"\")"));
+                    }
+                }
+                fields.Add(field.ToString());
+                if (i >= n) break;
+                if (text[i] == ',')
+                {
+                    i++;
+                    continue;
+                }
+                // End of the record: CRLF, LF or a lone CR.
+                if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') i++;
+                i++;
+                line++;
+                break;
+            }
+            records.Add(new CsvRecord(recordLine, fields));
+        }
+        return (records, problems);
+    }
+
+    private static bool IsEnd(char c) => c is ',' or '\r' or '\n';
+}

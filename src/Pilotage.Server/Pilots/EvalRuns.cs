@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Metrics;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Pilots;
+
+/// <summary>
+/// Marks gateway requests that are test cases of a running evaluation (header
+/// <c>x-pilotage-eval: run=12;case=refund-1;category=edge</c>), so they are recorded as evaluation
+/// traffic, apart from real use. Only the person who started the run can mark requests with it.
+/// </summary>
+public sealed class EvalRunRegistry(PilotageStore store)
+{
+    public const string Header = "x-pilotage-eval";
+
+    private readonly ConcurrentDictionary<long, (string System, string StartedBy)> _running = new();
+
+    public void Started(long id, string system, string startedBy) => _running[id] = (system, startedBy);
+
+    public void Finished(long id) => _running.TryRemove(id, out _);
+
+    internal async Task<GatewayRefusal?> AttachAsync(string header, GatewayRequest request, CancellationToken ct)
+    {
+        long? run = null;
+        string? caseId = null, category = null;
+        foreach (var part in header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) continue;
+            var (name, value) = (part[..eq], part[(eq + 1)..]);
+            switch (name)
+            {
+                case "run" when long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var id): run = id; break;
+                case "case": caseId = value.Length > 200 ? value[..200] : value; break;
+                case "category": category = value; break;
+            }
+        }
+        if (run is not { } runId || caseId is null || category is null || !MetricCatalogue.Categories.Contains(category))
+        {
+            return new GatewayRefusal(400, "invalid_eval_header", $"the {Header} header must be 'run=<id>;case=<case id>;category=<{string.Join("|", MetricCatalogue.Categories)}>'");
+        }
+        if (!_running.TryGetValue(runId, out var owner))
+        {
+            // Not started by this process (another replica, or a restart): read it once.
+            await using var db = store.CreateDbContext();
+            var row = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.Status == "running", ct);
+            if (row is null) return new GatewayRefusal(400, "eval_run_not_running", $"evaluation run {runId} does not exist or has finished; start a new one with 'pilotage eval'");
+            owner = (row.System, row.StartedBy);
+            _running[runId] = owner;
+        }
+        if (owner.System != request.System!.State.Slug || !string.Equals(owner.StartedBy, request.Key!.User.Email, StringComparison.OrdinalIgnoreCase))
+        {
+            return new GatewayRefusal(403, "eval_run_not_yours", $"evaluation run {runId} belongs to {owner.StartedBy} on '{owner.System}'");
+        }
+        request.EvalRun = runId;
+        request.EvalCase = caseId;
+        request.Category = category;
+        return null;
+    }
+}
