@@ -36,7 +36,7 @@ public sealed class PilotageTestServer : IAsyncDisposable
     public HttpClient Anonymous { get; }
 
     /// <param name="database">Null: a new SQLite file in a temporary folder.</param>
-    public static async Task<PilotageTestServer> StartAsync(string? database = null, TimeProvider? time = null, TextWriter? announce = null)
+    public static async Task<PilotageTestServer> StartAsync(string? database = null, TimeProvider? time = null, TextWriter? announce = null, Func<PilotageServerOptions, PilotageServerOptions>? configure = null)
     {
         TempDirectory? folder = null;
         if (database is null)
@@ -44,7 +44,7 @@ public sealed class PilotageTestServer : IAsyncDisposable
             folder = new TempDirectory();
             database = folder.File("pilotage.db");
         }
-        var app = PilotageApp.Build(new PilotageServerOptions
+        var options = new PilotageServerOptions
         {
             Database = database,
             Urls = "http://127.0.0.1:0",
@@ -53,7 +53,8 @@ public sealed class PilotageTestServer : IAsyncDisposable
             LogLevel = LogLevel.Warning,
             Time = time,
             Announce = announce ?? TextWriter.Null,
-        });
+        };
+        var app = PilotageApp.Build(configure is null ? options : configure(options));
         var url = await PilotageApp.StartAsync(app, CancellationToken.None);
         return new PilotageTestServer(app, url, database, folder);
     }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Client;
@@ -27,11 +28,14 @@ internal class CliException(string message, int exitCode = ExitCodes.Failure) : 
 }
 
 /// <summary>An RFC 9457 problem returned by the control API.</summary>
-internal sealed class ApiProblemException(int status, string message, IReadOnlyList<SpecErrorView> specErrors)
+internal sealed class ApiProblemException(int status, string message, IReadOnlyList<SpecErrorView> specErrors, JsonElement body = default)
     : CliException(message)
 {
     public int Status { get; } = status;
 
     /// <summary>The located problems of an invalid spec (422), empty otherwise.</summary>
     public IReadOnlyList<SpecErrorView> SpecErrors { get; } = specErrors;
+
+    /// <summary>The problem document as sent (undefined when it was not JSON), for verbs whose errors carry more fields.</summary>
+    public JsonElement Body { get; } = body;
 }

@@ -19,11 +19,13 @@ internal sealed class ControlClient : IDisposable
 
     private readonly HttpClient _http;
     private readonly bool _hasToken;
+    private readonly string? _token;
 
     public ControlClient(Uri server, string? token)
     {
         Server = server;
         _hasToken = token is not null;
+        _token = token;
         // The base address ends with '/' so relative paths keep any path prefix of --server.
         var baseAddress = new Uri(server.AbsoluteUri.EndsWith('/') ? server.AbsoluteUri : server.AbsoluteUri + "/");
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10) })
@@ -44,6 +46,19 @@ internal sealed class ControlClient : IDisposable
 
     public Task<JsonElement> SendJsonAsync<T>(HttpMethod method, string path, T body, JsonTypeInfo<T> type, CancellationToken ct) =>
         SendAsync(method, path, new StringContent(JsonSerializer.Serialize(body, type), Encoding.UTF8, "application/json"), ct);
+
+    /// <summary>Sends a JSON body written by hand, for requests without a shared record.</summary>
+    public Task<JsonElement> SendJsonAsync(HttpMethod method, string path, Action<Utf8JsonWriter> write, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+        var content = new ByteArrayContent(buffer.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return SendAsync(method, path, content, ct);
+    }
 
     /// <summary>Sends a request and returns the JSON answer (undefined for an empty body).</summary>
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
@@ -101,17 +116,27 @@ internal sealed class ControlClient : IDisposable
         var status = (int)response.StatusCode;
         string? title = null, detail = null;
         IReadOnlyList<SpecErrorView> errors = [];
+        JsonElement problem = default;
         try
         {
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
+            problem = root.Clone();
             if (root.ValueKind == JsonValueKind.Object)
             {
                 title = Text(root, "title");
                 detail = Text(root, "detail");
                 if (root.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array)
                 {
-                    errors = list.Deserialize(ApiJsonContext.Default.ListSpecErrorView) ?? [];
+                    // Other verbs' located errors (an import's row and column) have another shape: Body keeps them.
+                    try
+                    {
+                        errors = list.Deserialize(ApiJsonContext.Default.ListSpecErrorView) ?? [];
+                    }
+                    catch (JsonException)
+                    {
+                        errors = [];
+                    }
                 }
             }
         }
@@ -128,13 +153,30 @@ internal sealed class ControlClient : IDisposable
         {
             message += "; is --server pointing at a Pilotage server of the same version?";
         }
-        return new ApiProblemException(status, message, errors);
+        return new ApiProblemException(status, message, errors, problem);
     }
 
     private static string? Text(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString())
             ? value.GetString()
             : null;
+
+    /// <summary>
+    /// A client for the gateway (<c>/v1/…</c>) on the same server with the same key, as any app would call
+    /// it: no overall timeout (each call is bounded by its caller) and up to <paramref name="connections"/>
+    /// connections at once. The caller disposes it.
+    /// </summary>
+    public HttpClient CreateGatewayClient(int connections)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), MaxConnectionsPerServer = Math.Max(1, connections) })
+        {
+            BaseAddress = _http.BaseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        client.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (_token is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        return client;
+    }
 
     public void Dispose() => _http.Dispose();
 }

@@ -119,13 +119,14 @@ public static partial class EvidenceCsv
             var record = csv[r];
             if (IsBlank(record.Fields)) continue;
             dataRows++;
+            // A quoting problem is reported once, not again as the wrong number of fields it causes.
+            if (malformed.Contains(r)) continue;
             if (record.Fields.Count != header.Fields.Count)
             {
                 errors.Add(new ImportError(record.Line, null,
                     $"expected {header.Fields.Count} fields (as in the header), found {record.Fields.Count}; check for a missing or extra comma, or a field with a comma that is not in quotes"));
                 continue;
             }
-            if (malformed.Contains(r)) continue;
             if (ReadRow(record, columns, now, errors) is { } row) records.Add(row);
         }
         if (dataRows == 0 && errors.Count == 0)

@@ -95,8 +95,10 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
         var reviewable = ai.Reviewed + backlog.Count;
         var forecast = ReviewCapacity.Forecast(backlog.Count, oldestHours, minutesPerTask, reviewable / days, spec.Review.MinutesPerDay, spec.Review.SlaHours);
 
+        var passRates = await PassRatesAsync(db, slug, filter.ConfigVersion ?? system.State.ConfigVersion, ct);
         var context = new MetricContext
         {
+            PassRates = passRates,
             BaselineMinutesPerTask = baseline,
             ReviewHourlyRate = spec.Review.HourlyRate,
             Days = days,
@@ -111,6 +113,38 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
         };
         var metrics = MetricCalculator.Compute(ai, context);
         return new SystemMetricsView(slug, now, filter, metrics, forecast, ai, manual.Requests > 0 ? manual : null, eval.Requests > 0 ? eval : null);
+    }
+
+    /// <summary>
+    /// Pass rates from the latest finished (or interrupted) evaluation run of a config version. Cases a
+    /// person grades count once reviewed: accepted passes, edited or rejected fails.
+    /// </summary>
+    internal static async Task<IReadOnlyDictionary<string, (long Passed, long Total)>> PassRatesAsync(PilotageDbContext db, string slug, int configVersion, CancellationToken ct)
+    {
+        var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.Status != "running")
+            .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
+        var rates = new Dictionary<string, (long Passed, long Total)>(StringComparer.Ordinal);
+        if (run is null) return rates;
+        var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == run.Id).ToListAsync(ct);
+        var graded = results.Where(r => r.Verdict == "needs_human" && r.InteractionId != null).Select(r => r.InteractionId!).ToList();
+        var reviews = graded.Count == 0 ? new Dictionary<string, string>()
+            : await db.Reviews.AsNoTracking().Where(r => graded.Contains(r.InteractionId)).ToDictionaryAsync(r => r.InteractionId, r => r.Outcome, ct);
+        foreach (var result in results)
+        {
+            bool? passed = result.Verdict switch
+            {
+                "pass" => true,
+                "fail" or "error" => false,
+                _ => result.InteractionId is { } id && reviews.TryGetValue(id, out var outcome) ? outcome == "accepted" ? true : outcome is "edited" or "rejected" ? false : null : null,
+            };
+            if (passed is not { } p) continue;
+            foreach (var key in new[] { "", result.Category })
+            {
+                var (ok, total) = rates.GetValueOrDefault(key);
+                rates[key] = (ok + (p ? 1 : 0), total + 1);
+            }
+        }
+        return rates;
     }
 
     /// <summary>People who may use the system in its current scope (everyone signed in when it serves everyone).</summary>

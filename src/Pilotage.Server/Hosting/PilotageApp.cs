@@ -8,6 +8,7 @@ using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Pilots;
 using Pilotage.Server.Reviews;
 using Pilotage.Server.Health;
 using Pilotage.Server.Incidents;
@@ -47,6 +48,13 @@ public static class PilotageApp
         services.AddSingleton(location);
         services.AddSingleton<PilotageStore>();
         services.AddSingleton<ControlPlane>();
+        // PILOTAGE_WEBHOOK_URL / _SECRET / _FORMAT configure notifications when the options do not.
+        services.AddSingleton(new Notifications.PilotageServerOptionsAccessor(options.Webhook ?? Notifications.WebhookOptions.FromEnvironment(Environment.GetEnvironmentVariable)));
+        services.AddHttpClient(Notifications.WebhookSender.Client);
+        services.AddSingleton<Notifications.WebhookSender>();
+        services.AddHostedService(sp => sp.GetRequiredService<Notifications.WebhookSender>());
+        services.AddSingleton<Notifications.PilotExpiryWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Notifications.PilotExpiryWatcher>());
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
@@ -103,6 +111,8 @@ public static class PilotageApp
         api.MapApprovals();
         api.MapReviews();
         api.MapEvidenceMetrics();
+        api.MapEvals();
+        Notifications.WebhookEndpoints.MapWebhooks(api);
         Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
         api.MapIncidents();
         app.MapGateway();

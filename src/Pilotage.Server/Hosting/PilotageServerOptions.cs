@@ -26,6 +26,9 @@ public sealed record PilotageServerOptions
     /// <summary>Clock for every rule that depends on time; tests pass a fake one.</summary>
     public TimeProvider? Time { get; init; }
 
+    /// <summary>Where notifications go (<c>PILOTAGE_WEBHOOK_URL</c>); none when null.</summary>
+    public Notifications.WebhookOptions? Webhook { get; init; }
+
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

@@ -35,8 +35,9 @@ public sealed class CommandContext(PilotageDbContext db, DateTimeOffset now, str
 /// Runs every state-changing command: one transaction that holds the audit head lock, applies the
 /// change and appends its audit entries, so a change and its record commit together or not at all.
 /// </summary>
-public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumerable<Gateway.ICommitObserver> observers) : IDisposable
+public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumerable<Gateway.ICommitObserver> observers, Notifications.PilotageServerOptionsAccessor? options = null) : IDisposable
 {
+    private readonly Notifications.WebhookOptions? _webhook = options?.Webhook;
     private readonly Gateway.ICommitObserver[] _observers = [.. observers];
 
     // Serialises commands inside this process; the head row lock does the same across replicas.
@@ -54,7 +55,7 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             var head = await LockHeadAsync(db, cancellationToken);
             var context = new CommandContext(db, AuditHasher.Normalise(time.GetUtcNow()), actor);
             var result = await command(context);
-            AppendAudit(context, head);
+            AppendAudit(context, head, _webhook);
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             if (context.PendingAudit.Count > 0)
@@ -78,13 +79,13 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         return await query.SingleAsync(cancellationToken);
     }
 
-    private static void AppendAudit(CommandContext context, AuditHeadRow head)
+    private static void AppendAudit(CommandContext context, AuditHeadRow head, Notifications.WebhookOptions? webhook)
     {
         foreach (var (action, subject, before, after) in context.PendingAudit)
         {
             var record = new AuditRecord(head.Sequence + 1, context.Now, context.Actor, action, subject, before, after, head.Hash);
             var hash = AuditHasher.Compute(record);
-            context.Db.AuditEntries.Add(new AuditEntryRow
+            var entry = new AuditEntryRow
             {
                 Sequence = record.Sequence,
                 At = record.At,
@@ -95,7 +96,10 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
                 After = record.After,
                 PreviousHash = record.PreviousHash,
                 Hash = hash,
-            });
+            };
+            context.Db.AuditEntries.Add(entry);
+            // The notification commits with the entry it reports, or not at all.
+            if (webhook is not null && Notifications.WebhookEvents.Notifies(action)) context.Db.WebhookDeliveries.Add(Notifications.WebhookEvents.Delivery(webhook, entry));
             head.Sequence = record.Sequence;
             head.Hash = hash;
         }

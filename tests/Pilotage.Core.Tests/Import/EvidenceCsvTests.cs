@@ -266,7 +266,9 @@ public sealed class EvidenceCsvTests
         Assert.Equal((2, "answer"), (error.Row, error.Column));
 
         var unclosed = Read("prompt,answer,timestamp\np,a,2026-03-01\n\"p,a,2026-03-01\n");
-        Assert.Contains(unclosed.Errors, e => e.Row == 3 && e.Message.Contains("never closed", StringComparison.Ordinal));
+        var only = Assert.Single(unclosed.Errors); // not also "expected 3 fields, found 1"
+        Assert.Equal((3, "prompt"), (only.Row, only.Column));
+        Assert.Contains("never closed", only.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,6 +61,12 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("review open", "POST", "/api/v1/reviews/{id}/open", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/reviews/{f.Draft(r)}/open", new { })),
         new("interaction review", "POST", "/api/v1/interactions/{id}/review", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/interactions/{f.Draft(r)}/review", new { outcome = "accepted" })),
         new("interaction get", "GET", "/api/v1/interactions/{id}", Staff, (f, r) => Get($"/api/v1/interactions/{Fixture.DraftRecord}")),
+        new("eval start", "POST", "/api/v1/systems/{slug}/evals", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/evals", new { testSet = "matrix", testSetHash = "abc", cases = 1 })),
+        new("evals list", "GET", "/api/v1/systems/{slug}/evals", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/evals")),
+        new("eval get", "GET", "/api/v1/evals/{id:long}", Staff, (f, r) => Get($"/api/v1/evals/{f.EvalRun("admin", "results")}")),
+        new("eval results", "POST", "/api/v1/evals/{id:long}/results", Writers, (f, r) => Json("POST", $"/api/v1/evals/{f.EvalRun(r, "results")}/results", new { results = new[] { new { caseId = "c1", category = "edge", verdict = "pass" } } })),
+        new("eval finish", "POST", "/api/v1/evals/{id:long}/finish", Writers, (f, r) => Json("POST", $"/api/v1/evals/{f.EvalRun(r, "finish")}/finish", new { status = "completed" })),
+        new("webhook deliveries", "GET", "/api/v1/webhooks/deliveries", Readers, (f, r) => Get("/api/v1/webhooks/deliveries")),
         new("audit list", "GET", "/api/v1/audit/", Readers, (f, r) => Get("/api/v1/audit")),
         new("audit verify", "GET", "/api/v1/audit/verify", Readers, (f, r) => Get("/api/v1/audit/verify")),
         new("audit export", "GET", "/api/v1/audit/export", Readers, (f, r) => Get("/api/v1/audit/export")),
@@ -207,6 +213,11 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         private readonly Dictionary<string, Queue<string>> _held = [];
 
 
+        private readonly Dictionary<(string Role, string Step), long> _evalRuns = [];
+
+        /// <summary>A running evaluation started by that role (admin's for roles that may not run evaluations).</summary>
+        public long EvalRun(string role, string step) => _evalRuns.TryGetValue((role, step), out var id) ? id : _evalRuns[("admin", step)];
+
         /// <summary>A pending held answer the role may decide; each call hands out a new one.</summary>
         public string Held(string role) => _held[role].Dequeue();
 
@@ -251,6 +262,15 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                 }
             }
             await FileIncidentsAsync();
+            foreach (var role in new[] { "admin", "owner" })
+            {
+                foreach (var step in new[] { "results", "finish" })
+                {
+                    var started = await Clients[role].PostAsJsonAsync($"/api/v1/systems/{Operated(role, "decide")}/evals", new { testSet = "fixture", testSetHash = "abc", cases = 1 });
+                    started.EnsureSuccessStatusCode();
+                    _evalRuns[(role, step)] = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+                }
+            }
             // Held answers of a system reviewed by the reviewers' group and owned by the owner.
             await Server.ApplyAsync(Spec("held-answers", "owner@example.org") + "\n" + ReviewSection);
             await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())

@@ -230,6 +230,16 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         Assert.True(body.Contains("--data-binary", StringComparison.Ordinal), body);
     }
 
+    [Fact]
+    public async Task Curls_default_content_type_for_data_binary_is_accepted()
+    {
+        var slug = await fixture.SystemAsync("import-curl", "owner@example.org");
+        using var content = new ByteArrayContent("prompt,answer,timestamp\np,a,2026-03-01\n"u8.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        var response = await fixture.Owner.PostAsync($"/api/v1/systems/{slug}/import", content);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string slug, byte[] bytes)
     {
         var content = new ByteArrayContent(bytes);

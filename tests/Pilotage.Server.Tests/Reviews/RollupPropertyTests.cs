@@ -43,6 +43,19 @@ public sealed class RollupPropertyTests
     public async Task Concurrent_reviews_of_one_interaction_leave_exactly_one_review_in_the_rollups()
     {
         await using var harness = await GatewayHarness.StartAsync();
+        await ConcurrentReviewsAsync(harness);
+    }
+
+    [PostgresFact]
+    public async Task Concurrent_reviews_of_one_interaction_are_serialised_on_PostgreSQL()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var harness = await GatewayHarness.StartAsync(database: database.ConnectionString);
+        await ConcurrentReviewsAsync(harness);
+    }
+
+    private static async Task ConcurrentReviewsAsync(GatewayHarness harness)
+    {
         var reviewer = harness.Server.ClientFor(await harness.Server.CreateKeyAsync("rita@example.org"));
         var id = await ChatAsync(harness, stream: false);
         var submissions = Enumerable.Range(0, 12).Select(i => (i % 2 == 0 ? harness.Member : reviewer).PostAsJsonAsync(

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Pilotage.Cli.Client;
+using Pilotage.Core.Import;
+using Pilotage.Server.Api;
+
+namespace Pilotage.Cli.Evidence;
+
+/// <summary>
+/// <c>pilotage import SYSTEM FILE.csv</c>: evidence gathered outside the gateway (docs/import.md). The
+/// file is checked here first, like <c>apply</c> checks specs; all or nothing, and importing it again
+/// changes nothing.
+/// </summary>
+internal static class ImportCommand
+{
+    public static Command Create(CliContext cli)
+    {
+        var system = Args.System("The system the evidence belongs to");
+        var file = new Argument<string>("FILE")
+        {
+            Description = "A CSV file with the columns prompt, answer, timestamp and optionally outcome, final_text, review_seconds, rating, category, user",
+        };
+        var command = cli.ClientCommand("import", "Import evidence recorded outside the gateway (manual reviews, an earlier tool) from a CSV file. Every row is checked first; nothing is imported unless all are valid, and a second import of the same rows changes nothing.");
+        command.Arguments.Add(system);
+        command.Arguments.Add(file);
+        command.SetAction(async (parse, ct) =>
+        {
+            var slug = parse.GetValue(system)!;
+            var path = parse.GetValue(file)!;
+            var json = cli.WantsJson(parse);
+            if (!File.Exists(path)) throw new CliException($"file not found: {path}");
+            var length = new FileInfo(path).Length;
+            if (length > EvidenceCsv.MaxFileBytes) throw new CliException(EvidenceCsv.TooLarge(length) + "; nothing was imported");
+            var bytes = await File.ReadAllBytesAsync(path, ct);
+            var local = EvidenceCsv.Read(bytes);
+            if (!local.IsValid)
+            {
+                Report(cli, json, local.Errors, Path.GetFileName(path));
+                return ExitCodes.Failure;
+            }
+            using var client = cli.Connect(parse);
+            var content = new ByteArrayContent(bytes);
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
+            JsonElement raw;
+            try
+            {
+                raw = await client.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/import", content, ct);
+            }
+            catch (ApiProblemException problem) when (Errors(problem.Body) is { Count: > 0 } errors)
+            {
+                Report(cli, json, errors, Path.GetFileName(path));
+                return ExitCodes.Failure;
+            }
+            if (json)
+            {
+                cli.Output.Json(raw);
+                return ExitCodes.Ok;
+            }
+            var result = raw.Deserialize(ApiJsonContext.Default.ImportResponse)
+                ?? throw new CliException($"the server sent an empty answer to the import into '{slug}'");
+            cli.Output.Line($"{result.System}: imported {Args.Number(result.Imported)}, already present {Args.Number(result.AlreadyPresent)}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>The located errors of a refused import (422), if the problem lists them.</summary>
+    private static List<ImportError>? Errors(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("errors", out var list) || list.ValueKind != JsonValueKind.Array) return null;
+        try
+        {
+            return list.Deserialize(ApiJsonContext.Default.ListImportError);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every error on stdout, one per line with its row and column, then the one-line summary on stderr.</summary>
+    private static void Report(CliContext cli, bool json, IReadOnlyList<ImportError> errors, string file)
+    {
+        if (json)
+        {
+            cli.Output.Json(w =>
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("errors");
+                JsonSerializer.Serialize(w, errors.ToList(), ApiJsonContext.Default.ListImportError);
+                w.WriteEndObject();
+            });
+        }
+        else
+        {
+            foreach (var error in errors) cli.Output.Line($"{file}: {error}");
+        }
+        cli.Console.Error.WriteLine($"error: {Args.Count(errors.Count, "problem")} in {file}; nothing was imported");
+    }
+}

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Pilotage.Cli.Client;
+
+namespace Pilotage.Cli.Evidence;
+
+/// <summary>
+/// <c>pilotage metrics SYSTEM</c>: every catalogue figure of a system with its sample count and 95 %
+/// interval, and the review forecast, as the control API computes them.
+/// </summary>
+internal static class MetricsCommand
+{
+    internal static readonly string[] Phases = ["proposed", "pilot", "decided", "rollout", "production", "paused", "restricted", "retired"];
+
+    public static Command Create(CliContext cli)
+    {
+        var system = Args.System();
+        var phase = new Option<string?>("--phase")
+        {
+            Description = "Only evidence gathered in this lifecycle phase (pilot, rollout, production…)",
+            HelpName = "PHASE",
+        };
+        Systems.LifecycleCommands.OneOf(phase, Phases, "phase");
+        var stage = new Option<int?>("--stage")
+        {
+            Description = "Only evidence of this rollout stage, numbered from 1 as 'pilotage status' shows it (implies --phase rollout)",
+            HelpName = "N",
+        };
+        stage.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1) result.AddError("--stage counts rollout stages from 1, as 'pilotage status' shows them");
+        });
+        var version = new Option<int?>("--version")
+        {
+            Description = "Only evidence of this config version (the 'vN' of 'pilotage status')",
+            HelpName = "N",
+        };
+        var from = new Option<string?>("--from") { Description = "Start of the period (YYYY-MM-DD or a date and time)", HelpName = "DATE" };
+        var to = new Option<string?>("--to") { Description = "End of the period, inclusive (YYYY-MM-DD or a date and time)", HelpName = "DATE" };
+        var command = cli.ClientCommand("metrics", "Show every catalogue figure of a system (acceptance, rework, minutes saved, cost, pass rates…) with its sample count and 95 % interval, and the review capacity forecast.");
+        command.Arguments.Add(system);
+        command.Options.Add(phase);
+        command.Options.Add(stage);
+        command.Options.Add(version);
+        command.Options.Add(from);
+        command.Options.Add(to);
+        command.SetAction(async (parse, ct) =>
+        {
+            var slug = parse.GetValue(system)!;
+            var query = new List<string>();
+            var stageNumber = parse.GetValue(stage);
+            var phaseName = parse.GetValue(phase) ?? (stageNumber is null ? null : "rollout");
+            if (phaseName is not null) query.Add("phase=" + Args.Escape(phaseName));
+            if (stageNumber is { } n) query.Add("stage=" + (n - 1).ToString(CultureInfo.InvariantCulture));
+            if (parse.GetValue(version) is { } v) query.Add("version=" + v.ToString(CultureInfo.InvariantCulture));
+            var start = Args.ParseDate(parse.GetValue(from), "--from", endOfDay: false);
+            var end = Args.ParseDate(parse.GetValue(to), "--to", endOfDay: true);
+            if (start is not null && end is not null && end < start) throw new CliException("--to is before --from; the period would be empty", ExitCodes.Usage);
+            if (start is { } s) query.Add("from=" + Args.Escape(s.ToString("o", CultureInfo.InvariantCulture)));
+            if (end is { } e) query.Add("to=" + Args.Escape(e.ToString("o", CultureInfo.InvariantCulture)));
+            var path = $"api/v1/systems/{Args.Escape(slug)}/metrics" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
+
+            using var client = cli.Connect(parse);
+            var raw = await client.GetAsync(path, ct);
+            if (cli.WantsJson(parse))
+            {
+                cli.Output.Json(raw);
+                return ExitCodes.Ok;
+            }
+            var rows = new List<IReadOnlyList<string>>();
+            if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("metrics", out var metrics) && metrics.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var metric in metrics.EnumerateObject())
+                {
+                    rows.Add(Row(metric.Name, metric.Value));
+                }
+            }
+            cli.Output.Table(["METRIC", "VALUE", "N", "95 % INTERVAL"], rows, $"no figures for {slug} yet");
+            if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("reviewForecast", out var forecast)
+                && forecast.ValueKind == JsonValueKind.Object && forecast.TryGetProperty("summary", out var summary) && summary.ValueKind == JsonValueKind.String)
+            {
+                cli.Output.Line();
+                cli.Output.Line("review forecast: " + Args.OneLine(summary.GetString()));
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>One figure: rates (those with an interval) in percent, other figures as numbers; no evidence is "-", never 0.</summary>
+    internal static IReadOnlyList<string> Row(string name, JsonElement figure)
+    {
+        var value = Number(figure, "value");
+        var low = Number(figure, "low");
+        var high = Number(figure, "high");
+        var n = figure.ValueKind == JsonValueKind.Object && figure.TryGetProperty("n", out var count) && count.TryGetInt64(out var samples) ? samples : 0;
+        var rate = low is not null || high is not null || IsRate(name);
+        string Format(double? x) => x is not { } d ? "-" : rate ? Percent(d) : Plain(d);
+        var interval = low is null && high is null ? "-" : $"{Format(low)} – {Format(high)}";
+        return [name, Format(value), n.ToString(CultureInfo.InvariantCulture), interval];
+    }
+
+    private static bool IsRate(string name) =>
+        name.EndsWith("_rate", StringComparison.Ordinal) || name.StartsWith("pass_rate", StringComparison.Ordinal)
+        || name is "adoption" or "review_capacity_utilisation";
+
+    private static double? Number(JsonElement figure, string property) =>
+        figure.ValueKind == JsonValueKind.Object && figure.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
+            ? value.GetDouble()
+            : null;
+
+    private static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+
+    private static string Plain(double value) =>
+        Math.Abs(value - Math.Round(value)) < 1e-9 && Math.Abs(value) < 1e15
+            ? Math.Round(value).ToString("0", CultureInfo.InvariantCulture)
+            : value.ToString(Math.Abs(value) >= 100 ? "0.#" : "0.###", CultureInfo.InvariantCulture);
+}
