@@ -51,16 +51,38 @@ public static class ImportEndpoints
                 $"{count} problem(s) found; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
                 new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
         }
-        return await control.ExecuteAsync(actor.Email, async command =>
+        // Valid as a whole, the file is written in slices, each its own transaction, outside the
+        // control-plane lock: a 25 MB import must not hold up a pause (SQLite has one writer at a time).
+        // A failure part-way leaves a prefix imported; importing the same file again completes it,
+        // because row ids are deterministic.
+        AiSystemRow? system;
+        await using (var db = store.CreateDbContext())
         {
-            var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
-            EnsureOwner(system, slug, actor);
-            var (imported, alreadyPresent) = await EvidenceImporter.WriteAsync(command.Db, system!, file.Records, ct);
-            var response = new ImportResponse(slug, file.Records.Count, imported, alreadyPresent, file.Sha256);
+            system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
+        }
+        EnsureOwner(system, slug, actor);
+        var imported = 0;
+        var alreadyPresent = 0;
+        foreach (var slice in file.Records.Chunk(SliceRows))
+        {
+            await using var db = store.CreateDbContext();
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var (added, present) = await EvidenceImporter.WriteAsync(db, system!, slice, ct);
+            await transaction.CommitAsync(ct);
+            imported += added;
+            alreadyPresent += present;
+        }
+        var response = new ImportResponse(slug, file.Records.Count, imported, alreadyPresent, file.Sha256);
+        await control.ExecuteAsync(actor.Email, command =>
+        {
             command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response, ApiJsonContext.Default.ImportResponse));
-            return response;
+            return Task.FromResult(true);
         }, ct);
+        return response;
     }
+
+    /// <summary>Rows per transaction: short enough that other writers wait well under a second.</summary>
+    private const int SliceRows = 2000;
 
     private static void EnsureOwner(AiSystemRow? system, string slug, Actor actor)
     {
