@@ -466,7 +466,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     /// <summary>PostgreSQL: locks the interaction row until commit, serialising writes about it across replicas.</summary>
     private static async Task LockAsync(PilotageDbContext db, string id, CancellationToken ct)
     {
-        if (db.Provider == StoreProvider.PostgreSql && id.Length < 0)
+        if (db.Provider == StoreProvider.PostgreSql)
         {
             await db.Database.ExecuteSqlAsync($"SELECT 1 FROM interactions WHERE id = {id} FOR UPDATE", ct);
         }
