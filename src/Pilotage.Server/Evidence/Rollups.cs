@@ -46,7 +46,8 @@ public sealed class RollupDelta
             var bucket = (key, LatencyHistogram.BucketOf(row.TotalMs));
             _latency[bucket] = _latency.GetValueOrDefault(bucket) + 1;
         }
-        if (row.UserId != 0 && row.Outcome is not "refused") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
+        // Adoption counts people using the AI: not manual work, not test runs, not refused attempts.
+        if (row.UserId != 0 && row.Outcome is not "refused" && key.Kind == "ai") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
     }
 
     public IReadOnlyDictionary<RollupKey, EvidenceTotals> Totals => _totals;

@@ -94,7 +94,7 @@ internal static class EvidenceImporter
             if (record.Outcome is { } outcome)
             {
                 var seconds = record.ReviewSeconds ?? 0;
-                var rework = outcome == ReviewOutcome.Edited ? TextRework.Between(record.Answer, record.FinalText ?? "") : (double?)null;
+                var rework = outcome == ReviewOutcome.Edited ? Pilotage.Core.Evidence.Rework.Between(record.Answer, record.FinalText ?? "") : (double?)null;
                 var review = new ReviewRow
                 {
                     InteractionId = id,
