@@ -3,8 +3,11 @@ using System.CommandLine.Invocation;
 using System.Reflection;
 using Pilotage.Cli.Audit;
 using Pilotage.Cli.Client;
+using Pilotage.Cli.Evidence;
+using Pilotage.Cli.Incidents;
 using Pilotage.Cli.Keys;
 using Pilotage.Cli.People;
+using Pilotage.Cli.Pilots;
 using Pilotage.Cli.Reviews;
 using Pilotage.Cli.Serve;
 using Pilotage.Cli.Systems;
@@ -83,7 +86,15 @@ internal static class CliApp
             LifecycleCommands.Decisions(cli),
             LifecycleCommands.Pause(cli),
             LifecycleCommands.Resume(cli),
+            EvalCommand.Create(cli),
+            MetricsCommand.Create(cli),
+            ReportCommand.Create(cli),
+            ReadinessCommand.Create(cli),
+            ImportCommand.Create(cli),
+            ReviewsCommand.Queue(cli),
+            ReviewsCommand.Review(cli),
             ApprovalsCommand.Create(cli),
+            IncidentCommand.Create(cli),
             UsersCommand.Create(cli),
             GroupsCommand.Create(cli),
             KeysCommand.Create(cli),

@@ -91,6 +91,23 @@ public sealed class LifecycleCliTests(ServerFixture server) : IDisposable
     }
 
     [Fact]
+    public async Task Deciding_against_the_evidence_needs_override_and_is_then_recorded()
+    {
+        await ApplyAsync("decide-override");
+        Assert.Equal(0, (await Cli.RunAsync("decide", "decide-override", "pilot", "--reason", "start")).ExitCode);
+
+        var against = await Cli.RunAsync("decide", "decide-override", "stop", "--reason", "budget withdrawn");
+        Assert.Equal(1, against.ExitCode);
+        Assert.Contains("--override", against.ErrorLine(), StringComparison.Ordinal);
+        Assert.Matches(@"phase:\s+pilot", (await Cli.RunAsync("status", "decide-override")).Out);
+
+        var overridden = await Cli.RunAsync("decide", "decide-override", "stop", "--override", "--reason", "budget withdrawn by the board");
+        Assert.True(overridden.ExitCode == 0, overridden.ToString());
+        Assert.Matches(@"^decide-override: pilot → \S+ \(decision \d+ by \S+\)$", overridden.Out.Trim());
+        Assert.Contains(Lines((await Cli.RunAsync("decisions", "decide-override")).Out), l => l.Contains("budget withdrawn by the board", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Pause_then_resume_with_a_reason_and_both_are_audited()
     {
         await ApplyAsync("pause-resume");

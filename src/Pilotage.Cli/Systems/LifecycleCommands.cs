@@ -16,6 +16,13 @@ internal static class LifecycleCommands
     /// <summary>The outcomes the server accepts, in lifecycle order.</summary>
     internal static readonly string[] Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire", "extend"];
 
+    /// <summary>
+    /// Whether the decision endpoint reads <c>override</c>: the CLI is built with the server, so the
+    /// request record it deserialises says so; without it the flag would be silently ignored.
+    /// </summary>
+    internal static bool ServerTakesOverride { get; } =
+        typeof(DecisionRequest).GetProperty("Override", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance) is not null;
+
     /// <summary>Phases in which a system serves someone, so a pause changes something.</summary>
     internal static readonly string[] ServingPhases = ["pilot", "rollout", "production", "restricted"];
 
@@ -34,20 +41,38 @@ internal static class LifecycleCommands
             Description = "With 'extend': the pilot's new end date (YYYY-MM-DD)",
             HelpName = "DATE",
         };
+        var overrideOption = new Option<bool>("--override")
+        {
+            Description = "Decide against what the evidence says (failing criteria, blocking readiness answers); the reason must say why, and the override is recorded with the decision",
+        };
         var command = cli.ClientCommand("decide", "Record a lifecycle decision on a system (start its pilot, decide its outcome, expand, restrict, retire…). The server checks that the move is allowed and records who decided and why.");
         command.Arguments.Add(system);
         command.Arguments.Add(outcome);
         command.Options.Add(reason);
         command.Options.Add(until);
+        command.Options.Add(overrideOption);
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
             var what = parse.GetValue(outcome)!;
             var why = RequireReason(parse.GetValue(reason), $"a decision on '{slug}'", $"pilotage decide {slug} {what} --reason \"…\"");
             var newEnd = ParseUntil(parse.GetValue(until), what, slug);
+            var overriding = parse.GetValue(overrideOption);
+            if (overriding && !ServerTakesOverride)
+            {
+                throw new CliException("this version of the server does not take --override on decisions", ExitCodes.Usage);
+            }
             using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/decisions",
-                new DecisionRequest(what, why, newEnd), ApiJsonContext.Default.DecisionRequest, ct);
+            // Written by hand: 'override' is sent only when asked for, so a plain decision reads exactly as before.
+            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/decisions", w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("outcome", what);
+                w.WriteString("reason", why);
+                if (newEnd is { } end) w.WriteString("newEndDate", end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                if (overriding) w.WriteBoolean("override", true);
+                w.WriteEndObject();
+            }, ct);
             if (cli.WantsJson(parse))
             {
                 cli.Output.Json(raw);

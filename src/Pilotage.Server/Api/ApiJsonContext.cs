@@ -62,4 +62,7 @@ namespace Pilotage.Server.Api;
 [JsonSerializable(typeof(IReadOnlyList<Pilotage.Server.Reviews.ReviewQueueItem>))]
 [JsonSerializable(typeof(Pilotage.Server.Reviews.ReviewQueueItem))]
 [JsonSerializable(typeof(Pilotage.Server.Reviews.InteractionRecordView))]
+[JsonSerializable(typeof(Pilotage.Server.Readiness.ReadinessAnswerRequest))]
+[JsonSerializable(typeof(Pilotage.Server.Readiness.ReadinessAnswerRecord))]
+[JsonSerializable(typeof(Pilotage.Server.Reports.ReportReadiness))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

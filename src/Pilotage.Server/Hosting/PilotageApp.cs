@@ -65,6 +65,8 @@ public static class PilotageApp
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<SystemMetrics>();
+        services.AddSingleton<Systems.DecisionEvidence>();
+        services.AddSingleton<Reports.EvidenceReportService>();
         services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
@@ -112,6 +114,8 @@ public static class PilotageApp
         api.MapReviews();
         api.MapEvidenceMetrics();
         api.MapEvals();
+        Reports.ReportEndpoints.MapReports(api);
+        Readiness.ReadinessEndpoints.MapReadiness(api);
         Notifications.WebhookEndpoints.MapWebhooks(api);
         Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
         api.MapIncidents();

@@ -10,10 +10,11 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Systems;
 
 /// <param name="Outcome">pilot, proceed, narrow, redesign, repilot, stop, expand, restrict, retire, or extend (a pilot's end date).</param>
-public sealed record DecisionRequest(string? Outcome, string? Reason, DateOnly? NewEndDate);
+/// <param name="Override">Decide against the recommendation (the reason must say why); recorded as such.</param>
+public sealed record DecisionRequest(string? Outcome, string? Reason, DateOnly? NewEndDate, bool Override = false);
 public sealed record ReasonRequest(string? Reason);
 public sealed record DecisionView(long Id, string System, string Outcome, string Reason, string DecidedBy, DateTimeOffset DecidedAt,
-    string FromPhase, int FromStage, string ToPhase, int ToStage, DateOnly? NewEndDate);
+    string FromPhase, int FromStage, string ToPhase, int ToStage, DateOnly? NewEndDate, bool Override = false, string? EvidenceHash = null);
 public sealed record LifecycleView(string System, string Phase, int Stage, string? PausedBy, DateTimeOffset? PausedAt, string? PauseReason);
 
 /// <summary>
@@ -41,11 +42,14 @@ public static class LifecycleEndpoints
         return rows.Select(d => ToView(slug, d)).ToList();
     }
 
-    private static async Task<DecisionView> DecideAsync(string slug, DecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static async Task<DecisionView> DecideAsync(string slug, DecisionRequest? request, HttpContext http, ControlPlane control,
+        DecisionEvidence evidence, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
         var outcome = request?.Outcome?.Trim().ToLowerInvariant() ?? "";
         var reason = RequireReason(request?.Reason, $"a decision on '{slug}'");
+        // The evidence the decision is made on, with its hash; and the rules that evidence imposes.
+        var snapshot = await evidence.CheckAsync(slug, outcome, request?.Override == true, ct);
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var row = await LoadOwnedAsync(command, slug, actor, ct);
@@ -75,6 +79,9 @@ public static class LifecycleEndpoints
                 SystemId = row.Id, Outcome = outcome, Reason = reason, DecidedBy = actor.Email, DecidedAt = command.Now,
                 FromPhase = state.Phase.ToString(), FromStage = state.Stage, ToPhase = next.Phase.ToString(), ToStage = next.Stage,
                 NewEndDate = outcome == "extend" ? request?.NewEndDate : null,
+                EvidenceJson = snapshot?.Json,
+                EvidenceHash = snapshot?.Hash,
+                Override = snapshot?.AgainstRecommendation == true,
             };
             command.Db.Decisions.Add(decision);
             var before = Snapshot(row);
@@ -185,5 +192,5 @@ public static class LifecycleEndpoints
         new(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason);
 
     private static DecisionView ToView(string slug, DecisionRow d) =>
-        new(d.Id, slug, d.Outcome, d.Reason, d.DecidedBy, d.DecidedAt, d.FromPhase.ToLowerInvariant(), d.FromStage, d.ToPhase.ToLowerInvariant(), d.ToStage, d.NewEndDate);
+        new(d.Id, slug, d.Outcome, d.Reason, d.DecidedBy, d.DecidedAt, d.FromPhase.ToLowerInvariant(), d.FromStage, d.ToPhase.ToLowerInvariant(), d.ToStage, d.NewEndDate, d.Override, d.EvidenceHash);
 }

@@ -79,9 +79,10 @@ public sealed class GatewayHarness : IAsyncDisposable
         {extra}
         """;
 
-    public async Task DecideAsync(string outcome, string reason = "test")
+    /// <param name="override">Decide against the evidence's recommendation (tests often move a system without evidence).</param>
+    public async Task DecideAsync(string outcome, string reason = "test", bool @override = false)
     {
-        var response = await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/decisions", new { outcome, reason });
+        var response = await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/decisions", new { outcome, reason, @override });
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"decide {outcome}: {await response.Content.ReadAsStringAsync()}");
     }
 

@@ -139,7 +139,11 @@ public sealed class GatewayRefusalTests
         Assert.Contains("pilotage decide support-drafts pilot", proposed.Message, StringComparison.Ordinal);
 
         await h.DecideAsync("pilot");
-        await h.DecideAsync("narrow", "only billing tickets");
+        // Without criteria the evidence recommends proceed: narrowing goes against it, so it is an override.
+        var refused = await h.Server.Admin.PostAsJsonAsync($"/api/v1/systems/{GatewayHarness.System}/decisions", new { outcome = "narrow", reason = "only billing tickets" });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Contains("override", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await h.DecideAsync("narrow", "only billing tickets", @override: true);
         Assert.Equal(((HttpStatusCode)423, "system_not_serving"), Pick(await SendAsync(h.Member, GatewayHarness.ChatBody("hi"))));
         await h.DecideAsync("retire", "replaced by the new helpdesk");
         var retired = await SendAsync(h.Member, GatewayHarness.ChatBody("hi"));

@@ -1,0 +1,116 @@
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.Pilots;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Api;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Reports;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Systems;
+
+/// <summary>The evidence report a decision was made on, as stored with it.</summary>
+public sealed record DecisionSnapshot(string Json, string Hash, string Recommendation, bool AgainstRecommendation);
+
+/// <summary>
+/// What the evidence says about a decision before it is recorded: the report snapshot and its hash,
+/// the blockers that refuse <c>proceed</c>, the gate that refuses an expansion, and whether the decision
+/// goes against the recommendation (allowed only with an explicit override).
+/// </summary>
+public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetrics metrics, PolicyCache policy, PilotageStore store, TimeProvider time)
+{
+    /// <summary>A test run older than this no longer counts as evidence for <c>proceed</c>.</summary>
+    public static TimeSpan TestRunValidity { get; } = TimeSpan.FromDays(30);
+
+    private static readonly string[] PilotOutcomes = ["proceed", "narrow", "redesign", "repilot", "stop"];
+
+    public async Task<DecisionSnapshot?> CheckAsync(string slug, string outcome, bool overrideRecommendation, CancellationToken ct)
+    {
+        if (outcome is "pilot" or "restrict" || !policy.Current.Systems.TryGetValue(slug, out var system)) return null;
+        var state = system.State;
+        ExpansionRequest? expansion = null;
+        if (outcome == "expand")
+        {
+            var gate = await GateAsync(system, ct);
+            if (gate is { Open: false })
+            {
+                throw new CommandRefusedException(StatusCodes.Status409Conflict, "Expansion refused",
+                    $"expanding too quickly: {gate.Summary}. {string.Join("; ", gate.ClosedReasons)}");
+            }
+            expansion = new ExpansionRequest(NextScope(state.Spec, state.Lifecycle), gate);
+        }
+        var report = await reports.BuildAsync(slug, expansion, ct);
+        var json = ReportRenderer.Json(report);
+        var recommendation = report.Criteria.Recommendation.Kind;
+        var concludesPilot = state.Lifecycle.Phase == LifecyclePhase.Pilot && PilotOutcomes.Contains(outcome);
+        var against = concludesPilot && !Agrees(outcome, recommendation);
+        if (against && !overrideRecommendation)
+        {
+            throw new CommandRefusedException(StatusCodes.Status409Conflict, "Against the recommendation",
+                $"the evidence recommends '{recommendation.Replace('_', ' ')}' ({report.Criteria.Recommendation.Summary}); to decide '{outcome}' anyway, repeat it with override and a reason that says why (pilotage decide {slug} {outcome} --override --reason …)");
+        }
+        if (concludesPilot && outcome == "proceed")
+        {
+            var blockers = await ProceedBlockersAsync(system, report, ct);
+            if (blockers.Count > 0)
+            {
+                throw new CommandRefusedException(StatusCodes.Status409Conflict, "Proceed refused",
+                    $"'{slug}' cannot proceed yet: {string.Join("; ", blockers)}",
+                    new Dictionary<string, object?> { ["blockers"] = blockers });
+            }
+        }
+        return new DecisionSnapshot(json, EvidenceReportService.HashOf(json), recommendation, against);
+    }
+
+    /// <summary>With insufficient evidence, only another pilot agrees: every other conclusion is a judgement call.</summary>
+    private static bool Agrees(string outcome, string recommendation) =>
+        recommendation == "insufficient_evidence" ? outcome == "repilot" : outcome == recommendation;
+
+    private async Task<List<string>> ProceedBlockersAsync(GatewaySystem system, EvidenceReport report, CancellationToken ct)
+    {
+        var spec = system.State.Spec;
+        var blockers = new List<string>();
+        if (spec.PauseRules.Count == 0) blockers.Add("no pause rules: add spec.pauseRules so the system can stop itself when quality drops");
+        await using (var db = store.CreateDbContext())
+        {
+            var ownerEmail = spec.Owner.ToLowerInvariant();
+            if (!await db.Users.AsNoTracking().AnyAsync(u => u.Email == ownerEmail && u.Active, ct))
+            {
+                blockers.Add($"no active owner: {spec.Owner} has no active account (add the user, or hand the system over)");
+            }
+            var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == spec.Name && r.Status != "running").OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
+            if (run is null) blockers.Add("no test run: run the test set through the gateway (pilotage eval SYSTEM --set FILE)");
+            else if (run.ConfigVersion != system.State.ConfigVersion) blockers.Add($"the last test run was for config v{run.ConfigVersion}, not the current v{system.State.ConfigVersion}: run it again");
+            else if (time.GetUtcNow() - (run.FinishedAt ?? run.StartedAt) > TestRunValidity) blockers.Add($"the last test run is older than {TestRunValidity.TotalDays:0} days: run it again");
+        }
+        foreach (var question in report.Readiness.Questions.Where(q => q.BlocksProceed && q.Status is "blocking" or "needs_answer"))
+        {
+            blockers.Add($"readiness '{question.Text}' is {question.Status.Replace('_', ' ')}: {question.Answer}");
+        }
+        return blockers;
+    }
+
+    /// <summary>The gate of the stage being left, measured on that stage's own evidence; null when leaving a decided pilot.</summary>
+    private async Task<GateEvaluation?> GateAsync(GatewaySystem system, CancellationToken ct)
+    {
+        var state = system.State;
+        if (state.Lifecycle.Phase != LifecyclePhase.Rollout || state.Lifecycle.Stage >= state.Spec.Rollout.Count) return null;
+        var stage = state.Spec.Rollout[state.Lifecycle.Stage];
+        var figures = await metrics.ComputeAsync(state.Slug, new MetricFilter("rollout", state.Lifecycle.Stage), ct);
+        DateTimeOffset? since;
+        await using (var db = store.CreateDbContext())
+        {
+            since = await db.Systems.AsNoTracking().Where(s => s.Slug == state.Slug).Select(s => s.PhaseSince).SingleOrDefaultAsync(ct);
+        }
+        var inStage = since is { } start ? time.GetUtcNow() - start : TimeSpan.Zero;
+        return CriteriaEvaluator.EvaluateGate(stage, figures.Metrics, inStage);
+    }
+
+    private static string NextScope(SystemSpec spec, LifecycleState state) => state.Phase switch
+    {
+        LifecyclePhase.Decided when spec.Rollout.Count > 0 => $"rollout stage 1 ({spec.Rollout[0].Name})",
+        LifecyclePhase.Rollout when state.Stage + 1 < spec.Rollout.Count => $"rollout stage {state.Stage + 2} ({spec.Rollout[state.Stage + 1].Name})",
+        _ => "production",
+    };
+}
