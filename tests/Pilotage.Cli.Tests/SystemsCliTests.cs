@@ -36,6 +36,9 @@ public sealed class SystemsCliTests(ServerFixture server) : IDisposable
         Assert.Matches(@"phase:\s+proposed", detail.Out);
         Assert.Matches(@"config version:\s+v1", detail.Out);
         Assert.Matches(@"spec hash:\s+\S{16,}", detail.Out);
+        Assert.Contains("recommendation:", detail.Out, StringComparison.Ordinal);
+        // dana@example.org has no account here: the seed's "skipping ownership" mistake is shown.
+        Assert.Contains("warning: Skipping ownership", detail.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -66,6 +66,20 @@ internal static class StatusCommand
                 ("created", Output.Time(s.CreatedAt)),
                 ("updated", Output.Time(s.UpdatedAt)),
             ]);
+            // The evidence's verdict and the seed's six mistakes, where someone looking at status sees them.
+            var report = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/report?format=json", ct);
+            if (report.TryGetProperty("criteria", out var criteria) && criteria.TryGetProperty("recommendation", out var recommendation))
+            {
+                cli.Output.Line();
+                cli.Output.Line($"recommendation: {recommendation.GetProperty("kind").GetString()?.Replace('_', ' ')} — {recommendation.GetProperty("summary").GetString()}");
+            }
+            if (report.TryGetProperty("mistakes", out var mistakes))
+            {
+                foreach (var mistake in mistakes.EnumerateArray().Where(m => m.GetProperty("found").GetBoolean()))
+                {
+                    cli.Output.Line($"warning: {mistake.GetProperty("title").GetString()}: {mistake.GetProperty("detail").GetString()}");
+                }
+            }
             return ExitCodes.Ok;
         });
         return command;
