@@ -76,22 +76,7 @@ public static class Rework
         b = b[..^suffix];
         if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
         if ((long)a.Length * b.Length > WordCellLimit) return LowerBound(a, b);
-
-        // Two rows of the Levenshtein table, as in EditDistance.
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++) previous[j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
+        return EditDistance.Between(a, b);
     }
 
     /// <summary>max(n, m) − multiset intersection: every word not shared must be inserted, deleted or substituted.</summary>

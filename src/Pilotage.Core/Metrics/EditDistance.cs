@@ -1,11 +1,16 @@
 namespace Pilotage.Core.Metrics;
 
-/// <summary>Levenshtein distance, for "did you mean" suggestions on metric names and spec fields.</summary>
+/// <summary>
+/// Levenshtein distance, for "did you mean" suggestions on metric names and spec fields, and for
+/// <see cref="Evidence.Rework"/> (over characters, or over words as integer ids).
+/// </summary>
 internal static class EditDistance
 {
-    public static int Between(string a, string b)
+    public static int Between(string a, string b) => Between(a.AsSpan(), b.AsSpan());
+
+    public static int Between<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : IEquatable<T>
     {
-        // Two rows are enough; names are short, so this never matters for speed.
+        // Two rows of the table are enough.
         var previous = new int[b.Length + 1];
         var current = new int[b.Length + 1];
         for (var j = 0; j <= b.Length; j++)
@@ -17,7 +22,7 @@ internal static class EditDistance
             current[0] = i;
             for (var j = 1; j <= b.Length; j++)
             {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                var cost = a[i - 1].Equals(b[j - 1]) ? 0 : 1;
                 current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
             }
             (previous, current) = (current, previous);

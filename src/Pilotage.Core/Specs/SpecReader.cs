@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace Pilotage.Core.Specs;
@@ -72,11 +71,8 @@ public static class SpecReader
         return session.Result();
     }
 
-    internal static string DescribeSize(long bytes) =>
-        (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
-
     internal static string TooLarge(long bytes) =>
-        $"file is {DescribeSize(bytes)}; a spec file may be at most 1 MB: split it into one file per system";
+        $"file is {InputFile.Megabytes(bytes)}; a spec file may be at most 1 MB: split it into one file per system";
 }
 
 /// <summary>State of one read call: errors, specs, and the names seen so far across files.</summary>
@@ -119,29 +115,10 @@ internal sealed class SpecReadSession
 
     public void ReadFile(string path)
     {
-        var source = Path.GetFileName(path);
-        if (string.IsNullOrEmpty(source))
+        var source = InputFile.SourceName(path);
+        if (InputFile.Read(path, SpecReader.MaxFileBytes, SpecReader.TooLarge, text => ReadText(text, source)) is { } problem)
         {
-            source = path;
-        }
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                Add(new SpecError(source, "", $"file not found: {path}", 0, 0));
-                return;
-            }
-            if (info.Length > SpecReader.MaxFileBytes)
-            {
-                Add(new SpecError(source, "", SpecReader.TooLarge(info.Length), 0, 0));
-                return;
-            }
-            ReadText(File.ReadAllText(path, Encoding.UTF8), source);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            Add(new SpecError(source, "", $"cannot read file: {e.Message}", 0, 0));
+            Add(new SpecError(source, "", problem, 0, 0));
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Pilotage.Core.Specs;
@@ -41,7 +40,7 @@ public static class TestSetReader
         var bytes = text.Length > MaxFileBytes ? text.Length : Encoding.UTF8.GetByteCount(text);
         if (bytes > MaxFileBytes)
         {
-            validator.Add("", $"file is {Megabytes(bytes)}; a test set file may be at most 5 MB: split it into several sets", 0, 0);
+            validator.Add("", TooLarge(bytes), 0, 0);
             return new TestSetReadResult(null, validator.Errors);
         }
         if (text.Length > 0 && text[0] == '\uFEFF')
@@ -60,28 +59,10 @@ public static class TestSetReader
     public static TestSetReadResult ReadFile(string path)
     {
         path ??= "";
-        var source = Path.GetFileName(path);
-        if (string.IsNullOrEmpty(source))
-        {
-            source = path;
-        }
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                return Failure(source, $"file not found: {path}");
-            }
-            if (info.Length > MaxFileBytes)
-            {
-                return Failure(source, $"file is {Megabytes(info.Length)}; a test set file may be at most 5 MB: split it into several sets");
-            }
-            return Read(File.ReadAllText(path, Encoding.UTF8), source);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return Failure(source, $"cannot read file: {e.Message}");
-        }
+        var source = InputFile.SourceName(path);
+        TestSetReadResult? result = null;
+        var problem = InputFile.Read(path, MaxFileBytes, TooLarge, text => result = Read(text, source));
+        return problem is null ? result! : Failure(source, problem);
     }
 
     /// <summary>
@@ -199,6 +180,6 @@ public static class TestSetReader
             .Concat(errors.Where(e => e.Line <= 0))
             .ToArray();
 
-    private static string Megabytes(long bytes) =>
-        (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MB";
+    private static string TooLarge(long bytes) =>
+        $"file is {InputFile.Megabytes(bytes)}; a test set file may be at most 5 MB: split it into several sets";
 }

@@ -9,7 +9,7 @@ namespace Pilotage.Core.TestSets;
 /// Validates test-set nodes (from YAML or JSON Lines) and builds the model. Every check reports and
 /// carries on, so one pass finds every problem; cases are built only while no error was seen.
 /// </summary>
-internal sealed partial class TestSetValidator(string source)
+internal sealed partial class TestSetValidator(string source) : YamlFieldReader
 {
     public const string ApiVersion = "pilotage/v1";
     public const string Kind = "TestSet";
@@ -41,18 +41,6 @@ internal sealed partial class TestSetValidator(string source)
 
     public IReadOnlyList<SpecError> Errors => errors;
 
-    private sealed class Map(string path, YMapping node)
-    {
-        public string Path { get; } = path;
-        public YMapping Node { get; } = node;
-        public Dictionary<string, YNode> Values { get; } = new(StringComparer.Ordinal);
-
-        public string Child(string key) => Path.Length == 0 ? key : Path + "." + key;
-
-        public YNode? Get(string key) =>
-            Values.TryGetValue(key, out var value) && value is not YScalar { IsNull: true } ? value : null;
-    }
-
     public void Add(string path, string message, int line, int column)
     {
         Reported++;
@@ -66,7 +54,7 @@ internal sealed partial class TestSetValidator(string source)
         }
     }
 
-    private void Error(string path, string message, YNode node) => Add(path, message, node.Line, node.Column);
+    protected override void Error(string path, string message, YNode node) => Add(path, message, node.Line, node.Column);
 
     /// <summary>Reads the YAML form; returns the name, system and the case nodes with their paths.</summary>
     public (string? Name, string? System, List<TestCase> Cases) ReadDocument(YNode root)
@@ -273,8 +261,8 @@ internal sealed partial class TestSetValidator(string source)
         {
             return null;
         }
-        var contains = TextList(map, "contains");
-        var notContains = TextList(map, "not_contains");
+        var contains = NonEmptyTextList(map, "contains");
+        var notContains = NonEmptyTextList(map, "not_contains");
         var regex = Text(map, "regex");
         if (regex is not null)
         {
@@ -340,84 +328,16 @@ internal sealed partial class TestSetValidator(string source)
         return json;
     }
 
-    // ---- generic helpers: each reports its own problem and returns null so reading can go on ----
-
-    private Map? MapOf(YNode node, string path, ImmutableArray<string> allowed)
+    /// <summary>A test-set check names a list item by its list: 'contains', not 'contains[0]'.</summary>
+    protected override string FieldName(string path)
     {
-        if (node is not YMapping mapping)
-        {
-            Error(path, $"expected a mapping (key: value pairs), found {node.Describe()}", node);
-            return null;
-        }
-        var map = new Map(path, mapping);
-        var keys = new Dictionary<string, YNode>(StringComparer.Ordinal);
-        foreach (var (keyNode, value) in mapping.Pairs)
-        {
-            if (keyNode is not YScalar { IsNull: false } scalarKey)
-            {
-                Error(path, $"a key must be a plain name, found {keyNode.Describe()}", keyNode);
-                continue;
-            }
-            var key = scalarKey.Value;
-            var childPath = map.Child(key);
-            if (!keys.TryAdd(key, keyNode))
-            {
-                Error(childPath, $"duplicate key '{key}' (first at line {keys[key].Line})", keyNode);
-            }
-            else if (allowed.Contains(key))
-            {
-                map.Values[key] = value;
-            }
-            else
-            {
-                var suggestion = EditDistance.Closest(key, allowed);
-                Error(childPath,
-                    $"unknown field '{key}'" + (suggestion is null ? $" (allowed here: {string.Join(", ", allowed)})" : $" (did you mean {suggestion}?)"),
-                    keyNode);
-            }
-        }
-        return map;
+        var last = base.FieldName(path);
+        var bracket = last.IndexOf('[', StringComparison.Ordinal);
+        return bracket < 0 ? last : last[..bracket];
     }
 
-    private YNode? Required(Map map, string key)
-    {
-        if (map.Get(key) is { } value)
-        {
-            return value;
-        }
-        if (map.Values.TryGetValue(key, out var nullValue))
-        {
-            Error(map.Child(key), $"'{key}' must not be empty", nullValue);
-        }
-        else
-        {
-            Error(map.Child(key), $"missing required field '{key}'", map.Node);
-        }
-        return null;
-    }
-
-    private string? RequiredText(Map map, string key) =>
-        Required(map, key) is { } node ? TextOf(node, map.Child(key), required: true) : null;
-
-    private string? Text(Map map, string key) =>
-        map.Get(key) is { } node ? TextOf(node, map.Child(key), required: false) : null;
-
-    private string? TextOf(YNode node, string path, bool required)
-    {
-        if (node is not YScalar scalar)
-        {
-            Error(path, $"expected text, found {node.Describe()}", node);
-            return null;
-        }
-        if (required && string.IsNullOrWhiteSpace(scalar.Value))
-        {
-            Error(path, $"'{LastSegment(path)}' must not be empty", node);
-            return null;
-        }
-        return scalar.Value;
-    }
-
-    private List<string> TextList(Map map, string key)
+    /// <summary>The texts an expectation looks for: when given, a non-empty list.</summary>
+    private List<string> NonEmptyTextList(Map map, string key)
     {
         if (map.Get(key) is not { } node)
         {
@@ -435,40 +355,6 @@ internal sealed partial class TestSetValidator(string source)
             Error(path, $"'{key}' must list at least one text (or be left out)", node);
             return [];
         }
-        var result = new List<string>(list.Items.Count);
-        for (var i = 0; i < list.Items.Count; i++)
-        {
-            if (TextOf(list.Items[i], $"{path}[{i}]", required: true) is { } text)
-            {
-                result.Add(text);
-            }
-        }
-        return result;
-    }
-
-    private bool? Bool(Map map, string key)
-    {
-        if (map.Get(key) is not { } node)
-        {
-            return null;
-        }
-        if (node is YScalar { IsText: false, Value: "true" or "True" or "TRUE" })
-        {
-            return true;
-        }
-        if (node is YScalar { IsText: false, Value: "false" or "False" or "FALSE" })
-        {
-            return false;
-        }
-        Error(map.Child(key), $"expected true or false, found {node.Describe()}", node);
-        return null;
-    }
-
-    private static string LastSegment(string path)
-    {
-        var dot = path.LastIndexOf('.');
-        var last = dot < 0 ? path : path[(dot + 1)..];
-        var bracket = last.IndexOf('[', StringComparison.Ordinal);
-        return bracket < 0 ? last : last[..bracket];
+        return TextList(map, key);
     }
 }
