@@ -14,6 +14,7 @@ public sealed record InteractionStatus(string Id, string Object, string System, 
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonNode))]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(HeldAnswer))]
 [JsonSerializable(typeof(TrainingView))]

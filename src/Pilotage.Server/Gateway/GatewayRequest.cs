@@ -41,6 +41,14 @@ internal sealed class GatewayRequest
     public double? FirstByteMs { get; set; }
     public int? UpstreamStatus { get; set; }
     public string? RequestText { get; set; }
+    /// <summary>The body sent upstream, serialised once as UTF-8.</summary>
+    public byte[]? RequestBytes { get; private set; }
+
+    public void SetRequest(JsonNode body)
+    {
+        RequestBytes = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode);
+        RequestText = Encoding.UTF8.GetString(RequestBytes);
+    }
     public string? ResponseText { get; set; }
     /// <summary>Set when the request is a test case of an evaluation run (header <c>x-pilotage-eval</c>).</summary>
     public long? EvalRun { get; set; }

@@ -94,7 +94,7 @@ public sealed class GatewayService(
             body.Remove("stream_options");
         }
         request.Streamed = stream;
-        request.RequestText = body.ToJsonString();
+        request.SetRequest(body);
 
         using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
         using var upstream = await SendAsync(http, request, system.ChatUrl, spec, firstByte, timeouts.Token);
@@ -141,7 +141,7 @@ public sealed class GatewayService(
             return;
         }
         body["model"] = spec.Upstream.Model;
-        request.RequestText = body.ToJsonString();
+        request.SetRequest(body);
         using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
         using var upstream = await SendAsync(http, request, system.EmbeddingsUrl, spec, firstByte, timeouts.Token);
         if (upstream is null) return;
@@ -328,7 +328,7 @@ public sealed class GatewayService(
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = new StringContent(request.RequestText!, Encoding.UTF8, "application/json"),
+            Content = new ByteArrayContent(request.RequestBytes!) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
         if (spec.Upstream.ApiKeyEnv is { } env && Environment.GetEnvironmentVariable(env) is { Length: > 0 } upstreamKey)
         {
@@ -390,7 +390,11 @@ public sealed class GatewayService(
         };
     }
 
-    private sealed record Answer(byte[] Bytes, JsonNode Json);
+    /// <summary>An upstream answer: its bytes as received, and the node tree only when a mode must look inside.</summary>
+    private sealed record Answer(byte[] Bytes)
+    {
+        public JsonNode? Json() => JsonNode.Parse(Bytes, documentOptions: ParseOptions);
+    }
 
     private async Task<Answer?> ReadAnswerAsync(HttpContext http, GatewayRequest request, HttpResponseMessage upstream, CancellationToken ct)
     {
@@ -421,25 +425,18 @@ public sealed class GatewayService(
             await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected while the upstream answered"));
             return null;
         }
-        JsonNode? json;
-        try
-        {
-            json = JsonNode.Parse(bytes, documentOptions: ParseOptions);
-        }
-        catch (JsonException)
-        {
-            json = null;
-        }
-        if (json is not JsonObject)
+        // One forward pass over the bytes checks the shape and reads the token counts; building a node
+        // tree for every answer would cost more than the rest of the request (see docs/benchmarks.md).
+        if (!CompletionScanner.TryScan(bytes, out var tokensIn, out var tokensOut))
         {
             await FailAsync(http, request, new GatewayRefusal(502, "upstream_malformed",
                 $"the model behind '{spec.Name}' answered with something that is not an OpenAI JSON response. Try again; if it persists, tell the owner {spec.Owner}."));
             return null;
         }
-        request.TokensIn = json["usage"]?["prompt_tokens"]?.GetValueKind() == JsonValueKind.Number ? json["usage"]!["prompt_tokens"]!.GetValue<int>() : 0;
-        request.TokensOut = json["usage"]?["completion_tokens"]?.GetValueKind() == JsonValueKind.Number ? json["usage"]!["completion_tokens"]!.GetValue<int>() : 0;
+        request.TokensIn = tokensIn;
+        request.TokensOut = tokensOut;
         request.ResponseText = Encoding.UTF8.GetString(bytes);
-        return new Answer(bytes, json);
+        return new Answer(bytes);
     }
 
     private async Task DeliverAnswerAsync(HttpContext http, GatewayRequest request, Answer answer)
@@ -453,7 +450,7 @@ public sealed class GatewayService(
             case ServingMode.Approval:
                 await HoldAsync(http, request);
                 return;
-            case ServingMode.ReadOnly when BlockedToolCall(answer.Json, system.SideEffectingTools) is { } tool:
+            case ServingMode.ReadOnly when BlockedToolCall(answer.Json(), system.SideEffectingTools) is { } tool:
                 await RefuseAfterAnswerAsync(http, request, new GatewayRefusal(403, "side_effect_blocked",
                     $"the model tried to call '{tool}', which changes things; '{system.State.Slug}' is read-only during its {request.Scope.Label}. Nothing was executed; do it through the usual process."));
                 return;
