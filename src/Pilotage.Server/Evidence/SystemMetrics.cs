@@ -85,15 +85,19 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
 
         var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug)
             .GroupBy(i => new { i.Kind, i.Severity }).Select(g => new { g.Key.Kind, g.Key.Severity, Count = g.LongCount() }).ToListAsync(ct);
-        var backlog = await db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending").Select(i => i.EnqueuedAt).ToListAsync(ct);
-        var oldestHours = backlog.Count == 0 ? 0 : (now - backlog.Min()).TotalHours;
+        // Counted in SQL and only the oldest item read: a queue nobody drains must not slow every report.
+        // Interaction ids start with their time, so the smallest id is the oldest (SQLite cannot order by DateTimeOffset).
+        var pending = db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending");
+        var backlogCount = await pending.CountAsync(ct);
+        var oldest = backlogCount == 0 ? (DateTimeOffset?)null : await pending.OrderBy(i => i.InteractionId).Select(i => (DateTimeOffset?)i.EnqueuedAt).FirstOrDefaultAsync(ct);
+        var oldestHours = oldest is { } first ? Math.Max(0, (now - first).TotalHours) : 0;
 
         // Manual work reviewed the same way gives a measured baseline; the spec's figure is the fallback.
         var baseline = manual.TaskCount > 0 ? manual.TaskMinutes / manual.TaskCount : spec.Baseline.ManualMinutesPerTask;
         var days = firstHour == long.MaxValue ? 1 : Math.Max(1.0 / 24, (lastHour - firstHour + 1) / 24.0);
         var minutesPerTask = ai.Reviewed > 0 ? (ai.ReviewSeconds + ai.ReworkSeconds) / 60 / ai.Reviewed : (double?)null;
-        var reviewable = ai.Reviewed + backlog.Count;
-        var forecast = ReviewCapacity.Forecast(backlog.Count, oldestHours, minutesPerTask, reviewable / days, spec.Review.MinutesPerDay, spec.Review.SlaHours);
+        var reviewable = ai.Reviewed + backlogCount;
+        var forecast = ReviewCapacity.Forecast(backlogCount, oldestHours, minutesPerTask, reviewable / days, spec.Review.MinutesPerDay, spec.Review.SlaHours);
 
         var passRates = await PassRatesAsync(db, slug, filter.ConfigVersion ?? system.State.ConfigVersion, ct);
         var context = new MetricContext
@@ -106,7 +110,7 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
             EligibleUsers = eligible,
             IncidentsBySeverity = incidents.Where(i => i.Kind == "incident").GroupBy(i => i.Severity).ToDictionary(g => g.Key, g => g.Sum(i => i.Count)),
             Complaints = incidents.Where(i => i.Kind == "complaint").Sum(i => i.Count),
-            BacklogCount = backlog.Count,
+            BacklogCount = backlogCount,
             BacklogOldestHours = oldestHours,
             ReviewUtilisation = forecast.Utilisation,
             LatencyBuckets = buckets,
