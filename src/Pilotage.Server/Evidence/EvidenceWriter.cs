@@ -49,6 +49,9 @@ public sealed class EvidenceWriter : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
+    /// <summary>Told each committed batch on the writer's loop (pause rules); must only enqueue, and must not keep the list.</summary>
+    public Action<IReadOnlyList<InteractionRow>>? Committed { get; set; }
+
     public EvidenceWriterStats Stats => new(
         Interlocked.Read(ref _recordsWritten),
         Interlocked.Read(ref _batches),
@@ -160,6 +163,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
             Interlocked.Increment(ref _batches);
             Interlocked.Exchange(ref _lastBatchSize, rows.Count);
             foreach (var waiter in waiters) waiter?.TrySetResult();
+            Committed?.Invoke(rows);
             return;
         }
 

@@ -44,6 +44,9 @@ public static class PilotageApp
 
         var services = builder.Services;
         services.AddSingleton(options);
+        // A background task that fails (the store unreachable, say) logs and retries; it must never stop
+        // the host, which would take the gateway and the kill switch down with it.
+        services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         services.AddSingleton(options.Time ?? TimeProvider.System);
         services.AddSingleton(location);
         services.AddSingleton<PilotageStore>();
@@ -72,6 +75,10 @@ public static class PilotageApp
         services.AddSingleton<GatewayService>();
         services.AddSingleton<GatewayExtras>();
         services.AddSingleton<ReviewService>();
+        services.AddSingleton<PauseRules.PauseRuleFeed>();
+        services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PauseRules.PauseRuleFeed>());
+        services.AddSingleton<PauseRules.PauseRuleEngine>();
+        services.AddHostedService(sp => sp.GetRequiredService<PauseRules.PauseRuleEngine>());
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
@@ -131,6 +138,7 @@ public static class PilotageApp
         await store.MigrateAsync(cancellationToken);
         await app.Services.GetRequiredService<PolicyCache>().RefreshAsync(cancellationToken);
         await app.Services.GetRequiredService<BudgetLedger>().SeedAsync(store, cancellationToken);
+        await PauseRules.PauseRuleWiring.StartAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? app.Urls.First();

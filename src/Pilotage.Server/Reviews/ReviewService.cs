@@ -41,6 +41,11 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     public const string SourceApp = "app";
     public const string SourceReviewer = "reviewer";
 
+    /// <summary>Told after a review committed (interaction id, status): pause rules; must only enqueue.</summary>
+    public Action<string, string>? ReviewCommitted { get; set; }
+
+    private ReviewReceipt Committed(ReviewReceipt receipt) { ReviewCommitted?.Invoke(receipt.Review.InteractionId, receipt.Status); return receipt; }
+
     private delegate void AuditSink(string action, string subject, string? before, string? after);
 
     // ---- reviews -------------------------------------------------------------------------------
@@ -58,10 +63,10 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             {
                 throw Problems.Forbidden($"'{id}' is held for approval: only reviewers of '{interaction.System}', its owner or an admin may review it");
             }
-            return await control.ExecuteAsync(who.Email,
-                command => ApplyReviewAsync(command.Db, command.Now, interaction, input, who, source, command.Audit, ct), ct);
+            return Committed(await control.ExecuteAsync(who.Email,
+                command => ApplyReviewAsync(command.Db, command.Now, interaction, input, who, source, command.Audit, ct), ct));
         }
-        return await InTransactionAsync((db, now) => ApplyReviewAsync(db, now, interaction, input, who, source, null, ct), ct);
+        return Committed(await InTransactionAsync((db, now) => ApplyReviewAsync(db, now, interaction, input, who, source, null, ct), ct));
     }
 
     /// <summary>
@@ -71,7 +76,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     public async Task<ApprovalView> DecideApprovalAsync(string id, string state, string? reason, EvidencePoster who, CancellationToken ct)
     {
         if (state == "rejected" && string.IsNullOrWhiteSpace(reason)) throw Problems.BadRequest("a rejection needs a reason: the app and the evidence report show it");
-        return await control.ExecuteAsync(who.Email, async command =>
+        var decided = await control.ExecuteAsync(who.Email, async command =>
         {
             var approval = await command.Db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == id, ct)
                 ?? throw Problems.NotFound($"no held answer '{id}'");
@@ -96,6 +101,8 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             }
             return ApprovalEndpoints.ToView(approval);
         }, ct);
+        ReviewCommitted?.Invoke(id, "recorded");
+        return decided;
     }
 
     private static async Task<ReviewReceipt> ApplyReviewAsync(PilotageDbContext db, DateTimeOffset now, InteractionRow interaction, ReviewInput input,

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -88,11 +89,15 @@ public sealed class BootstrapTests
         var options = new PilotageServerOptions { Database = "Host=127.0.0.1;Port=1;Timeout=1", Urls = "http://127.0.0.1:0", CredentialsPath = "", LogLevel = LogLevel.Critical };
         await using var app = PilotageApp.Build(options);
         await app.StartAsync();
-        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        var live = await client.GetAsync("/healthz");
+        Assert.True(live.StatusCode == HttpStatusCode.OK, $"{live.StatusCode}: {await live.Content.ReadAsStringAsync()}");
         var ready = await client.GetAsync("/readyz");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
-        Assert.Contains("unavailable", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var body = await ready.Content.ReadAsStringAsync();
+        Assert.True(ready.StatusCode == HttpStatusCode.ServiceUnavailable, $"{ready.StatusCode}: {body}");
+        Assert.Contains("unavailable", body, StringComparison.Ordinal);
         await app.StopAsync();
     }
 }

@@ -1,0 +1,211 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.PauseRules;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Api;
+using Pilotage.Server.Storage;
+using Pilotage.Server.Systems;
+
+namespace Pilotage.Server.PauseRules;
+
+/// <summary>What firing a rule did.</summary>
+/// <param name="StopsServing">The system is now paused or restricted: no further rule of it is evaluated.</param>
+/// <param name="ConfigChanged">A rollback put an earlier configuration in force.</param>
+public sealed record FireOutcome(bool Fired, bool StopsServing, bool ConfigChanged, string Applied)
+{
+    public override string ToString() => Applied;
+}
+
+/// <summary>
+/// Applies a fired rule's action as ONE control-plane command: the lifecycle change (or config
+/// rollback) and the <c>system.rule_fired</c> audit entry commit together, and the commit refreshes
+/// the gateway's snapshot before the command returns.
+/// </summary>
+public static class PauseRuleActions
+{
+    public const string ActorPrefix = "pause rule: ";
+
+    public static Task<FireOutcome> FireAsync(ControlPlane control, string slug, PauseRuleSpec rule, int index, RuleCheck check, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(control);
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(check);
+        var actor = ActorPrefix + rule.Metric;
+        return control.ExecuteAsync(actor, async command =>
+        {
+            var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == slug, ct);
+            if (row is null) return new FireOutcome(false, false, false, "skipped: the system no longer exists");
+            var state = LifecycleEndpoints.StateOf(row);
+            if (state.Phase is not (LifecyclePhase.Pilot or LifecyclePhase.Rollout or LifecyclePhase.Production))
+            {
+                // A person (or another rule) got there first: nothing to do, nothing to record.
+                return new FireOutcome(false, false, false, $"skipped: the system is already {state.Phase.ToString().ToLowerInvariant()}");
+            }
+            var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+            var reason = $"pause rule {index + 1} fired: {check.Sentence}";
+            FireOutcome outcome;
+            switch (rule.Action)
+            {
+                case PauseAction.Pause:
+                    outcome = Pause(command, row, state, spec, actor, reason, "paused");
+                    break;
+                case PauseAction.Restrict when state.Phase == LifecyclePhase.Pilot:
+                    outcome = Pause(command, row, state, spec, actor,
+                        reason + "; the rule restricts, but a pilot cannot be restricted (it is not a lifecycle move), so it is paused instead",
+                        "paused instead of restricted: a pilot cannot be restricted");
+                    break;
+                case PauseAction.Restrict:
+                    outcome = Restrict(command, row, state, spec, rule, actor, reason);
+                    break;
+                case PauseAction.Rollback:
+                    outcome = await RollbackAsync(command, row, state, spec, actor, reason, ct);
+                    break;
+                default:
+                    outcome = new FireOutcome(true, false, false, "notified");
+                    break;
+            }
+            var after = new JsonObject
+            {
+                ["rule"] = PauseRuleEngine.RuleJson(rule),
+                ["ruleIndex"] = index,
+                ["metric"] = rule.Metric,
+                ["figure"] = check.Figure,
+                ["threshold"] = check.Threshold,
+                ["direction"] = check.Direction,
+                ["window"] = check.Window,
+                ["n"] = check.N,
+                ["action"] = SpecEnum.ToName(rule.Action),
+                ["applied"] = outcome.Applied,
+                ["sentence"] = check.Sentence,
+            };
+            command.Audit("system.rule_fired", $"system:{slug}", null, after.ToJsonString());
+            return outcome;
+        }, ct);
+    }
+
+    private static FireOutcome Pause(CommandContext command, AiSystemRow row, LifecycleState state, SystemSpec spec, string actor, string reason, string applied)
+    {
+        var transition = LifecycleMachine.Apply(state, LifecycleCommand.Pause(), LifecycleContext.From(spec));
+        if (!transition.Allowed) return new FireOutcome(true, false, false, $"not paused: {transition.Reason}");
+        var before = Snapshot(row);
+        Move(row, transition.State, command.Now);
+        row.PausedBy = actor;
+        row.PausedAt = command.Now;
+        row.PauseReason = reason;
+        command.Audit("system.paused", $"system:{row.Slug}", before, Snapshot(row));
+        return new FireOutcome(true, true, false, applied);
+    }
+
+    private static FireOutcome Restrict(CommandContext command, AiSystemRow row, LifecycleState state, SystemSpec spec, PauseRuleSpec rule, string actor, string reason)
+    {
+        var transition = LifecycleMachine.Apply(state, LifecycleCommand.Restrict(), LifecycleContext.From(spec));
+        if (!transition.Allowed) return Pause(command, row, state, spec, actor, reason + $"; restricting was refused ({transition.Reason}), so it is paused instead", "paused instead of restricted");
+        var next = transition.State;
+        var applied = "restricted: every answer is held for approval until a person resumes";
+        // The serving position as the stage index: production is past the last stage.
+        var position = state.Phase == LifecyclePhase.Production ? spec.Rollout.Count : state.Stage;
+        var stage = spec.Rollout.Select((s, i) => (s.Name, i)).FirstOrDefault(s => s.Name == rule.To);
+        if (rule.To is not null && stage.Name is not null)
+        {
+            if (stage.i < position)
+            {
+                // Back to the earlier stage's groups, in approval mode; resuming returns to that stage.
+                next = next with { SuspendedPhase = LifecyclePhase.Rollout, SuspendedStage = stage.i };
+                applied = $"restricted to stage '{stage.Name}' (its groups only), every answer held for approval until a person resumes";
+            }
+            else
+            {
+                applied += $" (stage '{rule.To}' is not earlier than the current position; the groups stay as they are)";
+            }
+        }
+        else if (rule.To is not null && SpecEnum.TryParse<ServingMode>(rule.To, out var mode) && mode != ServingMode.Approval)
+        {
+            applied += $" (the rule asks for {rule.To} mode; a restriction serves in approval mode, the strictest that still answers)";
+        }
+        var before = Snapshot(row);
+        Move(row, next, command.Now);
+        row.PausedBy = actor;
+        row.PausedAt = command.Now;
+        row.PauseReason = $"{reason}; {applied}";
+        command.Audit("system.restricted", $"system:{row.Slug}", before, Snapshot(row));
+        return new FireOutcome(true, true, false, applied);
+    }
+
+    private static async Task<FireOutcome> RollbackAsync(CommandContext command, AiSystemRow row, LifecycleState state, SystemSpec spec, string actor, string reason, CancellationToken ct)
+    {
+        var versions = await command.Db.ConfigVersions.Where(v => v.SystemId == row.Id).OrderByDescending(v => v.Version).ToListAsync(ct);
+        var current = versions.FirstOrDefault(v => v.Version == row.ConfigVersion);
+        if (current is not null && current.CreatedBy.StartsWith(ActorPrefix, StringComparison.Ordinal))
+        {
+            // Never roll back a rollback: that would swap two bad configurations back and forth.
+            return Pause(command, row, state, spec, actor,
+                reason + $"; the configuration in force (version {row.ConfigVersion}) was itself restored by a pause rule, so the system is paused instead of rolled back again",
+                "paused instead of rolled back: the configuration in force was already a rollback");
+        }
+        var previous = versions.FirstOrDefault(v => v.Version < row.ConfigVersion && v.Hash != current?.Hash);
+        if (previous is null)
+        {
+            return Pause(command, row, state, spec, actor, reason + $"; there is no earlier configuration than version {row.ConfigVersion} to roll back to, so the system is paused instead",
+                "paused instead of rolled back: no earlier configuration");
+        }
+        var restored = SpecCanonicalJson.Deserialize(previous.ConfigJson);
+        var next = spec with { Config = restored.Config, Upstream = restored.Upstream };
+        var before = VersionJson(row.ConfigVersion, spec);
+        var json = SpecCanonicalJson.Serialize(next);
+        row.SpecJson = json;
+        row.SpecHash = SpecCanonicalJson.Hash(next);
+        row.UpdatedAt = command.Now;
+        // A new version number holding the earlier configuration: version numbers only grow, so a later
+        // apply (which adds one) never collides with an existing version.
+        var number = versions.Max(v => v.Version) + 1;
+        row.ConfigVersion = number;
+        var versioned = SpecCanonicalJson.Serialize(next with
+        {
+            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
+            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
+        });
+        command.Db.ConfigVersions.Add(new ConfigVersionRow
+        {
+            SystemId = row.Id,
+            Version = number,
+            ConfigJson = versioned,
+            Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
+            CreatedAt = command.Now,
+            CreatedBy = $"{actor} (rollback to version {previous.Version})",
+        });
+        var after = VersionJson(number, next);
+        after["restoredFrom"] = previous.Version;
+        after["reason"] = reason;
+        command.Audit("system.config_rolled_back", $"system:{row.Slug}", before.ToJsonString(), after.ToJsonString());
+        return new FireOutcome(true, false, true, $"rolled back to the configuration of version {previous.Version} (now in force as version {number})");
+    }
+
+    private static JsonObject VersionJson(int version, SystemSpec spec) => new()
+    {
+        ["configVersion"] = version,
+        ["config"] = JsonNode.Parse(SpecCanonicalJson.Serialize(spec with
+        {
+            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
+            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
+        })),
+    };
+
+    private static void Move(AiSystemRow row, LifecycleState next, DateTimeOffset now)
+    {
+        if (row.Phase != next.Phase.ToString() || row.Stage != next.Stage) row.PhaseSince = now;
+        row.Phase = next.Phase.ToString();
+        row.Stage = next.Stage;
+        row.LastDecision = next.LastDecision?.ToString();
+        row.SuspendedPhase = next.SuspendedPhase?.ToString();
+        row.SuspendedStage = next.SuspendedStage;
+        row.ResumeRestricted = next.ResumeRestricted;
+        row.UpdatedAt = now;
+    }
+
+    private static string Snapshot(AiSystemRow row) => JsonSerializer.Serialize(
+        new LifecycleView(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason), ApiJsonContext.Default.LifecycleView);
+}
