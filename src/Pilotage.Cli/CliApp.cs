@@ -86,6 +86,8 @@ internal static class CliApp
             LifecycleCommands.Decisions(cli),
             LifecycleCommands.Pause(cli),
             LifecycleCommands.Resume(cli),
+            RollbackCommand.Rollback(cli),
+            RollbackCommand.Versions(cli),
             EvalCommand.Create(cli),
             MetricsCommand.Create(cli),
             ReportCommand.Create(cli),

@@ -116,6 +116,7 @@ public static class PilotageApp
         api.MapKeys();
         api.MapSystems();
         api.MapLifecycle();
+        api.MapConfigVersions();
         api.MapAudit();
         api.MapApprovals();
         api.MapReviews();

@@ -152,6 +152,23 @@ public static class PauseRuleActions
             return Pause(command, row, state, spec, actor, reason + $"; there is no earlier configuration than version {row.ConfigVersion} to roll back to, so the system is paused instead",
                 "paused instead of rolled back: no earlier configuration");
         }
+        var number = RestoreVersion(command, row, spec, previous, versions.Max(v => v.Version) + 1, $"{actor} (rollback to version {previous.Version})", reason);
+        return new FireOutcome(true, false, true, $"rolled back to the configuration of version {previous.Version} (now in force as version {number})");
+    }
+
+    /// <summary>
+    /// Puts an earlier version's configuration and upstream in force as a NEW version number (version
+    /// numbers only grow, so a later apply, which adds one, never collides with an existing version),
+    /// and audits <c>system.config_rolled_back</c>. Shared by the rollback pause-rule action and the
+    /// rollback endpoint; the caller's command commit refreshes the gateway's snapshot.
+    /// </summary>
+    /// <returns>The new version number, now in force.</returns>
+    internal static int RestoreVersion(CommandContext command, AiSystemRow row, SystemSpec spec, ConfigVersionRow previous, int number, string createdBy, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(previous);
         var restored = SpecCanonicalJson.Deserialize(previous.ConfigJson);
         var next = spec with { Config = restored.Config, Upstream = restored.Upstream };
         var before = VersionJson(row.ConfigVersion, spec);
@@ -159,9 +176,6 @@ public static class PauseRuleActions
         row.SpecJson = json;
         row.SpecHash = SpecCanonicalJson.Hash(next);
         row.UpdatedAt = command.Now;
-        // A new version number holding the earlier configuration: version numbers only grow, so a later
-        // apply (which adds one) never collides with an existing version.
-        var number = versions.Max(v => v.Version) + 1;
         row.ConfigVersion = number;
         var versioned = SpecCanonicalJson.Serialize(next with
         {
@@ -175,13 +189,13 @@ public static class PauseRuleActions
             ConfigJson = versioned,
             Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
             CreatedAt = command.Now,
-            CreatedBy = $"{actor} (rollback to version {previous.Version})",
+            CreatedBy = createdBy,
         });
         var after = VersionJson(number, next);
         after["restoredFrom"] = previous.Version;
         after["reason"] = reason;
         command.Audit("system.config_rolled_back", $"system:{row.Slug}", before.ToJsonString(), after.ToJsonString());
-        return new FireOutcome(true, false, true, $"rolled back to the configuration of version {previous.Version} (now in force as version {number})");
+        return number;
     }
 
     private static JsonObject VersionJson(int version, SystemSpec spec) => new()

@@ -55,6 +55,9 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("decide", "POST", "/api/v1/systems/{slug}/decisions", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/decisions", new { outcome = "pilot", reason = "matrix" })),
         new("pause", "POST", "/api/v1/systems/{slug}/pause", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "pause")}/pause", new { reason = "matrix" })),
         new("resume", "POST", "/api/v1/systems/{slug}/resume", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "resume")}/resume", new { reason = "matrix" })),
+        new("config versions", "GET", "/api/v1/systems/{slug}/versions", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/versions")),
+        // Each role's rollback system has two configuration versions; rolling back to version 1 is allowed once per role.
+        new("rollback", "POST", "/api/v1/systems/{slug}/rollback", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "rollback")}/rollback", new { toVersion = 1, reason = "matrix" })),
         new("import", "POST", "/api/v1/systems/{slug}/import", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated(r, "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
         new("import (someone else's)", "POST", "/api/v1/systems/{slug}/import", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated("admin", "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
         new("approvals list", "GET", "/api/v1/approvals/", ["admin", "owner", "reviewer"], (f, r) => Get("/api/v1/approvals")),
@@ -255,11 +258,17 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
             await Server.ApplyAsync(Spec("matrix-fixture", "owner@example.org"));
             foreach (var role in RoleNames)
             {
-                foreach (var step in new[] { "decide", "pause", "resume" })
+                foreach (var step in new[] { "decide", "pause", "resume", "rollback" })
                 {
                     var slug = Operated(role, step);
                     await Server.ApplyAsync(Spec(slug, $"{role}@example.org") + "\n" + PilotSection);
                     if (step == "decide") continue;
+                    if (step == "rollback")
+                    {
+                        // A second configuration version, so there is one to roll back to.
+                        await Server.ApplyAsync(Spec(slug, $"{role}@example.org") + "\n" + PilotSection + "  config:\n    systemPrompt: second version\n");
+                        continue;
+                    }
                     (await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "setup" })).EnsureSuccessStatusCode();
                     if (step == "resume") (await Server.Admin.PostAsJsonAsync($"/api/v1/systems/{slug}/pause", new { reason = "setup" })).EnsureSuccessStatusCode();
                 }

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Pilotage.Cli.Client;
+using Pilotage.Server.Api;
+using Pilotage.Server.Systems;
+
+namespace Pilotage.Cli.Systems;
+
+/// <summary>
+/// <c>pilotage versions|rollback</c>: a system's configuration history, and putting an earlier
+/// configuration back in force (a reason is required; the gateway serves it from the next request).
+/// </summary>
+internal static class RollbackCommand
+{
+    public static Command Versions(CliContext cli)
+    {
+        var system = SystemArgument();
+        var command = cli.ClientCommand("versions", "List a system's configuration versions (its config and upstream), oldest first, with the one in force marked.");
+        command.Arguments.Add(system);
+        command.SetAction(async (parse, ct) =>
+        {
+            var slug = parse.GetValue(system)!;
+            using var client = cli.Connect(parse);
+            var raw = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/versions", ct);
+            if (cli.WantsJson(parse))
+            {
+                cli.Output.Json(raw);
+                return ExitCodes.Ok;
+            }
+            var versions = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListConfigVersionView) ?? [];
+            cli.Output.Table(
+                ["VERSION", "CURRENT", "CREATED", "BY", "HASH"],
+                versions.Select(v => (IReadOnlyList<string>)
+                [
+                    v.Version.ToString(CultureInfo.InvariantCulture), v.Current ? "*" : "", Output.Time(v.CreatedAt), v.CreatedBy, v.Hash[..Math.Min(12, v.Hash.Length)],
+                ]).ToList(),
+                $"no configuration versions recorded for {slug}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    public static Command Rollback(CliContext cli)
+    {
+        var system = SystemArgument();
+        var to = new Option<int?>("--to")
+        {
+            Description = "The version whose configuration to restore (default: the latest earlier version with a different configuration); 'pilotage versions SYSTEM' lists them",
+            HelpName = "VERSION",
+        };
+        var reason = new Option<string?>("--reason")
+        {
+            Description = "Why (required): kept in the audit trail",
+            HelpName = "TEXT",
+        };
+        var command = cli.ClientCommand("rollback", "Put an earlier configuration (config and upstream) of a system back in force, as a new version. The gateway serves it from the next request. A reason is required.");
+        command.Arguments.Add(system);
+        command.Options.Add(to);
+        command.Options.Add(reason);
+        command.SetAction(async (parse, ct) =>
+        {
+            var slug = parse.GetValue(system)!;
+            var why = parse.GetValue(reason);
+            if (string.IsNullOrWhiteSpace(why))
+            {
+                throw new CliException($"rolling back '{slug}' needs a reason: pilotage rollback {slug} --reason \"…\" (it is kept in the audit trail)", ExitCodes.Usage);
+            }
+            var version = parse.GetValue(to);
+            if (version is < 1) throw new CliException($"--to {version} is not a version number; 'pilotage versions {slug}' lists them", ExitCodes.Usage);
+            using var client = cli.Connect(parse);
+            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/rollback",
+                new RollbackRequest(version, why.Trim()), ApiJsonContext.Default.RollbackRequest, ct);
+            if (cli.WantsJson(parse))
+            {
+                cli.Output.Json(raw);
+                return ExitCodes.Ok;
+            }
+            var view = raw.Deserialize(ApiJsonContext.Default.RollbackView)
+                ?? throw new CliException($"the server sent an empty answer to rolling back '{slug}'");
+            cli.Output.Line(string.Create(CultureInfo.InvariantCulture,
+                $"{view.System}: configuration of version {view.RestoredFrom} restored, now in force as version {view.ConfigVersion} (by {view.RolledBackBy})"));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Argument<string> SystemArgument() => new("SYSTEM")
+    {
+        Description = "A system's name (metadata.name in its spec)",
+    };
+}
