@@ -40,15 +40,18 @@ public sealed class ApiKeyAuthenticationHandler(
 
         // The policy snapshot is rebuilt before any key, role or membership change answers, so it is
         // as current as the database and spares a query per request.
-        var snapshot = policy.Current;
-        if (!snapshot.Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
+        var check = policy.Current.CheckKey(token, time.GetUtcNow());
+        var key = check.Key;
+        var failure = check.Problem switch
         {
-            return Task.FromResult(AuthenticateResult.Fail("unknown API key"));
-        }
-        var now = time.GetUtcNow();
-        if (key.Revoked) return Task.FromResult(AuthenticateResult.Fail($"API key {key.Id} was revoked; ask for a new key"));
-        if (key.ExpiresAt is { } expires && expires <= now) return Task.FromResult(AuthenticateResult.Fail($"API key {key.Id} expired at {expires:u}; ask for a new key"));
-        if (!key.User.Active) return Task.FromResult(AuthenticateResult.Fail($"the account {key.User.Email} is deactivated"));
+            KeyProblem.None => null,
+            KeyProblem.Revoked => $"API key {key!.Id} was revoked; ask for a new key",
+            KeyProblem.Expired => $"API key {key!.Id} expired at {key.ExpiresAt:u}; ask for a new key",
+            KeyProblem.Deactivated => $"the account {key!.User.Email} is deactivated",
+            _ => "unknown API key",
+        };
+        if (failure is not null) return Task.FromResult(AuthenticateResult.Fail(failure));
+        key = check.Key!;
 
         var claims = new List<Claim>
         {

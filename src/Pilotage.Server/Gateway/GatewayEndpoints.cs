@@ -94,13 +94,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
 
     private static async Task<KeyGrant?> AuthenticateAsync(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
     {
-        var header = http.Request.Headers.Authorization.ToString();
-        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-        if (token.Length is > 0 and <= 512 && snapshot.Keys.TryGetValue(Core.Access.ApiKeyToken.IdOf(token), out var key)
-            && Core.Access.ApiKeyToken.Matches(token, key.Hash) && !key.Revoked && (key.ExpiresAt is null || key.ExpiresAt > request.At) && key.User.Active)
-        {
-            return key;
-        }
+        if (snapshot.CheckKey(PolicySnapshot.BearerToken(http.Request.Headers.Authorization.ToString()), request.At).Usable is { } key) return key;
         await OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
         return null;
     }

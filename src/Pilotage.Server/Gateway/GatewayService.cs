@@ -238,21 +238,18 @@ public sealed class GatewayService(
 
     private static GatewayRefusal? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
     {
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+        var check = snapshot.CheckKey(PolicySnapshot.BearerToken(http.Request.Headers.Authorization.ToString()), request.At);
+        var key = check.Key;
+        request.Key = check.Usable;
+        return check.Problem switch
         {
-            return new GatewayRefusal(401, "missing_api_key", "send your Pilotage key as 'Authorization: Bearer <key>' (an admin creates one with 'pilotage keys create --user <you>')");
-        }
-        var token = header[7..].Trim();
-        if (token.Length > 512 || !snapshot.Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
-        {
-            return new GatewayRefusal(401, "invalid_api_key", "this is not a valid Pilotage key; check the key you configured, or ask an admin for a new one");
-        }
-        if (key.Revoked) return new GatewayRefusal(401, "key_revoked", $"key {key.Id} was revoked; ask an admin for a new one");
-        if (key.ExpiresAt is { } expires && expires <= request.At) return new GatewayRefusal(401, "key_expired", $"key {key.Id} expired on {expires:yyyy-MM-dd}; ask an admin for a new one");
-        if (!key.User.Active) return new GatewayRefusal(401, "account_deactivated", $"the account {key.User.Email} is deactivated");
-        request.Key = key;
-        return null;
+            KeyProblem.None => null,
+            KeyProblem.Missing => new GatewayRefusal(401, "missing_api_key", "send your Pilotage key as 'Authorization: Bearer <key>' (an admin creates one with 'pilotage keys create --user <you>')"),
+            KeyProblem.Unknown => new GatewayRefusal(401, "invalid_api_key", "this is not a valid Pilotage key; check the key you configured, or ask an admin for a new one"),
+            KeyProblem.Revoked => new GatewayRefusal(401, "key_revoked", $"key {key!.Id} was revoked; ask an admin for a new one"),
+            KeyProblem.Expired => new GatewayRefusal(401, "key_expired", $"key {key!.Id} expired on {key.ExpiresAt:yyyy-MM-dd}; ask an admin for a new one"),
+            _ => new GatewayRefusal(401, "account_deactivated", $"the account {key!.User.Email} is deactivated"),
+        };
     }
 
     internal static Caller CallerOf(PolicySnapshot snapshot, Principal user, GatewaySystem system) =>

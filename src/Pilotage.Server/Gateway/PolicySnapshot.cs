@@ -16,6 +16,15 @@ public sealed record Principal(long Id, string Email, Role Role, bool Active, Fr
 /// <summary>An API key as the gateway checks it: no database round trip on the request path.</summary>
 public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt, bool Revoked, Principal User);
 
+public enum KeyProblem { None, Missing, Unknown, Revoked, Expired, Deactivated }
+
+/// <summary>The outcome of a key check: the key (when it exists) and what, if anything, stops it being used.</summary>
+public readonly record struct KeyCheck(KeyGrant? Key, KeyProblem Problem)
+{
+    /// <summary>The key when it may be used now.</summary>
+    public KeyGrant? Usable => Problem == KeyProblem.None ? Key : null;
+}
+
 /// <summary>
 /// Everything the gateway decides on, immutable. A control-plane change builds a new snapshot and
 /// swaps it in one reference assignment, so the very next request sees the change.
@@ -39,6 +48,29 @@ public sealed class PolicySnapshot
     public FrozenDictionary<string, GatewaySystem> Systems { get; }
 
     public bool HasTraining(long userId, long systemId) => _trained.Contains((userId, systemId));
+
+    /// <summary>The token of an <c>Authorization: Bearer …</c> header; null when there is none.</summary>
+    public static string? BearerToken(string? header) =>
+        header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+
+    /// <summary>
+    /// The one key check every surface uses (gateway, evidence endpoints, control API): found by the id
+    /// inside the token, compared by hash in constant time, then revoked, expired and deactivated.
+    /// Each surface words the problem for its own callers.
+    /// </summary>
+    public KeyCheck CheckKey(string? token, DateTimeOffset now)
+    {
+        if (string.IsNullOrEmpty(token)) return new KeyCheck(null, KeyProblem.Missing);
+        if (token.Length > 512 || !Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
+        {
+            return new KeyCheck(null, KeyProblem.Unknown);
+        }
+        var problem = key.Revoked ? KeyProblem.Revoked
+            : key.ExpiresAt is { } expires && expires <= now ? KeyProblem.Expired
+            : !key.User.Active ? KeyProblem.Deactivated
+            : KeyProblem.None;
+        return new KeyCheck(key, problem);
+    }
 
     /// <summary>SHA-256 of a training text: acknowledging one text does not acknowledge its replacement.</summary>
     public static string TrainingHash(string? text) =>

@@ -101,15 +101,8 @@ public static class ReviewEndpoints
     }
 
     /// <summary>The key, checked against the policy snapshot exactly as the gateway checks it (no database round trip).</summary>
-    private static KeyGrant? Authenticate(HttpContext http, PolicySnapshot snapshot, DateTimeOffset now)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
-        return token.Length is > 0 and <= 512 && snapshot.Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key)
-            && ApiKeyToken.Matches(token, key.Hash) && !key.Revoked && (key.ExpiresAt is null || key.ExpiresAt > now) && key.User.Active
-            ? key
-            : null;
-    }
+    private static KeyGrant? Authenticate(HttpContext http, PolicySnapshot snapshot, DateTimeOffset now) =>
+        snapshot.CheckKey(PolicySnapshot.BearerToken(http.Request.Headers.Authorization.ToString()), now).Usable;
 
     private static string CodeOf(int status, bool manual) => status switch
     {
