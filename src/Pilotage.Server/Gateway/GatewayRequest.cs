@@ -97,7 +97,7 @@ internal sealed class GatewayRequest
             FirstByteMs = FirstByteMs,
             TotalMs = ElapsedMs,
             UpstreamStatus = UpstreamStatus,
-            RequestHash = Hash(RequestText),
+            RequestHash = RequestBytes is { } sent ? Convert.ToHexStringLower(SHA256.HashData(sent)) : Hash(RequestText),
             ResponseHash = Hash(ResponseText),
             RequestContent = keep ? RequestText : null,
             ResponseContent = keep ? ResponseText : null,
