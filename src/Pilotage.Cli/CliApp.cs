@@ -79,6 +79,7 @@ internal static class CliApp
         {
             cli.Json,
             ServeCommand.Create(cli),
+            Demo.DemoCommand.Create(cli),
             SpecCommands.Apply(cli),
             SpecCommands.Diff(cli),
             StatusCommand.Create(cli),
