@@ -201,7 +201,7 @@ internal static class DemoScript
             : new ReviewVerdict("edited", Seconds(150, 320), topic.Good, $"corrected to {topic.Fact}", ["wrong"], null);
     }
 
-    /// <summary>FNV-1a: stable across processes and runtimes, unlike <see cref="string.GetHashCode()"/>.</summary>
+    /// <summary>FNV-1a with a final mix: stable across processes and runtimes, unlike <see cref="string.GetHashCode()"/>.</summary>
     public static uint Hash(string text)
     {
         var hash = 2166136261u;
@@ -210,6 +210,12 @@ internal static class DemoScript
             hash ^= c;
             hash *= 16777619u;
         }
+        // Similar prompts differ only in a few characters: a final mix (MurmurHash3's) spreads them over the buckets.
+        hash ^= hash >> 16;
+        hash *= 0x85ebca6bu;
+        hash ^= hash >> 13;
+        hash *= 0xc2b2ae35u;
+        hash ^= hash >> 16;
         return hash;
     }
 

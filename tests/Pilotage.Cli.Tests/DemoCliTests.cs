@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Pilotage.Cli.Demo;
+using Pilotage.Testing;
+
+namespace Pilotage.Cli.Tests;
+
+/// <summary>
+/// <c>pilotage demo</c>, the newcomer's first command: it must run from a clean build, write a report
+/// with a recommendation, and show the pause rule stopping the system on the bad streak.
+/// </summary>
+public sealed partial class DemoCliTests : IDisposable
+{
+    private readonly TempDirectory _home = new("pilotage-cli-demo");
+
+    [Fact]
+    public async Task The_demo_runs_a_pilot_fires_the_pause_rule_and_writes_the_report()
+    {
+        var folder = Path.Combine(_home.Path, "run");
+        var demo = await Cli.RunWithAsync(new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = _home.Path }, "demo", "--no-serve", "--fast", "--dir", folder);
+
+        Assert.True(demo.ExitCode == 0, demo.ToString());
+        AssertTheStory(demo, folder);
+        // The demo prints its admin token only while serving; it never writes the user's credentials file.
+        Assert.False(File.Exists(Path.Combine(_home.Path, "pilotage", "credentials.json")));
+    }
+
+    [Fact]
+    public async Task The_built_executable_runs_the_demo_too()
+    {
+        var folder = Path.Combine(_home.Path, "exe");
+        var dll = Path.Combine(AppContext.BaseDirectory, "pilotage.dll");
+        Assert.True(File.Exists(dll), $"{dll} was not built");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { dll, "demo", "--no-serve", "--fast", "--dir", folder }) start.ArgumentList.Add(arg);
+        foreach (var name in new[] { "PILOTAGE_SERVER", "PILOTAGE_TOKEN", "PILOTAGE_DB", "PILOTAGE_ADMIN_TOKEN" }) start.Environment.Remove(name);
+        start.Environment["XDG_CONFIG_HOME"] = _home.Path;
+
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        await process.WaitForExitAsync(timeout.Token);
+        var result = new CliResult(process.ExitCode, await stdout, await stderr);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        AssertTheStory(result, folder);
+    }
+
+    private static void AssertTheStory(CliResult demo, string folder)
+    {
+        // The model is announced as simulated before anything else happens.
+        Assert.Contains($"a SIMULATED model", demo.Out, StringComparison.Ordinal);
+        Assert.Contains(SimulatedModel.ModelId, demo.Out, StringComparison.Ordinal);
+
+        // The data boundary blocked the tickets with card numbers; the rule fired; the gateway then refused.
+        Assert.Matches(@"2 requests blocked by the data boundary", demo.Out);
+        Assert.Matches(@"pause rule:\s+FIRED: pause rule: rejection_rate: .*rejection_rate 0\.\d+ over the last 20 reviews is above 0\.4", demo.Out);
+        Assert.Matches(@"REFUSED by the gateway — 423 system_paused: 'support-reply-drafts' is paused by pause rule: rejection_rate", demo.Out);
+        Assert.Matches(@"recommendation:\s+(redesign|stop|narrow|repilot|proceed|insufficient_evidence)", demo.Out);
+
+        var path = ReportPath().Match(demo.Out).Groups[1].Value.Trim();
+        Assert.Equal(Path.Combine(folder, "support-reply-drafts-report.html"), path);
+        Assert.True(File.Exists(path), $"the report {path} is missing");
+        var html = File.ReadAllText(path);
+        Assert.Contains("id=\"recommendation\"", html, StringComparison.Ordinal);
+        Assert.Matches(@"Recommendation</span> <strong>(redesign|stop|narrow|repilot|proceed)", html);
+        Assert.Contains("by pause rule: rejection_rate", html, StringComparison.Ordinal);
+        Assert.Matches(@"rejection_rate 0\.\d+ over the last 20 reviews is above 0\.4", html);
+        Assert.Equal("", demo.Err);
+    }
+
+    [Theory]
+    [InlineData("--upstream", "not a url")]
+    [InlineData("--upstream", "ftp://models.example.org/v1")]
+    [InlineData("--model", "llama3.1")]
+    public async Task Bad_upstream_options_are_one_line_usage_errors(string option, string value)
+    {
+        var demo = await Cli.RunWithAsync(new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = _home.Path }, "demo", "--no-serve", "--dir", Path.Combine(_home.Path, "bad"), option, value);
+
+        Assert.Equal(2, demo.ExitCode);
+        Assert.Contains(option == "--model" ? "give --upstream URL as well" : "is not an http(s) base URL", demo.ErrorLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_simulated_model_labels_every_answer_and_answers_the_same_prompt_the_same_way()
+    {
+        await using var model = await SimulatedModel.StartAsync(TimeSpan.Zero, TimeSpan.Zero, CancellationToken.None);
+        using var http = new HttpClient();
+        async Task<JsonElement> AskAsync(string prompt)
+        {
+            using var response = await http.PostAsJsonAsync(model.BaseUrl + "/chat/completions",
+                new { model = "anything", messages = new[] { new { role = "user", content = prompt } } });
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadFromJsonAsync<JsonElement>();
+        }
+
+        var prompt = "Customer writes: Where is my order 41234? I placed it 4 days ago and nothing has arrived.";
+        var first = await AskAsync(prompt);
+        var again = await AskAsync(prompt);
+
+        Assert.Equal(SimulatedModel.ModelId, first.GetProperty("model").GetString());
+        var content = first.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        Assert.StartsWith(SimulatedModel.Label + " ", content, StringComparison.Ordinal);
+        Assert.Equal(content, again.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+
+        // Across many tickets some answers are wrong and some unsafe, as the demo's story needs.
+        var qualities = DemoScript.PilotTickets(60).Select(t => DemoScript.Answer(t.Prompt).Quality).ToList();
+        Assert.Contains(AnswerQuality.Wrong, qualities);
+        Assert.Contains(AnswerQuality.Unsafe, qualities);
+        Assert.True(qualities.Count(q => q == AnswerQuality.Good) > qualities.Count / 2, "most ordinary answers should be good");
+    }
+
+    [GeneratedRegex(@"report:\s+(\S+\.html)")]
+    private static partial Regex ReportPath();
+
+    public void Dispose() => _home.Dispose();
+}
