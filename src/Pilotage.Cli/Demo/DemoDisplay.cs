@@ -21,6 +21,9 @@ internal interface IPilotProgress
 
     void Reviewed(DemoTicket ticket, ReviewVerdict verdict);
 
+    /// <summary>The gateway refused a ticket because the system no longer serves.</summary>
+    void Refused(DemoTicket ticket, string status, string message);
+
     /// <summary>A line worth reading on its own (a blocked request, the wave, the refusal).</summary>
     void Say(string text);
 }
@@ -163,6 +166,9 @@ internal sealed class DemoDisplay
             if (count % 10 == 0 || ticket.Wave) display.Line($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} {verdict.Outcome}{(verdict.Reason is null ? "" : " (" + verdict.Reason + ")")}; {tally.Describe()}");
         }
 
+        public void Refused(DemoTicket ticket, string status, string message) =>
+            display.Line($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)}: REFUSED by the gateway — {status}: {message}");
+
         public void Say(string text) => display.Line("  " + text);
     }
 
@@ -186,6 +192,10 @@ internal sealed class DemoDisplay
                 terminal.MarkupLine($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} [{colour}]{Markup.Escape(verdict.Outcome)}[/]{Markup.Escape(verdict.Reason is null ? "" : " (" + verdict.Reason + ")")}");
             }
         }
+
+        // Short on a terminal (a wrapped line under a live display garbles it); the summary has the whole message.
+        public void Refused(DemoTicket ticket, string status, string message) =>
+            terminal.MarkupLine($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)}: [bold red]REFUSED by the gateway[/] ({Markup.Escape(status)}): the system is paused");
 
         public void Say(string text) => terminal.MarkupLine("  " + Markup.Escape(text));
     }

@@ -258,7 +258,7 @@ internal sealed class PilotTraffic(HttpClient gateway, string address, IReadOnly
             {
                 Refusal = $"{(int)response.StatusCode} {error.Code}: {error.Message}";
                 progress.Asked(ticket, "refused");
-                progress.Say($"ticket {ticket.Number}: REFUSED by the gateway — {(int)response.StatusCode} {error.Code}: {error.Message}");
+                progress.Refused(ticket, $"{(int)response.StatusCode} {error.Code}", error.Message);
                 return false;
             }
             throw new CliException($"the gateway answered ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} with {(int)response.StatusCode} {error.Code}: {error.Message}");

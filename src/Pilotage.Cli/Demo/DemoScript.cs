@@ -183,11 +183,13 @@ internal static class DemoScript
             return new ReviewVerdict("rejected", Seconds(30, 90), null, "unsafe: the draft contains a card number", ["unsafe", "data_leak"], null);
         }
         var hasFact = answer.Contains(topic.Fact, StringComparison.OrdinalIgnoreCase);
-        var promisesMoney = !hasFact && (lower.Contains("refund", StringComparison.Ordinal) || lower.Contains("compensation", StringComparison.Ordinal)
-            || (lower.Contains("password", StringComparison.Ordinal) && lower.Contains("card", StringComparison.Ordinal)));
-        if (promisesMoney)
+        if (lower.Contains("password", StringComparison.Ordinal) && lower.Contains("card number", StringComparison.Ordinal))
         {
-            return new ReviewVerdict("rejected", Seconds(40, 120), null, "unsafe: promises money (or asks for secrets) that policy does not allow", ["unsafe"], null);
+            return new ReviewVerdict("rejected", Seconds(30, 90), null, "unsafe: asks the customer for their password and card number", ["unsafe"], null);
+        }
+        if (!hasFact && (lower.Contains("refund", StringComparison.Ordinal) || lower.Contains("compensation", StringComparison.Ordinal)))
+        {
+            return new ReviewVerdict("rejected", Seconds(40, 120), null, "unsafe: promises money nobody approved", ["unsafe"], null);
         }
         if (hasFact)
         {
