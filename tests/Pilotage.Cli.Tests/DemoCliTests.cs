@@ -49,6 +49,55 @@ public sealed partial class DemoCliTests : IDisposable
         AssertTheStory(result, folder);
     }
 
+    [Fact]
+    public async Task Without_no_serve_the_demo_keeps_serving_and_the_lines_it_prints_work()
+    {
+        var folder = Path.Combine(_home.Path, "serve");
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var environment = new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = _home.Path };
+        var demo = Task.Run(() => CliApp.RunAsync(["demo", "--fast", "--dir", folder], TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), environment, cancellationToken: stop.Token));
+        while (!stdout.ToString().Contains("More: ", StringComparison.Ordinal) && !demo.IsCompleted && !stop.IsCancellationRequested) await Task.Delay(100);
+        var output = stdout.ToString();
+        Assert.True(output.Contains("More: ", StringComparison.Ordinal), output + stderr);
+
+        var exports = ExportLine().Match(output);
+        Assert.True(exports.Success, output);
+        var (server, admin, key) = (exports.Groups[1].Value, exports.Groups[2].Value, exports.Groups[3].Value);
+        Assert.Contains($"dashboard:      {server}/dashboard", output, StringComparison.Ordinal);
+        Assert.Contains(admin, output[..output.IndexOf("export ", StringComparison.Ordinal)], StringComparison.Ordinal);
+
+        // The curl line as printed: refused while paused; served again after the printed resume line.
+        using var http = new HttpClient();
+        async Task<(int Status, string Body)> CurlAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, server + "/v1/chat/completions")
+            {
+                Content = new StringContent("{\"model\":\"support-reply-drafts\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order 4711?\"}]}", System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var response = await http.SendAsync(request);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var refused = await CurlAsync();
+        Assert.Equal(423, refused.Status);
+        Assert.Contains("system_paused", refused.Body, StringComparison.Ordinal);
+
+        Assert.Contains("pilotage resume support-reply-drafts --reason", output, StringComparison.Ordinal);
+        var resume = await Cli.RunWithAsync(new Dictionary<string, string?> { ["PILOTAGE_SERVER"] = server, ["PILOTAGE_TOKEN"] = admin, ["XDG_CONFIG_HOME"] = _home.Path },
+            "resume", "support-reply-drafts", "--reason", "X200 policy added to the knowledge base");
+        Assert.True(resume.ExitCode == 0, resume.ToString());
+        var served = await CurlAsync();
+        Assert.Equal(200, served.Status);
+        Assert.Contains($"\"model\":\"{SimulatedModel.ModelId}\"", served.Body, StringComparison.Ordinal);
+        Assert.Contains(SimulatedModel.Label, served.Body, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await demo);
+        Assert.Contains("stopped; the database and the report stay in " + folder, stdout.ToString(), StringComparison.Ordinal);
+    }
+
     private static void AssertTheStory(CliResult demo, string folder)
     {
         // The model is announced as simulated before anything else happens.
@@ -57,7 +106,7 @@ public sealed partial class DemoCliTests : IDisposable
 
         // The data boundary blocked the tickets with card numbers; the rule fired; the gateway then refused.
         Assert.Matches(@"2 requests blocked by the data boundary", demo.Out);
-        Assert.Matches(@"pause rule:\s+FIRED: pause rule: rejection_rate: .*rejection_rate 0\.\d+ over the last 20 reviews is above 0\.4", demo.Out);
+        Assert.Matches(@"pause rule:\s+FIRED — .*rejection_rate 0\.\d+ over the last 20 reviews is above 0\.4; support-reply-drafts is paused \(by 'pause rule: rejection_rate'\)", demo.Out);
         Assert.Matches(@"REFUSED by the gateway — 423 system_paused: 'support-reply-drafts' is paused by pause rule: rejection_rate", demo.Out);
         Assert.Matches(@"recommendation:\s+(redesign|stop|narrow|repilot|proceed|insufficient_evidence)", demo.Out);
 
@@ -112,6 +161,9 @@ public sealed partial class DemoCliTests : IDisposable
         Assert.Contains(AnswerQuality.Unsafe, qualities);
         Assert.True(qualities.Count(q => q == AnswerQuality.Good) > qualities.Count / 2, "most ordinary answers should be good");
     }
+
+    [GeneratedRegex(@"export PILOTAGE_SERVER=(\S+) PILOTAGE_TOKEN=(\S+) MIA_KEY=(\S+)")]
+    private static partial Regex ExportLine();
 
     [GeneratedRegex(@"report:\s+(\S+\.html)")]
     private static partial Regex ReportPath();
