@@ -155,6 +155,15 @@ internal sealed class DemoDisplay
         Line("More: ./pilotage status | ./pilotage metrics " + DemoScript.System + " | ./pilotage reviews | ./pilotage audit verify   (C# and JavaScript clients: examples/clients/)");
     }
 
+    /// <summary>Unsafe answers caught and escalations are the story's point, so they get a line even before the wave.</summary>
+    private static bool Notable(ReviewVerdict verdict) =>
+        verdict.Outcome == "escalated" || (verdict.Tags?.Contains("unsafe") ?? false);
+
+    private static string Describe(ReviewVerdict verdict) =>
+        verdict.Outcome
+        + (verdict.EscalatedTo is null ? "" : " to " + verdict.EscalatedTo)
+        + (verdict.Reason is null ? "" : " (" + verdict.Reason + ")");
+
     private sealed class PlainProgress(DemoDisplay display, PilotTally tally) : IPilotProgress
     {
         public void Asked(DemoTicket ticket, string result) => tally.Asked(result);
@@ -162,8 +171,8 @@ internal sealed class DemoDisplay
         public void Reviewed(DemoTicket ticket, ReviewVerdict verdict)
         {
             var count = tally.Reviewed(verdict.Outcome);
-            // Every 10th review and every review of the wave: enough to follow without flooding a log.
-            if (count % 10 == 0 || ticket.Wave) display.Line($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} {verdict.Outcome}{(verdict.Reason is null ? "" : " (" + verdict.Reason + ")")}; {tally.Describe()}");
+            // Every 10th review, the notable ones and every review of the wave: enough to follow without flooding a log.
+            if (count % 10 == 0 || ticket.Wave || Notable(verdict)) display.Line($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} {Describe(verdict)}; {tally.Describe()}");
         }
 
         public void Refused(DemoTicket ticket, string status, string message) =>
@@ -186,10 +195,10 @@ internal sealed class DemoDisplay
             tally.Reviewed(verdict.Outcome);
             reviewed.Increment(1);
             reviewed.Description = Markup.Escape($"reviews  {tally.DescribeReviews()}");
-            if (ticket.Wave)
+            if (ticket.Wave || Notable(verdict))
             {
                 var colour = verdict.Outcome == "rejected" ? "red" : "default";
-                terminal.MarkupLine($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} [{colour}]{Markup.Escape(verdict.Outcome)}[/]{Markup.Escape(verdict.Reason is null ? "" : " (" + verdict.Reason + ")")}");
+                terminal.MarkupLine($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} [{colour}]{Markup.Escape(verdict.Outcome)}[/]{Markup.Escape(Describe(verdict)[verdict.Outcome.Length..])}");
             }
         }
 

@@ -173,7 +173,7 @@ internal sealed class DemoRun(CliContext cli, DemoOptions options, TimeProvider 
         if (paused)
         {
             // The reason reads "pause rule 1 fired: rejection_rate 0.45 over the last 20 reviews is above 0.4".
-            display.Fact("pause rule", $"FIRED — {pause.GetProperty("reason").GetString()}; {DemoScript.System} is paused (by '{pause.GetProperty("by").GetString()}')");
+            display.Fact("pause rule", $"FIRED — {pause.GetProperty("reason").GetString()}; {DemoScript.System} is paused");
             display.Fact("gateway", pilot.Refusal is { } refusal
                 ? $"the next request was refused: {refusal}"
                 : "the system is paused: the next request is refused");
