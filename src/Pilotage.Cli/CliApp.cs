@@ -74,7 +74,7 @@ internal static class CliApp
     {
         var root = new RootCommand(
             "Pilotage: the control plane for deploying AI systems step by step (proposed, pilot, rollout) with evidence, " +
-            "approvals and an audit trail. Run 'pilotage serve' for the server; the other verbs talk to it.\n" +
+            "approvals and an audit trail. Run 'pilotage demo' to see it work in a minute, 'pilotage serve' for the server; the other verbs talk to it.\n" +
             "Exit codes: 0 ok, 1 failed, 2 bad command line, 3 'diff --exit-code' found changes.")
         {
             cli.Json,

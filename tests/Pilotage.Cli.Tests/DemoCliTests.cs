@@ -134,6 +134,16 @@ public sealed partial class DemoCliTests : IDisposable
     }
 
     [Fact]
+    public async Task The_demo_refuses_json_output_with_a_pointer_to_the_report()
+    {
+        var demo = await Cli.RunWithAsync(new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = _home.Path }, "demo", "--no-serve", "--json", "--dir", Path.Combine(_home.Path, "json"));
+
+        Assert.Equal(2, demo.ExitCode);
+        Assert.Contains("--format json", demo.ErrorLine(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_home.Path, "json")), "nothing should start for a bad command line");
+    }
+
+    [Fact]
     public async Task The_simulated_model_labels_every_answer_and_answers_the_same_prompt_the_same_way()
     {
         await using var model = await SimulatedModel.StartAsync(TimeSpan.Zero, TimeSpan.Zero, CancellationToken.None);

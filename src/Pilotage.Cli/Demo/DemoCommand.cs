@@ -49,6 +49,10 @@ internal static class DemoCommand
         };
         command.SetAction(async (parse, ct) =>
         {
+            if (cli.WantsJson(parse))
+            {
+                throw new CliException("the demo tells a story for people and has no --json output; after it, 'pilotage report support-reply-drafts --format json' gives the figures", ExitCodes.Usage);
+            }
             Uri? upstreamUri = null;
             if (Args.Blank(parse.GetValue(upstream)) is { } text)
             {
