@@ -34,7 +34,8 @@ public sealed partial class DemoCliTests : IDisposable
         var dll = Path.Combine(AppContext.BaseDirectory, "pilotage.dll");
         Assert.True(File.Exists(dll), $"{dll} was not built");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "demo", "--no-serve", "--fast", "--dir", folder }) start.ArgumentList.Add(arg);
+        // Default settings (with the simulated latency), as a newcomer runs it; only --dir is the test's.
+        foreach (var arg in new[] { dll, "demo", "--no-serve", "--dir", folder }) start.ArgumentList.Add(arg);
         foreach (var name in new[] { "PILOTAGE_SERVER", "PILOTAGE_TOKEN", "PILOTAGE_DB", "PILOTAGE_ADMIN_TOKEN" }) start.Environment.Remove(name);
         start.Environment["XDG_CONFIG_HOME"] = _home.Path;
 
