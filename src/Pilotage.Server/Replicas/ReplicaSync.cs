@@ -76,8 +76,16 @@ public sealed class ReplicaSync(PilotageStore store, ControlPlane control, IEnum
         {
             logger.LogWarning("Replicas: reading the audit head failed; the safety net retries: {Reason}", e.Message);
         }
-        logger.LogInformation("Replicas: following changes from other replicas ({How}; safety-net check every {Seconds} s)",
-            _options.Listen ? $"LISTEN {ControlPlane.ReplicaChannel}" : "LISTEN off", _options.CheckInterval.TotalSeconds);
+        if (_options.Listen)
+        {
+            logger.LogInformation("Replicas: following changes from other replicas (LISTEN {Channel}; safety-net check every {Seconds} s)",
+                ControlPlane.ReplicaChannel, _options.CheckInterval.TotalSeconds);
+        }
+        else
+        {
+            logger.LogWarning("Replicas: LISTEN off (PILOTAGE_REPLICA_LISTEN=off): changes made through other replicas arrive only with the safety-net check, every {Seconds} s",
+                _options.CheckInterval.TotalSeconds);
+        }
         var tasks = new List<Task> { RefreshLoopAsync(stoppingToken), SafetyNetAsync(stoppingToken) };
         if (_options.Listen) tasks.Add(ListenLoopAsync(stoppingToken));
         await Task.WhenAll(tasks);
