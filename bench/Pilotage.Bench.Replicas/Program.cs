@@ -55,10 +55,12 @@ try
     await WaitAsync(onB, HttpStatusCode.OK, pollMs, TimeSpan.FromSeconds(30));
     await WaitAsync(onC, HttpStatusCode.OK, pollMs, TimeSpan.FromSeconds(30));
 
-    var (listenPause, listenResume, commands) = await ToggleAsync(a, onB, toggles, pollMs);
+    var (listenPause, listenResume, commands) = await ToggleAsync(a, onB, toggles, pollMs, TimeSpan.Zero);
     Report("LISTEN/NOTIFY (replica B)", listenPause, listenResume);
     Report("pause/resume command on A (for scale)", commands, []);
-    var (netPause, netResume, _) = await ToggleAsync(a, onC, netToggles, pollMs);
+    // A random pause before each command: otherwise every toggle follows the check that caught up
+    // with the previous one, and each delay is a whole interval (the worst case, not the typical one).
+    var (netPause, netResume, _) = await ToggleAsync(a, onC, netToggles, pollMs, TimeSpan.FromSeconds(netCheck));
     Report($"safety net only, check every {netCheck} s (replica C, LISTEN off)", netPause, netResume);
 }
 finally
@@ -68,20 +70,26 @@ finally
 }
 return 0;
 
-static async Task<(List<double> Pause, List<double> Resume, List<double> Commands)> ToggleAsync(ServerProcess a, HttpClient replica, int toggles, int pollMs)
+static async Task<(List<double> Pause, List<double> Resume, List<double> Commands)> ToggleAsync(ServerProcess a, HttpClient replica, int toggles, int pollMs, TimeSpan jitter)
 {
     var pause = new List<double>();
     var resume = new List<double>();
     var commands = new List<double>();
     for (var i = 0; i < toggles; i++)
     {
+        await Jitter(jitter);
         commands.Add(await CommandAsync(a, "pause", $"toggle {i}"));
         pause.Add((await WaitAsync(replica, (HttpStatusCode)423, pollMs, TimeSpan.FromSeconds(30))).TotalMilliseconds);
+        await Jitter(jitter);
         commands.Add(await CommandAsync(a, "resume", $"toggle {i} over"));
         resume.Add((await WaitAsync(replica, HttpStatusCode.OK, pollMs, TimeSpan.FromSeconds(30))).TotalMilliseconds);
     }
     return (pause, resume, commands);
 }
+
+#pragma warning disable CA5394 // Timing jitter, not security.
+static Task Jitter(TimeSpan upTo) => upTo <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(upTo * Random.Shared.NextDouble());
+#pragma warning restore CA5394
 
 static async Task<double> CommandAsync(ServerProcess a, string verb, string reason)
 {

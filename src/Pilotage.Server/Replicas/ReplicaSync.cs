@@ -142,8 +142,10 @@ public sealed class ReplicaSync(PilotageStore store, ControlPlane control, IEnum
     /// <summary>Reads the head, and when this replica is behind it, rebuilds what follows the control plane.</summary>
     private async Task RefreshIfBehindAsync(CancellationToken ct)
     {
-        // The head is read BEFORE the rebuild: the state loaded afterwards reflects at least this sequence.
-        var head = await HeadAsync(ct);
+        // A notified sequence is already committed, so the state loaded now reflects at least it; with
+        // none pending (a safety-net check), the head is read BEFORE the rebuild for the same reason.
+        var wanted = Interlocked.Read(ref _wanted);
+        var head = wanted > AppliedSequence ? wanted : await HeadAsync(ct);
         if (head <= AppliedSequence) return;
         foreach (var observer in _observers) await observer.OnCommittedAsync(ct);
         Interlocked.Increment(ref _refreshes);
