@@ -22,7 +22,7 @@ public sealed record FireOutcome(bool Fired, bool StopsServing, bool ConfigChang
 
 /// <summary>
 /// What the evaluating replica saw when the rule fired: the system's lifecycle position and config
-/// version its window belongs to, and when the rule was last armed. Re-checked under the control
+/// version in its policy snapshot, and when the rule was last armed. Re-checked under the control
 /// plane's lock so that replicas seeing the same evidence apply and record the firing once.
 /// </summary>
 public sealed record FireGuard(LifecyclePhase Phase, int Stage, int ConfigVersion, DateTimeOffset ArmedAt);
@@ -110,14 +110,15 @@ public static class PauseRuleActions
             return "skipped: the system changed (lifecycle position or configuration) since the evidence was gathered";
         }
         var subject = $"system:{row.Slug}";
-        // Firings are rare, so reading their entries (audit entries are keyed by sequence only) is cheap enough.
+        // Firings are rare, so reading this system's (audit entries are keyed by sequence only) is cheap
+        // enough. The time is compared here: SQLite cannot compare DateTimeOffset values in SQL.
         var fired = await command.Db.AuditEntries.AsNoTracking()
-            .Where(a => a.Action == "system.rule_fired" && a.Subject == subject && a.At >= guard.ArmedAt)
-            .Select(a => a.After).ToListAsync(ct);
+            .Where(a => a.Action == "system.rule_fired" && a.Subject == subject)
+            .Select(a => new { a.At, a.After }).ToListAsync(ct);
         var ruleJson = PauseRuleEngine.RuleJson(rule).ToJsonString();
-        foreach (var after in fired)
+        foreach (var (at, after) in fired.Select(f => (f.At, f.After)))
         {
-            if (after is null) continue;
+            if (after is null || at < guard.ArmedAt) continue;
             var node = JsonNode.Parse(after);
             if (node?["ruleIndex"]?.GetValue<int>() == index && node["rule"]?.ToJsonString() == ruleJson)
             {

@@ -247,7 +247,8 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
             rule.Armed = false;
             // The guard makes the firing once per deployment: another replica that saw the same evidence
             // (or a person) may have acted since this replica's snapshot was taken.
-            var guard = new FireGuard(state.Epoch.Phase, state.Epoch.Stage, state.Epoch.ConfigVersion, rule.ArmedAt);
+            var seen = system.State;
+            var guard = new FireGuard(seen.Lifecycle.Phase, seen.Lifecycle.Stage, seen.ConfigVersion, rule.ArmedAt);
             var outcome = await PauseRuleActions.FireAsync(services.GetRequiredService<ControlPlane>(), slug, rule.Rule, rule.Index, check, ct, guard);
             logger.LogWarning("Pause rule {Index} of {System} fired: {Sentence}; {Outcome}", rule.Index, slug, check.Sentence, outcome);
             if (outcome.StopsServing) return;

@@ -67,15 +67,8 @@ public sealed class ReplicaSync(PilotageStore store, ControlPlane control, IEnum
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (store.Location.Provider != StoreProvider.PostgreSql) return;
-        try
-        {
-            // The snapshot built at start-up reflects at least the head as it is now.
-            Interlocked.Exchange(ref _applied, await HeadAsync(stoppingToken));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogWarning("Replicas: reading the audit head failed; the safety net retries: {Reason}", e.Message);
-        }
+        // Nothing is taken as applied yet: a change committed elsewhere between the start-up snapshot and
+        // the first LISTEN would otherwise be missed. The first refresh (on connecting) costs one rebuild.
         if (_options.Listen)
         {
             logger.LogInformation("Replicas: following changes from other replicas (LISTEN {Channel}; safety-net check every {Seconds} s)",
@@ -207,7 +200,9 @@ public sealed class ReplicaSync(PilotageStore store, ControlPlane control, IEnum
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException or TimeoutException)
+#pragma warning disable CA1031 // Whatever broke the connection, listening must resume; the safety net covers the gap.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 attempt++;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * Math.Pow(2, Math.Min(attempt - 1, 6))));
