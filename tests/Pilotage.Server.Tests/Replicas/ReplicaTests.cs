@@ -3,6 +3,9 @@ using System.Net;
 using System.Text;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Tests.Gateway;
@@ -99,6 +102,37 @@ public sealed class ReplicaTests
         Assert.Single(pauses);
         Assert.Equal(1, await CountAsync(store, "system.paused"));
         Assert.Equal((HttpStatusCode)423, (await memberOnB.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
+    }
+
+    [PostgresFact]
+    public async Task A_webhook_is_sent_once_even_when_two_replicas_poll_while_it_is_in_flight()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var upstream = await FakeUpstream.StartAsync();
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpContext http) =>
+        {
+            received.Enqueue($"{http.Request.Headers["X-Pilotage-Event"]} {http.Request.Headers["X-Pilotage-Delivery"]}");
+            // Slow to answer: the other replica polls (every 2 s) while this delivery is still pending.
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        var hook = new Dictionary<string, string> { ["PILOTAGE_WEBHOOK_URL"] = receiver.Urls.First() + "/hook" };
+        await using var a = await ServerProcess.StartAsync(database.ConnectionString, environment: hook);
+        await using var b = await ServerProcess.StartAsync(database.ConnectionString, environment: hook);
+        await SetUpPilotAsync(a, upstream, "full", "");
+
+        (await b.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/pause", new { reason = "webhook test" })).EnsureSuccessStatusCode();
+        await WaitForAsync(() => Task.FromResult(received.Any(r => r.StartsWith("system.paused ", StringComparison.Ordinal))), "the pause webhook");
+        // Both replicas poll at least twice more while it is in flight, and after it is recorded delivered.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.Single(received, r => r.StartsWith("system.paused ", StringComparison.Ordinal));
+        var decisions = received.Where(r => r.StartsWith("system.decision.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(decisions.Distinct().Count(), decisions.Count);
     }
 
     // ---- helpers -----------------------------------------------------------------------------------
