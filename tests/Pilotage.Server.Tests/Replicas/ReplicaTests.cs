@@ -22,7 +22,7 @@ public sealed class ReplicaTests
     private const string System = GatewayHarness.System;
 
     [PostgresFact]
-    public async Task A_pause_resume_and_key_revocation_through_one_replica_reach_the_other_within_a_second()
+    public async Task A_pause_resume_and_key_revocation_through_one_replica_reach_the_other_within_a_second_also_after_the_LISTEN_connection_drops()
     {
         await using var database = await PostgresDatabase.CreateAsync();
         await using var upstream = await FakeUpstream.StartAsync();
@@ -45,6 +45,30 @@ public sealed class ReplicaTests
         (await a.Admin.DeleteAsync($"/api/v1/keys/{keyId}")).EnsureSuccessStatusCode();
         var revoked = await WaitForStatusAsync(memberOnB, HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5));
         Assert.True(revoked < TimeSpan.FromSeconds(1), $"replica B still accepted the key {revoked.TotalMilliseconds:0} ms after it was revoked through A");
+
+        // The LISTEN connections drop (a failover, a pooler restart): the replicas reconnect and listen again.
+        await using (var connection = new Npgsql.NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var terminate = new Npgsql.NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pilotage replica listener'", connection);
+            Assert.Equal(2L, await terminate.ExecuteScalarAsync());
+        }
+        await WaitForAsync(() => Task.FromResult(b.Output.Contains("the LISTEN connection failed", StringComparison.Ordinal)), "replica B to notice its LISTEN connection dropped");
+        await Task.Delay(1500);
+        var otherOnB = b.ClientFor(await CreateKeyAsync(a, "mia@example.org"));
+        await WaitForStatusAsync(otherOnB, HttpStatusCode.OK, TimeSpan.FromSeconds(5));
+        (await a.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/pause", new { reason = "after reconnect" })).EnsureSuccessStatusCode();
+        var again = await WaitForStatusAsync(otherOnB, (HttpStatusCode)423, TimeSpan.FromSeconds(10));
+        Assert.True(again < TimeSpan.FromSeconds(1), $"after reconnecting, replica B refused {again.TotalMilliseconds:0} ms after the pause (the safety net alone checks every 5 s)");
+    }
+
+    private static async Task<string> CreateKeyAsync(ServerProcess server, string user)
+    {
+        using var key = await server.Admin.PostAsJsonAsync("/api/v1/keys", new { user });
+        key.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await key.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("key").GetString()!;
     }
 
     [PostgresFact]
