@@ -82,6 +82,8 @@ public sealed class ServerProcess : IAsyncDisposable
         try
         {
             await server.WaitReadyAsync(readyWithin ?? TimeSpan.FromSeconds(60));
+            // /readyz answers once Kestrel listens; the admin key is registered just after that.
+            if (environment?.ContainsKey("PILOTAGE_ADMIN_TOKEN") != true) await server.WaitAdminAsync(readyWithin ?? TimeSpan.FromSeconds(60));
         }
         catch
         {
@@ -123,6 +125,19 @@ public sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
         throw new TimeoutException($"pilotage serve at {Url} was not ready within {within}:\n{Output}");
+    }
+
+    /// <summary>Polls until the admin token is accepted (the server registers it right after it starts listening).</summary>
+    public async Task WaitAdminAsync(TimeSpan within)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < within)
+        {
+            using var response = await Admin.GetAsync("/api/v1/users");
+            if (response.StatusCode != HttpStatusCode.Unauthorized) return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"pilotage serve at {Url} did not accept the admin token within {within}:\n{Output}");
     }
 
     /// <summary>SIGKILL: no shutdown hook runs, buffers are not flushed — a power cut for the process.</summary>

@@ -79,6 +79,7 @@ public static class PilotageApp
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PauseRules.PauseRuleFeed>());
         services.AddSingleton<PauseRules.PauseRuleEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<PauseRules.PauseRuleEngine>());
+        Replicas.ReplicaWiring.AddPilotageReplicas(services);
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.

@@ -71,12 +71,15 @@ public sealed class PilotExpiryWatcher(PolicyCache policy, ControlPlane control,
                     ? $"the pilot of '{state.Slug}' ended on {ends:yyyy-MM-dd}; the gateway refuses it until {state.Spec.Owner} records a decision"
                     : $"the pilot of '{state.Slug}' ends on {ends:yyyy-MM-dd} ({daysLeft} day(s) left); {state.Spec.Owner} should review the evidence and decide",
             };
-            await control.ExecuteAsync("pilotage", command =>
+            var recorded = await control.ExecuteAsync("pilotage", async command =>
             {
-                command.Audit(action, $"system:{state.Slug}", null, details.ToJsonString());
-                return Task.FromResult(true);
+                // Checked again under the control plane's lock: another replica's watcher may have just recorded it.
+                var subject = $"system:{state.Slug}";
+                if (await command.Db.AuditEntries.AnyAsync(a => a.Subject == subject && a.Action == action && a.After != null && a.After.Contains(marker), ct)) return false;
+                command.Audit(action, subject, null, details.ToJsonString());
+                return true;
             }, ct);
-            written++;
+            if (recorded) written++;
         }
         return written;
     }

@@ -116,6 +116,9 @@ public sealed class WebhookSender(PilotageStore store, IHttpClientFactory client
     {
         var now = time.GetUtcNow();
         await using var db = store.CreateDbContext();
+        // With replicas on PostgreSQL, one sender at a time: a delivery is sent once, not once per replica.
+        await using var turn = await Replicas.ReplicaLock.TryTakeAsync(db, Replicas.ReplicaLock.Webhooks, ct);
+        if (turn is null) return;
         var due = (await db.WebhookDeliveries.Where(d => d.Status == "pending").OrderBy(d => d.Id).Take(500).ToListAsync(ct))
             .Where(d => d.NextAttemptAt is null || d.NextAttemptAt <= now).ToList();
         foreach (var delivery in due)

@@ -21,6 +21,13 @@ public sealed record FireOutcome(bool Fired, bool StopsServing, bool ConfigChang
 }
 
 /// <summary>
+/// What the evaluating replica saw when the rule fired: the system's lifecycle position and config
+/// version in its policy snapshot, and when the rule was last armed. Re-checked under the control
+/// plane's lock so that replicas seeing the same evidence apply and record the firing once.
+/// </summary>
+public sealed record FireGuard(LifecyclePhase Phase, int Stage, int ConfigVersion, DateTimeOffset ArmedAt);
+
+/// <summary>
 /// Applies a fired rule's action as ONE control-plane command: the lifecycle change (or config
 /// rollback) and the <c>system.rule_fired</c> audit entry commit together, and the commit refreshes
 /// the gateway's snapshot before the command returns.
@@ -29,7 +36,7 @@ public static class PauseRuleActions
 {
     public const string ActorPrefix = "pause rule: ";
 
-    public static Task<FireOutcome> FireAsync(ControlPlane control, string slug, PauseRuleSpec rule, int index, RuleCheck check, CancellationToken ct)
+    public static Task<FireOutcome> FireAsync(ControlPlane control, string slug, PauseRuleSpec rule, int index, RuleCheck check, CancellationToken ct, FireGuard? guard = null)
     {
         ArgumentNullException.ThrowIfNull(control);
         ArgumentNullException.ThrowIfNull(rule);
@@ -44,6 +51,10 @@ public static class PauseRuleActions
             {
                 // A person (or another rule) got there first: nothing to do, nothing to record.
                 return new FireOutcome(false, false, false, $"skipped: the system is already {state.Phase.ToString().ToLowerInvariant()}");
+            }
+            if (guard is not null && await AlreadyHandledAsync(command, row, state, rule, index, guard, ct) is { } skipped)
+            {
+                return new FireOutcome(false, false, false, skipped);
             }
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
             var reason = $"pause rule {index + 1} fired: {check.Sentence}";
@@ -85,6 +96,36 @@ public static class PauseRuleActions
             command.Audit("system.rule_fired", $"system:{slug}", null, after.ToJsonString());
             return outcome;
         }, ct);
+    }
+
+    /// <summary>
+    /// Why this firing is not to be applied, or null. The command holds the audit head lock, which
+    /// serialises commands across replicas, so what it reads here is every earlier firing's result.
+    /// </summary>
+    private static async Task<string?> AlreadyHandledAsync(CommandContext command, AiSystemRow row, LifecycleState state, PauseRuleSpec rule, int index, FireGuard guard, CancellationToken ct)
+    {
+        if (state.Phase != guard.Phase || state.Stage != guard.Stage || row.ConfigVersion != guard.ConfigVersion)
+        {
+            // Paused, moved, reconfigured or rolled back since: the evidence belongs to what came before.
+            return "skipped: the system changed (lifecycle position or configuration) since the evidence was gathered";
+        }
+        var subject = $"system:{row.Slug}";
+        // Firings are rare, so reading this system's (audit entries are keyed by sequence only) is cheap
+        // enough. The time is compared here: SQLite cannot compare DateTimeOffset values in SQL.
+        var fired = await command.Db.AuditEntries.AsNoTracking()
+            .Where(a => a.Action == "system.rule_fired" && a.Subject == subject)
+            .Select(a => new { a.At, a.After }).ToListAsync(ct);
+        var ruleJson = PauseRuleEngine.RuleJson(rule).ToJsonString();
+        foreach (var (at, after) in fired.Select(f => (f.At, f.After)))
+        {
+            if (after is null || at < guard.ArmedAt) continue;
+            var node = JsonNode.Parse(after);
+            if (node?["ruleIndex"]?.GetValue<int>() == index && node["rule"]?.ToJsonString() == ruleJson)
+            {
+                return "skipped: another replica already fired this rule on the same evidence";
+            }
+        }
+        return null;
     }
 
     private static FireOutcome Pause(CommandContext command, AiSystemRow row, LifecycleState state, SystemSpec spec, string actor, string reason, string applied)

@@ -200,14 +200,14 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
             foreach (var rule in state.Rules)
             {
                 rule.Window?.Reset();
-                rule.Armed = true;
+                rule.Arm(now);
             }
         }
         if (!state.Rules.Select(r => r.Rule).SequenceEqual(spec.PauseRules))
         {
             var old = state.Rules.ToList();
             state.Rules = spec.PauseRules.Select((rule, index) =>
-                Keep(old, rule, index) ?? new RuleState(rule, index, RuleWindow.For(rule))).ToList();
+                Keep(old, rule, index) ?? new RuleState(rule, index, RuleWindow.For(rule)) { ArmedAt = now }).ToList();
             foreach (var rule in state.Rules.Where(r => r.Window is null))
             {
                 if (_warned.Add($"{slug}#{rule.Rule}")) logger.LogWarning("Pause rule {Index} of {System} is not evaluated: {Why}", rule.Index, slug, RuleMetrics.Unsupported(rule.Rule));
@@ -240,12 +240,16 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
             if (!check.Fired)
             {
                 // A notify rule re-arms once the figure is back within bounds; the others wait for a person.
-                if (rule.Rule.Action == PauseAction.Notify && check.Figure is not null) rule.Armed = true;
+                if (rule.Rule.Action == PauseAction.Notify && check.Figure is not null) rule.Arm(now);
                 continue;
             }
             if (!rule.Armed) continue;
             rule.Armed = false;
-            var outcome = await PauseRuleActions.FireAsync(services.GetRequiredService<ControlPlane>(), slug, rule.Rule, rule.Index, check, ct);
+            // The guard makes the firing once per deployment: another replica that saw the same evidence
+            // (or a person) may have acted since this replica's snapshot was taken.
+            var seen = system.State;
+            var guard = new FireGuard(seen.Lifecycle.Phase, seen.Lifecycle.Stage, seen.ConfigVersion, rule.ArmedAt);
+            var outcome = await PauseRuleActions.FireAsync(services.GetRequiredService<ControlPlane>(), slug, rule.Rule, rule.Index, check, ct, guard);
             logger.LogWarning("Pause rule {Index} of {System} fired: {Sentence}; {Outcome}", rule.Index, slug, check.Sentence, outcome);
             if (outcome.StopsServing) return;
             if (outcome.ConfigChanged)
@@ -254,7 +258,7 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
                 var after = policy.Current.Systems.TryGetValue(slug, out var now2) ? now2 : null;
                 if (after is not null) Sync(slug, after, time.GetUtcNow());
                 rule.Armed = false;
-                foreach (var other in state.Rules.Where(r => r != rule)) other.Armed = true;
+                foreach (var other in state.Rules.Where(r => r != rule)) other.Arm(time.GetUtcNow());
                 return;
             }
         }
@@ -380,6 +384,16 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
         public RuleWindow? Window { get; } = window;
         /// <summary>False once fired, until a person acts (or, for notify, until the figure is back within bounds).</summary>
         public bool Armed { get; set; } = true;
+
+        /// <summary>When the rule was last armed: a firing of it recorded since then (by any replica) is this crossing's.</summary>
+        public DateTimeOffset ArmedAt { get; set; }
+
+        public void Arm(DateTimeOffset now)
+        {
+            if (Armed) return;
+            Armed = true;
+            ArmedAt = now;
+        }
     }
 
     internal static JsonObject RuleJson(PauseRuleSpec rule) => new()

@@ -45,6 +45,17 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
 
     public PilotageStore Store => store;
 
+    /// <summary>
+    /// The audit sequence of the last command this process committed. Its observers ran after it, so
+    /// a replica notification for this sequence (or an older one) is already reflected here.
+    /// </summary>
+    public long LastCommittedSequence => Interlocked.Read(ref _lastCommitted);
+
+    /// <summary>The PostgreSQL channel every committed change is announced on, with its audit sequence as payload.</summary>
+    public const string ReplicaChannel = "pilotage_control";
+
+    private long _lastCommitted;
+
     public async Task<T> ExecuteAsync<T>(string actor, Func<CommandContext, Task<T>> command, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
@@ -57,9 +68,17 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             var result = await command(context);
             AppendAudit(context, head, _webhook);
             await db.SaveChangesAsync(cancellationToken);
+            if (context.PendingAudit.Count > 0 && db.Provider == StoreProvider.PostgreSql)
+            {
+                // Other replicas refresh their snapshots on this. Inside the transaction, PostgreSQL
+                // delivers it on commit and never for a rolled-back change.
+                var sequence = head.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ReplicaChannel}, {sequence})", cancellationToken);
+            }
             await transaction.CommitAsync(cancellationToken);
             if (context.PendingAudit.Count > 0)
             {
+                InterlockedMax(ref _lastCommitted, head.Sequence);
                 // Before the command answers: the next gateway request must already see the change.
                 foreach (var observer in _observers) await observer.OnCommittedAsync(CancellationToken.None);
             }
@@ -102,6 +121,17 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             if (webhook is not null && Notifications.WebhookEvents.Notifies(action)) context.Db.WebhookDeliveries.Add(Notifications.WebhookEvents.Delivery(webhook, entry));
             head.Sequence = record.Sequence;
             head.Hash = hash;
+        }
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var current = Interlocked.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current) return;
+            current = seen;
         }
     }
 
