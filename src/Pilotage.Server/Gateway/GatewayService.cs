@@ -575,7 +575,17 @@ public sealed class GatewayService(
     {
         var spec = request.System!.State.Spec;
         // The held answer is stored first: a record that says "held" must have something to release.
-        await approvals.HoldAsync(request.Id, spec.Name, request.ResponseText!, request.At, http.RequestAborted);
+        // It lives in the store itself, so a held answer cannot be spooled: during an outage it fails closed.
+        try
+        {
+            await approvals.HoldAsync(request.Id, spec.Name, request.ResponseText!, request.At, CancellationToken.None);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or TimeoutException)
+        {
+            GatewayTracing.Failed("evidence_unavailable");
+            await OpenAiErrors.WriteAsync(http, EvidenceRefusal(spec, new EvidenceUnavailableException($"the held answer could not be stored ({e.Message})", e)), request.Id, request.Mode);
+            return;
+        }
         var held = new HeldAnswer(request.Id, "pilotage.held_answer", "pending", spec.Name,
             $"the answer is held until a reviewer of '{spec.Name}' releases it; fetch it with GET /v1/interactions/{request.Id}");
         await CommitThenAsync(http, request, "held", async () =>
@@ -622,10 +632,13 @@ public sealed class GatewayService(
         var durability = request.System?.State.Spec.Evidence.Durability == Core.Specs.EvidenceDurability.Async
             ? Evidence.EvidenceDurability.Async
             : Evidence.EvidenceDurability.Durable;
-        await evidence.AppendAsync(record, durability, CancellationToken.None);
+        await evidence.AppendAsync(record, durability, OnOutage(request.System), CancellationToken.None);
         GatewayTracing.Record(record);
         if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
     }
+
+    private static StoreOutage OnOutage(GatewaySystem? system) =>
+        system is null ? StoreOutage.FailClosed : StoreOutagePolicy.For(system.State.Spec);
 
     private void Served(GatewayRequest request) =>
         metrics.Served(request.System!.State.Slug, request.Mode, request.Endpoint, request.TokensIn, request.TokensOut, request.ElapsedMs / 1000.0, request.System.State.Spec.Upstream.Model);
@@ -658,7 +671,7 @@ public sealed class GatewayService(
         GatewayTracing.Record(record);
         try
         {
-            await evidence.AppendAsync(record, durability, CancellationToken.None);
+            await evidence.AppendAsync(record, durability, OnOutage(policy.Current.Systems.GetValueOrDefault(record.System)), CancellationToken.None);
         }
         catch (EvidenceUnavailableException e)
         {
