@@ -150,3 +150,19 @@ public sealed class DisposablePostgresCluster : IAsyncDisposable
 
     private static bool IsRoot() => OperatingSystem.IsLinux() && Environment.UserName == "root";
 }
+
+/// <summary>
+/// A <see cref="Xunit.FactAttribute"/> for tests that start their own PostgreSQL (<see cref="DisposablePostgresCluster"/>).
+/// Skipped with the reason when the server binaries are missing — except under <c>CI=true</c>, where
+/// .ci/run installs them and a skip would hide a broken set-up: there the test runs and fails loudly.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class OwnPostgresFactAttribute : Xunit.FactAttribute
+{
+    public OwnPostgresFactAttribute()
+    {
+        var ci = Environment.GetEnvironmentVariable("CI");
+        var isCi = string.Equals(ci, "true", StringComparison.OrdinalIgnoreCase) || ci == "1";
+        if (!isCi && DisposablePostgresCluster.SkipReason() is { } reason) Skip = reason;
+    }
+}

@@ -71,13 +71,21 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
         }
 
         var kills = 0;
+        var starting = TimeSpan.Zero;
         for (var round = 0; round < rounds; round++)
         {
+            var started = Stopwatch.StartNew();
             await using var server = await ServerProcess.StartAsync(database, port);
+            starting += started.Elapsed;
             using var stop = new CancellationTokenSource();
             var member = server.ClientFor(memberKey);
+            var before = _answered.Count;
             var load = Enumerable.Range(0, Clients).Select(n => ClientLoopAsync(member, n, round, stop.Token)).ToList();
             load.Add(AdminLoopAsync(server.Admin, round, stop.Token));
+            // "Into the load" counts from the first answer: a fresh process spends its first moments compiling,
+            // and a kill then would only ever hit requests that had not reached the store.
+            var warm = Stopwatch.StartNew();
+            while (_answered.Count == before && warm.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(5);
             await Task.Delay(random.Next(100, 601));
             await server.KillAsync();
             kills++;
@@ -85,6 +93,7 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
             await Task.WhenAll(load);
         }
 
+        output.WriteLine($"{storeName}: {rounds} rounds, {starting.TotalSeconds:0.0} s of it starting the server");
         await using var last = await ServerProcess.StartAsync(database, port);
         var report = await VerifyAsync(last, memberKey, rounds, kills, clock);
         output.WriteLine(JsonSerializer.Serialize(report));
@@ -141,7 +150,7 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
             var stream = !hold && (i + n) % 2 == 0;
             try
             {
-                var (id, outcome) = await ChatAsync(client, hold ? HoldSystem : ServeSystem, stream, $"round {round} client {n} request {i}", stop);
+                var (id, outcome, _) = await ChatAsync(client, hold ? HoldSystem : ServeSystem, stream, $"round {round} client {n} request {i}", stop);
                 if (outcome == ChatOutcome.Answered) _answered.TryAdd(id!, stream);
                 else if (outcome == ChatOutcome.Held) _held.TryAdd(id!, true);
             }
@@ -156,26 +165,28 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
     public enum ChatOutcome { Answered, Held, Refused }
 
     /// <summary>Sends one chat completion and reads the whole answer; "answered" only with the complete body or <c>[DONE]</c>.</summary>
-    public static async Task<(string? Id, ChatOutcome Outcome)> ChatAsync(HttpClient client, string system, bool stream, string content, CancellationToken ct)
+    public static async Task<(string? Id, ChatOutcome Outcome, int Status)> ChatAsync(HttpClient client, string system, bool stream, string content, CancellationToken ct)
     {
         var body = new { model = system, stream, messages = new object[] { new { role = "user", content } } };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         var id = response.Headers.TryGetValues("x-pilotage-interaction-id", out var ids) ? ids.FirstOrDefault() : null;
         var text = await response.Content.ReadAsStringAsync(ct);
-        if (id is null) return (null, ChatOutcome.Refused);
-        if (response.StatusCode == HttpStatusCode.Accepted && text.Contains("\"pending\"", StringComparison.Ordinal)) return (id, ChatOutcome.Held);
-        if (response.StatusCode != HttpStatusCode.OK) return (id, ChatOutcome.Refused);
-        if (stream) return (id, text.Contains("data: [DONE]", StringComparison.Ordinal) ? ChatOutcome.Answered : ChatOutcome.Refused);
+        var status = (int)response.StatusCode;
+        if (id is null) return (null, ChatOutcome.Refused, status);
+        if (response.StatusCode == HttpStatusCode.Accepted && text.Contains("\"pending\"", StringComparison.Ordinal)) return (id, ChatOutcome.Held, status);
+        if (response.StatusCode != HttpStatusCode.OK) return (id, ChatOutcome.Refused, status);
+        // A stream's errors come in-band after the 200: only its [DONE] means the answer was released.
+        if (stream) return text.Contains("data: [DONE]", StringComparison.Ordinal) ? (id, ChatOutcome.Answered, status) : (id, ChatOutcome.Refused, 503);
         // A complete JSON answer: a cut-off body would not parse.
         try
         {
             using var json = JsonDocument.Parse(text);
-            return (id, json.RootElement.TryGetProperty("choices", out _) ? ChatOutcome.Answered : ChatOutcome.Refused);
+            return (id, json.RootElement.TryGetProperty("choices", out _) ? ChatOutcome.Answered : ChatOutcome.Refused, status);
         }
         catch (JsonException)
         {
-            return (id, ChatOutcome.Refused);
+            return (id, ChatOutcome.Refused, status);
         }
     }
 

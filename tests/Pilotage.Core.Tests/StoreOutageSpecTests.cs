@@ -1,6 +1,6 @@
 using Pilotage.Core.Specs;
 
-namespace Pilotage.Core.Tests.Specs;
+namespace Pilotage.Core.Tests;
 
 /// <summary><c>spec.evidence.onStoreOutage</c> (issue 8): parsed, defaulted by risk, canonical, diffed.</summary>
 public class StoreOutageSpecTests
