@@ -18,7 +18,7 @@ public static class HealthEndpoints
         // Liveness: the process answers. Readiness: it can also reach its store — or, while it cannot,
         // it still serves the systems that spool (200 "degraded"): a load balancer must keep sending them.
         app.MapGet("/healthz", () => Results.Text("ok\n")).WithTags("Health").AllowAnonymous();
-        app.MapGet("/readyz", async (PilotageStore store, EvidenceWriter writer, PolicyCache policy, CancellationToken ct) =>
+        app.MapGet("/readyz", async (PilotageStore store, EvidenceWriter writer, PolicyCache policy, StartupState startup, CancellationToken ct) =>
         {
             var where = store.Location.Describe();
             var spool = writer.StoreState;
@@ -33,6 +33,10 @@ public static class HealthEndpoints
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 error = e.GetType().Name;
+            }
+            if (error is null && !startup.Complete)
+            {
+                return Results.Json(new ReadinessView("starting", where, "start-up has not finished (bootstrap admin)"), statusCode: StatusCodes.Status503ServiceUnavailable);
             }
             if (error is null)
             {

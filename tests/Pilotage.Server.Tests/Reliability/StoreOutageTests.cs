@@ -59,7 +59,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
             var readiness = await WaitForReadinessAsync(probe, r => r.StoreState == "unreachable" && r.Spooled > 0);
             var outageFrom = _clock.ElapsedMilliseconds + 200;
             var spooledBefore = _received.Values.Count(s => s == Spooling);
-            await WaitUntilAsync(() => _received.Values.Count(s => s == Spooling) >= spooledBefore + 20, "spool answers during the outage");
+            await WaitUntilAsync(() => _received.Values.Count(s => s == Spooling) >= spooledBefore + 20 && _clock.ElapsedMilliseconds > outageFrom + 1500, "spool answers during the outage");
             readiness = await ReadinessAsync(probe);
             var outageTo = _clock.ElapsedMilliseconds;
             Assert.Equal(HttpStatusCode.OK, readiness.Code);
@@ -93,6 +93,7 @@ public sealed class StoreOutageTests(ITestOutputHelper output)
 
             // During the confirmed outage: the spool system answered, the fail-closed one only refused (503).
             var during = _results.Where(r => r.At >= outageFrom && r.At <= outageTo).ToList();
+            output.WriteLine("during the outage: " + string.Join(", ", during.GroupBy(r => (r.System, r.Status)).Select(g => $"{g.Key.System} {g.Key.Status}: {g.Count()}")));
             Assert.Contains(during, r => r.System == Spooling && r.Status == 200);
             Assert.DoesNotContain(during, r => r.System == Closed && r.Status == 200);
             Assert.Contains(during, r => r.System == Closed && r.Status == 503);
