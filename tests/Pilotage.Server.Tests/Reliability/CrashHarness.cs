@@ -24,11 +24,12 @@ public sealed record CrashReport(
     int Incomplete,
     int ApprovalsNotPending,
     int UsersLost,
+    int OrphanApprovals,
     bool AuditChainOk,
     long AuditEntries,
     double Seconds)
 {
-    public bool Clean => RecordsLost == 0 && Duplicates == 0 && Incomplete == 0 && ApprovalsNotPending == 0 && UsersLost == 0 && AuditChainOk;
+    public bool Clean => RecordsLost == 0 && Duplicates == 0 && Incomplete == 0 && ApprovalsNotPending == 0 && UsersLost == 0 && OrphanApprovals == 0 && AuditChainOk;
 }
 
 /// <summary>
@@ -212,6 +213,7 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
     {
         var rows = new Dictionary<string, (string System, string Outcome, bool Complete)>(StringComparer.Ordinal);
         var duplicates = 0;
+        var orphanApprovals = 0;
         await using (var connection = connect())
         {
             await connection.OpenAsync();
@@ -234,6 +236,13 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
             {
                 count.CommandText = "SELECT COUNT(*) - COUNT(DISTINCT id) FROM interactions";
                 duplicates += Convert.ToInt32(await count.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+            }
+            // Half-written: a held answer whose interaction record never committed would sit in the
+            // reviewers' queue as if a client were waiting for it.
+            await using (var orphans = connection.CreateCommand())
+            {
+                orphans.CommandText = "SELECT COUNT(*) FROM approvals a WHERE NOT EXISTS (SELECT 1 FROM interactions i WHERE i.id = a.interaction_id)";
+                orphanApprovals = Convert.ToInt32(await orphans.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
             }
         }
 
@@ -278,7 +287,7 @@ public sealed class CrashHarness(string storeName, string database, Func<DbConne
 
         return new CrashReport(storeName, rounds, kills, _answered.Count, _held.Count, _users.Count,
             _answered.Count + _held.Count + _users.Count, lost.Count + usersLost, duplicates, incomplete.Count, notPending.Count,
-            usersLost, chainOk, entries, Math.Round(clock.Elapsed.TotalSeconds, 1));
+            usersLost, orphanApprovals, chainOk, entries, Math.Round(clock.Elapsed.TotalSeconds, 1));
     }
 
     private static async Task WriteArtifactAsync(CrashReport report)
