@@ -14,7 +14,8 @@ internal interface IEvidenceSink : IAsyncDisposable
     /// writes nothing twice.
     /// </param>
     /// <returns>The rows written (all of them unless <paramref name="skipExisting"/>).</returns>
-    Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false);
+    /// <param name="holds">Approval-mode answers by interaction id, inserted into <c>approvals</c> in the same transaction.</param>
+    Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null);
 }
 
 internal static class EvidenceSink
@@ -93,7 +94,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         // Microsoft.Data.Sqlite is synchronous underneath; the async API would only add overhead.
         using var transaction = _connection.BeginTransaction(deferred: false);
@@ -137,7 +138,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
             _insert.ExecuteNonQuery();
         }
         // Roll-ups and queue items commit with the rows they count, or not at all.
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
         transaction.Commit();
         _insert.Transaction = null;
         return rows;
@@ -200,7 +201,7 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
         if (skipExisting) rows = await WithoutStoredAsync(transaction, rows, cancellationToken);
@@ -244,7 +245,7 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
             }
             await copy.CompleteAsync(cancellationToken);
         }
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
         await transaction.CommitAsync(cancellationToken);
         return rows;
     }

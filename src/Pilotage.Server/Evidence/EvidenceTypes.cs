@@ -38,6 +38,12 @@ public sealed record EvidenceWriterOptions
     public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
+/// <summary>
+/// An answer held in approval mode, written to <c>approvals</c> in the same transaction as its
+/// interaction record: a crash can leave neither a held answer without its record nor the reverse.
+/// </summary>
+public sealed record EvidenceHold(string System, string Response, DateTimeOffset At);
+
 /// <summary>Whether the writer can reach its store, and what waits in the spool.</summary>
 public sealed record EvidenceStoreState(bool Reachable, bool SpoolEnabled, long Spooled, string? SpoolPath);
 

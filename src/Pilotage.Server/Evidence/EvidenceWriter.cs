@@ -121,14 +121,19 @@ public sealed class EvidenceWriter : IAsyncDisposable
     /// <see cref="StoreOutage.Spool"/>: if the store cannot be reached, the record goes to the local spool and
     /// the append succeeds once the spool is fsynced.
     /// </param>
-    public ValueTask AppendAsync(InteractionRow record, EvidenceDurability durability, StoreOutage onOutage, CancellationToken ct)
+    public ValueTask AppendAsync(InteractionRow record, EvidenceDurability durability, StoreOutage onOutage, CancellationToken ct) =>
+        AppendAsync(record, durability, onOutage, null, ct);
+
+    /// <inheritdoc cref="AppendAsync(InteractionRow, EvidenceDurability, StoreOutage, CancellationToken)"/>
+    /// <param name="hold">An approval-mode answer to store with the record, atomically; such a record is never spooled.</param>
+    public ValueTask AppendAsync(InteractionRow record, EvidenceDurability durability, StoreOutage onOutage, EvidenceHold? hold, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(record);
         // Continuations run asynchronously so the loop is not made to run a thousand request pipelines inline.
         var done = durability == EvidenceDurability.Durable
             ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
             : null;
-        var item = new Pending(record, done, onOutage == StoreOutage.Spool);
+        var item = new Pending(record, done, onOutage == StoreOutage.Spool && hold is null, hold);
         if (_queue.Writer.TryWrite(item))
         {
             return done is null ? ValueTask.CompletedTask : WaitAsync(done.Task, ct);
@@ -233,7 +238,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
             try
             {
                 _sink ??= await EvidenceSink.OpenAsync(_location, CancellationToken.None);
-                await _sink.WriteAsync(rows, CancellationToken.None);
+                await _sink.WriteAsync(rows, CancellationToken.None, holds: HoldsOf(waiters));
                 error = null;
                 break;
             }
@@ -264,6 +269,16 @@ public sealed class EvidenceWriter : IAsyncDisposable
             return;
         }
         Fail(waiters, error);
+    }
+
+    private static Dictionary<string, EvidenceHold>? HoldsOf(List<Pending> waiters)
+    {
+        Dictionary<string, EvidenceHold>? holds = null;
+        foreach (var waiter in waiters)
+        {
+            if (waiter.Hold is { } hold) (holds ??= new(StringComparer.Ordinal))[waiter.Row.Id] = hold;
+        }
+        return holds;
     }
 
     /// <summary>During an outage: spool what may be spooled (and release it), fail the rest.</summary>
@@ -427,7 +442,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
         await _loop;
     }
 
-    private readonly record struct Pending(InteractionRow Row, TaskCompletionSource? Done, bool Spool);
+    private readonly record struct Pending(InteractionRow Row, TaskCompletionSource? Done, bool Spool, EvidenceHold? Hold);
 }
 
 /// <summary>Ties the writer to the host's lifetime: stopping the host drains the queue.</summary>
