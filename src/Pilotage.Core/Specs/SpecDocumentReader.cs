@@ -26,7 +26,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput", "firstByteTimeoutSeconds", "timeoutSeconds"];
     private static readonly ImmutableArray<string> ToolsKeys = ["sideEffecting"];
     private static readonly ImmutableArray<string> LimitsKeys = ["requestsPerMinutePerKey", "costPerDay", "costPerMonth", "costPerUserPerDay", "costPerUserPerMonth"];
-    private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content"];
+    private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content", "onStoreOutage"];
     private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
     private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
     private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
@@ -122,7 +122,12 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         var tools = Optional(spec, "tools", (node, path) => MapOf(node, path, ToolsKeys) is { } map ? new ToolsSpec { SideEffecting = TextList(map, "sideEffecting") } : null) ?? new ToolsSpec();
         var limits = Optional(spec, "limits", ReadLimits) ?? new LimitsSpec();
         var evidence = Optional(spec, "evidence", (node, path) => MapOf(node, path, EvidenceKeys) is { } map
-            ? new EvidenceSpec { Durability = Enum<EvidenceDurability>(map, "durability") ?? EvidenceDurability.Durable, Content = Enum<ContentRetention>(map, "content") ?? ContentRetention.Full }
+            ? new EvidenceSpec
+            {
+                Durability = Enum<EvidenceDurability>(map, "durability") ?? EvidenceDurability.Durable,
+                Content = Enum<ContentRetention>(map, "content") ?? ContentRetention.Full,
+                OnStoreOutage = Enum<StoreOutage>(map, "onStoreOutage"),
+            }
             : null) ?? new EvidenceSpec();
 
         if (session.Reported != before)

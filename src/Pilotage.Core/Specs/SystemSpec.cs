@@ -95,11 +95,34 @@ public enum ContentRetention
     Hashes,
 }
 
+/// <summary>What the gateway does with an answer whose evidence store cannot be reached (issue 8: <c>onStoreOutage</c>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<StoreOutage>))]
+public enum StoreOutage
+{
+    /// <summary>No record, no answer: the caller gets 503 <c>evidence_unavailable</c>.</summary>
+    FailClosed,
+    /// <summary>The record is appended to the server's local spool file (fsynced) and replayed into the store when it is back.</summary>
+    Spool,
+}
+
 /// <summary>How evidence is written and what of the content it keeps.</summary>
 public sealed record EvidenceSpec
 {
     public EvidenceDurability Durability { get; init; }
     public ContentRetention Content { get; init; }
+    /// <summary>Null: the risk-based default (<see cref="StoreOutagePolicy.For"/>); kept null so specs that do not say stay byte-identical.</summary>
+    public StoreOutage? OnStoreOutage { get; init; }
+}
+
+/// <summary>The effective <c>onStoreOutage</c> of a system.</summary>
+public static class StoreOutagePolicy
+{
+    /// <summary>What the spec says, else <c>fail_closed</c> for <c>high</c> risk and <c>spool</c> otherwise.</summary>
+    public static StoreOutage For(SystemSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Evidence.OnStoreOutage ?? (spec.Risk == RiskTier.High ? StoreOutage.FailClosed : StoreOutage.Spool);
+    }
 }
 
 /// <summary>The versioned model configuration: under change control once a system is past its pilot.</summary>

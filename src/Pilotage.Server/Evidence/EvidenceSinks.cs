@@ -8,7 +8,14 @@ namespace Pilotage.Server.Evidence;
 /// <summary>One open connection that writes a whole batch of interactions in one transaction.</summary>
 internal interface IEvidenceSink : IAsyncDisposable
 {
-    Task WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken);
+    /// <param name="skipExisting">
+    /// Replay of the spool: rows whose id is already stored are left out (with their roll-ups), in the
+    /// same transaction, so a replay interrupted after its commit but before the spool was emptied
+    /// writes nothing twice.
+    /// </param>
+    /// <returns>The rows written (all of them unless <paramref name="skipExisting"/>).</returns>
+    /// <param name="holds">Approval-mode answers by interaction id, inserted into <c>approvals</c> in the same transaction.</param>
+    Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null);
 }
 
 internal static class EvidenceSink
@@ -87,10 +94,11 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         // Microsoft.Data.Sqlite is synchronous underneath; the async API would only add overhead.
         using var transaction = _connection.BeginTransaction(deferred: false);
+        if (skipExisting) rows = WithoutStored(transaction, rows);
         _insert.Transaction = transaction;
         for (var r = 0; r < rows.Count; r++)
         {
@@ -130,9 +138,32 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
             _insert.ExecuteNonQuery();
         }
         // Roll-ups and queue items commit with the rows they count, or not at all.
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
         transaction.Commit();
         _insert.Transaction = null;
+        return rows;
+    }
+
+    private List<InteractionRow> WithoutStored(SqliteTransaction transaction, IReadOnlyList<InteractionRow> rows)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in rows.Chunk(500))
+        {
+            using var select = _connection.CreateCommand();
+            select.Transaction = transaction;
+            var names = new List<string>(chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names.Add("$id" + i);
+                select.Parameters.AddWithValue("$id" + i, chunk[i].Id);
+            }
+#pragma warning disable CA2100 // Only parameter names are concatenated.
+            select.CommandText = $"SELECT id FROM interactions WHERE id IN ({string.Join(", ", names)})";
+#pragma warning restore CA2100
+            using var reader = select.ExecuteReader();
+            while (reader.Read()) stored.Add(reader.GetString(0));
+        }
+        return rows.Where(r => !stored.Contains(r.Id)).ToList();
     }
 
     public ValueTask DisposeAsync()
@@ -170,9 +201,10 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
+        if (skipExisting) rows = await WithoutStoredAsync(transaction, rows, cancellationToken);
         await using (var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken))
         {
             for (var r = 0; r < rows.Count; r++)
@@ -213,8 +245,21 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
             }
             await copy.CompleteAsync(cancellationToken);
         }
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
         await transaction.CommitAsync(cancellationToken);
+        return rows;
+    }
+
+    private async Task<List<InteractionRow>> WithoutStoredAsync(NpgsqlTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    {
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await using (var select = new NpgsqlCommand("SELECT id FROM interactions WHERE id = ANY(@ids)", _connection, transaction))
+        {
+            select.Parameters.AddWithValue("ids", rows.Select(r => r.Id).ToArray());
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) stored.Add(reader.GetString(0));
+        }
+        return rows.Where(r => !stored.Contains(r.Id)).ToList();
     }
 
     private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>

@@ -30,7 +30,22 @@ public sealed record EvidenceWriterOptions
 
     /// <summary>How long an append waits for room in a full queue before giving up.</summary>
     public TimeSpan EnqueueTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The local spool for store outages (<see cref="EvidenceSpool"/>); null: none, every system fails closed.</summary>
+    public string? SpoolPath { get; init; }
+
+    /// <summary>During an outage, how often the store is tried again (and the spool replayed when it answers).</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
+
+/// <summary>
+/// An answer held in approval mode, written to <c>approvals</c> in the same transaction as its
+/// interaction record: a crash can leave neither a held answer without its record nor the reverse.
+/// </summary>
+public sealed record EvidenceHold(string System, string Response, DateTimeOffset At);
+
+/// <summary>Whether the writer can reach its store, and what waits in the spool.</summary>
+public sealed record EvidenceStoreState(bool Reachable, bool SpoolEnabled, long Spooled, string? SpoolPath);
 
 /// <summary>Counters since the writer started, for metrics and benchmarks.</summary>
 public sealed record EvidenceWriterStats(
@@ -39,4 +54,6 @@ public sealed record EvidenceWriterStats(
     long LastBatchSize,
     long Failures,
     long AsyncRecordsLost,
-    int Queued);
+    int Queued,
+    long Spooled = 0,
+    long Replayed = 0);

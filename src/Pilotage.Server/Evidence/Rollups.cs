@@ -166,8 +166,23 @@ public static class RollupWriter
 /// <summary>What a batch of new interactions adds besides their rows: roll-ups and review queue items.</summary>
 internal static class BatchFollowUps
 {
-    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken ct)
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken ct, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
+        if (holds is not null)
+        {
+            foreach (var row in rows)
+            {
+                if (!holds.TryGetValue(row.Id, out var hold)) continue;
+                await using var insert = connection.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO approvals (interaction_id, system, state, held_response, held_at) VALUES (@id, @system, 'pending', @response, @at)";
+                Add(insert, "@id", row.Id);
+                Add(insert, "@system", hold.System);
+                Add(insert, "@response", hold.Response);
+                Add(insert, "@at", EvidenceSink.Utc(hold.At));
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+        }
         var delta = new RollupDelta();
         foreach (var row in rows) delta.AddInteraction(row);
         await RollupWriter.ApplyAsync(connection, transaction, delta, ct);

@@ -25,7 +25,6 @@ public sealed class GatewayService(
     TimeProvider time,
     BudgetLedger budget,
     KeyRateLimits rateLimits,
-    ApprovalStore approvals,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
     ILogger<GatewayService> logger)
@@ -574,11 +573,12 @@ public sealed class GatewayService(
     private async Task HoldAsync(HttpContext http, GatewayRequest request)
     {
         var spec = request.System!.State.Spec;
-        // The held answer is stored first: a record that says "held" must have something to release.
-        await approvals.HoldAsync(request.Id, spec.Name, request.ResponseText!, request.At, http.RequestAborted);
         var held = new HeldAnswer(request.Id, "pilotage.held_answer", "pending", spec.Name,
             $"the answer is held until a reviewer of '{spec.Name}' releases it; fetch it with GET /v1/interactions/{request.Id}");
-        await CommitThenAsync(http, request, "held", async () =>
+        // The held answer commits with its record, in one transaction: a crash leaves both or neither.
+        // It lives in the store, so it is never spooled: during an outage approval mode fails closed.
+        var hold = new EvidenceHold(spec.Name, request.ResponseText!, request.At);
+        await CommitThenAsync(http, request, "held", hold: hold, respond: async () =>
         {
             http.Response.StatusCode = StatusCodes.Status202Accepted;
             http.Response.ContentType = "application/json";
@@ -597,11 +597,11 @@ public sealed class GatewayService(
     }
 
     /// <summary>Durable mode: the response is written only after the evidence record committed.</summary>
-    private async Task CommitThenAsync(HttpContext http, GatewayRequest request, string outcome, Func<Task> respond, GatewayRefusal? refusal = null)
+    private async Task CommitThenAsync(HttpContext http, GatewayRequest request, string outcome, Func<Task> respond, GatewayRefusal? refusal = null, EvidenceHold? hold = null)
     {
         try
         {
-            await AppendAsync(request.ToRecord(outcome, refusal), request);
+            await AppendAsync(request.ToRecord(outcome, refusal), request, hold);
         }
         catch (EvidenceUnavailableException e)
         {
@@ -617,15 +617,18 @@ public sealed class GatewayService(
         new(503, "evidence_unavailable",
             $"the answer from '{spec.Name}' was withheld because its evidence record could not be stored ({e.Message}); Pilotage releases no answer without its record. Try again shortly.");
 
-    private async Task AppendAsync(InteractionRow record, GatewayRequest request)
+    private async Task AppendAsync(InteractionRow record, GatewayRequest request, EvidenceHold? hold = null)
     {
         var durability = request.System?.State.Spec.Evidence.Durability == Core.Specs.EvidenceDurability.Async
             ? Evidence.EvidenceDurability.Async
             : Evidence.EvidenceDurability.Durable;
-        await evidence.AppendAsync(record, durability, CancellationToken.None);
+        await evidence.AppendAsync(record, durability, OnOutage(request.System), hold, CancellationToken.None);
         GatewayTracing.Record(record);
         if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
     }
+
+    private static StoreOutage OnOutage(GatewaySystem? system) =>
+        system is null ? StoreOutage.FailClosed : StoreOutagePolicy.For(system.State.Spec);
 
     private void Served(GatewayRequest request) =>
         metrics.Served(request.System!.State.Slug, request.Mode, request.Endpoint, request.TokensIn, request.TokensOut, request.ElapsedMs / 1000.0, request.System.State.Spec.Upstream.Model);
@@ -658,7 +661,7 @@ public sealed class GatewayService(
         GatewayTracing.Record(record);
         try
         {
-            await evidence.AppendAsync(record, durability, CancellationToken.None);
+            await evidence.AppendAsync(record, durability, OnOutage(policy.Current.Systems.GetValueOrDefault(record.System)), CancellationToken.None);
         }
         catch (EvidenceUnavailableException e)
         {

@@ -50,6 +50,7 @@ public static class PilotageApp
         services.AddSingleton(options.Time ?? TimeProvider.System);
         services.AddSingleton(location);
         services.AddSingleton<PilotageStore>();
+        services.AddSingleton<StartupState>();
         services.AddSingleton<ControlPlane>();
         // PILOTAGE_WEBHOOK_URL / _SECRET / _FORMAT configure notifications when the options do not.
         services.AddSingleton(new Notifications.PilotageServerOptionsAccessor(options.Webhook ?? Notifications.WebhookOptions.FromEnvironment(Environment.GetEnvironmentVariable)));
@@ -145,6 +146,7 @@ public static class PilotageApp
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? app.Urls.First();
         await app.Services.GetRequiredService<Bootstrap>().EnsureAdminAsync(address, cancellationToken);
+        app.Services.GetRequiredService<StartupState>().MarkComplete();
         return address;
     }
 

@@ -29,6 +29,12 @@ public sealed record PilotageServerOptions
     /// <summary>Where notifications go (<c>PILOTAGE_WEBHOOK_URL</c>); none when null.</summary>
     public Notifications.WebhookOptions? Webhook { get; init; }
 
+    /// <summary>
+    /// Folder of the evidence spool used during store outages (<c>PILOTAGE_SPOOL_DIR</c>); null: beside a
+    /// SQLite file, or <c>~/.local/share/pilotage/spool</c> for PostgreSQL (see docs/reliability.md).
+    /// </summary>
+    public string? SpoolDirectory { get; init; }
+
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }
