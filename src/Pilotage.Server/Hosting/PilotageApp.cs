@@ -101,6 +101,7 @@ public static class PilotageApp
         services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PermissionResultHandler>();
         services.AddOpenApi("v1");
+        Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -129,6 +130,7 @@ public static class PilotageApp
         api.MapIncidents();
         app.MapGateway();
         app.MapEvidenceForApps();
+        Dashboard.DashboardSetup.MapDashboard(app);
         return app;
     }
 
