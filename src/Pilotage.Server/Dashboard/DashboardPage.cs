@@ -62,7 +62,7 @@ public abstract class DashboardPage : PageModel
         var html = $"""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Not allowed · Pilotage</title><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
+            <title>Not allowed · Pilotage</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
             <body><header class="top"><a class="brand" href="/dashboard/incidents">Pilotage</a><span class="who">{E(me.Email)} · {E(me.Role.ToName())}</span></header>
             <main id="main" class="narrow"><h1>Not allowed</h1>
             <p class="alert bad" id="forbidden">{E(me.Email)} has the role <strong>{E(me.Role.ToName())}</strong>, which may not open this page.
