@@ -49,7 +49,8 @@ public sealed class DashboardBrowserFixture : DashboardFixture
         await tab.GotoAsync("/dashboard/sign-in");
         await tab.Page.GetByLabel("API key").FillAsync(token);
         await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await tab.Page.WaitForLoadStateAsync(LoadState.Load);
+        // The page the session lands on, fully loaded (not the sign-in page the click started from).
+        await tab.Page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Load });
         return tab;
     }
 }
@@ -207,8 +208,8 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
         Assert.Equal("final-text", await tab.Page.EvaluateAsync<string>("document.activeElement.id"));
         await tab.Page.Keyboard.TypeAsync("We will refund order 3 within 3 days.");
         await tab.Page.Keyboard.PressAsync("Control+Enter");
-        await tab.Page.WaitForSelectorAsync("#notice");
-        Assert.Contains($"edited ({second})", await tab.Page.InnerTextAsync("#notice"), StringComparison.Ordinal);
+        // The previous page had a notice too: wait for the one about this review.
+        await tab.Page.Locator("#notice", new PageLocatorOptions { HasTextString = $"edited ({second})" }).WaitForAsync();
 
         var accepted = await fixture.Server.Admin.GetFromJsonAsync<JsonElement>($"/api/v1/interactions/{first}");
         var review = accepted.GetProperty("review");
