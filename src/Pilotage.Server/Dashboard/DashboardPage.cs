@@ -17,6 +17,9 @@ public abstract class DashboardPage : PageModel
     /// <summary>What a person must be allowed to do to open this page at all.</summary>
     public abstract Permission Needed { get; }
 
+    /// <summary>What a person must be allowed to do to submit a form: a page may be readable by more roles than may act on it.</summary>
+    protected virtual Permission NeededFor(string handler) => Needed;
+
     public Actor Me { get; private set; } = null!;
 
     /// <summary>A command the page refused (shown at the top, in the words the API would use).</summary>
@@ -28,9 +31,10 @@ public abstract class DashboardPage : PageModel
     public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
     {
         Me = Actor.From(User);
-        if (!Me.Can(Needed))
+        var needed = context.HandlerMethod?.Name is { Length: > 0 } handler ? NeededFor(handler) : Needed;
+        if (!Me.Can(Needed) || !Me.Can(needed))
         {
-            context.Result = ForbiddenPage(Me, Needed);
+            context.Result = ForbiddenPage(Me, Me.Can(Needed) ? needed : Needed);
             return;
         }
         await next();

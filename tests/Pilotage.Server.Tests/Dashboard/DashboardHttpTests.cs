@@ -172,3 +172,41 @@ internal static class UriExtensions
     public static string PathAndQuery(this Uri location, string baseUrl) =>
         location.IsAbsoluteUri ? location.PathAndQuery : location.ToString().Replace(baseUrl, "", StringComparison.Ordinal);
 }
+
+/// <summary>The decision form: the same command as the API, refused without a reason.</summary>
+public sealed class DashboardDecisionTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
+{
+    [Fact]
+    public async Task The_decision_form_records_an_override_only_with_a_reason()
+    {
+        using var session = await fixture.SignInAsync(fixture.OwnerKey);
+        var page = $"/dashboard/systems/{DashboardFixture.Approvals}/report";
+        var refused = await session.PostFormAsync(page + "?handler=Decide", new() { ["outcome"] = "stop", ["reason"] = "", ["override"] = "true" }, page);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("override needs a reason", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var decided = await session.PostFormAsync(page + "?handler=Decide",
+            new() { ["outcome"] = "stop", ["reason"] = "the approval pilot is not needed <b>now</b>", ["override"] = "true" }, page);
+        Assert.Equal(HttpStatusCode.Redirect, decided.StatusCode);
+        var decisions = await fixture.Server.Admin.GetFromJsonAsync<System.Text.Json.JsonElement[]>($"/api/v1/systems/{DashboardFixture.Approvals}/decisions");
+        var last = decisions![^1];
+        Assert.Equal("stop", last.GetProperty("outcome").GetString());
+        Assert.Equal("owner@example.org", last.GetProperty("decidedBy").GetString());
+        Assert.False(string.IsNullOrEmpty(last.GetProperty("evidenceHash").GetString()));
+
+        // The system page now shows the decision in its timeline, encoded.
+        var system = await (await session.GetAsync($"/dashboard/systems/{DashboardFixture.Approvals}")).Content.ReadAsStringAsync();
+        Assert.Contains("decision: stop: the approval pilot is not needed &lt;b&gt;now&lt;/b&gt;", system, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reviewer_sees_the_report_but_no_decision_form_and_cannot_post_one()
+    {
+        using var session = await fixture.SignInAsync(fixture.ReviewerKey);
+        var page = $"/dashboard/systems/{DashboardFixture.Drafts}/report";
+        var html = await (await session.GetAsync(page)).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("decision-form", html, StringComparison.Ordinal);
+        var refused = await session.PostFormAsync(page + "?handler=Decide", new() { ["outcome"] = "stop", ["reason"] = "not mine" }, page);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+}

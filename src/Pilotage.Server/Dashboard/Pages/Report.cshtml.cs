@@ -13,6 +13,9 @@ public sealed class ReportModel(DashboardData data, EvidenceReportService report
 
     public override Permission Needed => Permission.SystemsRead;
 
+    /// <summary>Pause, resume and decide need what the API's endpoints need.</summary>
+    protected override Permission NeededFor(string handler) => handler is "Decide" ? Permission.SystemsOperate : Needed;
+
     public EvidenceReport? Report { get; private set; }
 
     public bool MayDecide { get; private set; }

@@ -9,6 +9,9 @@ public sealed class SystemModel(DashboardData data, ControlPlane control) : Dash
 {
     public override Permission Needed => Permission.SystemsRead;
 
+    /// <summary>Pause, resume and decide need what the API's endpoints need.</summary>
+    protected override Permission NeededFor(string handler) => handler is "Pause" or "Resume" ? Permission.SystemsOperate : Needed;
+
     public SystemPageData? Data { get; private set; }
 
     /// <summary>The owner of this system or an admin: the same rule the pause endpoint enforces.</summary>
