@@ -159,7 +159,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
     public async Task Pausing_from_the_system_page_makes_the_gateway_refuse_and_shows_the_reason_as_text()
     {
         await using var tab = await fixture.SignInAsync(fixture.OwnerKey);
-        await tab.GotoAsync($"/dashboard/systems/{DashboardFixture.Drafts}");
+        await tab.GotoAsync($"/dashboard/systems/{DashboardFixture.Approvals}");
         await tab.Page.GetByLabel("Why pause?").FillAsync("Wrong refunds " + Xss);
         // Without the confirmation ticked the browser does not submit.
         await tab.Page.ClickAsync("#pause-button");
@@ -174,7 +174,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
         Assert.True(await tab.Page.EvaluateAsync<bool>("typeof window.__xss === 'undefined'"), "the pause reason ran as script");
         await tab.ScreenshotAsync("dashboard-system-paused");
 
-        var refused = await fixture.Harness.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Is it still on?"));
+        var refused = await fixture.Harness.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Is it still on?", model: DashboardFixture.Approvals));
         Assert.Equal((HttpStatusCode)423, refused.StatusCode);
         Assert.Contains("system_paused", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
@@ -286,7 +286,7 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
     public async Task An_incident_with_markup_in_its_text_is_shown_as_text_and_never_runs()
     {
         await using var tab = await fixture.SignInAsync(fixture.MemberKey);
-        await tab.GotoAsync($"/dashboard/incidents?system={DashboardFixture.Drafts}");
+        await tab.GotoAsync($"/dashboard/incidents?system={DashboardFixture.Approvals}");
         await tab.Page.GetByLabel("Kind").SelectOptionAsync("complaint");
         await tab.Page.GetByLabel("Title (one line: what happened)").FillAsync("Bad refund " + Xss);
         await tab.Page.GetByLabel("Description").FillAsync("The answer said: " + Xss);
