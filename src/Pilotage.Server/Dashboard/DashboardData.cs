@@ -45,7 +45,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         return rows;
     }
 
-    public async Task<SystemPageData> SystemAsync(string slug, CancellationToken ct)
+    public async Task<SystemPageData> SystemAsync(string slug, Access.Actor actor, CancellationToken ct)
     {
         var report = await reports.BuildAsync(slug, ct);
         await using var db = store.CreateDbContext();
@@ -54,10 +54,8 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
         var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
         var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
-        var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug).OrderByDescending(i => i.Id).Take(20).ToListAsync(ct);
-        var incidentViews = new List<Incidents.IncidentView>();
-        foreach (var i in incidents) incidentViews.Add(new Incidents.IncidentView(i.Id, i.System, i.Kind, i.Severity, i.Title, i.Description, i.Status, i.AssignedTo, i.ReportedBy, i.ReportedAt, i.UpdatedAt, i.ResolvedAt, i.ReviewNote, []));
-        return new SystemPageData(report, spec, timeline, versions, incidentViews);
+        var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, store, ct);
+        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList());
     }
 
     public async Task<bool> ExistsAsync(string slug, CancellationToken ct)

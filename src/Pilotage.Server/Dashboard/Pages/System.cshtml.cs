@@ -52,7 +52,7 @@ public sealed class SystemModel(DashboardData data, ControlPlane control) : Dash
     private async Task<IActionResult> LoadAsync(string slug, CancellationToken ct)
     {
         if (!await data.ExistsAsync(slug, ct)) return NotFound();
-        Data = await data.SystemAsync(slug, ct);
+        Data = await data.SystemAsync(slug, Me, ct);
         MayOperate = Me.Can(Permission.SystemsOperate)
             && (Me.Role == Role.Admin || string.Equals(Data.Report.System.Owner, Me.Email, StringComparison.OrdinalIgnoreCase));
         return Page();
