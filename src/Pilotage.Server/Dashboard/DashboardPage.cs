@@ -71,7 +71,7 @@ public abstract class DashboardPage : PageModel
             <main id="main" class="narrow"><h1>Not allowed</h1>
             <p class="alert bad" id="forbidden">{E(me.Email)} has the role <strong>{E(me.Role.ToName())}</strong>, which may not open this page.
             It needs the permission <code>{E(needed.ToString())}</code>, which these roles have: <strong>{E(RolesAllowed(needed))}</strong>. Ask an admin.</p>
-            <p><a href="/dashboard/incidents">Go to incidents</a>, which everyone signed in may use.</p></main></body></html>
+            <p><a href="/dashboard/incidents">Go to incidents</a>, which everyone signed in may use, or <a href="/dashboard/sign-in">sign in with another key</a>.</p></main></body></html>
             """;
         return new ContentResult { StatusCode = StatusCodes.Status403Forbidden, ContentType = "text/html; charset=utf-8", Content = html };
     }

@@ -167,6 +167,31 @@ public sealed class DashboardHttpTests(DashboardFixture fixture) : IClassFixture
     }
 }
 
+/// <summary>The verify button on a trail that was changed behind Pilotage's back.</summary>
+public sealed class DashboardAuditTests
+{
+    [Fact]
+    public async Task Verify_names_the_first_entry_that_was_changed_outside_pilotage()
+    {
+        await using var server = await PilotageTestServer.StartAsync();
+        await server.CreateUserWithKeyAsync("kim@example.org", "auditor");
+        using var session = new DashboardFixture.Session(server.Url);
+        Assert.Equal(HttpStatusCode.Redirect, (await session.PostFormAsync("/dashboard/sign-in", new() { ["token"] = PilotageTestServer.AdminToken })).StatusCode);
+
+        var intact = await (await session.PostFormAsync("/dashboard/audit?handler=Verify", [], "/dashboard/audit")).Content.ReadAsStringAsync();
+        Assert.Contains("Verified: all", intact, StringComparison.Ordinal);
+
+        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Pilotage.Server.Storage.PilotageStore>(server.App.Services);
+        await using (var db = store.CreateDbContext())
+        {
+            await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.ExecuteUpdateAsync(
+                System.Linq.Queryable.Where(db.AuditEntries, a => a.Sequence == 3), s => s.SetProperty(a => a.Actor, "mallory@example.org"));
+        }
+        var broken = await (await session.PostFormAsync("/dashboard/audit?handler=Verify", [], "/dashboard/audit")).Content.ReadAsStringAsync();
+        Assert.Contains("Broken at entry 3", broken, StringComparison.Ordinal);
+    }
+}
+
 internal static class UriExtensions
 {
     public static string PathAndQuery(this Uri location, string baseUrl) =>
