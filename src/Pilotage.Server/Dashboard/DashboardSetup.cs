@@ -57,6 +57,14 @@ public static class DashboardSetup
             o.FormFieldName = "__csrf";
         });
         services.AddDataProtection().SetApplicationName("pilotage-dashboard");
+        // The one-shot notices after a form ("paused", "recorded") travel in a cookie scoped like the session's.
+        services.Configure<Microsoft.AspNetCore.Mvc.CookieTempDataProviderOptions>(o =>
+        {
+            o.Cookie.Name = "pilotage-notice";
+            o.Cookie.Path = Root;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
         services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>, DataProtectionKeysFolder>();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DashboardData>();

@@ -83,6 +83,16 @@ public sealed class DashboardHttpTests(DashboardFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Signing_out_ends_the_session()
+    {
+        using var session = await fixture.SignInAsync(fixture.MemberKey);
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/dashboard/incidents")).StatusCode);
+        var signedOut = await session.PostFormAsync("/dashboard/sign-out", [], "/dashboard/incidents");
+        Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await session.GetAsync("/dashboard/incidents")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_revoked_key_ends_its_session()
     {
         var token = await fixture.Server.CreateKeyAsync("rita@example.org");
