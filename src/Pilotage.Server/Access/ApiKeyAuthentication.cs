@@ -52,7 +52,12 @@ public sealed class ApiKeyAuthenticationHandler(
         };
         if (failure is not null) return Task.FromResult(AuthenticateResult.Fail(failure));
         key = check.Key!;
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(PrincipalFor(key, SchemeName), SchemeName)));
+    }
 
+    /// <summary>The claims <see cref="Actor.From"/> reads, for a key: the API and the dashboard's session issue the same ones.</summary>
+    internal static ClaimsPrincipal PrincipalFor(KeyGrant key, string scheme)
+    {
         var claims = new List<Claim>
         {
             new(ClaimTypes.NameIdentifier, key.User.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -61,8 +66,7 @@ public sealed class ApiKeyAuthenticationHandler(
             new(KeyIdClaim, key.Id),
         };
         claims.AddRange(key.User.Groups.Select(g => new Claim(Actor.GroupClaim, g)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

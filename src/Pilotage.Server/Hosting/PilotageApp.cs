@@ -103,6 +103,7 @@ public static class PilotageApp
         services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PermissionResultHandler>();
         services.AddOpenApi("v1");
+        Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -131,6 +132,7 @@ public static class PilotageApp
         api.MapIncidents();
         app.MapGateway();
         app.MapEvidenceForApps();
+        Dashboard.DashboardSetup.MapDashboard(app);
         return app;
     }
 

@@ -54,7 +54,13 @@ public static class IncidentEndpoints
 
     private static async Task<Created<IncidentView>> FileAsync(FileIncidentRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
+        var view = await FileIncidentAsync(request, Actor.From(http.User), control, ct);
+        return TypedResults.Created($"/api/v1/incidents/{view.Id}", view);
+    }
+
+    /// <summary>Filing itself, for the API and the dashboard's form alike.</summary>
+    internal static async Task<IncidentView> FileIncidentAsync(FileIncidentRequest? request, Actor actor, ControlPlane control, CancellationToken ct)
+    {
         var slug = request?.System?.Trim() ?? "";
         if (slug.Length == 0) throw Problems.BadRequest("name the system it concerns: \"system\": \"<slug>\" ('pilotage status' lists them)");
         var kind = Parse<IncidentKind>(request?.Kind, "kind");
@@ -111,12 +117,15 @@ public static class IncidentEndpoints
             if (severity.NeedsReview()) Escalate(command, row, system.Owner);
             return filed;
         }, ct);
-        return TypedResults.Created($"/api/v1/incidents/{view.Id}", view);
+        return view;
     }
 
-    private static async Task<IReadOnlyList<IncidentView>> ListAsync(string? system, string? status, string? kind, HttpContext http, PilotageStore store, CancellationToken ct)
+    private static Task<IReadOnlyList<IncidentView>> ListAsync(string? system, string? status, string? kind, HttpContext http, PilotageStore store, CancellationToken ct) =>
+        ListIncidentsAsync(system, status, kind, Actor.From(http.User), store, ct);
+
+    /// <summary>The incidents a person may see, newest first: for the API and the dashboard alike.</summary>
+    internal static async Task<IReadOnlyList<IncidentView>> ListIncidentsAsync(string? system, string? status, string? kind, Actor actor, PilotageStore store, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         await using var db = store.CreateDbContext();
         var query = db.Incidents.AsNoTracking().AsQueryable();
         if (!string.IsNullOrWhiteSpace(system)) query = query.Where(i => i.System == system.Trim());
@@ -139,9 +148,11 @@ public static class IncidentEndpoints
         return rows.Select(ToView).ToList();
     }
 
-    private static async Task<IncidentView> GetAsync(long id, HttpContext http, PilotageStore store, CancellationToken ct)
+    private static Task<IncidentView> GetAsync(long id, HttpContext http, PilotageStore store, CancellationToken ct) =>
+        GetIncidentAsync(id, Actor.From(http.User), store, ct);
+
+    internal static async Task<IncidentView> GetIncidentAsync(long id, Actor actor, PilotageStore store, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         await using var db = store.CreateDbContext();
         var row = await db.Incidents.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct) ?? throw NotFound(id);
         if (!actor.Can(Permission.IncidentsReadAll) && !Is(row.ReportedBy, actor.Email) && !Is(row.AssignedTo, actor.Email))
@@ -151,9 +162,11 @@ public static class IncidentEndpoints
         return ToView(row);
     }
 
-    private static async Task<IncidentView> UpdateAsync(long id, UpdateIncidentRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<IncidentView> UpdateAsync(long id, UpdateIncidentRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        UpdateIncidentAsync(id, request, Actor.From(http.User), control, ct);
+
+    internal static async Task<IncidentView> UpdateIncidentAsync(long id, UpdateIncidentRequest? request, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         if (request is null || (request.Status is null && request.AssignedTo is null && request.ReviewNote is null && request.Severity is null))
         {
             throw Problems.BadRequest("nothing to change: send one or more of status, assignedTo, reviewNote, severity");

@@ -34,7 +34,7 @@ public static class ConfigVersionEndpoints
             .WithSummary("Put an earlier configuration version back in force (a reason is required); it takes effect on the next gateway request");
     }
 
-    private static async Task<IReadOnlyList<ConfigVersionView>> ListAsync(string slug, PilotageStore store, CancellationToken ct)
+    internal static async Task<IReadOnlyList<ConfigVersionView>> ListAsync(string slug, PilotageStore store, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)

@@ -34,7 +34,7 @@ public static class LifecycleEndpoints
         systems.MapPost("/{slug}/resume", ResumeAsync).RequirePermission(Permission.SystemsOperate).WithSummary("Resume a paused or restricted system (a reason is required)");
     }
 
-    private static async Task<IReadOnlyList<DecisionView>> ListAsync(string slug, PilotageStore store, CancellationToken ct)
+    internal static async Task<IReadOnlyList<DecisionView>> ListAsync(string slug, PilotageStore store, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct) ?? throw Problems.NotFound($"no system '{slug}'");
@@ -42,10 +42,13 @@ public static class LifecycleEndpoints
         return rows.Select(d => ToView(slug, d)).ToList();
     }
 
-    private static async Task<DecisionView> DecideAsync(string slug, DecisionRequest? request, HttpContext http, ControlPlane control,
+    private static Task<DecisionView> DecideAsync(string slug, DecisionRequest? request, HttpContext http, ControlPlane control,
+        DecisionEvidence evidence, CancellationToken ct) => RecordDecisionAsync(slug, request, Actor.From(http.User), control, evidence, ct);
+
+    /// <summary>The decision command itself, for the API and the dashboard's decision form alike.</summary>
+    internal static async Task<DecisionView> RecordDecisionAsync(string slug, DecisionRequest? request, Actor actor, ControlPlane control,
         DecisionEvidence evidence, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         var outcome = request?.Outcome?.Trim().ToLowerInvariant() ?? "";
         var reason = RequireReason(request?.Reason, $"a decision on '{slug}'");
         // The evidence the decision is made on, with its hash; and the rules that evidence imposes.
@@ -94,10 +97,13 @@ public static class LifecycleEndpoints
         }, ct);
     }
 
-    private static async Task<LifecycleView> PauseAsync(string slug, ReasonRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<LifecycleView> PauseAsync(string slug, ReasonRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        PauseSystemAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>The pause command itself, for the API and the dashboard's Pause button alike.</summary>
+    internal static async Task<LifecycleView> PauseSystemAsync(string slug, string? reasonText, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = string.IsNullOrWhiteSpace(request?.Reason) ? "no reason given" : request.Reason.Trim();
+        var reason = string.IsNullOrWhiteSpace(reasonText) ? "no reason given" : reasonText.Trim();
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var row = await LoadOwnedAsync(command, slug, actor, ct);
@@ -114,10 +120,13 @@ public static class LifecycleEndpoints
         }, ct);
     }
 
-    private static async Task<LifecycleView> ResumeAsync(string slug, ReasonRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<LifecycleView> ResumeAsync(string slug, ReasonRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        ResumeSystemAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>The resume command itself, for the API and the dashboard alike.</summary>
+    internal static async Task<LifecycleView> ResumeSystemAsync(string slug, string? reasonText, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = RequireReason(request?.Reason, $"resuming '{slug}'");
+        var reason = RequireReason(reasonText, $"resuming '{slug}'");
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var row = await LoadOwnedAsync(command, slug, actor, ct);

@@ -1,0 +1,153 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Audit;
+using Pilotage.Server.Reports;
+using Pilotage.Server.Storage;
+using Pilotage.Server.Systems;
+
+namespace Pilotage.Server.Dashboard;
+
+/// <summary>One system on the portfolio page: where it stands and what needs a person's attention.</summary>
+public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<HealthSignal> Health, IReadOnlyList<ReportMistake> Mistakes, string Recommendation);
+
+/// <param name="Level">good, warn or bad.</param>
+public sealed record HealthSignal(string Level, string Text);
+
+/// <summary>One line of a system's lifecycle timeline (decisions, stage changes, pauses, config versions), from its audit trail.</summary>
+public sealed record TimelineEntry(DateTimeOffset At, string Kind, string Text, string Actor);
+
+/// <summary>Everything the system page shows, gathered from the services the API uses.</summary>
+public sealed record SystemPageData(
+    EvidenceReport Report,
+    SystemSpec Spec,
+    IReadOnlyList<TimelineEntry> Timeline,
+    IReadOnlyList<ConfigVersionView> Versions,
+    IReadOnlyList<Incidents.IncidentView> Incidents);
+
+/// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
+public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit)
+{
+    /// <summary>A pause rule is "near" when its metric is within this share of the threshold.</summary>
+    public const double NearThreshold = 0.2;
+
+    public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.SpecJson }).ToListAsync(ct);
+        var rows = new List<PortfolioRow>();
+        foreach (var system in systems)
+        {
+            var report = await reports.BuildAsync(system.Slug, ct);
+            var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
+            rows.Add(new PortfolioRow(report.System, Health(report, spec), report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind));
+        }
+        return rows;
+    }
+
+    public async Task<SystemPageData> SystemAsync(string slug, Access.Actor actor, CancellationToken ct)
+    {
+        var report = await reports.BuildAsync(slug, ct);
+        await using var db = store.CreateDbContext();
+        var row = await db.Systems.AsNoTracking().SingleAsync(s => s.Slug == slug, ct);
+        var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+        var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
+        var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
+        var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
+        var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, store, ct);
+        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList());
+    }
+
+    public async Task<bool> ExistsAsync(string slug, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        return await db.Systems.AsNoTracking().AnyAsync(s => s.Slug == slug, ct);
+    }
+
+    /// <summary>The health column: pause rules close to firing, the review backlog against its SLA, the pilot's time box.</summary>
+    internal static IReadOnlyList<HealthSignal> Health(EvidenceReport report, SystemSpec spec)
+    {
+        var signals = new List<HealthSignal>();
+        if (report.System.Pause is { } pause) signals.Add(new("bad", $"paused by {pause.By}: {pause.Reason}"));
+        foreach (var rule in spec.PauseRules)
+        {
+            var figure = FigureOf(report, rule.Metric);
+            if (figure?.Value is not { } value) continue;
+            var threshold = rule.Above ?? rule.Below;
+            if (threshold is not { } t) continue;
+            var crossed = rule.Above is { } above ? value > above : value < rule.Below!.Value;
+            var near = !crossed && Math.Abs(value - t) <= Math.Abs(t) * NearThreshold;
+            if (crossed || near)
+            {
+                signals.Add(new(crossed ? "bad" : "warn",
+                    $"pause rule {rule.Metric} {(rule.Above is not null ? "above" : "below")} {Num(t)}: now {Num(value)}{(crossed ? " (past the threshold)" : " (near)")}"));
+            }
+        }
+        var review = report.Review;
+        if (review.SlaHours is { } sla && review.Backlog > 0)
+        {
+            var level = review.BacklogOldestHours >= sla ? "bad" : review.BacklogOldestHours >= sla * (1 - NearThreshold) ? "warn" : "good";
+            signals.Add(new(level, $"review backlog {review.Backlog}, oldest {Num(review.BacklogOldestHours)} h of a {Num(sla)} h SLA"));
+        }
+        else if (review.Backlog > 0)
+        {
+            signals.Add(new("good", $"review backlog {review.Backlog} (no SLA set)"));
+        }
+        if (report.System.Expired) signals.Add(new("bad", "pilot expired: the gateway refuses until a decision"));
+        else if (report.System.DaysLeft is <= 7 and { } days) signals.Add(new("warn", $"pilot ends in {days} day(s)"));
+        if (signals.Count == 0) signals.Add(new("good", "nothing needs attention"));
+        return signals;
+    }
+
+    /// <summary>The reason a decision, pause or resume recorded, read from the audit entry's after-image.</summary>
+    private static string Detail(string? after)
+    {
+        if (string.IsNullOrEmpty(after) || after[0] != '{') return "";
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(after);
+            foreach (var name in new[] { "reason", "pauseReason" })
+            {
+                if (json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String) return ": " + value.GetString();
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // An after-image that is not JSON has no reason to show.
+        }
+        return "";
+    }
+
+    private static ReportFigure? FigureOf(EvidenceReport report, string metric) => metric switch
+    {
+        "acceptance_rate" => report.Quality.Acceptance,
+        "edit_rate" => report.Quality.Edit,
+        "rejection_rate" => report.Quality.Rejection,
+        "escalation_rate" => report.Quality.Escalation,
+        "error_rate" => report.Quality.ErrorRate,
+        "pass_rate" => report.Quality.PassRate,
+        _ => null,
+    };
+
+    private static string KindOf(string action) => action switch
+    {
+        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision",
+        "system.paused" or "system.resumed" => "pause",
+        "system.created" or "system.updated" or "system.config_rolled_back" => "version",
+        "system.restricted" => "pause",
+        _ when action.Contains("rule", StringComparison.Ordinal) => "pause",
+        _ => "other",
+    };
+
+    private static string Describe(string action) => action switch
+    {
+        "system.created" => "system created (config version 1)",
+        "system.updated" => "spec updated",
+        "system.paused" => "paused",
+        "system.resumed" => "resumed",
+        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision: " + action["system.decision.".Length..],
+        _ => action,
+    };
+
+    internal static string Num(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,141 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Pilotage.Server.Access;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Dashboard;
+
+/// <summary>
+/// The web dashboard: Razor Pages under <c>/dashboard</c>, served by the same process as the API and
+/// the gateway. A person signs in with an API key; the session is a cookie carrying the key's id, and
+/// every request checks that key again in the policy snapshot (a revoked key signs the session out).
+/// The cookie scheme is used by dashboard pages only: the control API still accepts bearer keys alone,
+/// so a browser's cookie can never be replayed against it (no CSRF on the API).
+/// </summary>
+public static class DashboardSetup
+{
+    public const string Scheme = "PilotageDashboard";
+    public const string Policy = "DashboardSignedIn";
+    public const string Root = "/dashboard";
+    public const string SignInPath = "/dashboard/sign-in";
+
+    public static IServiceCollection AddDashboard(this IServiceCollection services)
+    {
+        services.AddRazorPages(o =>
+            {
+                o.RootDirectory = "/Dashboard/Pages";
+                o.Conventions.AuthorizeFolder("/", Policy);
+                o.Conventions.AllowAnonymousToPage("/SignIn");
+            })
+            // The pages are compiled into this library, not into the host that starts it (CLI or tests).
+            .AddApplicationPart(typeof(DashboardSetup).Assembly);
+        services.AddAuthentication().AddCookie(Scheme, o =>
+        {
+            o.Cookie.Name = "pilotage-session";
+            o.Cookie.Path = Root;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the dashboard is reached over https; plain http only on a loopback/dev setup.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.LoginPath = SignInPath;
+            o.LogoutPath = "/dashboard/sign-out";
+            o.ReturnUrlParameter = "returnUrl";
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+            o.Events.OnValidatePrincipal = ValidateAsync;
+        });
+        services.AddAuthorization(o => o.AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser()));
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "pilotage-csrf";
+            o.Cookie.Path = Root;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = "__csrf";
+        });
+        services.AddDataProtection().SetApplicationName("pilotage-dashboard");
+        // The one-shot notices after a form ("paused", "recorded") travel in a cookie scoped like the session's.
+        services.Configure<Microsoft.AspNetCore.Mvc.CookieTempDataProviderOptions>(o =>
+        {
+            o.Cookie.Name = "pilotage-notice";
+            o.Cookie.Path = Root;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>, DataProtectionKeysFolder>();
+        services.AddSingleton<SignInThrottle>();
+        services.AddSingleton<DashboardData>();
+        return services;
+    }
+
+    public static WebApplication MapDashboard(this WebApplication app)
+    {
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(Root, StringComparison.OrdinalIgnoreCase), branch => branch.UseMiddleware<SecurityHeaders>());
+        app.MapGet("/dashboard/assets/{name}", DashboardAssets.Serve).AllowAnonymous().ExcludeFromDescription();
+        app.MapRazorPages();
+        return app;
+    }
+
+    /// <summary>Each request: the key must still be usable; the role and groups are read afresh (an admin may have changed them).</summary>
+    private static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        var keyId = context.Principal?.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim);
+        var policy = context.HttpContext.RequestServices.GetRequiredService<PolicyCache>().Current;
+        var now = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (keyId is null || !policy.Keys.TryGetValue(keyId, out var key) || !IsUsable(key, now))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme);
+            return;
+        }
+        context.ReplacePrincipal(ApiKeyAuthenticationHandler.PrincipalFor(key, Scheme));
+    }
+
+    internal static bool IsUsable(KeyGrant key, DateTimeOffset now) =>
+        !key.Revoked && (key.ExpiresAt is not { } expires || expires > now) && key.User.Active;
+}
+
+/// <summary>
+/// Where the session cookie's protection keys live: next to a SQLite store (so a restart keeps people
+/// signed in), in memory otherwise (a PostgreSQL deployment signs people in again after a restart).
+/// </summary>
+internal sealed class DataProtectionKeysFolder(StoreLocation location)
+    : Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>
+{
+    public void Configure(Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions options)
+    {
+        var folder = Folder();
+        options.XmlRepository = folder is null
+            ? new InMemoryXmlRepository()
+            : new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+    }
+
+    private string? Folder()
+    {
+        if (location.Provider != StoreProvider.Sqlite) return null;
+        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(location.ConnectionString);
+        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:") return null;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        return dir is null ? null : Path.Combine(dir, "dashboard-keys");
+    }
+}
+
+/// <summary>Keys kept in memory for the life of the process.</summary>
+internal sealed class InMemoryXmlRepository : Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository
+{
+    private readonly List<System.Xml.Linq.XElement> _elements = [];
+    private readonly Lock _gate = new();
+
+    public IReadOnlyCollection<System.Xml.Linq.XElement> GetAllElements()
+    {
+        lock (_gate) return _elements.Select(e => new System.Xml.Linq.XElement(e)).ToList();
+    }
+
+    public void StoreElement(System.Xml.Linq.XElement element, string friendlyName)
+    {
+        lock (_gate) _elements.Add(new System.Xml.Linq.XElement(element));
+    }
+}

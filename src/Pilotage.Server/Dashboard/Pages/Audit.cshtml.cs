@@ -1,0 +1,38 @@
+using Pilotage.Core.Access;
+using Pilotage.Core.Audit;
+using Pilotage.Server.Audit;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.Dashboard.Pages;
+
+public sealed class AuditModel(AuditTrail trail, PilotageStore store) : DashboardPage
+{
+    public const int Shown = 200;
+
+    public override Permission Needed => Permission.AuditRead;
+
+    public IReadOnlyList<AuditEntryRow> Entries { get; private set; } = [];
+
+    public AuditVerification? Verification { get; private set; }
+
+    public string VerificationText => Verification is not { } v ? ""
+        : v.Ok ? $"Verified: all {v.Entries} entries chain, head hash {v.HeadHash?[..Math.Min(16, v.HeadHash.Length)]}…"
+        : $"Broken at entry {v.FirstBad?.Sequence}: {v.FirstBad?.Reason}. The trail was changed outside Pilotage; see docs/operations.md.";
+
+    public async Task OnGetAsync(CancellationToken ct) => await LoadAsync(ct);
+
+    public async Task OnPostVerifyAsync(CancellationToken ct)
+    {
+        Verification = await trail.VerifyAsync(ct);
+        await LoadAsync(ct);
+    }
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var last = Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.MaxAsync(db.AuditEntries, a => (long?)a.Sequence, ct);
+        var head = await last ?? 0;
+        var page = await trail.ListAsync(Math.Max(0, head - Shown), Shown, null, ct);
+        Entries = page.Reverse().ToList();
+    }
+}
