@@ -92,6 +92,7 @@ public static class PilotageApp
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(1, Changes.ChangesJsonContext.Default));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -127,6 +128,7 @@ public static class PilotageApp
         Notifications.WebhookEndpoints.MapWebhooks(api);
         Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
         api.MapIncidents();
+        Changes.ChangeRequestEndpoints.MapChangeRequests(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         return app;

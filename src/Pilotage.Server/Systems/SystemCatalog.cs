@@ -81,6 +81,11 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                 continue;
             }
             var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+            if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes).Count > 0)
+            {
+                results.Add(new ApplyResult(spec.Name, "change_request", row.ConfigVersion, Views(changes)));
+                continue;
+            }
             var version = changes.Count > 0 && SpecDiff.TouchesChangeControl(changes) ? row.ConfigVersion + 1 : row.ConfigVersion;
             results.Add(new ApplyResult(spec.Name, changes.Count == 0 ? "none" : "update", version, Views(changes)));
         }
@@ -91,8 +96,9 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         control.ExecuteAsync(actor.Email, async command =>
         {
             var results = new List<ApplyResult>();
-            foreach (var spec in specs)
+            foreach (var requested in specs)
             {
+                var spec = requested;
                 var json = SpecCanonicalJson.Serialize(spec);
                 var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == spec.Name, ct);
                 CheckOwnership(actor, spec, row);
@@ -112,6 +118,21 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                     continue;
                 }
                 var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+                var applying = changes;
+                long? changeRequest = null;
+                if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes) is { Count: > 0 } controlled)
+                {
+                    // Past the pilot, config and upstream wait for approval; the rest of the spec applies now.
+                    changeRequest = (await Changes.ChangeControl.RequestAsync(command, row, spec, controlled, ct)).Id;
+                    spec = Changes.ChangeControl.WithControlled(spec, SpecCanonicalJson.Deserialize(row.SpecJson));
+                    json = SpecCanonicalJson.Serialize(spec);
+                    applying = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+                    if (string.Equals(row.SpecJson, json, StringComparison.Ordinal))
+                    {
+                        results.Add(new ApplyResult(spec.Name, "change_requested", row.ConfigVersion, Views(changes), changeRequest));
+                        continue;
+                    }
+                }
                 var before = row.SpecJson;
                 row.SpecJson = json;
                 row.SpecHash = SpecCanonicalJson.Hash(spec);
@@ -120,13 +141,13 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                 row.Risk = spec.Risk.ToString().ToLowerInvariant();
                 row.Purpose = spec.Purpose;
                 row.UpdatedAt = command.Now;
-                if (SpecDiff.TouchesChangeControl(changes))
+                if (SpecDiff.TouchesChangeControl(applying))
                 {
                     row.ConfigVersion++;
                     AddConfigVersion(command, row, spec);
                 }
                 command.Audit("system.updated", $"system:{spec.Name}", before, json);
-                results.Add(new ApplyResult(spec.Name, "updated", row.ConfigVersion, Views(changes)));
+                results.Add(new ApplyResult(spec.Name, changeRequest is null ? "updated" : "change_requested", row.ConfigVersion, Views(changes), changeRequest));
             }
             return new ApplyResponse(results.Any(r => r.Action != "unchanged"), results);
         }, ct);
@@ -160,7 +181,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         UpdatedAt = now,
     };
 
-    private static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec)
+    internal static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec, string? createdBy = null)
     {
         // The versioned part: what is sent to the model. Stored whole so a rollback needs no reconstruction.
         var versioned = SpecCanonicalJson.Serialize(spec with
@@ -175,7 +196,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
             ConfigJson = versioned,
             Hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
             CreatedAt = command.Now,
-            CreatedBy = command.Actor,
+            CreatedBy = createdBy ?? command.Actor,
         });
     }
 
