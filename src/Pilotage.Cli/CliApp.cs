@@ -101,6 +101,8 @@ internal static class CliApp
             GroupsCommand.Create(cli),
             KeysCommand.Create(cli),
             AuditCommand.Create(cli),
+            Changes.ChangeCommands.List(cli),
+            Changes.ChangeCommands.Change(cli),
         };
         cli.AddConnectionOptions();
         // The default prints the entry assembly's version, which in-process (tests) is the test host's.

@@ -206,7 +206,7 @@ public static class ChangeRequestEndpoints
     }
 
     /// <summary>The figures that tell two configurations apart: quality, failures, speed, cost, satisfaction, tests.</summary>
-    internal static readonly string[] KeyMetrics =
+    public static readonly IReadOnlyList<string> KeyMetrics =
         ["acceptance_rate", "edit_rate", "rejection_rate", "escalation_rate", "rework", "error_rate", "blocked_rate", "latency_p95", "cost_per_task", "feedback_mean", "pass_rate"];
 
     private static async Task<(ChangeRequestRow Change, AiSystemRow System)> LoadAsync(CommandContext command, long id, CancellationToken ct)
