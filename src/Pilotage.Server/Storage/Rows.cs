@@ -72,6 +72,11 @@ public sealed class AiSystemRow
     public string? PauseReason { get; set; }
     /// <summary>A pilot's end date as extended by a decision; null means the spec's <c>pilot.ends</c>.</summary>
     public DateOnly? PilotEndsOverride { get; set; }
+    /// <summary>A proposed new owner: ownership moves only when that person accepts.</summary>
+    public string? PendingOwner { get; set; }
+    public string? HandoverRequestedBy { get; set; }
+    public DateTimeOffset? HandoverRequestedAt { get; set; }
+    public string? HandoverReason { get; set; }
 }
 
 /// <summary>One version of a system's model configuration (config + upstream), kept for comparison and rollback.</summary>

@@ -58,6 +58,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("HandoverReason")
+                        .HasColumnType("text")
+                        .HasColumnName("handover_reason");
+
+                    b.Property<DateTimeOffset?>("HandoverRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("handover_requested_at");
+
+                    b.Property<string>("HandoverRequestedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("handover_requested_by");
+
                     b.Property<string>("LastDecision")
                         .HasColumnType("text")
                         .HasColumnName("last_decision");
@@ -78,6 +90,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("PausedBy")
                         .HasColumnType("text")
                         .HasColumnName("paused_by");
+
+                    b.Property<string>("PendingOwner")
+                        .HasColumnType("text")
+                        .HasColumnName("pending_owner");
 
                     b.Property<string>("Phase")
                         .IsRequired()

@@ -51,6 +51,18 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("HandoverReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_reason");
+
+                    b.Property<DateTimeOffset?>("HandoverRequestedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_requested_at");
+
+                    b.Property<string>("HandoverRequestedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_requested_by");
+
                     b.Property<string>("LastDecision")
                         .HasColumnType("TEXT")
                         .HasColumnName("last_decision");
@@ -71,6 +83,10 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.Property<string>("PausedBy")
                         .HasColumnType("TEXT")
                         .HasColumnName("paused_by");
+
+                    b.Property<string>("PendingOwner")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pending_owner");
 
                     b.Property<string>("Phase")
                         .IsRequired()
