@@ -103,6 +103,7 @@ internal static class CliApp
             AuditCommand.Create(cli),
             Changes.ChangeCommands.List(cli),
             Changes.ChangeCommands.Change(cli),
+            Changes.HandoverCommand.Create(cli),
         };
         cli.AddConnectionOptions();
         // The default prints the entry assembly's version, which in-process (tests) is the test host's.

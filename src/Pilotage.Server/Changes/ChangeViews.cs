@@ -42,4 +42,6 @@ public sealed record VersionMetricsView(int ConfigVersion, bool Current, DateTim
 [JsonSerializable(typeof(RegressionGateResult))]
 [JsonSerializable(typeof(ChangeDecisionRequest))]
 [JsonSerializable(typeof(IReadOnlyList<VersionMetricsView>))]
+[JsonSerializable(typeof(OwnershipView))]
+[JsonSerializable(typeof(HandoverRequest))]
 public sealed partial class ChangesJsonContext : JsonSerializerContext;

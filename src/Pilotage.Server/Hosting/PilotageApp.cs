@@ -129,6 +129,7 @@ public static class PilotageApp
         Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
         api.MapIncidents();
         Changes.ChangeRequestEndpoints.MapChangeRequests(api);
+        Changes.OwnershipEndpoints.MapOwnership(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         return app;

@@ -23,7 +23,8 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
     {
         await using var db = store.CreateDbContext();
         var rows = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).ToListAsync(ct);
-        return rows.Select(Summarise).ToList();
+        var deactivated = await DeactivatedAsync(db, ct);
+        return rows.Select(r => Summarise(r, deactivated)).ToList();
     }
 
     public async Task<SystemDetail> GetAsync(string slug, CancellationToken ct)
@@ -32,8 +33,12 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
             ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
         using var spec = JsonDocument.Parse(row.SpecJson);
-        return new SystemDetail(Summarise(row), row.Purpose, row.SpecHash, spec.RootElement.Clone());
+        return new SystemDetail(Summarise(row, await DeactivatedAsync(db, ct)), row.Purpose, row.SpecHash, spec.RootElement.Clone());
     }
+
+    /// <summary>E-mails of deactivated accounts: a system owned by one is orphaned.</summary>
+    private static async Task<HashSet<string>> DeactivatedAsync(PilotageDbContext db, CancellationToken ct) =>
+        (await db.Users.AsNoTracking().Where(u => !u.Active).Select(u => u.Email).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Reads every document, or throws a 422 problem listing every error in every document.</summary>
     public static IReadOnlyList<SystemSpec> Read(IReadOnlyList<SpecDocument> documents)
@@ -200,7 +205,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         });
     }
 
-    private static SystemSummary Summarise(AiSystemRow row)
+    private static SystemSummary Summarise(AiSystemRow row, HashSet<string> deactivated)
     {
         string? stageName = null;
         if (row.Phase == nameof(LifecyclePhase.Rollout))
@@ -208,7 +213,8 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
             stageName = row.Stage < spec.Rollout.Count ? spec.Rollout[row.Stage].Name : null;
         }
-        return new SystemSummary(row.Slug, row.Title, row.Owner, row.Risk, row.Phase.ToLowerInvariant(), row.Stage, stageName, row.ConfigVersion, row.CreatedAt, row.UpdatedAt);
+        return new SystemSummary(row.Slug, row.Title, row.Owner, row.Risk, row.Phase.ToLowerInvariant(), row.Stage, stageName, row.ConfigVersion, row.CreatedAt, row.UpdatedAt,
+            deactivated.Contains(row.Owner), row.PendingOwner);
     }
 
     private static List<SpecChangeView> Views(IReadOnlyList<SpecChange> changes) =>

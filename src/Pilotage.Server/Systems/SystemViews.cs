@@ -3,9 +3,11 @@ using Pilotage.Core.Specs;
 
 namespace Pilotage.Server.Systems;
 
+/// <param name="Orphaned">Its owner is deactivated: nobody is accountable until a new owner accepts it (docs/change-control.md).</param>
+/// <param name="PendingOwner">A proposed new owner who has not accepted yet.</param>
 public sealed record SystemSummary(
     string Slug, string Title, string Owner, string Risk, string Phase, int Stage, string? StageName,
-    int ConfigVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    int ConfigVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool Orphaned = false, string? PendingOwner = null);
 
 public sealed record SystemDetail(SystemSummary System, string Purpose, string SpecHash, JsonElement Spec);
 

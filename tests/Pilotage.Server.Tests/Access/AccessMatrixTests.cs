@@ -90,6 +90,9 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("change withdraw", "POST", "/api/v1/changes/{id:long}/withdraw", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "withdraw")}/withdraw", new { reason = "matrix" })),
         new("change apply", "POST", "/api/v1/changes/{id:long}/apply", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "apply")}/apply", new { reason = "matrix" })),
         new("system changes", "GET", "/api/v1/systems/{slug}/changes", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/changes")),
+        new("handover propose", "POST", "/api/v1/systems/{slug}/handover", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/handover", new { to = r == "admin" ? "owner@example.org" : "admin@example.org" })),
+        new("handover accept", "POST", "/api/v1/systems/{slug}/handover/accept", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/accept-{(r is "admin" or "owner" ? r : "admin")}/handover/accept")),
+        new("handover cancel", "DELETE", "/api/v1/systems/{slug}/handover", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/systems/cancel-{(r is "admin" or "owner" ? r : "admin")}/handover")),
         new("metrics by version", "GET", "/api/v1/systems/{slug}/metrics/versions", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/metrics/versions")),
     ];
 
@@ -296,10 +299,18 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                     _evalRuns[(role, step)] = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
                 }
             }
+            foreach (var role in new[] { "admin", "owner" })
+            {
+                // accept-{role}: being handed to that role's user; cancel-{role}: that user's, being handed to the target.
+                await Server.ApplyAsync(Spec($"accept-{role}", role == "admin" ? "owner@example.org" : "admin@example.org"));
+                await Server.ApplyAsync(Spec($"cancel-{role}", $"{role}@example.org"));
+            }
             await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
             {
                 foreach (var role in new[] { "admin", "owner" })
                 {
+                    db.Systems.Single(s => s.Slug == $"accept-{role}").PendingOwner = $"{role}@example.org";
+                    db.Systems.Single(s => s.Slug == $"cancel-{role}").PendingOwner = "target@example.org";
                     var system = db.Systems.Single(s => s.Slug == Operated(role, "decide"));
                     foreach (var step in new[] { "approve", "reject", "withdraw", "apply" })
                     {
