@@ -77,6 +77,10 @@ public sealed class AiSystemRow
     public string? HandoverRequestedBy { get; set; }
     public DateTimeOffset? HandoverRequestedAt { get; set; }
     public string? HandoverReason { get; set; }
+    /// <summary>A legal hold: while set, no content of this system is purged (docs/change-control.md, "Retention").</summary>
+    public string? LegalHoldBy { get; set; }
+    public DateTimeOffset? LegalHoldAt { get; set; }
+    public string? LegalHoldReason { get; set; }
 }
 
 /// <summary>One version of a system's model configuration (config + upstream), kept for comparison and rollback.</summary>

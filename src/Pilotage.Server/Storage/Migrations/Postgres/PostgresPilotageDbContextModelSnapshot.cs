@@ -74,6 +74,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("last_decision");
 
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_reason");
+
                     b.Property<string>("Owner")
                         .IsRequired()
                         .HasColumnType("text")

@@ -67,6 +67,18 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("last_decision");
 
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_reason");
+
                     b.Property<string>("Owner")
                         .IsRequired()
                         .HasColumnType("TEXT")
