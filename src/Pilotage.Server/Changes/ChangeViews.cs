@@ -44,4 +44,8 @@ public sealed record VersionMetricsView(int ConfigVersion, bool Current, DateTim
 [JsonSerializable(typeof(IReadOnlyList<VersionMetricsView>))]
 [JsonSerializable(typeof(OwnershipView))]
 [JsonSerializable(typeof(HandoverRequest))]
+[JsonSerializable(typeof(PurgeView))]
+[JsonSerializable(typeof(PurgeRequest))]
+[JsonSerializable(typeof(LegalHoldView))]
+[JsonSerializable(typeof(HoldRequest))]
 public sealed partial class ChangesJsonContext : JsonSerializerContext;

@@ -79,6 +79,8 @@ public static class PilotageApp
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PauseRules.PauseRuleFeed>());
         services.AddSingleton<PauseRules.PauseRuleEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<PauseRules.PauseRuleEngine>());
+        services.AddSingleton<Changes.RetentionPurger>();
+        services.AddHostedService(sp => sp.GetRequiredService<Changes.RetentionPurger>());
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
@@ -130,6 +132,7 @@ public static class PilotageApp
         api.MapIncidents();
         Changes.ChangeRequestEndpoints.MapChangeRequests(api);
         Changes.OwnershipEndpoints.MapOwnership(api);
+        Changes.RetentionEndpoints.MapRetention(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         return app;
