@@ -93,6 +93,9 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("handover propose", "POST", "/api/v1/systems/{slug}/handover", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/handover", new { to = r == "admin" ? "owner@example.org" : "admin@example.org" })),
         new("handover accept", "POST", "/api/v1/systems/{slug}/handover/accept", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/accept-{(r is "admin" or "owner" ? r : "admin")}/handover/accept")),
         new("handover cancel", "DELETE", "/api/v1/systems/{slug}/handover", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/systems/cancel-{(r is "admin" or "owner" ? r : "admin")}/handover")),
+        new("purge", "POST", "/api/v1/systems/{slug}/purge", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/purge", new { olderThanDays = 30 })),
+        new("legal hold", "POST", "/api/v1/systems/{slug}/hold", Readers, (f, r) => Json("POST", $"/api/v1/systems/hold-{(r is "admin" or "auditor" ? r : "admin")}/hold", new { reason = "matrix" })),
+        new("legal hold release", "POST", "/api/v1/systems/{slug}/hold/release", Readers, (f, r) => Json("POST", $"/api/v1/systems/release-{(r is "admin" or "auditor" ? r : "admin")}/hold/release", new { reason = "matrix" })),
         new("metrics by version", "GET", "/api/v1/systems/{slug}/metrics/versions", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/metrics/versions")),
     ];
 
@@ -305,8 +308,20 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                 await Server.ApplyAsync(Spec($"accept-{role}", role == "admin" ? "owner@example.org" : "admin@example.org"));
                 await Server.ApplyAsync(Spec($"cancel-{role}", $"{role}@example.org"));
             }
+            foreach (var role in new[] { "admin", "auditor" })
+            {
+                await Server.ApplyAsync(Spec($"hold-{role}", "owner@example.org"));
+                await Server.ApplyAsync(Spec($"release-{role}", "owner@example.org"));
+            }
             await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
             {
+                foreach (var role in new[] { "admin", "auditor" })
+                {
+                    var held = db.Systems.Single(s => s.Slug == $"release-{role}");
+                    held.LegalHoldAt = DateTimeOffset.UtcNow;
+                    held.LegalHoldBy = "admin@example.org";
+                    held.LegalHoldReason = "matrix";
+                }
                 foreach (var role in new[] { "admin", "owner" })
                 {
                     db.Systems.Single(s => s.Slug == $"accept-{role}").PendingOwner = $"{role}@example.org";
