@@ -249,6 +249,21 @@ public sealed class ChangeRequestTests
     }
 
     [Fact]
+    public async Task Change_requests_notify_the_webhook_when_requested_approved_and_applied()
+    {
+        // Nothing listens on port 9: deliveries stay pending, which is all this test looks at.
+        var harness = await GatewayHarness.StartAsync(configure: o => o with { Webhook = new Pilotage.Server.Notifications.WebhookOptions { Url = "http://127.0.0.1:9/hook" } });
+        await using var _ = harness;
+        await MoveToProductionAsync(harness.Server);
+        var id = await RequestChangeAsync(harness, PromptB);
+        await PostAsync(harness.Owner, $"/api/v1/changes/{id}/approve", new { });
+        await PostAsync(harness.Owner, $"/api/v1/changes/{id}/apply", new { });
+        await using var db = harness.Server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
+        var events = await db.WebhookDeliveries.AsNoTracking().Where(w => w.Event.StartsWith("change.")).OrderBy(w => w.Id).Select(w => w.Event).ToListAsync();
+        Assert.Equal(["change.requested", "change.approved", "change.applied"], events);
+    }
+
+    [Fact]
     public async Task During_the_pilot_a_config_change_applies_at_once()
     {
         await using var harness = await GatewayHarness.StartAsync();
