@@ -28,6 +28,9 @@ public sealed class RetentionPurger(ControlPlane control, TimeProvider time, ILo
 
     private const int Batch = 500;
 
+    /// <summary>What a purged held answer becomes: still JSON, so fetching a released answer says what happened instead of failing.</summary>
+    internal const string PurgedAnswer = "{\"object\":\"pilotage.purged\",\"detail\":\"the answer was purged under the system's retention period (spec.evidence.contentDays); its hash and figures are kept\"}";
+
     /// <summary>Purges one system in one command. Throws 409 when it is under legal hold, 400 when no period is known.</summary>
     public Task<PurgeView?> PurgeAsync(string slug, int? olderThanDays, Actor? actor, bool auditEmpty, CancellationToken ct) =>
         control.ExecuteAsync(actor?.Email ?? "pilotage (retention)", async command =>
@@ -80,13 +83,13 @@ public sealed class RetentionPurger(ControlPlane control, TimeProvider time, ILo
             reviews += await db.Reviews.Where(r => chunk.Contains(r.InteractionId)).ExecuteUpdateAsync(u => u.SetProperty(r => r.FinalText, (string?)null), ct);
         }
         // Held answers are kept until decided whatever the retention; decided ones are content like any other.
-        var approvalIds = (await db.Approvals.AsNoTracking().Where(a => a.System == slug && a.State != "pending" && a.HeldResponse != "")
+        var approvalIds = (await db.Approvals.AsNoTracking().Where(a => a.System == slug && a.State != "pending" && a.HeldResponse != PurgedAnswer)
                 .Select(a => new { a.InteractionId, a.HeldAt }).ToListAsync(ct))
             .Where(a => a.HeldAt < cutoff).Select(a => a.InteractionId).ToList();
         var approvals = 0;
         foreach (var chunk in approvalIds.Chunk(Batch))
         {
-            approvals += await db.Approvals.Where(a => chunk.Contains(a.InteractionId)).ExecuteUpdateAsync(u => u.SetProperty(a => a.HeldResponse, ""), ct);
+            approvals += await db.Approvals.Where(a => chunk.Contains(a.InteractionId)).ExecuteUpdateAsync(u => u.SetProperty(a => a.HeldResponse, PurgedAnswer), ct);
         }
         var feedbackKeys = (await db.Feedback.AsNoTracking().Where(f => f.System == slug && f.Comment != null)
                 .Select(f => new { f.InteractionId, f.At }).ToListAsync(ct))

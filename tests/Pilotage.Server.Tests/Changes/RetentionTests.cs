@@ -116,6 +116,26 @@ public sealed class RetentionTests
     }
 
     [Fact]
+    public async Task A_released_held_answer_is_purged_to_a_notice_the_app_can_still_read()
+    {
+        await using var harness = await GatewayHarness.StartAsync(mode: "approval");
+        using var held = await harness.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Refund order 1234?"));
+        Assert.Equal(HttpStatusCode.Accepted, held.StatusCode);
+        var id = held.Headers.GetValues("x-pilotage-interaction-id").Single();
+        var (released, releasedBody) = await PostAsync(harness.Server.Admin, $"/api/v1/approvals/{id}/release", new { reason = "fine" });
+        Assert.True(released == HttpStatusCode.OK, releasedBody.ToString());
+
+        harness.Time.Offset = TimeSpan.FromDays(8);
+        var (purged, purgedBody) = await PostAsync(harness.Owner, $"/api/v1/systems/{System}/purge", new { olderThanDays = 7 });
+        Assert.True(purged == HttpStatusCode.OK, purgedBody.ToString());
+        Assert.Equal(1, purgedBody.GetProperty("approvals").GetInt32());
+
+        using var fetched = await harness.Member.GetAsync($"/v1/interactions/{id}");
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        Assert.Equal("pilotage.purged", JsonDocument.Parse(await fetched.Content.ReadAsStringAsync()).RootElement.GetProperty("object").GetString());
+    }
+
+    [Fact]
     public async Task Without_a_retention_period_a_purge_needs_an_age()
     {
         await using var harness = await GatewayHarness.StartAsync(mode: "full");
