@@ -102,6 +102,11 @@ internal static class CliApp
             GroupsCommand.Create(cli),
             KeysCommand.Create(cli),
             AuditCommand.Create(cli),
+            Changes.ChangeCommands.List(cli),
+            Changes.ChangeCommands.Change(cli),
+            Changes.HandoverCommand.Create(cli),
+            Changes.RetentionCommands.Purge(cli),
+            Changes.RetentionCommands.Hold(cli),
         };
         cli.AddConnectionOptions();
         // The default prints the entry assembly's version, which in-process (tests) is the test host's.

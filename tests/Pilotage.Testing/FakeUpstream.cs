@@ -41,6 +41,8 @@ public sealed class FakeUpstream : IAsyncDisposable
     public ConcurrentQueue<JsonObject> Received { get; } = new();
     public UpstreamBehaviour Behaviour { get; set; } = UpstreamBehaviour.Answer;
     public string AnswerText { get; set; } = "Thank you for your message. We will refund the order within 5 days.";
+    /// <summary>When set, the answer to a (non-streamed) chat request, computed from the request the gateway sent.</summary>
+    public Func<JsonObject, string>? Answerer { get; set; }
     /// <summary>Name of the tool the model calls in <see cref="UpstreamBehaviour.ToolCall"/>.</summary>
     public string ToolName { get; set; } = "send_email";
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
@@ -97,7 +99,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         }
         JsonObject message = Behaviour == UpstreamBehaviour.ToolCall
             ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(ToolCallNode()) }
-            : new JsonObject { ["role"] = "assistant", ["content"] = AnswerText };
+            : new JsonObject { ["role"] = "assistant", ["content"] = Answerer?.Invoke(body) ?? AnswerText };
         var response = new JsonObject
         {
             ["id"] = "chatcmpl-fake",

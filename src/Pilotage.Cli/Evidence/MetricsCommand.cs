@@ -38,6 +38,7 @@ internal static class MetricsCommand
         };
         var from = new Option<string?>("--from") { Description = "Start of the period (YYYY-MM-DD or a date and time)", HelpName = "DATE" };
         var to = new Option<string?>("--to") { Description = "End of the period, inclusive (YYYY-MM-DD or a date and time)", HelpName = "DATE" };
+        var byVersion = new Option<bool>("--by-version") { Description = "The key figures of every config version side by side (docs/change-control.md)" };
         var command = cli.ClientCommand("metrics", "Show every catalogue figure of a system (acceptance, rework, minutes saved, cost, pass rates…) with its sample count and 95 % interval, and the review capacity forecast.");
         command.Arguments.Add(system);
         command.Options.Add(phase);
@@ -45,9 +46,11 @@ internal static class MetricsCommand
         command.Options.Add(version);
         command.Options.Add(from);
         command.Options.Add(to);
+        command.Options.Add(byVersion);
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
+            if (parse.GetValue(byVersion)) return await Changes.ChangeCommands.ByVersionAsync(cli, parse, slug, ct);
             var query = new List<string>();
             var stageNumber = parse.GetValue(stage);
             var phaseName = parse.GetValue(phase) ?? (stageNumber is null ? null : "rollout");

@@ -28,12 +28,18 @@ internal static class EvalCommand
         var concurrency = Args.Positive("--concurrency", 4, "How many cases are sent at once", 1, 64);
         var retries = Args.Positive("--retries", 3, "How often a case is retried after 429, 5xx or a timeout (with exponential backoff)", 0, 10);
         var timeout = Args.Positive("--timeout", 60, "Seconds to wait for one answer", 1, 3600);
+        var change = new Option<long?>("--change")
+        {
+            Description = "Evaluate the candidate configuration of this change request instead of the one in force (the regression gate, docs/change-control.md)",
+            HelpName = "ID",
+        };
         var command = cli.ClientCommand("eval", "Evaluate a system with a test set: each case goes through the gateway like real traffic (you must be allowed to use the system), each answer is checked against its expectation, and the verdicts are recorded in an evaluation run. Failing cases are results: the exit code is 0 unless the run could not be done.");
         command.Arguments.Add(system);
         command.Options.Add(set);
         command.Options.Add(concurrency);
         command.Options.Add(retries);
         command.Options.Add(timeout);
+        command.Options.Add(change);
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
@@ -66,7 +72,7 @@ internal static class EvalCommand
             }
             var options = new EvalOptions(parse.GetValue(concurrency), parse.GetValue(retries), TimeSpan.FromSeconds(parse.GetValue(timeout)));
             using var client = cli.Connect(parse);
-            var runner = new EvalRunner(cli, client, slug, testSet, Convert.ToHexStringLower(SHA256.HashData(bytes)), options, json);
+            var runner = new EvalRunner(cli, client, slug, testSet, Convert.ToHexStringLower(SHA256.HashData(bytes)), options, json, parse.GetValue(change));
             return await runner.RunAsync(ct);
         });
         return command;

@@ -29,7 +29,7 @@ internal sealed record CaseOutcome(TestCase Case, CaseVerdict Verdict, string? I
 /// interrupted on Ctrl-C with what was done). The cases go through the gateway with the caller's key,
 /// so they meet exactly the controls real traffic meets.
 /// </summary>
-internal sealed class EvalRunner(CliContext cli, ControlClient client, string slug, TestSet set, string hash, EvalOptions options, bool json)
+internal sealed class EvalRunner(CliContext cli, ControlClient client, string slug, TestSet set, string hash, EvalOptions options, bool json, long? change = null)
 {
     public const string InteractionHeader = "x-pilotage-interaction-id";
 
@@ -50,7 +50,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var started = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/evals",
-            new StartEvalRequest(set.Name, hash, set.Cases.Count), ApiJsonContext.Default.StartEvalRequest, ct);
+            new StartEvalRequest(set.Name, hash, set.Cases.Count, change), ApiJsonContext.Default.StartEvalRequest, ct);
         var run = started.Deserialize(ApiJsonContext.Default.EvalRunView)
             ?? throw new CliException($"the server sent an empty answer to starting an evaluation of '{slug}'");
 

@@ -74,5 +74,18 @@ internal static class ServeCommand
         CredentialsPath = console.CredentialsPath(),
         Announce = console.Out,
         LogLevel = verbose ? LogLevel.Information : LogLevel.Warning,
+        OrphanedSystems = Orphaned(console.Env("PILOTAGE_ORPHANED_SYSTEMS")),
     };
+
+    private static OrphanedSystems Orphaned(string? value)
+    {
+        try
+        {
+            return OrphanedSystemsSetting.Parse(value);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException(e.Message, ExitCodes.Usage);
+        }
+    }
 }

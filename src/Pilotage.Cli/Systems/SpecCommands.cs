@@ -27,6 +27,11 @@ internal static class SpecCommands
             }
             foreach (var system in result.Results)
             {
+                if (system.ChangeRequest is { } requested)
+                {
+                    Changes.ChangeCommands.PrintRequested(cli, system.Slug, requested, system.Changes);
+                    continue;
+                }
                 cli.Output.Line(system.Action switch
                 {
                     "created" => $"{system.Slug} created (config v{system.ConfigVersion})",

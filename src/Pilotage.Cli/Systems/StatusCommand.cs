@@ -39,7 +39,7 @@ internal static class StatusCommand
                 var systems = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListSystemSummary) ?? [];
                 cli.Output.Table(
                     ["SYSTEM", "PHASE", "OWNER", "RISK", "CONFIG", "UPDATED"],
-                    systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
+                    systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Orphaned ? s.Owner + " (orphaned)" : s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
                     "no AI systems yet; declare one in a spec file and run 'pilotage apply -f FILE'");
                 return ExitCodes.Ok;
             }
@@ -56,7 +56,7 @@ internal static class StatusCommand
             [
                 ("system", s.Slug),
                 ("title", s.Title),
-                ("owner", s.Owner),
+                ("owner", s.Orphaned ? $"{s.Owner} (orphaned: deactivated; a new owner must accept the system)" : s.PendingOwner is null ? s.Owner : $"{s.Owner} (handover to {s.PendingOwner} pending)"),
                 ("purpose", detail.Purpose),
                 ("risk", s.Risk),
                 ("phase", s.Phase),

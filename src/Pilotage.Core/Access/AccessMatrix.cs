@@ -25,6 +25,8 @@ public enum Permission
     AuditRead,
     /// <summary>See every incident; without it, only the ones a person filed or is assigned.</summary>
     IncidentsReadAll,
+    /// <summary>Place and release legal holds that stop content from being purged.</summary>
+    LegalHold,
 }
 
 /// <summary>The role matrix of design.md, in one place, so every endpoint and page asks the same question.</summary>
@@ -38,7 +40,7 @@ public static class AccessMatrix
         Permission.Review => role is Role.Admin or Role.Owner or Role.Reviewer,
         Permission.UsersRead => role is Role.Admin or Role.Auditor,
         Permission.GroupsRead => role is Role.Admin or Role.Auditor or Role.Owner,
-        Permission.KeysReadAll or Permission.AuditRead => role is Role.Admin or Role.Auditor,
+        Permission.KeysReadAll or Permission.AuditRead or Permission.LegalHold => role is Role.Admin or Role.Auditor,
         Permission.UsersManage or Permission.GroupsManage or Permission.KeysManageAll => role is Role.Admin,
         _ => false,
     };

@@ -18,6 +18,9 @@ public sealed record SystemState(
 {
     public string Slug => Spec.Name;
 
+    /// <summary>Its owner is deactivated and the server restricts orphaned systems: every answer is held for approval until a new owner accepts.</summary>
+    public bool OrphanRestricted { get; init; }
+
     /// <summary>The last day the pilot may serve: a decided extension, else the spec's date.</summary>
     public DateOnly? PilotEnds => PilotEndsOverride ?? Spec.Pilot?.Ends;
 }
@@ -98,6 +101,11 @@ public static class ServingPolicy
                 $"'{spec.Name}' is retired and no longer serves; its records are kept. Ask its owner {spec.Owner} what replaces it, and {ManualProcess}."));
         }
         var scope = ScopeOf(spec, system.Lifecycle);
+        if (scope is not null && system.OrphanRestricted && scope.Mode is not (ServingMode.Approval or ServingMode.Shadow))
+        {
+            // Nobody is accountable for its answers: a person approves each one until someone takes the system over.
+            scope = scope with { Mode = ServingMode.Approval, Label = scope.Label + $", restricted to approval while its owner {spec.Owner} is deactivated" };
+        }
         if (scope is null)
         {
             var next = phase switch

@@ -162,7 +162,8 @@ public static class SpecCanonicalJson
         BaselineSpec b => b.ManualMinutesPerTask is null,
         ToolsSpec t => t.SideEffecting.Count == 0,
         LimitsSpec l => l.RequestsPerMinutePerKey is null && l.CostPerDay is null && l.CostPerMonth is null && l.CostPerUserPerDay is null && l.CostPerUserPerMonth is null,
-        EvidenceSpec e => e.Durability == EvidenceDurability.Durable && e.Content == ContentRetention.Full && e.OnStoreOutage is null,
+        EvidenceSpec e => e.Durability == EvidenceDurability.Durable && e.Content == ContentRetention.Full && e.OnStoreOutage is null && e.ContentDays is null,
+        ChangeControlSpec c => c.RegressionGate is null,
         _ => zero is not null && zero.Equals(value),
     };
 

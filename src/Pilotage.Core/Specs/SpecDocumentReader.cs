@@ -22,11 +22,13 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> RootKeys = ["apiVersion", "kind", "metadata", "spec"];
     private static readonly ImmutableArray<string> MetadataKeys = ["name", "title"];
     private static readonly ImmutableArray<string> SpecKeys =
-        ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules", "tools", "limits", "evidence"];
+        ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules", "tools", "limits", "evidence", "changeControl"];
     private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput", "firstByteTimeoutSeconds", "timeoutSeconds"];
     private static readonly ImmutableArray<string> ToolsKeys = ["sideEffecting"];
     private static readonly ImmutableArray<string> LimitsKeys = ["requestsPerMinutePerKey", "costPerDay", "costPerMonth", "costPerUserPerDay", "costPerUserPerMonth"];
-    private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content", "onStoreOutage"];
+    private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content", "onStoreOutage", "contentDays"];
+    private static readonly ImmutableArray<string> ChangeControlKeys = ["regressionGate"];
+    private static readonly ImmutableArray<string> RegressionGateKeys = ["testSet", "maxPassRateDrop"];
     private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
     private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
     private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
@@ -127,8 +129,10 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
                 Durability = Enum<EvidenceDurability>(map, "durability") ?? EvidenceDurability.Durable,
                 Content = Enum<ContentRetention>(map, "content") ?? ContentRetention.Full,
                 OnStoreOutage = Enum<StoreOutage>(map, "onStoreOutage"),
+                ContentDays = Int(map, "contentDays", 1),
             }
             : null) ?? new EvidenceSpec();
+        var changeControl = Optional(spec, "changeControl", ReadChangeControl) ?? new ChangeControlSpec();
 
         if (session.Reported != before)
         {
@@ -153,7 +157,21 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             Tools = tools,
             Limits = limits,
             Evidence = evidence,
+            ChangeControl = changeControl,
         };
+    }
+
+    private ChangeControlSpec? ReadChangeControl(YNode node, string path)
+    {
+        if (MapOf(node, path, ChangeControlKeys) is not { } map) return null;
+        var gate = Optional(map, "regressionGate", (gateNode, gatePath) =>
+        {
+            if (MapOf(gateNode, gatePath, RegressionGateKeys) is not { } g) return null;
+            var testSet = RequiredText(g, "testSet");
+            var drop = Double(g, "maxPassRateDrop", 0, 1) ?? 0;
+            return testSet is null ? null : new RegressionGateSpec { TestSet = testSet, MaxPassRateDrop = drop };
+        });
+        return new ChangeControlSpec { RegressionGate = gate };
     }
 
     private LimitsSpec? ReadLimits(YNode node, string path) =>

@@ -27,6 +27,8 @@ public sealed record SystemSpec
     public ToolsSpec Tools { get; init; } = new();
     public LimitsSpec Limits { get; init; } = new();
     public EvidenceSpec Evidence { get; init; } = new();
+    /// <summary>How config and upstream changes are checked once the system is past its pilot (docs/change-control.md).</summary>
+    public ChangeControlSpec ChangeControl { get; init; } = new();
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<RiskTier>))]
@@ -112,6 +114,11 @@ public sealed record EvidenceSpec
     public ContentRetention Content { get; init; }
     /// <summary>Null: the risk-based default (<see cref="StoreOutagePolicy.For"/>); kept null so specs that do not say stay byte-identical.</summary>
     public StoreOutage? OnStoreOutage { get; init; }
+    /// <summary>
+    /// Days raw prompts, answers and review texts are kept; after that a purge blanks them and keeps
+    /// hashes, figures and review outcomes. Null: kept until the system is retired or purged by hand.
+    /// </summary>
+    public int? ContentDays { get; init; }
 }
 
 /// <summary>The effective <c>onStoreOutage</c> of a system.</summary>
@@ -123,6 +130,24 @@ public static class StoreOutagePolicy
         ArgumentNullException.ThrowIfNull(spec);
         return spec.Evidence.OnStoreOutage ?? (spec.Risk == RiskTier.High ? StoreOutage.FailClosed : StoreOutage.Spool);
     }
+}
+
+/// <summary>Change control past the pilot: a config or upstream change is a change request (docs/change-control.md).</summary>
+public sealed record ChangeControlSpec
+{
+    /// <summary>Re-run a test set on the candidate configuration before a change request may be applied.</summary>
+    public RegressionGateSpec? RegressionGate { get; init; }
+}
+
+/// <summary>
+/// A change request is refused when the candidate's <c>pass_rate</c> on <see cref="TestSet"/> is lower
+/// than the configuration in force by more than <see cref="MaxPassRateDrop"/> (0.05 = five points).
+/// </summary>
+public sealed record RegressionGateSpec
+{
+    /// <summary>The test set's name (its <c>name:</c>), as <c>pilotage eval</c> records it.</summary>
+    public required string TestSet { get; init; }
+    public double MaxPassRateDrop { get; init; }
 }
 
 /// <summary>The versioned model configuration: under change control once a system is past its pilot.</summary>

@@ -125,11 +125,16 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
     /// </summary>
     internal static async Task<IReadOnlyDictionary<string, (long Passed, long Total)>> PassRatesAsync(PilotageDbContext db, string slug, int configVersion, CancellationToken ct)
     {
-        var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.Status != "running")
+        var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.ChangeRequest == null && r.Status != "running")
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
+        return run is null ? new Dictionary<string, (long Passed, long Total)>(StringComparer.Ordinal) : await PassRatesOfRunAsync(db, run.Id, ct);
+    }
+
+    /// <summary>Pass rates of one evaluation run ("" for all cases, else per category), graded as above.</summary>
+    internal static async Task<IReadOnlyDictionary<string, (long Passed, long Total)>> PassRatesOfRunAsync(PilotageDbContext db, long runId, CancellationToken ct)
+    {
         var rates = new Dictionary<string, (long Passed, long Total)>(StringComparer.Ordinal);
-        if (run is null) return rates;
-        var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == run.Id).ToListAsync(ct);
+        var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == runId).ToListAsync(ct);
         var graded = results.Where(r => r.Verdict == "needs_human" && r.InteractionId != null).Select(r => r.InteractionId!).ToList();
         var reviews = graded.Count == 0 ? new Dictionary<string, string>()
             : await db.Reviews.AsNoTracking().Where(r => graded.Contains(r.InteractionId)).ToDictionaryAsync(r => r.InteractionId, r => r.Outcome, ct);

@@ -76,7 +76,8 @@ public sealed class PolicySnapshot
     public static string TrainingHash(string? text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text ?? "")));
 
-    public static async Task<PolicySnapshot> LoadAsync(PilotageStore store, long version, CancellationToken ct)
+    /// <param name="restrictOrphans">Serve systems whose owner is deactivated in approval mode (the OrphanedSystems setting).</param>
+    public static async Task<PolicySnapshot> LoadAsync(PilotageStore store, long version, CancellationToken ct, bool restrictOrphans = true)
     {
         await using var db = store.CreateDbContext();
         var users = await db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct);
@@ -88,6 +89,8 @@ public sealed class PolicySnapshot
             .ToFrozenDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
 
         var rows = await db.Systems.AsNoTracking().ToListAsync(ct);
+        // Orphaned: the owner's account exists but is deactivated (an owner never registered as a user is not).
+        var deactivated = users.Where(u => !u.Active).Select(u => u.Email).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var systems = new Dictionary<string, GatewaySystem>(StringComparer.Ordinal);
         var trainingHashes = new Dictionary<long, string>();
         foreach (var row in rows)
@@ -99,7 +102,10 @@ public sealed class PolicySnapshot
                 row.SuspendedPhase is null ? null : Enum.Parse<LifecyclePhase>(row.SuspendedPhase), row.SuspendedStage)
             { ResumeRestricted = row.ResumeRestricted };
             var pause = row.PausedAt is { } at ? new PauseInfo(row.PausedBy ?? "unknown", at, row.PauseReason ?? "no reason given") : null;
-            systems[row.Slug] = GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride));
+            systems[row.Slug] = GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride)
+            {
+                OrphanRestricted = restrictOrphans && deactivated.Contains(row.Owner),
+            });
             trainingHashes[row.Id] = TrainingHash(spec.Training.Text);
         }
         var acks = await db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct);
@@ -116,8 +122,10 @@ public interface ICommitObserver
 }
 
 /// <summary>Holds the current <see cref="PolicySnapshot"/> and rebuilds it after each committed change.</summary>
-public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger) : ICommitObserver, IDisposable
+public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger, Hosting.PilotageServerOptions? options = null) : ICommitObserver, IDisposable
 {
+    private readonly bool _restrictOrphans = (options?.OrphanedSystems ?? Hosting.OrphanedSystems.RestrictToApproval) == Hosting.OrphanedSystems.RestrictToApproval;
+
     private readonly SemaphoreSlim _rebuild = new(1, 1);
     private PolicySnapshot _current = PolicySnapshot.Empty;
     private long _version;
@@ -133,7 +141,7 @@ public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger
         await _rebuild.WaitAsync(ct);
         try
         {
-            var snapshot = await PolicySnapshot.LoadAsync(store, Interlocked.Increment(ref _version), ct);
+            var snapshot = await PolicySnapshot.LoadAsync(store, Interlocked.Increment(ref _version), ct, _restrictOrphans);
             Volatile.Write(ref _current, snapshot);
             logger.LogDebug("Policy snapshot {Version}: {Systems} systems, {Keys} keys", snapshot.Version, snapshot.Systems.Count, snapshot.Keys.Count);
         }

@@ -81,6 +81,8 @@ public static class PilotageApp
         services.AddSingleton<PauseRules.PauseRuleEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<PauseRules.PauseRuleEngine>());
         Replicas.ReplicaWiring.AddPilotageReplicas(services);
+        services.AddSingleton<Changes.RetentionPurger>();
+        services.AddHostedService(sp => sp.GetRequiredService<Changes.RetentionPurger>());
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
@@ -94,6 +96,7 @@ public static class PilotageApp
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(1, Changes.ChangesJsonContext.Default));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
@@ -130,6 +133,9 @@ public static class PilotageApp
         Notifications.WebhookEndpoints.MapWebhooks(api);
         Pilotage.Server.Import.ImportEndpoints.MapEvidenceImport(api);
         api.MapIncidents();
+        Changes.ChangeRequestEndpoints.MapChangeRequests(api);
+        Changes.OwnershipEndpoints.MapOwnership(api);
+        Changes.RetentionEndpoints.MapRetention(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         Dashboard.DashboardSetup.MapDashboard(app);

@@ -34,7 +34,31 @@ public sealed record PilotageServerOptions
     /// SQLite file, or <c>~/.local/share/pilotage/spool</c> for PostgreSQL (see docs/reliability.md).
     /// </summary>
     public string? SpoolDirectory { get; init; }
+    /// <c>PILOTAGE_ORPHANED_SYSTEMS</c> (<c>restrict</c> or <c>serve</c>): what the gateway does with a system
+    /// whose owner is deactivated, until a new owner accepts it. By default every answer is held for approval.
+    /// </summary>
+    public OrphanedSystems OrphanedSystems { get; init; } = OrphanedSystems.RestrictToApproval;
 
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+}
+
+/// <summary>How the gateway serves a system whose owner is deactivated (docs/change-control.md, "Ownership").</summary>
+public enum OrphanedSystems
+{
+    /// <summary>Hold every answer for approval until a new owner accepts the system.</summary>
+    RestrictToApproval,
+    /// <summary>Serve as before; the system still shows as orphaned.</summary>
+    Serve,
+}
+
+public static class OrphanedSystemsSetting
+{
+    /// <summary>Reads <c>PILOTAGE_ORPHANED_SYSTEMS</c>: <c>restrict</c> (default) or <c>serve</c>.</summary>
+    public static OrphanedSystems Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "restrict" or "approval" => OrphanedSystems.RestrictToApproval,
+        "serve" => OrphanedSystems.Serve,
+        _ => throw new ArgumentException($"PILOTAGE_ORPHANED_SYSTEMS must be 'restrict' or 'serve', not '{value}'"),
+    };
 }

@@ -43,7 +43,7 @@ public sealed record WebhookOptions
 public static class WebhookEvents
 {
     private static readonly string[] Prefixes =
-        ["system.paused", "system.resumed", "system.decision.", "system.rule_fired", "system.stage_changed", "incident.filed", "incident.escalated", "pilot.expiring", "pilot.expired"];
+        ["system.paused", "system.resumed", "system.decision.", "system.rule_fired", "system.stage_changed", "incident.filed", "incident.escalated", "pilot.expiring", "pilot.expired", "change.requested", "change.approved", "change.applied", "change.gate_refused", "system.handover_"];
 
     public static bool Notifies(string action) => Prefixes.Any(p => action.StartsWith(p, StringComparison.Ordinal));
 

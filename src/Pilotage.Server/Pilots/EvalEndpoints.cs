@@ -8,7 +8,8 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Pilots;
 
-public sealed record StartEvalRequest(string? TestSet, string? TestSetHash, int Cases);
+/// <param name="Change">Evaluate the candidate configuration of this change request instead of the one in force (the regression gate, docs/change-control.md).</param>
+public sealed record StartEvalRequest(string? TestSet, string? TestSetHash, int Cases, long? Change = null);
 public sealed record EvalResultInput(string? CaseId, string? Category, string? Verdict, string? Reason, string? InteractionId);
 public sealed record EvalResultsRequest(IReadOnlyList<EvalResultInput>? Results);
 public sealed record FinishEvalRequest(string? Status);
@@ -53,10 +54,15 @@ public static class EvalEndpoints
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
                 ?? throw Problems.NotFound($"no system '{slug}'");
             CheckOwner(actor, system);
+            if (request.Change is { } change
+                && !await command.Db.ChangeRequests.AnyAsync(c => c.Id == change && c.System == slug && (c.Status == "open" || c.Status == "approved"), ct))
+            {
+                throw Problems.NotFound($"'{slug}' has no open or approved change request {change}; 'pilotage changes {slug}' lists them");
+            }
             var run = new EvalRunRow
             {
                 System = slug, ConfigVersion = system.ConfigVersion, TestSet = request.TestSet.Trim(), TestSetHash = request.TestSetHash.Trim(),
-                StartedBy = actor.Email, StartedAt = command.Now, Status = "running", Cases = Math.Max(0, request.Cases),
+                StartedBy = actor.Email, StartedAt = command.Now, Status = "running", Cases = Math.Max(0, request.Cases), ChangeRequest = request.Change,
             };
             command.Db.EvalRuns.Add(run);
             await command.Db.SaveChangesAsync(ct);
@@ -64,7 +70,7 @@ public static class EvalEndpoints
             command.Audit("eval.started", $"system:{slug}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.EvalRunView));
             return view;
         }, ct);
-        registry.Started(view.Id, slug, actor.Email);
+        registry.Started(view.Id, slug, actor.Email, request.Change);
         return Results.Created($"/api/v1/evals/{view.Id}", view);
     }
 

@@ -16,11 +16,18 @@ public sealed class EvalRunRegistry(PilotageStore store)
 {
     public const string Header = "x-pilotage-eval";
 
-    private readonly ConcurrentDictionary<long, (string System, string StartedBy)> _running = new();
+    private readonly ConcurrentDictionary<long, (string System, string StartedBy, long? Change)> _running = new();
 
-    public void Started(long id, string system, string startedBy) => _running[id] = (system, startedBy);
+    /// <summary>Candidate specs of change requests under evaluation, read once per run.</summary>
+    private readonly ConcurrentDictionary<long, Pilotage.Core.Specs.SystemSpec> _candidates = new();
 
-    public void Finished(long id) => _running.TryRemove(id, out _);
+    public void Started(long id, string system, string startedBy, long? change = null) => _running[id] = (system, startedBy, change);
+
+    public void Finished(long id)
+    {
+        _running.TryRemove(id, out _);
+        _candidates.TryRemove(id, out _);
+    }
 
     internal async Task<GatewayRefusal?> AttachAsync(string header, GatewayRequest request, CancellationToken ct)
     {
@@ -48,7 +55,7 @@ public sealed class EvalRunRegistry(PilotageStore store)
             await using var db = store.CreateDbContext();
             var row = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.Status == "running", ct);
             if (row is null) return new GatewayRefusal(400, "eval_run_not_running", $"evaluation run {runId} does not exist or has finished; start a new one with 'pilotage eval'");
-            owner = (row.System, row.StartedBy);
+            owner = (row.System, row.StartedBy, row.ChangeRequest);
             _running[runId] = owner;
         }
         if (owner.System != request.System!.State.Slug || !string.Equals(owner.StartedBy, request.Key!.User.Email, StringComparison.OrdinalIgnoreCase))
@@ -58,6 +65,19 @@ public sealed class EvalRunRegistry(PilotageStore store)
         request.EvalRun = runId;
         request.EvalCase = caseId;
         request.Category = category;
+        if (owner.Change is { } change)
+        {
+            // A change request's run: the case is sent with the candidate's config and upstream, the rest of the system as it is.
+            if (!_candidates.TryGetValue(runId, out var candidate))
+            {
+                await using var db = store.CreateDbContext();
+                var json = await db.ChangeRequests.AsNoTracking().Where(c => c.Id == change).Select(c => c.SpecJson).SingleOrDefaultAsync(ct);
+                if (json is null) return new GatewayRefusal(400, "eval_run_not_running", $"the change request {change} of evaluation run {runId} no longer exists");
+                candidate = _candidates[runId] = Pilotage.Core.Specs.SpecCanonicalJson.Deserialize(json);
+            }
+            var live = request.System.State;
+            request.System = GatewaySystem.From(live with { Spec = Changes.ChangeControl.WithControlled(live.Spec, candidate) });
+        }
         return null;
     }
 }

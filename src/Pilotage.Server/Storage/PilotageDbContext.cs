@@ -34,6 +34,7 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<EvalResultRow> EvalResults => Set<EvalResultRow>();
     public DbSet<ReadinessAnswerRow> ReadinessAnswers => Set<ReadinessAnswerRow>();
     public DbSet<WebhookDeliveryRow> WebhookDeliveries => Set<WebhookDeliveryRow>();
+    public DbSet<ChangeRequestRow> ChangeRequests => Set<ChangeRequestRow>();
 
     public abstract StoreProvider Provider { get; }
 
@@ -183,6 +184,14 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
         {
             e.ToTable("webhook_deliveries");
             e.HasIndex(w => new { w.Status, w.NextAttemptAt });
+        });
+
+        modelBuilder.Entity<ChangeRequestRow>(e =>
+        {
+            e.ToTable("change_requests");
+            e.Property(c => c.System).HasMaxLength(63);
+            e.Property(c => c.Status).HasMaxLength(16);
+            e.HasIndex(c => new { c.System, c.Status });
         });
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.

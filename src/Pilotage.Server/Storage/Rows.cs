@@ -72,6 +72,15 @@ public sealed class AiSystemRow
     public string? PauseReason { get; set; }
     /// <summary>A pilot's end date as extended by a decision; null means the spec's <c>pilot.ends</c>.</summary>
     public DateOnly? PilotEndsOverride { get; set; }
+    /// <summary>A proposed new owner: ownership moves only when that person accepts.</summary>
+    public string? PendingOwner { get; set; }
+    public string? HandoverRequestedBy { get; set; }
+    public DateTimeOffset? HandoverRequestedAt { get; set; }
+    public string? HandoverReason { get; set; }
+    /// <summary>A legal hold: while set, no content of this system is purged (docs/change-control.md, "Retention").</summary>
+    public string? LegalHoldBy { get; set; }
+    public DateTimeOffset? LegalHoldAt { get; set; }
+    public string? LegalHoldReason { get; set; }
 }
 
 /// <summary>One version of a system's model configuration (config + upstream), kept for comparison and rollback.</summary>
@@ -359,6 +368,38 @@ public sealed class EvalRunRow
     /// <summary><c>running</c>, <c>completed</c> or <c>interrupted</c> (Ctrl-C keeps the results so far).</summary>
     public required string Status { get; set; }
     public int Cases { get; set; }
+    /// <summary>The change request whose candidate configuration this run evaluated; null for the configuration in force.</summary>
+    public long? ChangeRequest { get; set; }
+}
+
+/// <summary>
+/// A proposed config or upstream change of a system past its pilot: kept with its diff and the whole
+/// candidate spec until someone other than the requester (for high risk) approves it and it is applied.
+/// </summary>
+public sealed class ChangeRequestRow
+{
+    public long Id { get; set; }
+    public required string System { get; set; }
+    /// <summary><c>open</c>, <c>approved</c>, <c>rejected</c>, <c>applied</c> or <c>withdrawn</c>.</summary>
+    public required string Status { get; set; }
+    public required string RequestedBy { get; set; }
+    public DateTimeOffset RequestedAt { get; set; }
+    /// <summary>The config version in force when the change was requested (what the diff is against).</summary>
+    public int BaseVersion { get; set; }
+    /// <summary>Canonical JSON of the whole candidate spec.</summary>
+    public required string SpecJson { get; set; }
+    public required string SpecHash { get; set; }
+    /// <summary>JSON array of field changes (path, before, after).</summary>
+    public required string Diff { get; set; }
+    public string? DecidedBy { get; set; }
+    public DateTimeOffset? DecidedAt { get; set; }
+    public string? DecisionReason { get; set; }
+    public string? AppliedBy { get; set; }
+    public DateTimeOffset? AppliedAt { get; set; }
+    /// <summary>The config version the change became.</summary>
+    public int? AppliedVersion { get; set; }
+    /// <summary>The last regression gate check (JSON: runs, pass rates, allowed drop, verdict).</summary>
+    public string? Gate { get; set; }
 }
 
 /// <summary>The verdict on one case of a run.</summary>

@@ -23,7 +23,8 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
     {
         await using var db = store.CreateDbContext();
         var rows = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).ToListAsync(ct);
-        return rows.Select(Summarise).ToList();
+        var deactivated = await DeactivatedAsync(db, ct);
+        return rows.Select(r => Summarise(r, deactivated)).ToList();
     }
 
     public async Task<SystemDetail> GetAsync(string slug, CancellationToken ct)
@@ -32,8 +33,12 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
             ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
         using var spec = JsonDocument.Parse(row.SpecJson);
-        return new SystemDetail(Summarise(row), row.Purpose, row.SpecHash, spec.RootElement.Clone());
+        return new SystemDetail(Summarise(row, await DeactivatedAsync(db, ct)), row.Purpose, row.SpecHash, spec.RootElement.Clone());
     }
+
+    /// <summary>E-mails of deactivated accounts: a system owned by one is orphaned.</summary>
+    private static async Task<HashSet<string>> DeactivatedAsync(PilotageDbContext db, CancellationToken ct) =>
+        (await db.Users.AsNoTracking().Where(u => !u.Active).Select(u => u.Email).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Reads every document, or throws a 422 problem listing every error in every document.</summary>
     public static IReadOnlyList<SystemSpec> Read(IReadOnlyList<SpecDocument> documents)
@@ -81,6 +86,11 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                 continue;
             }
             var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+            if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes).Count > 0)
+            {
+                results.Add(new ApplyResult(spec.Name, "change_request", row.ConfigVersion, Views(changes)));
+                continue;
+            }
             var version = changes.Count > 0 && SpecDiff.TouchesChangeControl(changes) ? row.ConfigVersion + 1 : row.ConfigVersion;
             results.Add(new ApplyResult(spec.Name, changes.Count == 0 ? "none" : "update", version, Views(changes)));
         }
@@ -91,8 +101,9 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         control.ExecuteAsync(actor.Email, async command =>
         {
             var results = new List<ApplyResult>();
-            foreach (var spec in specs)
+            foreach (var requested in specs)
             {
+                var spec = requested;
                 var json = SpecCanonicalJson.Serialize(spec);
                 var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == spec.Name, ct);
                 CheckOwnership(actor, spec, row);
@@ -112,6 +123,21 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                     continue;
                 }
                 var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+                var applying = changes;
+                long? changeRequest = null;
+                if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes) is { Count: > 0 } controlled)
+                {
+                    // Past the pilot, config and upstream wait for approval; the rest of the spec applies now.
+                    changeRequest = (await Changes.ChangeControl.RequestAsync(command, row, spec, controlled, ct)).Id;
+                    spec = Changes.ChangeControl.WithControlled(spec, SpecCanonicalJson.Deserialize(row.SpecJson));
+                    json = SpecCanonicalJson.Serialize(spec);
+                    applying = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
+                    if (string.Equals(row.SpecJson, json, StringComparison.Ordinal))
+                    {
+                        results.Add(new ApplyResult(spec.Name, "change_requested", row.ConfigVersion, Views(changes), changeRequest));
+                        continue;
+                    }
+                }
                 var before = row.SpecJson;
                 row.SpecJson = json;
                 row.SpecHash = SpecCanonicalJson.Hash(spec);
@@ -120,13 +146,13 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                 row.Risk = spec.Risk.ToString().ToLowerInvariant();
                 row.Purpose = spec.Purpose;
                 row.UpdatedAt = command.Now;
-                if (SpecDiff.TouchesChangeControl(changes))
+                if (SpecDiff.TouchesChangeControl(applying))
                 {
                     row.ConfigVersion++;
                     AddConfigVersion(command, row, spec);
                 }
                 command.Audit("system.updated", $"system:{spec.Name}", before, json);
-                results.Add(new ApplyResult(spec.Name, "updated", row.ConfigVersion, Views(changes)));
+                results.Add(new ApplyResult(spec.Name, changeRequest is null ? "updated" : "change_requested", row.ConfigVersion, Views(changes), changeRequest));
             }
             return new ApplyResponse(results.Any(r => r.Action != "unchanged"), results);
         }, ct);
@@ -160,7 +186,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         UpdatedAt = now,
     };
 
-    private static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec)
+    internal static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec, string? createdBy = null)
     {
         // The versioned part: what is sent to the model. Stored whole so a rollback needs no reconstruction.
         var versioned = SpecCanonicalJson.Serialize(spec with
@@ -175,11 +201,11 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
             ConfigJson = versioned,
             Hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
             CreatedAt = command.Now,
-            CreatedBy = command.Actor,
+            CreatedBy = createdBy ?? command.Actor,
         });
     }
 
-    private static SystemSummary Summarise(AiSystemRow row)
+    private static SystemSummary Summarise(AiSystemRow row, HashSet<string> deactivated)
     {
         string? stageName = null;
         if (row.Phase == nameof(LifecyclePhase.Rollout))
@@ -187,7 +213,8 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
             stageName = row.Stage < spec.Rollout.Count ? spec.Rollout[row.Stage].Name : null;
         }
-        return new SystemSummary(row.Slug, row.Title, row.Owner, row.Risk, row.Phase.ToLowerInvariant(), row.Stage, stageName, row.ConfigVersion, row.CreatedAt, row.UpdatedAt);
+        return new SystemSummary(row.Slug, row.Title, row.Owner, row.Risk, row.Phase.ToLowerInvariant(), row.Stage, stageName, row.ConfigVersion, row.CreatedAt, row.UpdatedAt,
+            deactivated.Contains(row.Owner), row.PendingOwner);
     }
 
     private static List<SpecChangeView> Views(IReadOnlyList<SpecChange> changes) =>

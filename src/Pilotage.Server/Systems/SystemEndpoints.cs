@@ -19,7 +19,11 @@ public static class SystemEndpoints
         systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, CancellationToken ct) =>
             {
                 var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
-                return await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
+                var response = await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
+                // 202: a config change of a system past its pilot was accepted as a change request, not put in force.
+                return response.Results.Any(r => r.ChangeRequest is not null)
+                    ? Results.Json(response, ApiJsonContext.Default.ApplyResponse, statusCode: StatusCodes.Status202Accepted)
+                    : Results.Json(response, ApiJsonContext.Default.ApplyResponse);
             })
             .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing")
             .Accepts<ApplyRequest>("application/json", "application/yaml");

@@ -3,9 +3,11 @@ using Pilotage.Core.Specs;
 
 namespace Pilotage.Server.Systems;
 
+/// <param name="Orphaned">Its owner is deactivated: nobody is accountable until a new owner accepts it (docs/change-control.md).</param>
+/// <param name="PendingOwner">A proposed new owner who has not accepted yet.</param>
 public sealed record SystemSummary(
     string Slug, string Title, string Owner, string Risk, string Phase, int Stage, string? StageName,
-    int ConfigVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    int ConfigVersion, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool Orphaned = false, string? PendingOwner = null);
 
 public sealed record SystemDetail(SystemSummary System, string Purpose, string SpecHash, JsonElement Spec);
 
@@ -14,8 +16,9 @@ public sealed record ApplyRequest(IReadOnlyList<SpecDocument>? Documents);
 
 public sealed record SpecChangeView(string Path, string? Before, string? After);
 
-/// <param name="Action">For apply: created, updated or unchanged. For diff: create, update or none.</param>
-public sealed record ApplyResult(string Slug, string Action, int ConfigVersion, IReadOnlyList<SpecChangeView> Changes);
+/// <param name="Action">For apply: created, updated, unchanged or change_requested. For diff: create, update, change_request or none.</param>
+/// <param name="ChangeRequest">The change request that holds the config/upstream change of a system past its pilot (docs/change-control.md).</param>
+public sealed record ApplyResult(string Slug, string Action, int ConfigVersion, IReadOnlyList<SpecChangeView> Changes, long? ChangeRequest = null);
 public sealed record ApplyResponse(bool Changed, IReadOnlyList<ApplyResult> Results);
 
 public sealed record SpecErrorView(string Source, string Path, string Message, int Line, int Column)

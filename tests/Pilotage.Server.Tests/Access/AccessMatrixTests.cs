@@ -83,6 +83,20 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         // Incidents of matrix-fixture, owned by the owner's user; the assigned person may work one too.
         new("incident update", "PATCH", "/api/v1/incidents/{id:long}", Writers, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident("other")}", new { reviewNote = $"matrix {Unique()}" })),
         new("incident update (assigned)", "PATCH", "/api/v1/incidents/{id:long}", Everyone, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident($"assigned-{r}")}", new { reviewNote = $"matrix {Unique()}" })),
+        new("changes list", "GET", "/api/v1/changes/", Staff, (f, r) => Get("/api/v1/changes")),
+        new("change get", "GET", "/api/v1/changes/{id:long}", Staff, (f, r) => Get($"/api/v1/changes/{f.Change("admin", "approve")}")),
+        new("change approve", "POST", "/api/v1/changes/{id:long}/approve", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "approve")}/approve", new { reason = "matrix" })),
+        new("change reject", "POST", "/api/v1/changes/{id:long}/reject", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "reject")}/reject", new { reason = "matrix" })),
+        new("change withdraw", "POST", "/api/v1/changes/{id:long}/withdraw", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "withdraw")}/withdraw", new { reason = "matrix" })),
+        new("change apply", "POST", "/api/v1/changes/{id:long}/apply", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "apply")}/apply", new { reason = "matrix" })),
+        new("system changes", "GET", "/api/v1/systems/{slug}/changes", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/changes")),
+        new("handover propose", "POST", "/api/v1/systems/{slug}/handover", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/handover", new { to = r == "admin" ? "owner@example.org" : "admin@example.org" })),
+        new("handover accept", "POST", "/api/v1/systems/{slug}/handover/accept", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/accept-{(r is "admin" or "owner" ? r : "admin")}/handover/accept")),
+        new("handover cancel", "DELETE", "/api/v1/systems/{slug}/handover", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/systems/cancel-{(r is "admin" or "owner" ? r : "admin")}/handover")),
+        new("purge", "POST", "/api/v1/systems/{slug}/purge", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/purge", new { olderThanDays = 30 })),
+        new("legal hold", "POST", "/api/v1/systems/{slug}/hold", Readers, (f, r) => Json("POST", $"/api/v1/systems/hold-{(r is "admin" or "auditor" ? r : "admin")}/hold", new { reason = "matrix" })),
+        new("legal hold release", "POST", "/api/v1/systems/{slug}/hold/release", Readers, (f, r) => Json("POST", $"/api/v1/systems/release-{(r is "admin" or "auditor" ? r : "admin")}/hold/release", new { reason = "matrix" })),
+        new("metrics by version", "GET", "/api/v1/systems/{slug}/metrics/versions", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/metrics/versions")),
     ];
 
     public static TheoryData<string, string> CaseByRole()
@@ -221,6 +235,11 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
 
         private readonly Dictionary<(string Role, string Step), long> _evalRuns = [];
 
+        private readonly Dictionary<(string Role, string Step), long> _changes = [];
+
+        /// <summary>A change request of that role's own system, in the state the step needs (admin's for roles that may not act on it).</summary>
+        public long Change(string role, string step) => _changes.TryGetValue((role, step), out var id) ? id : _changes[("admin", step)];
+
         /// <summary>A running evaluation started by that role (admin's for roles that may not run evaluations).</summary>
         public long EvalRun(string role, string step) => _evalRuns.TryGetValue((role, step), out var id) ? id : _evalRuns[("admin", step)];
 
@@ -281,6 +300,44 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                     var started = await Clients[role].PostAsJsonAsync($"/api/v1/systems/{Operated(role, "decide")}/evals", new { testSet = "fixture", testSetHash = "abc", cases = 1 });
                     started.EnsureSuccessStatusCode();
                     _evalRuns[(role, step)] = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+                }
+            }
+            foreach (var role in new[] { "admin", "owner" })
+            {
+                // accept-{role}: being handed to that role's user; cancel-{role}: that user's, being handed to the target.
+                await Server.ApplyAsync(Spec($"accept-{role}", role == "admin" ? "owner@example.org" : "admin@example.org"));
+                await Server.ApplyAsync(Spec($"cancel-{role}", $"{role}@example.org"));
+            }
+            foreach (var role in new[] { "admin", "auditor" })
+            {
+                await Server.ApplyAsync(Spec($"hold-{role}", "owner@example.org"));
+                await Server.ApplyAsync(Spec($"release-{role}", "owner@example.org"));
+            }
+            await using (var db = Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
+            {
+                foreach (var role in new[] { "admin", "auditor" })
+                {
+                    var held = db.Systems.Single(s => s.Slug == $"release-{role}");
+                    held.LegalHoldAt = DateTimeOffset.UtcNow;
+                    held.LegalHoldBy = "admin@example.org";
+                    held.LegalHoldReason = "matrix";
+                }
+                foreach (var role in new[] { "admin", "owner" })
+                {
+                    db.Systems.Single(s => s.Slug == $"accept-{role}").PendingOwner = $"{role}@example.org";
+                    db.Systems.Single(s => s.Slug == $"cancel-{role}").PendingOwner = "target@example.org";
+                    var system = db.Systems.Single(s => s.Slug == Operated(role, "decide"));
+                    foreach (var step in new[] { "approve", "reject", "withdraw", "apply" })
+                    {
+                        var change = new Pilotage.Server.Storage.ChangeRequestRow
+                        {
+                            System = system.Slug, Status = step == "apply" ? "approved" : "open", RequestedBy = "admin@example.org", RequestedAt = DateTimeOffset.UtcNow,
+                            BaseVersion = system.ConfigVersion, SpecJson = system.SpecJson, SpecHash = system.SpecHash, Diff = "[]",
+                        };
+                        db.ChangeRequests.Add(change);
+                        await db.SaveChangesAsync();
+                        _changes[(role, step)] = change.Id;
+                    }
                 }
             }
             // Held answers of a system reviewed by the reviewers' group and owned by the owner.

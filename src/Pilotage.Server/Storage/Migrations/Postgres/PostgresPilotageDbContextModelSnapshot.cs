@@ -58,9 +58,33 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("HandoverReason")
+                        .HasColumnType("text")
+                        .HasColumnName("handover_reason");
+
+                    b.Property<DateTimeOffset?>("HandoverRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("handover_requested_at");
+
+                    b.Property<string>("HandoverRequestedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("handover_requested_by");
+
                     b.Property<string>("LastDecision")
                         .HasColumnType("text")
                         .HasColumnName("last_decision");
+
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_reason");
 
                     b.Property<string>("Owner")
                         .IsRequired()
@@ -78,6 +102,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("PausedBy")
                         .HasColumnType("text")
                         .HasColumnName("paused_by");
+
+                    b.Property<string>("PendingOwner")
+                        .HasColumnType("text")
+                        .HasColumnName("pending_owner");
 
                     b.Property<string>("Phase")
                         .IsRequired()
@@ -310,6 +338,90 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ChangeRequestRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset?>("AppliedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("applied_at");
+
+                    b.Property<string>("AppliedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("applied_by");
+
+                    b.Property<int?>("AppliedVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("applied_version");
+
+                    b.Property<int>("BaseVersion")
+                        .HasColumnType("integer")
+                        .HasColumnName("base_version");
+
+                    b.Property<DateTimeOffset?>("DecidedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("text")
+                        .HasColumnName("decided_by");
+
+                    b.Property<string>("DecisionReason")
+                        .HasColumnType("text")
+                        .HasColumnName("decision_reason");
+
+                    b.Property<string>("Diff")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("diff");
+
+                    b.Property<string>("Gate")
+                        .HasColumnType("text")
+                        .HasColumnName("gate");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("SpecHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("spec_hash");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("spec_json");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("system");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "Status");
+
+                    b.ToTable("change_requests", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ConfigVersionRow", b =>
                 {
                     b.Property<long>("SystemId")
@@ -466,6 +578,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<int>("Cases")
                         .HasColumnType("integer")
                         .HasColumnName("cases");
+
+                    b.Property<long?>("ChangeRequest")
+                        .HasColumnType("bigint")
+                        .HasColumnName("change_request");
 
                     b.Property<int>("ConfigVersion")
                         .HasColumnType("integer")

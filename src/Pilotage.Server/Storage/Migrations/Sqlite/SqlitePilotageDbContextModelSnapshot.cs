@@ -51,9 +51,33 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("HandoverReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_reason");
+
+                    b.Property<DateTimeOffset?>("HandoverRequestedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_requested_at");
+
+                    b.Property<string>("HandoverRequestedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("handover_requested_by");
+
                     b.Property<string>("LastDecision")
                         .HasColumnType("TEXT")
                         .HasColumnName("last_decision");
+
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_reason");
 
                     b.Property<string>("Owner")
                         .IsRequired()
@@ -71,6 +95,10 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.Property<string>("PausedBy")
                         .HasColumnType("TEXT")
                         .HasColumnName("paused_by");
+
+                    b.Property<string>("PendingOwner")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pending_owner");
 
                     b.Property<string>("Phase")
                         .IsRequired()
@@ -303,6 +331,88 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ChangeRequestRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("AppliedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("applied_at");
+
+                    b.Property<string>("AppliedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("applied_by");
+
+                    b.Property<int?>("AppliedVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("applied_version");
+
+                    b.Property<int>("BaseVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("base_version");
+
+                    b.Property<DateTimeOffset?>("DecidedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_at");
+
+                    b.Property<string>("DecidedBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decided_by");
+
+                    b.Property<string>("DecisionReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("decision_reason");
+
+                    b.Property<string>("Diff")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("diff");
+
+                    b.Property<string>("Gate")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("gate");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("RequestedBy")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("requested_by");
+
+                    b.Property<string>("SpecHash")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("spec_hash");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("spec_json");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("System")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("System", "Status");
+
+                    b.ToTable("change_requests", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ConfigVersionRow", b =>
                 {
                     b.Property<long>("SystemId")
@@ -455,6 +565,10 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.Property<int>("Cases")
                         .HasColumnType("INTEGER")
                         .HasColumnName("cases");
+
+                    b.Property<long?>("ChangeRequest")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("change_request");
 
                     b.Property<int>("ConfigVersion")
                         .HasColumnType("INTEGER")
