@@ -249,17 +249,24 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private List<string> DetectorNames(Map map, string key, string[] known)
     {
         var names = TextList(map, key);
-        var list = (YSequence?)map.Get(key);
-        for (var i = 0; i < names.Count; i++)
+        // Names and list items are paired by walking the list itself: TextList leaves out items that are
+        // not text (reported there), so an index into it need not be an index into the list. The fuzz
+        // tests found the older index-based pairing throwing on such lists.
+        if (map.Get(key) is not YSequence list)
         {
-            if (!known.Contains(names[i]))
+            return names;
+        }
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            if (list.Items[i] is not YScalar { IsNull: false } item || known.Contains(item.Value))
             {
-                var suggestion = Metrics.EditDistance.Closest(names[i], known);
-                Error($"{map.Child(key)}[{i}]",
-                    $"unknown detector '{names[i]}'" + (suggestion is null ? "" : $" (did you mean {suggestion}?)")
-                    + $": use a built-in one ({string.Join(", ", BuiltInDetectors)}) or declare it under dataBoundary.detectors",
-                    list!.Items[i]);
+                continue;
             }
+            var suggestion = Metrics.EditDistance.Closest(item.Value, known);
+            Error($"{map.Child(key)}[{i}]",
+                $"unknown detector '{item.Value}'" + (suggestion is null ? "" : $" (did you mean {suggestion}?)")
+                + $": use a built-in one ({string.Join(", ", BuiltInDetectors)}) or declare it under dataBoundary.detectors",
+                item);
         }
         return names;
     }
