@@ -35,6 +35,8 @@ public sealed class GatewayService(
     private static readonly TimeSpan DefaultTotalTimeout = TimeSpan.FromSeconds(120);
     private const int MaxResponseBytes = 32 * 1024 * 1024;
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+    // Duplicate keys in a request are refused: with two "model"s, the gateway and the upstream could each read a different one.
+    private static readonly JsonDocumentOptions RequestParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     public async Task ChatCompletionsAsync(HttpContext http)
     {
@@ -191,7 +193,7 @@ public sealed class GatewayService(
         JsonObject? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: ParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
+            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: RequestParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
         }
         catch (JsonException e)
         {
@@ -200,13 +202,17 @@ public sealed class GatewayService(
         }
         catch (BadHttpRequestException e)
         {
-            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(e.StatusCode, "request_too_large", $"the request could not be read: {e.Message}"), null, "none");
+            await OpenAiErrors.WriteAsync(http, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? new GatewayRefusal(413, "request_too_large", $"the request body is larger than the gateway accepts ({Hosting.PilotageApp.MaxRequestBodyBytes / 1024 / 1024} MB); send less text, or split the work into several requests")
+                : new GatewayRefusal(e.StatusCode, "invalid_request", $"the request could not be read: {e.Message}"), null, "none");
             return null;
         }
         var problem = body is null ? "the request body must be a JSON object"
+            : RequestShape.TextProblem(body) is { } text ? text
             : body["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
             : requireMessages && body["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
             : !requireMessages && body["input"] is null ? "'input' is required"
+            : requireMessages ? RequestShape.ChatProblem(body)
             : null;
         if (problem is not null)
         {
