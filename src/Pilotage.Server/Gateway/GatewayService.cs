@@ -25,6 +25,7 @@ public sealed class GatewayService(
     TimeProvider time,
     BudgetLedger budget,
     KeyRateLimits rateLimits,
+    UpstreamLimits upstreamLimits,
     ApprovalStore approvals,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
@@ -60,6 +61,8 @@ public sealed class GatewayService(
     {
         var body = await AdmitAsync(http, request, requireMessages: true);
         if (body is null) return;
+        using var permit = await PermitAsync(http, request);
+        if (permit is null) return;
         if (http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
             && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
         {
@@ -133,6 +136,8 @@ public sealed class GatewayService(
     {
         var body = await AdmitAsync(http, request, requireMessages: false);
         if (body is null) return;
+        using var permit = await PermitAsync(http, request);
+        if (permit is null) return;
         var system = request.System!;
         var spec = system.State.Spec;
         var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary);
@@ -240,6 +245,16 @@ public sealed class GatewayService(
             return null;
         }
         return body;
+    }
+
+    /// <summary>A place among the upstream calls in flight, held until the answer is relayed; null when refused (answered here).</summary>
+    private async Task<IDisposable?> PermitAsync(HttpContext http, GatewayRequest request)
+    {
+        var (permit, refusal) = upstreamLimits.Acquire(request.Key!.Id, request.System!.State.Slug);
+        if (refusal is null) return permit;
+        http.Response.Headers.RetryAfter = "1";
+        await RefuseAsync(http, request, refusal);
+        return null;
     }
 
     private static GatewayRefusal? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)

@@ -38,11 +38,11 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     /// <param name="mode">The pilot's mode.</param>
     /// <param name="extra">More YAML under <c>spec:</c> (two-space indented lines).</param>
-    public static async Task<GatewayHarness> StartAsync(string mode = "draft", string extra = "", bool startPilot = true, string? database = null)
+    public static async Task<GatewayHarness> StartAsync(string mode = "draft", string extra = "", bool startPilot = true, string? database = null, Func<Pilotage.Server.Hosting.PilotageServerOptions, Pilotage.Server.Hosting.PilotageServerOptions>? configure = null)
     {
         var upstream = await FakeUpstream.StartAsync();
         var time = new AdjustableTime();
-        var server = await PilotageTestServer.StartAsync(database, time);
+        var server = await PilotageTestServer.StartAsync(database, time, configure: configure);
         var harness = new GatewayHarness(server, upstream, time);
         harness.Owner = server.ClientFor(await server.CreateUserWithKeyAsync("owner@example.org", "owner"));
         await server.CreateUserWithKeyAsync("rita@example.org", "reviewer", "support-leads");
