@@ -41,6 +41,9 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     private int _inFlight;
 
+    /// <summary>The Authorization headers the gateway sent (the upstream key it resolved).</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
+
     /// <summary>Requests the fake model is handling now: back to zero once the gateway let go of every call.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
     public ConcurrentQueue<JsonObject> Received { get; } = new();
@@ -64,6 +67,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         app.Use(async (http, next) =>
         {
             Interlocked.Increment(ref self!._inFlight);
+            if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
             try
             {
                 await next(http);
