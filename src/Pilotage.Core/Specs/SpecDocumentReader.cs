@@ -163,6 +163,28 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
                 CostPerUserPerMonth = Decimal(map, "costPerUserPerMonth", 0m),
             };
 
+    /// <summary>Query parameters that carry credentials in the providers' URL conventions.</summary>
+    private static readonly ImmutableArray<string> SecretParameters = ["key", "apikey", "api-key", "api_key", "token", "access_token", "secret", "password", "sig", "signature", "code"];
+
+    private static string? CredentialsIn(Uri uri)
+    {
+        if (uri.UserInfo.Length > 0) return "a user name or password before '@'";
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = Uri.UnescapeDataString(pair.Split('=')[0]).ToLowerInvariant();
+            if (SecretParameters.Contains(name)) return $"the query parameter '{name}'";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A value that is a valid variable name but reads like a key (long, lower case and digits mixed, e.g.
+    /// "sk_live_51Hx..."); variable names are conventionally short and upper case.
+    /// </summary>
+    private static bool LooksLikeKey(string value) =>
+        value.StartsWith("sk_", StringComparison.Ordinal)
+        || (value.Length >= 24 && value.Any(char.IsLower) && value.Any(char.IsUpper) && value.Any(char.IsDigit));
+
     private UpstreamSpec? ReadUpstream(YNode node, string path)
     {
         if (MapOf(node, path, UpstreamKeys) is not { } map)
@@ -175,12 +197,19 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         {
             Error(map.Child("baseUrl"), $"baseUrl must be an absolute http(s) URL such as http://127.0.0.1:11434/v1, found '{baseUrl}'", map.Get("baseUrl")!);
         }
+        else if (baseUrl is not null && Uri.TryCreate(baseUrl, UriKind.Absolute, out var parsed) && CredentialsIn(parsed) is { } credential)
+        {
+            // The value is not repeated in the message: it holds a secret.
+            Error(map.Child("baseUrl"),
+                $"baseUrl carries a credential ({credential}); a spec never holds a secret. Remove it, put the key in an environment variable of the server and name that variable with apiKeyEnv",
+                map.Get("baseUrl")!);
+        }
         var model = RequiredText(map, "model");
         var apiKeyEnv = Text(map, "apiKeyEnv");
-        if (apiKeyEnv is not null && !EnvName().IsMatch(apiKeyEnv))
+        if (apiKeyEnv is not null && (!EnvName().IsMatch(apiKeyEnv) || LooksLikeKey(apiKeyEnv)))
         {
             Error(map.Child("apiKeyEnv"),
-                "apiKeyEnv is the name of an environment variable (letters, digits, '_'); never put the key itself in a spec",
+                "apiKeyEnv is the name of an environment variable (letters, digits, '_'), such as OPENAI_API_KEY; never put the key itself in a spec",
                 map.Get("apiKeyEnv")!);
         }
         var priceIn = Decimal(map, "pricePer1kInput", 0m);
