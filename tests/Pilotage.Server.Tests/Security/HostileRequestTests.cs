@@ -158,9 +158,16 @@ public class HostileRequestTests
         await Mutations.Of([.. seeds, embeddings]).SampleAsync(async bytes =>
         {
             var path = bytes.AsSpan().IndexOf("\"input\""u8) >= 0 ? "/v1/embeddings" : "/v1/chat/completions";
-            using var response = await PostAsync(h.Member, path, bytes);
-            var text = await response.Content.ReadAsStringAsync();
-            Assert.True((int)response.StatusCode < 500, $"{path}: {(int)response.StatusCode} {text}");
+            try
+            {
+                using var response = await PostAsync(h.Member, path, bytes);
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True((int)response.StatusCode < 500, $"{path}: {(int)response.StatusCode} {text}");
+            }
+            catch (HttpRequestException) when (bytes.Length > Pilotage.Server.Hosting.PilotageApp.MaxRequestBodyBytes)
+            {
+                // Over the size limit Kestrel answers 413 and closes without reading on; the client may see only the close.
+            }
         }, iter: 150, threads: 1);
         await AssertHealthyAsync(h);
     }
@@ -174,9 +181,16 @@ public class HostileRequestTests
         {
             using var content = new ByteArrayContent(bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/yaml");
-            using var response = await h.Server.Admin.PostAsync("/api/v1/systems/diff", content);
-            var text = await response.Content.ReadAsStringAsync();
-            Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} {text}");
+            try
+            {
+                using var response = await h.Server.Admin.PostAsync("/api/v1/systems/diff", content);
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} {text}");
+            }
+            catch (HttpRequestException) when (bytes.Length > Pilotage.Server.Systems.SystemCatalog.MaxRequestBytes)
+            {
+                // Refused on its announced length (413) before being read; the client may see only the close.
+            }
         }, iter: 100, threads: 1);
         await AssertHealthyAsync(h);
     }
