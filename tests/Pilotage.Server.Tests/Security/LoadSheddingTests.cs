@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Tests.Gateway;
 using Pilotage.Testing;
+using Xunit.Abstractions;
 
 namespace Pilotage.Server.Tests.Security;
 
@@ -14,7 +15,7 @@ namespace Pilotage.Server.Tests.Security;
 /// are shed at once with 429/503, the control API and the kill switch keep answering, every request
 /// leaves an evidence record, and no call to the model is left open afterwards.
 /// </summary>
-public class LoadSheddingTests
+public class LoadSheddingTests(ITestOutputHelper output)
 {
     private const int GreedyRequests = 100;
     private const int OtherKeys = 5;
@@ -28,7 +29,7 @@ public class LoadSheddingTests
         await using var h = await GatewayHarness.StartAsync(
             configure: o => o with { MaxUpstreamInFlight = Global, MaxUpstreamInFlightPerSystem = Global, MaxUpstreamInFlightPerKey = PerKey });
         // A first-byte timeout short enough to end the hung calls within the test, long enough to act while they hang.
-        await h.Server.ApplyAsync(GatewayHarness.Spec(GatewayHarness.System, h.Upstream.BaseUrl, "draft", "").Replace("    model: fake-model", "    model: fake-model\n    firstByteTimeoutSeconds: 8", StringComparison.Ordinal));
+        await h.Server.ApplyAsync(GatewayHarness.Spec(GatewayHarness.System, h.Upstream.BaseUrl, "draft", "").Replace("    model: fake-model", "    model: fake-model\n    firstByteTimeoutSeconds: 20", StringComparison.Ordinal));
         var before = await h.InteractionCountAsync();
         var greedy = h.Server.ClientFor(await h.Server.CreateKeyAsync("mia@example.org"));
         var others = new List<HttpClient>();
@@ -45,12 +46,15 @@ public class LoadSheddingTests
         Assert.Equal(Global, h.Upstream.InFlight);
 
         // While they hang: the control API and the kill switch answer.
-        using (var soon = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+        using (var soon = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             using var systems = await h.Server.Admin.GetAsync("/api/v1/systems", soon.Token);
             Assert.Equal(HttpStatusCode.OK, systems.StatusCode);
+            var listed = clock.Elapsed;
             using var pause = await h.Owner.PostAsJsonAsync($"/api/v1/systems/{GatewayHarness.System}/pause", new { reason = "the model hangs" }, soon.Token);
             Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
+            output.WriteLine($"with {h.Upstream.InFlight} calls hanging: GET /api/v1/systems {listed.TotalMilliseconds:0} ms, pause {(clock.Elapsed - listed).TotalMilliseconds:0} ms");
             var refused = await SendAsync(h.Member, GatewayHarness.ChatBody("after the pause"));
             Assert.Equal((423, "system_paused"), (refused.Status, refused.Code));
         }
@@ -130,10 +134,10 @@ public class LoadSheddingTests
         return await response.Content.ReadAsStringAsync();
     }
 
-    /// <summary>Waits (at most 6 s: well inside the 8 s first-byte timeout) for the shed requests to be answered.</summary>
+    /// <summary>Waits (at most 15 s: inside the 20 s first-byte timeout) for the shed requests to be answered.</summary>
     private static async Task UntilAsync(Func<bool> condition)
     {
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(6));
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         while (!condition() && !wait.IsCancellationRequested) await Task.Delay(50);
     }
 
