@@ -112,6 +112,29 @@ public class LoadSheddingTests(ITestOutputHelper output)
         Assert.All(after, a => Assert.Equal(200, a.Status));
     }
 
+    [Fact]
+    public async Task One_hanging_system_cannot_take_the_places_of_another()
+    {
+        await using var h = await GatewayHarness.StartAsync(configure: o => o with { MaxUpstreamInFlight = 15, MaxUpstreamInFlightPerSystem = 10, MaxUpstreamInFlightPerKey = 100 });
+        await h.Server.ApplyAsync(GatewayHarness.Spec(GatewayHarness.System, h.Upstream.BaseUrl, "draft", "").Replace("    model: fake-model", "    model: fake-model\n    firstByteTimeoutSeconds: 5", StringComparison.Ordinal));
+        await using var healthy = await FakeUpstream.StartAsync();
+        await h.Server.ApplyAsync(GatewayHarness.Spec("other-drafts", healthy.BaseUrl, "draft", ""));
+        (await h.Server.Admin.PostAsJsonAsync("/api/v1/systems/other-drafts/decisions", new { outcome = "pilot", reason = "test", @override = false })).EnsureSuccessStatusCode();
+        h.Upstream.Behaviour = UpstreamBehaviour.Hang;
+
+        var hanging = Enumerable.Range(0, 20).Select(i => SendAsync(h.Member, GatewayHarness.ChatBody($"hang {i}"))).ToList();
+        await UntilAsync(() => hanging.Count(c => c.IsCompleted) >= 10);
+        Assert.Equal(10, h.Upstream.InFlight);
+        // The hanging system holds its 10 places; the other system still has the server's remaining 5.
+        var other = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => SendAsync(h.Member, GatewayHarness.ChatBody($"other {i}", model: "other-drafts"))));
+        Assert.All(other, r => Assert.Equal(200, r.Status));
+
+        var results = await Task.WhenAll(hanging);
+        Assert.Equal(10, results.Count(r => (r.Status, r.Code) == (503, "server_busy")));
+        Assert.Equal(10, results.Count(r => (r.Status, r.Code) == (504, "upstream_timeout")));
+        await WaitForAsync(() => Task.FromResult(h.Upstream.InFlight == 0));
+    }
+
     internal sealed record Result(int Status, string? Code, string Id, string? RetryAfter);
 
     internal static async Task<Result> SendAsync(HttpClient client, object body)
