@@ -38,6 +38,14 @@ public sealed class FakeUpstream : IAsyncDisposable
     }
 
     public string BaseUrl { get; }
+
+    private int _inFlight;
+
+    /// <summary>The Authorization headers the gateway sent (the upstream key it resolved).</summary>
+    public ConcurrentQueue<string> Authorizations { get; } = new();
+
+    /// <summary>Requests the fake model is handling now: back to zero once the gateway let go of every call.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
     public ConcurrentQueue<JsonObject> Received { get; } = new();
     public UpstreamBehaviour Behaviour { get; set; } = UpstreamBehaviour.Answer;
     public string AnswerText { get; set; } = "Thank you for your message. We will refund the order within 5 days.";
@@ -58,6 +66,19 @@ public sealed class FakeUpstream : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         FakeUpstream? self = null;
+        app.Use(async (http, next) =>
+        {
+            Interlocked.Increment(ref self!._inFlight);
+            if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
+            try
+            {
+                await next(http);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref self._inFlight);
+            }
+        });
         app.MapPost("/v1/chat/completions", (HttpContext http) => self!.ChatAsync(http));
         app.MapPost("/v1/embeddings", (HttpContext http) => self!.EmbeddingsAsync(http));
         await app.StartAsync();

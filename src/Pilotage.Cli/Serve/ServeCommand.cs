@@ -75,6 +75,9 @@ internal static class ServeCommand
         Announce = console.Out,
         LogLevel = verbose ? LogLevel.Information : LogLevel.Warning,
         OrphanedSystems = Orphaned(console.Env("PILOTAGE_ORPHANED_SYSTEMS")),
+        MaxUpstreamInFlight = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT", 512),
+        MaxUpstreamInFlightPerSystem = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_SYSTEM", 256),
+        MaxUpstreamInFlightPerKey = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_KEY", 64),
     };
 
     private static OrphanedSystems Orphaned(string? value)
@@ -87,5 +90,15 @@ internal static class ServeCommand
         {
             throw new CliException(e.Message, ExitCodes.Usage);
         }
+    }
+
+    /// <summary>A load-shedding bound from the environment (docs/security.md), or its default when unset.</summary>
+    private static int Bound(CliConsole console, string name, int fallback)
+    {
+        var text = console.Env(name);
+        if (string.IsNullOrWhiteSpace(text)) return fallback;
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new CliException($"{name} must be a whole number of 1 or more (default {fallback}), found '{text}'", ExitCodes.Usage);
     }
 }

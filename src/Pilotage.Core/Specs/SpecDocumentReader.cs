@@ -186,6 +186,28 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
                 CostPerUserPerMonth = Decimal(map, "costPerUserPerMonth", 0m),
             };
 
+    /// <summary>Query parameters that carry credentials in the providers' URL conventions.</summary>
+    private static readonly ImmutableArray<string> SecretParameters = ["key", "apikey", "api-key", "api_key", "token", "access_token", "secret", "password", "sig", "signature", "code"];
+
+    private static string? CredentialsIn(Uri uri)
+    {
+        if (uri.UserInfo.Length > 0) return "a user name or password before '@'";
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var name = Uri.UnescapeDataString(pair.Split('=')[0]).ToLowerInvariant();
+            if (SecretParameters.Contains(name)) return $"the query parameter '{name}'";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// A value that is a valid variable name but reads like a key (long, lower case and digits mixed, e.g.
+    /// "sk_live_51Hx..."); variable names are conventionally short and upper case.
+    /// </summary>
+    private static bool LooksLikeKey(string value) =>
+        value.StartsWith("sk_", StringComparison.Ordinal)
+        || (value.Length >= 24 && value.Any(char.IsLower) && value.Any(char.IsUpper) && value.Any(char.IsDigit));
+
     private UpstreamSpec? ReadUpstream(YNode node, string path)
     {
         if (MapOf(node, path, UpstreamKeys) is not { } map)
@@ -198,12 +220,19 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         {
             Error(map.Child("baseUrl"), $"baseUrl must be an absolute http(s) URL such as http://127.0.0.1:11434/v1, found '{baseUrl}'", map.Get("baseUrl")!);
         }
+        else if (baseUrl is not null && Uri.TryCreate(baseUrl, UriKind.Absolute, out var parsed) && CredentialsIn(parsed) is { } credential)
+        {
+            // The value is not repeated in the message: it holds a secret.
+            Error(map.Child("baseUrl"),
+                $"baseUrl carries a credential ({credential}); a spec never holds a secret. Remove it, put the key in an environment variable of the server and name that variable with apiKeyEnv",
+                map.Get("baseUrl")!);
+        }
         var model = RequiredText(map, "model");
         var apiKeyEnv = Text(map, "apiKeyEnv");
-        if (apiKeyEnv is not null && !EnvName().IsMatch(apiKeyEnv))
+        if (apiKeyEnv is not null && (!EnvName().IsMatch(apiKeyEnv) || LooksLikeKey(apiKeyEnv)))
         {
             Error(map.Child("apiKeyEnv"),
-                "apiKeyEnv is the name of an environment variable (letters, digits, '_'); never put the key itself in a spec",
+                "apiKeyEnv is the name of an environment variable (letters, digits, '_'), such as OPENAI_API_KEY; never put the key itself in a spec",
                 map.Get("apiKeyEnv")!);
         }
         var priceIn = Decimal(map, "pricePer1kInput", 0m);
@@ -272,17 +301,24 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private List<string> DetectorNames(Map map, string key, string[] known)
     {
         var names = TextList(map, key);
-        var list = (YSequence?)map.Get(key);
-        for (var i = 0; i < names.Count; i++)
+        // Names and list items are paired by walking the list itself: TextList leaves out items that are
+        // not text (reported there), so an index into it need not be an index into the list. The fuzz
+        // tests found the older index-based pairing throwing on such lists.
+        if (map.Get(key) is not YSequence list)
         {
-            if (!known.Contains(names[i]))
+            return names;
+        }
+        for (var i = 0; i < list.Items.Count; i++)
+        {
+            if (list.Items[i] is not YScalar { IsNull: false } item || known.Contains(item.Value))
             {
-                var suggestion = Metrics.EditDistance.Closest(names[i], known);
-                Error($"{map.Child(key)}[{i}]",
-                    $"unknown detector '{names[i]}'" + (suggestion is null ? "" : $" (did you mean {suggestion}?)")
-                    + $": use a built-in one ({string.Join(", ", BuiltInDetectors)}) or declare it under dataBoundary.detectors",
-                    list!.Items[i]);
+                continue;
             }
+            var suggestion = Metrics.EditDistance.Closest(item.Value, known);
+            Error($"{map.Child(key)}[{i}]",
+                $"unknown detector '{item.Value}'" + (suggestion is null ? "" : $" (did you mean {suggestion}?)")
+                + $": use a built-in one ({string.Join(", ", BuiltInDetectors)}) or declare it under dataBoundary.detectors",
+                item);
         }
         return names;
     }

@@ -45,6 +45,13 @@ internal abstract partial class YamlFieldReader
         return dot < 0 ? path : path[(dot + 1)..];
     }
 
+    /// <summary>Field names people use for a literal credential: refused with the way to reference one instead.</summary>
+    private static bool LooksLikeSecretField(string key)
+    {
+        var plain = key.Replace("_", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
+        return plain is "apikey" or "key" or "token" or "secret" or "password" or "authorization" or "bearer" or "accesstoken" or "secretkey" or "clientsecret";
+    }
+
     /// <summary>Checks a mapping's keys (plain, unique, allowed here, with a did-you-mean for typos).</summary>
     protected Map? MapOf(YNode node, string path, ImmutableArray<string> allowed)
     {
@@ -71,6 +78,13 @@ internal abstract partial class YamlFieldReader
             else if (allowed.Contains(key))
             {
                 map.Values[key] = value;
+            }
+            else if (LooksLikeSecretField(key))
+            {
+                Error(childPath,
+                    $"unknown field '{key}': a spec never holds a secret (it is stored, versioned and shown in diffs and the audit trail); "
+                    + "put the key in an environment variable of the server and name that variable with upstream.apiKeyEnv, e.g. apiKeyEnv: OPENAI_API_KEY",
+                    keyNode);
             }
             else
             {

@@ -110,6 +110,15 @@ public sealed class Expectation
         {
             return (null, e.Message);
         }
+        catch (RegexParseException e) // a bad 'pattern' or 'patternProperties' key, found by the fuzz tests
+        {
+            return (null, $"a pattern is not a valid regular expression ({e.Message})");
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or NotSupportedException or OverflowException)
+        {
+            // The schema library validates keyword values by throwing these; any of them means the schema is wrong, not the server.
+            return (null, e.Message);
+        }
     }
 
     /// <summary>True when any object in <paramref name="root"/> has the key <paramref name="key"/>. Iterative: schemas can nest deeply.</summary>

@@ -73,6 +73,12 @@ internal static partial class JsonTrees
             var column = columns.ColumnAt((int)Math.Min(e.BytePositionInLine ?? 0, bytes.Length));
             return (null, new YamlLoadError("malformed JSON: " + FirstSentence(e.Message), lineNumber, column));
         }
+        catch (InvalidOperationException e)
+        {
+            // GetString refuses escapes that make no text, such as a lone "\ud800" (found by the fuzz tests).
+            var column = columns.ColumnAt((int)Math.Min(reader.TokenStartIndex, bytes.Length));
+            return (null, new YamlLoadError("malformed JSON: " + FirstSentence(e.Message) + " Write characters as themselves or as complete \\u escapes.", lineNumber, column));
+        }
     }
 
     private static void Attach(Stack<(YNode Node, YNode? PendingKey)> stack, YNode node, ref YNode? root)

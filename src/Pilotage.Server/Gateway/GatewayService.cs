@@ -25,6 +25,7 @@ public sealed class GatewayService(
     TimeProvider time,
     BudgetLedger budget,
     KeyRateLimits rateLimits,
+    UpstreamLimits upstreamLimits,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
     ILogger<GatewayService> logger)
@@ -34,6 +35,8 @@ public sealed class GatewayService(
     private static readonly TimeSpan DefaultTotalTimeout = TimeSpan.FromSeconds(120);
     private const int MaxResponseBytes = 32 * 1024 * 1024;
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+    // Duplicate keys in a request are refused: with two "model"s, the gateway and the upstream could each read a different one.
+    private static readonly JsonDocumentOptions RequestParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     public async Task ChatCompletionsAsync(HttpContext http)
     {
@@ -57,6 +60,8 @@ public sealed class GatewayService(
     {
         var body = await AdmitAsync(http, request, requireMessages: true);
         if (body is null) return;
+        using var permit = await PermitAsync(http, request);
+        if (permit is null) return;
         if (http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
             && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
         {
@@ -130,6 +135,8 @@ public sealed class GatewayService(
     {
         var body = await AdmitAsync(http, request, requireMessages: false);
         if (body is null) return;
+        using var permit = await PermitAsync(http, request);
+        if (permit is null) return;
         var system = request.System!;
         var spec = system.State.Spec;
         var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary);
@@ -190,7 +197,7 @@ public sealed class GatewayService(
         JsonObject? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: ParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
+            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: RequestParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
         }
         catch (JsonException e)
         {
@@ -199,13 +206,17 @@ public sealed class GatewayService(
         }
         catch (BadHttpRequestException e)
         {
-            await OpenAiErrors.WriteAsync(http, new GatewayRefusal(e.StatusCode, "request_too_large", $"the request could not be read: {e.Message}"), null, "none");
+            await OpenAiErrors.WriteAsync(http, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? new GatewayRefusal(413, "request_too_large", $"the request body is larger than the gateway accepts ({Hosting.PilotageApp.MaxRequestBodyBytes / 1024 / 1024} MB); send less text, or split the work into several requests")
+                : new GatewayRefusal(e.StatusCode, "invalid_request", $"the request could not be read: {e.Message}"), null, "none");
             return null;
         }
         var problem = body is null ? "the request body must be a JSON object"
+            : RequestShape.TextProblem(body) is { } text ? text
             : body["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
             : requireMessages && body["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
             : !requireMessages && body["input"] is null ? "'input' is required"
+            : requireMessages ? RequestShape.ChatProblem(body)
             : null;
         if (problem is not null)
         {
@@ -233,6 +244,16 @@ public sealed class GatewayService(
             return null;
         }
         return body;
+    }
+
+    /// <summary>A place among the upstream calls in flight, held until the answer is relayed; null when refused (answered here).</summary>
+    private async Task<IDisposable?> PermitAsync(HttpContext http, GatewayRequest request)
+    {
+        var (permit, refusal) = upstreamLimits.Acquire(request.Key!.Id, request.System!.State.Slug);
+        if (refusal is null) return permit;
+        http.Response.Headers.RetryAfter = "1";
+        await RefuseAsync(http, request, refusal);
+        return null;
     }
 
     private static GatewayRefusal? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)

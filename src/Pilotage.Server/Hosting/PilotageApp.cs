@@ -41,6 +41,7 @@ public static class PilotageApp
         // The authentication stack registers Data Protection, which Pilotage does not use yet (API keys
         // are hashes, not protected payloads); its "no key encryptor" start-up warning is noise to operators.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        foreach (var provider in options.LoggerProviders) builder.Logging.AddProvider(provider);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -67,6 +68,7 @@ public static class PilotageApp
         services.AddEvidenceWriter();
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<KeyRateLimits>();
+        services.AddSingleton<UpstreamLimits>();
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();

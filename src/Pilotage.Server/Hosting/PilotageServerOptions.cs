@@ -34,10 +34,24 @@ public sealed record PilotageServerOptions
     /// SQLite file, or <c>~/.local/share/pilotage/spool</c> for PostgreSQL (see docs/reliability.md).
     /// </summary>
     public string? SpoolDirectory { get; init; }
+
+    /// <summary>
     /// <c>PILOTAGE_ORPHANED_SYSTEMS</c> (<c>restrict</c> or <c>serve</c>): what the gateway does with a system
     /// whose owner is deactivated, until a new owner accepts it. By default every answer is held for approval.
     /// </summary>
     public OrphanedSystems OrphanedSystems { get; init; } = OrphanedSystems.RestrictToApproval;
+
+    /// <summary>Upstream calls in flight at once, all systems together; beyond it the gateway answers 503 with Retry-After (docs/security.md).</summary>
+    public int MaxUpstreamInFlight { get; init; } = 512;
+
+    /// <summary>Upstream calls in flight at once for one system, so one hanging model cannot take every slot; beyond it 503.</summary>
+    public int MaxUpstreamInFlightPerSystem { get; init; } = 256;
+
+    /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
+    public int MaxUpstreamInFlightPerKey { get; init; } = 64;
+
+    /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
+    public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The parts of an OpenAI request the gateway reads, checked for type before anything else looks at them.
+/// A field of the wrong type is refused with a 400 naming it, rather than being passed on: a
+/// <c>content</c> that is an object, say, would otherwise reach the model without the data boundary having
+/// read it. Everything else is the upstream's to judge, as it would be without Pilotage.
+/// </summary>
+internal static class RequestShape
+{
+    /// <summary>Text that cannot be decoded anywhere in the body, worded for the caller; null when there is none. Check this first.</summary>
+    public static string? TextProblem(JsonObject body) =>
+        Undecodable(body) is { } where
+            ? $"{where} holds text that is not valid UTF-8 (or a lone \\u surrogate escape); send the request as UTF-8 JSON"
+            : null;
+
+    /// <summary>What is wrong with the fields of a chat request the gateway reads; null when nothing is.</summary>
+    public static string? ChatProblem(JsonObject body)
+    {
+        if (!IsAbsentOr(body["stream"], JsonValueKind.True, JsonValueKind.False)) return "'stream' must be true or false";
+        if (!IsAbsentOr(body["stream_options"], JsonValueKind.Object)) return "'stream_options' must be an object such as {\"include_usage\": true}";
+        if (!IsAbsentOr(body["tools"], JsonValueKind.Array)) return "'tools' must be an array of tool definitions";
+        if (body["tools"] is JsonArray tools)
+        {
+            for (var i = 0; i < tools.Count; i++)
+            {
+                if (tools[i] is not JsonObject) return $"'tools[{i}]' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
+            }
+        }
+        if (!IsAbsentOr(body["tool_choice"], JsonValueKind.String, JsonValueKind.Object)) return "'tool_choice' must be \"auto\", \"none\", \"required\" or an object naming a function";
+        var messages = (JsonArray)body["messages"]!;
+        for (var m = 0; m < messages.Count; m++)
+        {
+            var at = string.Create(CultureInfo.InvariantCulture, $"messages[{m}]");
+            if (messages[m] is not JsonObject message) return $"'{at}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
+            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String) return $"'{at}.role' must be a string (system, user, assistant or tool)";
+            switch (message["content"])
+            {
+                case null:
+                    break;
+                case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                    break;
+                case JsonArray parts:
+                    for (var p = 0; p < parts.Count; p++)
+                    {
+                        var part = string.Create(CultureInfo.InvariantCulture, $"{at}.content[{p}]");
+                        if (parts[p] is not JsonObject item || item["type"] is not JsonValue type || type.GetValueKind() != JsonValueKind.String)
+                        {
+                            return $"'{part}' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
+                        }
+                        if (type.GetValue<string>() == "text" && (item["text"] is not JsonValue partText || partText.GetValueKind() != JsonValueKind.String))
+                        {
+                            return $"'{part}.text' must be a string";
+                        }
+                    }
+                    break;
+                case var other when other.GetValueKind() == JsonValueKind.Null:
+                    break;
+                default:
+                    return $"'{at}.content' must be a string or an array of content parts";
+            }
+        }
+        return null;
+    }
+
+    private static bool IsAbsentOr(JsonNode? node, params ReadOnlySpan<JsonValueKind> kinds)
+    {
+        if (node is null) return true;
+        var kind = node.GetValueKind();
+        return kind == JsonValueKind.Null || kinds.Contains(kind);
+    }
+
+    /// <summary>
+    /// The path of the first string or property name that cannot be decoded. The parser keeps strings as
+    /// bytes until they are read, so invalid UTF-8 would otherwise surface later as an exception in whatever
+    /// reads it first (a 500), or be forwarded as is. Iterative: nesting is bounded, but not shallow.
+    /// </summary>
+    private static string? Undecodable(JsonNode root)
+    {
+        var pending = new Stack<JsonNode>();
+        pending.Push(root);
+        try
+        {
+            while (pending.Count > 0)
+            {
+                switch (pending.Pop())
+                {
+                    case JsonObject obj:
+                        foreach (var (_, value) in obj)
+                        {
+                            if (value is not null) pending.Push(value);
+                        }
+                        break;
+                    case JsonArray array:
+                        foreach (var value in array)
+                        {
+                            if (value is not null) pending.Push(value);
+                        }
+                        break;
+                    case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                        _ = value.GetValue<string>();
+                        break;
+                }
+            }
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return "the body";
+        }
+    }
+}
