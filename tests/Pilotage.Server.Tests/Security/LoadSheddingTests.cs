@@ -43,6 +43,8 @@ public class LoadSheddingTests(ITestOutputHelper output)
         calls.AddRange(Enumerable.Range(0, OtherKeys * PerKey).Select(i => SendAsync(others[i % OtherKeys], GatewayHarness.ChatBody($"other {i}"))));
         await UntilAsync(() => calls.Count(c => c.IsCompleted) >= Requests - Global);
         Assert.Equal(Requests - Global, calls.Count(c => c.IsCompleted));
+        // The refusals can all be back before the last admitted call has reached the model.
+        await UntilAsync(() => h.Upstream.InFlight >= Global);
         Assert.Equal(Global, h.Upstream.InFlight);
 
         // While they hang: the control API and the kill switch answer.
@@ -124,6 +126,7 @@ public class LoadSheddingTests(ITestOutputHelper output)
 
         var hanging = Enumerable.Range(0, 20).Select(i => SendAsync(h.Member, GatewayHarness.ChatBody($"hang {i}"))).ToList();
         await UntilAsync(() => hanging.Count(c => c.IsCompleted) >= 10);
+        await UntilAsync(() => h.Upstream.InFlight >= 10);
         Assert.Equal(10, h.Upstream.InFlight);
         // The hanging system holds its 10 places; the other system still has the server's remaining 5.
         var other = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => SendAsync(h.Member, GatewayHarness.ChatBody($"other {i}", model: "other-drafts"))));
