@@ -103,6 +103,9 @@ public sealed partial class DemoCliTests : IDisposable
     {
         // The model is announced as simulated before anything else happens.
         Assert.Contains($"a SIMULATED model", demo.Out, StringComparison.Ordinal);
+        // A newcomer's first run ends cleanly: no logged failure or stack trace from the shutdown.
+        Assert.DoesNotContain("BackgroundService failed", demo.Out + demo.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", demo.Out + demo.Err, StringComparison.Ordinal);
         Assert.Contains(SimulatedModel.ModelId, demo.Out, StringComparison.Ordinal);
 
         // The data boundary blocked the tickets with card numbers; the rule fired; the gateway then refused.

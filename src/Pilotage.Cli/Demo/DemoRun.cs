@@ -55,6 +55,9 @@ internal sealed class DemoRun(CliContext cli, DemoOptions options, TimeProvider 
         });
         await using (app)
         {
+            // Stopped before it is disposed, so background services end as on a normal shutdown
+            // (disposal alone cancels them as if they had failed, and the host logs a stack trace).
+            await using var stopFirst = new StopOnDispose(app);
             string address;
             try
             {
@@ -319,6 +322,22 @@ internal sealed class PilotTraffic(HttpClient gateway, string address, IReadOnly
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return ("", raw);
+        }
+    }
+}
+
+/// <summary>Stops a started host gracefully when disposed; a host that never started is left alone.</summary>
+internal sealed class StopOnDispose(Microsoft.AspNetCore.Builder.WebApplication app) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Never started, or already stopped: nothing to stop.
         }
     }
 }
