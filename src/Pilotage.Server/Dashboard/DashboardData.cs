@@ -127,7 +127,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         try
         {
             using var json = System.Text.Json.JsonDocument.Parse(after);
-            foreach (var name in new[] { "reason", "pauseReason" })
+            foreach (var name in new[] { "reason", "pauseReason", "decisionReason" })
             {
                 if (json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String) return ": " + value.GetString();
             }
@@ -157,6 +157,8 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         "system.created" or "system.updated" or "system.config_rolled_back" => "version",
         "system.restricted" => "pause",
         _ when action.Contains("rule", StringComparison.Ordinal) => "pause",
+        _ when action.StartsWith("change.", StringComparison.Ordinal) => "change",
+        _ when action.StartsWith("system.handover_", StringComparison.Ordinal) || action.StartsWith("system.legal_hold_", StringComparison.Ordinal) => "ownership",
         _ => "other",
     };
 
@@ -166,6 +168,16 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         "system.updated" => "spec updated",
         "system.paused" => "paused",
         "system.resumed" => "resumed",
+        "change.requested" => "change requested",
+        "change.approved" => "change approved",
+        "change.rejected" => "change rejected",
+        "change.withdrawn" => "change withdrawn",
+        "change.applied" => "change applied",
+        "change.gate_refused" => "change refused by the regression gate",
+        "system.handover_requested" => "handover proposed",
+        "system.handover_accepted" => "handover accepted",
+        "system.legal_hold_placed" => "legal hold placed",
+        "system.legal_hold_released" => "legal hold released",
         _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision: " + action["system.decision.".Length..],
         _ => action,
     };

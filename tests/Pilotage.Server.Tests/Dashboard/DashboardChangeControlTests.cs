@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Pilotage.Server.Tests.Changes;
 using Pilotage.Server.Tests.Gateway;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Pilotage.Testing;
 
 namespace Pilotage.Server.Tests.Dashboard;
@@ -166,5 +168,31 @@ public sealed class DashboardChangeControlTests
         var ownedHtml = await nora.Client.GetStringAsync(Page);
         Assert.Contains("Owned by <strong>nora@example.org</strong>", ownedHtml, StringComparison.Ordinal);
         Assert.DoesNotContain("id=\"orphaned\"", ownedHtml, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_rollout_the_current_stage_shows_its_gate_as_the_expansion_decision_evaluates_it()
+    {
+        var rollout = $"  rollout:\n    - {{ name: team, groups: [{GatewayHarness.Group}], mode: draft, minDays: 14, minSamples: 50, gate: [{{ metric: acceptance_rate, min: 0.8 }}] }}\n    - {{ name: wider, groups: [support-leads], mode: full }}\n";
+        await using var harness = await GatewayHarness.StartAsync(extra: rollout);
+        await using (var db = harness.Server.App.Services.GetRequiredService<Pilotage.Server.Storage.PilotageStore>().CreateDbContext())
+        {
+            await db.Database.ExecuteSqlRawAsync($"UPDATE ai_systems SET phase = 'Rollout', stage = 0, last_decision = 'Proceed' WHERE slug = '{System}'");
+        }
+        await harness.Server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+
+        // The expansion decision refuses with the gate's reasons; the page shows the same gate.
+        using var expand = await harness.Server.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/decisions", new { outcome = "expand", reason = "more people" });
+        Assert.Equal(HttpStatusCode.Conflict, expand.StatusCode);
+        var detail = JsonDocument.Parse(await expand.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString()!;
+        using var admin = await SignInAsync(harness, PilotageTestServer.AdminToken);
+        var html = WebUtility.HtmlDecode(await admin.Client.GetStringAsync(Page));
+        Assert.Contains("id=\"stage-gate\"", html, StringComparison.Ordinal);
+        Assert.Contains("gate closed", html, StringComparison.Ordinal);
+        Assert.Contains("of 14 minimum", html, StringComparison.Ordinal);
+        Assert.Contains("0 sample(s) of 50 minimum", html, StringComparison.Ordinal);
+        Assert.Contains("acceptance_rate", html, StringComparison.Ordinal);
+        var summary = detail["expanding too quickly: ".Length..detail.IndexOf(". ", StringComparison.Ordinal)];
+        Assert.Contains(summary, html, StringComparison.Ordinal);
     }
 }

@@ -125,7 +125,7 @@ public sealed class DashboardHostileTextBrowserTests(HostileTextFixture fixture)
         var pages = new (string Path, string[] Texts)[]
         {
             ("/dashboard", ["Refunds " + Xss]),
-            (SystemPage, ["Refunds " + Xss, "Drafts " + Xss, "Open prompt " + Xss, "Rejected " + Xss, "Handover " + Xss, "Hold " + Xss, "Paused " + Xss, "Resumed " + Xss, "Bad " + Xss]),
+            (SystemPage, ["Refunds " + Xss, "Drafts " + Xss, "Open prompt " + Xss, "Approved " + Xss, "Rejected " + Xss, "Handover " + Xss, "Hold " + Xss, "Paused " + Xss, "Resumed " + Xss, "Bad " + Xss]),
             ($"{SystemPage}/report", ["Refunds " + Xss]),
             ($"{SystemPage}/report?handler=Full", ["Refunds " + Xss]),
             ("/dashboard/reviews", ["Still waiting " + Xss]),
