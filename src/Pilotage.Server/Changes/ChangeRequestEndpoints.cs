@@ -42,7 +42,8 @@ public static class ChangeRequestEndpoints
 
     private static readonly string[] Statuses = ["open", "approved", "rejected", "applied", "withdrawn"];
 
-    private static async Task<IReadOnlyList<ChangeRequestView>> ListAsync(string? system, string? status, PilotageStore store, CancellationToken ct)
+    /// <summary>The list the API answers; the dashboard's system page shows the same.</summary>
+    public static async Task<IReadOnlyList<ChangeRequestView>> ListAsync(string? system, string? status, PilotageStore store, CancellationToken ct)
     {
         if (status is not null && !Statuses.Contains(status)) throw Problems.BadRequest($"status must be one of {string.Join(", ", Statuses)}");
         await using var db = store.CreateDbContext();
@@ -63,10 +64,13 @@ public static class ChangeRequestEndpoints
         return ChangeRequestView.From(row, risk ?? "unknown");
     }
 
-    private static Task<ChangeRequestView> ApproveAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<ChangeRequestView> ApproveAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        ApproveChangeAsync(id, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>Approves as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
+    public static Task<ChangeRequestView> ApproveChangeAsync(long id, string? requestReason, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = Reason(request, required: false);
+        var reason = Reason(requestReason, required: false);
         return control.ExecuteAsync(actor.Email, async command =>
         {
             var (change, system) = await LoadAsync(command, id, ct);
@@ -86,10 +90,13 @@ public static class ChangeRequestEndpoints
         }, ct);
     }
 
-    private static Task<ChangeRequestView> RejectAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<ChangeRequestView> RejectAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        RejectChangeAsync(id, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>Rejects as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
+    public static Task<ChangeRequestView> RejectChangeAsync(long id, string? requestReason, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = Reason(request, required: true) ?? "";
+        var reason = Reason(requestReason, required: true) ?? "";
         return control.ExecuteAsync(actor.Email, async command =>
         {
             var (change, system) = await LoadAsync(command, id, ct);
@@ -108,7 +115,7 @@ public static class ChangeRequestEndpoints
     private static Task<ChangeRequestView> WithdrawAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
-        var reason = Reason(request, required: false);
+        var reason = Reason(request?.Reason, required: false);
         return control.ExecuteAsync(actor.Email, async command =>
         {
             var (change, system) = await LoadAsync(command, id, ct);
@@ -126,9 +133,18 @@ public static class ChangeRequestEndpoints
 
     private static async Task<IResult> ApplyAsync(long id, ChangeDecisionRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = Reason(request, required: false);
-        var (view, refused) = await control.ExecuteAsync(actor.Email, async command =>
+        var (view, refused) = await ApplyChangeAsync(id, request?.Reason, Actor.From(http.User), control, ct);
+        if (!refused) return Results.Ok(view);
+        var gateResult = view.Gate!;
+        return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Regression gate refused",
+            detail: GateRefusal(id, gateResult), extensions: new Dictionary<string, object?> { ["gate"] = gateResult });
+    }
+
+    /// <summary>Applies as <paramref name="actor"/>; <c>Refused</c> when the regression gate said no (the check is kept on the request).</summary>
+    public static async Task<(ChangeRequestView View, bool Refused)> ApplyChangeAsync(long id, string? requestReason, Actor actor, ControlPlane control, CancellationToken ct)
+    {
+        var reason = Reason(requestReason, required: false);
+        return await control.ExecuteAsync(actor.Email, async command =>
         {
             var (change, system) = await LoadAsync(command, id, ct);
             CheckOwnerOrAdmin(actor, system, "apply");
@@ -176,15 +192,14 @@ public static class ChangeRequestEndpoints
             command.Audit("change.applied", $"system:{system.Slug}", before, after.ToJsonString());
             return (applied, false);
         }, ct);
-        if (!refused) return Results.Ok(view);
-        var gateResult = view.Gate!;
-        return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Regression gate refused",
-            detail: string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"change request {id} lowers pass_rate on '{gateResult.TestSet}' from {gateResult.BaselinePassRate:0.###} (version {gateResult.BaselineVersion}, run {gateResult.BaselineRun}) to {gateResult.CandidatePassRate:0.###} (run {gateResult.CandidateRun}): a drop of {gateResult.Drop:0.###}, more than the {gateResult.MaxPassRateDrop:0.###} the spec allows; nothing was applied. Fix the candidate and request again, or change changeControl.regressionGate"),
-            extensions: new Dictionary<string, object?> { ["gate"] = gateResult });
     }
 
-    private static async Task<IReadOnlyList<VersionMetricsView>> ByVersionAsync(string slug, PilotageStore store, SystemMetrics metrics, CancellationToken ct)
+    /// <summary>What a refused apply says, in the API's problem and on the dashboard.</summary>
+    public static string GateRefusal(long id, RegressionGateResult gateResult) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"change request {id} lowers pass_rate on '{gateResult.TestSet}' from {gateResult.BaselinePassRate:0.###} (version {gateResult.BaselineVersion}, run {gateResult.BaselineRun}) to {gateResult.CandidatePassRate:0.###} (run {gateResult.CandidateRun}): a drop of {gateResult.Drop:0.###}, more than the {gateResult.MaxPassRateDrop:0.###} the spec allows; nothing was applied. Fix the candidate and request again, or change changeControl.regressionGate");
+
+    /// <summary>Key metrics per config version: the API's answer and the dashboard's table.</summary>
+    public static async Task<IReadOnlyList<VersionMetricsView>> ByVersionAsync(string slug, PilotageStore store, SystemMetrics metrics, CancellationToken ct)
     {
         List<ConfigVersionRow> versions;
         int current;
@@ -225,9 +240,9 @@ public static class ChangeRequestEndpoints
         }
     }
 
-    private static string? Reason(ChangeDecisionRequest? request, bool required)
+    private static string? Reason(string? requestReason, bool required)
     {
-        var reason = request?.Reason?.Trim();
+        var reason = requestReason?.Trim();
         if (string.IsNullOrEmpty(reason))
         {
             return required ? throw Problems.BadRequest("a reason is required: say why, it is kept in the audit trail") : null;

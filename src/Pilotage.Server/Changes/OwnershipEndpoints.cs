@@ -64,9 +64,12 @@ public static class OwnershipEndpoints
         }, ct);
     }
 
-    private static Task<OwnershipView> AcceptAsync(string slug, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<OwnershipView> AcceptAsync(string slug, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        AcceptHandoverAsync(slug, Actor.From(http.User), control, ct);
+
+    /// <summary>Accepts as <paramref name="actor"/>: the API endpoint and the dashboard's button.</summary>
+    public static Task<OwnershipView> AcceptHandoverAsync(string slug, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         return control.ExecuteAsync(actor.Email, async command =>
         {
             var system = await FindAsync(command, slug, ct);
@@ -119,6 +122,15 @@ public static class OwnershipEndpoints
     private static async Task<AiSystemRow> FindAsync(CommandContext command, string slug, CancellationToken ct) =>
         await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == slug, ct)
         ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+
+    /// <summary>Who owns the system, whether it is orphaned and any pending handover (the dashboard shows it).</summary>
+    public static async Task<OwnershipView> ReadAsync(string slug, PilotageStore store, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
+            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        return await ViewAsync(db, system, ct);
+    }
 
     private static async Task<OwnershipView> ViewAsync(PilotageDbContext db, AiSystemRow system, CancellationToken ct)
     {

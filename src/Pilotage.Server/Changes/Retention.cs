@@ -162,12 +162,15 @@ public static class RetentionEndpoints
         return (await purger.PurgeAsync(slug, request?.OlderThanDays, Actor.From(http.User), auditEmpty: true, ct))!;
     }
 
-    private static Task<LegalHoldView> HoldAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<LegalHoldView> HoldAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        PlaceHoldAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>Places a hold as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
+    public static Task<LegalHoldView> PlaceHoldAsync(string slug, string? requestReason, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
-        var reason = string.IsNullOrWhiteSpace(request?.Reason)
+        var reason = string.IsNullOrWhiteSpace(requestReason)
             ? throw Problems.BadRequest($"a legal hold needs a reason (the matter it preserves evidence for): pilotage hold {slug} --reason \"…\"")
-            : request.Reason.Trim();
+            : requestReason.Trim();
         if (reason.Length > 4000) throw Problems.BadRequest("the reason is longer than 4000 characters");
         return control.ExecuteAsync(actor.Email, async command =>
         {
@@ -183,9 +186,12 @@ public static class RetentionEndpoints
         }, ct);
     }
 
-    private static Task<LegalHoldView> ReleaseAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static Task<LegalHoldView> ReleaseAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
+        ReleaseHoldAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
+
+    /// <summary>Releases a hold as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
+    public static Task<LegalHoldView> ReleaseHoldAsync(string slug, string? reason, Actor actor, ControlPlane control, CancellationToken ct)
     {
-        var actor = Actor.From(http.User);
         return control.ExecuteAsync(actor.Email, async command =>
         {
             var system = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == slug, ct)
@@ -195,7 +201,7 @@ public static class RetentionEndpoints
             system.LegalHoldBy = null;
             system.LegalHoldAt = null;
             system.LegalHoldReason = null;
-            var view = new LegalHoldView(slug, false, actor.Email, command.Now, request?.Reason?.Trim());
+            var view = new LegalHoldView(slug, false, actor.Email, command.Now, reason?.Trim());
             command.Audit("system.legal_hold_released", $"system:{slug}", before, JsonSerializer.Serialize(view, ChangesJsonContext.Default.LegalHoldView));
             return view;
         }, ct);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Audit;
+using Pilotage.Server.Evidence;
 using Pilotage.Server.Reports;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
@@ -9,7 +10,10 @@ using Pilotage.Server.Systems;
 namespace Pilotage.Server.Dashboard;
 
 /// <summary>One system on the portfolio page: where it stands and what needs a person's attention.</summary>
-public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<HealthSignal> Health, IReadOnlyList<ReportMistake> Mistakes, string Recommendation);
+/// <param name="Ownership">Owner, orphaned, pending handover.</param>
+/// <param name="Held">Under legal hold.</param>
+public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<HealthSignal> Health, IReadOnlyList<ReportMistake> Mistakes, string Recommendation,
+    Changes.OwnershipView Ownership, bool Held);
 
 /// <param name="Level">good, warn or bad.</param>
 public sealed record HealthSignal(string Level, string Text);
@@ -23,10 +27,20 @@ public sealed record SystemPageData(
     SystemSpec Spec,
     IReadOnlyList<TimelineEntry> Timeline,
     IReadOnlyList<ConfigVersionView> Versions,
-    IReadOnlyList<Incidents.IncidentView> Incidents);
+    IReadOnlyList<Incidents.IncidentView> Incidents,
+    IReadOnlyList<Changes.ChangeRequestView> Changes,
+    Changes.OwnershipView Ownership,
+    Changes.LegalHoldView Hold,
+    IReadOnlyList<Changes.VersionMetricsView> VersionMetrics,
+    Pilotage.Core.Pilots.GateEvaluation? Gate)
+{
+    /// <summary>Open and approved requests first (they wait for someone), then the decided ones, newest first.</summary>
+    public IEnumerable<Changes.ChangeRequestView> ChangesOpenFirst =>
+        Changes.OrderBy(c => c.Status is "open" or "approved" ? 0 : 1).ThenByDescending(c => c.Id);
+}
 
 /// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
-public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit)
+public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions)
 {
     /// <summary>A pause rule is "near" when its metric is within this share of the threshold.</summary>
     public const double NearThreshold = 0.2;
@@ -34,13 +48,15 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
     public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.SpecJson }).ToListAsync(ct);
+        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.SpecJson, s.LegalHoldAt }).ToListAsync(ct);
         var rows = new List<PortfolioRow>();
         foreach (var system in systems)
         {
             var report = await reports.BuildAsync(system.Slug, ct);
             var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
-            rows.Add(new PortfolioRow(report.System, Health(report, spec), report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind));
+            var ownership = await Changes.OwnershipEndpoints.ReadAsync(system.Slug, store, ct);
+            rows.Add(new PortfolioRow(report.System, Health(report, spec), report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind,
+                ownership, system.LegalHoldAt is not null));
         }
         return rows;
     }
@@ -55,7 +71,12 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
         var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
         var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, store, ct);
-        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList());
+        var changes = await Changes.ChangeRequestEndpoints.ListAsync(slug, null, store, ct);
+        var ownership = await Changes.OwnershipEndpoints.ReadAsync(slug, store, ct);
+        var hold = new Changes.LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);
+        var byVersion = await Changes.ChangeRequestEndpoints.ByVersionAsync(slug, store, metrics, ct);
+        var gate = await decisions.CurrentGateAsync(slug, ct);
+        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, ownership, hold, byVersion, gate);
     }
 
     public async Task<bool> ExistsAsync(string slug, CancellationToken ct)
@@ -106,7 +127,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         try
         {
             using var json = System.Text.Json.JsonDocument.Parse(after);
-            foreach (var name in new[] { "reason", "pauseReason" })
+            foreach (var name in new[] { "reason", "pauseReason", "decisionReason" })
             {
                 if (json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String) return ": " + value.GetString();
             }
@@ -136,6 +157,8 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         "system.created" or "system.updated" or "system.config_rolled_back" => "version",
         "system.restricted" => "pause",
         _ when action.Contains("rule", StringComparison.Ordinal) => "pause",
+        _ when action.StartsWith("change.", StringComparison.Ordinal) => "change",
+        _ when action.StartsWith("system.handover_", StringComparison.Ordinal) || action.StartsWith("system.legal_hold_", StringComparison.Ordinal) => "ownership",
         _ => "other",
     };
 
@@ -145,6 +168,16 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         "system.updated" => "spec updated",
         "system.paused" => "paused",
         "system.resumed" => "resumed",
+        "change.requested" => "change requested",
+        "change.approved" => "change approved",
+        "change.rejected" => "change rejected",
+        "change.withdrawn" => "change withdrawn",
+        "change.applied" => "change applied",
+        "change.gate_refused" => "change refused by the regression gate",
+        "system.handover_requested" => "handover proposed",
+        "system.handover_accepted" => "handover accepted",
+        "system.legal_hold_placed" => "legal hold placed",
+        "system.legal_hold_released" => "legal hold released",
         _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision: " + action["system.decision.".Length..],
         _ => action,
     };

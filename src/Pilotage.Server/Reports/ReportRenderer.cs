@@ -255,6 +255,7 @@ public static class ReportRenderer
         Add("<meta charset=\"utf-8\">");
         Add("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         Add($"<title>Evidence report: {E(s.Title)} ({E(s.Slug)})</title>");
+        Add("<link rel=\"icon\" href=\"data:,\">"); // self-contained: no favicon request (a 404 in the browser console)
         Add("<style>" + Css + "</style>");
         Add("</head>");
         Add("<body>");

@@ -91,6 +91,10 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
         return blockers;
     }
 
+    /// <summary>The gate of the current rollout stage as the next expansion would check it; null outside rollout.</summary>
+    public async Task<GateEvaluation?> CurrentGateAsync(string slug, CancellationToken ct) =>
+        policy.Current.Systems.TryGetValue(slug, out var system) ? await GateAsync(system, ct) : null;
+
     /// <summary>The gate of the stage being left, measured on that stage's own evidence; null when leaving a decided pilot.</summary>
     private async Task<GateEvaluation?> GateAsync(GatewaySystem system, CancellationToken ct)
     {

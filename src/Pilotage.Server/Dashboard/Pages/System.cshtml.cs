@@ -5,12 +5,26 @@ using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class SystemModel(DashboardData data, ControlPlane control) : DashboardPage
+public sealed class SystemModel(DashboardData data, ControlPlane control, Hosting.PilotageServerOptions options) : DashboardPage
 {
     public override Permission Needed => Permission.SystemsRead;
 
     /// <summary>Pause, resume and decide need what the API's endpoints need.</summary>
-    protected override Permission NeededFor(string handler) => handler is "Pause" or "Resume" ? Permission.SystemsOperate : Needed;
+    protected override Permission NeededFor(string handler) => handler switch
+    {
+        "Pause" or "Resume" or "Approve" or "Reject" or "Apply" or "Accept" => Permission.SystemsOperate,
+        "Hold" or "Release" => Permission.LegalHold,
+        _ => Needed,
+    };
+
+    /// <summary>The server setting for orphaned systems: restricted to approval unless PILOTAGE_ORPHANED_SYSTEMS=serve.</summary>
+    public bool OrphansRestricted => options.OrphanedSystems == Hosting.OrphanedSystems.RestrictToApproval;
+
+    /// <summary>The proposed new owner, signed in: only they may accept (an admin cannot on their behalf).</summary>
+    public bool MayAccept { get; private set; }
+
+    /// <summary>An auditor or admin: the same permission as the hold endpoints.</summary>
+    public bool MayHold { get; private set; }
 
     public SystemPageData? Data { get; private set; }
 
@@ -49,12 +63,57 @@ public sealed class SystemModel(DashboardData data, ControlPlane control) : Dash
         return await LoadAsync(slug, ct);
     }
 
+    public async Task<IActionResult> OnPostApproveAsync(string slug, long id, string? reason, CancellationToken ct) =>
+        await ChangeAsync(slug, () => Changes.ChangeRequestEndpoints.ApproveChangeAsync(id, reason, Me, control, ct), $"Change request {id} is approved.", ct);
+
+    public async Task<IActionResult> OnPostRejectAsync(string slug, long id, string? reason, CancellationToken ct) =>
+        await ChangeAsync(slug, () => Changes.ChangeRequestEndpoints.RejectChangeAsync(id, reason, Me, control, ct), $"Change request {id} is rejected.", ct);
+
+    public async Task<IActionResult> OnPostApplyAsync(string slug, long id, string? reason, CancellationToken ct)
+    {
+        string? gateRefusal = null;
+        var applied = await TryAsync(async () =>
+        {
+            var (view, refused) = await Changes.ChangeRequestEndpoints.ApplyChangeAsync(id, reason, Me, control, ct);
+            if (refused) gateRefusal = Changes.ChangeRequestEndpoints.GateRefusal(id, view.Gate!);
+            else Notice = $"Change request {id} is applied: config version {view.AppliedVersion} is in force from the next request.";
+        });
+        if (applied && gateRefusal is null) return RedirectToPage(new { slug });
+        if (gateRefusal is not null)
+        {
+            Error = "Regression gate refused: " + gateRefusal;
+            Response.StatusCode = StatusCodes.Status409Conflict;
+        }
+        return await LoadAsync(slug, ct);
+    }
+
+    public async Task<IActionResult> OnPostAcceptAsync(string slug, CancellationToken ct) =>
+        await ChangeAsync(slug, () => Changes.OwnershipEndpoints.AcceptHandoverAsync(slug, Me, control, ct), $"You own {slug} now.", ct);
+
+    public async Task<IActionResult> OnPostHoldAsync(string slug, string? reason, CancellationToken ct) =>
+        await ChangeAsync(slug, () => Changes.RetentionEndpoints.PlaceHoldAsync(slug, reason, Me, control, ct), $"{slug} is under legal hold: none of its content is purged until it is released.", ct);
+
+    public async Task<IActionResult> OnPostReleaseAsync(string slug, string? reason, CancellationToken ct) =>
+        await ChangeAsync(slug, () => Changes.RetentionEndpoints.ReleaseHoldAsync(slug, reason, Me, control, ct), $"The legal hold on {slug} is released.", ct);
+
+    private async Task<IActionResult> ChangeAsync(string slug, Func<Task> command, string notice, CancellationToken ct)
+    {
+        if (await TryAsync(command))
+        {
+            Notice = notice;
+            return RedirectToPage(new { slug });
+        }
+        return await LoadAsync(slug, ct);
+    }
+
     private async Task<IActionResult> LoadAsync(string slug, CancellationToken ct)
     {
         if (!await data.ExistsAsync(slug, ct)) return NotFound();
         Data = await data.SystemAsync(slug, Me, ct);
         MayOperate = Me.Can(Permission.SystemsOperate)
             && (Me.Role == Role.Admin || string.Equals(Data.Report.System.Owner, Me.Email, StringComparison.OrdinalIgnoreCase));
+        MayAccept = Me.Can(Permission.SystemsOperate) && string.Equals(Data.Ownership.PendingOwner, Me.Email, StringComparison.OrdinalIgnoreCase);
+        MayHold = Me.Can(Permission.LegalHold);
         return Page();
     }
 }
