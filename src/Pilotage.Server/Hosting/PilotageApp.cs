@@ -35,6 +35,10 @@ public static class PilotageApp
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            // Bounded connections: a flood of sockets waits in the OS backlog instead of each costing buffers here.
+            // MinRequestBodyDataRate keeps Kestrel's default (240 B/s after 5 s), which ends the slowest senders.
+            k.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = options.MaxConcurrentUpgradedConnections;
         });
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
@@ -69,6 +73,7 @@ public static class PilotageApp
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<UpstreamLimits>();
+        services.AddSingleton<BufferBudget>();
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();
