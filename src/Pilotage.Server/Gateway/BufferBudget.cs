@@ -15,6 +15,13 @@ namespace Pilotage.Server.Gateway;
 /// </summary>
 public sealed class BufferBudget(PilotageServerOptions options)
 {
+    /// <summary>
+    /// Each buffered byte is counted this many times: a body is held as read, as a parsed document, as the text
+    /// the data boundary reads (UTF-16, two bytes a character) and as the bytes sent upstream; an answer as read,
+    /// as an array and as text. Counting them makes the budget close to the heap it protects (docs/security.md).
+    /// </summary>
+    public const int CostPerByte = 4;
+
     private long _used;
 
     public long Limit { get; } = Math.Max(1, options.MaxBufferedBytes);
@@ -46,7 +53,7 @@ public sealed class BufferBudget(PilotageServerOptions options)
     public async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, GatewayAdmission admission, CancellationToken ct)
     {
         var declared = request.ContentLength is { } length ? Math.Min(length, PilotageApp.MaxRequestBodyBytes) : 0;
-        if (!TryReserve(admission, declared)) return null;
+        if (!TryReserve(admission, declared * CostPerByte)) return null;
         var reserved = declared;
         var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared, 256, PilotageApp.MaxRequestBodyBytes));
         while (true)
@@ -59,7 +66,7 @@ public sealed class BufferBudget(PilotageServerOptions options)
             {
                 // A chunked body (or one longer than declared): reserve as it grows, 64 KB at a time.
                 var more = Math.Max(buffer.WrittenCount - reserved, 64 * 1024);
-                if (!TryReserve(admission, more)) return null;
+                if (!TryReserve(admission, more * CostPerByte)) return null;
                 reserved += more;
             }
         }

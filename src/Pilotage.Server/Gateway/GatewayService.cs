@@ -476,7 +476,7 @@ public sealed class GatewayService(
                 if (buffer.Length + read > reserved)
                 {
                     var more = Math.Max(buffer.Length + read - reserved, 256 * 1024);
-                    if (!bufferBudget.TryReserve(admission, more))
+                    if (!bufferBudget.TryReserve(admission, more * BufferBudget.CostPerByte))
                     {
                         await FailAsync(http, request, bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true));
                         return null;

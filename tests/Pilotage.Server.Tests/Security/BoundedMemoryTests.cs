@@ -22,10 +22,11 @@ public sealed class BoundedMemoryTests(ITestOutputHelper output)
 {
     private const int Clients = 100;
     private const int BodyBytes = 16 * 1024 * 1024;
-    private const long Budget = 64L * 1024 * 1024;
-    // Each admitted 16 MB body costs more than its bytes once parsed and copied for the upstream; the stated
-    // bound is the budget times that factor plus slack, far below what 100 bodies would take (1.6 GB raw).
-    private const long HeapBound = 8 * Budget;
+    private const long Budget = 128L * 1024 * 1024;
+    // The budget counts each body byte BufferBudget.CostPerByte times, so it admits two 16 MB bodies. The heap
+    // also holds the in-process fake model's copy of each body and garbage not yet collected, hence the slack;
+    // the 100 bodies admitted without a bound would take gigabytes (1.6 GB raw, several times that parsed).
+    private const long HeapBound = 6 * Budget;
     private static readonly byte[] Filler = Encoding.ASCII.GetBytes(new string('a', 64 * 1024));
 
     [Fact]
@@ -56,7 +57,7 @@ public sealed class BoundedMemoryTests(ITestOutputHelper output)
         var calls = Enumerable.Range(0, Clients).Select(_ => SendSlowAsync(client, giveUp.Token)).ToList();
 
         // The refused ones are answered at once; the admitted ones (budget / body) hang on the model.
-        var admitted = (int)(Budget / BodyBytes);
+        var admitted = (int)(Budget / (BodyBytes * (long)BufferBudget.CostPerByte));
         using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
         {
             while (calls.Count(c => c.IsCompleted) < Clients - admitted && !wait.IsCancellationRequested) await Task.Delay(50);
