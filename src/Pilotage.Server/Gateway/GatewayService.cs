@@ -229,7 +229,8 @@ public sealed class GatewayService(
     private async Task ShedAsync(HttpContext http, GatewayRequest request, GatewayRefusal refusal)
     {
         http.Response.Headers.RetryAfter = "1";
-        if (http.Request.ContentLength is not 0) http.Response.Headers.Connection = "close";
+        // HTTP/1.1 only: HTTP/2 and 3 reset the one stream instead, and forbid the header.
+        if (http.Request.ContentLength is not 0 && HttpProtocol.IsHttp11(http.Request.Protocol)) http.Response.Headers.Connection = "close";
         await RefuseAsync(http, request, refusal);
     }
 
