@@ -42,8 +42,8 @@ public static class PilotageApp
         });
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
-        // The authentication stack registers Data Protection, which Pilotage does not use yet (API keys
-        // are hashes, not protected payloads); its "no key encryptor" start-up warning is noise to operators.
+        // Data Protection protects only the dashboard cookie; its key ring is in the store without a key
+        // encryptor by design (docs/security.md), so the "no key encryptor" start-up warning is noise to operators.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         foreach (var provider in options.LoggerProviders) builder.Logging.AddProvider(provider);
 
