@@ -78,6 +78,9 @@ internal static class ServeCommand
         MaxUpstreamInFlight = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT", 512),
         MaxUpstreamInFlightPerSystem = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_SYSTEM", 256),
         MaxUpstreamInFlightPerKey = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_KEY", 64),
+        MaxBufferedBytes = Bound(console, "PILOTAGE_MAX_BUFFERED_MB", 256) * 1024L * 1024,
+        MaxConcurrentConnections = Bound(console, "PILOTAGE_MAX_CONNECTIONS", 4096),
+        MaxConcurrentUpgradedConnections = Bound(console, "PILOTAGE_MAX_UPGRADED_CONNECTIONS", 256),
     };
 
     private static OrphanedSystems Orphaned(string? value)

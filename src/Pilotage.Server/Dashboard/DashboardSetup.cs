@@ -56,7 +56,14 @@ public static class DashboardSetup
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.FormFieldName = "__csrf";
         });
-        services.AddDataProtection().SetApplicationName("pilotage-dashboard");
+        // The key ring lives in the store (table data_protection_keys), for both providers: a restart keeps
+        // people signed in, and every replica on the same database reads the same ring, so a session issued
+        // by one replica is accepted by another. The application name is fixed (not the content root) because
+        // replicas may run from different folders; it is part of every protected payload's purpose.
+        services.AddScoped<PilotageDbContext>(sp => sp.GetRequiredService<PilotageStore>().CreateDbContext());
+        services.AddDataProtection()
+            .SetApplicationName("pilotage")
+            .PersistKeysToDbContext<PilotageDbContext>();
         // The one-shot notices after a form ("paused", "recorded") travel in a cookie scoped like the session's.
         services.Configure<Microsoft.AspNetCore.Mvc.CookieTempDataProviderOptions>(o =>
         {
@@ -65,7 +72,6 @@ public static class DashboardSetup
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        services.AddSingleton<Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>, DataProtectionKeysFolder>();
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DashboardData>();
         return services;
@@ -96,46 +102,4 @@ public static class DashboardSetup
 
     internal static bool IsUsable(KeyGrant key, DateTimeOffset now) =>
         !key.Revoked && (key.ExpiresAt is not { } expires || expires > now) && key.User.Active;
-}
-
-/// <summary>
-/// Where the session cookie's protection keys live: next to a SQLite store (so a restart keeps people
-/// signed in), in memory otherwise (a PostgreSQL deployment signs people in again after a restart).
-/// </summary>
-internal sealed class DataProtectionKeysFolder(StoreLocation location)
-    : Microsoft.Extensions.Options.IConfigureOptions<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>
-{
-    public void Configure(Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions options)
-    {
-        var folder = Folder();
-        options.XmlRepository = folder is null
-            ? new InMemoryXmlRepository()
-            : new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(new DirectoryInfo(folder), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-    }
-
-    private string? Folder()
-    {
-        if (location.Provider != StoreProvider.Sqlite) return null;
-        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(location.ConnectionString);
-        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:") return null;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-        return dir is null ? null : Path.Combine(dir, "dashboard-keys");
-    }
-}
-
-/// <summary>Keys kept in memory for the life of the process.</summary>
-internal sealed class InMemoryXmlRepository : Microsoft.AspNetCore.DataProtection.Repositories.IXmlRepository
-{
-    private readonly List<System.Xml.Linq.XElement> _elements = [];
-    private readonly Lock _gate = new();
-
-    public IReadOnlyCollection<System.Xml.Linq.XElement> GetAllElements()
-    {
-        lock (_gate) return _elements.Select(e => new System.Xml.Linq.XElement(e)).ToList();
-    }
-
-    public void StoreElement(System.Xml.Linq.XElement element, string friendlyName)
-    {
-        lock (_gate) _elements.Add(new System.Xml.Linq.XElement(element));
-    }
 }

@@ -26,6 +26,7 @@ public sealed class GatewayService(
     BudgetLedger budget,
     KeyRateLimits rateLimits,
     UpstreamLimits upstreamLimits,
+    BufferBudget bufferBudget,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
     ILogger<GatewayService> logger)
@@ -58,10 +59,9 @@ public sealed class GatewayService(
 
     private async Task ChatCompletionsAsync(HttpContext http, GatewayRequest request)
     {
-        var body = await AdmitAsync(http, request, requireMessages: true);
-        if (body is null) return;
-        using var permit = await PermitAsync(http, request);
-        if (permit is null) return;
+        using var admitted = await AdmitAsync(http, request, requireMessages: true);
+        if (admitted is null) return;
+        var body = admitted.Body;
         if (http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
             && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
         {
@@ -108,7 +108,7 @@ public sealed class GatewayService(
             await RelayStreamAsync(http, request, upstream, clientWantsUsage, timeouts.Token);
             return;
         }
-        var answer = await ReadAnswerAsync(http, request, upstream, timeouts.Token);
+        var answer = await ReadAnswerAsync(http, request, admitted.Admission, upstream, timeouts.Token);
         if (answer is null) return;
         await DeliverAnswerAsync(http, request, answer);
     }
@@ -133,10 +133,9 @@ public sealed class GatewayService(
 
     private async Task EmbeddingsAsync(HttpContext http, GatewayRequest request)
     {
-        var body = await AdmitAsync(http, request, requireMessages: false);
-        if (body is null) return;
-        using var permit = await PermitAsync(http, request);
-        if (permit is null) return;
+        using var admitted = await AdmitAsync(http, request, requireMessages: false);
+        if (admitted is null) return;
+        var body = admitted.Body;
         var system = request.System!;
         var spec = system.State.Spec;
         var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary);
@@ -151,7 +150,7 @@ public sealed class GatewayService(
         using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
         using var upstream = await SendAsync(http, request, system.EmbeddingsUrl, spec, firstByte, timeouts.Token);
         if (upstream is null) return;
-        var answer = await ReadAnswerAsync(http, request, upstream, timeouts.Token);
+        var answer = await ReadAnswerAsync(http, request, admitted.Admission, upstream, timeouts.Token);
         if (answer is null) return;
         // Vectors are not evidence anyone reads: keep the usage, not the numbers. For the same reason
         // approval mode serves them directly: there is nothing a reviewer could judge.
@@ -184,8 +183,20 @@ public sealed class GatewayService(
         await JsonSerializer.SerializeAsync(http.Response.Body, new ModelList("list", usable), GatewayJsonContext.Default.ModelList, http.RequestAborted);
     }
 
-    /// <summary>Key, body, system, policy decision, rate and budget: everything before the content is looked at.</summary>
-    private async Task<JsonObject?> AdmitAsync(HttpContext http, GatewayRequest request, bool requireMessages)
+    /// <summary>The parsed request and what it holds (places in flight, buffered bytes) until it is over.</summary>
+    private sealed class Admitted(JsonObject body, GatewayAdmission admission) : IDisposable
+    {
+        public JsonObject Body => body;
+        public GatewayAdmission Admission => admission;
+        public void Dispose() => admission.Dispose();
+    }
+
+    /// <summary>
+    /// Key, places in flight, body (within the byte budget), system, policy decision, rate and budget:
+    /// everything before the content is looked at. The key's and the server's places are taken before
+    /// the body is read, so a request refused for load costs neither its body nor a parse.
+    /// </summary>
+    private async Task<Admitted?> AdmitAsync(HttpContext http, GatewayRequest request, bool requireMessages)
     {
         var snapshot = policy.Current;
         if (Authenticate(http, snapshot, request) is { } authRefusal)
@@ -194,10 +205,47 @@ public sealed class GatewayService(
             await OpenAiErrors.WriteAsync(http, authRefusal, null, "none");
             return null;
         }
+        var (admission, busy) = upstreamLimits.Admit(request.Key!.Id);
+        if (admission is null)
+        {
+            await ShedAsync(http, request, busy!);
+            return null;
+        }
+        var admitted = false;
+        try
+        {
+            var body = await ReadBodyAsync(http, request, admission, requireMessages);
+            if (body is null) return null;
+            admitted = true;
+            return new Admitted(body, admission);
+        }
+        finally
+        {
+            if (!admitted) admission.Dispose();
+        }
+    }
+
+    /// <summary>Refused for load before the body was read: Retry-After, and the connection closes rather than drain an unread body.</summary>
+    private async Task ShedAsync(HttpContext http, GatewayRequest request, GatewayRefusal refusal)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        // HTTP/1.1 only: HTTP/2 and 3 reset the one stream instead, and forbid the header.
+        if (http.Request.ContentLength is not 0 && HttpProtocol.IsHttp11(http.Request.Protocol)) http.Response.Headers.Connection = "close";
+        await RefuseAsync(http, request, refusal);
+    }
+
+    private async Task<JsonObject?> ReadBodyAsync(HttpContext http, GatewayRequest request, GatewayAdmission admission, bool requireMessages)
+    {
+        var snapshot = policy.Current;
         JsonObject? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, documentOptions: RequestParseOptions, cancellationToken: http.RequestAborted) as JsonObject;
+            if (await bufferBudget.ReadBodyAsync(http.Request, admission, http.RequestAborted) is not { } bytes)
+            {
+                await ShedAsync(http, request, bufferBudget.Exhausted("this request's body"));
+                return null;
+            }
+            body = JsonNode.Parse(bytes.Span, documentOptions: RequestParseOptions) as JsonObject;
         }
         catch (JsonException e)
         {
@@ -243,17 +291,14 @@ public sealed class GatewayService(
             await RefuseAsync(http, request, refusal);
             return null;
         }
+        // The system's place needs the body's model, so it comes last; the admission holds it from here on.
+        if (upstreamLimits.AdmitSystem(admission, system.State.Slug) is { } systemBusy)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await RefuseAsync(http, request, systemBusy);
+            return null;
+        }
         return body;
-    }
-
-    /// <summary>A place among the upstream calls in flight, held until the answer is relayed; null when refused (answered here).</summary>
-    private async Task<IDisposable?> PermitAsync(HttpContext http, GatewayRequest request)
-    {
-        var (permit, refusal) = upstreamLimits.Acquire(request.Key!.Id, request.System!.State.Slug);
-        if (refusal is null) return permit;
-        http.Response.Headers.RetryAfter = "1";
-        await RefuseAsync(http, request, refusal);
-        return null;
     }
 
     private static GatewayRefusal? Authenticate(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
@@ -413,7 +458,7 @@ public sealed class GatewayService(
         public JsonNode? Json() => JsonNode.Parse(Bytes, documentOptions: ParseOptions);
     }
 
-    private async Task<Answer?> ReadAnswerAsync(HttpContext http, GatewayRequest request, HttpResponseMessage upstream, CancellationToken ct)
+    private async Task<Answer?> ReadAnswerAsync(HttpContext http, GatewayRequest request, GatewayAdmission admission, HttpResponseMessage upstream, CancellationToken ct)
     {
         var spec = request.System!.State.Spec;
         byte[] bytes;
@@ -422,10 +467,23 @@ public sealed class GatewayService(
             await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
             using var buffer = new MemoryStream();
             var chunk = new byte[16 * 1024];
+            long reserved = 0;
             int read;
             while ((read = await stream.ReadAsync(chunk, ct)) > 0)
             {
                 if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
+                // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
+                // so 512 calls in flight cannot each hold a 32 MB answer at once.
+                if (buffer.Length + read > reserved)
+                {
+                    var more = Math.Max(buffer.Length + read - reserved, 256 * 1024);
+                    if (!bufferBudget.TryReserve(admission, more * BufferBudget.CostPerByte))
+                    {
+                        await FailAsync(http, request, bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true));
+                        return null;
+                    }
+                    reserved += more;
+                }
                 buffer.Write(chunk, 0, read);
             }
             bytes = buffer.ToArray();

@@ -25,8 +25,13 @@ public sealed class UpstreamLimits : IDisposable
         _global = Limiter(options.MaxUpstreamInFlight);
     }
 
-    /// <summary>Permits for one upstream call, or the refusal when a bound is reached. Dispose the permit when the call is over.</summary>
-    public (IDisposable? Permit, GatewayRefusal? Refusal) Acquire(string keyId, string system)
+    /// <summary>
+    /// The key's and the server's places, taken before the request body is read: a request that would be
+    /// refused anyway is turned away before it costs the server its body (up to 16 MB) and a parse. The
+    /// system's place needs the body's <c>model</c>, so it is taken later with <see cref="AdmitSystem"/>.
+    /// Dispose the admission when the call is over (it also carries the body's byte reservation).
+    /// </summary>
+    public (GatewayAdmission? Admission, GatewayRefusal? Refusal) Admit(string keyId)
     {
         var key = _perKey.GetOrAdd(keyId, _ => Limiter(_options.MaxUpstreamInFlightPerKey)).AttemptAcquire();
         if (!key.IsAcquired)
@@ -35,23 +40,34 @@ public sealed class UpstreamLimits : IDisposable
             return (null, new GatewayRefusal(429, "too_many_concurrent_requests", string.Create(CultureInfo.InvariantCulture,
                 $"this key already has {_options.MaxUpstreamInFlightPerKey} requests waiting for a model; wait for some to finish (Retry-After) before sending more")));
         }
-        var perSystem = _perSystem.GetOrAdd(system, _ => Limiter(_options.MaxUpstreamInFlightPerSystem)).AttemptAcquire();
-        if (!perSystem.IsAcquired)
-        {
-            perSystem.Dispose();
-            key.Dispose();
-            return (null, Busy($"the model behind '{system}' has {_options.MaxUpstreamInFlightPerSystem} requests in progress, the most Pilotage lets one system have"));
-        }
         var global = _global.AttemptAcquire();
         if (!global.IsAcquired)
         {
             global.Dispose();
-            perSystem.Dispose();
             key.Dispose();
             return (null, Busy($"the gateway has {_options.MaxUpstreamInFlight} requests in progress, its limit"));
         }
-        return (new Permits(key, perSystem, global), null);
+        var admission = new GatewayAdmission();
+        admission.Hold(key);
+        admission.Hold(global);
+        return (admission, null);
     }
+
+    /// <summary>The system's place, once the body named it; null when taken (held by the admission), else the refusal.</summary>
+    public GatewayRefusal? AdmitSystem(GatewayAdmission admission, string system)
+    {
+        var perSystem = _perSystem.GetOrAdd(system, _ => Limiter(_options.MaxUpstreamInFlightPerSystem)).AttemptAcquire();
+        if (!perSystem.IsAcquired)
+        {
+            perSystem.Dispose();
+            return Busy($"the model behind '{system}' has {_options.MaxUpstreamInFlightPerSystem} requests in progress, the most Pilotage lets one system have");
+        }
+        admission.Hold(perSystem);
+        return null;
+    }
+
+    /// <summary>Gateway requests holding a server-wide place now (tests check it returns to zero).</summary>
+    public int InFlight => (int)Math.Max(0, Math.Max(1, _options.MaxUpstreamInFlight) - (_global.GetStatistics()?.CurrentAvailablePermits ?? 0));
 
     private static GatewayRefusal Busy(string why) =>
         new(503, "server_busy", $"{why}; nothing was sent to the model. Retry after a moment (Retry-After); if it persists, {ServingPolicy.ManualProcess}.");
@@ -70,17 +86,41 @@ public sealed class UpstreamLimits : IDisposable
         foreach (var limiter in _perSystem.Values) limiter.Dispose();
         foreach (var limiter in _perKey.Values) limiter.Dispose();
     }
+}
 
-    private sealed class Permits(RateLimitLease key, RateLimitLease system, RateLimitLease global) : IDisposable
+/// <summary>
+/// Everything one gateway request holds while it is in progress: its places among the calls in flight and
+/// its reservation of buffered bytes. Disposed once, on every path, when the request is over.
+/// </summary>
+public sealed class GatewayAdmission : IDisposable
+{
+    private readonly List<IDisposable> _held = [];
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    public void Hold(IDisposable resource)
     {
-        private int _disposed;
-
-        public void Dispose()
+        lock (_gate)
         {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-            global.Dispose();
-            system.Dispose();
-            key.Dispose();
+            if (!_disposed)
+            {
+                _held.Add(resource);
+                return;
+            }
         }
+        resource.Dispose();
+    }
+
+    public void Dispose()
+    {
+        IDisposable[] held;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            held = [.. _held];
+            _held.Clear();
+        }
+        for (var i = held.Length - 1; i >= 0; i--) held[i].Dispose();
     }
 }

@@ -35,11 +35,15 @@ public static class PilotageApp
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            // Bounded connections: a flood of sockets waits in the OS backlog instead of each costing buffers here.
+            // MinRequestBodyDataRate keeps Kestrel's default (240 B/s after 5 s), which ends the slowest senders.
+            k.Limits.MaxConcurrentConnections = options.MaxConcurrentConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = options.MaxConcurrentUpgradedConnections;
         });
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
-        // The authentication stack registers Data Protection, which Pilotage does not use yet (API keys
-        // are hashes, not protected payloads); its "no key encryptor" start-up warning is noise to operators.
+        // Data Protection protects only the dashboard cookie; its key ring is in the store without a key
+        // encryptor by design (docs/security.md), so the "no key encryptor" start-up warning is noise to operators.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         foreach (var provider in options.LoggerProviders) builder.Logging.AddProvider(provider);
 
@@ -69,6 +73,7 @@ public static class PilotageApp
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<UpstreamLimits>();
+        services.AddSingleton<BufferBudget>();
         services.AddSingleton<ApprovalStore>();
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();

@@ -50,6 +50,18 @@ public sealed record PilotageServerOptions
     /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
     public int MaxUpstreamInFlightPerKey { get; init; } = 64;
 
+    /// <summary>
+    /// Bytes of request bodies and non-streamed answers the gateway holds in memory at once, all requests
+    /// together (<c>PILOTAGE_MAX_BUFFERED_MB</c>); beyond it 503 with Retry-After (docs/security.md).
+    /// </summary>
+    public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Open connections Kestrel accepts at once (<c>PILOTAGE_MAX_CONNECTIONS</c>); more wait in the OS backlog.</summary>
+    public int MaxConcurrentConnections { get; init; } = 4096;
+
+    /// <summary>Upgraded (WebSocket) connections at once (<c>PILOTAGE_MAX_UPGRADED_CONNECTIONS</c>); Pilotage serves none today.</summary>
+    public int MaxConcurrentUpgradedConnections { get; init; } = 256;
+
     /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Audit;
 
@@ -8,7 +9,7 @@ namespace Pilotage.Server.Storage;
 /// The control-plane model. One subclass per provider so each keeps its own migrations
 /// (SQLite and PostgreSQL differ in types and SQL); the model itself is shared.
 /// </summary>
-public abstract class PilotageDbContext(DbContextOptions options) : DbContext(options)
+public abstract class PilotageDbContext(DbContextOptions options) : DbContext(options), IDataProtectionKeyContext
 {
     public DbSet<UserRow> Users => Set<UserRow>();
     public DbSet<GroupRow> Groups => Set<GroupRow>();
@@ -35,6 +36,8 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<ReadinessAnswerRow> ReadinessAnswers => Set<ReadinessAnswerRow>();
     public DbSet<WebhookDeliveryRow> WebhookDeliveries => Set<WebhookDeliveryRow>();
     public DbSet<ChangeRequestRow> ChangeRequests => Set<ChangeRequestRow>();
+    /// <summary>The dashboard cookie's key ring (Dashboard/DashboardSetup.cs): secrets at rest, see docs/security.md.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public abstract StoreProvider Provider { get; }
 
@@ -193,6 +196,8 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.Property(c => c.Status).HasMaxLength(16);
             e.HasIndex(c => new { c.System, c.Status });
         });
+
+        modelBuilder.Entity<DataProtectionKey>(e => e.ToTable("data_protection_keys"));
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.
         foreach (var entity in modelBuilder.Model.GetEntityTypes())

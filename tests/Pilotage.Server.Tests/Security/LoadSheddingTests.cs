@@ -57,11 +57,20 @@ public class LoadSheddingTests(ITestOutputHelper output)
             using var pause = await h.Owner.PostAsJsonAsync($"/api/v1/systems/{GatewayHarness.System}/pause", new { reason = "the model hangs" }, soon.Token);
             Assert.Equal(HttpStatusCode.OK, pause.StatusCode);
             output.WriteLine($"with {h.Upstream.InFlight} calls hanging: GET /api/v1/systems {listed.TotalMilliseconds:0} ms, pause {(clock.Elapsed - listed).TotalMilliseconds:0} ms");
+            // Every server place is held, so the next request is shed before its body (and its model) is read:
+            // 503, not 423; either way nothing reaches the model.
+            var received = h.Upstream.Received.Count;
             var refused = await SendAsync(h.Member, GatewayHarness.ChatBody("after the pause"));
-            Assert.Equal((423, "system_paused"), (refused.Status, refused.Code));
+            Assert.Equal((503, "server_busy"), (refused.Status, refused.Code));
+            Assert.Equal(received, h.Upstream.Received.Count);
         }
 
         var results = await Task.WhenAll(calls);
+        // The places are free again (a place is given back just after its answer is written): the pause holds.
+        var limits = h.Server.App.Services.GetRequiredService<Pilotage.Server.Gateway.UpstreamLimits>();
+        await WaitForAsync(() => Task.FromResult(limits.InFlight == 0));
+        var paused = await SendAsync(h.Member, GatewayHarness.ChatBody("after the places are free"));
+        Assert.Equal((423, "system_paused"), (paused.Status, paused.Code));
         Assert.DoesNotContain(results, r => r.Status >= 500 && r.Status != 503 && r.Status != 504);
         var byCode = results.GroupBy(r => (r.Status, r.Code)).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(GreedyRequests - PerKey, byCode.GetValueOrDefault((429, "too_many_concurrent_requests")));

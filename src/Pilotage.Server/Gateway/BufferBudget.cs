@@ -1,0 +1,85 @@
+using System.Buffers;
+using System.Globalization;
+using Pilotage.Core.Gateway;
+using Pilotage.Server.Hosting;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// A server-wide bound on the bytes the gateway holds in memory for requests and answers at once
+/// (<c>PILOTAGE_MAX_BUFFERED_MB</c>, docs/security.md). Each request reserves its body's bytes before
+/// reading them (all of a declared Content-Length at once, a chunked body as it arrives) and a
+/// non-streamed answer as it is read; when the budget is spent the request is refused with 503 and
+/// Retry-After instead of the server growing without limit. A reservation lasts until the request is over,
+/// since the parsed body and the answer live that long.
+/// </summary>
+public sealed class BufferBudget(PilotageServerOptions options)
+{
+    /// <summary>
+    /// Each buffered byte is counted this many times: a body is held as read, as a parsed document, as the text
+    /// the data boundary reads (UTF-16, two bytes a character) and as the bytes sent upstream; an answer as read,
+    /// as an array and as text. Counting them makes the budget close to the heap it protects (docs/security.md).
+    /// </summary>
+    public const int CostPerByte = 4;
+
+    private long _used;
+
+    public long Limit { get; } = Math.Max(1, options.MaxBufferedBytes);
+
+    /// <summary>Bytes reserved now (tests check it returns to zero).</summary>
+    public long InUse => Interlocked.Read(ref _used);
+
+    /// <summary>Reserves <paramref name="bytes"/> more for the admission; false when the budget would be exceeded.</summary>
+    public bool TryReserve(GatewayAdmission admission, long bytes)
+    {
+        if (bytes <= 0) return true;
+        while (true)
+        {
+            var used = Interlocked.Read(ref _used);
+            if (used + bytes > Limit) return false;
+            if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used) break;
+        }
+        admission.Hold(new Reservation(this, bytes));
+        return true;
+    }
+
+    public GatewayRefusal Exhausted(string what, bool sentToModel = false) => new(503, "server_busy", string.Create(CultureInfo.InvariantCulture,
+        $"the gateway is holding {Limit / 1024 / 1024} MB of requests and answers in memory, its limit (PILOTAGE_MAX_BUFFERED_MB), so {what} could not be taken{(sentToModel ? "" : "; nothing was sent to the model")}. Retry after a moment; if it persists, {ServingPolicy.ManualProcess}."));
+
+    /// <summary>
+    /// Reads the request body into memory, reserving its bytes first; null (nothing kept) when the budget is spent.
+    /// Kestrel's MaxRequestBodySize still applies: a longer body throws BadHttpRequestException (413).
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, GatewayAdmission admission, CancellationToken ct)
+    {
+        var declared = request.ContentLength is { } length ? Math.Min(length, PilotageApp.MaxRequestBodyBytes) : 0;
+        if (!TryReserve(admission, declared * CostPerByte)) return null;
+        var reserved = declared;
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared, 256, PilotageApp.MaxRequestBodyBytes));
+        while (true)
+        {
+            var memory = buffer.GetMemory(16 * 1024);
+            var read = await request.Body.ReadAsync(memory, ct);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > reserved)
+            {
+                // A chunked body (or one longer than declared): reserve as it grows, 64 KB at a time.
+                var more = Math.Max(buffer.WrittenCount - reserved, 64 * 1024);
+                if (!TryReserve(admission, more * CostPerByte)) return null;
+                reserved += more;
+            }
+        }
+        return buffer.WrittenMemory;
+    }
+
+    private sealed class Reservation(BufferBudget budget, long bytes) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) Interlocked.Add(ref budget._used, -bytes);
+        }
+    }
+}

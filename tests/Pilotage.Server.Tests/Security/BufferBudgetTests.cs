@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Pilotage.Server.Gateway;
+using Pilotage.Server.Tests.Gateway;
+
+namespace Pilotage.Server.Tests.Security;
+
+/// <summary>
+/// The server-wide budget of buffered bytes (PILOTAGE_MAX_BUFFERED_MB) covers chunked request bodies, read
+/// as they arrive, and non-streamed answers; what does not fit is a 503 naming the setting, and every
+/// reserved byte is given back.
+/// </summary>
+public sealed class BufferBudgetTests
+{
+    private const long Budget = 2L * 1024 * 1024;
+
+    [Fact]
+    public async Task A_chunked_body_or_an_answer_beyond_the_budget_is_refused_503_naming_the_setting_and_the_bytes_come_back()
+    {
+        await using var h = await GatewayHarness.StartAsync(configure: o => o with { MaxBufferedBytes = Budget });
+        var budget = h.Server.App.Services.GetRequiredService<BufferBudget>();
+
+        // An ordinary request fits and is served.
+        using (var ok = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hello")))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        // A 3 MB chunked body (no Content-Length): reserved as it arrives, refused once past the budget.
+        var text = new string('a', 3 * 1024 * 1024);
+        var json = JsonSerializer.SerializeToUtf8Bytes(GatewayHarness.ChatBody(text));
+        using (var chunked = new StreamContent(new MemoryStream(json)))
+        {
+            chunked.Headers.ContentType = new("application/json");
+            chunked.Headers.ContentLength = null;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = chunked };
+            request.Headers.TransferEncodingChunked = true;
+            using var refused = await h.Member.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Contains("server_busy", body, StringComparison.Ordinal);
+            Assert.Contains("PILOTAGE_MAX_BUFFERED_MB", body, StringComparison.Ordinal);
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        }
+        Assert.DoesNotContain(h.Upstream.Received, r => r.ToJsonString().Length > 1024 * 1024);
+
+        // An answer larger than what is left of the budget: 503 naming the setting, not an unbounded buffer.
+        h.Upstream.AnswerText = new string('b', 600 * 1024);
+        using (var big = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("a long answer please")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, big.StatusCode);
+            var body = await big.Content.ReadAsStringAsync();
+            Assert.Contains("PILOTAGE_MAX_BUFFERED_MB", body, StringComparison.Ordinal);
+            Assert.Contains("the answer from", body, StringComparison.Ordinal);
+        }
+
+        // Every reserved byte was given back: a normal call is served again, and nothing is held.
+        h.Upstream.AnswerText = "short";
+        using (var again = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hello again")))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+        for (var i = 0; i < 100 && budget.InUse != 0; i++) await Task.Delay(50);
+        Assert.Equal(0, budget.InUse);
+        Assert.Equal(0, h.Server.App.Services.GetRequiredService<UpstreamLimits>().InFlight);
+    }
+}
