@@ -32,12 +32,14 @@ internal static class AllocMode
         using var clients = new ClientSet(targets);
         foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
         await DrainAsync(pilotage);
+        using var sampler = o.AllocTypes ? new AllocationSampler() : null;
         for (var round = 0; round < o.Rounds; round++)
         {
             foreach (var t in targets)
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
+                if (sampler is not null) sampler.Enabled = true;
                 var bytes = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 await SendAsync(clients[t.Name], t, o.Requests, o.Concurrency);
@@ -46,6 +48,11 @@ internal static class AllocMode
                 var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - bytes) / (double)o.Requests;
                 results[t.Name].Add((perRequest, cpuUs));
                 Console.Error.WriteLine(Invariant($"  round {round + 1} {t.Name,-16} {perRequest,9:0} B/req {cpuUs,7:0.0} CPU µs/req"));
+                if (sampler is not null)
+                {
+                    sampler.Enabled = false;
+                    foreach (var (type, sampled) in sampler.TakeTop(25)) Console.Error.WriteLine(Invariant($"      {sampled / (double)o.Requests,8:0} B/req (sampled)  {type}"));
+                }
             }
         }
         Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));

@@ -18,6 +18,9 @@ internal sealed class BenchOptions
     /// <summary>Alloc mode: requests per target and round.</summary>
     public int Requests { get; private set; } = 4000;
 
+    /// <summary>Alloc mode: also print the most allocated types (sampled GCAllocationTick events).</summary>
+    public bool AllocTypes { get; private set; }
+
     /// <summary><c>--store sqlite|postgres|both</c>: which passes run (PostgreSQL needs PILOTAGE_BENCH_POSTGRES).</summary>
     public string Store { get; private set; } = "both";
 
@@ -48,6 +51,7 @@ internal sealed class BenchOptions
                 case "--load": o.LoadMode = true; break;
                 case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
                 case "--requests": o.Requests = Positive(); break;
+                case "--types": o.AllocTypes = true; break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -420,15 +421,27 @@ public sealed class GatewayService(
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+            // Sized from Content-Length when the upstream sends one, and read through a pooled chunk: a fresh
+            // 16 KB chunk plus a growing buffer and its final copy were the largest allocation of a request
+            // (see docs/benchmarks.md, alloc mode). The length is only a hint; the loop still enforces the cap.
+            var expected = upstream.Content.Headers.ContentLength is > 0 and <= MaxResponseBytes and var length ? (int)length : 0;
+            using var buffer = new MemoryStream(expected);
+            var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
             {
-                if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
-                buffer.Write(chunk, 0, read);
+                int read;
+                while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+                {
+                    if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
+                    buffer.Write(chunk, 0, read);
+                }
             }
-            bytes = buffer.ToArray();
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+            // When the length was announced and kept, the buffer is exactly the answer: no copy.
+            bytes = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
         }
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
         {
@@ -452,7 +465,7 @@ public sealed class GatewayService(
         }
         request.TokensIn = tokensIn;
         request.TokensOut = tokensOut;
-        request.ResponseText = Encoding.UTF8.GetString(bytes);
+        request.SetResponse(bytes);
         return new Answer(bytes);
     }
 
