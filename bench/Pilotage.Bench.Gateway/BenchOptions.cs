@@ -12,6 +12,15 @@ internal sealed class BenchOptions
     public int Warmup { get; private set; } = 3;
     public bool LoadMode { get; private set; }
 
+    /// <summary><c>--mode alloc</c>: bytes allocated and CPU time per request, in process (see AllocMode).</summary>
+    public string Mode { get; private set; } = "bench";
+
+    /// <summary>Alloc mode: requests per target and round.</summary>
+    public int Requests { get; private set; } = 4000;
+
+    /// <summary>Alloc mode: also print the most allocated types (sampled GCAllocationTick events).</summary>
+    public bool AllocTypes { get; private set; }
+
     /// <summary><c>--store sqlite|postgres|both</c>: which passes run (PostgreSQL needs PILOTAGE_BENCH_POSTGRES).</summary>
     public string Store { get; private set; } = "both";
 
@@ -40,6 +49,9 @@ internal sealed class BenchOptions
                 case "--rounds": o.Rounds = Positive(); break;
                 case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--load": o.LoadMode = true; break;
+                case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
+                case "--requests": o.Requests = Positive(); break;
+                case "--types": o.AllocTypes = true; break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;

@@ -20,6 +20,9 @@ if (options is null)
           --rounds K       rounds; targets rotate their order every round (default 3)
           --warmup W       seconds of closed-loop warm-up per target (default 3)
           --store S        sqlite | postgres | both (default both; postgres needs PILOTAGE_BENCH_POSTGRES)
+          --mode alloc     instead: bytes allocated and CPU µs per request, in process (deterministic)
+          --requests N     alloc mode: requests per target and round (default 4000; --concurrency, --rounds apply)
+          --types          alloc mode: also list the most allocated types (sampled in process)
           --suppress-auto-default-scheme
                            diagnostic: stop ASP.NET Core from making Pilotage's API-key scheme the
                            default, so it no longer authenticates (with a store query) every /v1 request
@@ -44,6 +47,12 @@ await using (var upstream = await Servers.StartUpstreamAsync())
 await using (var yarp = await Servers.StartYarpAsync(upstream.Url))
 {
     Console.WriteLine($"upstream {upstream.Url}, YARP {yarp.Url}");
+    if (options.Mode == "alloc")
+    {
+        await using var measured = await PilotageUnderTest.StartSqliteAsync(upstream.Url + "/v1");
+        await AllocMode.RunAsync(options, upstream.Url, yarp.Url, measured);
+        return 0;
+    }
     var reports = new List<string>();
     if (options.Store != "postgres")
     {

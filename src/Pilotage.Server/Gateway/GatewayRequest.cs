@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Pilotage.Core.Access;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
+using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
@@ -49,7 +50,27 @@ internal sealed class GatewayRequest
         RequestBytes = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode);
         RequestText = Encoding.UTF8.GetString(RequestBytes);
     }
-    public string? ResponseText { get; set; }
+    public string? ResponseText
+    {
+        get => _responseText;
+        set
+        {
+            _responseText = value;
+            _responseBytes = null;
+        }
+    }
+
+    private string? _responseText;
+    /// <summary>The answer's bytes as received, kept only when they are valid UTF-8 (so they hash exactly like <see cref="ResponseText"/>).</summary>
+    private byte[]? _responseBytes;
+
+    /// <summary>The answer as received: its text for the evidence, and its bytes to hash without encoding the text again.</summary>
+    public void SetResponse(byte[] bytes)
+    {
+        ResponseText = Encoding.UTF8.GetString(bytes);
+        // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash is the text's hash.
+        if (global::System.Text.Unicode.Utf8.IsValid(bytes)) _responseBytes = bytes;
+    }
     /// <summary>Set when the request is a test case of an evaluation run (header <c>x-pilotage-eval</c>).</summary>
     public long? EvalRun { get; set; }
     public string? EvalCase { get; set; }
@@ -77,13 +98,13 @@ internal sealed class GatewayRequest
             Id = Id,
             CreatedAt = At,
             System = state?.Slug ?? "",
-            Phase = state?.Lifecycle.Phase.ToString().ToLowerInvariant() ?? "",
+            Phase = state is null ? "" : PhaseWire(state.Lifecycle.Phase),
             Stage = state?.Lifecycle.Stage ?? 0,
             ConfigVersion = state?.ConfigVersion ?? 0,
             UserId = Key?.User.Id ?? 0,
             UserEmail = Key?.User.Email ?? "",
             KeyId = Key?.Id ?? "",
-            Groups = Key is null ? "[]" : JsonSerializer.Serialize(Key.User.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray),
+            Groups = Key?.GroupsJson ?? "[]",
             Endpoint = Endpoint,
             Mode = Mode,
             Outcome = outcome,
@@ -98,7 +119,7 @@ internal sealed class GatewayRequest
             TotalMs = ElapsedMs,
             UpstreamStatus = UpstreamStatus,
             RequestHash = RequestBytes is { } sent ? Convert.ToHexStringLower(SHA256.HashData(sent)) : Hash(RequestText),
-            ResponseHash = Hash(ResponseText),
+            ResponseHash = _responseBytes is { } received ? Convert.ToHexStringLower(SHA256.HashData(received)) : Hash(ResponseText),
             RequestContent = keep ? RequestText : null,
             ResponseContent = keep ? ResponseText : null,
             Error = error,
@@ -107,6 +128,20 @@ internal sealed class GatewayRequest
             EvalCase = EvalCase,
         };
     }
+
+    /// <summary>The phase as stored (the enum name in lower case), without two new strings per record.</summary>
+    private static string PhaseWire(LifecyclePhase phase) => phase switch
+    {
+        LifecyclePhase.Proposed => "proposed",
+        LifecyclePhase.Pilot => "pilot",
+        LifecyclePhase.Decided => "decided",
+        LifecyclePhase.Rollout => "rollout",
+        LifecyclePhase.Production => "production",
+        LifecyclePhase.Paused => "paused",
+        LifecyclePhase.Restricted => "restricted",
+        LifecyclePhase.Retired => "retired",
+        _ => phase.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>What the boundary found, by detector: counts and actions only, never the values.</summary>
     private string? DetectorHits()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -465,28 +466,42 @@ public sealed class GatewayService(
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
-            using var buffer = new MemoryStream();
-            var chunk = new byte[16 * 1024];
-            long reserved = 0;
-            int read;
-            while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+            // Sized from Content-Length when the upstream sends one (up to the first budget step, so the
+            // pre-sized buffer never exceeds what is reserved below), and read through a pooled chunk: a fresh
+            // 16 KB chunk plus a growing buffer and its final copy were the largest allocation of a request
+            // (see docs/benchmarks.md, alloc mode). The length is only a hint; the loop still enforces the cap.
+            const int BudgetStep = 256 * 1024;
+            var expected = upstream.Content.Headers.ContentLength is > 0 and <= BudgetStep and var length ? (int)length : 0;
+            using var buffer = new MemoryStream(expected);
+            var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
             {
-                if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
-                // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
-                // so 512 calls in flight cannot each hold a 32 MB answer at once.
-                if (buffer.Length + read > reserved)
+                long reserved = 0;
+                int read;
+                while ((read = await stream.ReadAsync(chunk, ct)) > 0)
                 {
-                    var more = Math.Max(buffer.Length + read - reserved, 256 * 1024);
-                    if (!bufferBudget.TryReserve(admission, more * BufferBudget.CostPerByte))
+                    if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
+                    // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
+                    // so 512 calls in flight cannot each hold a 32 MB answer at once.
+                    if (buffer.Length + read > reserved)
                     {
-                        await FailAsync(http, request, bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true));
-                        return null;
+                        var more = Math.Max(buffer.Length + read - reserved, BudgetStep);
+                        if (!bufferBudget.TryReserve(admission, more * BufferBudget.CostPerByte))
+                        {
+                            await FailAsync(http, request, bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true));
+                            return null;
+                        }
+                        reserved += more;
                     }
-                    reserved += more;
+                    buffer.Write(chunk, 0, read);
                 }
-                buffer.Write(chunk, 0, read);
             }
-            bytes = buffer.ToArray();
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+            // When the length was announced and kept, the buffer is exactly the answer: no copy.
+            bytes = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
         }
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException && !http.RequestAborted.IsCancellationRequested)
         {
@@ -510,7 +525,7 @@ public sealed class GatewayService(
         }
         request.TokensIn = tokensIn;
         request.TokensOut = tokensOut;
-        request.ResponseText = Encoding.UTF8.GetString(bytes);
+        request.SetResponse(bytes);
         return new Answer(bytes);
     }
 

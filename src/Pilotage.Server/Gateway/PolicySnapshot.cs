@@ -14,7 +14,14 @@ namespace Pilotage.Server.Gateway;
 public sealed record Principal(long Id, string Email, Role Role, bool Active, FrozenSet<string> Groups);
 
 /// <summary>An API key as the gateway checks it: no database round trip on the request path.</summary>
-public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt, bool Revoked, Principal User);
+public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt, bool Revoked, Principal User)
+{
+    /// <summary>
+    /// The user's groups as every evidence record stores them (sorted JSON array), computed once per
+    /// snapshot instead of once per request: a grant never changes, a new snapshot builds new grants.
+    /// </summary>
+    public string GroupsJson { get; } = System.Text.Json.JsonSerializer.Serialize(User.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray);
+}
 
 public enum KeyProblem { None, Missing, Unknown, Revoked, Expired, Deactivated }
 

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Pilotage.Bench.Gateway;
+
+/// <summary>
+/// <c>--mode alloc</c>: deterministic cost per request, for a shared noisy machine where wall-clock
+/// figures swing by ±20 %. N non-streaming chat completions go to each target from this process,
+/// a few at a time, and the process's allocated bytes and CPU time are read around them. Client and
+/// upstream are the same for every target, so "target minus direct" is what the proxy in between
+/// costs; for Pilotage it includes the evidence writer's work, since the orchestrator waits for the
+/// queue to drain before it reads the counters.
+/// </summary>
+internal static class AllocMode
+{
+    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
+        """{"model":"MODEL","messages":[{"role":"user","content":"Where is my parcel 42? It was due yesterday."}]}""");
+
+    public static async Task RunAsync(BenchOptions o, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
+    {
+        var targets = new[]
+        {
+            new LoadTarget("direct", upstreamUrl, "", "bench-model"),
+            new LoadTarget("yarp", yarpUrl, "", "bench-model"),
+            new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
+            new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
+        };
+        var results = targets.ToDictionary(t => t.Name, _ => new List<(double Bytes, double CpuUs)>());
+        using var clients = new ClientSet(targets);
+        foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
+        await DrainAsync(pilotage);
+        using var sampler = o.AllocTypes ? new AllocationSampler() : null;
+        for (var round = 0; round < o.Rounds; round++)
+        {
+            foreach (var t in targets)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                if (sampler is not null) sampler.Enabled = true;
+                var bytes = GC.GetTotalAllocatedBytes(precise: true);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                await SendAsync(clients[t.Name], t, o.Requests, o.Concurrency);
+                await DrainAsync(pilotage);
+                var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / o.Requests;
+                var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - bytes) / (double)o.Requests;
+                results[t.Name].Add((perRequest, cpuUs));
+                Console.Error.WriteLine(Invariant($"  round {round + 1} {t.Name,-16} {perRequest,9:0} B/req {cpuUs,7:0.0} CPU µs/req"));
+                if (sampler is not null)
+                {
+                    sampler.Enabled = false;
+                    foreach (var (type, sampled) in sampler.TakeTop(25)) Console.Error.WriteLine(Invariant($"      {sampled / (double)o.Requests,8:0} B/req (sampled)  {type}"));
+                }
+            }
+        }
+        Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
+        Console.WriteLine("| target | B/req | CPU µs/req | minus direct: B/req | minus direct: CPU µs/req |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        var direct = results["direct"];
+        var db = Median(direct.Select(r => r.Bytes));
+        var dc = Median(direct.Select(r => r.CpuUs));
+        foreach (var t in targets)
+        {
+            var b = Median(results[t.Name].Select(r => r.Bytes));
+            var c = Median(results[t.Name].Select(r => r.CpuUs));
+            Console.WriteLine(Invariant($"| {t.Name} | {b:0} | {c:0.0} | {b - db:0} | {c - dc:0.0} |"));
+        }
+    }
+
+    private static async Task DrainAsync(PilotageUnderTest pilotage)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pilotage.Writer.Stats.Queued > 0 && DateTime.UtcNow < deadline) await Task.Delay(5);
+        await Task.Delay(50); // the last batch's commit and roll-ups
+    }
+
+    private static async Task SendAsync(HttpClient client, LoadTarget target, int count, int concurrency)
+    {
+        var body = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Body).Replace("MODEL", target.Model, StringComparison.Ordinal));
+        var next = -1;
+        var workers = Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) < count)
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                using var response = await client.PostAsync("v1/chat/completions", content);
+                var answer = await response.Content.ReadAsByteArrayAsync();
+                if (response.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{target.Name}: {(int)response.StatusCode} {Encoding.UTF8.GetString(answer)}");
+            }
+        });
+        await Task.WhenAll(workers);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? 0 : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class ClientSet(IEnumerable<LoadTarget> targets) : IDisposable
+    {
+        private readonly Dictionary<string, HttpClient> _clients = targets.ToDictionary(t => t.Name, Create);
+
+        public HttpClient this[string name] => _clients[name];
+
+        private static HttpClient Create(LoadTarget target)
+        {
+            var handler = new SocketsHttpHandler { UseCookies = false, UseProxy = false, AutomaticDecompression = DecompressionMethods.None };
+            var client = new HttpClient(handler) { BaseAddress = new Uri(target.Url.TrimEnd('/') + "/") };
+            if (target.Bearer.Length > 0) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Bearer);
+            return client;
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in _clients.Values) c.Dispose();
+        }
+    }
+}
