@@ -27,7 +27,7 @@ internal static class AllocMode
             new LoadTarget("yarp", yarpUrl, "", "bench-model"),
             new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
             new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
-        };
+        }.Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name)).ToArray();
         var results = targets.ToDictionary(t => t.Name, _ => new List<(double Bytes, double CpuUs)>());
         using var clients = new ClientSet(targets);
         foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering

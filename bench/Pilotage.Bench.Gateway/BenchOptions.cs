@@ -21,6 +21,9 @@ internal sealed class BenchOptions
     /// <summary>Alloc mode: also print the most allocated types (sampled GCAllocationTick events).</summary>
     public bool AllocTypes { get; private set; }
 
+    /// <summary>Alloc mode: measure only these targets (besides direct, the baseline), e.g. for a CPU profile of one of them.</summary>
+    public List<string> Only { get; } = [];
+
     /// <summary><c>--store sqlite|postgres|both</c>: which passes run (PostgreSQL needs PILOTAGE_BENCH_POSTGRES).</summary>
     public string Store { get; private set; } = "both";
 
@@ -52,6 +55,7 @@ internal sealed class BenchOptions
                 case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
                 case "--requests": o.Requests = Positive(); break;
                 case "--types": o.AllocTypes = true; break;
+                case "--only": o.Only.Add(Next()); break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;
