@@ -1,7 +1,9 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 using Pilotage.Server.Storage;
+using SQLitePCL;
 
 namespace Pilotage.Server.Evidence;
 
@@ -37,20 +39,27 @@ internal static class EvidenceSink
 }
 
 /// <summary>
-/// SQLite: one prepared INSERT whose parameters are rebound per row, all rows in one
+/// SQLite: one prepared INSERT whose values are bound by position for each row, all rows in one
 /// BEGIN IMMEDIATE … COMMIT, so a batch costs one WAL fsync whatever its size.
 /// </summary>
+/// <remarks>
+/// The insert goes through SQLitePCLRaw (the library under Microsoft.Data.Sqlite) on the connection's own
+/// handle rather than through <see cref="SqliteCommand"/>: the command looks up each of the 31 parameters by
+/// name, creates a binder object per parameter and copies every string into a new UTF-8 array for every row,
+/// which made the insert the writer's largest cost (docs/benchmarks.md). Values are rendered exactly as
+/// Microsoft.Data.Sqlite renders them for EF Core (a test compares both byte for byte).
+/// </remarks>
 internal sealed class SqliteEvidenceSink : IEvidenceSink
 {
     private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _insert;
-    private readonly SqliteParameter[] _p;
+    private readonly sqlite3_stmt _insert;
+    private readonly SqlStatements _statements;
 
-    private SqliteEvidenceSink(SqliteConnection connection, SqliteCommand insert, SqliteParameter[] parameters)
+    private SqliteEvidenceSink(SqliteConnection connection, sqlite3_stmt insert)
     {
         _connection = connection;
         _insert = insert;
-        _p = parameters;
+        _statements = new SqlStatements(connection);
     }
 
     public static SqliteEvidenceSink Open(string connectionString)
@@ -66,26 +75,11 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         try
         {
             connection.Open();
-            var insert = connection.CreateCommand();
             var names = EvidenceSink.Columns.Split(", ");
-            insert.CommandText = $"INSERT INTO interactions ({EvidenceSink.Columns}) VALUES ({string.Join(", ", names.Select((_, i) => "$p" + i))})";
-            // Explicit types: the DateTimeOffset and decimal values are then rendered as TEXT by
-            // Microsoft.Data.Sqlite exactly as EF Core writes them, so EF reads them back unchanged.
-            SqliteType[] types =
-            [
-                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Integer,
-                SqliteType.Integer, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text,
-                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Integer,
-                SqliteType.Integer, SqliteType.Text, SqliteType.Real, SqliteType.Real, SqliteType.Integer, SqliteType.Text,
-                SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Text, SqliteType.Integer, SqliteType.Text,
-            ];
-            var parameters = new SqliteParameter[names.Length];
-            for (var i = 0; i < names.Length; i++)
-            {
-                parameters[i] = insert.Parameters.Add("$p" + i, types[i]);
-            }
-            insert.Prepare();
-            return new SqliteEvidenceSink(connection, insert, parameters);
+            var sql = $"INSERT INTO interactions ({EvidenceSink.Columns}) VALUES ({string.Join(", ", names.Select((_, i) => "?" + (i + 1)))})";
+            var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var insert);
+            SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+            return new SqliteEvidenceSink(connection, insert);
         }
         catch
         {
@@ -99,49 +93,71 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         // Microsoft.Data.Sqlite is synchronous underneath; the async API would only add overhead.
         using var transaction = _connection.BeginTransaction(deferred: false);
         if (skipExisting) rows = WithoutStored(transaction, rows);
-        _insert.Transaction = transaction;
-        for (var r = 0; r < rows.Count; r++)
-        {
-            var row = rows[r];
-            var p = _p;
-            p[0].Value = row.Id;
-            p[1].Value = EvidenceSink.Utc(row.CreatedAt);
-            p[2].Value = row.System;
-            p[3].Value = row.Phase;
-            p[4].Value = row.Stage;
-            p[5].Value = row.ConfigVersion;
-            p[6].Value = row.UserId;
-            p[7].Value = row.UserEmail;
-            p[8].Value = row.KeyId;
-            p[9].Value = row.Groups;
-            p[10].Value = row.Endpoint;
-            p[11].Value = row.Mode;
-            p[12].Value = row.Outcome;
-            p[13].Value = (object?)row.RefusalCode ?? DBNull.Value;
-            p[14].Value = (object?)row.RefusalReason ?? DBNull.Value;
-            p[15].Value = (object?)row.DetectorHits ?? DBNull.Value;
-            p[16].Value = row.Streamed;
-            p[17].Value = row.TokensIn;
-            p[18].Value = row.TokensOut;
-            p[19].Value = row.Cost;
-            p[20].Value = (object?)row.FirstByteMs ?? DBNull.Value;
-            p[21].Value = row.TotalMs;
-            p[22].Value = (object?)row.UpstreamStatus ?? DBNull.Value;
-            p[23].Value = (object?)row.RequestHash ?? DBNull.Value;
-            p[24].Value = (object?)row.ResponseHash ?? DBNull.Value;
-            p[25].Value = (object?)row.RequestContent ?? DBNull.Value;
-            p[26].Value = (object?)row.ResponseContent ?? DBNull.Value;
-            p[27].Value = (object?)row.Error ?? DBNull.Value;
-            p[28].Value = (object?)row.Category ?? DBNull.Value;
-            p[29].Value = (object?)row.EvalRun ?? DBNull.Value;
-            p[30].Value = (object?)row.EvalCase ?? DBNull.Value;
-            _insert.ExecuteNonQuery();
-        }
+        for (var r = 0; r < rows.Count; r++) Insert(rows[r]);
         // Roll-ups and queue items commit with the rows they count, or not at all.
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
         transaction.Commit();
-        _insert.Transaction = null;
         return rows;
+    }
+
+    private void Insert(InteractionRow row)
+    {
+        var s = _insert;
+        try
+        {
+            Text(1, row.Id);
+            Chars(2, SqliteText.Of(EvidenceSink.Utc(row.CreatedAt), stackalloc char[SqliteText.MaxLength]));
+            Text(3, row.System);
+            Text(4, row.Phase);
+            Check(raw.sqlite3_bind_int64(s, 5, row.Stage));
+            Check(raw.sqlite3_bind_int64(s, 6, row.ConfigVersion));
+            Check(raw.sqlite3_bind_int64(s, 7, row.UserId));
+            Text(8, row.UserEmail);
+            Text(9, row.KeyId);
+            Text(10, row.Groups);
+            Text(11, row.Endpoint);
+            Text(12, row.Mode);
+            Text(13, row.Outcome);
+            Text(14, row.RefusalCode);
+            Text(15, row.RefusalReason);
+            Text(16, row.DetectorHits);
+            Check(raw.sqlite3_bind_int64(s, 17, row.Streamed ? 1 : 0));
+            Check(raw.sqlite3_bind_int64(s, 18, row.TokensIn));
+            Check(raw.sqlite3_bind_int64(s, 19, row.TokensOut));
+            Chars(20, SqliteText.Of(row.Cost, stackalloc char[SqliteText.MaxLength]));
+            Real(21, row.FirstByteMs);
+            Real(22, row.TotalMs);
+            Integer(23, row.UpstreamStatus);
+            Text(24, row.RequestHash);
+            Text(25, row.ResponseHash);
+            Text(26, row.RequestContent);
+            Text(27, row.ResponseContent);
+            Text(28, row.Error);
+            Text(29, row.Category);
+            Integer(30, row.EvalRun);
+            Text(31, row.EvalCase);
+            var rc = raw.sqlite3_step(s);
+            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+
+        void Text(int index, string? value) => Check(value is null ? raw.sqlite3_bind_null(s, index) : Bind(s, index, value));
+        void Chars(int index, ReadOnlySpan<char> value) => Check(Bind(s, index, value));
+        void Real(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(s, index, v) : raw.sqlite3_bind_null(s, index));
+        void Integer(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(s, index, v) : raw.sqlite3_bind_null(s, index));
+    }
+
+    // An empty span reaches SQLite as a null pointer, which it binds as NULL; "" must stay "" (the string
+    // overload passes a terminated, non-null buffer).
+    private static int Bind(sqlite3_stmt statement, int index, ReadOnlySpan<char> value) =>
+        value.IsEmpty ? raw.sqlite3_bind_text(statement, index, "") : raw.sqlite3_bind_text16(statement, index, value);
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
     }
 
     private List<InteractionRow> WithoutStored(SqliteTransaction transaction, IReadOnlyList<InteractionRow> rows)
@@ -166,11 +182,11 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         return rows.Where(r => !stored.Contains(r.Id)).ToList();
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        _insert.Dispose();
+        await _statements.DisposeAsync();
+        _insert.Dispose(); // finalizes the statement before the connection closes
         _connection.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 
@@ -180,8 +196,13 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
     private const string Copy = $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)";
 
     private readonly NpgsqlConnection _connection;
+    private readonly SqlStatements _statements;
 
-    private PostgresEvidenceSink(NpgsqlConnection connection) => _connection = connection;
+    private PostgresEvidenceSink(NpgsqlConnection connection)
+    {
+        _connection = connection;
+        _statements = new SqlStatements(connection);
+    }
 
     public static async Task<PostgresEvidenceSink> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
@@ -245,7 +266,7 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
             }
             await copy.CompleteAsync(cancellationToken);
         }
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, cancellationToken, holds);
+        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
         await transaction.CommitAsync(cancellationToken);
         return rows;
     }
@@ -269,5 +290,29 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         where T : struct =>
         value is { } v ? copy.WriteAsync(v, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
 
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _statements.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Values as Microsoft.Data.Sqlite writes them as TEXT (and EF Core reads them back): a
+/// <see cref="DateTimeOffset"/> as <c>yyyy-MM-dd HH:mm:ss.FFFFFFFzzz</c>, a <see cref="decimal"/> with at least
+/// one decimal place; rendered into a caller's buffer, without a string.
+/// </summary>
+internal static class SqliteText
+{
+    public const int MaxLength = 64;
+
+    public static ReadOnlySpan<char> Of(DateTimeOffset value, Span<char> buffer) =>
+        value.TryFormat(buffer, out var written, @"yyyy\-MM\-dd HH\:mm\:ss.FFFFFFFzzz", CultureInfo.InvariantCulture)
+            ? buffer[..written]
+            : throw new InvalidOperationException("a timestamp did not fit its buffer");
+
+    public static ReadOnlySpan<char> Of(decimal value, Span<char> buffer) =>
+        value.TryFormat(buffer, out var written, "0.0###########################", CultureInfo.InvariantCulture)
+            ? buffer[..written]
+            : throw new InvalidOperationException("an amount did not fit its buffer");
 }

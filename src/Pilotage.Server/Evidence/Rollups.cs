@@ -69,15 +69,28 @@ public static class RollupWriter
         "review_seconds", "rework_sum", "rework_seconds", "feedback_count", "feedback_sum", "task_count", "task_minutes",
     ];
 
+    private static readonly string[] CounterParameters = Counters.Select((_, i) => $"@c{i}").ToArray();
+
     private static readonly string RollupSql = BuildRollupSql();
 
-    public static async Task ApplyAsync(DbConnection connection, DbTransaction? transaction, RollupDelta delta, CancellationToken ct)
+    private const string LatencySql =
+        "INSERT INTO rollup_latency (system, phase, stage, config_version, hour, kind, bucket, count) VALUES (@system, @phase, @stage, @version, @hour, @kind, @bucket, @count) "
+        + "ON CONFLICT (system, phase, stage, config_version, hour, kind, bucket) DO UPDATE SET count = rollup_latency.count + excluded.count";
+
+    private const string ActiveUserSql =
+        "INSERT INTO active_users (system, day, user_id) VALUES (@system, @day, @user) ON CONFLICT (system, day, user_id) DO NOTHING";
+
+    public static Task ApplyAsync(DbConnection connection, DbTransaction? transaction, RollupDelta delta, CancellationToken ct) =>
+        ApplyAsync(connection, transaction, delta, null, ct);
+
+    /// <param name="statements">The connection's kept statements (the evidence writer's), so each SQL text is parsed once per connection.</param>
+    internal static async Task ApplyAsync(DbConnection connection, DbTransaction? transaction, RollupDelta delta, SqlStatements? statements, CancellationToken ct)
     {
         if (delta.IsEmpty) return;
         foreach (var (key, totals) in delta.Totals)
         {
-            await using var command = Command(connection, transaction, RollupSql);
-            AddKey(command, key);
+            await using var command = StatementLease.Of(statements, connection, transaction, RollupSql);
+            var i = SetKey(command, key);
             object[] values =
             [
                 totals.Requests, totals.Served, totals.Refused, totals.Failed, totals.Held, totals.Shadowed, totals.Blocked, totals.Redacted,
@@ -85,27 +98,24 @@ public static class RollupWriter
                 totals.Rejected, totals.Escalated, totals.OutOfScope, totals.ReviewSeconds, totals.ReworkSum, totals.ReworkSeconds,
                 totals.FeedbackCount, totals.FeedbackSum, totals.TaskCount, totals.TaskMinutes,
             ];
-            for (var i = 0; i < values.Length; i++) Parameter(command, $"@c{i}", values[i]);
-            await command.ExecuteNonQueryAsync(ct);
+            for (var c = 0; c < values.Length; c++) command.Set(i + c, CounterParameters[c], values[c]);
+            await command.ExecuteAsync(ct);
         }
         foreach (var ((key, bucket), count) in delta.Latency)
         {
-            await using var command = Command(connection, transaction,
-                "INSERT INTO rollup_latency (system, phase, stage, config_version, hour, kind, bucket, count) VALUES (@system, @phase, @stage, @version, @hour, @kind, @bucket, @count) "
-                + "ON CONFLICT (system, phase, stage, config_version, hour, kind, bucket) DO UPDATE SET count = rollup_latency.count + excluded.count");
-            AddKey(command, key);
-            Parameter(command, "@bucket", bucket);
-            Parameter(command, "@count", count);
-            await command.ExecuteNonQueryAsync(ct);
+            await using var command = StatementLease.Of(statements, connection, transaction, LatencySql);
+            var i = SetKey(command, key);
+            command.Set(i, "@bucket", bucket);
+            command.Set(i + 1, "@count", count);
+            await command.ExecuteAsync(ct);
         }
         foreach (var (system, day, user) in delta.ActiveUsers)
         {
-            await using var command = Command(connection, transaction,
-                "INSERT INTO active_users (system, day, user_id) VALUES (@system, @day, @user) ON CONFLICT (system, day, user_id) DO NOTHING");
-            Parameter(command, "@system", system);
-            Parameter(command, "@day", day);
-            Parameter(command, "@user", user);
-            await command.ExecuteNonQueryAsync(ct);
+            await using var command = StatementLease.Of(statements, connection, transaction, ActiveUserSql);
+            command.Set(0, "@system", system);
+            command.Set(1, "@day", day);
+            command.Set(2, "@user", user);
+            await command.ExecuteAsync(ct);
         }
     }
 
@@ -126,37 +136,21 @@ public static class RollupWriter
     {
         var sql = new StringBuilder("INSERT INTO rollups (system, phase, stage, config_version, hour, kind, ");
         sql.Append(string.Join(", ", Counters)).Append(") VALUES (@system, @phase, @stage, @version, @hour, @kind, ");
-        sql.Append(string.Join(", ", Counters.Select((_, i) => $"@c{i}"))).Append(") ON CONFLICT (system, phase, stage, config_version, hour, kind) DO UPDATE SET ");
+        sql.Append(string.Join(", ", CounterParameters)).Append(") ON CONFLICT (system, phase, stage, config_version, hour, kind) DO UPDATE SET ");
         sql.Append(string.Join(", ", Counters.Select(c => $"{c} = rollups.{c} + excluded.{c}")));
         return sql.ToString();
     }
 
-    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
+    /// <summary>Sets the key's six parameters first; returns the index of the next one.</summary>
+    private static int SetKey(StatementLease command, RollupKey key)
     {
-        var command = connection.CreateCommand();
-        command.Transaction = transaction;
-#pragma warning disable CA2100 // fixed SQL built from constant column names; every value is a parameter
-        command.CommandText = sql;
-#pragma warning restore CA2100
-        return command;
-    }
-
-    private static void AddKey(DbCommand command, RollupKey key)
-    {
-        Parameter(command, "@system", key.System);
-        Parameter(command, "@phase", key.Phase);
-        Parameter(command, "@stage", key.Stage);
-        Parameter(command, "@version", key.ConfigVersion);
-        Parameter(command, "@hour", key.Hour);
-        Parameter(command, "@kind", key.Kind);
-    }
-
-    private static void Parameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
+        command.Set(0, "@system", key.System);
+        command.Set(1, "@phase", key.Phase);
+        command.Set(2, "@stage", key.Stage);
+        command.Set(3, "@version", key.ConfigVersion);
+        command.Set(4, "@hour", key.Hour);
+        command.Set(5, "@kind", key.Kind);
+        return 6;
     }
 
     internal static string Describe(RollupKey key) =>
@@ -166,37 +160,39 @@ public static class RollupWriter
 /// <summary>What a batch of new interactions adds besides their rows: roll-ups and review queue items.</summary>
 internal static class BatchFollowUps
 {
-    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken ct, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
+    private const string ApprovalSql =
+        "INSERT INTO approvals (interaction_id, system, state, held_response, held_at) VALUES (@id, @system, 'pending', @response, @at)";
+
+    private const string ReviewItemSql =
+        "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES (@id, @system, @kind, 'pending', @at) ON CONFLICT (interaction_id) DO NOTHING";
+
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, SqlStatements? statements, CancellationToken ct, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         if (holds is not null)
         {
             foreach (var row in rows)
             {
                 if (!holds.TryGetValue(row.Id, out var hold)) continue;
-                await using var insert = connection.CreateCommand();
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO approvals (interaction_id, system, state, held_response, held_at) VALUES (@id, @system, 'pending', @response, @at)";
-                Add(insert, "@id", row.Id);
-                Add(insert, "@system", hold.System);
-                Add(insert, "@response", hold.Response);
-                Add(insert, "@at", EvidenceSink.Utc(hold.At));
-                await insert.ExecuteNonQueryAsync(ct);
+                await using var insert = StatementLease.Of(statements, connection, transaction, ApprovalSql);
+                insert.Set(0, "@id", row.Id);
+                insert.Set(1, "@system", hold.System);
+                insert.Set(2, "@response", hold.Response);
+                insert.Set(3, "@at", EvidenceSink.Utc(hold.At));
+                await insert.ExecuteAsync(ct);
             }
         }
         var delta = new RollupDelta();
         foreach (var row in rows) delta.AddInteraction(row);
-        await RollupWriter.ApplyAsync(connection, transaction, delta, ct);
+        await RollupWriter.ApplyAsync(connection, transaction, delta, statements, ct);
         foreach (var row in rows)
         {
             if (ReviewKind(row) is not { } kind) continue;
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES (@id, @system, @kind, 'pending', @at) ON CONFLICT (interaction_id) DO NOTHING";
-            Add(command, "@id", row.Id);
-            Add(command, "@system", row.System);
-            Add(command, "@kind", kind);
-            Add(command, "@at", EvidenceSink.Utc(row.CreatedAt));
-            await command.ExecuteNonQueryAsync(ct);
+            await using var command = StatementLease.Of(statements, connection, transaction, ReviewItemSql);
+            command.Set(0, "@id", row.Id);
+            command.Set(1, "@system", row.System);
+            command.Set(2, "@kind", kind);
+            command.Set(3, "@at", EvidenceSink.Utc(row.CreatedAt));
+            await command.ExecuteAsync(ct);
         }
     }
 
@@ -210,12 +206,4 @@ internal static class BatchFollowUps
         { Outcome: "served", Mode: "draft", Endpoint: "chat" } => "draft",
         _ => null,
     };
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
 }

@@ -55,10 +55,13 @@ public sealed class BufferBudget(PilotageServerOptions options)
         var declared = request.ContentLength is { } length ? Math.Min(length, PilotageApp.MaxRequestBodyBytes) : 0;
         if (!TryReserve(admission, declared * CostPerByte)) return null;
         var reserved = declared;
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared, 256, PilotageApp.MaxRequestBodyBytes));
+        // One byte more than declared, so the read that confirms the end needs no larger array.
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared + 1, 256, PilotageApp.MaxRequestBodyBytes + 1));
         while (true)
         {
-            var memory = buffer.GetMemory(16 * 1024);
+            // A declared length is read into exactly its size (one more read confirms the end); only a chunked
+            // body grows in 16 KB steps. Asking for 16 KB every time made every small request allocate 16 KB.
+            var memory = buffer.GetMemory(declared > buffer.WrittenCount ? (int)(declared - buffer.WrittenCount) : declared > 0 ? 1 : 16 * 1024);
             var read = await request.Body.ReadAsync(memory, ct);
             if (read == 0) break;
             buffer.Advance(read);

@@ -100,7 +100,10 @@ public static class PilotageApp
                 MaxConnectionsPerServer = 512,
                 AutomaticDecompression = System.Net.DecompressionMethods.All,
             })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // Every upstream call is already an evidence record and a metric; the factory's two logging handlers
+            // (a scope and start/end lines per call) cost each request on the hot path and told nothing more.
+            .RemoveAllLoggers();
 
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(1, Changes.ChangesJsonContext.Default));

@@ -102,6 +102,61 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Sqlite_writer_stores_every_column_exactly_as_ef_core_does()
+    {
+        // The writer binds values itself (SQLitePCLRaw, by position): every column of every kind of row must
+        // come out as EF Core writes it: same text, same storage class, NULL only where EF writes NULL.
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        var pairs = new List<(InteractionRow ViaEf, InteractionRow ViaWriter)>();
+        for (var i = 0; i < 24; i++)
+        {
+            var viaEf = EvidenceRows.Make(i);
+            var viaWriter = EvidenceRows.Make(i);
+            if (i == 5)
+            {
+                // A refusal before any key or system is known: empty strings, not NULLs.
+                viaEf.System = viaWriter.System = "";
+                viaEf.UserEmail = viaWriter.UserEmail = "";
+                viaEf.KeyId = viaWriter.KeyId = "";
+                viaEf.RequestContent = viaWriter.RequestContent = "";
+            }
+            if (i == 6)
+            {
+                viaEf.CreatedAt = viaWriter.CreatedAt = new DateTimeOffset(1999, 12, 31, 23, 59, 59, TimeSpan.FromHours(-9.5));
+                viaEf.Cost = viaWriter.Cost = 0m;
+                viaEf.TotalMs = viaWriter.TotalMs = double.Epsilon;
+            }
+            // The writer stores every timestamp in UTC (one offset keeps text comparisons in order); EF is given it in UTC.
+            viaEf.CreatedAt = viaEf.CreatedAt.ToUniversalTime();
+            pairs.Add((viaEf, viaWriter));
+        }
+        await using (var db = store.CreateDbContext())
+        {
+            db.Interactions.AddRange(pairs.Select(p => p.ViaEf));
+            await db.SaveChangesAsync();
+        }
+        await using (var writer = NewWriter(store))
+        {
+            foreach (var (_, viaWriter) in pairs) await writer.AppendAsync(viaWriter, EvidenceDurability.Durable, Ct);
+        }
+
+        await using var connection = new SqliteConnection(store.Location.ConnectionString);
+        await connection.OpenAsync();
+        var columns = EvidenceSink.Columns.Split(", ").Where(c => c != "id").ToArray();
+        async Task<string> RowAsync(string id)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {string.Join(" || '|' || ", columns.Select(c => $"quote({c}) || ':' || typeof({c})"))} FROM interactions WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return (string)(await command.ExecuteScalarAsync())!;
+        }
+        foreach (var (viaEf, viaWriter) in pairs) Assert.Equal(await RowAsync(viaEf.Id), await RowAsync(viaWriter.Id));
+        Assert.StartsWith("'2000-01-01 09:29:59+00:00':text", await RowAsync(pairs[6].ViaWriter.Id), StringComparison.Ordinal);
+        Assert.Contains("'':text", await RowAsync(pairs[5].ViaWriter.Id), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Async_append_returns_before_the_commit_and_the_record_appears_after_it()
     {
         using var folder = new TempDirectory();
