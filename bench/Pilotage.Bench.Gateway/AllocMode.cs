@@ -55,6 +55,7 @@ internal static class AllocMode
                 }
             }
         }
+        await ReportForeignMeasurementsAsync(pilotage);
         Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
         Console.WriteLine("| target | B/req | CPU µs/req | minus direct: B/req | minus direct: CPU µs/req |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
@@ -66,6 +67,23 @@ internal static class AllocMode
             var b = Median(results[t.Name].Select(r => r.Bytes));
             var c = Median(results[t.Name].Select(r => r.CpuUs));
             Console.WriteLine(Invariant($"| {t.Name} | {b:0} | {c:0.0} | {b - db:0} | {c - dc:0.0} |"));
+        }
+    }
+
+    /// <summary>
+    /// Diagnostic: the request counts that Pilotage's own /metrics holds for the HTTP server and client meters.
+    /// Pilotage's OpenTelemetry listener picks meters by name, so in this one process it may also be measuring
+    /// YARP's and the upstream's requests, which would make every other target pay for Pilotage's metrics.
+    /// </summary>
+    private static async Task ReportForeignMeasurementsAsync(PilotageUnderTest pilotage)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(pilotage.Url) };
+        var text = await http.GetStringAsync("/metrics");
+        foreach (var name in new[] { "http_server_request_duration_seconds_count", "http_client_request_duration_seconds_count" })
+        {
+            var total = text.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+            Console.Error.WriteLine(Invariant($"  Pilotage's /metrics: {name} = {total:0}"));
         }
     }
 

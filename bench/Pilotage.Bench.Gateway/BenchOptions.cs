@@ -12,6 +12,9 @@ internal sealed class BenchOptions
     public int Warmup { get; private set; } = 3;
     public bool LoadMode { get; private set; }
 
+    /// <summary>Child only: <c>--servers</c> runs the instant upstream and YARP until standard input closes.</summary>
+    public bool ServersMode { get; private set; }
+
     /// <summary><c>--mode alloc</c>: bytes allocated and CPU time per request, in process (see AllocMode).</summary>
     public string Mode { get; private set; } = "bench";
 
@@ -52,6 +55,7 @@ internal sealed class BenchOptions
                 case "--rounds": o.Rounds = Positive(); break;
                 case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--load": o.LoadMode = true; break;
+                case "--servers": o.ServersMode = true; break;
                 case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
                 case "--requests": o.Requests = Positive(); break;
                 case "--types": o.AllocTypes = true; break;

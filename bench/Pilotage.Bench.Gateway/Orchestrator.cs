@@ -124,7 +124,7 @@ internal static class Orchestrator
         Console.WriteLine($"  smoke {target.Name}: {(int)response.StatusCode}, x-pilotage-mode {mode}");
     }
 
-    private static Process StartChild(IEnumerable<string> arguments)
+    internal static Process StartChild(IEnumerable<string> arguments)
     {
         var path = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var info = new ProcessStartInfo(path)
@@ -140,7 +140,7 @@ internal static class Orchestrator
             info.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
         }
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
-        return Process.Start(info) ?? throw new InvalidOperationException("could not start the load generator");
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start a child process of the benchmark");
     }
 
     private static string Render(
@@ -155,7 +155,7 @@ internal static class Orchestrator
         var rounds = Enumerable.Range(0, o.Rounds).ToList();
 
         Line($"## {label}: Pilotage on {pilotage.Store}");
-        Line($"{Environment.ProcessorCount} cores; servers (upstream, YARP, Pilotage) in one process, load generator in a child process; medians of {o.Rounds} rounds, target order rotated each round.");
+        Line($"{Environment.ProcessorCount} cores; Pilotage alone in this process; upstream and YARP in one child process, the load generator in another; medians of {o.Rounds} rounds, target order rotated each round.");
         Line($"");
         Line($"Fixed rate {o.Rate} req/s for {o.Seconds} s (open loop; latency from send to last byte, client side):");
         Line($"");
@@ -186,7 +186,7 @@ internal static class Orchestrator
             Line($"| {name} | {Median(rounds.Select(Rps)):0} | {string.Join(" / ", rounds.Select(r => Rps(r).ToString("0", CultureInfo.InvariantCulture)))} | {ratio:0.00} | {Median(rounds.Select(r => R("tput", r, name).P50)):0.00} | {Median(rounds.Select(r => R("tput", r, name).P99)):0.00} | {rounds.Sum(r => R("tput", r, name).Errors)} |");
         }
         Line($"");
-        Line($"Server process memory (sampled every 250 ms; the process also hosts the upstream and YARP; workstation GC like `pilotage serve`):");
+        Line($"Pilotage process memory (sampled every 250 ms; the process holds Pilotage and the benchmark harness only; workstation GC like `pilotage serve`):");
         Line($"");
         Line($"| phase | working set MB median / max | GC heap MB median / max | evidence queue max |");
         Line($"|---|---:|---:|---:|");

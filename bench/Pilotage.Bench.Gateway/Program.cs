@@ -35,6 +35,10 @@ if (options.LoadMode)
 {
     return await LoadGenerator.RunAsync(options);
 }
+if (options.ServersMode)
+{
+    return await ServerChild.RunAsync();
+}
 
 if (options.SuppressAutoDefaultScheme)
 {
@@ -44,21 +48,26 @@ if (options.SuppressAutoDefaultScheme)
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Pilotage gateway benchmark: {Environment.ProcessorCount} cores, {options.Seconds} s phases, {options.Rate} req/s fixed rate, {options.Concurrency} workers, {options.Rounds} rounds, {options.Warmup} s warm-up; GC server={System.Runtime.GCSettings.IsServerGC}"));
 var total = Stopwatch.StartNew();
-await using (var upstream = await Servers.StartUpstreamAsync())
-await using (var yarp = await Servers.StartYarpAsync(upstream.Url))
+if (options.Mode == "alloc")
 {
-    Console.WriteLine($"upstream {upstream.Url}, YARP {yarp.Url}");
-    if (options.Mode == "alloc")
-    {
-        await using var measured = await PilotageUnderTest.StartSqliteAsync(upstream.Url + "/v1");
-        await AllocMode.RunAsync(options, upstream.Url, yarp.Url, measured);
-        return 0;
-    }
+    // Alloc mode counts the bytes and CPU of one process, so every server is in it (see AllocMode).
+    await using var upstream = await Servers.StartUpstreamAsync();
+    await using var yarp = await Servers.StartYarpAsync(upstream.Url);
+    Console.WriteLine($"upstream {upstream.Url}, YARP {yarp.Url} (in this process)");
+    await using var measured = await PilotageUnderTest.StartSqliteAsync(upstream.Url + "/v1");
+    await AllocMode.RunAsync(options, upstream.Url, yarp.Url, measured);
+    return 0;
+}
+await using (var servers = await ServerChild.StartAsync())
+{
+    var upstreamUrl = servers.UpstreamUrl;
+    var yarpUrl = servers.YarpUrl;
+    Console.WriteLine($"upstream {upstreamUrl}, YARP {yarpUrl} (child process)");
     var reports = new List<string>();
     if (options.Store != "postgres")
     {
-        await using var pilotage = await PilotageUnderTest.StartSqliteAsync(upstream.Url + "/v1");
-        reports.Add(await Orchestrator.RunPassAsync("SQLite", options, upstream.Url, yarp.Url, pilotage));
+        await using var pilotage = await PilotageUnderTest.StartSqliteAsync(upstreamUrl + "/v1");
+        reports.Add(await Orchestrator.RunPassAsync("SQLite", options, upstreamUrl, yarpUrl, pilotage));
     }
     var postgres = Environment.GetEnvironmentVariable("PILOTAGE_BENCH_POSTGRES");
     if (options.Store == "sqlite")
@@ -67,8 +76,8 @@ await using (var yarp = await Servers.StartYarpAsync(upstream.Url))
     }
     else if (!string.IsNullOrWhiteSpace(postgres))
     {
-        await using var pilotage = await PilotageUnderTest.StartPostgresAsync(postgres, upstream.Url + "/v1");
-        reports.Add(await Orchestrator.RunPassAsync("PostgreSQL", options, upstream.Url, yarp.Url, pilotage));
+        await using var pilotage = await PilotageUnderTest.StartPostgresAsync(postgres, upstreamUrl + "/v1");
+        reports.Add(await Orchestrator.RunPassAsync("PostgreSQL", options, upstreamUrl, yarpUrl, pilotage));
     }
     else
     {

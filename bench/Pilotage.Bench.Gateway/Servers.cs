@@ -80,6 +80,61 @@ internal static class Servers
     }
 }
 
+/// <summary>
+/// The instant upstream and YARP in a child process (<c>--servers</c>), so that the process measured holds
+/// Pilotage alone: its OpenTelemetry listener picks meters by name and, in one process, also measured every
+/// request YARP and the upstream served (making them pay for Pilotage's metrics), and its memory figures
+/// included theirs.
+/// </summary>
+internal sealed class ServerChild : IAsyncDisposable
+{
+    private readonly System.Diagnostics.Process _child;
+
+    private ServerChild(System.Diagnostics.Process child, string upstreamUrl, string yarpUrl)
+    {
+        _child = child;
+        UpstreamUrl = upstreamUrl;
+        YarpUrl = yarpUrl;
+    }
+
+    public string UpstreamUrl { get; }
+    public string YarpUrl { get; }
+
+    public static async Task<ServerChild> StartAsync()
+    {
+        var child = Orchestrator.StartChild(["--servers"]);
+        var line = await child.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the server child exited before it was ready");
+        var parts = line.Split(' ');
+        if (parts is not ["servers", var upstream, var yarp]) throw new InvalidOperationException($"unexpected line from the server child: {line}");
+        return new ServerChild(child, upstream, yarp);
+    }
+
+    /// <summary>The child's side: start both, say where, serve until the parent closes standard input.</summary>
+    public static async Task<int> RunAsync()
+    {
+        await using var upstream = await Servers.StartUpstreamAsync();
+        await using var yarp = await Servers.StartYarpAsync(upstream.Url);
+        Console.WriteLine($"servers {upstream.Url} {yarp.Url}");
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _child.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _child.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _child.Kill(entireProcessTree: true);
+        }
+        _child.Dispose();
+    }
+}
+
 /// <summary>Pilotage in this process, with a member key and two systems in pilot: durable and async evidence.</summary>
 internal sealed class PilotageUnderTest : IAsyncDisposable
 {

@@ -22,7 +22,7 @@ namespace Pilotage.Server.Gateway;
 public sealed class GatewayService(
     PolicyCache policy,
     EvidenceWriter evidence,
-    IHttpClientFactory httpClients,
+    IHttpMessageHandlerFactory upstreamHandlers,
     TimeProvider time,
     BudgetLedger budget,
     KeyRateLimits rateLimits,
@@ -30,7 +30,7 @@ public sealed class GatewayService(
     BufferBudget bufferBudget,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
-    ILogger<GatewayService> logger)
+    ILogger<GatewayService> logger) : IDisposable
 {
     public const string UpstreamClient = "pilotage-upstream";
     private static readonly TimeSpan DefaultFirstByteTimeout = TimeSpan.FromSeconds(30);
@@ -39,6 +39,11 @@ public sealed class GatewayService(
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
     // Duplicate keys in a request are refused: with two "model"s, the gateway and the upstream could each read a different one.
     private static readonly JsonDocumentOptions RequestParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
+    // The factory's pooled handler chain, called like YARP calls its upstream: an HttpClient on top would add its
+    // own linked cancellation source and pending-request bookkeeping to every call, for a timeout the gateway
+    // already enforces per system. The handler's lifetime is infinite (PilotageApp), so keeping it is safe.
+    private readonly HttpMessageInvoker _upstream = new(upstreamHandlers.CreateHandler(UpstreamClient), disposeHandler: false);
 
     public async Task ChatCompletionsAsync(HttpContext http)
     {
@@ -101,8 +106,8 @@ public sealed class GatewayService(
         request.Streamed = stream;
         request.SetRequest(body);
 
-        using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
-        using var upstream = await SendAsync(http, request, system.ChatUrl, spec, firstByte, timeouts.Token);
+        using var timeouts = Timeouts(spec, http.RequestAborted);
+        using var upstream = await SendAsync(http, request, system.ChatUrl, spec, timeouts);
         if (upstream is null) return;
         if (stream)
         {
@@ -148,8 +153,8 @@ public sealed class GatewayService(
         }
         body["model"] = spec.Upstream.Model;
         request.SetRequest(body);
-        using var timeouts = Timeouts(spec, http.RequestAborted, out var firstByte);
-        using var upstream = await SendAsync(http, request, system.EmbeddingsUrl, spec, firstByte, timeouts.Token);
+        using var timeouts = Timeouts(spec, http.RequestAborted);
+        using var upstream = await SendAsync(http, request, system.EmbeddingsUrl, spec, timeouts);
         if (upstream is null) return;
         var answer = await ReadAnswerAsync(http, request, admitted.Admission, upstream, timeouts.Token);
         if (answer is null) return;
@@ -239,6 +244,7 @@ public sealed class GatewayService(
     {
         var snapshot = policy.Current;
         JsonObject? body;
+        ReadOnlyMemory<byte> received = default;
         try
         {
             if (await bufferBudget.ReadBodyAsync(http.Request, admission, http.RequestAborted) is not { } bytes)
@@ -247,6 +253,7 @@ public sealed class GatewayService(
                 return null;
             }
             body = JsonNode.Parse(bytes.Span, documentOptions: RequestParseOptions) as JsonObject;
+            received = bytes;
         }
         catch (JsonException e)
         {
@@ -261,7 +268,7 @@ public sealed class GatewayService(
             return null;
         }
         var problem = body is null ? "the request body must be a JSON object"
-            : RequestShape.TextProblem(body) is { } text ? text
+            : RequestShape.TextProblem(body, received.Span) is { } text ? text
             : body["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
             : requireMessages && body["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
             : !requireMessages && body["input"] is null ? "'input' is required"
@@ -379,15 +386,18 @@ public sealed class GatewayService(
         }
     }
 
-    private static CancellationTokenSource Timeouts(SystemSpec spec, CancellationToken aborted, out TimeSpan firstByte)
-    {
-        firstByte = spec.Upstream.FirstByteTimeoutSeconds is { } f ? TimeSpan.FromSeconds(f) : DefaultFirstByteTimeout;
-        var total = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        total.CancelAfter(spec.Upstream.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : DefaultTotalTimeout);
-        return total;
-    }
+    /// <summary>
+    /// One source for both time-outs: it fires at the first-byte limit until the upstream's headers arrive
+    /// (<see cref="UpstreamTimeouts.HeadersArrived"/>), then at the total limit. One linked source and one timer
+    /// per request instead of two.
+    /// </summary>
+    private UpstreamTimeouts Timeouts(SystemSpec spec, CancellationToken aborted) =>
+        new(time,
+            spec.Upstream.FirstByteTimeoutSeconds is { } f ? TimeSpan.FromSeconds(f) : DefaultFirstByteTimeout,
+            spec.Upstream.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : DefaultTotalTimeout,
+            aborted);
 
-    private async Task<HttpResponseMessage?> SendAsync(HttpContext http, GatewayRequest request, Uri url, SystemSpec spec, TimeSpan firstByte, CancellationToken total)
+    private async Task<HttpResponseMessage?> SendAsync(HttpContext http, GatewayRequest request, Uri url, SystemSpec spec, UpstreamTimeouts timeouts)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
@@ -397,15 +407,14 @@ public sealed class GatewayService(
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
         }
-        using var headers = CancellationTokenSource.CreateLinkedTokenSource(total);
-        headers.CancelAfter(firstByte);
         try
         {
-            var response = await httpClients.CreateClient(UpstreamClient).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, headers.Token);
+            var response = await _upstream.SendAsync(message, timeouts.Token);
+            timeouts.HeadersArrived();
             request.MarkFirstByte();
             request.UpstreamStatus = (int)response.StatusCode;
             if (response.IsSuccessStatusCode) return response;
-            var refusal = await UpstreamErrorAsync(response, spec, total);
+            var refusal = await UpstreamErrorAsync(response, spec, timeouts.Token);
             response.Dispose();
             await FailAsync(http, request, refusal);
             return null;
@@ -417,7 +426,7 @@ public sealed class GatewayService(
         }
         catch (OperationCanceledException)
         {
-            var which = total.IsCancellationRequested ? "in time" : $"within {firstByte.TotalSeconds:0} s";
+            var which = timeouts.TotalExpired ? "in time" : $"within {timeouts.FirstByte.TotalSeconds:0} s";
             await FailAsync(http, request, new GatewayRefusal(504, "upstream_timeout",
                 $"the model behind '{spec.Name}' did not answer {which}. Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
             return null;
@@ -772,4 +781,7 @@ public sealed class GatewayService(
     }
 
     internal static HttpStatusCode StatusOf(GatewayRefusal refusal) => (HttpStatusCode)refusal.Status;
+
+    /// <summary>The invoker only; the pooled handler chain belongs to the factory.</summary>
+    public void Dispose() => _upstream.Dispose();
 }

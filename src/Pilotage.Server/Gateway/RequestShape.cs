@@ -13,8 +13,11 @@ namespace Pilotage.Server.Gateway;
 internal static class RequestShape
 {
     /// <summary>Text that cannot be decoded anywhere in the body, worded for the caller; null when there is none. Check this first.</summary>
-    public static string? TextProblem(JsonObject body) =>
-        Undecodable(body) is { } where
+    /// <param name="bytes">The body as received: when it is valid UTF-8 and holds no <c>\u</c> escape (which could
+    /// spell a lone surrogate), nothing in it can fail to decode, and the walk over every node is skipped.</param>
+    public static string? TextProblem(JsonObject body, ReadOnlySpan<byte> bytes) =>
+        System.Text.Unicode.Utf8.IsValid(bytes) && bytes.IndexOf("\\u"u8) < 0 ? null
+        : Undecodable(body) is { } where
             ? $"{where} holds text that is not valid UTF-8 (or a lone \\u surrogate escape); send the request as UTF-8 JSON"
             : null;
 
