@@ -17,7 +17,13 @@ internal interface IEvidenceSink : IAsyncDisposable
     /// </param>
     /// <returns>The rows written (all of them unless <paramref name="skipExisting"/>).</returns>
     /// <param name="holds">Approval-mode answers by interaction id, inserted into <c>approvals</c> in the same transaction.</param>
-    Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null);
+    /// <param name="flush">
+    /// True (the default): the commit returns once the log is on disk. False for a batch nobody waits for
+    /// (asynchronous records, already acknowledged): the commit may return before the flush, so an operating
+    /// system crash or power cut can lose the last such batches, as the asynchronous contract allows; a process
+    /// crash loses nothing committed. A later flushed commit also flushes them.
+    /// </param>
+    Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null, bool flush = true);
 }
 
 internal static class EvidenceSink
@@ -54,6 +60,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _insert;
     private readonly SqlStatements _statements;
+    private bool? _flushing; // set explicitly on the first batch: durable batches never rely on a build's default
 
     private SqliteEvidenceSink(SqliteConnection connection, sqlite3_stmt insert)
     {
@@ -88,8 +95,15 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null, bool flush = true)
     {
+        // In WAL mode, FULL syncs the log at every commit; NORMAL leaves it to the next checkpoint (or the next FULL commit).
+        if (flush != _flushing)
+        {
+            await using var pragma = StatementLease.Of(_statements, _connection, null, flush ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+            await pragma.ExecuteAsync(cancellationToken);
+            _flushing = flush;
+        }
         // Microsoft.Data.Sqlite is synchronous underneath; the async API would only add overhead.
         using var transaction = _connection.BeginTransaction(deferred: false);
         if (skipExisting) rows = WithoutStored(transaction, rows);
@@ -222,9 +236,15 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         }
     }
 
-    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
+    public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null, bool flush = true)
     {
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
+        if (!flush)
+        {
+            // This transaction only: its commit does not wait for the WAL flush.
+            await using var local = StatementLease.Of(_statements, _connection, transaction, "SET LOCAL synchronous_commit = off");
+            await local.ExecuteAsync(cancellationToken);
+        }
         if (skipExisting) rows = await WithoutStoredAsync(transaction, rows, cancellationToken);
         await using (var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken))
         {

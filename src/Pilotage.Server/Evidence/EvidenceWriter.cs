@@ -33,6 +33,9 @@ public sealed class EvidenceWriter : IAsyncDisposable
 
     private readonly TimeProvider _time;
 
+    // Completed by durable appenders while the loop lingers over an asynchronous batch, to end the wait.
+    private TaskCompletionSource? _durableArrived;
+
     // Touched only by the loop.
     private IEvidenceSink? _sink;
     private readonly EvidenceSpool? _spool;
@@ -136,7 +139,9 @@ public sealed class EvidenceWriter : IAsyncDisposable
         var item = new Pending(record, done, onOutage == StoreOutage.Spool && hold is null, hold);
         if (_queue.Writer.TryWrite(item))
         {
-            return done is null ? ValueTask.CompletedTask : WaitAsync(done.Task, ct);
+            if (done is null) return ValueTask.CompletedTask;
+            Volatile.Read(ref _durableArrived)?.TrySetResult();
+            return WaitAsync(done.Task, ct);
         }
         return EnqueueSlowAsync(item, ct);
     }
@@ -162,6 +167,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
         }
         if (item.Done is not null)
         {
+            Volatile.Read(ref _durableArrived)?.TrySetResult();
             await WaitAsync(item.Done.Task, ct);
         }
     }
@@ -198,12 +204,12 @@ public sealed class EvidenceWriter : IAsyncDisposable
                 more = await reader.WaitToReadAsync();
             }
             if (!more) break;
-            while (rows.Count < _options.MaxBatchSize && reader.TryRead(out var item))
+            var durable = Drain(reader, rows, waiters);
+            if (!durable && _options.AsyncLinger > TimeSpan.Zero && rows.Count < _options.MaxBatchSize && !_outage && !SpoolPending)
             {
-                rows.Add(item.Row);
-                waiters.Add(item);
+                durable = await LingerAsync(reader, rows, waiters);
             }
-            await WriteBatchAsync(rows, waiters);
+            await WriteBatchAsync(rows, waiters, flush: durable);
             rows.Clear();
             waiters.Clear();
         }
@@ -214,7 +220,45 @@ public sealed class EvidenceWriter : IAsyncDisposable
 
     private bool SpoolPending => _spool is { Count: > 0 };
 
-    private async Task WriteBatchAsync(List<InteractionRow> rows, List<Pending> waiters)
+    /// <summary>Takes what is queued, up to a batch; true when a record in the batch has a waiter.</summary>
+    private bool Drain(ChannelReader<Pending> reader, List<InteractionRow> rows, List<Pending> waiters)
+    {
+        var durable = false;
+        while (rows.Count < _options.MaxBatchSize && reader.TryRead(out var item))
+        {
+            rows.Add(item.Row);
+            waiters.Add(item);
+            durable |= item.Done is not null;
+        }
+        return durable;
+    }
+
+    /// <summary>
+    /// An asynchronous batch waits up to <see cref="EvidenceWriterOptions.AsyncLinger"/> for more records, unless
+    /// the batch fills or a durable record arrives (its appender completes <see cref="_durableArrived"/>).
+    /// </summary>
+    private async Task<bool> LingerAsync(ChannelReader<Pending> reader, List<InteractionRow> rows, List<Pending> waiters)
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _durableArrived, arrived);
+        try
+        {
+            // A durable record queued before the signal was installed is caught by this drain; any later one signals.
+            if (Drain(reader, rows, waiters)) return true;
+            if (rows.Count >= _options.MaxBatchSize) return false;
+            // The system clock, not the injected one: this is a throughput measure, and a test's frozen clock
+            // must not hold asynchronous records back.
+            await Task.WhenAny(arrived.Task, Task.Delay(_options.AsyncLinger));
+            return Drain(reader, rows, waiters);
+        }
+        finally
+        {
+            Volatile.Write(ref _durableArrived, null);
+        }
+    }
+
+    /// <param name="flush">False when no record of the batch has a waiter: the store may then commit without waiting for the disk.</param>
+    private async Task WriteBatchAsync(List<InteractionRow> rows, List<Pending> waiters, bool flush)
     {
         if (_outage || SpoolPending)
         {
@@ -238,7 +282,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
             try
             {
                 _sink ??= await EvidenceSink.OpenAsync(_location, CancellationToken.None);
-                await _sink.WriteAsync(rows, CancellationToken.None, holds: HoldsOf(waiters));
+                await _sink.WriteAsync(rows, CancellationToken.None, holds: HoldsOf(waiters), flush: flush);
                 error = null;
                 break;
             }

@@ -184,6 +184,28 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Asynchronous_records_wait_for_company_and_a_durable_record_ends_the_wait_at_once()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        // A linger far longer than the test: anything written early was written because the wait ended.
+        await using var writer = new EvidenceWriter(store, NullLogger<EvidenceWriter>.Instance, new EvidenceWriterOptions { AsyncLinger = TimeSpan.FromMinutes(5) });
+
+        var early = EvidenceRows.Make(1);
+        await writer.AppendAsync(early, EvidenceDurability.Async, Ct);
+        await writer.AppendAsync(EvidenceRows.Make(2), EvidenceDurability.Async, Ct);
+        await Task.Delay(300);
+        Assert.Equal(0, writer.Stats.RecordsWritten);
+        Assert.Equal(0, await CountAsync(store));
+
+        var watch = Stopwatch.StartNew();
+        await writer.AppendAsync(EvidenceRows.Make(3), EvidenceDurability.Durable, Ct);
+        Assert.True(watch.Elapsed < TimeSpan.FromMinutes(1), "a durable append must not wait out an asynchronous batch's linger");
+        Assert.Equal(3, await CountAsync(store));
+        Assert.Equal(1, writer.Stats.Batches); // the waiting records went with the durable one, in one commit
+    }
+
+    [Fact]
     public async Task Dispose_writes_everything_queued_then_refuses_new_records()
     {
         using var folder = new TempDirectory();
