@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Pilotage.Server.Evidence;
 
 /// <summary>
@@ -11,9 +9,15 @@ public static class InteractionId
 {
     public const string Prefix = "int_";
 
-    public static string New() => Prefix + Guid.CreateVersion7().ToString("N", CultureInfo.InvariantCulture);
+    public static string New() => Format(Guid.CreateVersion7());
 
     /// <summary>An id stamped with <paramref name="time"/>'s clock, so tests with a fake clock get ordered ids.</summary>
-    public static string New(TimeProvider time) =>
-        Prefix + Guid.CreateVersion7(time.GetUtcNow()).ToString("N", CultureInfo.InvariantCulture);
+    public static string New(TimeProvider time) => Format(Guid.CreateVersion7(time.GetUtcNow()));
+
+    // One string per id (every gateway request makes one), not the GUID's text and then the concatenation.
+    private static string Format(Guid id) => string.Create(Prefix.Length + 32, id, static (chars, guid) =>
+    {
+        Prefix.CopyTo(chars);
+        guid.TryFormat(chars[Prefix.Length..], out _, "N");
+    });
 }

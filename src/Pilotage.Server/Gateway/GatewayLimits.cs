@@ -14,13 +14,19 @@ namespace Pilotage.Server.Gateway;
 /// </summary>
 public sealed class BudgetLedger(TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, decimal> _spent = new(StringComparer.Ordinal);
+    // Spending in billionths (the roll-ups' unit), added with Interlocked: a decimal cannot be, and a
+    // ConcurrentDictionary update of one allocated a node, a closure and four string keys per answer.
+    private readonly ConcurrentDictionary<SpendKey, Spend> _spent = new();
 
     public void Add(string system, long userId, DateTimeOffset at, decimal cost)
     {
         if (cost <= 0) return;
-        var (day, month, userDay, userMonth) = Keys(system, userId, at);
-        foreach (var key in (ReadOnlySpan<string>)[day, month, userDay, userMonth]) _spent.AddOrUpdate(key, cost, (_, total) => total + cost);
+        var nanos = (long)decimal.Round(cost * 1_000_000_000m, MidpointRounding.AwayFromZero);
+        var (day, month) = Periods(at);
+        foreach (var key in (ReadOnlySpan<SpendKey>)[new(system, null, day), new(system, null, month), new(system, userId, day), new(system, userId, month)])
+        {
+            Interlocked.Add(ref _spent.GetOrAdd(key, static _ => new Spend()).Nanos, nanos);
+        }
     }
 
     /// <summary>The first limit already reached, as a refusal; null when there is budget left.</summary>
@@ -28,17 +34,16 @@ public sealed class BudgetLedger(TimeProvider time)
     {
         var limits = spec.Limits;
         if (limits.CostPerDay is null && limits.CostPerMonth is null && limits.CostPerUserPerDay is null && limits.CostPerUserPerMonth is null) return null;
-        var now = time.GetUtcNow();
-        var (day, month, userDay, userMonth) = Keys(spec.Name, userId, now);
-        return Over(day, limits.CostPerDay, $"'{spec.Name}' has used its daily budget", "00:00 UTC tomorrow", "limits.costPerDay")
-            ?? Over(month, limits.CostPerMonth, $"'{spec.Name}' has used its monthly budget", "the first day of next month (UTC)", "limits.costPerMonth")
-            ?? Over(userDay, limits.CostPerUserPerDay, $"{email} has used their daily budget for '{spec.Name}'", "00:00 UTC tomorrow", "limits.costPerUserPerDay")
-            ?? Over(userMonth, limits.CostPerUserPerMonth, $"{email} has used their monthly budget for '{spec.Name}'", "the first day of next month (UTC)", "limits.costPerUserPerMonth");
+        var (day, month) = Periods(time.GetUtcNow());
+        return Over(new(spec.Name, null, day), limits.CostPerDay, $"'{spec.Name}' has used its daily budget", "00:00 UTC tomorrow", "limits.costPerDay")
+            ?? Over(new(spec.Name, null, month), limits.CostPerMonth, $"'{spec.Name}' has used its monthly budget", "the first day of next month (UTC)", "limits.costPerMonth")
+            ?? Over(new(spec.Name, userId, day), limits.CostPerUserPerDay, $"{email} has used their daily budget for '{spec.Name}'", "00:00 UTC tomorrow", "limits.costPerUserPerDay")
+            ?? Over(new(spec.Name, userId, month), limits.CostPerUserPerMonth, $"{email} has used their monthly budget for '{spec.Name}'", "the first day of next month (UTC)", "limits.costPerUserPerMonth");
 
-        GatewayRefusal? Over(string key, decimal? limit, string who, string resets, string field)
+        GatewayRefusal? Over(SpendKey key, decimal? limit, string who, string resets, string field)
         {
             if (limit is not { } max) return null;
-            var spent = _spent.GetValueOrDefault(key);
+            var spent = _spent.TryGetValue(key, out var spend) ? Interlocked.Read(ref spend.Nanos) / 1_000_000_000m : 0m;
             return spent < max ? null : new GatewayRefusal(429, "budget_exceeded",
                 $"{who} ({spent.ToString("0.####", CultureInfo.InvariantCulture)} of {max.ToString("0.####", CultureInfo.InvariantCulture)}). It resets at {resets}; until then, continue with the manual process, or ask the owner {spec.Owner} to raise {field}.");
         }
@@ -58,13 +63,19 @@ public sealed class BudgetLedger(TimeProvider time)
         foreach (var row in rows) Add(row.System, row.UserId, row.CreatedAt, row.Cost);
     }
 
-    private static (string Day, string Month, string UserDay, string UserMonth) Keys(string system, long userId, DateTimeOffset at)
+    /// <summary>The UTC day (days since 1970) and month (as a negative number, so the two never meet) of an instant.</summary>
+    private static (int Day, int Month) Periods(DateTimeOffset at)
     {
         var utc = at.UtcDateTime;
-        var day = utc.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        var month = utc.ToString("yyyyMM", CultureInfo.InvariantCulture);
-        var user = userId.ToString(CultureInfo.InvariantCulture);
-        return ($"{system}|{day}", $"{system}|{month}", $"{system}|{user}|{day}", $"{system}|{user}|{month}");
+        return ((int)(utc.Ticks / TimeSpan.TicksPerDay), -(utc.Year * 12 + utc.Month));
+    }
+
+    /// <summary>A system's spending (<paramref name="UserId"/> null) or one person's, in one day or month.</summary>
+    private readonly record struct SpendKey(string System, long? UserId, int Period);
+
+    private sealed class Spend
+    {
+        public long Nanos;
     }
 }
 
