@@ -45,6 +45,13 @@ public static class TelemetrySetup
                     .AddMeter(RuntimeMeters)
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
+                    // Recorded on every gateway request, and told nothing the gateway's own figures do not: the
+                    // upstream calls in flight and their wait for a pooled connection (the gateway's limits and
+                    // http.client.request.duration say it), and the route matches. Dropped instruments are not
+                    // listened to at all, which took a third of the metric measurements off each request.
+                    .AddView("http.client.active_requests", MetricStreamConfiguration.Drop)
+                    .AddView("http.client.request.time_in_queue", MetricStreamConfiguration.Drop)
+                    .AddView("aspnetcore.routing.match_attempts", MetricStreamConfiguration.Drop)
                     // Created with the provider, so its observable instruments exist from the start.
                     .AddInstrumentation(sp => sp.GetRequiredService<EvidenceMetrics>())
                     .AddPrometheusExporter();

@@ -48,6 +48,11 @@ public sealed class TelemetryTests
         Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_records_written_total", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_queue_length", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("http_client_request_duration_seconds_bucket{", StringComparison.Ordinal));
+        // Measured on every request and dropped on purpose (docs/observability.md).
+        Assert.DoesNotContain("http_client_active_requests", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("http_client_request_time_in_queue", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_routing_match_attempts", text, StringComparison.Ordinal);
 
         Assert.DoesNotContain("zebra-quartz", text, StringComparison.Ordinal);
         Assert.DoesNotContain(h.MemberKey, text, StringComparison.Ordinal);
