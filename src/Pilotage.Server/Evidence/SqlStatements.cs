@@ -18,13 +18,20 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
     {
         if (!_commands.TryGetValue(sql, out var command))
         {
-            command = connection.CreateCommand();
-#pragma warning disable CA2100 // fixed SQL texts of the evidence code; every value is a parameter
-            command.CommandText = sql;
-#pragma warning restore CA2100
+            command = Create(connection, sql);
             _commands[sql] = command;
         }
         command.Transaction = transaction;
+        return command;
+    }
+
+    /// <summary>A new command for one of the evidence code's fixed SQL texts.</summary>
+    public static DbCommand Create(DbConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+#pragma warning disable CA2100 // fixed SQL texts of the evidence code; every value is a parameter
+        command.CommandText = sql;
+#pragma warning restore CA2100
         return command;
     }
 
@@ -54,11 +61,8 @@ internal readonly struct StatementLease : IAsyncDisposable
     public static StatementLease Of(SqlStatements? statements, DbConnection connection, DbTransaction? transaction, string sql)
     {
         if (statements is not null) return new StatementLease(statements.For(sql, transaction), owned: false);
-        var command = connection.CreateCommand();
+        var command = SqlStatements.Create(connection, sql);
         command.Transaction = transaction;
-#pragma warning disable CA2100 // fixed SQL texts of the evidence code; every value is a parameter
-        command.CommandText = sql;
-#pragma warning restore CA2100
         return new StatementLease(command, owned: true);
     }
 
