@@ -96,7 +96,13 @@ public sealed class PilotageStore
             var folder = Path.GetDirectoryName(Path.GetFullPath(dataSource));
             if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
         }
-        await db.Database.MigrateAsync(cancellationToken);
+        // Migrate also diffs the whole model against the last migration's snapshot (EF Core's pending-model-changes
+        // check), which costs seconds of start-up on every restart; asking the history table first costs one query.
+        // MigrationTests keeps the model and the migrations in step, so the check has nothing to find at run time.
+        if ((await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any())
+        {
+            await db.Database.MigrateAsync(cancellationToken);
+        }
         if (Location.Provider == StoreProvider.Sqlite)
         {
             // WAL lets readers go on while the single writer commits; it persists in the file.
