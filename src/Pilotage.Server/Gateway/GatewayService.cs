@@ -687,7 +687,9 @@ public sealed class GatewayService(
             http.Response.ContentType = "application/json";
             OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
             http.Response.Headers.Location = $"/v1/interactions/{request.Id}";
-            await JsonSerializer.SerializeAsync(http.Response.Body, held, GatewayJsonContext.Default.HeldAnswer, http.RequestAborted);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(held, GatewayJsonContext.Default.HeldAnswer);
+            http.Response.ContentLength = bytes.Length;
+            await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
         });
     }
 
@@ -776,6 +778,9 @@ public sealed class GatewayService(
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
+        // The length is known: without it Kestrel frames the answer in chunks, and its closing chunk costs
+        // a second write to the socket per answer (a send, and a wake-up of the client).
+        http.Response.ContentLength = bytes.Length;
         OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
         await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
     }

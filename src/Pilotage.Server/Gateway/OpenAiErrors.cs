@@ -18,7 +18,10 @@ public static class OpenAiErrors
         context.Response.StatusCode = refusal.Status;
         context.Response.ContentType = "application/json";
         SetHeaders(context, interactionId, mode);
-        await context.Response.Body.WriteAsync(Serialize(refusal), context.RequestAborted);
+        var body = Serialize(refusal);
+        // A known length spares the chunk framing and its closing write (refusals are hot under load shedding).
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
     public static void SetHeaders(HttpContext context, string? interactionId, string mode)

@@ -103,6 +103,26 @@ public sealed class GatewayModeTests
     }
 
     [Fact]
+    public async Task Answers_held_answers_and_refusals_carry_their_length_instead_of_chunked_framing()
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full");
+        await AssertSentWhole(await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Hello")), HttpStatusCode.OK);
+        await AssertSentWhole(await h.Member.PostAsJsonAsync("/v1/chat/completions", new { model = "no-such-system", messages = new[] { new { role = "user", content = "hi" } } }), HttpStatusCode.NotFound);
+
+        await using var held = await GatewayHarness.StartAsync(mode: "approval");
+        await AssertSentWhole(await held.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Hello")), HttpStatusCode.Accepted);
+
+        static async Task AssertSentWhole(HttpResponseMessage response, HttpStatusCode expected)
+        {
+            Assert.Equal(expected, response.StatusCode);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            Assert.NotEmpty(body);
+            Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+            Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+        }
+    }
+
+    [Fact]
     public async Task Approval_mode_holds_the_answer_until_a_reviewer_releases_it()
     {
         await using var h = await GatewayHarness.StartAsync(mode: "approval");
