@@ -47,6 +47,8 @@ internal static class Servers
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // As YARP's own benchmarks and Pilotage itself (below --verbose): no per-request Activity for log scopes.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         return builder;
     }
 

@@ -42,6 +42,12 @@ public static class PilotageApp
         });
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // With any level of this category on, ASP.NET Core creates an Activity on every request only to give
+        // log scopes a trace id, and HttpClient then writes its traceparent into every upstream call. Below
+        // Information the category writes nothing an operator reads (its request lines are Information), so
+        // it is switched off, as YARP does for the same reason. Tracing (OTLP) still gets its activities
+        // from its own listener; --verbose keeps the request lines and their scopes.
+        if (options.LogLevel > LogLevel.Information) builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // Data Protection protects only the dashboard cookie; its key ring is in the store without a key
         // encryptor by design (docs/security.md), so the "no key encryptor" start-up warning is noise to operators.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);

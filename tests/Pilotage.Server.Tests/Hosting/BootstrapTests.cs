@@ -47,6 +47,22 @@ public sealed class BootstrapTests
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
+    [Theory]
+    [InlineData(LogLevel.Warning, false)]
+    [InlineData(LogLevel.Error, false)]
+    [InlineData(LogLevel.Information, true)]
+    public async Task Hosting_diagnostics_log_only_when_verbose_so_no_activity_is_made_per_request(LogLevel level, bool expected)
+    {
+        // ASP.NET Core makes an Activity per request whenever this category logs at any level (for log
+        // scopes); the gateway's hot path should not pay for scopes nobody writes.
+        using var folder = new TempDirectory();
+        await using var app = PilotageApp.Build(new PilotageServerOptions { Database = folder.File("p.db"), Urls = "http://127.0.0.1:0", CredentialsPath = "", LogLevel = level });
+        var hosting = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+        Assert.Equal(expected, hosting.IsEnabled(LogLevel.Critical));
+        // Everything else keeps the chosen level: errors still reach the operator.
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pilotage.Server.Gateway.GatewayService").IsEnabled(LogLevel.Error));
+    }
+
     [Fact]
     public async Task A_chosen_admin_token_works_and_is_never_printed()
     {
