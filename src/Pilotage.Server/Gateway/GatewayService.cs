@@ -681,15 +681,10 @@ public sealed class GatewayService(
         // The held answer commits with its record, in one transaction: a crash leaves both or neither.
         // It lives in the store, so it is never spooled: during an outage approval mode fails closed.
         var hold = new EvidenceHold(spec.Name, request.ResponseText!, request.At);
-        await CommitThenAsync(http, request, "held", hold: hold, respond: async () =>
+        await CommitThenAsync(http, request, "held", hold: hold, respond: () =>
         {
-            http.Response.StatusCode = StatusCodes.Status202Accepted;
-            http.Response.ContentType = "application/json";
-            OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
             http.Response.Headers.Location = $"/v1/interactions/{request.Id}";
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(held, GatewayJsonContext.Default.HeldAnswer);
-            http.Response.ContentLength = bytes.Length;
-            await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+            return WriteJsonAsync(http, request, StatusCodes.Status202Accepted, JsonSerializer.SerializeToUtf8Bytes(held, GatewayJsonContext.Default.HeldAnswer));
         });
     }
 
