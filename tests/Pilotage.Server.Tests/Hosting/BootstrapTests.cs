@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Net.Http.Headers;
@@ -61,6 +62,18 @@ public sealed class BootstrapTests
         Assert.Equal(expected, hosting.IsEnabled(LogLevel.Critical));
         // Everything else keeps the chosen level: errors still reach the operator.
         Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pilotage.Server.Gateway.GatewayService").IsEnabled(LogLevel.Error));
+    }
+
+    [Fact]
+    public async Task The_host_does_not_watch_its_working_directory_for_configuration_changes()
+    {
+        // A reloadable appsettings.json would make the host watch the content root (the working directory,
+        // where pilotage.db lives by default) recursively, and handle an event for every write to the WAL.
+        using var folder = new TempDirectory();
+        await using var app = PilotageApp.Build(new PilotageServerOptions { Database = folder.File("p.db"), Urls = "http://127.0.0.1:0", CredentialsPath = "" });
+        var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.NotEmpty(files);
+        Assert.All(files, file => Assert.False(file.Source.ReloadOnChange, $"{file} is reloaded on change"));
     }
 
     [Fact]
