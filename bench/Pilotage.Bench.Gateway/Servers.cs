@@ -41,7 +41,7 @@ internal static class Servers
 
     private static WebApplicationBuilder Builder()
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [PilotageApp.NoConfigReload] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Pilotage.Server.Hosting;
 
 namespace Pilotage.Cli.Demo;
 
@@ -37,7 +38,7 @@ internal sealed class SimulatedModel : IAsyncDisposable
     /// <summary>Starts on 127.0.0.1 with a free port. Latency is drawn per prompt between the two bounds.</summary>
     public static async Task<SimulatedModel> StartAsync(TimeSpan minLatency, TimeSpan maxLatency, CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [PilotageApp.NoConfigReload] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();

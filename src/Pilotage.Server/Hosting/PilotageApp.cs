@@ -26,11 +26,12 @@ public static class PilotageApp
     /// <summary>The largest request body any endpoint accepts; endpoints narrow it further.</summary>
     public const long MaxRequestBodyBytes = 16 * 1024 * 1024;
 
+    /// <summary>The argument every host Pilotage starts gets (the demo's simulated model and the benchmarks' servers too).</summary>
     // The host would otherwise watch its content root (the working directory, where pilotage.db lives by
     // default) recursively for appsettings.json changes: one inotify watch per subdirectory of wherever
     // `pilotage serve` was started, and an event to process for every write the store makes to its WAL.
     // Pilotage is configured by its options, not by appsettings.json, so nothing would ever be reloaded.
-    private const string NoConfigReload = "--hostBuilder:reloadConfigOnChange=false";
+    public const string NoConfigReload = "--hostBuilder:reloadConfigOnChange=false";
 
     public static WebApplication Build(PilotageServerOptions options)
     {
