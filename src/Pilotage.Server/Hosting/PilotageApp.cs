@@ -111,7 +111,9 @@ public static class PilotageApp
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 MaxConnectionsPerServer = 512,
-                AutomaticDecompression = System.Net.DecompressionMethods.All,
+                // No AutomaticDecompression: upstream answers are small JSON or an SSE stream the gateway reads
+                // as it comes, and an upstream compresses only when asked. Asking would put a decompression
+                // handler and an Accept-Encoding header on every call for bytes that mostly cross a LAN.
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // Every upstream call is already an evidence record and a metric; the factory's two logging handlers
