@@ -291,6 +291,14 @@ public sealed class EvidenceWriterTests : IDisposable
         });
         Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
         Assert.NotEqual(InteractionId.New(), InteractionId.New());
+
+        // A standard UUIDv7 (RFC 9562) whose leading 48 bits are the clock's milliseconds.
+        var uuid = Guid.ParseExact(ids[0][InteractionId.Prefix.Length..], "N");
+        Assert.Equal(7, uuid.Version);
+        Assert.Equal(0b1000, uuid.Variant & 0b1100);
+        Assert.Equal(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), Convert.ToInt64(ids[0][4..16], 16));
+        // Unique within one millisecond: 74 random bits each.
+        Assert.Equal(10_000, Enumerable.Range(0, 10_000).Select(_ => InteractionId.New(time)).Distinct(StringComparer.Ordinal).Count());
     }
 
     private async Task DurableConcurrentAsync(PilotageStore store)
