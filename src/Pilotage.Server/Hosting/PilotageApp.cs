@@ -187,9 +187,34 @@ public static class PilotageApp
     public static async Task RunAsync(PilotageServerOptions options, CancellationToken cancellationToken)
     {
         await using var app = Build(options);
-        var address = await StartAsync(app, cancellationToken);
+        string address;
+        try
+        {
+            address = await StartAsync(app, cancellationToken);
+        }
+        catch
+        {
+            // The background services may already run when a later step fails (Kestrel cannot bind its port,
+            // say). Stopped, they end quietly; only disposed, the host reports each as "BackgroundService
+            // failed" under the real error, which sends the operator after the wrong problem.
+            await StopQuietlyAsync(app);
+            throw;
+        }
         var announce = options.Announce ?? Console.Out;
         await announce.WriteLineAsync($"Pilotage is serving on {address} (store: {app.Services.GetRequiredService<StoreLocation>().Describe()}). Ctrl-C stops it.");
         await app.WaitForShutdownAsync(cancellationToken);
+    }
+
+    private static async Task StopQuietlyAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StopAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The start-up failure is the error to report; a second one from stopping would only hide it.
+            app.Logger.LogDebug(e, "Stopping after a failed start-up failed too");
+        }
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
+using System.Net.Sockets;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -74,6 +75,28 @@ public sealed class BootstrapTests
         var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
         Assert.NotEmpty(files);
         Assert.All(files, file => Assert.False(file.Source.ReloadOnChange, $"{file} is reloaded on change"));
+    }
+
+    [Fact]
+    public async Task A_server_that_cannot_bind_its_port_fails_with_the_reason_and_stops_its_background_services_cleanly()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using var folder = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        var options = new PilotageServerOptions
+        {
+            Database = folder.File("p.db"), Urls = $"http://127.0.0.1:{port}", CredentialsPath = "", LogLevel = LogLevel.Warning,
+            LoggerProviders = [logs], Announce = TextWriter.Null,
+        };
+
+        var failure = await Assert.ThrowsAsync<IOException>(() => PilotageApp.RunAsync(options, CancellationToken.None));
+        Assert.Contains("address already in use", failure.Message, StringComparison.Ordinal);
+        // The background services (retention purge, expiry watcher...) were started before Kestrel failed to
+        // bind; they are stopped, not torn down by disposal and then reported as "BackgroundService failed".
+        await Task.Delay(200);
+        Assert.DoesNotContain(logs.Lines, line => line.Contains("BackgroundService failed", StringComparison.Ordinal));
     }
 
     [Fact]
