@@ -239,12 +239,6 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
     public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null, bool flush = true)
     {
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
-        if (!flush)
-        {
-            // This transaction only: its commit does not wait for the WAL flush.
-            await using var local = StatementLease.Of(_statements, _connection, transaction, "SET LOCAL synchronous_commit = off");
-            await local.ExecuteAsync(cancellationToken);
-        }
         if (skipExisting) rows = await WithoutStoredAsync(transaction, rows, cancellationToken);
         await using (var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken))
         {
@@ -286,7 +280,25 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
             }
             await copy.CompleteAsync(cancellationToken);
         }
-        await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
+        // Everything after the COPY goes in one round trip: the roll-ups, queue items and approvals (one
+        // statement each, which were as many round trips as statements, before the commit could even start).
+        _statements.Defer();
+        try
+        {
+            if (!flush)
+            {
+                // This transaction only: its commit does not wait for the WAL flush (read at COMMIT, so it may come last).
+                await using var local = StatementLease.Of(_statements, _connection, transaction, "SET LOCAL synchronous_commit = off");
+                await local.ExecuteAsync(cancellationToken);
+            }
+            await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
+        }
+        catch
+        {
+            await _statements.DiscardDeferredAsync(); // the transaction rolls back; the next batch starts clean
+            throw;
+        }
+        await _statements.RunDeferredAsync(transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return rows;
     }

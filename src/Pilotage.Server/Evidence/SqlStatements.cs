@@ -12,6 +12,50 @@ namespace Pilotage.Server.Evidence;
 internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
 {
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private DbBatch? _deferred;
+
+    /// <summary>True between <see cref="Defer"/> and <see cref="RunDeferredAsync"/>: statements are collected, not run.</summary>
+    public bool Deferring => _deferred is not null;
+
+    /// <summary>
+    /// From now on, statements run through this cache are collected (with their values at that moment) and
+    /// sent together by <see cref="RunDeferredAsync"/>, in one round trip. For PostgreSQL, where each statement
+    /// otherwise costs the batch a round trip before its commit; only for statements whose result nobody reads.
+    /// </summary>
+    public void Defer()
+    {
+        if (_deferred is not null) throw new InvalidOperationException("statements are already being deferred");
+        _deferred = connection.CreateBatch();
+    }
+
+    /// <summary>Collects <paramref name="command"/> as it is now: its text and a copy of its parameters.</summary>
+    public void Add(DbCommand command)
+    {
+        var batch = _deferred ?? throw new InvalidOperationException("statements are not being deferred");
+        var item = batch.CreateBatchCommand();
+        item.CommandText = command.CommandText;
+        foreach (DbParameter parameter in command.Parameters)
+        {
+            var copy = item.CreateParameter();
+            copy.ParameterName = parameter.ParameterName;
+            copy.Value = parameter.Value;
+            item.Parameters.Add(copy);
+        }
+        batch.BatchCommands.Add(item);
+    }
+
+    /// <summary>Runs the collected statements in <paramref name="transaction"/> (nothing if there are none) and stops deferring.</summary>
+    public async Task RunDeferredAsync(DbTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var batch = _deferred ?? throw new InvalidOperationException("statements are not being deferred");
+        _deferred = null;
+        await using (batch)
+        {
+            if (batch.BatchCommands.Count == 0) return;
+            batch.Transaction = transaction;
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
 
     /// <summary>The command for <paramref name="sql"/> in <paramref name="transaction"/>; do not dispose it.</summary>
     public DbCommand For(string sql, DbTransaction? transaction)
@@ -35,8 +79,16 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
         return command;
     }
 
+    /// <summary>Drops whatever was collected and stops deferring.</summary>
+    public async ValueTask DiscardDeferredAsync()
+    {
+        if (_deferred is not null) await _deferred.DisposeAsync();
+        _deferred = null;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await DiscardDeferredAsync();
         foreach (var command in _commands.Values) await command.DisposeAsync();
         _commands.Clear();
     }
@@ -49,18 +101,20 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
 internal readonly struct StatementLease : IAsyncDisposable
 {
     private readonly bool _owned;
+    private readonly SqlStatements? _statements;
 
-    private StatementLease(DbCommand command, bool owned)
+    private StatementLease(DbCommand command, bool owned, SqlStatements? statements = null)
     {
         Command = command;
         _owned = owned;
+        _statements = statements;
     }
 
     public DbCommand Command { get; }
 
     public static StatementLease Of(SqlStatements? statements, DbConnection connection, DbTransaction? transaction, string sql)
     {
-        if (statements is not null) return new StatementLease(statements.For(sql, transaction), owned: false);
+        if (statements is not null) return new StatementLease(statements.For(sql, transaction), owned: false, statements);
         var command = SqlStatements.Create(connection, sql);
         command.Transaction = transaction;
         return new StatementLease(command, owned: true);
@@ -81,7 +135,13 @@ internal readonly struct StatementLease : IAsyncDisposable
         parameters.Add(parameter);
     }
 
-    public Task<int> ExecuteAsync(CancellationToken ct) => Command.ExecuteNonQueryAsync(ct);
+    /// <summary>Runs the statement, or, while its <see cref="SqlStatements"/> defers, collects it (and returns 0).</summary>
+    public Task<int> ExecuteAsync(CancellationToken ct)
+    {
+        if (_statements is not { Deferring: true }) return Command.ExecuteNonQueryAsync(ct);
+        _statements.Add(Command);
+        return Task.FromResult(0);
+    }
 
     public ValueTask DisposeAsync() => _owned ? Command.DisposeAsync() : ValueTask.CompletedTask;
 }

@@ -42,6 +42,21 @@ public sealed class EvidenceWriterTests : IDisposable
         await BrokenTableAsync(await StoreAsync(database.ConnectionString));
     }
 
+    [Fact]
+    public async Task Sqlite_roll_ups_queue_items_and_approvals_commit_with_their_batch_or_not_at_all()
+    {
+        using var folder = new TempDirectory();
+        await FollowUpsAsync(await StoreAsync(folder.File("evidence.db")));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_roll_ups_queue_items_and_approvals_commit_with_their_batch_or_not_at_all()
+    {
+        // On PostgreSQL these statements go to the server in one round trip after the COPY.
+        await using var database = await PostgresDatabase.CreateAsync();
+        await FollowUpsAsync(await StoreAsync(database.ConnectionString));
+    }
+
     [PostgresFact]
     public async Task Postgres_writer_reconnects_transparently_when_its_connection_was_terminated()
     {
@@ -331,6 +346,48 @@ public sealed class EvidenceWriterTests : IDisposable
         foreach (var row in written)
         {
             EvidenceRows.AssertSame(row, back[row.Id]);
+        }
+    }
+
+    private async Task FollowUpsAsync(PilotageStore store)
+    {
+        await using var writer = NewWriter(store);
+        var draft = EvidenceRows.Make(2); // chat, served
+        draft.Mode = "draft";
+        var held = EvidenceRows.Make(4);
+        held.Outcome = "held";
+        var plain = EvidenceRows.Make(6);
+        var hold = new EvidenceHold(held.System, "{\"held\":true}", held.CreatedAt);
+        // An asynchronous batch of its own first (committed without waiting for the disk), then a durable one.
+        await writer.AppendAsync(plain, EvidenceDurability.Async, Ct);
+        while (writer.Stats.RecordsWritten < 1) await Task.Delay(10, Ct);
+        await Task.WhenAll(
+            writer.AppendAsync(draft, EvidenceDurability.Durable, Ct).AsTask(),
+            writer.AppendAsync(held, EvidenceDurability.Durable, Pilotage.Core.Specs.StoreOutage.FailClosed, hold, Ct).AsTask());
+
+        await using (var db = store.CreateDbContext())
+        {
+            Assert.Equal(3, await db.Rollups.SumAsync(r => r.Requests));
+            Assert.Equal(3, await db.RollupLatency.SumAsync(r => r.Count));
+            Assert.Equal(3, await db.ActiveUsers.CountAsync());
+            Assert.Equal(["approval", "draft"], (await db.ReviewItems.Select(r => r.Kind).ToListAsync()).Order(StringComparer.Ordinal));
+            var approval = Assert.Single(await db.Approvals.ToListAsync());
+            Assert.Equal((held.Id, "pending"), (approval.InteractionId, approval.State));
+        }
+
+        // A follow-up that fails takes its rows with it, and the next batch is written in full.
+        await ExecuteAsync(store, "ALTER TABLE active_users RENAME TO active_users_away");
+        var lost = EvidenceRows.Make(8);
+        await Assert.ThrowsAsync<EvidenceUnavailableException>(() => writer.AppendAsync(lost, EvidenceDurability.Durable, Ct).AsTask());
+        await ExecuteAsync(store, "ALTER TABLE active_users_away RENAME TO active_users");
+        var after = EvidenceRows.Make(12);
+        await writer.AppendAsync(after, EvidenceDurability.Durable, Ct);
+        await using (var db = store.CreateDbContext())
+        {
+            Assert.False(await db.Interactions.AnyAsync(i => i.Id == lost.Id));
+            Assert.True(await db.Interactions.AnyAsync(i => i.Id == after.Id));
+            Assert.Equal(4, await db.Rollups.SumAsync(r => r.Requests));
+            Assert.Equal(4, await db.ActiveUsers.CountAsync());
         }
     }
 
