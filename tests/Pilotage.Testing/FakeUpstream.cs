@@ -20,6 +20,8 @@ public enum UpstreamBehaviour
     TruncatedStream,
     /// <summary>Never sends headers (until the test ends).</summary>
     Hang,
+    /// <summary>Answers chat with 307 to <c>/v1/moved/chat/completions</c>, which answers normally.</summary>
+    Redirect,
 }
 
 /// <summary>
@@ -44,6 +46,12 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>The Authorization headers the gateway sent (the upstream key it resolved).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
 
+    /// <summary>The Cookie headers the gateway sent, if any.</summary>
+    public ConcurrentQueue<string> Cookies { get; } = new();
+
+    /// <summary>When set, every chat answer carries this <c>Set-Cookie</c>.</summary>
+    public string? SetCookie { get; set; }
+
     /// <summary>Requests the fake model is handling now: back to zero once the gateway let go of every call.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
     public ConcurrentQueue<JsonObject> Received { get; } = new();
@@ -61,7 +69,7 @@ public sealed class FakeUpstream : IAsyncDisposable
 
     public static async Task<FakeUpstream> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [Pilotage.Server.Hosting.PilotageApp.NoConfigReload] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
@@ -70,6 +78,7 @@ public sealed class FakeUpstream : IAsyncDisposable
         {
             Interlocked.Increment(ref self!._inFlight);
             if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
+            if (http.Request.Headers.Cookie.ToString() is { Length: > 0 } cookie) self.Cookies.Enqueue(cookie);
             try
             {
                 await next(http);
@@ -80,14 +89,22 @@ public sealed class FakeUpstream : IAsyncDisposable
             }
         });
         app.MapPost("/v1/chat/completions", (HttpContext http) => self!.ChatAsync(http));
+        app.MapPost("/v1/moved/chat/completions", (HttpContext http) => self!.ChatAsync(http, moved: true));
         app.MapPost("/v1/embeddings", (HttpContext http) => self!.EmbeddingsAsync(http));
         await app.StartAsync();
         self = new FakeUpstream(app, app.Urls.First());
         return self;
     }
 
-    private async Task ChatAsync(HttpContext http)
+    private async Task ChatAsync(HttpContext http, bool moved = false)
     {
+        if (Behaviour == UpstreamBehaviour.Redirect && !moved)
+        {
+            http.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            http.Response.Headers.Location = "/v1/moved/chat/completions";
+            return;
+        }
+        if (SetCookie is { } setCookie) http.Response.Headers.SetCookie = setCookie;
         var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
         Received.Enqueue(body);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _stopping.Token);

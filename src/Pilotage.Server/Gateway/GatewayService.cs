@@ -456,6 +456,8 @@ public sealed class GatewayService(
         return status switch
         {
             401 or 403 => new GatewayRefusal(502, "upstream_auth", $"the model provider refused Pilotage's credentials for '{spec.Name}' ({status}); the owner {spec.Owner} must check upstream.apiKeyEnv."),
+            >= 300 and < 400 => new GatewayRefusal(502, "upstream_redirect",
+                $"the model provider for '{spec.Name}' answered with a redirect ({status}) to {response.Headers.Location?.ToString() ?? "no address"}; the owner {spec.Owner} should set upstream.baseUrl to the address it redirects to."),
             429 => new GatewayRefusal(429, "upstream_rate_limited", $"the model provider behind '{spec.Name}' is rate limiting{detail}; wait and retry."),
             >= 400 and < 500 => new GatewayRefusal(status, "upstream_rejected", $"the model rejected the request ({status}){detail}"),
             _ => new GatewayRefusal(502, "upstream_error", $"the model behind '{spec.Name}' failed ({status}){detail}. Try again shortly; if it persists, {ServingPolicy.ManualProcess}."),

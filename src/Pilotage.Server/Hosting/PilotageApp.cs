@@ -111,6 +111,12 @@ public static class PilotageApp
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 MaxConnectionsPerServer = 512,
+                // One handler serves every caller, so it must keep no state between their calls: cookies an
+                // upstream sets (a balancer's affinity cookie, say) would otherwise go out with everyone's
+                // next calls. A redirect is reported (upstream_redirect, naming the target), not followed:
+                // followed, a POST becomes a GET or loses its Authorization on another host, and fails obscurely.
+                UseCookies = false,
+                AllowAutoRedirect = false,
                 // No AutomaticDecompression: upstream answers are small JSON or an SSE stream the gateway reads
                 // as it comes, and an upstream compresses only when asked. Asking would put a decompression
                 // handler and an Accept-Encoding header on every call for bytes that mostly cross a LAN.

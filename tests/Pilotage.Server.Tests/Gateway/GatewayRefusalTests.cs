@@ -219,6 +219,36 @@ public sealed class GatewayUpstreamFaultTests
     }
 
     [Fact]
+    public async Task An_upstream_redirect_is_reported_with_its_target_not_followed()
+    {
+        await using var h = await GatewayHarness.StartAsync();
+        h.Upstream.Behaviour = UpstreamBehaviour.Redirect;
+        var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"));
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("upstream_redirect", error.GetProperty("code").GetString());
+        Assert.Contains("/v1/moved/chat/completions", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("upstream.baseUrl", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(h.Upstream.Received); // the moved address (which would have answered) was never called
+        var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        Assert.Equal(("failed", "upstream_redirect", (int?)307), (record.Outcome, record.RefusalCode, record.UpstreamStatus));
+    }
+
+    [Fact]
+    public async Task Cookies_an_upstream_sets_are_not_sent_with_anyone_s_later_calls()
+    {
+        // One pooled handler serves every caller: a cookie kept from one answer would reach the next callers' calls.
+        await using var h = await GatewayHarness.StartAsync();
+        h.Upstream.SetCookie = "affinity=first-caller; Path=/";
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
+        }
+        Assert.Equal(3, h.Upstream.Received.Count);
+        Assert.Empty(h.Upstream.Cookies);
+    }
+
+    [Fact]
     public async Task A_hanging_upstream_times_out_at_the_first_byte_limit_with_504()
     {
         await using var h = await GatewayHarness.StartAsync(extra: "");
