@@ -771,16 +771,8 @@ public sealed class GatewayService(
         }
     }
 
-    private static async Task WriteJsonAsync(HttpContext http, GatewayRequest request, int status, byte[] bytes)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json";
-        // The length is known: without it Kestrel frames the answer in chunks, and its closing chunk costs
-        // a second write to the socket per answer (a send, and a wake-up of the client).
-        http.Response.ContentLength = bytes.Length;
-        OpenAiErrors.SetHeaders(http, request.Id, request.Mode);
-        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
-    }
+    private static Task WriteJsonAsync(HttpContext http, GatewayRequest request, int status, byte[] bytes) =>
+        OpenAiErrors.WriteJsonAsync(http, status, bytes, request.Id, request.Mode);
 
     internal static HttpStatusCode StatusOf(GatewayRefusal refusal) => (HttpStatusCode)refusal.Status;
 

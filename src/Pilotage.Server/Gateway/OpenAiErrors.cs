@@ -12,15 +12,18 @@ public static class OpenAiErrors
     // Messages are for people: keep quotes and apostrophes readable instead of \u0027 escapes.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task WriteAsync(HttpContext context, GatewayRefusal refusal, string? interactionId, string mode)
+    public static Task WriteAsync(HttpContext context, GatewayRefusal refusal, string? interactionId, string mode) =>
+        context.Response.HasStarted ? Task.CompletedTask : WriteJsonAsync(context, refusal.Status, Serialize(refusal), interactionId, mode);
+
+    /// <summary>A whole JSON body (an answer, a held answer, a refusal) with the gateway's headers.</summary>
+    public static async Task WriteJsonAsync(HttpContext context, int status, byte[] body, string? interactionId, string mode)
     {
-        if (context.Response.HasStarted) return;
-        context.Response.StatusCode = refusal.Status;
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        SetHeaders(context, interactionId, mode);
-        var body = Serialize(refusal);
-        // A known length spares the chunk framing and its closing write (refusals are hot under load shedding).
+        // The length is known: without it Kestrel frames the body in chunks, and its closing chunk costs a
+        // second write to the socket (a send, and a wake-up of the client) for every answer and refusal.
         context.Response.ContentLength = body.Length;
+        SetHeaders(context, interactionId, mode);
         await context.Response.Body.WriteAsync(body, context.RequestAborted);
     }
 
