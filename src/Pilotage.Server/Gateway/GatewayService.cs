@@ -240,6 +240,20 @@ public sealed class GatewayService(
         await RefuseAsync(http, request, refusal);
     }
 
+    // The duplicate-key check unescapes every key and throws InvalidOperationException, not JsonException, when a
+    // key holds half of a UTF-16 surrogate pair ("\ud800"): that is a malformed request like any other, not a 500.
+    private static JsonObject? ParseRequest(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return JsonNode.Parse(bytes, documentOptions: RequestParseOptions) as JsonObject;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonException("a property name holds a \\u escape of half a UTF-16 surrogate pair, with no partner; fix or remove that key", e);
+        }
+    }
+
     private async Task<JsonObject?> ReadBodyAsync(HttpContext http, GatewayRequest request, GatewayAdmission admission, bool requireMessages)
     {
         var snapshot = policy.Current;
@@ -252,7 +266,7 @@ public sealed class GatewayService(
                 await ShedAsync(http, request, bufferBudget.Exhausted("this request's body"));
                 return null;
             }
-            body = JsonNode.Parse(bytes.Span, documentOptions: RequestParseOptions) as JsonObject;
+            body = ParseRequest(bytes.Span);
             received = bytes;
         }
         catch (JsonException e)

@@ -35,6 +35,9 @@ public class HostileRequestTests
         { "tools a string", "{\"model\":\"" + System + "\",\"tools\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
         { "deep nesting", "{\"model\":\"" + System + "\",\"messages\":" + new string('[', 10_000) + new string(']', 10_000) + "}" },
         { "lone surrogate", "{\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}" },
+        // System.Text.Json's duplicate-key check throws InvalidOperationException, not JsonException, on these.
+        { "lone surrogate in a key", "{\"model\":\"" + System + "\",\"\\ud800\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "lone low surrogate in a nested key", "{\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"x\\udc00y\":2}]}" },
         { "unknown model", "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
         { "duplicate keys", "{\"model\":\"nope\",\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
     };
