@@ -22,6 +22,8 @@ public enum UpstreamBehaviour
     Hang,
     /// <summary>Answers chat with 307 to <c>/v1/moved/chat/completions</c>, which answers normally.</summary>
     Redirect,
+    /// <summary>Streams one event line that never ends, until the gateway lets go.</summary>
+    EndlessLine,
 }
 
 /// <summary>
@@ -62,6 +64,13 @@ public sealed class FakeUpstream : IAsyncDisposable
     /// <summary>Name of the tool the model calls in <see cref="UpstreamBehaviour.ToolCall"/>.</summary>
     public string ToolName { get; set; } = "send_email";
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
+    /// <summary>When set, the body of every non-streamed chat answer, sent as is: for answers no real model should send.</summary>
+    public string? RawAnswer { get; set; }
+    /// <summary>When set, the events of every streamed chat answer (each sent as <c>data: …</c>), then <c>[DONE]</c>.</summary>
+    public IReadOnlyList<string>? RawStreamEvents { get; set; }
+    /// <summary>Bytes sent in <see cref="UpstreamBehaviour.EndlessLine"/> before the gateway let go.</summary>
+    public long EndlessBytesSent => Interlocked.Read(ref _endlessBytesSent);
+    private long _endlessBytesSent;
     public int PromptTokens { get; set; } = 120;
     public int CompletionTokens { get; set; } = 40;
 
@@ -130,6 +139,24 @@ public sealed class FakeUpstream : IAsyncDisposable
                 return;
         }
         var model = body["model"]?.GetValue<string>() ?? "unknown";
+        if (body["stream"]?.GetValue<bool>() == true && Behaviour == UpstreamBehaviour.EndlessLine)
+        {
+            await EndlessLineAsync(http, linked.Token);
+            return;
+        }
+        if (body["stream"]?.GetValue<bool>() == true && RawStreamEvents is { } events)
+        {
+            http.Response.ContentType = "text/event-stream";
+            foreach (var data in events) await http.Response.WriteAsync("data: " + data + "\n\n", Encoding.UTF8, linked.Token);
+            await http.Response.WriteAsync("data: [DONE]\n\n", linked.Token);
+            return;
+        }
+        if (RawAnswer is { } raw)
+        {
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(raw, Encoding.UTF8, linked.Token);
+            return;
+        }
         if (body["stream"]?.GetValue<bool>() == true)
         {
             await StreamAsync(http, body, model, linked.Token);
@@ -191,6 +218,25 @@ public sealed class FakeUpstream : IAsyncDisposable
             await WriteEventAsync(http, usage, ct);
         }
         await http.Response.WriteAsync("data: [DONE]\n\n", ct);
+    }
+
+    private async Task EndlessLineAsync(HttpContext http, CancellationToken ct)
+    {
+        http.Response.ContentType = "text/event-stream";
+        var piece = Encoding.UTF8.GetBytes("data: {\"choices\":[{\"delta\":{\"content\":\"" + new string('x', 64 * 1024));
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await http.Response.Body.WriteAsync(piece, ct);
+                Interlocked.Add(ref _endlessBytesSent, piece.Length);
+                piece = Encoding.UTF8.GetBytes(new string('x', 64 * 1024)); // the same line goes on: no newline, ever
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // the gateway closed the connection: what the test waits for
+        }
     }
 
     private static JsonObject Chunk(string model, JsonObject delta, string? finish) => new()

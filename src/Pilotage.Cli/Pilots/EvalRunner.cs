@@ -238,6 +238,12 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
                 return new CaseOutcome(testCase, new CaseVerdict(CaseVerdictKind.Error, $"the gateway answered {status} with something other than JSON"), interaction, status, null, null);
             }
         }
+        catch (InvalidOperationException)
+        {
+            // GetString refuses an escape of half a surrogate pair ("\ud800"): the model's text cannot be judged.
+            return new CaseOutcome(testCase, new CaseVerdict(CaseVerdictKind.Error,
+                $"the gateway answered {status} with text that is not valid Unicode (a lone \\u surrogate escape)"), interaction, status, null, null);
+        }
         var verdict = ExpectationChecker.Check(testCase.Expect, text, status, code);
         if (verdict.Kind == CaseVerdictKind.Error && message is not null)
         {

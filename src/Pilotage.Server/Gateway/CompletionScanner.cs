@@ -22,7 +22,7 @@ internal static class CompletionScanner
             {
                 switch (reader.TokenType)
                 {
-                    case JsonTokenType.PropertyName when reader.CurrentDepth == 1 && reader.ValueTextEquals("usage"u8):
+                    case JsonTokenType.PropertyName when reader.CurrentDepth == 1 && NameIs(ref reader, "usage"u8):
                         if (!reader.Read()) return false;
                         if (reader.TokenType == JsonTokenType.StartObject)
                         {
@@ -35,8 +35,8 @@ internal static class CompletionScanner
                         }
                         break;
                     case JsonTokenType.PropertyName when inUsage && reader.CurrentDepth == usageDepth + 1:
-                        var isPrompt = reader.ValueTextEquals("prompt_tokens"u8);
-                        var isCompletion = !isPrompt && reader.ValueTextEquals("completion_tokens"u8);
+                        var isPrompt = NameIs(ref reader, "prompt_tokens"u8);
+                        var isCompletion = !isPrompt && NameIs(ref reader, "completion_tokens"u8);
                         if (!reader.Read()) return false;
                         if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
                         {
@@ -57,6 +57,20 @@ internal static class CompletionScanner
             return reader.BytesConsumed == json.Length || json[(int)reader.BytesConsumed..].Trim(" \t\r\n"u8).IsEmpty;
         }
         catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether the property name is <paramref name="name"/>. A name holding an escape of half a surrogate pair
+    /// (<c>"\ud800"</c>) spells no text, so it is no name the scanner looks for; the answer is passed on as it came.</summary>
+    private static bool NameIs(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
         {
             return false;
         }

@@ -380,23 +380,40 @@ public sealed class GatewayService(
         }
     }
 
-    /// <summary>Read-only mode: tools that change things are not offered to the model at all.</summary>
+    /// <summary>
+    /// Read-only mode: tools that change things are not offered to the model at all, in <c>tools</c> or in the
+    /// legacy <c>functions</c> list (which OpenAI-compatible servers still honour). Names were type-checked by
+    /// <see cref="RequestShape.ChatProblem"/>.
+    /// </summary>
     private static void StripSideEffectingTools(JsonObject body, IReadOnlySet<string> sideEffecting)
     {
-        if (sideEffecting.Count == 0 || body["tools"] is not JsonArray tools) return;
-        for (var i = tools.Count - 1; i >= 0; i--)
+        if (sideEffecting.Count == 0) return;
+        if (body["tools"] is JsonArray tools)
         {
-            if (tools[i]?["function"]?["name"]?.GetValue<string>() is { } name && sideEffecting.Contains(name)) tools.RemoveAt(i);
+            tools.RemoveAll(tool => UntrustedJson.FunctionName(UntrustedJson.Member(tool, "function")) is { } name && sideEffecting.Contains(name));
+            if (tools.Count == 0)
+            {
+                body.Remove("tools");
+                body.Remove("tool_choice");
+                body.Remove("parallel_tool_calls");
+            }
+            else if (UntrustedJson.FunctionName(UntrustedJson.Member(body["tool_choice"], "function")) is { } forced && sideEffecting.Contains(forced))
+            {
+                body["tool_choice"] = "auto";
+            }
         }
-        if (tools.Count == 0)
+        if (body["functions"] is JsonArray functions)
         {
-            body.Remove("tools");
-            body.Remove("tool_choice");
-            body.Remove("parallel_tool_calls");
-        }
-        else if (body["tool_choice"]?["function"]?["name"]?.GetValue<string>() is { } forced && sideEffecting.Contains(forced))
-        {
-            body["tool_choice"] = "auto";
+            functions.RemoveAll(function => UntrustedJson.FunctionName(function) is { } name && sideEffecting.Contains(name));
+            if (functions.Count == 0)
+            {
+                body.Remove("functions");
+                body.Remove("function_call");
+            }
+            else if (UntrustedJson.FunctionName(body["function_call"]) is { } forced && sideEffecting.Contains(forced))
+            {
+                body["function_call"] = "auto";
+            }
         }
     }
 
@@ -557,7 +574,22 @@ public sealed class GatewayService(
     private async Task DeliverAnswerAsync(HttpContext http, GatewayRequest request, Answer answer)
     {
         var system = request.System!;
-        switch (request.Scope!.Mode)
+        string? blockedTool = null;
+        if (request.Scope!.Mode == ServingMode.ReadOnly)
+        {
+            try
+            {
+                blockedTool = BlockedToolCall(answer.Json(), system.SideEffectingTools);
+            }
+            catch (InvalidDataException e)
+            {
+                var spec = system.State.Spec;
+                await FailAsync(http, request, new GatewayRefusal(502, "upstream_malformed",
+                    $"the model behind '{spec.Name}' called a function Pilotage cannot identify ({e.Message}); '{system.State.Slug}' is read-only, so the answer was not passed on and nothing was executed. Try again; if it persists, tell the owner {spec.Owner}."));
+                return;
+            }
+        }
+        switch (request.Scope.Mode)
         {
             case ServingMode.Shadow:
                 await ShadowAsync(http, request);
@@ -565,7 +597,7 @@ public sealed class GatewayService(
             case ServingMode.Approval:
                 await HoldAsync(http, request);
                 return;
-            case ServingMode.ReadOnly when BlockedToolCall(answer.Json(), system.SideEffectingTools) is { } tool:
+            case ServingMode.ReadOnly when blockedTool is { } tool:
                 await RefuseAfterAnswerAsync(http, request, new GatewayRefusal(403, "side_effect_blocked",
                     $"the model tried to call '{tool}', which changes things; '{system.State.Slug}' is read-only during its {request.Scope.Label}. Nothing was executed; do it through the usual process."));
                 return;
@@ -575,15 +607,19 @@ public sealed class GatewayService(
         }
     }
 
-    private static string? BlockedToolCall(JsonNode? message, IReadOnlySet<string> sideEffecting)
+    /// <summary>The first side-effecting function the answer (or stream chunk) calls, by tool call or legacy
+    /// <c>function_call</c>; null when none. Throws <see cref="InvalidDataException"/> for a name it cannot read.</summary>
+    private static string? BlockedToolCall(JsonNode? answer, IReadOnlySet<string> sideEffecting)
     {
-        if (sideEffecting.Count == 0 || message?["choices"] is not JsonArray choices) return null;
+        if (sideEffecting.Count == 0 || UntrustedJson.Member(answer, "choices") is not JsonArray choices) return null;
         foreach (var choice in choices)
         {
-            var calls = (choice?["message"] ?? choice?["delta"])?["tool_calls"] as JsonArray;
-            foreach (var call in calls ?? [])
+            var message = UntrustedJson.Member(choice, "message") ?? UntrustedJson.Member(choice, "delta");
+            if (UntrustedJson.FunctionName(UntrustedJson.Member(message, "function_call")) is { } legacy && sideEffecting.Contains(legacy)) return legacy;
+            if (UntrustedJson.Member(message, "tool_calls") is not JsonArray calls) continue;
+            foreach (var call in calls)
             {
-                if (call?["function"]?["name"]?.GetValue<string>() is { } name && sideEffecting.Contains(name)) return name;
+                if (UntrustedJson.FunctionName(UntrustedJson.Member(call, "function")) is { } name && sideEffecting.Contains(name)) return name;
             }
         }
         return null;
@@ -602,7 +638,7 @@ public sealed class GatewayService(
         var done = false;
         try
         {
-            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            await using var stream = new CappedReadStream(await upstream.Content.ReadAsStreamAsync(ct), MaxResponseBytes, "the streamed answer");
             using var reader = new StreamReader(stream, Encoding.UTF8);
             while (await reader.ReadLineAsync(ct) is { } line)
             {
@@ -625,10 +661,15 @@ public sealed class GatewayService(
                 {
                     throw new InvalidDataException("the upstream sent a chunk that is not JSON");
                 }
-                if (chunk?["usage"] is JsonObject usage)
+                if (chunk is not JsonObject)
                 {
-                    request.TokensIn = usage["prompt_tokens"]?.GetValue<int>() ?? request.TokensIn;
-                    request.TokensOut = usage["completion_tokens"]?.GetValue<int>() ?? request.TokensOut;
+                    throw new InvalidDataException("the upstream sent a chunk that is not a JSON object");
+                }
+                var usage = UntrustedJson.Member(chunk, "usage");
+                if (usage is JsonObject)
+                {
+                    request.TokensIn = UntrustedJson.Int32(UntrustedJson.Member(usage, "prompt_tokens")) ?? request.TokensIn;
+                    request.TokensOut = UntrustedJson.Int32(UntrustedJson.Member(usage, "completion_tokens")) ?? request.TokensOut;
                 }
                 if (request.Scope!.Mode == ServingMode.ReadOnly && BlockedToolCall(chunk, system.SideEffectingTools) is { } tool)
                 {
@@ -640,11 +681,12 @@ public sealed class GatewayService(
                     await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
                     return;
                 }
-                foreach (var choice in chunk?["choices"] as JsonArray ?? [])
+                var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
+                foreach (var choice in choices ?? [])
                 {
-                    if (choice?["delta"]?["content"] is JsonValue content && content.GetValueKind() == JsonValueKind.String) text.Append(content.GetValue<string>());
+                    text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
                 }
-                var usageOnly = chunk?["choices"] is JsonArray { Count: 0 } && chunk["usage"] is JsonObject;
+                var usageOnly = choices is { Count: 0 } && usage is JsonObject;
                 if (usageOnly && !clientWantsUsage) continue;
                 await output.WriteAsync(Encoding.UTF8.GetBytes($"data: {data}\n\n"), ct);
                 await output.FlushAsync(ct);

@@ -27,14 +27,31 @@ internal static class RequestShape
         if (!IsAbsentOr(body["stream"], JsonValueKind.True, JsonValueKind.False)) return "'stream' must be true or false";
         if (!IsAbsentOr(body["stream_options"], JsonValueKind.Object)) return "'stream_options' must be an object such as {\"include_usage\": true}";
         if (!IsAbsentOr(body["tools"], JsonValueKind.Array)) return "'tools' must be an array of tool definitions";
+        // Function names are read by read-only mode, which removes the side-effecting ones: a name it cannot read
+        // would pass unchecked, so it is refused here, in every mode, as OpenAI itself would refuse it.
         if (body["tools"] is JsonArray tools)
         {
             for (var i = 0; i < tools.Count; i++)
             {
-                if (tools[i] is not JsonObject) return $"'tools[{i}]' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
+                var at = string.Create(CultureInfo.InvariantCulture, $"tools[{i}]");
+                if (tools[i] is not JsonObject tool) return $"'{at}' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
+                if (FunctionProblem(tool["function"], at + ".function") is { } problem) return problem;
             }
         }
         if (!IsAbsentOr(body["tool_choice"], JsonValueKind.String, JsonValueKind.Object)) return "'tool_choice' must be \"auto\", \"none\", \"required\" or an object naming a function";
+        if (body["tool_choice"] is JsonObject toolChoice && FunctionProblem(toolChoice["function"], "tool_choice.function") is { } choiceProblem) return choiceProblem;
+        if (!IsAbsentOr(body["functions"], JsonValueKind.Array)) return "'functions' must be an array of function definitions";
+        if (body["functions"] is JsonArray functions)
+        {
+            for (var i = 0; i < functions.Count; i++)
+            {
+                var at = string.Create(CultureInfo.InvariantCulture, $"functions[{i}]");
+                if (functions[i] is null) return $"'{at}' must be an object such as {{\"name\": ...}}";
+                if (FunctionProblem(functions[i], at) is { } problem) return problem;
+            }
+        }
+        if (!IsAbsentOr(body["function_call"], JsonValueKind.String, JsonValueKind.Object)) return "'function_call' must be \"auto\", \"none\" or an object naming a function";
+        if (FunctionProblem(body["function_call"] as JsonObject, "function_call") is { } callProblem) return callProblem;
         var messages = (JsonArray)body["messages"]!;
         for (var m = 0; m < messages.Count; m++)
         {
@@ -69,6 +86,15 @@ internal static class RequestShape
         }
         return null;
     }
+
+    /// <summary>A function object, when present, must be an object whose <c>name</c>, when present, is a string.</summary>
+    private static string? FunctionProblem(JsonNode? function, string at) => function switch
+    {
+        null => null,
+        JsonObject obj when obj["name"] is null || obj["name"]!.GetValueKind() == JsonValueKind.String => null,
+        JsonObject => $"'{at}.name' must be a string: the function's name",
+        _ => $"'{at}' must be an object such as {{\"name\": ...}}",
+    };
 
     private static bool IsAbsentOr(JsonNode? node, params ReadOnlySpan<JsonValueKind> kinds)
     {

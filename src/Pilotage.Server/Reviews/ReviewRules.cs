@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Pilotage.Core.Evidence;
 using Pilotage.Server.Api;
+using Pilotage.Server.Gateway;
 
 namespace Pilotage.Server.Reviews;
 
@@ -161,41 +162,66 @@ internal static class ContentText
     /// <summary>
     /// The assistant's answer: the first choice's message content of a chat completion, or the text
     /// itself where the gateway stored plain text (streamed answers, which it assembles from the
-    /// deltas, and manual work).
+    /// deltas, and manual work). An answer whose keys cannot be decoded is shown as it came.
     /// </summary>
     public static string? Answer(string? content, bool plain)
     {
         if (content is null || plain) return content;
-        if (Parse(content) is not JsonObject json) return content;
-        return json["choices"] is JsonArray { Count: > 0 } choices ? Text(choices[0]?["message"]?["content"]) : null;
+        try
+        {
+            if (Parse(content) is not JsonObject json) return content;
+            return UntrustedJson.Member(json, "choices") is JsonArray { Count: > 0 } choices
+                ? Text(UntrustedJson.Member(UntrustedJson.Member(choices[0], "message"), "content"))
+                : null;
+        }
+        catch (InvalidDataException)
+        {
+            return content;
+        }
     }
 
     /// <summary>The last user message of a chat request (plain text for manual work).</summary>
     public static string? Prompt(string? content, bool plain)
     {
         if (content is null || plain) return content;
-        if (Parse(content)?["messages"] is not JsonArray messages) return null;
-        for (var i = messages.Count - 1; i >= 0; i--)
+        try
         {
-            if (messages[i]?["role"]?.GetValueKind() == JsonValueKind.String && messages[i]!["role"]!.GetValue<string>() == "user")
+            if (UntrustedJson.Member(Parse(content), "messages") is not JsonArray messages) return null;
+            for (var i = messages.Count - 1; i >= 0; i--)
             {
-                return Text(messages[i]!["content"]);
+                if (UntrustedJson.Text(UntrustedJson.Member(messages[i], "role")) == "user")
+                {
+                    return Text(UntrustedJson.Member(messages[i], "content"));
+                }
             }
+            return null;
         }
-        return null;
+        catch (InvalidDataException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A held completion with the reviewer's text as the answer, so the app fetches what the reviewer approved.</summary>
     public static string ReplaceAnswer(string held, string text)
     {
-        if (Parse(held) is JsonObject json && json["choices"] is JsonArray { Count: > 0 } choices && choices[0] is JsonObject choice)
+        try
         {
-            if (choice["message"] is not JsonObject message) choice["message"] = message = new JsonObject { ["role"] = "assistant" };
-            message["content"] = text;
-            // A tool call the reviewer did not write must not ride along with the text they approved.
-            message.Remove("tool_calls");
-            if (choice["finish_reason"]?.GetValueKind() == JsonValueKind.String && choice["finish_reason"]!.GetValue<string>() == "tool_calls") choice["finish_reason"] = "stop";
-            return json.ToJsonString();
+            if (Parse(held) is JsonObject json && UntrustedJson.Member(json, "choices") is JsonArray { Count: > 0 } choices && choices[0] is JsonObject choice)
+            {
+                if (UntrustedJson.Member(choice, "message") is not JsonObject message) choice["message"] = message = new JsonObject { ["role"] = "assistant" };
+                message["content"] = text;
+                // A tool or function call the reviewer did not write must not ride along with the text they approved.
+                message.Remove("tool_calls");
+                message.Remove("function_call");
+                if (UntrustedJson.Text(UntrustedJson.Member(choice, "finish_reason")) is "tool_calls" or "function_call") choice["finish_reason"] = "stop";
+                return json.ToJsonString();
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException)
+        {
+            // Keys or text that cannot be decoded (writing the tree decodes every string): the reviewer's text
+            // goes out in a plain completion instead.
         }
         return new JsonObject
         {
@@ -240,13 +266,13 @@ internal static class ContentText
     {
         switch (content)
         {
-            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
-                return value.GetValue<string>();
+            case JsonValue value:
+                return UntrustedJson.Text(value);
             case JsonArray parts:
                 var text = new StringBuilder();
                 foreach (var part in parts)
                 {
-                    if (part?["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String) text.Append(t.GetValue<string>());
+                    text.Append(UntrustedJson.Text(UntrustedJson.Member(part, "text")));
                 }
                 return text.ToString();
             default:

@@ -12,7 +12,14 @@ namespace Pilotage.Core.Tests.Fuzz;
 internal static class Mutations
 {
     /// <summary>Iterations per property: enough to find shallow crashes on every run, few enough to stay at a few seconds.</summary>
-    public const long Iterations = 400;
+    public static long Iterations => Scaled(400);
+
+    /// <summary>
+    /// <paramref name="iterations"/> times <c>PILOTAGE_FUZZ_SCALE</c> (default 1): CI runs the quick default with a new
+    /// seed every time; a developer soaks the same properties longer with, say, <c>PILOTAGE_FUZZ_SCALE=50</c>.
+    /// </summary>
+    public static long Scaled(long iterations) =>
+        long.TryParse(Environment.GetEnvironmentVariable("PILOTAGE_FUZZ_SCALE"), out var scale) && scale > 0 ? iterations * scale : iterations;
 
     /// <summary>Runs on one thread so a failure reproduces from its seed alone (CsCheck prints it; pass it as <c>seed:</c>).</summary>
     public const int Threads = 1;

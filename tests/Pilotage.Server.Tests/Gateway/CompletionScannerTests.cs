@@ -10,6 +10,7 @@ public sealed class CompletionScannerTests
     [InlineData("""{"usage":{"nested":{"prompt_tokens":5},"completion_tokens":3}}""", true, 0, 3)]
     [InlineData("""{"object":"list","data":[],"usage":{"prompt_tokens":8,"total_tokens":8}}""", true, 8, 0)]
     [InlineData("""{"usage":null}""", true, 0, 0)]
+    [InlineData("""{"\ud800":1,"usage":{"\udc00":2,"prompt_tokens":7,"completion_tokens":3}}""", true, 7, 3)]
     [InlineData("""{"id":"x","choices":[""", false, 0, 0)]
     [InlineData("""[1,2]""", false, 0, 0)]
     [InlineData("""{"a":1} {"b":2}""", false, 0, 0)]

@@ -189,6 +189,33 @@ public sealed class GatewayModeTests
     }
 
     [Fact]
+    public async Task Read_only_mode_strips_and_blocks_side_effecting_legacy_functions_too()
+    {
+        // The deprecated `functions` / `function_call` API is still honoured by OpenAI-compatible servers: a way
+        // around the `tools` check unless it is checked the same way.
+        await using var h = await GatewayHarness.StartAsync(mode: "read_only", extra: "  tools:\n    sideEffecting: [send_email]");
+        var request = new
+        {
+            model = GatewayHarness.System,
+            messages = new object[] { new { role = "user", content = "Email the customer" } },
+            functions = new object[] { new { name = "send_email" }, new { name = "lookup_order" } },
+            function_call = new { name = "send_email" },
+        };
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", request)).StatusCode);
+        Assert.Equal(["lookup_order"], h.Upstream.LastRequest["functions"]!.AsArray().Select(f => f!["name"]!.GetValue<string>()).ToArray());
+        Assert.Equal("auto", h.Upstream.LastRequest["function_call"]!.GetValue<string>());
+
+        var onlySideEffecting = new { model = GatewayHarness.System, messages = request.messages, functions = new object[] { new { name = "send_email" } } };
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", onlySideEffecting)).StatusCode);
+        Assert.Null(h.Upstream.LastRequest["functions"]);
+
+        h.Upstream.RawAnswer = """{"choices":[{"index":0,"message":{"role":"assistant","content":null,"function_call":{"name":"send_email","arguments":"{}"}},"finish_reason":"function_call"}]}""";
+        var blocked = await h.Member.PostAsJsonAsync("/v1/chat/completions", request);
+        Assert.Equal(HttpStatusCode.Forbidden, blocked.StatusCode);
+        Assert.Equal("side_effect_blocked", (await blocked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Shadow_mode_calls_the_model_records_the_answer_and_sends_the_caller_to_the_manual_process()
     {
         await using var h = await GatewayHarness.StartAsync(mode: "shadow");

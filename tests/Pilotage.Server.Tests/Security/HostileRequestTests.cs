@@ -38,6 +38,13 @@ public class HostileRequestTests
         // System.Text.Json's duplicate-key check throws InvalidOperationException, not JsonException, on these.
         { "lone surrogate in a key", "{\"model\":\"" + System + "\",\"\\ud800\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
         { "lone low surrogate in a nested key", "{\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"x\\udc00y\":2}]}" },
+        // Function names are read by read-only mode to remove side-effecting tools; one it cannot read is refused in every mode.
+        { "tool function a string", "{\"model\":\"" + System + "\",\"tools\":[{\"type\":\"function\",\"function\":\"send_email\"}],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "tool name a number", "{\"model\":\"" + System + "\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":5}}],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "tool_choice name a number", "{\"model\":\"" + System + "\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}}],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":[]}},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "functions an object", "{\"model\":\"" + System + "\",\"functions\":{\"name\":\"send_email\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "function name a number", "{\"model\":\"" + System + "\",\"functions\":[{\"name\":5}],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
+        { "function_call a number", "{\"model\":\"" + System + "\",\"functions\":[{\"name\":\"a\"}],\"function_call\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
         { "unknown model", "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
         { "duplicate keys", "{\"model\":\"nope\",\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" },
     };
@@ -146,16 +153,20 @@ public class HostileRequestTests
         await AssertHealthyAsync(h);
     }
 
-    /// <summary>Seeded mutations of a valid request: nothing they produce may be answered with a 500.</summary>
-    [Fact]
-    public async Task Mutated_gateway_requests_never_get_a_500()
+    /// <summary>Seeded mutations of a valid request: nothing they produce may be answered with a 500. Read-only mode
+    /// also reads and rewrites the request's tools.</summary>
+    [Theory]
+    [InlineData("draft")]
+    [InlineData("read_only")]
+    public async Task Mutated_gateway_requests_never_get_a_500(string mode)
     {
-        await using var h = await GatewayHarness.StartAsync();
+        await using var h = await GatewayHarness.StartAsync(mode, extra: mode == "read_only" ? "  tools:\n    sideEffecting: [send_email]" : "");
         var seeds = new[]
         {
             Encoding.UTF8.GetBytes(JsonSerializer.Serialize(GatewayHarness.ChatBody("Where is my parcel 4471?"))),
             Encoding.UTF8.GetBytes(JsonSerializer.Serialize(GatewayHarness.ChatBody("Stream it", stream: true))),
             Encoding.UTF8.GetBytes("{\"model\":\"" + System + "\",\"messages\":[{\"role\":\"system\",\"content\":\"x\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"card 4111 1111 1111 1111\"}]}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"send_email\"}}],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"send_email\"}},\"stream_options\":{\"include_usage\":true}}"),
+            Encoding.UTF8.GetBytes("{\"model\":\"" + System + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"functions\":[{\"name\":\"send_email\"},{\"name\":\"lookup\"}],\"function_call\":{\"name\":\"send_email\"}}"),
         };
         var embeddings = Encoding.UTF8.GetBytes("{\"model\":\"" + System + "\",\"input\":[\"a\",\"b\"]}");
         await Mutations.Of([.. seeds, embeddings]).SampleAsync(async bytes =>
@@ -171,7 +182,7 @@ public class HostileRequestTests
             {
                 // Over the size limit Kestrel answers 413 and closes without reading on; the client may see only the close.
             }
-        }, iter: 150, threads: 1);
+        }, iter: Mutations.Scaled(150), threads: 1);
         await AssertHealthyAsync(h);
     }
 
@@ -194,7 +205,7 @@ public class HostileRequestTests
             {
                 // Refused on its announced length (413) before being read; the client may see only the close.
             }
-        }, iter: 100, threads: 1);
+        }, iter: Mutations.Scaled(100), threads: 1);
         await AssertHealthyAsync(h);
     }
 
