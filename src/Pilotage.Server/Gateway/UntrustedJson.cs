@@ -12,8 +12,9 @@ namespace Pilotage.Server.Gateway;
 internal static class UntrustedJson
 {
     /// <summary>The member <paramref name="name"/> of <paramref name="node"/> when it is an object; null otherwise.</summary>
-    /// <exception cref="InvalidDataException">The object has a key that cannot be decoded: looking up any key
-    /// decodes them all, and whether the one asked for is there cannot be known (read-only mode fails closed).</exception>
+    /// <exception cref="InvalidDataException">The object has a key that cannot be decoded, or the same key twice:
+    /// looking up any key indexes them all, and which value the asked-for key has cannot be known (read-only mode
+    /// fails closed on it).</exception>
     public static JsonNode? Member(JsonNode? node, string name)
     {
         if (node is not JsonObject obj) return null;
@@ -24,6 +25,10 @@ internal static class UntrustedJson
         catch (InvalidOperationException)
         {
             throw new InvalidDataException("an object has a key that is not text (an escape of half a surrogate pair)");
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidDataException("an object has the same key twice");
         }
     }
 

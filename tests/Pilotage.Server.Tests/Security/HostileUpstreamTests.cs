@@ -31,6 +31,7 @@ public class HostileUpstreamTests
         { "a tool call whose name is a number", """{"choices":[{"message":{"tool_calls":[{"function":{"name":7}}]}}]}""", 502, "failed" },
         { "a tool call whose name cannot be decoded", """{"choices":[{"message":{"tool_calls":[{"function":{"name":"send_\udc00"}}]}}]}""", 502, "failed" },
         { "a legacy function_call to a side-effecting function", """{"choices":[{"message":{"function_call":{"name":"send_email","arguments":"{}"}}}]}""", 403, "refused" },
+        { "tool_calls twice, the second calling a side-effecting function", """{"choices":[{"message":{"tool_calls":[],"tool_calls":[{"function":{"name":"send_email"}}]}}]}""", 502, "failed" },
     };
 
     [Theory]
@@ -60,6 +61,7 @@ public class HostileUpstreamTests
         { "a delta that is text and token counts of the wrong type", """{"choices":[{"delta":"x"},7],"usage":{"prompt_tokens":1.5,"completion_tokens":"x"}}""", "[DONE]" },
         { "a legacy function_call to a side-effecting function", """{"choices":[{"delta":{"function_call":{"name":"send_email"}}}]}""", "side_effect_blocked" },
         { "a tool call whose name is a number", """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":5}}]}}]}""", "upstream_truncated" },
+        { "the same key twice", """{"choices":[],"choices":[{"delta":{"content":"x"}}]}""", "upstream_truncated" },
     };
 
     [Theory]
@@ -109,6 +111,7 @@ public class HostileUpstreamTests
             """{"choices":[{"message":{"content":[1,"x",{"text":"refund \ud800"}]}}]}""",
             """{"choices":[{"message":{"content":"refund \udc00"},"finish_reason":7}]}""",
             """{"choices":[{"message":{"content":"refund","\ud800":1}}]}""",
+            """{"choices":[{"message":{"content":"refund","content":"refund twice"}}]}""",
             """{"\ud800":0,"choices":[{"message":{"content":"refund","function_call":{"name":"send_email"}},"finish_reason":"function_call"}]}""",
             """{"choices":[{"message":{"content":"refund","function_call":{"name":"send_email"}},"finish_reason":"function_call"}]}""",
         ];
