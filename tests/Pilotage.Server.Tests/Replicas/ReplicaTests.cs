@@ -134,7 +134,7 @@ public sealed class ReplicaTests
         await using var database = await PostgresDatabase.CreateAsync();
         await using var upstream = await FakeUpstream.StartAsync();
         var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [Pilotage.Server.Hosting.PilotageApp.NoConfigReload] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         await using var receiver = builder.Build();
         receiver.MapPost("/hook", async (HttpContext http) =>
