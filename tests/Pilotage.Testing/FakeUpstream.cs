@@ -68,9 +68,6 @@ public sealed class FakeUpstream : IAsyncDisposable
     public string? RawAnswer { get; set; }
     /// <summary>When set, the events of every streamed chat answer (each sent as <c>data: …</c>), then <c>[DONE]</c>.</summary>
     public IReadOnlyList<string>? RawStreamEvents { get; set; }
-    /// <summary>Bytes sent in <see cref="UpstreamBehaviour.EndlessLine"/> before the gateway let go.</summary>
-    public long EndlessBytesSent => Interlocked.Read(ref _endlessBytesSent);
-    private long _endlessBytesSent;
     public int PromptTokens { get; set; } = 120;
     public int CompletionTokens { get; set; } = 40;
 
@@ -220,17 +217,17 @@ public sealed class FakeUpstream : IAsyncDisposable
         await http.Response.WriteAsync("data: [DONE]\n\n", ct);
     }
 
-    private async Task EndlessLineAsync(HttpContext http, CancellationToken ct)
+    private static async Task EndlessLineAsync(HttpContext http, CancellationToken ct)
     {
         http.Response.ContentType = "text/event-stream";
-        var piece = Encoding.UTF8.GetBytes("data: {\"choices\":[{\"delta\":{\"content\":\"" + new string('x', 64 * 1024));
+        var more = Encoding.UTF8.GetBytes(new string('x', 64 * 1024)); // the same line goes on: no newline, ever
+        var piece = Encoding.UTF8.GetBytes("data: {\"choices\":[{\"delta\":{\"content\":\"");
         try
         {
             while (!ct.IsCancellationRequested)
             {
                 await http.Response.Body.WriteAsync(piece, ct);
-                Interlocked.Add(ref _endlessBytesSent, piece.Length);
-                piece = Encoding.UTF8.GetBytes(new string('x', 64 * 1024)); // the same line goes on: no newline, ever
+                piece = more;
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
