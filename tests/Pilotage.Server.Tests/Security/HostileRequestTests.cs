@@ -230,7 +230,8 @@ public class HostileRequestTests
         using var health = await h.Server.Anonymous.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         using var answer = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("still there?"));
-        Assert.True(answer.StatusCode is HttpStatusCode.OK or HttpStatusCode.Locked, $"after the hostile requests: {(int)answer.StatusCode}");
+        // 200 served, 202 held (approval mode), 423 refused by the system's state: each an answer of a healthy server.
+        Assert.True(answer.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted or HttpStatusCode.Locked, $"after the hostile requests: {(int)answer.StatusCode}");
     }
 
     /// <summary>A body produced as it is sent: <paramref name="total"/> bytes without holding them, so a test can send 100 MB.</summary>

@@ -150,29 +150,45 @@ public class HostileUpstreamTests
         }
     }
 
-    /// <summary>Seeded mutations of real answers and stream chunks, in read-only mode (which reads tool calls).</summary>
-    [Fact]
-    public async Task Mutated_upstream_answers_never_get_a_500_and_always_leave_a_record()
+    /// <summary>Seeded mutations of real answers and stream chunks: in read-only mode, which reads tool calls, and in
+    /// approval mode, where each held answer is then opened by a reviewer and fetched by the app.</summary>
+    [Theory]
+    [InlineData("read_only")]
+    [InlineData("approval")]
+    public async Task Mutated_upstream_answers_never_get_a_500_and_always_leave_a_record(string mode)
     {
-        await using var h = await GatewayHarness.StartAsync(mode: "read_only", extra: ReadOnly);
+        await using var h = await GatewayHarness.StartAsync(mode: mode, extra: ReadOnly);
+        var reviewer = h.Server.ClientFor(await h.Server.CreateKeyAsync("rita@example.org"));
+        var approval = mode == "approval";
         const string chunk = """{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"refund","tool_calls":[{"index":0,"function":{"name":"send_email","arguments":""}}]}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}""";
         var seeds = new[] { Encoding.UTF8.GetBytes(ValidAnswer), Encoding.UTF8.GetBytes(ToolCallAnswer), Encoding.UTF8.GetBytes(chunk) };
         var requests = 0;
         await Mutations.Of(seeds).SampleAsync(async bytes =>
         {
             var text = Encoding.UTF8.GetString(bytes);
-            var stream = text.Contains("chunk", StringComparison.Ordinal);
+            // Approval mode asks the model for the whole answer, never a stream.
+            var stream = !approval && text.Contains("chunk", StringComparison.Ordinal);
             h.Upstream.RawAnswer = stream ? null : text;
             // One event per line: a newline inside the mutated chunk would split it, as on the wire.
             h.Upstream.RawStreamEvents = stream ? [text.Replace("\n", " ", StringComparison.Ordinal).Replace("\r", " ", StringComparison.Ordinal)] : null;
             using var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Where is my parcel?", stream: stream));
             var body = await response.Content.ReadAsStringAsync();
-            Assert.True((int)response.StatusCode is 200 or 403 or 502, $"{(int)response.StatusCode} {body}");
+            Assert.True((int)response.StatusCode is 200 or 202 or 403 or 502, $"{(int)response.StatusCode} {body}");
             requests++;
-            var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
-            Assert.Contains(record.Outcome, (string[])["served", "refused", "failed"]);
+            var id = response.Headers.GetValues("x-pilotage-interaction-id").Single();
+            var record = await h.InteractionAsync(id);
+            Assert.Contains(record.Outcome, (string[])["served", "refused", "failed", "held"]);
+            if (record.Outcome != "held") return;
+            using var detail = await reviewer.GetAsync($"/api/v1/interactions/{id}");
+            Assert.True(HttpStatusCode.OK == detail.StatusCode, $"review detail {(int)detail.StatusCode} {await detail.Content.ReadAsStringAsync()}");
+            using var pending = await h.Member.GetAsync($"/v1/interactions/{id}");
+            Assert.True(HttpStatusCode.OK == pending.StatusCode, $"pending {(int)pending.StatusCode} {await pending.Content.ReadAsStringAsync()}");
         }, iter: Mutations.Scaled(100), threads: 1);
         Assert.Equal(requests, await h.InteractionCountAsync());
+        using (var queue = await reviewer.GetAsync($"/api/v1/reviews?system={GatewayHarness.System}&limit=500"))
+        {
+            Assert.True(HttpStatusCode.OK == queue.StatusCode, $"queue {(int)queue.StatusCode} {await queue.Content.ReadAsStringAsync()}");
+        }
         h.Upstream.RawAnswer = null;
         h.Upstream.RawStreamEvents = null;
         await HostileRequestTests.AssertHealthyAsync(h);
