@@ -91,7 +91,7 @@ internal static class RequestShape
     private static string? FunctionProblem(JsonNode? function, string at) => function switch
     {
         null => null,
-        JsonObject obj when obj["name"] is null || obj["name"]!.GetValueKind() == JsonValueKind.String => null,
+        JsonObject obj when obj["name"]?.GetValueKind() is null or JsonValueKind.String => null,
         JsonObject => $"'{at}.name' must be a string: the function's name",
         _ => $"'{at}' must be an object such as {{\"name\": ...}}",
     };

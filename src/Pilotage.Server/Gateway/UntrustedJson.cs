@@ -38,15 +38,8 @@ internal static class UntrustedJson
     public static string? Text(JsonNode? node)
     {
         if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.String) return null;
-        try
-        {
-            return value.GetValue<string>();
-        }
-        catch (InvalidOperationException)
-        {
-            // The raw text is the string as it was sent, escapes and all; writing the node would unescape (and throw).
-            return value.TryGetValue<JsonElement>(out var element) && element.GetRawText() is { Length: >= 2 } raw ? raw[1..^1] : "\uFFFD";
-        }
+        // The raw text is the string as it was sent, escapes and all; writing the node would unescape (and throw).
+        return Decoded(value) ?? (value.TryGetValue<JsonElement>(out var element) && element.GetRawText() is { Length: >= 2 } raw ? raw[1..^1] : "\uFFFD");
     }
 
     /// <summary>A whole number that fits an <see cref="int"/>; null for anything else (a string, a fraction, 1e30).</summary>
@@ -56,24 +49,26 @@ internal static class UntrustedJson
     /// <summary>
     /// The name of a function object: a tool's or tool call's <c>function</c>, a legacy <c>function_call</c>, an
     /// item of the legacy <c>functions</c> list. Null when there is none (a streamed call's later pieces carry only
-    /// arguments). A name that is there but is not text cannot be compared with the side-effecting list, so it
-    /// throws <see cref="InvalidDataException"/>: read-only mode fails closed on it.
+    /// arguments). A name that is there but is not text (a number, a lone surrogate) cannot be compared with the
+    /// side-effecting list, so it throws <see cref="InvalidDataException"/>: read-only mode fails closed on it.
     /// </summary>
-    public static string? FunctionName(JsonNode? function)
+    public static string? FunctionName(JsonNode? function) => Member(function, "name") switch
     {
-        var name = Member(function, "name");
-        if (name is null) return null;
-        if (name is JsonValue value && value.GetValueKind() == JsonValueKind.String)
+        null => null,
+        JsonValue value when value.GetValueKind() == JsonValueKind.String && Decoded(value) is { } name => name,
+        _ => throw new InvalidDataException("a function name is not text"),
+    };
+
+    /// <summary>A string node's text; null when it is an escape of half a surrogate pair, which no .NET string holds.</summary>
+    private static string? Decoded(JsonValue value)
+    {
+        try
         {
-            try
-            {
-                return value.GetValue<string>();
-            }
-            catch (InvalidOperationException)
-            {
-                // an undecodable name is as unreadable as a number: fall through
-            }
+            return value.GetValue<string>();
         }
-        throw new InvalidDataException("a function name is not text");
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 }
