@@ -11,9 +11,16 @@ public static class GatewayEndpoints
     public static void MapGateway(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").WithTags("Gateway").ExcludeFromDescription();
-        v1.MapPost("/chat/completions", (HttpContext http, GatewayService gateway) => gateway.ChatCompletionsAsync(http));
-        v1.MapPost("/embeddings", (HttpContext http, GatewayService gateway) => gateway.EmbeddingsAsync(http));
-        v1.MapGet("/models", (HttpContext http, GatewayService gateway) => gateway.ModelsAsync(http));
+        // The three calls every client makes are plain request delegates on the singleton gateway, and end the
+        // pipeline as soon as routing has matched them (ShortCircuit): the middleware after routing (authentication,
+        // the exception handler, status code pages, authorization) is for the control API and the dashboard. The
+        // gateway checks its own keys, writes every answer and refusal itself, and turns anything it did not expect
+        // into an OpenAI-shaped 500 (GatewayService.UnexpectedAsync). A delegate with a GatewayService parameter
+        // would also open a DI scope per request to resolve a singleton.
+        var services = app.ServiceProvider;
+        v1.MapPost("/chat/completions", http => services.GetRequiredService<GatewayService>().ChatCompletionsAsync(http)).ShortCircuit();
+        v1.MapPost("/embeddings", http => services.GetRequiredService<GatewayService>().EmbeddingsAsync(http)).ShortCircuit();
+        v1.MapGet("/models", http => services.GetRequiredService<GatewayService>().ModelsAsync(http)).ShortCircuit();
         v1.MapGet("/training/{system}", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: false));
         v1.MapPost("/training/{system}/acknowledge", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: true));
         v1.MapGet("/interactions/{id}", (string id, HttpContext http, GatewayExtras extras) => extras.InteractionAsync(http, id));

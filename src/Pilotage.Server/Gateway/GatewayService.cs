@@ -57,6 +57,10 @@ public sealed class GatewayService(
         {
             throw; // never reached: the filter only tags the activity
         }
+        catch (Exception e)
+        {
+            await UnexpectedAsync(http, request, e);
+        }
         finally
         {
             GatewayTracing.Finish(activity, request, http);
@@ -131,6 +135,10 @@ public sealed class GatewayService(
         {
             throw; // never reached: the filter only tags the activity
         }
+        catch (Exception e)
+        {
+            await UnexpectedAsync(http, request, e);
+        }
         finally
         {
             GatewayTracing.Finish(activity, request, http);
@@ -171,8 +179,20 @@ public sealed class GatewayService(
 
     public async Task ModelsAsync(HttpContext http)
     {
-        var snapshot = policy.Current;
         var request = new GatewayRequest("models", time.GetUtcNow(), InteractionId.New(time));
+        try
+        {
+            await ModelsAsync(http, request);
+        }
+        catch (Exception e)
+        {
+            await UnexpectedAsync(http, request, e);
+        }
+    }
+
+    private async Task ModelsAsync(HttpContext http, GatewayRequest request)
+    {
+        var snapshot = policy.Current;
         if (Authenticate(http, snapshot, request) is { } refusal)
         {
             await OpenAiErrors.WriteAsync(http, refusal, null, "none");
@@ -187,6 +207,27 @@ public sealed class GatewayService(
             .ToList();
         http.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(http.Response.Body, new ModelList("list", usable), GatewayJsonContext.Default.ModelList, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// The gateway's last resort: its endpoints end the pipeline at routing, before the host's exception handler
+    /// (see <see cref="GatewayEndpoints"/>). A client that went away is not an error. Anything else is logged and
+    /// answered in the OpenAI error shape an SDK can show, or, once the answer has started, the connection is
+    /// aborted so that the client sees a failure rather than a cut answer that looks whole.
+    /// </summary>
+    private async Task UnexpectedAsync(HttpContext http, GatewayRequest request, Exception e)
+    {
+        if (e is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return;
+        logger.LogError(e, "Unexpected error in the gateway on {Path} (interaction {InteractionId})", http.Request.Path.Value, request.Id);
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+        http.Response.Clear();
+        await OpenAiErrors.WriteAsync(http, new GatewayRefusal(500, "internal_error",
+            $"the gateway failed to handle this request (interaction {request.Id}); it has been logged. Retry, and report the interaction id if it persists."),
+            request.Id, request.Mode);
     }
 
     /// <summary>The parsed request and what it holds (places in flight, buffered bytes) until it is over.</summary>

@@ -13,7 +13,23 @@ namespace Pilotage.Server.Tests.Gateway;
 public sealed class AdjustableTime : TimeProvider
 {
     public TimeSpan Offset { get; set; }
+
+    /// <summary>
+    /// When set, the clock throws while the gateway arms a request's upstream time-outs: a fault nobody planned
+    /// for, in the middle of a request's path, to check what the gateway does with one.
+    /// </summary>
+    public bool FailWhileArmingTimeouts { get; set; }
+
     public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+
+    public override long GetTimestamp()
+    {
+        if (FailWhileArmingTimeouts && new System.Diagnostics.StackTrace().GetFrames().Any(f => f.GetMethod()?.DeclaringType == typeof(Pilotage.Server.Gateway.UpstreamTimeouts)))
+        {
+            throw new InvalidOperationException("injected clock fault");
+        }
+        return base.GetTimestamp();
+    }
 }
 
 /// <summary>A Pilotage server and a loopback upstream, with one system in pilot and a member of its group.</summary>

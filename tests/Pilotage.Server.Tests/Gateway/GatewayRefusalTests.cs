@@ -13,7 +13,7 @@ namespace Pilotage.Server.Tests.Gateway;
 /// <summary>Every refusal reason, with its status, its OpenAI-shaped error and a message a person can act on.</summary>
 public sealed class GatewayRefusalTests
 {
-    private static async Task<(HttpStatusCode Status, string Code, string Message, HttpResponseMessage Response)> SendAsync(HttpClient client, object body, string path = "/v1/chat/completions")
+    internal static async Task<(HttpStatusCode Status, string Code, string Message, HttpResponseMessage Response)> SendAsync(HttpClient client, object body, string path = "/v1/chat/completions")
     {
         var response = await client.PostAsJsonAsync(path, body);
         var json = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -316,5 +316,31 @@ public sealed class GatewayUpstreamFaultTests
         }
         Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
         Assert.Equal(count + 1, await h.InteractionCountAsync());
+    }
+
+    [Fact]
+    public async Task A_fault_nobody_planned_for_is_an_OpenAI_shaped_500_that_names_the_interaction_and_is_logged()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var h = await GatewayHarness.StartAsync(mode: "full", configure: o => o with { LoggerProviders = [logs] });
+        h.Time.FailWhileArmingTimeouts = true;
+        var calls = new (string Path, object Body)[]
+        {
+            ("/v1/chat/completions", GatewayHarness.ChatBody("hi")),
+            ("/v1/chat/completions", GatewayHarness.ChatBody("hi", stream: true)),
+            ("/v1/embeddings", new { model = GatewayHarness.System, input = "hi" }),
+        };
+        foreach (var (path, body) in calls)
+        {
+            var (status, code, message, response) = await GatewayRefusalTests.SendAsync(h.Member, body, path);
+            Assert.Equal((HttpStatusCode.InternalServerError, "internal_error"), (status, code));
+            var id = response.Headers.GetValues(Pilotage.Server.Gateway.OpenAiErrors.InteractionHeader).Single();
+            Assert.Contains(id, message, StringComparison.Ordinal);
+            Assert.Contains(logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains(id, StringComparison.Ordinal) && l.Contains("injected clock fault", StringComparison.Ordinal));
+        }
+        Assert.Empty(h.Upstream.Received);
+
+        h.Time.FailWhileArmingTimeouts = false;
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
     }
 }
