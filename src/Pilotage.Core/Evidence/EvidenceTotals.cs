@@ -71,16 +71,30 @@ public sealed class EvidenceTotals : IEquatable<EvidenceTotals>
     /// <summary>What one recorded interaction contributes.</summary>
     public static EvidenceTotals ForInteraction(string outcome, string? refusalCode, bool redacted, int tokensIn, int tokensOut, decimal cost, double totalMs)
     {
-        var totals = new EvidenceTotals { Requests = 1, TokensIn = tokensIn, TokensOut = tokensOut, Cost = cost, Redacted = redacted ? 1 : 0 };
+        var totals = new EvidenceTotals();
+        totals.AddInteraction(outcome, refusalCode, redacted, tokensIn, tokensOut, cost, totalMs);
+        return totals;
+    }
+
+    /// <summary>Adds what one recorded interaction contributes, in place (the evidence writer sums a batch without a new object per record).</summary>
+    public void AddInteraction(string outcome, string? refusalCode, bool redacted, int tokensIn, int tokensOut, decimal cost, double totalMs)
+    {
+        Requests++;
+        TokensIn += tokensIn;
+        TokensOut += tokensOut;
+        Cost += cost;
+        if (redacted) Redacted++;
         switch (outcome)
         {
-            case "served": totals.Served = 1; totals.LatencyMsSum = totalMs; break;
-            case "refused": totals.Refused = 1; totals.Blocked = refusalCode is "data_boundary_blocked" or "data_boundary_uninspectable" ? 1 : 0; break;
-            case "failed": totals.Failed = 1; break;
-            case "held": totals.Held = 1; totals.LatencyMsSum = totalMs; break;
-            case "shadowed": totals.Shadowed = 1; break;
+            case "served": Served++; LatencyMsSum += totalMs; break;
+            case "refused":
+                Refused++;
+                if (refusalCode is "data_boundary_blocked" or "data_boundary_uninspectable") Blocked++;
+                break;
+            case "failed": Failed++; break;
+            case "held": Held++; LatencyMsSum += totalMs; break;
+            case "shadowed": Shadowed++; break;
         }
-        return totals;
     }
 
     /// <summary>What one review contributes (retract the old one with sign −1 when it is replaced).</summary>

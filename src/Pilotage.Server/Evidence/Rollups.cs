@@ -39,8 +39,9 @@ public sealed class RollupDelta
     public void AddInteraction(InteractionRow row)
     {
         var key = RollupKey.Of(row);
-        Add(key, EvidenceTotals.ForInteraction(row.Outcome, row.RefusalCode, row.DetectorHits?.Contains("\"redact\"", StringComparison.Ordinal) == true,
-            row.TokensIn, row.TokensOut, row.Cost, row.TotalMs));
+        if (!_totals.TryGetValue(key, out var sum)) _totals[key] = sum = new EvidenceTotals();
+        sum.AddInteraction(row.Outcome, row.RefusalCode, row.DetectorHits?.Contains("\"redact\"", StringComparison.Ordinal) == true,
+            row.TokensIn, row.TokensOut, row.Cost, row.TotalMs);
         if (row.Outcome is "served" or "held")
         {
             var bucket = (key, LatencyHistogram.BucketOf(row.TotalMs));

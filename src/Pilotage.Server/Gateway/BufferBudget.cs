@@ -50,7 +50,7 @@ public sealed class BufferBudget(PilotageServerOptions options)
     /// Reads the request body into memory, reserving its bytes first; null (nothing kept) when the budget is spent.
     /// Kestrel's MaxRequestBodySize still applies: a longer body throws BadHttpRequestException (413).
     /// </summary>
-    public async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, GatewayAdmission admission, CancellationToken ct)
+    public async ValueTask<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, GatewayAdmission admission, CancellationToken ct)
     {
         var declared = request.ContentLength is { } length ? Math.Min(length, PilotageApp.MaxRequestBodyBytes) : 0;
         if (!TryReserve(admission, declared * CostPerByte)) return null;

@@ -53,11 +53,11 @@ internal static class RequestShape
         if (!IsAbsentOr(body["function_call"], JsonValueKind.String, JsonValueKind.Object)) return "'function_call' must be \"auto\", \"none\" or an object naming a function";
         if (FunctionProblem(body["function_call"] as JsonObject, "function_call") is { } callProblem) return callProblem;
         var messages = (JsonArray)body["messages"]!;
+        // Paths are spelled only for a problem: every request passes here, and most have none.
         for (var m = 0; m < messages.Count; m++)
         {
-            var at = string.Create(CultureInfo.InvariantCulture, $"messages[{m}]");
-            if (messages[m] is not JsonObject message) return $"'{at}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
-            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String) return $"'{at}.role' must be a string (system, user, assistant or tool)";
+            if (messages[m] is not JsonObject message) return $"'{MessageAt(m)}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
+            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String) return $"'{MessageAt(m)}.role' must be a string (system, user, assistant or tool)";
             switch (message["content"])
             {
                 case null:
@@ -67,25 +67,26 @@ internal static class RequestShape
                 case JsonArray parts:
                     for (var p = 0; p < parts.Count; p++)
                     {
-                        var part = string.Create(CultureInfo.InvariantCulture, $"{at}.content[{p}]");
                         if (parts[p] is not JsonObject item || item["type"] is not JsonValue type || type.GetValueKind() != JsonValueKind.String)
                         {
-                            return $"'{part}' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
+                            return $"'{MessageAt(m)}.content[{p}]' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
                         }
                         if (type.GetValue<string>() == "text" && (item["text"] is not JsonValue partText || partText.GetValueKind() != JsonValueKind.String))
                         {
-                            return $"'{part}.text' must be a string";
+                            return $"'{MessageAt(m)}.content[{p}].text' must be a string";
                         }
                     }
                     break;
                 case var other when other.GetValueKind() == JsonValueKind.Null:
                     break;
                 default:
-                    return $"'{at}.content' must be a string or an array of content parts";
+                    return $"'{MessageAt(m)}.content' must be a string or an array of content parts";
             }
         }
         return null;
     }
+
+    private static string MessageAt(int index) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}]");
 
     /// <summary>A function object, when present, must be an object whose <c>name</c>, when present, is a string.</summary>
     private static string? FunctionProblem(JsonNode? function, string at) => function switch

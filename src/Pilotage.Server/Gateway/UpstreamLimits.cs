@@ -33,7 +33,7 @@ public sealed class UpstreamLimits : IDisposable
     /// </summary>
     public (GatewayAdmission? Admission, GatewayRefusal? Refusal) Admit(string keyId)
     {
-        var key = _perKey.GetOrAdd(keyId, _ => Limiter(_options.MaxUpstreamInFlightPerKey)).AttemptAcquire();
+        var key = _perKey.GetOrAdd(keyId, static (_, permits) => Limiter(permits), _options.MaxUpstreamInFlightPerKey).AttemptAcquire();
         if (!key.IsAcquired)
         {
             key.Dispose();
@@ -56,7 +56,7 @@ public sealed class UpstreamLimits : IDisposable
     /// <summary>The system's place, once the body named it; null when taken (held by the admission), else the refusal.</summary>
     public GatewayRefusal? AdmitSystem(GatewayAdmission admission, string system)
     {
-        var perSystem = _perSystem.GetOrAdd(system, _ => Limiter(_options.MaxUpstreamInFlightPerSystem)).AttemptAcquire();
+        var perSystem = _perSystem.GetOrAdd(system, static (_, permits) => Limiter(permits), _options.MaxUpstreamInFlightPerSystem).AttemptAcquire();
         if (!perSystem.IsAcquired)
         {
             perSystem.Dispose();
@@ -94,7 +94,8 @@ public sealed class UpstreamLimits : IDisposable
 /// </summary>
 public sealed class GatewayAdmission : IDisposable
 {
-    private readonly List<IDisposable> _held = [];
+    // A request holds four things at most (its key's, the server's and the system's places, and its bytes).
+    private readonly List<IDisposable> _held = new(4);
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -113,14 +114,13 @@ public sealed class GatewayAdmission : IDisposable
 
     public void Dispose()
     {
-        IDisposable[] held;
         lock (_gate)
         {
             if (_disposed) return;
             _disposed = true;
-            held = [.. _held];
-            _held.Clear();
         }
-        for (var i = held.Length - 1; i >= 0; i--) held[i].Dispose();
+        // Once disposed, Hold no longer adds to the list, so it is read outside the lock without a copy.
+        for (var i = _held.Count - 1; i >= 0; i--) _held[i].Dispose();
+        _held.Clear();
     }
 }
