@@ -142,6 +142,17 @@ public sealed class EvidenceWriterTests : IDisposable
                 viaEf.Cost = viaWriter.Cost = 0m;
                 viaEf.TotalMs = viaWriter.TotalMs = double.Epsilon;
             }
+            if (i == 7)
+            {
+                // Text is transcoded to UTF-8 by the writer: accents, CJK, an emoji (a surrogate pair), and half a pair.
+                viaEf.RequestContent = viaWriter.RequestContent = "Grüße aus 東京 🚀, and half a pair: \ud800.";
+                viaEf.UserEmail = viaWriter.UserEmail = "zoë@example.org";
+            }
+            if (i == 8)
+            {
+                // Longer than the writer's reused buffer (16 KB of UTF-8): the pooled path.
+                viaEf.ResponseContent = viaWriter.ResponseContent = string.Concat(Enumerable.Repeat("déjà vu 🚀 ", 2_000));
+            }
             // The writer stores every timestamp in UTC (one offset keeps text comparisons in order); EF is given it in UTC.
             viaEf.CreatedAt = viaEf.CreatedAt.ToUniversalTime();
             pairs.Add((viaEf, viaWriter));
@@ -169,6 +180,14 @@ public sealed class EvidenceWriterTests : IDisposable
         foreach (var (viaEf, viaWriter) in pairs) Assert.Equal(await RowAsync(viaEf.Id), await RowAsync(viaWriter.Id));
         Assert.StartsWith("'2000-01-01 09:29:59+00:00':text", await RowAsync(pairs[6].ViaWriter.Id), StringComparison.Ordinal);
         Assert.Contains("'':text", await RowAsync(pairs[5].ViaWriter.Id), StringComparison.Ordinal);
+        await using (var db = store.CreateDbContext())
+        {
+            var accents = await db.Interactions.AsNoTracking().SingleAsync(r => r.Id == pairs[7].ViaWriter.Id);
+            Assert.Equal("Grüße aus 東京 🚀, and half a pair: \ufffd.", accents.RequestContent);
+            Assert.Equal("zoë@example.org", accents.UserEmail);
+            var longText = await db.Interactions.AsNoTracking().SingleAsync(r => r.Id == pairs[8].ViaWriter.Id);
+            Assert.Equal(pairs[8].ViaWriter.ResponseContent, longText.ResponseContent);
+        }
     }
 
     [Fact]
