@@ -94,8 +94,9 @@ public sealed class UpstreamLimits : IDisposable
 /// </summary>
 public sealed class GatewayAdmission : IDisposable
 {
-    // A request holds four things at most (its key's, the server's and the system's places, and its bytes).
-    private readonly List<IDisposable> _held = new(4);
+    // Most requests hold five things: their key's, the server's and the system's places, and the bytes of their body
+    // and of the answer (one more per step when either grows in steps).
+    private readonly List<IDisposable> _held = new(6);
     private readonly Lock _gate = new();
     private bool _disposed;
 
