@@ -666,6 +666,56 @@ public sealed class GatewayService(
         return null;
     }
 
+    /// <summary>What the relay needs from one stream chunk.</summary>
+    private readonly record struct StreamChunk(string? BlockedTool, bool UsageOnly);
+
+    /// <summary>A stream chunk the gateway cannot read: not JSON, not an object, or fields it must read that it cannot (502 <c>upstream_malformed</c>).</summary>
+    private sealed class MalformedChunkException(string message, Exception? inner = null) : IOException(message, inner);
+
+    /// <summary>
+    /// Reads one chunk: its token counts into the request, its text onto <paramref name="text"/>, and in read-only mode
+    /// the first side-effecting function it calls. A chunk it cannot read throws <see cref="MalformedChunkException"/>.
+    /// </summary>
+    private static StreamChunk ReadChunk(ReadOnlySpan<char> data, GatewayRequest request, GatewaySystem system, StringBuilder text)
+    {
+        JsonNode? chunk;
+        try
+        {
+            chunk = JsonNode.Parse(data.ToString(), documentOptions: ParseOptions);
+        }
+        catch (JsonException)
+        {
+            throw new MalformedChunkException("a chunk that is not JSON");
+        }
+        if (chunk is not JsonObject)
+        {
+            throw new MalformedChunkException("a chunk that is not a JSON object");
+        }
+        try
+        {
+            var usage = UntrustedJson.Member(chunk, "usage");
+            if (usage is JsonObject)
+            {
+                request.TokensIn = UntrustedJson.Int32(UntrustedJson.Member(usage, "prompt_tokens")) ?? request.TokensIn;
+                request.TokensOut = UntrustedJson.Int32(UntrustedJson.Member(usage, "completion_tokens")) ?? request.TokensOut;
+            }
+            if (request.Scope!.Mode == ServingMode.ReadOnly && BlockedToolCall(chunk, system.SideEffectingTools) is { } tool)
+            {
+                return new StreamChunk(tool, false);
+            }
+            var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
+            foreach (var choice in choices ?? [])
+            {
+                text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
+            }
+            return new StreamChunk(null, choices is { Count: 0 } && usage is JsonObject);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new MalformedChunkException(e.Message, e);
+        }
+    }
+
     /// <summary>SSE relay: chunks go out as they arrive; <c>[DONE]</c> goes out only with the evidence committed.</summary>
     private async Task RelayStreamAsync(HttpContext http, GatewayRequest request, HttpResponseMessage upstream, bool clientWantsUsage, CancellationToken ct)
     {
@@ -693,26 +743,8 @@ public sealed class GatewayService(
                     done = true;
                     break;
                 }
-                JsonNode? chunk;
-                try
-                {
-                    chunk = JsonNode.Parse(data.ToString(), documentOptions: ParseOptions);
-                }
-                catch (JsonException)
-                {
-                    throw new InvalidDataException("the upstream sent a chunk that is not JSON");
-                }
-                if (chunk is not JsonObject)
-                {
-                    throw new InvalidDataException("the upstream sent a chunk that is not a JSON object");
-                }
-                var usage = UntrustedJson.Member(chunk, "usage");
-                if (usage is JsonObject)
-                {
-                    request.TokensIn = UntrustedJson.Int32(UntrustedJson.Member(usage, "prompt_tokens")) ?? request.TokensIn;
-                    request.TokensOut = UntrustedJson.Int32(UntrustedJson.Member(usage, "completion_tokens")) ?? request.TokensOut;
-                }
-                if (request.Scope!.Mode == ServingMode.ReadOnly && BlockedToolCall(chunk, system.SideEffectingTools) is { } tool)
+                var chunk = ReadChunk(data, request, system, text);
+                if (chunk.BlockedTool is { } tool)
                 {
                     request.ResponseText = text.ToString();
                     var refusal = new GatewayRefusal(403, "side_effect_blocked",
@@ -722,13 +754,7 @@ public sealed class GatewayService(
                     await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
                     return;
                 }
-                var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
-                foreach (var choice in choices ?? [])
-                {
-                    text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
-                }
-                var usageOnly = choices is { Count: 0 } && usage is JsonObject;
-                if (usageOnly && !clientWantsUsage) continue;
+                if (chunk.UsageOnly && !clientWantsUsage) continue;
                 await output.WriteAsync(Encoding.UTF8.GetBytes($"data: {data}\n\n"), ct);
                 await output.FlushAsync(ct);
             }
@@ -741,8 +767,15 @@ public sealed class GatewayService(
                 await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected during the stream"));
                 return;
             }
-            var refusal = new GatewayRefusal(e is OperationCanceledException ? 504 : 502, e is OperationCanceledException ? "upstream_timeout" : "upstream_truncated",
-                $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again.");
+            var refusal = e switch
+            {
+                OperationCanceledException => new GatewayRefusal(504, "upstream_timeout",
+                    $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again."),
+                MalformedChunkException => new GatewayRefusal(502, "upstream_malformed",
+                    $"the model behind '{system.State.Slug}' sent a part of its stream Pilotage cannot read ({e.Message}), so the stream was ended there. The answer above is incomplete; try again, and if it persists tell the owner {system.State.Spec.Owner}."),
+                _ => new GatewayRefusal(502, "upstream_truncated",
+                    $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again."),
+            };
             await RecordOnlyAsync(request.ToRecord("failed", refusal, e.Message));
             metrics.Failed(system.State.Slug, refusal.Code);
             await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);

@@ -56,12 +56,12 @@ public class HostileUpstreamTests
 
     public static TheoryData<string, string, string> StreamEvents => new()
     {
-        { "a chunk that is a list", "[1,2]", "upstream_truncated" },
+        { "a chunk that is a list", "[1,2]", "upstream_malformed" },
         { "content that is half a surrogate pair", """{"choices":[{"delta":{"content":"refund \ud800"}}]}""", "[DONE]" },
         { "a delta that is text and token counts of the wrong type", """{"choices":[{"delta":"x"},7],"usage":{"prompt_tokens":1.5,"completion_tokens":"x"}}""", "[DONE]" },
         { "a legacy function_call to a side-effecting function", """{"choices":[{"delta":{"function_call":{"name":"send_email"}}}]}""", "side_effect_blocked" },
-        { "a tool call whose name is a number", """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":5}}]}}]}""", "upstream_truncated" },
-        { "the same key twice", """{"choices":[],"choices":[{"delta":{"content":"x"}}]}""", "upstream_truncated" },
+        { "a tool call whose name is a number", """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":5}}]}}]}""", "upstream_malformed" },
+        { "the same key twice", """{"choices":[],"choices":[{"delta":{"content":"x"}}]}""", "upstream_malformed" },
     };
 
     [Theory]
@@ -76,6 +76,7 @@ public class HostileUpstreamTests
         Assert.Contains(expected, body, StringComparison.Ordinal);
         var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
         Assert.Equal(expected switch { "[DONE]" => "served", "side_effect_blocked" => "refused", _ => "failed" }, record.Outcome);
+        if (expected.StartsWith("upstream_", StringComparison.Ordinal)) Assert.Equal(expected, record.RefusalCode);
         if (expected == "[DONE]") Assert.StartsWith("Hello", record.ResponseContent, StringComparison.Ordinal);
         else Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
         h.Upstream.RawStreamEvents = null;
