@@ -62,13 +62,15 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _insert;
     private readonly SqlStatements _statements;
+    private readonly WalCheckpointer _checkpointer;
     private bool? _flushing; // set explicitly on the first batch: durable batches never rely on a build's default
 
-    private SqliteEvidenceSink(SqliteConnection connection, sqlite3_stmt insert)
+    private SqliteEvidenceSink(SqliteConnection connection, sqlite3_stmt insert, WalCheckpointer checkpointer)
     {
         _connection = connection;
         _insert = insert;
         _statements = new SqlStatements(connection);
+        _checkpointer = checkpointer;
     }
 
     public static SqliteEvidenceSink Open(string connectionString)
@@ -84,11 +86,17 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         try
         {
             connection.Open();
+            // The log is copied into the database by WalCheckpointer, not inside this connection's commits.
+            using (var backstop = connection.CreateCommand())
+            {
+                backstop.CommandText = $"PRAGMA wal_autocheckpoint={WalCheckpointer.WriterBackstopPages}";
+                backstop.ExecuteNonQuery();
+            }
             var names = EvidenceSink.Columns.Split(", ");
             var sql = $"INSERT INTO interactions ({EvidenceSink.Columns}) VALUES ({string.Join(", ", names.Select((_, i) => "?" + (i + 1)))})";
             var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var insert);
             SqliteException.ThrowExceptionForRC(rc, connection.Handle);
-            return new SqliteEvidenceSink(connection, insert);
+            return new SqliteEvidenceSink(connection, insert, new WalCheckpointer(builder.ConnectionString));
         }
         catch
         {
@@ -113,6 +121,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         // Roll-ups and queue items commit with the rows they count, or not at all.
         await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
         transaction.Commit();
+        _checkpointer.Committed();
         return rows;
     }
 
@@ -224,6 +233,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
 
     public async ValueTask DisposeAsync()
     {
+        await _checkpointer.DisposeAsync();
         await _statements.DisposeAsync();
         _insert.Dispose(); // finalizes the statement before the connection closes
         _connection.Dispose();

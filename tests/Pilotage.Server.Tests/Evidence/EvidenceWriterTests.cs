@@ -191,6 +191,35 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Sqlite_write_ahead_log_is_copied_into_the_database_in_the_background_not_in_the_writers_commits()
+    {
+        using var folder = new TempDirectory();
+        var path = folder.File("evidence.db");
+        var store = await StoreAsync(path);
+        await using var writer = NewWriter(store);
+        // One commit each: a few hundred pages of log, below SQLite's own checkpoint (1,000) and the writer's backstop.
+        for (var i = 0; i < 60; i++) await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Durable, Ct);
+
+        // The WAL index (SQLite's file format, "WAL-index format"): the log's last frame (mxFrame, offset 16) and
+        // how many frames were copied into the database (nBackfill, offset 96), little-endian on this machine.
+        (uint Last, uint Copied) Log()
+        {
+            using var shm = new FileStream(path + "-shm", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var header = new byte[100];
+            shm.ReadExactly(header);
+            return (BitConverter.ToUInt32(header, 16), BitConverter.ToUInt32(header, 96));
+        }
+        var log = Log();
+        Assert.True(log.Last > 0, "the commits went to the log");
+        for (var wait = 0; wait < 50 && log.Copied != log.Last; wait++)
+        {
+            await Task.Delay(100, Ct);
+            log = Log();
+        }
+        Assert.Equal(log.Last, log.Copied);
+    }
+
+    [Fact]
     public async Task Async_append_returns_before_the_commit_and_the_record_appears_after_it()
     {
         using var folder = new TempDirectory();
