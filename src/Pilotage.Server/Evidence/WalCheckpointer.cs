@@ -61,9 +61,11 @@ internal sealed class WalCheckpointer : IAsyncDisposable
                     command.ExecuteNonQuery();
                     copied = commits;
                 }
-                catch (SqliteException)
+#pragma warning disable CA1031 // Upkeep must outlive any failure: the writer reports outages, and its backstop bounds the log meanwhile.
+                catch (Exception)
+#pragma warning restore CA1031
                 {
-                    // The store is busy or gone: the writer reports outages, and its backstop bounds the log meanwhile.
+                    // The store is busy or gone: try again, on a fresh connection, at the next tick.
                     connection?.Dispose();
                     connection = null;
                 }
