@@ -29,13 +29,13 @@ internal static class RequestShape
         if (!IsAbsentOr(body["tools"], JsonValueKind.Array)) return "'tools' must be an array of tool definitions";
         // Function names are read by read-only mode, which removes the side-effecting ones: a name it cannot read
         // would pass unchecked, so it is refused here, in every mode, as OpenAI itself would refuse it.
+        // Paths ("tools[2].function") are spelled only for a problem: every request passes here, and most have none.
         if (body["tools"] is JsonArray tools)
         {
             for (var i = 0; i < tools.Count; i++)
             {
-                var at = string.Create(CultureInfo.InvariantCulture, $"tools[{i}]");
-                if (tools[i] is not JsonObject tool) return $"'{at}' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
-                if (FunctionProblem(tool["function"], at + ".function") is { } problem) return problem;
+                if (tools[i] is not JsonObject tool) return $"'{At("tools", i)}' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
+                if (FunctionProblem(tool["function"], "tools", i, ".function") is { } problem) return problem;
             }
         }
         if (!IsAbsentOr(body["tool_choice"], JsonValueKind.String, JsonValueKind.Object)) return "'tool_choice' must be \"auto\", \"none\", \"required\" or an object naming a function";
@@ -45,19 +45,17 @@ internal static class RequestShape
         {
             for (var i = 0; i < functions.Count; i++)
             {
-                var at = string.Create(CultureInfo.InvariantCulture, $"functions[{i}]");
-                if (functions[i] is null) return $"'{at}' must be an object such as {{\"name\": ...}}";
-                if (FunctionProblem(functions[i], at) is { } problem) return problem;
+                if (functions[i] is null) return $"'{At("functions", i)}' must be an object such as {{\"name\": ...}}";
+                if (FunctionProblem(functions[i], "functions", i) is { } problem) return problem;
             }
         }
         if (!IsAbsentOr(body["function_call"], JsonValueKind.String, JsonValueKind.Object)) return "'function_call' must be \"auto\", \"none\" or an object naming a function";
         if (FunctionProblem(body["function_call"] as JsonObject, "function_call") is { } callProblem) return callProblem;
         var messages = (JsonArray)body["messages"]!;
-        // Paths are spelled only for a problem: every request passes here, and most have none.
         for (var m = 0; m < messages.Count; m++)
         {
-            if (messages[m] is not JsonObject message) return $"'{MessageAt(m)}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
-            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String) return $"'{MessageAt(m)}.role' must be a string (system, user, assistant or tool)";
+            if (messages[m] is not JsonObject message) return $"'{At("messages", m)}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
+            if (message["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String) return $"'{At("messages", m)}.role' must be a string (system, user, assistant or tool)";
             switch (message["content"])
             {
                 case null:
@@ -69,32 +67,37 @@ internal static class RequestShape
                     {
                         if (parts[p] is not JsonObject item || item["type"] is not JsonValue type || type.GetValueKind() != JsonValueKind.String)
                         {
-                            return $"'{MessageAt(m)}.content[{p}]' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
+                            return $"'{At("messages", m)}.content[{p}]' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
                         }
                         if (type.GetValue<string>() == "text" && (item["text"] is not JsonValue partText || partText.GetValueKind() != JsonValueKind.String))
                         {
-                            return $"'{MessageAt(m)}.content[{p}].text' must be a string";
+                            return $"'{At("messages", m)}.content[{p}].text' must be a string";
                         }
                     }
                     break;
                 case var other when other.GetValueKind() == JsonValueKind.Null:
                     break;
                 default:
-                    return $"'{MessageAt(m)}.content' must be a string or an array of content parts";
+                    return $"'{At("messages", m)}.content' must be a string or an array of content parts";
             }
         }
         return null;
     }
 
-    private static string MessageAt(int index) => string.Create(CultureInfo.InvariantCulture, $"messages[{index}]");
+    /// <summary>The path of an item of a list, such as <c>messages[3]</c>, with an optional <paramref name="member"/> (<c>.function</c>).</summary>
+    private static string At(string list, int index, string member = "") =>
+        index < 0 ? list + member : string.Create(CultureInfo.InvariantCulture, $"{list}[{index}]{member}");
 
-    /// <summary>A function object, when present, must be an object whose <c>name</c>, when present, is a string.</summary>
-    private static string? FunctionProblem(JsonNode? function, string at) => function switch
+    /// <summary>
+    /// A function object, when present, must be an object whose <c>name</c>, when present, is a string. Its path is
+    /// <paramref name="list"/>, or an item of it when <paramref name="index"/> is not negative.
+    /// </summary>
+    private static string? FunctionProblem(JsonNode? function, string list, int index = -1, string member = "") => function switch
     {
         null => null,
         JsonObject obj when obj["name"]?.GetValueKind() is null or JsonValueKind.String => null,
-        JsonObject => $"'{at}.name' must be a string: the function's name",
-        _ => $"'{at}' must be an object such as {{\"name\": ...}}",
+        JsonObject => $"'{At(list, index, member)}.name' must be a string: the function's name",
+        _ => $"'{At(list, index, member)}' must be an object such as {{\"name\": ...}}",
     };
 
     private static bool IsAbsentOr(JsonNode? node, params ReadOnlySpan<JsonValueKind> kinds)
