@@ -45,7 +45,9 @@ internal static class Servers
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();
-        builder.Logging.AddConsole();
+        // Standard error: the server child's standard output is its handshake with the parent, and a fresh
+        // machine's first run warns (no data-protection key ring yet).
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // As YARP's own benchmarks and Pilotage itself (below --verbose): no per-request Activity for log scopes.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
