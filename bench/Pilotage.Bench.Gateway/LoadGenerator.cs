@@ -151,7 +151,10 @@ internal sealed record PhaseResult(int Count, int Errors, double Seconds, double
     public static PhaseResult Of(double[] latencies, double seconds)
     {
         var ok = latencies.Where(l => l >= 0).Order().ToArray();
-        double At(double p) => ok.Length == 0 ? double.NaN : ok[Math.Min(ok.Length - 1, (int)(p * ok.Length))];
-        return new PhaseResult(ok.Length, latencies.Length - ok.Length, seconds, At(0.50), At(0.90), At(0.99), ok.Length == 0 ? double.NaN : ok[^1]);
+        return new PhaseResult(ok.Length, latencies.Length - ok.Length, seconds, Percentile(ok, 0.50), Percentile(ok, 0.90), Percentile(ok, 0.99), ok.Length == 0 ? double.NaN : ok[^1]);
     }
+
+    /// <summary>The <paramref name="p"/> percentile of sorted values; NaN when there are none.</summary>
+    public static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 }

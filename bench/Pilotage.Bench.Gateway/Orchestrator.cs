@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text;
 using Pilotage.Server.Evidence;
+using Pilotage.Server.Telemetry;
 
 namespace Pilotage.Bench.Gateway;
 
@@ -15,17 +16,17 @@ internal static class Orchestrator
 {
     private const string Direct = "direct";
     private const string Yarp = "yarp";
+    private const string Durable = "pilotage-durable";
+    private const string Async = "pilotage-async";
 
     public static async Task<string> RunPassAsync(string label, BenchOptions options, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
     {
-        var durable = "pilotage-durable";
-        var async = "pilotage-async";
         LoadTarget[] targets =
         [
             new(Direct, upstreamUrl + "/", "", "bench-model"),
             new(Yarp, yarpUrl + "/", "", "bench-model"),
-            new(durable, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Durable),
-            new(async, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Async),
+            new(Durable, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Durable),
+            new(Async, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Async),
         ];
         Console.WriteLine($"== {label}: Pilotage on {pilotage.Store} at {pilotage.Url}");
         foreach (var target in targets) await SmokeAsync(target);
@@ -37,6 +38,7 @@ internal static class Orchestrator
         var batches = new Dictionary<string, (long Records, long Batches)>();
         var phaseStats = pilotage.Writer.Stats;
 
+        using var commits = new CommitRecorder();
         GC.Collect();
         var baseline = MemorySample.Take("baseline", pilotage);
         using var sampling = new CancellationTokenSource();
@@ -61,6 +63,7 @@ internal static class Orchestrator
                     Accumulate(batches, Volatile.Read(ref phase), now, phaseStats);
                     phaseStats = now;
                     Volatile.Write(ref phase, $"{parts[1]} {parts[3]}");
+                    commits.Phase = $"{parts[1]} {parts[2]} {parts[3]}";
                     break;
                 case "READY":
                     await DrainAsync(pilotage);
@@ -90,7 +93,7 @@ internal static class Orchestrator
         }
         if (child.ExitCode != 0) throw new InvalidOperationException($"the load generator failed with exit code {child.ExitCode}");
         var writerAtEnd = pilotage.Writer.Stats;
-        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd);
+        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd, commits);
     }
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
@@ -147,7 +150,7 @@ internal static class Orchestrator
         string label, BenchOptions o, PilotageUnderTest pilotage, List<string> names,
         List<(string Kind, int Round, string Target, PhaseResult Result)> results,
         List<MemorySample> samples, MemorySample baseline, Dictionary<string, (long Records, long Batches)> batches,
-        EvidenceWriterStats start, EvidenceWriterStats end)
+        EvidenceWriterStats start, EvidenceWriterStats end, CommitRecorder commits)
     {
         var s = new StringBuilder();
         void Line(FormattableString text) => s.AppendLine(FormattableString.Invariant(text));
@@ -212,6 +215,24 @@ internal static class Orchestrator
             }
         }
         Line($"- whole pass: {end.RecordsWritten - start.RecordsWritten:N0} records written, {end.Failures - start.Failures} failed batches, {end.AsyncRecordsLost - start.AsyncRecordsLost} async records lost");
+        Line($"");
+        // What durable mode adds over async is the wait for a commit: compare it with the commits of the same phase.
+        Line($"Durable premium at {o.Rate} req/s against the group-commit interval of the same phase (the writer's own durable commit times, `{EvidenceMetrics.CommitDuration}`):");
+        Line($"");
+        Line($"| round | durable p99 − async p99 ms | durable commit p50 ms | durable commit p99 ms | longest commit ms | commits | within one interval |");
+        Line($"|---|---:|---:|---:|---:|---:|---|");
+        var premiums = new List<double>();
+        var intervals = new List<double>();
+        foreach (var r in rounds)
+        {
+            var times = commits.Durable($"rate {r} {Durable}");
+            var premium = R("rate", r, Durable).P99 - R("rate", r, Async).P99;
+            var interval = PhaseResult.Percentile(times, 0.99);
+            premiums.Add(premium);
+            intervals.Add(interval);
+            Line($"| {r + 1} | {premium:+0.000;-0.000} | {PhaseResult.Percentile(times, 0.50):0.000} | {interval:0.000} | {(times.Length == 0 ? double.NaN : times[^1]):0.0} | {times.Length:N0} | {(premium <= interval ? "yes" : "no")} |");
+        }
+        Line($"| median | {Median(premiums):+0.000;-0.000} | | {Median(intervals):0.000} | | | {(Median(premiums) <= Median(intervals) ? "yes" : "no")} |");
         return s.ToString();
     }
 

@@ -54,6 +54,13 @@ public sealed record EvidenceHold(string System, string Response, DateTimeOffset
 /// <summary>Whether the writer can reach its store, and what waits in the spool.</summary>
 public sealed record EvidenceStoreState(bool Reachable, bool SpoolEnabled, long Spooled, string? SpoolPath);
 
+/// <summary>
+/// One batch the writer committed, and how long writing and committing it took: what each durable answer of the
+/// batch waited for, once its turn came. <paramref name="Flushed"/>: the commit waited for the disk because a
+/// durable record was in the batch.
+/// </summary>
+public readonly record struct BatchCommitTiming(int Records, bool Flushed, TimeSpan Duration);
+
 /// <summary>Counters since the writer started, for metrics and benchmarks.</summary>
 public sealed record EvidenceWriterStats(
     long RecordsWritten,

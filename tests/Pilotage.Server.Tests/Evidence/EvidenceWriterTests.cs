@@ -247,6 +247,43 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_commit_is_timed_from_the_start_of_its_write_and_says_whether_it_waited_for_the_disk()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        await using var writer = NewWriter(store);
+        var timings = new ConcurrentQueue<BatchCommitTiming>();
+        writer.CommitTimed = timings.Enqueue;
+
+        await writer.AppendAsync(EvidenceRows.Make(1), EvidenceDurability.Async, Ct);
+        while (writer.Stats.Batches < 1) await Task.Delay(10, Ct);
+
+        // Another connection holds the write lock: the durable batch's write starts, then waits for it.
+        await using var blocker = new SqliteConnection(store.Location.ConnectionString);
+        await blocker.OpenAsync(Ct);
+        var lockTransaction = blocker.BeginTransaction(deferred: false);
+        var durable = writer.AppendAsync(EvidenceRows.Make(2), EvidenceDurability.Durable, Ct).AsTask();
+        await Task.Delay(400, Ct);
+        lockTransaction.Rollback();
+        lockTransaction.Dispose();
+        await durable;
+
+        Assert.Collection(timings.ToArray(),
+            first =>
+            {
+                Assert.Equal(1, first.Records);
+                Assert.False(first.Flushed, "a batch of asynchronous records does not wait for the disk");
+                Assert.True(first.Duration > TimeSpan.Zero);
+            },
+            second =>
+            {
+                Assert.Equal(1, second.Records);
+                Assert.True(second.Flushed, "a batch holding a durable record waits for the disk");
+                Assert.True(second.Duration >= TimeSpan.FromMilliseconds(300), $"the wait for the lock is part of the commit: {second.Duration}");
+            });
+    }
+
+    [Fact]
     public async Task Asynchronous_records_wait_for_company_and_a_durable_record_ends_the_wait_at_once()
     {
         using var folder = new TempDirectory();

@@ -47,6 +47,12 @@ public sealed class TelemetryTests
             && l.Contains("pilotage_mode=\"draft\"", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_records_written_total", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_queue_length", StringComparison.Ordinal));
+        // The served answer's record was committed durably (the default) before it was released.
+        Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_commit_duration_seconds_count{", StringComparison.Ordinal)
+            && l.Contains("pilotage_evidence_durability=\"durable\"", StringComparison.Ordinal)
+            && !l.EndsWith(" 0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("pilotage_evidence_commit_duration_seconds_bucket{", StringComparison.Ordinal)
+            && l.Contains("le=\"0.0001\"", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("http_client_request_duration_seconds_bucket{", StringComparison.Ordinal));
         // Measured on every request and dropped on purpose (docs/observability.md).
