@@ -258,7 +258,15 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
     {
         // Not pooled: the writer holds this one connection for its lifetime, and a reopen after a
         // failure must not be handed the same dead physical connection back.
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            // The roll-up upserts and queue items are the same few statements in every batch: prepared on
+            // this connection after their second use, the server stops parsing and planning them each time (the
+            // 31-parameter roll-up upsert was most of a one-record batch's commit; docs/benchmarks.md).
+            MaxAutoPrepare = 32,
+            AutoPrepareMinUsages = 2,
+        };
         var connection = new NpgsqlConnection(builder.ConnectionString);
         try
         {
