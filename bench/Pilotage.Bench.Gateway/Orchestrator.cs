@@ -104,11 +104,15 @@ internal static class Orchestrator
         into[phase] = (sum.Records + now.RecordsWritten - before.RecordsWritten, sum.Batches + now.Batches - before.Batches);
     }
 
-    /// <summary>Waits until the evidence queue is empty (async records of the last phase written), then a short pause.</summary>
+    /// <summary>
+    /// Waits until the evidence queue is empty (async records of the last phase written), has the store write out
+    /// what is still bound for the disk, then pauses briefly: each phase starts with nothing left over.
+    /// </summary>
     private static async Task DrainAsync(PilotageUnderTest pilotage)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (pilotage.Writer.Stats.Queued > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await pilotage.FlushStoreAsync();
         await Task.Delay(500);
     }
 

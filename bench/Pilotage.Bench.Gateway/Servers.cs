@@ -149,14 +149,16 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly Func<Task> _cleanup;
+    private readonly Func<Task> _flushStore;
 
-    private PilotageUnderTest(WebApplication app, string url, string key, string store, Func<Task> cleanup)
+    private PilotageUnderTest(WebApplication app, string url, string key, string store, Func<Task> cleanup, Func<Task> flushStore)
     {
         _app = app;
         Url = url;
         Key = key;
         Store = store;
         _cleanup = cleanup;
+        _flushStore = flushStore;
     }
 
     public string Url { get; }
@@ -173,7 +175,7 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(folder, recursive: true);
             return Task.CompletedTask;
-        });
+        }, () => Task.CompletedTask);
     }
 
     public static async Task<PilotageUnderTest> StartPostgresAsync(string server, string upstreamBaseUrl)
@@ -185,10 +187,23 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         {
             NpgsqlConnection.ClearAllPools();
             await AdminSqlAsync(server, $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        });
+        }, () => AdminSqlAsync(connectionString, "CHECKPOINT"));
     }
 
-    private static async Task<PilotageUnderTest> StartAsync(string database, string store, string upstreamBaseUrl, Func<Task> cleanup)
+    /// <summary>
+    /// Writes out everything earlier phases left for the disk: PostgreSQL's dirty buffers (a checkpoint), then the
+    /// operating system's (<c>sync</c>). Without it, a phase's commits raced the write-back of the previous phase's
+    /// hundreds of megabytes, and the fixed-rate phase after a throughput phase measured that, not its own load.
+    /// </summary>
+    public async Task FlushStoreAsync()
+    {
+        await _flushStore();
+        if (OperatingSystem.IsWindows()) return;
+        using var sync = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sync") { UseShellExecute = false });
+        if (sync is not null) await sync.WaitForExitAsync();
+    }
+
+    private static async Task<PilotageUnderTest> StartAsync(string database, string store, string upstreamBaseUrl, Func<Task> cleanup, Func<Task> flushStore)
     {
         var app = PilotageApp.Build(new PilotageServerOptions
         {
@@ -211,7 +226,7 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
             await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);
             await Ok(admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "bench" }), "pilot " + slug);
         }
-        return new PilotageUnderTest(app, url, key, store, cleanup);
+        return new PilotageUnderTest(app, url, key, store, cleanup, flushStore);
     }
 
     private static string Spec(string name, string upstream, string extra) => $"""
