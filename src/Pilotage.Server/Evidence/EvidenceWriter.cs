@@ -310,7 +310,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
             Interlocked.Exchange(ref _lastBatchSize, rows.Count);
             var took = Stopwatch.GetElapsedTime(started);
             foreach (var waiter in waiters) waiter.Done?.TrySetResult();
-            CommitTimed?.Invoke(new BatchCommitTiming(rows.Count, flush, took));
+            TellCommitTimed(new BatchCommitTiming(rows.Count, flush, took));
             Committed?.Invoke(rows);
             return;
         }
@@ -322,6 +322,20 @@ public sealed class EvidenceWriter : IAsyncDisposable
             return;
         }
         Fail(waiters, error);
+    }
+
+    private void TellCommitTimed(BatchCommitTiming timing)
+    {
+        try
+        {
+            CommitTimed?.Invoke(timing);
+        }
+#pragma warning disable CA1031 // A metrics listener that throws must not end the loop every answer waits on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _logger.LogWarning(e, "A listener of the evidence commit time failed; the evidence writer goes on");
+        }
     }
 
     private static Dictionary<string, EvidenceHold>? HoldsOf(List<Pending> waiters)

@@ -284,6 +284,25 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_commit_time_listener_that_throws_does_not_stop_the_writer()
+    {
+        using var folder = new TempDirectory();
+        var store = await StoreAsync(folder.File("evidence.db"));
+        await using var writer = NewWriter(store);
+        var told = 0;
+        writer.CommitTimed = _ =>
+        {
+            Interlocked.Increment(ref told);
+            throw new InvalidOperationException("a broken metrics listener");
+        };
+
+        for (var i = 0; i < 3; i++) await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Durable, Ct);
+
+        Assert.Equal(3, await CountAsync(store));
+        Assert.Equal(3, Volatile.Read(ref told));
+    }
+
+    [Fact]
     public async Task Asynchronous_records_wait_for_company_and_a_durable_record_ends_the_wait_at_once()
     {
         using var folder = new TempDirectory();
