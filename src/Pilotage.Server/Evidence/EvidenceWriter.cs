@@ -310,8 +310,8 @@ public sealed class EvidenceWriter : IAsyncDisposable
             Interlocked.Exchange(ref _lastBatchSize, rows.Count);
             var took = Stopwatch.GetElapsedTime(started);
             foreach (var waiter in waiters) waiter.Done?.TrySetResult();
-            TellCommitTimed(new BatchCommitTiming(rows.Count, flush, took));
-            Committed?.Invoke(rows);
+            Tell(CommitTimed, new BatchCommitTiming(rows.Count, flush, took));
+            Tell(Committed, rows);
             return;
         }
 
@@ -324,17 +324,22 @@ public sealed class EvidenceWriter : IAsyncDisposable
         Fail(waiters, error);
     }
 
-    private void TellCommitTimed(BatchCommitTiming timing)
+    /// <summary>
+    /// Tells a listener (<see cref="Committed"/>, <see cref="CommitTimed"/>) about a commit. One that throws is logged: it
+    /// must not end the loop every durable answer waits on, nor make a replayed spool look unreplayed.
+    /// </summary>
+    private void Tell<T>(Action<T>? listener, T value)
     {
+        if (listener is null) return;
         try
         {
-            CommitTimed?.Invoke(timing);
+            listener(value);
         }
-#pragma warning disable CA1031 // A metrics listener that throws must not end the loop every answer waits on.
+#pragma warning disable CA1031 // See the summary: no listener's failure may stop the writer.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            _logger.LogWarning(e, "A listener of the evidence commit time failed; the evidence writer goes on");
+            _logger.LogWarning(e, "A listener of committed evidence ({Listener}) failed; the evidence writer goes on", listener.Method.Name);
         }
     }
 
@@ -432,7 +437,7 @@ public sealed class EvidenceWriter : IAsyncDisposable
                 {
                     var written = await _sink.WriteAsync(chunk, CancellationToken.None, skipExisting: true);
                     replayed += written.Count;
-                    if (written.Count > 0) Committed?.Invoke(written);
+                    if (written.Count > 0) Tell(Committed, written);
                 }
                 _spool.Clear();
                 Interlocked.Exchange(ref _spoolCount, 0);

@@ -767,14 +767,13 @@ public sealed class GatewayService(
                 await RecordOnlyAsync(request.ToRecord("failed", error: "the client disconnected during the stream"));
                 return;
             }
+            var brokeOff = $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again.";
             var refusal = e switch
             {
-                OperationCanceledException => new GatewayRefusal(504, "upstream_timeout",
-                    $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again."),
+                OperationCanceledException => new GatewayRefusal(504, "upstream_timeout", brokeOff),
                 MalformedChunkException => new GatewayRefusal(502, "upstream_malformed",
                     $"the model behind '{system.State.Slug}' sent a part of its stream Pilotage cannot read ({e.Message}), so the stream was ended there. The answer above is incomplete; try again, and if it persists tell the owner {system.State.Spec.Owner}."),
-                _ => new GatewayRefusal(502, "upstream_truncated",
-                    $"the stream from the model behind '{system.State.Slug}' broke off ({e.Message}). The answer above is incomplete; try again."),
+                _ => new GatewayRefusal(502, "upstream_truncated", brokeOff),
             };
             await RecordOnlyAsync(request.ToRecord("failed", refusal, e.Message));
             metrics.Failed(system.State.Slug, refusal.Code);

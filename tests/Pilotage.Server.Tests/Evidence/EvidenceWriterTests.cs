@@ -284,22 +284,29 @@ public sealed class EvidenceWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task A_commit_time_listener_that_throws_does_not_stop_the_writer()
+    public async Task Commit_listeners_that_throw_do_not_stop_the_writer()
     {
         using var folder = new TempDirectory();
         var store = await StoreAsync(folder.File("evidence.db"));
         await using var writer = NewWriter(store);
-        var told = 0;
+        var timed = 0;
+        var committed = 0;
         writer.CommitTimed = _ =>
         {
-            Interlocked.Increment(ref told);
+            Interlocked.Increment(ref timed);
             throw new InvalidOperationException("a broken metrics listener");
+        };
+        writer.Committed = _ =>
+        {
+            Interlocked.Increment(ref committed);
+            throw new InvalidOperationException("a broken pause-rule feed");
         };
 
         for (var i = 0; i < 3; i++) await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Durable, Ct);
 
         Assert.Equal(3, await CountAsync(store));
-        Assert.Equal(3, Volatile.Read(ref told));
+        Assert.Equal(3, Volatile.Read(ref timed));
+        Assert.Equal(3, Volatile.Read(ref committed)); // each listener is told, whatever the other did
     }
 
     [Fact]
