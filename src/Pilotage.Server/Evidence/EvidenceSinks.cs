@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -240,10 +241,28 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
     }
 }
 
-/// <summary>PostgreSQL: one binary COPY per batch inside a transaction.</summary>
+/// <summary>
+/// PostgreSQL: a small batch is one round trip (<c>BEGIN</c>, an insert per row, the follow-ups, <c>COMMIT</c>,
+/// pipelined up to one Sync); a larger one, and a spool replay, is one binary COPY inside a transaction.
+/// </summary>
+/// <remarks>
+/// Why two ways: a durable answer waits for its batch's commit, and at a moderate rate a batch is one record. As a
+/// COPY that record cost four round trips (BEGIN and COPY start, COPY data and end, follow-ups, COMMIT), each a
+/// wake-up of the server and of this process on a shared machine, and a record arriving meanwhile waited for all
+/// of them before its own commit could start (docs/benchmarks.md). COPY stays for batches it is made for.
+/// A write that throws leaves the connection in whatever state the failure left (an aborted transaction, perhaps):
+/// the writer discards a sink whose write failed.
+/// </remarks>
 internal sealed class PostgresEvidenceSink : IEvidenceSink
 {
     private const string Copy = $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)";
+
+    /// <summary>Batches of up to this many rows are written in one round trip; larger ones by COPY.</summary>
+    internal const int PipelinedRows = 16;
+
+    // Positional parameters: Npgsql sends the text as it is, without rewriting named placeholders each time.
+    private static readonly string Insert =
+        $"INSERT INTO interactions ({EvidenceSink.Columns}) VALUES ({string.Join(", ", Enumerable.Range(1, EvidenceSink.Columns.Split(", ").Length).Select(i => "$" + i))})";
 
     private readonly NpgsqlConnection _connection;
     private readonly SqlStatements _statements;
@@ -261,7 +280,7 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         var builder = new NpgsqlConnectionStringBuilder(connectionString)
         {
             Pooling = false,
-            // The roll-up upserts and queue items are the same few statements in every batch: prepared on
+            // The insert, roll-up upserts and queue items are the same few statements in every batch: prepared on
             // this connection after their second use, the server stops parsing and planning them each time (the
             // 31-parameter roll-up upsert was most of a one-record batch's commit; docs/benchmarks.md).
             MaxAutoPrepare = 32,
@@ -282,59 +301,20 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
 
     public async Task<IReadOnlyList<InteractionRow>> WriteAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken, bool skipExisting = false, IReadOnlyDictionary<string, EvidenceHold>? holds = null, bool flush = true)
     {
+        if (!skipExisting && rows.Count <= PipelinedRows)
+        {
+            await WritePipelinedAsync(rows, holds, flush, cancellationToken);
+            return rows;
+        }
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken);
         if (skipExisting) rows = await WithoutStoredAsync(transaction, rows, cancellationToken);
-        await using (var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken))
-        {
-            for (var r = 0; r < rows.Count; r++)
-            {
-                var row = rows[r];
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(row.Id, NpgsqlDbType.Varchar, cancellationToken);
-                await copy.WriteAsync(EvidenceSink.Utc(row.CreatedAt), NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(row.System, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Phase, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Stage, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(row.ConfigVersion, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(row.UserId, NpgsqlDbType.Bigint, cancellationToken);
-                await copy.WriteAsync(row.UserEmail, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.KeyId, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Groups, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Endpoint, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Mode, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(row.Outcome, NpgsqlDbType.Text, cancellationToken);
-                await WriteTextAsync(copy, row.RefusalCode, cancellationToken);
-                await WriteTextAsync(copy, row.RefusalReason, cancellationToken);
-                await WriteTextAsync(copy, row.DetectorHits, cancellationToken);
-                await copy.WriteAsync(row.Streamed, NpgsqlDbType.Boolean, cancellationToken);
-                await copy.WriteAsync(row.TokensIn, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(row.TokensOut, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(row.Cost, NpgsqlDbType.Numeric, cancellationToken);
-                await WriteValueAsync(copy, row.FirstByteMs, NpgsqlDbType.Double, cancellationToken);
-                await copy.WriteAsync(row.TotalMs, NpgsqlDbType.Double, cancellationToken);
-                await WriteValueAsync(copy, row.UpstreamStatus, NpgsqlDbType.Integer, cancellationToken);
-                await WriteTextAsync(copy, row.RequestHash, cancellationToken);
-                await WriteTextAsync(copy, row.ResponseHash, cancellationToken);
-                await WriteTextAsync(copy, row.RequestContent, cancellationToken);
-                await WriteTextAsync(copy, row.ResponseContent, cancellationToken);
-                await WriteTextAsync(copy, row.Error, cancellationToken);
-                await WriteTextAsync(copy, row.Category, cancellationToken);
-                await WriteValueAsync(copy, row.EvalRun, NpgsqlDbType.Bigint, cancellationToken);
-                await WriteTextAsync(copy, row.EvalCase, cancellationToken);
-            }
-            await copy.CompleteAsync(cancellationToken);
-        }
+        await CopyAsync(rows, cancellationToken);
         // Everything after the COPY goes in one round trip: the roll-ups, queue items and approvals (one
         // statement each, which were as many round trips as statements, before the commit could even start).
         _statements.Defer();
         try
         {
-            if (!flush)
-            {
-                // This transaction only: its commit does not wait for the WAL flush (read at COMMIT, so it may come last).
-                await using var local = StatementLease.Of(_statements, _connection, transaction, "SET LOCAL synchronous_commit = off");
-                await local.ExecuteAsync(cancellationToken);
-            }
+            if (!flush) _statements.AddDeferred(NoFlush);
             await BatchFollowUps.ApplyAsync(_connection, transaction, rows, _statements, cancellationToken, holds);
         }
         catch
@@ -345,6 +325,118 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         await _statements.RunDeferredAsync(transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return rows;
+    }
+
+    // This transaction only: its commit does not wait for the WAL flush (read at COMMIT, so it may come last).
+    private const string NoFlush = "SET LOCAL synchronous_commit = off";
+
+    /// <summary>
+    /// The whole transaction in one batch: the server runs its statements in order and answers once, after the
+    /// COMMIT (and its WAL flush, unless <paramref name="flush"/> is false). A statement that fails makes the server
+    /// skip the rest, COMMIT included: nothing of the batch is stored.
+    /// </summary>
+    private async Task WritePipelinedAsync(IReadOnlyList<InteractionRow> rows, IReadOnlyDictionary<string, EvidenceHold>? holds, bool flush, CancellationToken cancellationToken)
+    {
+        _statements.Defer();
+        try
+        {
+            _statements.AddDeferred("BEGIN");
+            if (!flush) _statements.AddDeferred(NoFlush);
+            for (var r = 0; r < rows.Count; r++) await WriteRowAsync(new ParameterValues(_statements.AddDeferred(Insert).Parameters), rows[r], cancellationToken);
+            await BatchFollowUps.ApplyAsync(_connection, null, rows, _statements, cancellationToken, holds);
+            _statements.AddDeferred("COMMIT");
+        }
+        catch
+        {
+            await _statements.DiscardDeferredAsync();
+            throw;
+        }
+        await _statements.RunDeferredAsync(null, cancellationToken);
+    }
+
+    private async Task CopyAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    {
+        await using var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken);
+        var values = new CopyValues(copy);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await WriteRowAsync(values, rows[r], cancellationToken);
+        }
+        await copy.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>The row's values in <see cref="EvidenceSink.Columns"/> order, typed alike for the COPY and the insert.</summary>
+    private static async ValueTask WriteRowAsync<TValues>(TValues values, InteractionRow row, CancellationToken ct)
+        where TValues : IRowValues
+    {
+        await values.AddAsync(row.Id, NpgsqlDbType.Varchar, ct);
+        await values.AddAsync(EvidenceSink.Utc(row.CreatedAt), NpgsqlDbType.TimestampTz, ct);
+        await values.AddAsync(row.System, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Phase, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Stage, NpgsqlDbType.Integer, ct);
+        await values.AddAsync(row.ConfigVersion, NpgsqlDbType.Integer, ct);
+        await values.AddAsync(row.UserId, NpgsqlDbType.Bigint, ct);
+        await values.AddAsync(row.UserEmail, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.KeyId, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Groups, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Endpoint, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Mode, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Outcome, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.RefusalCode, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.RefusalReason, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.DetectorHits, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Streamed, NpgsqlDbType.Boolean, ct);
+        await values.AddAsync(row.TokensIn, NpgsqlDbType.Integer, ct);
+        await values.AddAsync(row.TokensOut, NpgsqlDbType.Integer, ct);
+        await values.AddAsync(row.Cost, NpgsqlDbType.Numeric, ct);
+        await values.AddNullableAsync(row.FirstByteMs, NpgsqlDbType.Double, ct);
+        await values.AddAsync(row.TotalMs, NpgsqlDbType.Double, ct);
+        await values.AddNullableAsync(row.UpstreamStatus, NpgsqlDbType.Integer, ct);
+        await values.AddAsync(row.RequestHash, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.ResponseHash, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.RequestContent, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.ResponseContent, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Error, NpgsqlDbType.Text, ct);
+        await values.AddAsync(row.Category, NpgsqlDbType.Text, ct);
+        await values.AddNullableAsync(row.EvalRun, NpgsqlDbType.Bigint, ct);
+        await values.AddAsync(row.EvalCase, NpgsqlDbType.Text, ct);
+    }
+
+    /// <summary>Where a row's values go: the COPY stream, or the parameters of one insert.</summary>
+    private interface IRowValues
+    {
+        /// <summary>A value; a null reference is NULL.</summary>
+        ValueTask AddAsync<T>(T value, NpgsqlDbType type, CancellationToken ct);
+
+        ValueTask AddNullableAsync<T>(T? value, NpgsqlDbType type, CancellationToken ct)
+            where T : struct;
+    }
+
+    private readonly struct CopyValues(NpgsqlBinaryImporter copy) : IRowValues
+    {
+        public ValueTask AddAsync<T>(T value, NpgsqlDbType type, CancellationToken ct) =>
+            new(value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, type, ct));
+
+        public ValueTask AddNullableAsync<T>(T? value, NpgsqlDbType type, CancellationToken ct)
+            where T : struct =>
+            new(value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct));
+    }
+
+    /// <remarks>
+    /// Typed even when null, so the prepared insert's parameter types never change from row to row (a change
+    /// would make Npgsql prepare it again).
+    /// </remarks>
+    private readonly struct ParameterValues(DbParameterCollection parameters) : IRowValues
+    {
+        public ValueTask AddAsync<T>(T value, NpgsqlDbType type, CancellationToken ct)
+        {
+            parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = (object?)value ?? DBNull.Value });
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask AddNullableAsync<T>(T? value, NpgsqlDbType type, CancellationToken ct)
+            where T : struct => AddAsync(value, type, ct);
     }
 
     private async Task<List<InteractionRow>> WithoutStoredAsync(NpgsqlTransaction transaction, IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
@@ -358,13 +450,6 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         }
         return rows.Where(r => !stored.Contains(r.Id)).ToList();
     }
-
-    private static Task WriteTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
-        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
-
-    private static Task WriteValueAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
-        where T : struct =>
-        value is { } v ? copy.WriteAsync(v, type, cancellationToken) : copy.WriteNullAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

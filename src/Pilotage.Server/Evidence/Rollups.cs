@@ -167,7 +167,7 @@ internal static class BatchFollowUps
     private const string ReviewItemSql =
         "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES (@id, @system, @kind, 'pending', @at) ON CONFLICT (interaction_id) DO NOTHING";
 
-    public static async Task ApplyAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<InteractionRow> rows, SqlStatements? statements, CancellationToken ct, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
+    public static async Task ApplyAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<InteractionRow> rows, SqlStatements? statements, CancellationToken ct, IReadOnlyDictionary<string, EvidenceHold>? holds = null)
     {
         if (holds is not null)
         {

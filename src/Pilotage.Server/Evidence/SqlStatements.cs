@@ -44,6 +44,18 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
         batch.BatchCommands.Add(item);
     }
 
+    /// <summary>Collects a statement of <paramref name="sql"/> with no parameters yet: the caller adds them, typed.</summary>
+    public DbBatchCommand AddDeferred(string sql)
+    {
+        var batch = _deferred ?? throw new InvalidOperationException("statements are not being deferred");
+        var item = batch.CreateBatchCommand();
+#pragma warning disable CA2100 // fixed SQL texts of the evidence code; every value is a parameter
+        item.CommandText = sql;
+#pragma warning restore CA2100
+        batch.BatchCommands.Add(item);
+        return item;
+    }
+
     /// <summary>Runs the collected statements in <paramref name="transaction"/> (nothing if there are none) and stops deferring.</summary>
     public async Task RunDeferredAsync(DbTransaction? transaction, CancellationToken cancellationToken)
     {

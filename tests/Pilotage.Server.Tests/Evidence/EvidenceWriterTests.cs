@@ -190,6 +190,79 @@ public sealed class EvidenceWriterTests : IDisposable
         }
     }
 
+    [PostgresFact]
+    public async Task Postgres_small_batches_in_one_round_trip_and_copied_batches_store_every_column_as_ef_core_does()
+    {
+        // A batch of up to PipelinedRows rows is sent as BEGIN, inserts, follow-ups and COMMIT in one round trip;
+        // a larger one as a binary COPY. Both must store what EF Core stores, null for null, value for value.
+        await using var database = await PostgresDatabase.CreateAsync();
+        var store = await StoreAsync(database.ConnectionString);
+        var copied = PostgresEvidenceSink.PipelinedRows + 4;
+        var viaEf = new List<InteractionRow>();
+        var small = new List<InteractionRow>();
+        var large = new List<InteractionRow>();
+        for (var i = 0; i < copied; i++)
+        {
+            var rows = new[] { EvidenceRows.Make(i), EvidenceRows.Make(i), EvidenceRows.Make(i) };
+            foreach (var row in rows)
+            {
+                if (i == 1)
+                {
+                    row.System = row.UserEmail = row.KeyId = row.RequestContent = "";
+                    row.EvalRun = 42;
+                    row.EvalCase = "case-1";
+                    row.Category = "edge";
+                }
+                if (i == 2)
+                {
+                    row.CreatedAt = new DateTimeOffset(1999, 12, 31, 23, 59, 59, TimeSpan.FromHours(-9.5)).AddTicks(7);
+                    row.Cost = 98765.00001234m;
+                    row.TotalMs = double.Epsilon;
+                    row.RequestContent = "Grüße aus 東京 🚀 and a quote ' and a backslash \\";
+                }
+                if (i == 3) row.ResponseContent = string.Concat(Enumerable.Repeat("déjà vu 🚀 ", 4_000));
+                // EF Core (Npgsql) accepts only UTC for timestamptz; both sinks convert.
+                row.CreatedAt = row.CreatedAt.ToUniversalTime();
+            }
+            viaEf.Add(rows[0]);
+            small.Add(rows[1]);
+            large.Add(rows[2]);
+        }
+        await using (var db = store.CreateDbContext())
+        {
+            db.Interactions.AddRange(viaEf);
+            await db.SaveChangesAsync(Ct);
+        }
+        await using (var sink = await PostgresEvidenceSink.OpenAsync(store.Location.ConnectionString, Ct))
+        {
+            // One row, then a full pipelined batch, then one batch too large for it.
+            await sink.WriteAsync(small.Take(1).ToList(), Ct);
+            await sink.WriteAsync(small.Skip(1).Take(PostgresEvidenceSink.PipelinedRows).ToList(), Ct);
+            await sink.WriteAsync(small.Skip(1 + PostgresEvidenceSink.PipelinedRows).ToList(), Ct, flush: false);
+            await sink.WriteAsync(large, Ct);
+        }
+
+        await using var connection = new NpgsqlConnection(store.Location.ConnectionString);
+        await connection.OpenAsync(Ct);
+        async Task<string> RowAsync(string id)
+        {
+            await using var command = new NpgsqlCommand("SELECT (to_jsonb(i) - 'id')::text FROM interactions i WHERE id = @id", connection);
+            command.Parameters.AddWithValue("id", id);
+            return (string)(await command.ExecuteScalarAsync(Ct))!;
+        }
+        for (var i = 0; i < copied; i++)
+        {
+            var expected = await RowAsync(viaEf[i].Id);
+            Assert.Equal(expected, await RowAsync(small[i].Id));
+            Assert.Equal(expected, await RowAsync(large[i].Id));
+        }
+        Assert.Contains("\"cost\": 98765.00001234", await RowAsync(small[2].Id), StringComparison.Ordinal);
+        Assert.Contains("\"refusal_code\": null", await RowAsync(small[1].Id), StringComparison.Ordinal);
+        await using var db2 = store.CreateDbContext();
+        // Each batch's roll-ups were written with it: three writers' worth of requests less EF's (it writes none).
+        Assert.Equal(2 * copied, await db2.Rollups.SumAsync(r => r.Requests, Ct));
+    }
+
     [Fact]
     public async Task Sqlite_write_ahead_log_is_copied_into_the_database_in_the_background_not_in_the_writers_commits()
     {
