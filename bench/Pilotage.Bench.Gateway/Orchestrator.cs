@@ -209,6 +209,38 @@ internal static class Orchestrator
         }
         Line($"| whole pass | – / {samples.Max(m => m.WorkingSetMb):0} | – / {samples.Max(m => m.HeapMb):0} | {samples.Max(m => m.Queued)} |");
         Line($"");
+        // A tail at a fixed rate that the bare proxy does not have is either work, a collection, or a request waiting
+        // for a pool thread: these say which of the last two it could be (sampled, so a phase's first and last
+        // quarter second may fall to its neighbours).
+        Line($"Runtime during the fixed-rate phases, all rounds (GC latency mode {System.Runtime.GCSettings.LatencyMode}; collections and their pause; the longest pause is of the collections the 250 ms samples saw last):");
+        Line($"");
+        Line($"| phase | gen0 / gen1 / gen2 collections | GC pause ms, total | longest pause seen ms | pool threads min / max | queued pool work max |");
+        Line($"|---|---:|---:|---:|---:|---:|");
+        foreach (var name in names)
+        {
+            var mine = samples.Where(m => m.Phase == $"rate {name}").ToList();
+            if (mine.Count == 0) continue;
+            // Samples of one phase kind come from every round: count only the steps between consecutive samples of it.
+            int gen0 = 0, gen1 = 0, gen2 = 0;
+            var pause = 0.0;
+            var longest = 0.0;
+            var longestKind = "";
+            for (var i = 1; i < samples.Count; i++)
+            {
+                if (samples[i].Phase != $"rate {name}" || samples[i - 1].Phase != samples[i].Phase) continue;
+                gen0 += samples[i].Gen0 - samples[i - 1].Gen0;
+                gen1 += samples[i].Gen1 - samples[i - 1].Gen1;
+                gen2 += samples[i].Gen2 - samples[i - 1].Gen2;
+                pause += samples[i].GcPauseMs - samples[i - 1].GcPauseMs;
+                if (samples[i].LastGcIndex != samples[i - 1].LastGcIndex && samples[i].LastGcPauseMs > longest)
+                {
+                    longest = samples[i].LastGcPauseMs;
+                    longestKind = " (" + samples[i].LastGcKind + ")";
+                }
+            }
+            Line($"| {name} | {gen0} / {gen1} / {gen2} | {pause:0.0} | {longest:0.00}{longestKind} | {mine.Min(m => m.PoolThreads)} / {mine.Max(m => m.PoolThreads)} | {mine.Max(m => m.PoolPending)} |");
+        }
+        Line($"");
         Line($"Evidence writer (group commit) per phase kind:");
         foreach (var kind in new[] { "rate", "tput" })
         {
@@ -249,8 +281,22 @@ internal static class Orchestrator
 }
 
 
-internal sealed record MemorySample(string Phase, double WorkingSetMb, double HeapMb, int Queued)
+/// <summary>
+/// What the process looked like at one moment: memory, the evidence queue, and the runtime's state that can lengthen a
+/// request's tail (the thread pool's threads and queued work, collections and their cumulative pause).
+/// </summary>
+internal sealed record MemorySample(
+    string Phase, double WorkingSetMb, double HeapMb, int Queued,
+    int PoolThreads, long PoolPending, int Gen0, int Gen1, int Gen2, double GcPauseMs, long LastGcIndex, double LastGcPauseMs, string LastGcKind)
 {
-    public static MemorySample Take(string phase, PilotageUnderTest pilotage) =>
-        new(phase, Environment.WorkingSet / 1048576.0, GC.GetTotalMemory(false) / 1048576.0, pilotage.Writer.Stats.Queued);
+    public static MemorySample Take(string phase, PilotageUnderTest pilotage)
+    {
+        var last = GC.GetGCMemoryInfo(GCKind.Any);
+        var lastPause = 0.0;
+        foreach (var pause in last.PauseDurations) lastPause += pause.TotalMilliseconds;
+        return new(phase, Environment.WorkingSet / 1048576.0, GC.GetTotalMemory(false) / 1048576.0, pilotage.Writer.Stats.Queued,
+            ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            GC.GetTotalPauseDuration().TotalMilliseconds, last.Index, lastPause,
+            $"gen{last.Generation}{(last.Concurrent ? " background" : "")}{(last.Compacted ? " compacting" : "")}, {last.PromotedBytes / 1048576.0:0.0} MB promoted");
+    }
 }
