@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using Pilotage.Cli.Client;
+using Pilotage.Cli.Serve;
 using Pilotage.Testing;
 
 namespace Pilotage.Cli.Tests;
@@ -16,6 +18,27 @@ public sealed class ServeCliTests : IDisposable
 
         Assert.Equal(2, serve.ExitCode);
         Assert.Contains("PostgreSQL URLs are not supported", serve.ErrorLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_bad_PILOTAGE_GC_LATENCY_is_a_one_line_usage_error_that_names_the_choices()
+    {
+        var serve = await Cli.RunWithAsync(new Dictionary<string, string?> { ["PILOTAGE_GC_LATENCY"] = "fast" }, "serve", "--db", _home.File("gc.db"), "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains("PILOTAGE_GC_LATENCY must be 'sustained' (the default) or 'interactive', not 'fast'", serve.ErrorLine(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_home.File("gc.db")), "nothing is started on a setting that cannot be read");
+    }
+
+    [Theory]
+    [InlineData(null, System.Runtime.GCLatencyMode.SustainedLowLatency)]
+    [InlineData("sustained", System.Runtime.GCLatencyMode.SustainedLowLatency)]
+    [InlineData(" Interactive ", System.Runtime.GCLatencyMode.Interactive)]
+    public void PILOTAGE_GC_LATENCY_chooses_the_collectors_latency_mode(string? value, System.Runtime.GCLatencyMode expected)
+    {
+        var console = new CliConsole(TextWriter.Null, TextWriter.Null, new Dictionary<string, string?> { ["PILOTAGE_GC_LATENCY"] = value }, interactive: false);
+
+        Assert.Equal(expected, ServeCommand.Options(console, null, null, verbose: false).GcLatency);
     }
 
     [Fact]

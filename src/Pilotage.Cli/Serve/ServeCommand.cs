@@ -75,6 +75,7 @@ internal static class ServeCommand
         Announce = console.Out,
         LogLevel = verbose ? LogLevel.Information : LogLevel.Warning,
         OrphanedSystems = Orphaned(console.Env("PILOTAGE_ORPHANED_SYSTEMS")),
+        GcLatency = Setting(() => GcLatencySetting.Parse(console.Env("PILOTAGE_GC_LATENCY"))),
         MaxUpstreamInFlight = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT", 512),
         MaxUpstreamInFlightPerSystem = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_SYSTEM", 256),
         MaxUpstreamInFlightPerKey = Bound(console, "PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_KEY", 64),
@@ -83,11 +84,14 @@ internal static class ServeCommand
         MaxConcurrentUpgradedConnections = Bound(console, "PILOTAGE_MAX_UPGRADED_CONNECTIONS", 256),
     };
 
-    private static OrphanedSystems Orphaned(string? value)
+    private static OrphanedSystems Orphaned(string? value) => Setting(() => OrphanedSystemsSetting.Parse(value));
+
+    /// <summary>A setting read from the environment; one it cannot read is a usage error that names it.</summary>
+    private static T Setting<T>(Func<T> parse)
     {
         try
         {
-            return OrphanedSystemsSetting.Parse(value);
+            return parse();
         }
         catch (ArgumentException e)
         {

@@ -1,3 +1,4 @@
+using System.Runtime;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -182,6 +183,9 @@ public static class PilotageApp
         await app.Services.GetRequiredService<BudgetLedger>().SeedAsync(store, cancellationToken);
         await PauseRules.PauseRuleWiring.StartAsync(app.Services, cancellationToken);
         await app.StartAsync(cancellationToken);
+        // A process-wide setting, decided by the server it hosts (docs/operations.md): a gateway's answers must not
+        // wait for a blocking full collection. (Without concurrent GC the runtime ignores the request.)
+        GCSettings.LatencyMode = app.Services.GetRequiredService<PilotageServerOptions>().GcLatency;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? app.Urls.First();
         await app.Services.GetRequiredService<Bootstrap>().EnsureAdminAsync(address, cancellationToken);

@@ -62,6 +62,15 @@ public sealed record PilotageServerOptions
     /// <summary>Upgraded (WebSocket) connections at once (<c>PILOTAGE_MAX_UPGRADED_CONNECTIONS</c>); Pilotage serves none today.</summary>
     public int MaxConcurrentUpgradedConnections { get; init; } = 256;
 
+    /// <summary>
+    /// <c>PILOTAGE_GC_LATENCY</c> (<c>sustained</c> or <c>interactive</c>): the garbage collector's latency mode, set for
+    /// the process when the server starts. <c>sustained</c> (<see cref="System.Runtime.GCLatencyMode.SustainedLowLatency"/>)
+    /// keeps full collections in the background unless memory runs short; the runtime's own default, <c>interactive</c>,
+    /// let a blocking, compacting full collection stop every request for 20–30 ms in the gateway benchmark
+    /// (docs/benchmarks.md), for no saving in memory there.
+    /// </summary>
+    public System.Runtime.GCLatencyMode GcLatency { get; init; } = System.Runtime.GCLatencyMode.SustainedLowLatency;
+
     /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 
@@ -86,5 +95,16 @@ public static class OrphanedSystemsSetting
         null or "" or "restrict" or "approval" => OrphanedSystems.RestrictToApproval,
         "serve" => OrphanedSystems.Serve,
         _ => throw new ArgumentException($"PILOTAGE_ORPHANED_SYSTEMS must be 'restrict' or 'serve', not '{value}'"),
+    };
+}
+
+/// <summary>Reads <c>PILOTAGE_GC_LATENCY</c>.</summary>
+public static class GcLatencySetting
+{
+    public static System.Runtime.GCLatencyMode Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "sustained" => System.Runtime.GCLatencyMode.SustainedLowLatency,
+        "interactive" => System.Runtime.GCLatencyMode.Interactive,
+        _ => throw new ArgumentException($"PILOTAGE_GC_LATENCY must be 'sustained' (the default) or 'interactive', not '{value}'"),
     };
 }

@@ -49,6 +49,20 @@ public sealed class BootstrapTests
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
+    [Fact]
+    public async Task A_started_server_keeps_full_collections_in_the_background()
+    {
+        // The gateway's answers must not wait for a blocking full collection (20-30 ms in docs/benchmarks.md).
+        // Process-wide: every server in this test process starts with the default, so none can race this one.
+        using var folder = new TempDirectory();
+        var options = new PilotageServerOptions { Database = folder.File("p.db"), Urls = "http://127.0.0.1:0", CredentialsPath = "", Announce = TextWriter.Null, LogLevel = LogLevel.Warning };
+        Assert.Equal(System.Runtime.GCLatencyMode.SustainedLowLatency, options.GcLatency);
+        await using var app = PilotageApp.Build(options);
+        await PilotageApp.StartAsync(app, CancellationToken.None);
+        Assert.Equal(System.Runtime.GCLatencyMode.SustainedLowLatency, System.Runtime.GCSettings.LatencyMode);
+        await app.StopAsync();
+    }
+
     [Theory]
     [InlineData(LogLevel.Warning, false)]
     [InlineData(LogLevel.Error, false)]
