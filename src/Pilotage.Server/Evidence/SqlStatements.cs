@@ -31,9 +31,7 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
     /// <summary>Collects <paramref name="command"/> as it is now: its text and a copy of its parameters.</summary>
     public void Add(DbCommand command)
     {
-        var batch = _deferred ?? throw new InvalidOperationException("statements are not being deferred");
-        var item = batch.CreateBatchCommand();
-        item.CommandText = command.CommandText;
+        var item = AddDeferred(command.CommandText);
         foreach (DbParameter parameter in command.Parameters)
         {
             var copy = item.CreateParameter();
@@ -41,7 +39,6 @@ internal sealed class SqlStatements(DbConnection connection) : IAsyncDisposable
             copy.Value = parameter.Value;
             item.Parameters.Add(copy);
         }
-        batch.BatchCommands.Add(item);
     }
 
     /// <summary>Collects a statement of <paramref name="sql"/> with no parameters yet: the caller adds them, typed.</summary>

@@ -49,8 +49,11 @@ public sealed class DashboardBrowserFixture : DashboardFixture
         await tab.GotoAsync("/dashboard/sign-in");
         await tab.Page.GetByLabel("API key").FillAsync(token);
         await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        // The page the session lands on, fully loaded (not the sign-in page the click started from).
-        await tab.Page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Load });
+        // The page the session lands on (not the sign-in page the click started from), fully loaded. Asked of the page
+        // itself: WaitUntil = Load once waited 30 s, under a full test run's load, for a load event Playwright had
+        // already let pass (its log said the page was network-idle).
+        await tab.Page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await tab.Page.WaitForFunctionAsync("document.readyState === 'complete'");
         return tab;
     }
 }
