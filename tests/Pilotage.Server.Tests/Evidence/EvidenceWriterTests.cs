@@ -340,6 +340,8 @@ public sealed class EvidenceWriterTests : IDisposable
         lockTransaction.Rollback();
         lockTransaction.Dispose();
         await durable;
+        // The writer releases the waiters before it tells the listeners (answers come first): wait for the listener.
+        await UntilAsync(() => timings.Count >= 2);
 
         Assert.Collection(timings.ToArray(),
             first =>
@@ -376,6 +378,8 @@ public sealed class EvidenceWriterTests : IDisposable
         };
 
         for (var i = 0; i < 3; i++) await writer.AppendAsync(EvidenceRows.Make(i), EvidenceDurability.Durable, Ct);
+        // Listeners are told after the waiters are released.
+        await UntilAsync(() => Volatile.Read(ref timed) >= 3 && Volatile.Read(ref committed) >= 3);
 
         Assert.Equal(3, await CountAsync(store));
         Assert.Equal(3, Volatile.Read(ref timed));
@@ -624,6 +628,12 @@ public sealed class EvidenceWriterTests : IDisposable
 
     // One deadline per test (xunit makes an instance per test): a hung writer fails the test instead of the run.
     private CancellationToken Ct => _timeout.Token;
+
+    /// <summary>Polls until the condition holds or the test's timeout ends; the assertions that follow say what was missing.</summary>
+    private async Task UntilAsync(Func<bool> condition)
+    {
+        while (!condition() && !Ct.IsCancellationRequested) await Task.Delay(10, CancellationToken.None);
+    }
 
     public void Dispose() => _timeout.Dispose();
 
