@@ -15,6 +15,15 @@ internal sealed class BenchOptions
     /// <summary>Child only: <c>--servers</c> runs the instant upstream and YARP until standard input closes.</summary>
     public bool ServersMode { get; private set; }
 
+    /// <summary>Child only, with <c>--servers</c>: the upstream alone, YARP being in a child of its own.</summary>
+    public bool UpstreamOnly { get; private set; }
+
+    /// <summary>Child only: <c>--yarp-for URL</c> runs YARP alone, in front of that upstream.</summary>
+    public string? YarpFor { get; private set; }
+
+    /// <summary><c>--yarp-process own|shared</c>: YARP in a process of its own (default), or in the upstream's (see ServerChild).</summary>
+    public bool YarpInOwnProcess { get; private set; } = true;
+
     /// <summary><c>--mode alloc</c>: bytes allocated and CPU time per request, in process (see AllocMode).</summary>
     public string Mode { get; private set; } = "bench";
 
@@ -56,6 +65,9 @@ internal sealed class BenchOptions
                 case "--warmup": o.Warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--load": o.LoadMode = true; break;
                 case "--servers": o.ServersMode = true; break;
+                case "--upstream-only": o.UpstreamOnly = true; break;
+                case "--yarp-for": o.YarpFor = Next(); break;
+                case "--yarp-process": o.YarpInOwnProcess = Next() switch { "own" => true, "shared" => false, _ => throw new ArgumentException("--yarp-process is own or shared") }; break;
                 case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
                 case "--requests": o.Requests = Positive(); break;
                 case "--types": o.AllocTypes = true; break;

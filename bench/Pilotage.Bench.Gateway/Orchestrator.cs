@@ -38,7 +38,7 @@ internal static class Orchestrator
         var batches = new Dictionary<string, (long Records, long Batches)>();
         var phaseStats = pilotage.Writer.Stats;
 
-        using var commits = new CommitRecorder();
+        using var commits = new PhaseRecorder();
         GC.Collect();
         var baseline = MemorySample.Take("baseline", pilotage);
         using var sampling = new CancellationTokenSource();
@@ -154,7 +154,7 @@ internal static class Orchestrator
         string label, BenchOptions o, PilotageUnderTest pilotage, List<string> names,
         List<(string Kind, int Round, string Target, PhaseResult Result)> results,
         List<MemorySample> samples, MemorySample baseline, Dictionary<string, (long Records, long Batches)> batches,
-        EvidenceWriterStats start, EvidenceWriterStats end, CommitRecorder commits)
+        EvidenceWriterStats start, EvidenceWriterStats end, PhaseRecorder commits)
     {
         var s = new StringBuilder();
         void Line(FormattableString text) => s.AppendLine(FormattableString.Invariant(text));
@@ -162,7 +162,7 @@ internal static class Orchestrator
         var rounds = Enumerable.Range(0, o.Rounds).ToList();
 
         Line($"## {label}: Pilotage on {pilotage.Store}");
-        Line($"{Environment.ProcessorCount} cores; Pilotage alone in this process; upstream and YARP in one child process, the load generator in another; medians of {o.Rounds} rounds, target order rotated each round.");
+        Line($"{Environment.ProcessorCount} cores; Pilotage alone in this process; {(o.YarpInOwnProcess ? "upstream and YARP each in a child process of its own" : "upstream and YARP in one child process")}, the load generator in another; medians of {o.Rounds} rounds, target order rotated each round.");
         Line($"");
         Line($"Fixed rate {o.Rate} req/s for {o.Seconds} s (open loop; latency from send to last byte, client side):");
         Line($"");
@@ -181,6 +181,22 @@ internal static class Orchestrator
         }
         Line($"");
         Line($"Per round, p99 ms: {string.Join("; ", names.Select(n => n + " " + string.Join("/", rounds.Select(r => R("rate", r, n).P99.ToString("0.00", CultureInfo.InvariantCulture)))))}");
+        Line($"");
+        // Where a Pilotage request's time goes at the fixed rate: the client's view, the server's own (Kestrel, from the
+        // request's headers to its response written), and the part of that spent calling the upstream. Client p99 well
+        // above server p99 is time outside the handler (sockets, waiting for one of the shared cores), not Pilotage's work.
+        Line($"Inside the Pilotage process at {o.Rate} req/s (medians of the rounds; server = `http.server.request.duration`, upstream call = Pilotage's `http.client.request.duration`):");
+        Line($"");
+        Line($"| target | client p50 / p99 ms | server p50 / p99 ms | upstream call p50 / p99 ms | client − server p99 ms | server − upstream p50 ms | requests timed |");
+        Line($"|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var name in names.Where(n => n.StartsWith("pilotage", StringComparison.Ordinal)))
+        {
+            var server = rounds.Select(r => commits.Server($"rate {r} {name}")).ToList();
+            var upstream = rounds.Select(r => commits.Upstream($"rate {r} {name}")).ToList();
+            double M(IEnumerable<double[]> series, double p) => Median(series.Select(t => PhaseResult.Percentile(t, p)));
+            var client99 = Median(rounds.Select(r => R("rate", r, name).P99));
+            Line($"| {name} | {Median(rounds.Select(r => R("rate", r, name).P50)):0.000} / {client99:0.000} | {M(server, 0.50):0.000} / {M(server, 0.99):0.000} | {M(upstream, 0.50):0.000} / {M(upstream, 0.99):0.000} | {Median(rounds.Select(r => R("rate", r, name).P99 - PhaseResult.Percentile(server[r], 0.99))):+0.000;-0.000} | {Median(rounds.Select(r => PhaseResult.Percentile(server[r], 0.50) - PhaseResult.Percentile(upstream[r], 0.50))):+0.000;-0.000} | {server.Sum(t => t.Length):N0} |");
+        }
         Line($"");
         Line($"Maximum throughput, closed loop, {o.Concurrency} workers for {o.Seconds} s:");
         Line($"");

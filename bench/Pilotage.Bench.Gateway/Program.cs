@@ -4,9 +4,9 @@ using Pilotage.Bench.Gateway;
 
 // Gateway overhead benchmark: an instant loopback upstream called directly, through a bare YARP
 // reverse proxy, and through Pilotage (durable and async evidence), side by side in one run.
-// The servers run in this process; the load generator is a child process of the same executable
-// (`--load`), so its CPU and allocations are not counted as the servers'.
-// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Gateway -- [--seconds N] [--rate R] [--concurrency C] [--rounds K] [--warmup W]
+// Pilotage runs in this process; the upstream, YARP and the load generator run in child processes of the same
+// executable (`--servers`, `--yarp-for`, `--load`), so their CPU, allocations and metrics are not counted as Pilotage's.
+// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Gateway -- [--seconds N] [--rate R] [--concurrency C] [--rounds K] [--warmup W] [--yarp-process own|shared]
 // PILOTAGE_BENCH_POSTGRES=Host=…: a second pass with Pilotage on PostgreSQL (a throwaway database).
 
 var options = BenchOptions.Parse(args);
@@ -20,6 +20,7 @@ if (options is null)
           --rounds K       rounds; targets rotate their order every round (default 3)
           --warmup W       seconds of closed-loop warm-up per target (default 3)
           --store S        sqlite | postgres | both (default both; postgres needs PILOTAGE_BENCH_POSTGRES)
+          --yarp-process P own (default): YARP in a process of its own, as Pilotage; shared: in the upstream's
           --mode alloc     instead: bytes allocated and CPU µs per request, in process (deterministic)
           --requests N     alloc mode: requests per target and round (default 4000; --concurrency, --rounds apply)
           --types          alloc mode: also list the most allocated types (sampled in process)
@@ -37,7 +38,11 @@ if (options.LoadMode)
 }
 if (options.ServersMode)
 {
-    return await ServerChild.RunAsync();
+    return await ServerChild.RunAsync(options.UpstreamOnly);
+}
+if (options.YarpFor is { } yarpUpstream)
+{
+    return await ServerChild.RunYarpAsync(yarpUpstream);
 }
 
 if (options.SuppressAutoDefaultScheme)
@@ -58,11 +63,11 @@ if (options.Mode == "alloc")
     await AllocMode.RunAsync(options, upstream.Url, yarp.Url, measured);
     return 0;
 }
-await using (var servers = await ServerChild.StartAsync())
+await using (var servers = await ServerChild.StartAsync(options.YarpInOwnProcess))
 {
     var upstreamUrl = servers.UpstreamUrl;
     var yarpUrl = servers.YarpUrl;
-    Console.WriteLine($"upstream {upstreamUrl}, YARP {yarpUrl} (child process)");
+    Console.WriteLine($"upstream {upstreamUrl}, YARP {yarpUrl} ({(options.YarpInOwnProcess ? "each in a child process of its own" : "one child process")})");
     var reports = new List<string>();
     if (options.Store != "postgres")
     {

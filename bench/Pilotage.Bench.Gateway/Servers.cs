@@ -85,18 +85,21 @@ internal static class Servers
 }
 
 /// <summary>
-/// The instant upstream and YARP in a child process (<c>--servers</c>), so that the process measured holds
-/// Pilotage alone: its OpenTelemetry listener picks meters by name and, in one process, also measured every
-/// request YARP and the upstream served (making them pay for Pilotage's metrics), and its memory figures
-/// included theirs.
+/// The instant upstream and YARP in child processes, so that the process measured holds Pilotage alone: its
+/// OpenTelemetry listener picks meters by name and, in one process, also measured every request YARP and the
+/// upstream served (making them pay for Pilotage's metrics), and its memory figures included theirs.
+/// By default (<c>--yarp-process own</c>) YARP has a process of its own, as Pilotage does: each proxy's call to the
+/// upstream then crosses from one process to another. With <c>--yarp-process shared</c> (the layout of the runs
+/// from 2026-12-01 to the seventh session) YARP shares the upstream's process and thread pool, which spares its
+/// hop the wake-up of another process's threads that Pilotage's hop pays.
 /// </summary>
 internal sealed class ServerChild : IAsyncDisposable
 {
-    private readonly System.Diagnostics.Process _child;
+    private readonly List<System.Diagnostics.Process> _children;
 
-    private ServerChild(System.Diagnostics.Process child, string upstreamUrl, string yarpUrl)
+    private ServerChild(List<System.Diagnostics.Process> children, string upstreamUrl, string yarpUrl)
     {
-        _child = child;
+        _children = children;
         UpstreamUrl = upstreamUrl;
         YarpUrl = yarpUrl;
     }
@@ -104,38 +107,59 @@ internal sealed class ServerChild : IAsyncDisposable
     public string UpstreamUrl { get; }
     public string YarpUrl { get; }
 
-    public static async Task<ServerChild> StartAsync()
+    public static async Task<ServerChild> StartAsync(bool yarpInOwnProcess)
     {
-        var child = Orchestrator.StartChild(["--servers"]);
-        var line = await child.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the server child exited before it was ready");
-        var parts = line.Split(' ');
-        if (parts is not ["servers", var upstream, var yarp]) throw new InvalidOperationException($"unexpected line from the server child: {line}");
-        return new ServerChild(child, upstream, yarp);
+        var children = new List<System.Diagnostics.Process>();
+        var servers = Orchestrator.StartChild(yarpInOwnProcess ? ["--servers", "--upstream-only"] : ["--servers"]);
+        children.Add(servers);
+        var line = await servers.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the server child exited before it was ready");
+        if (line.Split(' ') is not ["servers", var upstream, var yarp]) throw new InvalidOperationException($"unexpected line from the server child: {line}");
+        if (yarpInOwnProcess)
+        {
+            var proxy = Orchestrator.StartChild(["--yarp-for", upstream]);
+            children.Add(proxy);
+            line = await proxy.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the YARP child exited before it was ready");
+            if (line.Split(' ') is not ["yarp", var own]) throw new InvalidOperationException($"unexpected line from the YARP child: {line}");
+            yarp = own;
+        }
+        return new ServerChild(children, upstream, yarp);
     }
 
-    /// <summary>The child's side: start both, say where, serve until the parent closes standard input.</summary>
-    public static async Task<int> RunAsync()
+    /// <summary>The servers child's side: start the upstream (and YARP, unless it has its own child), say where, serve until the parent closes standard input.</summary>
+    public static async Task<int> RunAsync(bool upstreamOnly)
     {
         await using var upstream = await Servers.StartUpstreamAsync();
-        await using var yarp = await Servers.StartYarpAsync(upstream.Url);
-        Console.WriteLine($"servers {upstream.Url} {yarp.Url}");
+        await using var yarp = upstreamOnly ? null : await Servers.StartYarpAsync(upstream.Url);
+        Console.WriteLine($"servers {upstream.Url} {yarp?.Url ?? "-"}");
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+
+    /// <summary>The YARP child's side (<c>--yarp-for URL</c>).</summary>
+    public static async Task<int> RunYarpAsync(string upstreamUrl)
+    {
+        await using var yarp = await Servers.StartYarpAsync(upstreamUrl);
+        Console.WriteLine($"yarp {yarp.Url}");
         await Console.In.ReadToEndAsync();
         return 0;
     }
 
     public async ValueTask DisposeAsync()
     {
-        _child.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
+        foreach (var child in _children)
         {
-            await _child.WaitForExitAsync(timeout.Token);
+            child.StandardInput.Close();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await child.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Kill(entireProcessTree: true);
+            }
+            child.Dispose();
         }
-        catch (OperationCanceledException)
-        {
-            _child.Kill(entireProcessTree: true);
-        }
-        _child.Dispose();
     }
 }
 
