@@ -39,6 +39,7 @@ internal static class Orchestrator
         var phaseStats = pilotage.Writer.Stats;
 
         using var commits = new PhaseRecorder();
+        using var gcEvents = new GcEventRecorder();
         GC.Collect();
         var baseline = MemorySample.Take("baseline", pilotage);
         using var sampling = new CancellationTokenSource();
@@ -64,14 +65,17 @@ internal static class Orchestrator
                     phaseStats = now;
                     Volatile.Write(ref phase, $"{parts[1]} {parts[3]}");
                     commits.Phase = $"{parts[1]} {parts[2]} {parts[3]}";
+                    gcEvents.Phase = $"{parts[1]} {parts[3]}";
                     break;
                 case "READY":
                     await DrainAsync(pilotage);
                     phaseStats = pilotage.Writer.Stats;
+                    gcEvents.Measuring = true;
                     await child.StandardInput.WriteLineAsync("GO");
                     await child.StandardInput.FlushAsync();
                     break;
                 case "RESULT":
+                    gcEvents.Measuring = false;
                     results.Add((parts[1], int.Parse(parts[2], CultureInfo.InvariantCulture), parts[3], new PhaseResult(
                         int.Parse(parts[4], CultureInfo.InvariantCulture), int.Parse(parts[5], CultureInfo.InvariantCulture),
                         D(parts[6]), D(parts[7]), D(parts[8]), D(parts[9]), D(parts[10]))));
@@ -93,7 +97,7 @@ internal static class Orchestrator
         }
         if (child.ExitCode != 0) throw new InvalidOperationException($"the load generator failed with exit code {child.ExitCode}");
         var writerAtEnd = pilotage.Writer.Stats;
-        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd, commits);
+        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd, commits, gcEvents.Collections);
     }
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
@@ -154,7 +158,7 @@ internal static class Orchestrator
         string label, BenchOptions o, PilotageUnderTest pilotage, List<string> names,
         List<(string Kind, int Round, string Target, PhaseResult Result)> results,
         List<MemorySample> samples, MemorySample baseline, Dictionary<string, (long Records, long Batches)> batches,
-        EvidenceWriterStats start, EvidenceWriterStats end, PhaseRecorder commits)
+        EvidenceWriterStats start, EvidenceWriterStats end, PhaseRecorder commits, IReadOnlyList<BlockingFullCollection> fullCollections)
     {
         var s = new StringBuilder();
         void Line(FormattableString text) => s.AppendLine(FormattableString.Invariant(text));
@@ -256,6 +260,9 @@ internal static class Orchestrator
             }
             Line($"| {name} | {gen0} / {gen1} / {gen2} | {pause:0.0} | {longest:0.00}{longestKind} | {mine.Min(m => m.PoolThreads)} / {mine.Max(m => m.PoolThreads)} | {mine.Max(m => m.PoolPending)} |");
         }
+        Line($"");
+        Line($"Blocking gen2 collections in the whole pass (the runtime's GC events): {fullCollections.Count}, of which {fullCollections.Count(c => c.DuringRequests)} while requests were timed.");
+        foreach (var c in fullCollections) Line($"- {c.Phase}{(c.DuringRequests ? ", during requests" : ", between phases")}: {c.Milliseconds:0.0} ms, {c.Reason}");
         Line($"");
         Line($"Evidence writer (group commit) per phase kind:");
         foreach (var kind in new[] { "rate", "tput" })
