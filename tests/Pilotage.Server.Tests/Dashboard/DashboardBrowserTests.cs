@@ -49,11 +49,7 @@ public sealed class DashboardBrowserFixture : DashboardFixture
         await tab.GotoAsync("/dashboard/sign-in");
         await tab.Page.GetByLabel("API key").FillAsync(token);
         await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        // The page the session lands on (not the sign-in page the click started from), fully loaded. Asked of the page
-        // itself: WaitUntil = Load once waited 30 s, under a full test run's load, for a load event Playwright had
-        // already let pass (its log said the page was network-idle).
-        await tab.Page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
-        await tab.Page.WaitForFunctionAsync("document.readyState === 'complete'");
+        await tab.LandedAfterSignInAsync();
         return tab;
     }
 }
@@ -83,6 +79,30 @@ public sealed class Tab : IAsyncDisposable
     public IPage Page { get; }
 
     public IReadOnlyList<string> Errors => _errors;
+
+    /// <summary>
+    /// Waits for the page the session lands on (not the sign-in page the click started from), fully loaded, asking the
+    /// page itself. Playwright's own waits (WaitForURLAsync, even with WaitUntil = Commit, ends in WaitForLoadStateAsync
+    /// when the URL already matches) twice waited out 30 s in full CI runs for a load event that had already passed:
+    /// its log said the page was network-idle.
+    /// </summary>
+    public async Task LandedAfterSignInAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                if (await Page.EvaluateAsync<bool>("() => !location.pathname.includes('/sign-in') && document.readyState === 'complete'")) return;
+            }
+            catch (PlaywrightException) when (DateTime.UtcNow < deadline)
+            {
+                // The document was replaced while it was asked (the navigation itself): ask the new one.
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the dashboard did not land after signing in within 30 s; the page is at {Page.Url}");
+            await Task.Delay(50);
+        }
+    }
 
     public async Task<IResponse> GotoAsync(string path, int expectedStatus = 200)
     {

@@ -107,7 +107,7 @@ public sealed class HostileTextFixture : IAsyncLifetime
         await tab.GotoAsync("/dashboard/sign-in");
         await tab.Page.GetByLabel("API key").FillAsync(token);
         await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await tab.Page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal), new PageWaitForURLOptions { WaitUntil = WaitUntilState.Load });
+        await tab.LandedAfterSignInAsync();
         return tab;
     }
 }
