@@ -38,7 +38,7 @@ internal static class Orchestrator
         var batches = new Dictionary<string, (long Records, long Batches)>();
         var phaseStats = pilotage.Writer.Stats;
 
-        using var commits = new PhaseRecorder();
+        using var timings = new PhaseRecorder();
         using var gcEvents = new GcEventRecorder();
         GC.Collect();
         var baseline = MemorySample.Take("baseline", pilotage);
@@ -64,7 +64,7 @@ internal static class Orchestrator
                     Accumulate(batches, Volatile.Read(ref phase), now, phaseStats);
                     phaseStats = now;
                     Volatile.Write(ref phase, $"{parts[1]} {parts[3]}");
-                    commits.Phase = $"{parts[1]} {parts[2]} {parts[3]}";
+                    timings.Phase = $"{parts[1]} {parts[2]} {parts[3]}";
                     gcEvents.Phase = $"{parts[1]} {parts[3]}";
                     break;
                 case "READY":
@@ -97,7 +97,7 @@ internal static class Orchestrator
         }
         if (child.ExitCode != 0) throw new InvalidOperationException($"the load generator failed with exit code {child.ExitCode}");
         var writerAtEnd = pilotage.Writer.Stats;
-        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd, commits, gcEvents.Collections);
+        return Render(label, options, pilotage, targets.Select(t => t.Name).ToList(), results, samples, baseline, batches, writerAtStart, writerAtEnd, timings, gcEvents.Collections);
     }
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
@@ -158,7 +158,7 @@ internal static class Orchestrator
         string label, BenchOptions o, PilotageUnderTest pilotage, List<string> names,
         List<(string Kind, int Round, string Target, PhaseResult Result)> results,
         List<MemorySample> samples, MemorySample baseline, Dictionary<string, (long Records, long Batches)> batches,
-        EvidenceWriterStats start, EvidenceWriterStats end, PhaseRecorder commits, IReadOnlyList<BlockingFullCollection> fullCollections)
+        EvidenceWriterStats start, EvidenceWriterStats end, PhaseRecorder timings, IReadOnlyList<BlockingFullCollection> fullCollections)
     {
         var s = new StringBuilder();
         void Line(FormattableString text) => s.AppendLine(FormattableString.Invariant(text));
@@ -195,8 +195,8 @@ internal static class Orchestrator
         Line($"|---|---:|---:|---:|---:|---:|---:|");
         foreach (var name in names.Where(n => n.StartsWith("pilotage", StringComparison.Ordinal)))
         {
-            var server = rounds.Select(r => commits.Server($"rate {r} {name}")).ToList();
-            var upstream = rounds.Select(r => commits.Upstream($"rate {r} {name}")).ToList();
+            var server = rounds.Select(r => timings.Server($"rate {r} {name}")).ToList();
+            var upstream = rounds.Select(r => timings.Upstream($"rate {r} {name}")).ToList();
             double M(IEnumerable<double[]> series, double p) => Median(series.Select(t => PhaseResult.Percentile(t, p)));
             var client99 = Median(rounds.Select(r => R("rate", r, name).P99));
             Line($"| {name} | {Median(rounds.Select(r => R("rate", r, name).P50)):0.000} / {client99:0.000} | {M(server, 0.50):0.000} / {M(server, 0.99):0.000} | {M(upstream, 0.50):0.000} / {M(upstream, 0.99):0.000} | {Median(rounds.Select(r => R("rate", r, name).P99 - PhaseResult.Percentile(server[r], 0.99))):+0.000;-0.000} | {Median(rounds.Select(r => PhaseResult.Percentile(server[r], 0.50) - PhaseResult.Percentile(upstream[r], 0.50))):+0.000;-0.000} | {server.Sum(t => t.Length):N0} |");
@@ -284,7 +284,7 @@ internal static class Orchestrator
         var intervals = new List<double>();
         foreach (var r in rounds)
         {
-            var times = commits.Durable($"rate {r} {Durable}");
+            var times = timings.Durable($"rate {r} {Durable}");
             var premium = R("rate", r, Durable).P99 - R("rate", r, Async).P99;
             var interval = PhaseResult.Percentile(times, 0.99);
             premiums.Add(premium);
