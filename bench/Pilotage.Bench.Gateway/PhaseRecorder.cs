@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using Pilotage.Server.Telemetry;
 
 namespace Pilotage.Bench.Gateway;
@@ -14,6 +15,8 @@ namespace Pilotage.Bench.Gateway;
 /// upstream): the first is the work of the request inside the server, the second the part of it spent on the
 /// upstream. What the client sees beyond the first is outside the handler: sockets, and waiting for a core.</item>
 /// </list>
+/// The YARP child (<c>--yarp-for</c>) runs one too, for the same two HTTP series of its own requests, and hands them
+/// over (<see cref="Drain"/>, <see cref="Import"/>): both proxies are then seen from inside alike.
 /// </summary>
 internal sealed class PhaseRecorder : IDisposable
 {
@@ -55,6 +58,33 @@ internal sealed class PhaseRecorder : IDisposable
 
     /// <summary>Pilotage's calls to the upstream in one phase, in milliseconds, sorted.</summary>
     public double[] Upstream(string phase) => Series("upstream", phase);
+
+    /// <summary>
+    /// What this recorder holds, one line per series and phase (<c>TIMES series|phase|ms,ms,…</c>), then forgets it: how
+    /// the YARP child hands its own server and upstream-call times to the orchestrator.
+    /// </summary>
+    public IEnumerable<string> Drain()
+    {
+        List<string> lines;
+        lock (_byPhase)
+        {
+            lines = [.. _byPhase.Select(e => $"TIMES {e.Key.Series}|{e.Key.Phase}|{string.Join(',', e.Value.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}")];
+            _byPhase.Clear();
+        }
+        return lines;
+    }
+
+    /// <summary>Adds a line written by <see cref="Drain"/> in another process.</summary>
+    public void Import(string line)
+    {
+        var parts = line["TIMES ".Length..].Split('|');
+        var values = parts[2].Length == 0 ? [] : parts[2].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture));
+        lock (_byPhase)
+        {
+            if (!_byPhase.TryGetValue((parts[0], parts[1]), out var list)) _byPhase[(parts[0], parts[1])] = list = [];
+            list.AddRange(values);
+        }
+    }
 
     private double[] Series(string series, string phase)
     {

@@ -72,7 +72,7 @@ await using (var servers = await ServerChild.StartAsync(options.YarpInOwnProcess
     if (options.Store != "postgres")
     {
         await using var pilotage = await PilotageUnderTest.StartSqliteAsync(upstreamUrl + "/v1");
-        reports.Add(await Orchestrator.RunPassAsync("SQLite", options, upstreamUrl, yarpUrl, pilotage));
+        reports.Add(await Orchestrator.RunPassAsync("SQLite", options, upstreamUrl, yarpUrl, servers.YarpChild, pilotage));
     }
     var postgres = Environment.GetEnvironmentVariable("PILOTAGE_BENCH_POSTGRES");
     if (options.Store == "sqlite")
@@ -82,7 +82,7 @@ await using (var servers = await ServerChild.StartAsync(options.YarpInOwnProcess
     else if (!string.IsNullOrWhiteSpace(postgres))
     {
         await using var pilotage = await PilotageUnderTest.StartPostgresAsync(postgres, upstreamUrl + "/v1");
-        reports.Add(await Orchestrator.RunPassAsync("PostgreSQL", options, upstreamUrl, yarpUrl, pilotage));
+        reports.Add(await Orchestrator.RunPassAsync("PostgreSQL", options, upstreamUrl, yarpUrl, servers.YarpChild, pilotage));
     }
     else
     {

@@ -97,12 +97,16 @@ internal sealed class ServerChild : IAsyncDisposable
 {
     private readonly List<System.Diagnostics.Process> _children;
 
-    private ServerChild(List<System.Diagnostics.Process> children, string upstreamUrl, string yarpUrl)
+    private ServerChild(List<System.Diagnostics.Process> children, string upstreamUrl, string yarpUrl, System.Diagnostics.Process? yarpChild)
     {
         _children = children;
         UpstreamUrl = upstreamUrl;
         YarpUrl = yarpUrl;
+        YarpChild = yarpChild;
     }
+
+    /// <summary>YARP's own process (<c>--yarp-process own</c>), which times its requests as the Pilotage process does; null when shared.</summary>
+    public System.Diagnostics.Process? YarpChild { get; }
 
     public string UpstreamUrl { get; }
     public string YarpUrl { get; }
@@ -110,6 +114,7 @@ internal sealed class ServerChild : IAsyncDisposable
     public static async Task<ServerChild> StartAsync(bool yarpInOwnProcess)
     {
         var children = new List<System.Diagnostics.Process>();
+        System.Diagnostics.Process? yarpChild = null;
         var servers = Orchestrator.StartChild(yarpInOwnProcess ? ["--servers", "--upstream-only"] : ["--servers"]);
         children.Add(servers);
         var line = await servers.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the server child exited before it was ready");
@@ -121,8 +126,9 @@ internal sealed class ServerChild : IAsyncDisposable
             line = await proxy.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the YARP child exited before it was ready");
             if (line.Split(' ') is not ["yarp", var own]) throw new InvalidOperationException($"unexpected line from the YARP child: {line}");
             yarp = own;
+            yarpChild = proxy;
         }
-        return new ServerChild(children, upstream, yarp);
+        return new ServerChild(children, upstream, yarp, yarpChild);
     }
 
     /// <summary>The servers child's side: start the upstream (and YARP, unless it has its own child), say where, serve until the parent closes standard input.</summary>
@@ -135,12 +141,28 @@ internal sealed class ServerChild : IAsyncDisposable
         return 0;
     }
 
-    /// <summary>The YARP child's side (<c>--yarp-for URL</c>).</summary>
+    /// <summary>
+    /// The YARP child's side (<c>--yarp-for URL</c>): serves until the parent closes standard input. Meanwhile it times
+    /// its requests by phase (<c>PHASE kind round target</c> from the parent), and answers <c>REPORT</c> with those
+    /// times, then <c>END</c>.
+    /// </summary>
     public static async Task<int> RunYarpAsync(string upstreamUrl)
     {
+        using var timings = new PhaseRecorder();
         await using var yarp = await Servers.StartYarpAsync(upstreamUrl);
         Console.WriteLine($"yarp {yarp.Url}");
-        await Console.In.ReadToEndAsync();
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("PHASE ", StringComparison.Ordinal))
+            {
+                timings.Phase = line["PHASE ".Length..];
+            }
+            else if (line == "REPORT")
+            {
+                foreach (var times in timings.Drain()) Console.WriteLine(times);
+                Console.WriteLine("END");
+            }
+        }
         return 0;
     }
 
