@@ -202,9 +202,9 @@ internal static class Orchestrator
         Line($"");
         Line($"Per round, p99 ms: {string.Join("; ", names.Select(n => n + " " + string.Join("/", rounds.Select(r => R("rate", r, n).P99.ToString("0.00", CultureInfo.InvariantCulture)))))}");
         Line($"");
-        // Where a Pilotage request's time goes at the fixed rate: the client's view, the server's own (Kestrel, from the
+        // Where a proxied request's time goes at the fixed rate: the client's view, the server's own (Kestrel, from the
         // request's headers to its response written), and the part of that spent calling the upstream. Client p99 well
-        // above server p99 is time outside the handler (sockets, waiting for one of the shared cores), not Pilotage's work.
+        // above server p99 is time outside the handler (sockets, waiting for one of the shared cores), not the proxy's work.
         Line($"Inside the proxies at {o.Rate} req/s (medians of the rounds; server = `http.server.request.duration`, upstream call = the proxy's `http.client.request.duration`; YARP's from its own process, with --yarp-process own):");
         Line($"");
         Line($"| target | client p50 / p99 ms | server p50 / p99 ms | upstream call p50 / p99 ms | client − server p99 ms | server − upstream p50 ms | requests timed |");

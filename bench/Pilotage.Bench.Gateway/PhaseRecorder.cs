@@ -56,7 +56,7 @@ internal sealed class PhaseRecorder : IDisposable
     /// <summary>Server-side request times of one phase (Kestrel's view of each request), in milliseconds, sorted.</summary>
     public double[] Server(string phase) => Series("server", phase);
 
-    /// <summary>Pilotage's calls to the upstream in one phase, in milliseconds, sorted.</summary>
+    /// <summary>The proxy's calls to the upstream in one phase (Pilotage's, or YARP's from its child), in milliseconds, sorted.</summary>
     public double[] Upstream(string phase) => Series("upstream", phase);
 
     /// <summary>
