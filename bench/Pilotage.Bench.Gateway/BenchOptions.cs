@@ -40,8 +40,9 @@ internal sealed class BenchOptions
     public string Store { get; private set; } = "both";
 
     /// <summary>
-    /// Diagnostic: suppress ASP.NET Core's "a single registered scheme is the default" rule, so the
-    /// control API's key handler no longer runs (and queries the store) on every gateway request.
+    /// Diagnostic: sets ASP.NET Core's switch that suppresses its "a single registered scheme is the default" rule.
+    /// Pilotage registers two named schemes (API key, dashboard cookie), so neither is the default and the switch
+    /// changes nothing; with a lone default scheme, its handler would run on every gateway request.
     /// </summary>
     public bool SuppressAutoDefaultScheme { get; private set; }
 

@@ -86,12 +86,11 @@ internal static class Servers
 
 /// <summary>
 /// The instant upstream and YARP in child processes, so that the process measured holds Pilotage alone: its
-/// OpenTelemetry listener picks meters by name and, in one process, also measured every request YARP and the
-/// upstream served (making them pay for Pilotage's metrics), and its memory figures included theirs.
+/// OpenTelemetry listener picks meters by name, so in one process it would also measure every request YARP and the
+/// upstream serve (making them pay for Pilotage's metrics), and its memory figures would include theirs.
 /// By default (<c>--yarp-process own</c>) YARP has a process of its own, as Pilotage does: each proxy's call to the
-/// upstream then crosses from one process to another. With <c>--yarp-process shared</c> (the layout of the runs
-/// from 2026-12-01 to the seventh session) YARP shares the upstream's process and thread pool, which spares its
-/// hop the wake-up of another process's threads that Pilotage's hop pays.
+/// upstream then crosses from one process to another. With <c>--yarp-process shared</c> YARP shares the upstream's
+/// process and thread pool, which spares its hop the wake-up of another process's threads that Pilotage's hop pays.
 /// </summary>
 internal sealed class ServerChild : IAsyncDisposable
 {
