@@ -26,11 +26,11 @@ public static class KeyDelegation
             var latest = limit.UtcDateTime.ToString("u", CultureInfo.InvariantCulture);
             if (request.ExpiresAt is not { } wanted)
             {
-                return $"key {request.ParentId} expires at {latest}, so a key it creates must expire too, no later: this one would never expire. Give expiresAt at or before {latest}, or create it with a key that does not expire";
+                return $"key {request.ParentId} expires at {latest}, so a key it creates must expire too, no later: this one would never expire. Give expiresAt (pilotage keys create --expires) at or before {latest}, or create it with a key that does not expire";
             }
             if (wanted > limit)
             {
-                return $"expiresAt {wanted.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)} is later than {latest}, when key {request.ParentId} that creates it expires. Give expiresAt at or before {latest}, or create it with a key that lives longer";
+                return $"expiresAt {wanted.UtcDateTime.ToString("u", CultureInfo.InvariantCulture)} is later than {latest}, when key {request.ParentId} that creates it expires. Give expiresAt (pilotage keys create --expires) at or before {latest}, or create it with a key that lives longer";
             }
         }
         foreach (var permission in Enum.GetValues<Permission>())

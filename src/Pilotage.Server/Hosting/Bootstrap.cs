@@ -36,14 +36,13 @@ public sealed class Bootstrap(ControlPlane control, PilotageServerOptions option
             return new BootstrapOutcome(token, null);
         }, ct);
 
-        var announce = options.Announce ?? Console.Out;
         if (outcome.Revoked is { } revoked)
         {
-            logger.LogWarning("PILOTAGE_ADMIN_TOKEN is the bootstrap key {KeyId}, revoked at {RevokedAt:u}; it stays revoked", revoked.Id, revoked.RevokedAt);
-            await announce.WriteLineAsync($"PILOTAGE_ADMIN_TOKEN is the bootstrap key {revoked.Id}, revoked at {revoked.RevokedAt:u}: it stays revoked and is refused. " +
-                "Sign in with another admin key, or set PILOTAGE_ADMIN_TOKEN to a new value to mint a new bootstrap key.");
+            logger.LogWarning("PILOTAGE_ADMIN_TOKEN is the bootstrap key {KeyId}, revoked at {RevokedAt:u}: it stays revoked and is refused. " +
+                "Sign in with another admin key, or set PILOTAGE_ADMIN_TOKEN to a new value to mint a new bootstrap key", revoked.Id, revoked.RevokedAt);
         }
         if (outcome.Generated is not { } generated) return;
+        var announce = options.Announce ?? Console.Out;
         var saved = SaveCredentials(serverAddress, generated);
         await announce.WriteLineAsync("A bootstrap admin token was generated. It is shown this once:");
         await announce.WriteLineAsync($"  {generated}");

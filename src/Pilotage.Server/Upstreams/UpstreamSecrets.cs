@@ -62,7 +62,7 @@ public sealed partial class UpstreamSecrets
         ArgumentNullException.ThrowIfNull(host);
         if (IsOwn(name))
         {
-            return $"upstream.apiKeyEnv names {name}, one of Pilotage's own settings ({OwnPrefix}*), which are never sent to an upstream; name the variable that holds the model provider's key, such as OPENAI_API_KEY ({HowToAllow})";
+            return $"upstream.apiKeyEnv names {name}, one of Pilotage's own settings ({OwnPrefix}*), which are never sent to an upstream; name the variable that holds the model provider's key instead, such as OPENAI_API_KEY; the operator allows others with 'pilotage serve --upstream-secret NAME' (config Pilotage:UpstreamSecrets)";
         }
         if (Grants.Count == 0)
         {

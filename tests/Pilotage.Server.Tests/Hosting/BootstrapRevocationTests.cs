@@ -15,6 +15,29 @@ public sealed class BootstrapRevocationTests
     private const string NewToken = "the-next-admin-token-after-the-leak";
 
     [Fact]
+    public async Task An_admin_token_shaped_like_someone_elses_key_does_not_take_it_over()
+    {
+        using var folder = new TempDirectory();
+        var database = folder.File("pilotage.db");
+        string memberKey;
+        await using (var server = await PilotageTestServer.StartAsync(database))
+        {
+            memberKey = await server.CreateUserWithKeyAsync("mia@example.org", "member");
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // The operator's token names the member's key id with another secret: it used to replace that key's secret,
+        // leaving the key with its holder, so the "admin" token became a member's key (and the member's stopped working).
+        var id = Pilotage.Core.Access.ApiKeyToken.IdOf(memberKey);
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => PilotageTestServer.StartAsync(database, configure: o => o with { AdminToken = $"plt_{id}_operator-chosen" }));
+        Assert.Contains($"key '{id}' already exists with another secret", failure.Message, StringComparison.Ordinal);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await using (var server = await PilotageTestServer.StartAsync(database))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await server.ClientFor(memberKey).GetAsync("/api/v1/me")).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task A_revoked_bootstrap_key_stays_revoked_across_restarts_and_a_new_token_mints_a_new_key_truthfully()
     {
         using var folder = new TempDirectory();

@@ -23,6 +23,9 @@ public sealed class UpstreamAddressTests
         [
             "http://169.254.169.254/latest/meta-data",
             "http://169.254.170.2/v1",
+            "http://2852039166/v1",
+            "http://0xa9fea9fe/v1",
+            "http://0251.0376.0251.0376/v1",
             "http://[fe80::1]/v1",
             "http://0.0.0.0:11434/v1",
             "http://0.1.2.3/v1",
