@@ -73,6 +73,93 @@ public sealed class ServeCliTests : IDisposable
         Assert.Equal("", stderr.ToString());
     }
 
+    [Theory]
+    [InlineData("--upstream-secret", "PILOTAGE_ADMIN_TOKEN", "are Pilotage's own settings")]
+    [InlineData("--upstream-secret", "OPENAI API KEY", "write the name of an environment variable")]
+    [InlineData("--upstream-allow", "10.0.0.0/40", "is not a network")]
+    [InlineData("--upstream-allow", "not a host!", "is neither a network")]
+    public async Task A_bad_upstream_list_entry_is_a_one_line_usage_error(string flag, string entry, string expected)
+    {
+        var database = _home.File("lists.db");
+        var serve = await Cli.RunWithAsync(new Dictionary<string, string?>(), "serve", "--db", database, "--urls", "http://127.0.0.1:0", flag, entry);
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains(flag, serve.ErrorLine(), StringComparison.Ordinal);
+        Assert.Contains(expected, serve.ErrorLine(), StringComparison.Ordinal);
+        Assert.False(File.Exists(database), "nothing is started on a list that cannot be read");
+    }
+
+    [Theory]
+    [InlineData(null, 500)]
+    [InlineData("2000", 2000)]
+    public void PILOTAGE_DATA_BOUNDARY_BUDGET_MS_sets_the_budget_of_custom_patterns(string? value, int milliseconds)
+    {
+        var console = new CliConsole(TextWriter.Null, TextWriter.Null, new Dictionary<string, string?> { ["PILOTAGE_DATA_BOUNDARY_BUDGET_MS"] = value }, interactive: false);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), ServeCommand.Options(console, null, null, verbose: false).DataBoundaryBudget);
+    }
+
+    [Fact]
+    public async Task Serve_applies_the_operators_upstream_lists_from_its_flags()
+    {
+        var port = FreePort();
+        var environment = new Dictionary<string, string?>
+        {
+            ["PILOTAGE_DB"] = _home.File("upstreams.db"),
+            ["PILOTAGE_ADMIN_TOKEN"] = "serve-admin-token",
+            ["XDG_CONFIG_HOME"] = _home.Path,
+        };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var serving = Task.Run(() => CliApp.RunAsync(
+            ["serve", "--urls", $"http://127.0.0.1:{port}", "--upstream-secret", "TEAM_MODEL_TOKEN", "--upstream-secret", "OPENAI_API_KEY=api.openai.com", "--upstream-allow", "127.0.0.1/32"],
+            TextWriter.Synchronized(stdout), TextWriter.Synchronized(stderr), environment, cancellationToken: stop.Token));
+        var client = new Dictionary<string, string?> { ["PILOTAGE_SERVER"] = $"http://127.0.0.1:{port}", ["PILOTAGE_TOKEN"] = "serve-admin-token", ["XDG_CONFIG_HOME"] = _home.Path };
+        CliResult status;
+        do
+        {
+            await Task.Delay(100);
+            status = await Cli.RunWithAsync(client, "status");
+        }
+        while (status.ExitCode != 0 && !serving.IsCompleted && !stop.IsCancellationRequested);
+        Assert.True(status.ExitCode == 0, status + "\n--- serve\n" + stdout + stderr);
+
+        var listed = await Cli.RunWithAsync(client, "apply", "-f", SpecFile("listed", "http://127.0.0.1:9/v1", "TEAM_MODEL_TOKEN"));
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        var unlisted = await Cli.RunWithAsync(client, "apply", "-f", SpecFile("unlisted", "http://127.0.0.1:9/v1", "MISTRAL_API_KEY"));
+        Assert.NotEqual(0, unlisted.ExitCode);
+        Assert.Contains("upstream.apiKeyEnv", unlisted.Out + unlisted.Err, StringComparison.Ordinal);
+        var bound = await Cli.RunWithAsync(client, "apply", "-f", SpecFile("bound", "http://127.0.0.1:9/v1", "OPENAI_API_KEY"));
+        Assert.Contains("sends only to api.openai.com", bound.Out + bound.Err, StringComparison.Ordinal);
+        var elsewhere = await Cli.RunWithAsync(client, "apply", "-f", SpecFile("elsewhere", "http://10.0.0.7:8000/v1", "TEAM_MODEL_TOKEN"));
+        Assert.Contains("upstream.baseUrl", elsewhere.Out + elsewhere.Err, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1/32", elsewhere.Out + elsewhere.Err, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        Assert.Equal(0, await serving);
+    }
+
+    private string SpecFile(string name, string baseUrl, string variable)
+    {
+        var path = _home.File(name + ".yaml");
+        File.WriteAllText(path, $"""
+            apiVersion: pilotage/v1
+            kind: AiSystem
+            metadata:
+              name: {name}
+            spec:
+              owner: ops@example.org
+              purpose: Test the operator's upstream lists
+              risk: low
+              upstream:
+                baseUrl: {baseUrl}
+                model: m
+                apiKeyEnv: {variable}
+            """);
+        return path;
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -24,6 +24,8 @@ public enum UpstreamBehaviour
     Redirect,
     /// <summary>Streams one event line that never ends, until the gateway lets go.</summary>
     EndlessLine,
+    /// <summary>Answers chat with 400, quoting the Authorization header it received in the error message, as some providers quote keys.</summary>
+    QuoteKey,
 }
 
 /// <summary>
@@ -129,6 +131,10 @@ public sealed class FakeUpstream : IAsyncDisposable
             case UpstreamBehaviour.Unauthorized:
                 http.Response.StatusCode = 401;
                 await http.Response.WriteAsJsonAsync(new { error = new { message = "bad key", type = "invalid_request_error" } });
+                return;
+            case UpstreamBehaviour.QuoteKey:
+                http.Response.StatusCode = 400;
+                await http.Response.WriteAsJsonAsync(new { error = new { message = $"the key '{http.Request.Headers.Authorization}' is not valid for this model", type = "invalid_request_error" } });
                 return;
             case UpstreamBehaviour.Malformed:
                 http.Response.ContentType = "application/json";

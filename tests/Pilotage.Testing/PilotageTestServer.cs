@@ -55,7 +55,20 @@ public sealed class PilotageTestServer : IAsyncDisposable
             Announce = announce ?? TextWriter.Null,
         };
         var app = PilotageApp.Build(configure is null ? options : configure(options));
-        var url = await PilotageApp.StartAsync(app, CancellationToken.None);
+        string url;
+        try
+        {
+            url = await PilotageApp.StartAsync(app, CancellationToken.None);
+        }
+        catch
+        {
+            // A start that fails (tests check that some do) leaves nothing listening or running behind it.
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            folder?.Dispose();
+            throw;
+        }
         return new PilotageTestServer(app, url, database, folder);
     }
 

@@ -25,11 +25,25 @@ internal static class ServeCommand
         {
             Description = "Log every request and other routine events (Information level); by default only warnings and errors are logged",
         };
+        var upstreamSecret = new Option<string[]>("--upstream-secret")
+        {
+            Description = "An environment variable specs may name in upstream.apiKeyEnv (repeatable); NAME=HOST[,HOST] sends it only to those hosts. Without any, names ending in _API_KEY; PILOTAGE_* never",
+            HelpName = "NAME[=HOST]",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var upstreamAllow = new Option<string[]>("--upstream-allow")
+        {
+            Description = "The only networks (10.0.0.0/8), addresses or host names (api.openai.com, *.openai.azure.com) an upstream may have (repeatable). Without any, every address except link-local, unspecified and this server's own",
+            HelpName = "CIDR|HOST",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var command = new Command("serve", "Run the Pilotage server (control API) in the foreground; Ctrl-C stops it. Set PILOTAGE_ADMIN_TOKEN to choose the bootstrap admin key, otherwise one is generated and shown once.")
         {
             db,
             urls,
             verbose,
+            upstreamSecret,
+            upstreamAllow,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -43,7 +57,12 @@ internal static class ServeCommand
             {
                 throw new CliException($"bad --db / PILOTAGE_DB value: {e.Message}", ExitCodes.Usage);
             }
-            var options = Options(cli.Console, database, parse.GetValue(urls), parse.GetValue(verbose));
+            var options = Options(cli.Console, database, parse.GetValue(urls), parse.GetValue(verbose)) with
+            {
+                UpstreamSecrets = parse.GetValue(upstreamSecret) ?? [],
+                UpstreamAllow = parse.GetValue(upstreamAllow) ?? [],
+            };
+            CheckUpstreamLists(options);
             try
             {
                 await PilotageApp.RunAsync(options, ct);
@@ -82,7 +101,15 @@ internal static class ServeCommand
         MaxBufferedBytes = Bound(console, "PILOTAGE_MAX_BUFFERED_MB", 256) * 1024L * 1024,
         MaxConcurrentConnections = Bound(console, "PILOTAGE_MAX_CONNECTIONS", 4096),
         MaxConcurrentUpgradedConnections = Bound(console, "PILOTAGE_MAX_UPGRADED_CONNECTIONS", 256),
+        DataBoundaryBudget = TimeSpan.FromMilliseconds(Bound(console, "PILOTAGE_DATA_BOUNDARY_BUDGET_MS", (int)Core.DataBoundary.BoundaryBudget.DefaultLimit.TotalMilliseconds)),
     };
+
+    /// <summary>The upstream lists are read before anything starts, so a typo is a one-line usage error.</summary>
+    private static void CheckUpstreamLists(PilotageServerOptions options)
+    {
+        Setting(() => Pilotage.Server.Upstreams.UpstreamSecrets.Parse(options.UpstreamSecrets));
+        foreach (var entry in options.UpstreamAllow) Setting(() => Pilotage.Server.Upstreams.HostPattern.Parse(entry, "--upstream-allow"));
+    }
 
     private static OrphanedSystems Orphaned(string? value) => Setting(() => OrphanedSystemsSetting.Parse(value));
 

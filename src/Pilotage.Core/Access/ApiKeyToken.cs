@@ -16,6 +16,24 @@ public static class ApiKeyToken
     /// <summary>The key id under which a bootstrap token that does not follow the format is stored.</summary>
     public const string BootstrapId = "bootstrap";
 
+    /// <summary>
+    /// Which bootstrap key an id names: 1 for <c>bootstrap</c>, n for <c>bootstrap-n</c> (minted when the operator set
+    /// <c>PILOTAGE_ADMIN_TOKEN</c> to its n-th value); 0 for any other id.
+    /// </summary>
+    public static int BootstrapGeneration(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (id == BootstrapId) return 1;
+        return id.StartsWith(BootstrapId + "-", StringComparison.Ordinal)
+            && int.TryParse(id.AsSpan(BootstrapId.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 1
+            ? n
+            : 0;
+    }
+
+    /// <summary>The id of the <paramref name="generation"/>-th bootstrap key.</summary>
+    public static string BootstrapIdFor(int generation) =>
+        generation <= 1 ? BootstrapId : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BootstrapId}-{generation}");
+
     public static (string Id, string Token) Generate()
     {
         Span<byte> idBytes = stackalloc byte[10];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
@@ -5,14 +6,20 @@ namespace Pilotage.Core.DataBoundary;
 /// <summary>A detector declared in the spec as a regular expression; every non-empty match is a hit.</summary>
 internal sealed class CustomDetector : Detector
 {
+    private const RegexOptions Options = RegexOptions.CultureInvariant;
+
     private readonly Regex regex;
+    private readonly string pattern;
+    private readonly TimeSpan timeout;
 
     public CustomDetector(string name, string pattern, TimeSpan timeout)
         : base(name)
     {
+        this.pattern = pattern;
+        this.timeout = timeout;
         // Compiled once per policy (policies live until the next state change), bounded in time because
         // a spec author can write a catastrophically backtracking pattern.
-        regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, timeout);
+        regex = new Regex(pattern, Options | RegexOptions.Compiled, timeout);
     }
 
     public override bool MayMatch(in TextProfile profile) => true;
@@ -26,6 +33,75 @@ internal sealed class CustomDetector : Detector
             {
                 Add(ref sink, index, match.Index, match.Length);
             }
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Find(string, int, ref List{Finding}?)"/>, within what is left of the request's budget. While
+    /// more than the per-match timeout is left, the compiled engine runs; in the last stretch each match runs with the
+    /// time that is left as its timeout, so the budget is never overrun by more than one check.
+    /// </summary>
+    /// <exception cref="BoundaryBudgetExceededException">the budget ran out before the text was scanned.</exception>
+    /// <exception cref="RegexMatchTimeoutException">one match took longer than the per-match timeout.</exception>
+    public void Find(string text, int index, ref List<Finding>? sink, BoundaryBudget budget)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var position = 0;
+            while (position <= text.Length)
+            {
+                var remaining = budget.Remaining(started);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    throw new BoundaryBudgetExceededException(Name, budget.Limit);
+                }
+                if (remaining >= timeout)
+                {
+                    var stopped = false;
+                    foreach (var match in regex.EnumerateMatches(text, position))
+                    {
+                        if (match.Length > 0)
+                        {
+                            Add(ref sink, index, match.Index, match.Length);
+                        }
+                        position = match.Index + Math.Max(match.Length, 1);
+                        if (budget.Remaining(started) < timeout)
+                        {
+                            stopped = true;
+                            break;
+                        }
+                    }
+                    if (!stopped)
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                // Interpreted: built only in a budget's last stretch, where compiling would cost more than it saves.
+                Match last;
+                try
+                {
+                    last = new Regex(pattern, Options, remaining).Match(text, position);
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    throw new BoundaryBudgetExceededException(Name, budget.Limit);
+                }
+                if (!last.Success)
+                {
+                    return;
+                }
+                if (last.Length > 0)
+                {
+                    Add(ref sink, index, last.Index, last.Length);
+                }
+                position = last.Index + Math.Max(last.Length, 1);
+            }
+        }
+        finally
+        {
+            budget.Charge(started);
         }
     }
 }

@@ -102,7 +102,17 @@ public sealed class DataBoundaryPolicy
     /// A detector that runs out of time counts as a blocking hit (fail closed): the policy cannot
     /// say the text is clean, nor where to redact.
     /// </summary>
-    public BoundaryResult Apply(string text)
+    public BoundaryResult Apply(string text) => Apply(text, null);
+
+    /// <summary>True when the spec declares custom patterns: only they need a <see cref="BoundaryBudget"/>.</summary>
+    public bool HasCustomDetectors => detectors.Any(d => d is CustomDetector);
+
+    /// <summary>
+    /// As <see cref="Apply(string)"/>, with the custom patterns charged to the request's <paramref name="budget"/>
+    /// (none: each match is bounded by the per-match timeout only).
+    /// </summary>
+    /// <exception cref="BoundaryBudgetExceededException">the budget ran out: the caller refuses the request.</exception>
+    public BoundaryResult Apply(string text, BoundaryBudget? budget)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (detectors.Length == 0 || text.Length == 0)
@@ -120,7 +130,14 @@ public sealed class DataBoundaryPolicy
             }
             try
             {
-                detectors[i].Find(text, i, ref findings);
+                if (budget is not null && detectors[i] is CustomDetector custom)
+                {
+                    custom.Find(text, i, ref findings, budget);
+                }
+                else
+                {
+                    detectors[i].Find(text, i, ref findings);
+                }
             }
             catch (RegexMatchTimeoutException)
             {

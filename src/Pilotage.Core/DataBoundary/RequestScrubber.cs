@@ -14,13 +14,20 @@ public sealed class ScrubResult
 {
     internal static readonly ScrubResult Clean = new([], [], [], []);
 
-    internal ScrubResult(FieldHit[] hits, string[] blockedBy, DetectorCount[] counts, string[] uninspectable)
+    internal ScrubResult(FieldHit[] hits, string[] blockedBy, DetectorCount[] counts, string[] uninspectable, string? budgetExceededBy = null)
     {
         Hits = hits;
         BlockedBy = blockedBy;
         Counts = counts;
         Uninspectable = uninspectable;
+        BudgetExceededBy = budgetExceededBy;
     }
+
+    /// <summary>
+    /// The custom detector that was running when the request's <see cref="BoundaryBudget"/> ran out; null when it did
+    /// not. The rest of the request was not scanned, so it is refused (and listed in <see cref="BlockedBy"/>).
+    /// </summary>
+    public string? BudgetExceededBy { get; }
 
     public IReadOnlyList<FieldHit> Hits { get; }
 
@@ -44,6 +51,7 @@ public sealed class ScrubResult
     public override string ToString()
     {
         var text = BoundaryResult.Describe(Blocked, Counts);
+        if (BudgetExceededBy is not null) text += $" (budget exceeded in '{BudgetExceededBy}')";
         return Uninspectable.Count == 0 ? text : $"{text} (uninspectable: {string.Join(", ", Uninspectable)})";
     }
 }
@@ -58,14 +66,30 @@ public static class RequestScrubber
     /// Chat completions: <c>messages[*].content</c> when a string, and <c>messages[*].content[*].text</c>
     /// of parts whose <c>type</c> is <c>text</c>. Other parts (images, audio, files) are not text and pass.
     /// </summary>
-    public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy)
+    public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy) => ScrubChatCompletion(request, policy, null);
+
+    /// <summary>As <see cref="ScrubChatCompletion(JsonNode?, DataBoundaryPolicy)"/>, with the custom patterns within <paramref name="budget"/>.</summary>
+    public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget)
     {
         ArgumentNullException.ThrowIfNull(policy);
         if (policy.IsEmpty || request is not JsonObject body || body["messages"] is not JsonArray messages)
         {
             return ScrubResult.Clean;
         }
-        var collector = new Collector(policy);
+        var collector = new Collector(policy, budget);
+        try
+        {
+            ScrubMessages(messages, collector);
+        }
+        catch (BoundaryBudgetExceededException e)
+        {
+            collector.Exceeded(e.Detector);
+        }
+        return collector.Result();
+    }
+
+    private static void ScrubMessages(JsonArray messages, Collector collector)
+    {
         for (var m = 0; m < messages.Count; m++)
         {
             if (messages[m] is not JsonObject message)
@@ -92,21 +116,36 @@ public static class RequestScrubber
                     break;
             }
         }
-        return collector.Result();
     }
 
     /// <summary>
     /// Embeddings: <c>input</c> as a string or an array of strings. Token-id input (numbers or arrays
     /// of numbers) cannot be read and is reported in <see cref="ScrubResult.Uninspectable"/>.
     /// </summary>
-    public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy)
+    public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy) => ScrubEmbeddings(request, policy, null);
+
+    /// <summary>As <see cref="ScrubEmbeddings(JsonNode?, DataBoundaryPolicy)"/>, with the custom patterns within <paramref name="budget"/>.</summary>
+    public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget)
     {
         ArgumentNullException.ThrowIfNull(policy);
         if (policy.IsEmpty || request is not JsonObject body)
         {
             return ScrubResult.Clean;
         }
-        var collector = new Collector(policy);
+        var collector = new Collector(policy, budget);
+        try
+        {
+            ScrubInput(body, collector);
+        }
+        catch (BoundaryBudgetExceededException e)
+        {
+            collector.Exceeded(e.Detector);
+        }
+        return collector.Result();
+    }
+
+    private static void ScrubInput(JsonObject body, Collector collector)
+    {
         switch (body["input"])
         {
             case JsonValue value when value.TryGetValue<string>(out var text):
@@ -134,19 +173,27 @@ public static class RequestScrubber
                 collector.Uninspectable("input");
                 break;
         }
-        return collector.Result();
     }
 
     /// <summary>Gathers per-field results; allocates nothing until a field has a hit.</summary>
-    private sealed class Collector(DataBoundaryPolicy policy)
+    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget)
     {
         private List<FieldHit>? hits;
         private List<string>? uninspectable;
         private Dictionary<string, (BoundaryAction Action, int Count)>? counts;
+        private string? exceededBy;
+
+        /// <summary>The budget ran out in <paramref name="detector"/>: it counts as a blocking hit, like a timeout.</summary>
+        public void Exceeded(string detector)
+        {
+            exceededBy = detector;
+            counts ??= new Dictionary<string, (BoundaryAction, int)>(StringComparer.Ordinal);
+            counts[detector] = (BoundaryAction.Block, (counts.TryGetValue(detector, out var seen) ? seen.Count : 0) + 1);
+        }
 
         public void Scrub(JsonObject owner, string property, string text, int message, int part)
         {
-            var result = policy.Apply(text);
+            var result = policy.Apply(text, budget);
             if (result.IsClean)
             {
                 return;
@@ -159,7 +206,7 @@ public static class RequestScrubber
 
         public void Scrub(JsonObject owner, string property, string text)
         {
-            var result = policy.Apply(text);
+            var result = policy.Apply(text, budget);
             if (!result.IsClean)
             {
                 owner[property] = JsonValue.Create(result.Text);
@@ -169,7 +216,7 @@ public static class RequestScrubber
 
         public void Scrub(JsonArray owner, int index, string text)
         {
-            var result = policy.Apply(text);
+            var result = policy.Apply(text, budget);
             if (!result.IsClean)
             {
                 owner[index] = JsonValue.Create(result.Text);
@@ -199,7 +246,7 @@ public static class RequestScrubber
 
         public ScrubResult Result()
         {
-            if (hits is null && uninspectable is null)
+            if (hits is null && uninspectable is null && exceededBy is null)
             {
                 return ScrubResult.Clean;
             }
@@ -208,7 +255,7 @@ public static class RequestScrubber
                 .Select(r => new DetectorCount(r.Detector, counts![r.Detector].Action, counts[r.Detector].Count))
                 .ToArray();
             var blockedBy = ordered.Where(c => c.Action == BoundaryAction.Block).Select(c => c.Detector).ToArray();
-            return new ScrubResult([.. hits ?? []], blockedBy, ordered, [.. uninspectable ?? []]);
+            return new ScrubResult([.. hits ?? []], blockedBy, ordered, [.. uninspectable ?? []], exceededBy);
         }
     }
 }

@@ -35,15 +35,21 @@ public sealed record ServingScope(IReadOnlyList<string> Groups, ServingMode Mode
 /// <summary>A refusal in the OpenAI error shape, with the HTTP status of design.md and a message a person can act on.</summary>
 public sealed record GatewayRefusal(int Status, string Code, string Message)
 {
+    /// <summary>
+    /// The OpenAI error type, which SDKs branch on: the caller's own fault (a body that is not JSON, too large, refused
+    /// by the boundary) is an <c>invalid_request_error</c>; only a fault of the model behind the system is an
+    /// <c>upstream_error</c>, so nobody goes looking at the model for a request they got wrong.
+    /// </summary>
     public string Type => Status switch
     {
         401 => "authentication_error",
         403 => "permission_error",
         404 => "not_found_error",
-        422 => "invalid_request_error",
         423 => "system_unavailable",
         429 => "rate_limit_error",
-        _ => "upstream_error",
+        >= 400 and < 500 => "invalid_request_error",
+        502 or 504 => "upstream_error",
+        _ => "server_error",
     };
 }
 

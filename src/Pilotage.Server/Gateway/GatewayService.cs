@@ -30,6 +30,8 @@ public sealed class GatewayService(
     BufferBudget bufferBudget,
     Pilots.EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
+    Upstreams.UpstreamPolicy upstreamPolicy,
+    Hosting.PilotageServerOptions options,
     ILogger<GatewayService> logger) : IDisposable
 {
     public const string UpstreamClient = "pilotage-upstream";
@@ -82,7 +84,7 @@ public sealed class GatewayService(
         var spec = system.State.Spec;
         var mode = request.Scope!.Mode;
 
-        var scrub = RequestScrubber.ScrubChatCompletion(body, system.Boundary);
+        var scrub = RequestScrubber.ScrubChatCompletion(body, system.Boundary, BoundaryBudgetFor(system));
         request.Boundary = scrub;
         if (scrub.Blocked)
         {
@@ -152,7 +154,7 @@ public sealed class GatewayService(
         var body = admitted.Body;
         var system = request.System!;
         var spec = system.State.Spec;
-        var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary);
+        var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary, BoundaryBudgetFor(system));
         request.Boundary = scrub;
         if (scrub.Blocked)
         {
@@ -383,8 +385,13 @@ public sealed class GatewayService(
     internal static Caller CallerOf(PolicySnapshot snapshot, Principal user, GatewaySystem system) =>
         new(user.Id, user.Email, user.Groups, snapshot.HasTraining(user.Id, system.State.Id));
 
+    /// <summary>A budget for the request's custom patterns (none to keep when the spec declares none).</summary>
+    private BoundaryBudget? BoundaryBudgetFor(GatewaySystem system) =>
+        system.Boundary.HasCustomDetectors ? new BoundaryBudget(options.DataBoundaryBudget) : null;
+
     private static GatewayRefusal BoundaryRefusal(SystemSpec spec, ScrubResult scrub)
     {
+        if (scrub.BudgetExceededBy is { } detector) return Upstreams.UpstreamRefusals.BoundaryBudget(spec, detector);
         if (scrub.Uninspectable.Count > 0 && scrub.BlockedBy.Count == 0)
         {
             return new GatewayRefusal(422, "data_boundary_uninspectable",
@@ -475,9 +482,19 @@ public sealed class GatewayService(
         {
             Content = new ByteArrayContent(request.RequestBytes!) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
         };
-        if (spec.Upstream.ApiKeyEnv is { } env && Environment.GetEnvironmentVariable(env) is { Length: > 0 } upstreamKey)
+        string? upstreamKey = null;
+        if (spec.Upstream.ApiKeyEnv is { } env)
         {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
+            // Checked at every call, not only when the spec was applied: a spec stored before the operator's policy
+            // changed must not send the variable either.
+            if (upstreamPolicy.SecretRefusal(env, url) is { } secretRefusal)
+            {
+                logger.LogWarning("Upstream call of {System} refused: {Reason}", spec.Name, secretRefusal);
+                await FailAsync(http, request, Upstreams.UpstreamRefusals.Secret(spec, secretRefusal));
+                return null;
+            }
+            upstreamKey = Environment.GetEnvironmentVariable(env) is { Length: > 0 } value ? value : null;
+            if (upstreamKey is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
         }
         try
         {
@@ -486,7 +503,7 @@ public sealed class GatewayService(
             request.MarkFirstByte();
             request.UpstreamStatus = (int)response.StatusCode;
             if (response.IsSuccessStatusCode) return response;
-            var refusal = await UpstreamErrorAsync(response, spec, timeouts.Token);
+            var refusal = await UpstreamErrorAsync(response, spec, upstreamKey, timeouts.Token);
             response.Dispose();
             await FailAsync(http, request, refusal);
             return null;
@@ -503,6 +520,12 @@ public sealed class GatewayService(
                 $"the model behind '{spec.Name}' did not answer {which}. Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
             return null;
         }
+        catch (HttpRequestException e) when (e.InnerException is Upstreams.UpstreamAddressRefusedException refused)
+        {
+            logger.LogWarning("Upstream connection of {System} refused: {Reason}", spec.Name, refused.Message);
+            await FailAsync(http, request, Upstreams.UpstreamRefusals.Address(spec, refused));
+            return null;
+        }
         catch (HttpRequestException e)
         {
             await FailAsync(http, request, new GatewayRefusal(502, "upstream_unreachable",
@@ -511,7 +534,8 @@ public sealed class GatewayService(
         }
     }
 
-    private static async Task<GatewayRefusal> UpstreamErrorAsync(HttpResponseMessage response, SystemSpec spec, CancellationToken ct)
+    /// <param name="upstreamKey">The key sent: an upstream that quotes it back (some do, in their error messages) must not pass it to the caller, the evidence or the logs.</param>
+    private static async Task<GatewayRefusal> UpstreamErrorAsync(HttpResponseMessage response, SystemSpec spec, string? upstreamKey, CancellationToken ct)
     {
         var status = (int)response.StatusCode;
         string? upstreamMessage = null;
@@ -524,12 +548,13 @@ public sealed class GatewayService(
         {
             // The status says enough; an unreadable error body is not worth failing differently.
         }
-        var detail = upstreamMessage is null ? "" : $": {upstreamMessage}";
+        var detail = upstreamMessage is null ? "" : $": {Upstreams.UpstreamRefusals.WithoutKey(upstreamMessage, upstreamKey)}";
+        var location = Upstreams.UpstreamRefusals.WithoutKey(response.Headers.Location?.ToString() ?? "no address", upstreamKey);
         return status switch
         {
             401 or 403 => new GatewayRefusal(502, "upstream_auth", $"the model provider refused Pilotage's credentials for '{spec.Name}' ({status}); the owner {spec.Owner} must check upstream.apiKeyEnv."),
             >= 300 and < 400 => new GatewayRefusal(502, "upstream_redirect",
-                $"the model provider for '{spec.Name}' answered with a redirect ({status}) to {response.Headers.Location?.ToString() ?? "no address"}; the owner {spec.Owner} should set upstream.baseUrl to the address it redirects to."),
+                $"the model provider for '{spec.Name}' answered with a redirect ({status}) to {location}; the owner {spec.Owner} should set upstream.baseUrl to the address it redirects to."),
             429 => new GatewayRefusal(429, "upstream_rate_limited", $"the model provider behind '{spec.Name}' is rate limiting{detail}; wait and retry."),
             >= 400 and < 500 => new GatewayRefusal(status, "upstream_rejected", $"the model rejected the request ({status}){detail}"),
             _ => new GatewayRefusal(502, "upstream_error", $"the model behind '{spec.Name}' failed ({status}){detail}. Try again shortly; if it persists, {ServingPolicy.ManualProcess}."),

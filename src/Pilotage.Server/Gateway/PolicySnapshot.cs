@@ -40,13 +40,17 @@ public sealed class PolicySnapshot
 {
     private readonly FrozenSet<(long User, long System)> _trained;
 
-    public PolicySnapshot(long version, FrozenDictionary<string, KeyGrant> keys, FrozenDictionary<string, GatewaySystem> systems, FrozenSet<(long User, long System)> trained)
+    /// <param name="bootstrap">The newest bootstrap key (<see cref="ApiKeyToken.BootstrapGeneration"/>), if any.</param>
+    public PolicySnapshot(long version, FrozenDictionary<string, KeyGrant> keys, FrozenDictionary<string, GatewaySystem> systems, FrozenSet<(long User, long System)> trained, KeyGrant? bootstrap = null)
     {
         Version = version;
         Keys = keys;
         Systems = systems;
         _trained = trained;
+        _bootstrap = bootstrap;
     }
+
+    private readonly KeyGrant? _bootstrap;
 
     public static PolicySnapshot Empty { get; } = new(0, FrozenDictionary<string, KeyGrant>.Empty, FrozenDictionary<string, GatewaySystem>.Empty, FrozenSet<(long, long)>.Empty);
 
@@ -68,7 +72,7 @@ public sealed class PolicySnapshot
     public KeyCheck CheckKey(string? token, DateTimeOffset now)
     {
         if (string.IsNullOrEmpty(token)) return new KeyCheck(null, KeyProblem.Missing);
-        if (token.Length > 512 || !Keys.TryGetValue(ApiKeyToken.IdOf(token), out var key) || !ApiKeyToken.Matches(token, key.Hash))
+        if (token.Length > 512 || Find(ApiKeyToken.IdOf(token)) is not { } key || !ApiKeyToken.Matches(token, key.Hash))
         {
             return new KeyCheck(null, KeyProblem.Unknown);
         }
@@ -78,6 +82,14 @@ public sealed class PolicySnapshot
             : KeyProblem.None;
         return new KeyCheck(key, problem);
     }
+
+    /// <summary>
+    /// The key a token's id names. A bootstrap token that is not <c>plt_&lt;id&gt;_…</c> carries no id: it is checked against
+    /// the newest bootstrap key only, so an earlier <c>PILOTAGE_ADMIN_TOKEN</c> value stops working once the operator
+    /// has set a new one (Hosting/Bootstrap).
+    /// </summary>
+    private KeyGrant? Find(string id) =>
+        id == ApiKeyToken.BootstrapId ? _bootstrap : Keys.GetValueOrDefault(id);
 
     /// <summary>SHA-256 of a training text: acknowledging one text does not acknowledge its replacement.</summary>
     public static string TrainingHash(string? text) =>
@@ -93,7 +105,8 @@ public sealed class PolicySnapshot
             u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToFrozenSet(StringComparer.Ordinal)));
         var keys = await db.ApiKeys.AsNoTracking().ToListAsync(ct);
         var grants = keys.Where(k => principals.ContainsKey(k.UserId))
-            .ToFrozenDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
+            .ToDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
+        var bootstrap = grants.Values.Where(g => ApiKeyToken.BootstrapGeneration(g.Id) > 0).MaxBy(g => ApiKeyToken.BootstrapGeneration(g.Id));
 
         var rows = await db.Systems.AsNoTracking().ToListAsync(ct);
         // Orphaned: the owner's account exists but is deactivated (an owner never registered as a user is not).
@@ -118,7 +131,7 @@ public sealed class PolicySnapshot
         var acks = await db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct);
         var trained = acks.Where(a => trainingHashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
             .Select(a => (a.UserId, a.SystemId)).ToFrozenSet();
-        return new PolicySnapshot(version, grants, systems.ToFrozenDictionary(StringComparer.Ordinal), trained);
+        return new PolicySnapshot(version, grants.ToFrozenDictionary(StringComparer.Ordinal), systems.ToFrozenDictionary(StringComparer.Ordinal), trained, bootstrap);
     }
 }
 

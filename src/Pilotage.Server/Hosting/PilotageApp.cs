@@ -105,10 +105,17 @@ public static class PilotageApp
         services.AddSingleton<Changes.RetentionPurger>();
         services.AddHostedService(sp => sp.GetRequiredService<Changes.RetentionPurger>());
         services.AddPilotageTelemetry(builder.Configuration);
+        services.AddSingleton<Upstreams.OwnListeners>();
+        services.AddSingleton(sp => UpstreamPolicyFrom(options, builder.Configuration, sp.GetRequiredService<Upstreams.OwnListeners>()));
+        services.AddSingleton<Upstreams.UpstreamConnector>();
         services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
+                // Every connection is opened here, to an address the upstream policy checked (docs/security.md,
+                // "Upstream addresses"). No proxy: through one, the proxy would resolve and dial, unchecked.
+                ConnectCallback = sp.GetRequiredService<Upstreams.UpstreamConnector>().ConnectAsync,
+                UseProxy = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 MaxConnectionsPerServer = 512,
@@ -174,9 +181,27 @@ public static class PilotageApp
         return app;
     }
 
+    /// <summary>The operator's upstream policy: the options' lists (flags) and the configuration's (<c>Pilotage:UpstreamSecrets</c>, <c>Pilotage:UpstreamAllow</c>) together.</summary>
+    private static Upstreams.UpstreamPolicy UpstreamPolicyFrom(PilotageServerOptions options, IConfiguration configuration, Upstreams.OwnListeners own) => new(
+        Upstreams.UpstreamSecrets.Parse(options.UpstreamSecrets.Concat(ConfiguredList(configuration, "Pilotage:UpstreamSecrets"))),
+        options.UpstreamAllow.Concat(ConfiguredList(configuration, "Pilotage:UpstreamAllow")).Where(e => !string.IsNullOrWhiteSpace(e))
+            .Select(e => Upstreams.HostPattern.Parse(e, "--upstream-allow")).ToList(),
+        own,
+        options.UpstreamResolver ?? Upstreams.UpstreamPolicy.SystemResolver);
+
+    /// <summary>A list in configuration: an array (<c>Pilotage__UpstreamSecrets__0=…</c>) or one value with entries separated by ';'.</summary>
+    internal static IEnumerable<string> ConfiguredList(IConfiguration configuration, string key)
+    {
+        var section = configuration.GetSection(key);
+        if (section.Value is { } single) return single.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return section.GetChildren().Select(c => c.Value).OfType<string>();
+    }
+
     /// <summary>Migrates the store, bootstraps the admin, and starts listening. Returns the bound address.</summary>
     public static async Task<string> StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
+        // A list entry that cannot be read stops the start with its message, before anything else happens.
+        app.Services.GetRequiredService<Upstreams.UpstreamPolicy>();
         var store = app.Services.GetRequiredService<PilotageStore>();
         await store.MigrateAsync(cancellationToken);
         await app.Services.GetRequiredService<PolicyCache>().RefreshAsync(cancellationToken);

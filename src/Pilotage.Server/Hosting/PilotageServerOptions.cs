@@ -71,6 +71,29 @@ public sealed record PilotageServerOptions
     /// </summary>
     public System.Runtime.GCLatencyMode GcLatency { get; init; } = System.Runtime.GCLatencyMode.SustainedLowLatency;
 
+    /// <summary>
+    /// <c>--upstream-secret NAME[=HOST,…]</c> (config <c>Pilotage:UpstreamSecrets</c>): the environment variables a spec
+    /// may name in <c>upstream.apiKeyEnv</c>, each optionally bound to the hosts it may be sent to. Empty: names ending
+    /// in <c>_API_KEY</c>. <c>PILOTAGE_*</c> is never allowed (docs/security.md, "Upstream secrets").
+    /// </summary>
+    public IReadOnlyList<string> UpstreamSecrets { get; init; } = [];
+
+    /// <summary>
+    /// <c>--upstream-allow CIDR|HOST</c> (config <c>Pilotage:UpstreamAllow</c>): the only addresses and host names an
+    /// upstream may have. Empty: any address except link-local, unspecified and Pilotage's own listeners
+    /// (docs/security.md, "Upstream addresses").
+    /// </summary>
+    public IReadOnlyList<string> UpstreamAllow { get; init; } = [];
+
+    /// <summary>How the gateway resolves upstream host names; null: DNS. Tests replace it to play DNS rebinding.</summary>
+    public Upstreams.UpstreamResolver? UpstreamResolver { get; init; }
+
+    /// <summary>
+    /// <c>PILOTAGE_DATA_BOUNDARY_BUDGET_MS</c>: the time one request's custom data-boundary patterns may take together;
+    /// beyond it the request is refused, 422 <c>boundary_budget_exceeded</c> (docs/security.md, "Data-boundary budget").
+    /// </summary>
+    public TimeSpan DataBoundaryBudget { get; init; } = Core.DataBoundary.BoundaryBudget.DefaultLimit;
+
     /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 

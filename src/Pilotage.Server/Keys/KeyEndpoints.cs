@@ -51,6 +51,7 @@ public static class KeyEndpoints
         {
             var user = await PeopleEndpoints.FindUserAsync(command.Db, email, ct);
             if (!user.Active) throw Problems.Conflict($"{email} is deactivated; reactivate the account first");
+            await CheckDelegationAsync(command.Db, actor, user, request?.ExpiresAt, ct);
             var (id, token) = ApiKeyToken.Generate();
             var row = new ApiKeyRow { Id = id, UserId = user.Id, Name = request?.Name, SecretHash = ApiKeyToken.Hash(token), CreatedAt = command.Now, ExpiresAt = request?.ExpiresAt?.ToUniversalTime() };
             command.Db.ApiKeys.Add(row);
@@ -59,6 +60,18 @@ public static class KeyEndpoints
             return new CreatedKey(id, token, user.Email, row.Name, row.ExpiresAt);
         }, ct);
         return Results.Created($"/api/v1/keys/{created.Id}", created);
+    }
+
+    /// <summary>The key making the request bounds the one it creates: no later expiry, no right it lacks (403 naming which).</summary>
+    private static async Task CheckDelegationAsync(PilotageDbContext db, Actor actor, UserRow holder, DateTimeOffset? expiresAt, CancellationToken ct)
+    {
+        var parent = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == actor.KeyId, ct)
+            ?? throw Problems.Forbidden($"the key this request was made with ({actor.KeyId}) is not in the store; sign in again with a current key");
+        var holderRole = Roles.TryParse(holder.Role, out var role) ? role : Role.Member;
+        if (KeyDelegation.Refusal(new KeyRequest(parent.Id, actor.Role, parent.ExpiresAt, holder.Email, holderRole, expiresAt)) is { } refusal)
+        {
+            throw Problems.Forbidden(refusal);
+        }
     }
 
     private static async Task<KeyView> RevokeAsync(string id, HttpContext http, ControlPlane control, CancellationToken ct)

@@ -25,6 +25,18 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
 
     private static readonly string[] PilotOutcomes = ["proceed", "narrow", "redesign", "repilot", "stop"];
 
+    /// <summary>
+    /// Refuses (404, 403) whoever may not decide on <paramref name="slug"/>. Called before <see cref="CheckAsync"/>,
+    /// whose refusals quote the evidence; it reads only the system's owner.
+    /// </summary>
+    public async Task CheckMayDecideAsync(string slug, Access.Actor actor, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
+            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        LifecycleEndpoints.CheckMayOperate(row, actor);
+    }
+
     public async Task<DecisionSnapshot?> CheckAsync(string slug, string outcome, bool overrideRecommendation, CancellationToken ct)
     {
         if (outcome is "pilot" or "restrict" || !policy.Current.Systems.TryGetValue(slug, out var system)) return null;

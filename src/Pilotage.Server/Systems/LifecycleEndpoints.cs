@@ -51,6 +51,10 @@ public static class LifecycleEndpoints
     {
         var outcome = request?.Outcome?.Trim().ToLowerInvariant() ?? "";
         var reason = RequireReason(request?.Reason, $"a decision on '{slug}'");
+        if (!Outcomes.Contains(outcome)) throw UnknownOutcome(outcome);
+        // Who may decide is settled before any evidence is computed: a refusal must not carry the
+        // recommendation, the blockers or the gate's figures to someone who may not decide.
+        await evidence.CheckMayDecideAsync(slug, actor, ct);
         // The evidence the decision is made on, with its hash; and the rules that evidence imposes.
         var snapshot = await evidence.CheckAsync(slug, outcome, request?.Override == true, ct);
         return await control.ExecuteAsync(actor.Email, async command =>
@@ -155,8 +159,13 @@ public static class LifecycleEndpoints
         "expand" => LifecycleCommand.Expand(),
         "restrict" => LifecycleCommand.Restrict(),
         "retire" => LifecycleCommand.Retire(),
-        _ => throw Problems.BadRequest($"unknown outcome '{outcome}'; use one of pilot, proceed, narrow, redesign, repilot, stop, expand, restrict, retire, extend"),
+        _ => throw UnknownOutcome(outcome),
     };
+
+    private static readonly string[] Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire", "extend"];
+
+    private static CommandRefusedException UnknownOutcome(string outcome) =>
+        Problems.BadRequest($"unknown outcome '{outcome}'; use one of {string.Join(", ", Outcomes)}");
 
     private static string RequireReason(string? reason, string what) =>
         string.IsNullOrWhiteSpace(reason)
@@ -167,11 +176,17 @@ public static class LifecycleEndpoints
     {
         var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == slug, ct)
             ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        CheckMayOperate(row, actor);
+        return row;
+    }
+
+    /// <summary>Only the system's owner or an admin decides, pauses or resumes it.</summary>
+    internal static void CheckMayOperate(AiSystemRow row, Actor actor)
+    {
         if (actor.Role != Role.Admin && !string.Equals(row.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
         {
-            throw Problems.Forbidden($"'{slug}' is owned by {row.Owner}; only its owner or an admin may decide, pause or resume it");
+            throw Problems.Forbidden($"'{row.Slug}' is owned by {row.Owner}; only its owner or an admin may decide, pause or resume it");
         }
-        return row;
     }
 
     internal static LifecycleState StateOf(AiSystemRow row) => new(

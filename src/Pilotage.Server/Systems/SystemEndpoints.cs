@@ -16,9 +16,10 @@ public static class SystemEndpoints
             .RequirePermission(Permission.SystemsRead).WithSummary("List AI systems with their lifecycle stage");
         systems.MapGet("/{slug}", (string slug, SystemCatalog catalog, CancellationToken ct) => catalog.GetAsync(slug, ct))
             .RequirePermission(Permission.SystemsRead).WithSummary("One system with its applied spec");
-        systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, CancellationToken ct) =>
+        systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, CancellationToken ct) =>
             {
                 var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                await CheckUpstreamsAsync(specs, upstreams, ct);
                 var response = await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
                 // 202: a config change of a system past its pilot was accepted as a change request, not put in force.
                 return response.Results.Any(r => r.ChangeRequest is not null)
@@ -27,13 +28,28 @@ public static class SystemEndpoints
             })
             .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing")
             .Accepts<ApplyRequest>("application/json", "application/yaml");
-        systems.MapPost("/diff", async (HttpContext http, SystemCatalog catalog, CancellationToken ct) =>
+        systems.MapPost("/diff", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, CancellationToken ct) =>
             {
                 var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                await CheckUpstreamsAsync(specs, upstreams, ct);
                 return await catalog.DiffAsync(specs, Actor.From(http.User), ct);
             })
             .RequirePermission(Permission.SystemsWrite).WithSummary("Show what applying the specs would change")
             .Accepts<ApplyRequest>("application/json", "application/yaml");
+    }
+
+    /// <summary>
+    /// The operator's upstream policy (docs/security.md): which key variable a spec may name, and which addresses its
+    /// upstream may have. Refused like any other invalid spec, 422 with every error, before anything is applied.
+    /// </summary>
+    private static async Task CheckUpstreamsAsync(IReadOnlyList<SystemSpec> specs, Upstreams.UpstreamPolicy upstreams, CancellationToken ct)
+    {
+        var errors = new List<SpecError>();
+        foreach (var spec in specs) errors.AddRange(await upstreams.CheckAsync(spec, ct));
+        if (errors.Count == 0) return;
+        throw new Storage.CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Invalid spec",
+            $"{errors.Count} problem(s) found; nothing was applied. {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}",
+            new Dictionary<string, object?> { ["errors"] = errors.Select(SpecErrorView.From).ToList() });
     }
 
     /// <summary>Accepts raw YAML (curl-friendly) or the CLI's JSON envelope, which keeps each file's name for error messages.</summary>

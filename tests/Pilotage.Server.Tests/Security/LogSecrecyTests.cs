@@ -16,7 +16,7 @@ public class LogSecrecyTests
     private const string Prompt = "ZEBRA-PROMPT-7731 please refund order 55";
     private const string Card = "4111 1111 1111 1111";
     private const string UpstreamSecret = "sk-upstream-SECRET-9f8e7d6c5b4a";
-    private const string EnvName = "PILOTAGE_TEST_LOG_SECRECY_KEY";
+    private const string EnvName = "LOG_SECRECY_TEST_API_KEY";
 
     [Fact]
     public async Task No_key_secret_prompt_or_card_number_is_logged()
