@@ -186,7 +186,7 @@ public sealed class EvalCliTests(ServerFixture server) : IAsyncLifetime
             var thrice = await Cli.RunAsAsync(system.OwnerKey, "eval", system.Slug, "--set", set, "--retries", "2", "--json");
             // Failing cases are results; a run where every case errored judged nothing, which is a failure.
             Assert.True(thrice.ExitCode == 1, thrice.ToString());
-            Assert.Contains("every case of evaluation run", thrice.ErrorLine(), StringComparison.Ordinal);
+            Assert.StartsWith("error: every case of evaluation run", thrice.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
             Assert.Equal(perAttempt * 4, failing.Received.Count);
             var result = Assert.Single(thrice.Json().GetProperty("results").EnumerateArray());
             Assert.Equal("error", result.GetProperty("verdict").GetString());
