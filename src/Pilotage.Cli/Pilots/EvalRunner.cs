@@ -145,7 +145,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
         var said = refused.Message is null ? "" : $": {refused.Message.TrimEnd('.')}";
         var advice = refused.Status switch
         {
-            403 => $"; the person running an evaluation must be allowed by the gateway like any user of '{slug}': a member of the group of its current scope (the pilot group during the pilot), with its training acknowledged",
+            403 => $"; an evaluation of '{slug}' is run by its owner or an admin (who need no pilot group or training), or by someone the gateway lets use it",
             401 => "; check the key (--token or PILOTAGE_TOKEN)",
             _ => "",
         };
