@@ -68,6 +68,13 @@ internal static class CliApp
             await Fail(stderr, $"{e.Message} ({e.GetType().Name})");
             return ExitCodes.Failure;
         }
+#pragma warning disable CA1031 // The last line of defence: whatever a verb did not expect, the person gets one line, never a stack trace.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            await Fail(stderr, $"pilotage failed unexpectedly: {e.Message} ({e.GetType().Name}); run it again, and report it if it persists");
+            return ExitCodes.Failure;
+        }
     }
 
     internal static RootCommand BuildRoot(CliContext cli)
@@ -98,6 +105,7 @@ internal static class CliApp
             ReviewsCommand.Review(cli),
             ApprovalsCommand.Create(cli),
             IncidentCommand.Create(cli),
+            Training.TrainingCommand.Create(cli),
             UsersCommand.Create(cli),
             GroupsCommand.Create(cli),
             KeysCommand.Create(cli),

@@ -126,7 +126,9 @@ public sealed class EvalCliTests(ServerFixture server) : IAsyncLifetime
     [Fact]
     public async Task A_runner_the_gateway_turns_away_gets_one_error_that_says_why()
     {
-        var system = await PilotSystem.CreateAsync(Cli, _home, _upstream, "eval-not-in-group", ownerInGroup: false);
+        var system = await PilotSystem.CreateAsync(Cli, _home, _upstream, "eval-paused");
+        var pause = await Cli.RunAsync("pause", system.Slug, "--reason", "drafts quote wrong prices");
+        Assert.True(pause.ExitCode == 0, pause.ToString());
         var set = _home.File("cases.yaml");
         await File.WriteAllTextAsync(set, Cases);
 
@@ -134,13 +136,34 @@ public sealed class EvalCliTests(ServerFixture server) : IAsyncLifetime
 
         Assert.Equal(1, eval.ExitCode);
         var error = eval.ErrorLine();
-        Assert.Contains("the gateway refused the first case with 403", error, StringComparison.Ordinal);
-        Assert.Contains("member of the group", error, StringComparison.Ordinal);
-        Assert.Contains("training acknowledged", error, StringComparison.Ordinal);
+        Assert.Contains("the gateway refused the first case with 423 system_paused", error, StringComparison.Ordinal);
+        Assert.Contains("drafts quote wrong prices", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at Pilotage.", eval.Err, StringComparison.Ordinal);
         var runs = await PilotSystem.GetAsync(server, $"/api/v1/systems/{system.Slug}/evals");
         var run = Assert.Single(runs.EnumerateArray());
         Assert.Equal("interrupted", run.GetProperty("status").GetString());
         Assert.Equal(0, run.GetProperty("recorded").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_owner_outside_the_pilot_group_evaluates_and_it_counts_as_evaluation_not_use()
+    {
+        var system = await PilotSystem.CreateAsync(Cli, _home, _upstream, "eval-not-in-group", ownerInGroup: false);
+        var set = _home.File("cases.yaml");
+        await File.WriteAllTextAsync(set, Cases);
+
+        var eval = await Cli.RunAsAsync(system.OwnerKey, "eval", system.Slug, "--set", set);
+
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        Assert.Contains(LifecycleCliTests.Lines(eval.Out), l => Cells(l) is ["all", "3", "2", "0", "0", "60.0 %"]);
+        var metrics = await PilotSystem.GetAsync(server, $"/api/v1/systems/{system.Slug}/metrics");
+        Assert.Equal(0, metrics.GetProperty("totals").GetProperty("requests").GetInt64()); // no real use
+        Assert.Equal(5, metrics.GetProperty("evaluation").GetProperty("requests").GetInt64());
+        Assert.Equal(0, metrics.GetProperty("metrics").GetProperty("samples").GetProperty("n").GetInt64());
+        Assert.Equal(5, metrics.GetProperty("metrics").GetProperty("pass_rate").GetProperty("n").GetInt64());
+
+        // Without the evaluation header the same key is still not a user of the system.
+        await Assert.ThrowsAnyAsync<Exception>(() => system.AskAsync(server, "Hello"));
     }
 
     [Fact]
@@ -156,12 +179,14 @@ public sealed class EvalCliTests(ServerFixture server) : IAsyncLifetime
         try
         {
             var once = await Cli.RunAsAsync(system.OwnerKey, "eval", system.Slug, "--set", set, "--retries", "0", "--json");
-            Assert.True(once.ExitCode == 0, once.ToString());
+            Assert.True(once.ExitCode == 1, once.ToString());
             var perAttempt = failing.Received.Count;
             Assert.True(perAttempt > 0);
 
             var thrice = await Cli.RunAsAsync(system.OwnerKey, "eval", system.Slug, "--set", set, "--retries", "2", "--json");
-            Assert.True(thrice.ExitCode == 0, thrice.ToString());
+            // Failing cases are results; a run where every case errored judged nothing, which is a failure.
+            Assert.True(thrice.ExitCode == 1, thrice.ToString());
+            Assert.StartsWith("error: every case of evaluation run", thrice.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], StringComparison.Ordinal);
             Assert.Equal(perAttempt * 4, failing.Received.Count);
             var result = Assert.Single(thrice.Json().GetProperty("results").EnumerateArray());
             Assert.Equal("error", result.GetProperty("verdict").GetString());

@@ -37,7 +37,8 @@ public class ExampleFilesTests
         Assert.Equal(240, spec.Review.MinutesPerDay);
         var pilot = Assert.IsType<PilotSpec>(spec.Pilot);
         Assert.Equal([PilotQuestion.Quality, PilotQuestion.ReviewBurden, PilotQuestion.Value], pilot.Questions);
-        Assert.Equal(new DateOnly(2026, 12, 31), pilot.Ends);
+        Assert.Equal("+90d", pilot.EndsRelative);
+        Assert.Equal(DateOnly.FromDateTime(DateTime.UtcNow).AddDays(90), pilot.Ends);
         Assert.Equal(ServingMode.Draft, pilot.Mode);
         Assert.Equal(4, pilot.Criteria.Count);
         Assert.Equal(PilotOutcome.Narrow, pilot.Criteria[3].Else);

@@ -36,7 +36,7 @@ public class SpecCanonicalJsonTests
         Assert.Contains("\"risk\":\"low\"", json, StringComparison.Ordinal);
         Assert.Contains("\"mode\":\"read_only\"", json, StringComparison.Ordinal);
         Assert.Contains("\"questions\":[\"quality\",\"adoption\",\"support_needs\"]", json, StringComparison.Ordinal);
-        Assert.Contains("\"ends\":\"2026-09-30\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"endsRelative\":\"+12w\"", json, StringComparison.Ordinal);
         Assert.Contains("\"else\":\"redesign\"", json, StringComparison.Ordinal);
         Assert.Contains("\"action\":\"notify\"", json, StringComparison.Ordinal);
         Assert.Contains("\"temperature\":0", json, StringComparison.Ordinal);

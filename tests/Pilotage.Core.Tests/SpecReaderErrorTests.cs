@@ -47,8 +47,8 @@ public class SpecReaderErrorTests
     [InlineData("  config: [1, 2]", "spec.config", 11, 11, "expected a mapping (key: value pairs), found a list")]
     [InlineData("  rollout: { name: a }", "spec.rollout", 11, 12, "expected a list, found a mapping")]
     [InlineData("  training: { required: yes, text: x }", "spec.training.required", 11, 25, "expected true or false, found 'yes'")]
-    [InlineData("  pilot: { group: g, ends: next-friday }", "spec.pilot.ends", 11, 28, "expected a date as YYYY-MM-DD, found 'next-friday'")]
-    [InlineData("  pilot: { group: g, ends: 2026-02-30 }", "spec.pilot.ends", 11, 28, "expected a date as YYYY-MM-DD, found '2026-02-30'")]
+    [InlineData("  pilot: { group: g, ends: next-friday }", "spec.pilot.ends", 11, 28, "expected a date as YYYY-MM-DD or an end relative to the day of apply such as +90d, found 'next-friday'")]
+    [InlineData("  pilot: { group: g, ends: 2026-02-30 }", "spec.pilot.ends", 11, 28, "expected a date as YYYY-MM-DD or an end relative to the day of apply such as +90d, found '2026-02-30'")]
     [InlineData("  review: { reviewers: support }", "spec.review.reviewers", 11, 24, "expected a list, found 'support'")]
     [InlineData("  review: { reviewers: [[a]] }", "spec.review.reviewers[0]", 11, 25, "expected text, found a list")]
     // unknown and duplicate fields

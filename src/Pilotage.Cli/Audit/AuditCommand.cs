@@ -118,6 +118,11 @@ internal static class AuditCommand
                 await cli.Console.Out.FlushAsync(ct);
                 return ExitCodes.Ok;
             }
+            var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+            if (folder is not null && !Directory.Exists(folder))
+            {
+                throw new CliException($"cannot write {file}: the folder {folder} does not exist");
+            }
             var temp = file + ".partial";
             long entries;
             try
@@ -132,7 +137,7 @@ internal static class AuditCommand
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException)
             {
                 // A half-written export must not pass for a complete one.
-                File.Delete(temp);
+                if (File.Exists(temp)) File.Delete(temp);
                 throw new CliException($"cannot write {file}: {e.Message}");
             }
             if (cli.WantsJson(parse))

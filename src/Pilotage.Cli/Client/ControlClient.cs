@@ -126,6 +126,11 @@ internal sealed class ControlClient : IDisposable
             {
                 title = Text(root, "title");
                 detail = Text(root, "detail");
+                // The gateway's endpoints (/v1/…) answer in the OpenAI error shape: {"error":{"message","code"}}.
+                if (detail is null && root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+                {
+                    detail = Text(error, "message");
+                }
                 if (root.TryGetProperty("errors", out var list) && list.ValueKind == JsonValueKind.Array)
                 {
                     // Other verbs' located errors (an import's row and column) have another shape: Body keeps them.

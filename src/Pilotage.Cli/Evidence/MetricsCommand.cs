@@ -101,7 +101,9 @@ internal static class MetricsCommand
         var rate = low is not null || high is not null || IsRate(name);
         string Format(double? x) => x is not { } d ? "-" : rate ? Percent(d) : Plain(d);
         var interval = low is null && high is null ? "-" : $"{Format(low)} – {Format(high)}";
-        return [name, Format(value), n.ToString(CultureInfo.InvariantCulture), interval];
+        // Evaluation cases that errored are not in n: shown beside it, so "-" is never read as "all failed".
+        var errors = Number(figure, "errors") is > 0 and { } e ? $" (+{Plain(e)} errored)" : "";
+        return [name, Format(value), n.ToString(CultureInfo.InvariantCulture) + errors, interval];
     }
 
     private static bool IsRate(string name) =>

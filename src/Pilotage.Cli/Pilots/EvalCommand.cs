@@ -33,7 +33,7 @@ internal static class EvalCommand
             Description = "Evaluate the candidate configuration of this change request instead of the one in force (the regression gate, docs/change-control.md)",
             HelpName = "ID",
         };
-        var command = cli.ClientCommand("eval", "Evaluate a system with a test set: each case goes through the gateway like real traffic (you must be allowed to use the system), each answer is checked against its expectation, and the verdicts are recorded in an evaluation run. Failing cases are results: the exit code is 0 unless the run could not be done.");
+        var command = cli.ClientCommand("eval", "Evaluate a system with a test set: each case goes through the gateway like real traffic (its owner or an admin needs no pilot group or training; it is recorded as evaluation, not use), each answer is checked against its expectation, and the verdicts are recorded in an evaluation run. Cases that could not be answered are errors, counted apart from the pass rates. Failing cases are results: the exit code is 0 unless the run could not be done or every case errored.");
         command.Arguments.Add(system);
         command.Options.Add(set);
         command.Options.Add(concurrency);

@@ -123,7 +123,20 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
                 $"error: interrupted: {Args.Number(finished.Recorded)} of {Args.Number(set.Cases.Count)} cases recorded in evaluation run {Args.Number(run.Id)} (marked interrupted)");
             return ExitCodes.Cancelled;
         }
+        var errored = finished.Categories.Sum(c => c.Errors);
+        if (errored > 0 && errored == finished.Recorded)
+        {
+            // Failing cases are results; a run where nothing ran is not.
+            await cli.Console.Error.WriteLineAsync(
+                $"error: every case of evaluation run {Args.Number(run.Id)} errored ({FirstError()}); nothing was judged");
+            return ExitCodes.Failure;
+        }
         return ExitCodes.Ok;
+    }
+
+    private string FirstError()
+    {
+        lock (_lock) return Args.OneLine(_outcomes.FirstOrDefault(o => o.Verdict.Kind == CaseVerdictKind.Error)?.Verdict.Reason ?? "no reason recorded");
     }
 
     private string RefusalMessage(CaseOutcome refused, long run)
@@ -132,7 +145,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
         var said = refused.Message is null ? "" : $": {refused.Message.TrimEnd('.')}";
         var advice = refused.Status switch
         {
-            403 => $"; the person running an evaluation must be allowed by the gateway like any user of '{slug}': a member of the group of its current scope (the pilot group during the pilot), with its training acknowledged",
+            403 => $"; an evaluation of '{slug}' is run by its owner or an admin (who need no pilot group or training), or by someone the gateway lets use it",
             401 => "; check the key (--token or PILOTAGE_TOKEN)",
             _ => "",
         };
@@ -351,11 +364,23 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
         var line = $"evaluation run {Args.Number(run.Id)} {run.Status}: {Args.Number(run.Recorded)} of {Args.Number(set.Cases.Count)} cases recorded (test set {set.Name}, config v{Args.Number(run.ConfigVersion)})";
         if (needsHuman > 0) line += $"; {Args.Count(needsHuman, "answer")} to grade in 'pilotage reviews --system {slug}'";
         cli.Output.Line(line);
+        if (ErroredLine(run) is { } errored) cli.Output.Line(errored);
     }
 
-    /// <summary>Pass rate over the judged cases (pass, fail, error), as pass_rate counts them; answers for a person to grade wait.</summary>
+    /// <summary>Errored cases ran to no verdict: the summary says how many, and that they count in no pass rate.</summary>
+    internal static string? ErroredLine(EvalRunView run)
+    {
+        var errors = run.Categories.Sum(c => c.Errors);
+        if (errors == 0) return null;
+        var ran = run.Recorded - errors;
+        return ran == 0
+            ? $"errors: all {Args.Count(errors, "case")} errored (upstream failure, timeout or refusal by a control): nothing was judged, no pass rate changed and no recommendation rests on this run; fix the cause and run it again"
+            : $"errors: {Args.Count(errors, "case")} errored (upstream failure, timeout or refusal by a control) and count in no pass rate; the pass rates rest on the {Args.Count(ran, "case")} that ran: rerun to count the rest";
+    }
+
+    /// <summary>Pass rate over the judged cases (pass, fail), as pass_rate counts them: errored cases count apart, answers for a person to grade wait.</summary>
     private static IReadOnlyList<string> Row(string category, int passed, int failed, int needsHuman, int errors) =>
-        [category, Args.Number(passed), Args.Number(failed), Args.Number(needsHuman), Args.Number(errors), EvalCommand.Percent(passed, passed + failed + errors)];
+        [category, Args.Number(passed), Args.Number(failed), Args.Number(needsHuman), Args.Number(errors), EvalCommand.Percent(passed, passed + failed)];
 
     /// <summary>Posts verdicts in batches while the run goes on; a failure stops the run (through <c>onFailure</c>).</summary>
     private sealed class ResultPoster

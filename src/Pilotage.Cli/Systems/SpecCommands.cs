@@ -13,11 +13,13 @@ internal static class SpecCommands
     public static Command Apply(CliContext cli)
     {
         var files = FileOption();
+        var allowPast = AllowPastOption();
         var command = cli.ClientCommand("apply", "Create or update AI systems from spec files (YAML, apiVersion pilotage/v1). Files are checked locally first; applying the same files twice changes nothing.");
         command.Options.Add(files);
+        command.Options.Add(allowPast);
         command.SetAction(async (parse, ct) =>
         {
-            var response = await SendAsync(cli, parse, parse.GetValue(files)!, "apply", ct);
+            var response = await SendAsync(cli, parse, parse.GetValue(files)!, "apply", parse.GetValue(allowPast), ct);
             if (response is null) return ExitCodes.Failure;
             var (raw, result) = response.Value;
             if (cli.WantsJson(parse))
@@ -54,11 +56,13 @@ internal static class SpecCommands
             Description = "Exit with status 3 when applying would change something (like 'git diff --exit-code')",
         };
         var command = cli.ClientCommand("diff", "Show what 'pilotage apply' would change, without changing anything: per system the action (create, update, none) and each changed field.");
+        var allowPast = AllowPastOption();
         command.Options.Add(files);
         command.Options.Add(exitCode);
+        command.Options.Add(allowPast);
         command.SetAction(async (parse, ct) =>
         {
-            var response = await SendAsync(cli, parse, parse.GetValue(files)!, "diff", ct);
+            var response = await SendAsync(cli, parse, parse.GetValue(files)!, "diff", parse.GetValue(allowPast), ct);
             if (response is null) return ExitCodes.Failure;
             var (raw, result) = response.Value;
             if (cli.WantsJson(parse))
@@ -119,6 +123,11 @@ internal static class SpecCommands
         var (before, after) => $"~ {change.Path}: {OneLine(before)} → {OneLine(after)}",
     };
 
+    private static Option<bool> AllowPastOption() => new("--allow-past")
+    {
+        Description = "Accept a pilot whose end date has already passed: the record of a past pilot being imported (the audit trail says so); without it such a spec is refused",
+    };
+
     private static Option<string[]> FileOption() => new("--file", "-f")
     {
         Description = "A spec file, or a folder whose *.yaml/*.yml files are all read; repeat -f for more",
@@ -132,7 +141,7 @@ internal static class SpecCommands
     /// Checks the files locally, then posts them. Returns null after printing the located errors when
     /// the spec is invalid (locally or per the server); other failures throw.
     /// </summary>
-    private static async Task<(JsonElement Raw, ApplyResponse Result)?> SendAsync(CliContext cli, ParseResult parse, string[] paths, string verb, CancellationToken ct)
+    private static async Task<(JsonElement Raw, ApplyResponse Result)?> SendAsync(CliContext cli, ParseResult parse, string[] paths, string verb, bool allowPast, CancellationToken ct)
     {
         var json = cli.WantsJson(parse);
         var local = SpecFiles.Load(paths);
@@ -144,7 +153,7 @@ internal static class SpecCommands
         using var client = cli.Connect(parse);
         try
         {
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{verb}", new ApplyRequest(local.Documents), ApiJsonContext.Default.ApplyRequest, ct);
+            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{verb}" + (allowPast ? "?allowPast=true" : ""), new ApplyRequest(local.Documents), ApiJsonContext.Default.ApplyRequest, ct);
             var result = raw.Deserialize(ApiJsonContext.Default.ApplyResponse)
                 ?? throw new CliException($"the server at {client.ServerText} sent an empty answer to {verb}");
             return (raw, result);

@@ -17,8 +17,8 @@ public sealed record MetricContext
     public long BacklogCount { get; init; }
     public double BacklogOldestHours { get; init; }
     public double? ReviewUtilisation { get; init; }
-    /// <summary>Evaluation results by category ("" for all): passed and total cases.</summary>
-    public IReadOnlyDictionary<string, (long Passed, long Total)> PassRates { get; init; } = new Dictionary<string, (long, long)>();
+    /// <summary>Evaluation results by category ("" for all): passed, judged and errored cases.</summary>
+    public IReadOnlyDictionary<string, CaseCounts> PassRates { get; init; } = new Dictionary<string, CaseCounts>();
     public IReadOnlyList<long> LatencyBuckets { get; init; } = [];
 }
 
@@ -65,13 +65,33 @@ public static class MetricCalculator
         {
             figures[$"incidents_{severity}"] = MetricValue.Count(c.IncidentsBySeverity.GetValueOrDefault(severity));
         }
-        var all = c.PassRates.GetValueOrDefault("");
-        figures["pass_rate"] = MetricValue.Rate(all.Passed, all.Total);
+        figures["pass_rate"] = PassRate(c.PassRates.GetValueOrDefault("") ?? CaseCounts.None);
         foreach (var category in MetricCatalogue.Categories)
         {
-            var (passed, total) = c.PassRates.GetValueOrDefault(category);
-            figures[$"pass_rate.{category}"] = MetricValue.Rate(passed, total);
+            figures[$"pass_rate.{category}"] = PassRate(c.PassRates.GetValueOrDefault(category) ?? CaseCounts.None);
         }
         return figures;
     }
+
+    /// <summary>Passed over judged cases; errored cases are counted apart, never as failures.</summary>
+    private static MetricValue PassRate(CaseCounts counts) =>
+        MetricValue.Rate(counts.Passed, counts.Judged) with { Errors = counts.Errors > 0 ? counts.Errors : null };
+}
+
+/// <summary>
+/// Evaluation cases of one run (all, or one category): <paramref name="Judged"/> ran to a verdict
+/// (pass or fail, or graded by a person), <paramref name="Passed"/> of them passed, and
+/// <paramref name="Errors"/> ran to none (upstream failure, timeout, refusal by a control) and count in
+/// no pass rate.
+/// </summary>
+public sealed record CaseCounts(long Passed, long Judged, long Errors)
+{
+    public static CaseCounts None { get; } = new(0, 0, 0);
+
+    public CaseCounts Add(bool? passed) => passed switch
+    {
+        true => this with { Passed = Passed + 1, Judged = Judged + 1 },
+        false => this with { Judged = Judged + 1 },
+        null => this with { Errors = Errors + 1 },
+    };
 }

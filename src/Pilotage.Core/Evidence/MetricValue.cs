@@ -1,10 +1,15 @@
+using System.Text.Json.Serialization;
+
 namespace Pilotage.Core.Evidence;
 
 /// <summary>
 /// One figure of the catalogue with its sample count and, for rates, its 95 % Wilson bounds: the shape
 /// <c>{"value","n","low","high"}</c> of the metrics API. A null value means "no evidence yet", never zero.
 /// </summary>
-public sealed record MetricValue(double? Value, long N, double? Low = null, double? High = null)
+/// <param name="Errors">For <c>pass_rate*</c> only: evaluation cases that errored (upstream failure, timeout,
+/// refusal by a control). They ran to no verdict, so they are not in <paramref name="N"/> nor in the value.</param>
+public sealed record MetricValue(double? Value, long N, double? Low = null, double? High = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Errors = null)
 {
     public static MetricValue None(long n = 0) => new(null, n);
 

@@ -62,7 +62,15 @@ public sealed record GatewayDecision(ServingScope? Scope, GatewayRefusal? Refusa
 }
 
 /// <summary>The caller as the gateway sees them.</summary>
-public sealed record Caller(long UserId, string Email, IReadOnlySet<string> Groups, bool TrainingAcknowledged);
+public sealed record Caller(long UserId, string Email, IReadOnlySet<string> Groups, bool TrainingAcknowledged)
+{
+    /// <summary>
+    /// The system's owner or an admin sending a case of their own running evaluation run: they test the
+    /// system, they do not use it, so the group and training checks (which are about use) do not apply.
+    /// Everything else does: lifecycle, pause, pilot expiry, limits, the data boundary.
+    /// </summary>
+    public bool Evaluating { get; init; }
+}
 
 /// <summary>
 /// The gateway's decision for one caller and one system, in design.md's order: lifecycle and stage,
@@ -122,16 +130,16 @@ public static class ServingPolicy
             };
             return GatewayDecision.Refuse(new(423, "system_not_serving", $"'{spec.Name}' is not serving: {next}. Until then, {ManualProcess}."));
         }
-        if (!scope.Everyone && !scope.Groups.Any(caller.Groups.Contains))
+        if (!caller.Evaluating && !scope.Everyone && !scope.Groups.Any(caller.Groups.Contains))
         {
             var groups = string.Join(", ", scope.Groups);
             return GatewayDecision.Refuse(new(403, "not_in_allowed_group",
                 $"{caller.Email} is not in a group that may use '{spec.Name}' during its {scope.Label} (allowed: {groups}). Ask its owner {spec.Owner} or an admin to add you to one of these groups."), scope);
         }
-        if (spec.Training.Required && !caller.TrainingAcknowledged)
+        if (spec.Training.Required && !caller.TrainingAcknowledged && !caller.Evaluating)
         {
             return GatewayDecision.Refuse(new(403, "training_required",
-                $"'{spec.Name}' requires training before use: read it with GET /v1/training/{spec.Name} and confirm with POST /v1/training/{spec.Name}/acknowledge."), scope);
+                $"'{spec.Name}' requires training before use: read it with 'pilotage training show {spec.Name}' (or GET /v1/training/{spec.Name}) and confirm with 'pilotage training ack {spec.Name}' (or POST /v1/training/{spec.Name}/acknowledge)."), scope);
         }
         if (phase == LifecyclePhase.Paused)
         {

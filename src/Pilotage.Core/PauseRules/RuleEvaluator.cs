@@ -17,13 +17,19 @@ public sealed record RuleCheck(bool Fired, double? Figure, long N, double? Thres
 /// Decides whether a pause rule fires on the evidence of its window. Pure. A count window
 /// (<c>over: N</c>) never fires before it holds N samples; a time window needs at least
 /// <see cref="RuleMetrics.MinimumTimeWindowSamples"/> samples for rates and means, so one failure in a
-/// quiet hour does not stop a system; counts (incidents) and cost per day need no minimum.
+/// quiet hour does not stop a system; counts (incidents, complaints) and cost per day need no minimum.
 /// <c>above</c> fires when the figure is strictly greater, <c>below</c> when strictly smaller.
 /// </summary>
 public static class RuleEvaluator
 {
     public static RuleCheck Check(PauseRuleSpec rule, RuleWindowState window) =>
-        Check(rule, window.Totals, new MetricContext { Days = window.Days, IncidentsBySeverity = window.IncidentsBySeverity });
+        Check(rule, window.Totals, new MetricContext
+        {
+            Days = window.Days,
+            IncidentsBySeverity = window.IncidentsBySeverity,
+            Complaints = RuleMetrics.KindOf(rule.Metric) == RuleSampleKind.Complaint ? window.Samples : 0,
+            LatencyBuckets = window.LatencyBuckets,
+        });
 
     public static RuleCheck Check(PauseRuleSpec rule, EvidenceTotals window, MetricContext? context = null)
     {
@@ -37,7 +43,9 @@ public static class RuleEvaluator
         var n = kind switch
         {
             RuleSampleKind.Review => window.Reviewed,
+            RuleSampleKind.Interaction when RuleMetrics.IsLatency(rule.Metric) => context.LatencyBuckets.Sum(),
             RuleSampleKind.Interaction => window.Requests,
+            RuleSampleKind.Complaint => context.Complaints,
             _ => context.IncidentsBySeverity.Values.Sum(),
         };
         double? figure;
@@ -50,12 +58,12 @@ public static class RuleEvaluator
             figure = MetricCalculator.Compute(window, context)[rule.Metric].Value;
         }
 
-        var noun = RuleMetrics.Noun(kind);
+        var noun = RuleMetrics.NounOf(rule.Metric);
         if (rule.Over is { } over && n < over)
         {
             return Quiet(rule, figure, n, described, $"{rule.Metric}: the window holds {n} of its {over} {noun}; a count window does not fire before it is full");
         }
-        var counted = kind == RuleSampleKind.Incident || rule.Metric == "cost_per_day";
+        var counted = RuleMetrics.IsCounted(rule.Metric);
         if (rule.Over is null && !counted && n < RuleMetrics.MinimumTimeWindowSamples)
         {
             return Quiet(rule, figure, n, described,
@@ -81,7 +89,7 @@ public static class RuleEvaluator
     public static string Describe(PauseRuleSpec rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        var noun = RuleMetrics.KindOf(rule.Metric) is { } kind ? RuleMetrics.Noun(kind) : "samples";
+        var noun = RuleMetrics.NounOf(rule.Metric);
         return rule.Over is { } over ? $"the last {over} {noun}" : $"the last {rule.Window ?? "1d"}";
     }
 

@@ -13,6 +13,8 @@ public enum RuleSampleKind
     Review,
     /// <summary>Incidents filed (incidents_low|medium|high|critical).</summary>
     Incident,
+    /// <summary>Complaints filed (incidents of kind <c>complaint</c>).</summary>
+    Complaint,
 }
 
 /// <summary>
@@ -22,10 +24,14 @@ public enum RuleSampleKind
 /// <param name="Key">Identifies a review (its interaction id): a newer review of the same interaction replaces the older one in the window.</param>
 /// <param name="Severity">For an incident: low, medium, high or critical.</param>
 /// <param name="Replaces">A correction of an earlier review: it only replaces that review, and is ignored once the original left the window.</param>
-public sealed record RuleEvent(RuleSampleKind Kind, DateTimeOffset At, EvidenceTotals Totals, string? Key = null, string? Severity = null, bool Replaces = false)
+/// <param name="LatencyBucket">For an answered interaction (served or held): its latency bucket (<see cref="LatencyHistogram"/>), as the roll-ups count it.</param>
+public sealed record RuleEvent(RuleSampleKind Kind, DateTimeOffset At, EvidenceTotals Totals, string? Key = null, string? Severity = null, bool Replaces = false, int? LatencyBucket = null)
 {
     public static RuleEvent Interaction(DateTimeOffset at, string outcome, string? refusalCode, int tokensIn, int tokensOut, decimal cost, double totalMs) =>
-        new(RuleSampleKind.Interaction, at, EvidenceTotals.ForInteraction(outcome, refusalCode, redacted: false, tokensIn, tokensOut, cost, totalMs));
+        new(RuleSampleKind.Interaction, at, EvidenceTotals.ForInteraction(outcome, refusalCode, redacted: false, tokensIn, tokensOut, cost, totalMs),
+            LatencyBucket: outcome is "served" or "held" ? LatencyHistogram.BucketOf(totalMs) : null);
+
+    public static RuleEvent Complaint(DateTimeOffset at) => new(RuleSampleKind.Complaint, at, new EvidenceTotals());
 
     public static RuleEvent Review(DateTimeOffset at, string key, ReviewOutcome outcome, IReadOnlyCollection<string> tags,
         double seconds = 0, double? rework = null, double reworkSeconds = 0, bool replaces = false) =>
@@ -47,24 +53,37 @@ public static class RuleMetrics
     private static readonly string[] ReviewMetrics =
         ["acceptance_rate", "edit_rate", "rejection_rate", "escalation_rate", "out_of_scope_rate", "rework", "review_minutes_per_task"];
 
-    private static readonly string[] InteractionMetrics = ["error_rate", "blocked_rate", "cost_per_task", "cost_per_day"];
+    private static readonly string[] InteractionMetrics = ["error_rate", "blocked_rate", "cost_per_task", "cost_per_day", "latency_p50", "latency_p95"];
 
-    /// <summary>The evidence a metric is computed from; null when pause rules cannot watch it (yet).</summary>
+    /// <summary>The evidence a metric is computed from; null when pause rules cannot watch it (see <see cref="Metrics.MetricCatalogue.WhyNotInPauseRules"/>).</summary>
     public static RuleSampleKind? KindOf(string metric)
     {
         if (ReviewMetrics.Contains(metric)) return RuleSampleKind.Review;
         if (InteractionMetrics.Contains(metric)) return RuleSampleKind.Interaction;
         if (metric is "incidents_low" or "incidents_medium" or "incidents_high" or "incidents_critical") return RuleSampleKind.Incident;
+        if (metric == "complaints") return RuleSampleKind.Complaint;
         return null;
     }
 
-    public static bool IsSupported(PauseRuleSpec rule) => KindOf(rule.Metric) is not null && !(rule.Metric == "cost_per_day" && rule.Over is not null);
+    /// <summary>Latency percentiles count answered requests (served or held), the way the roll-ups' latency buckets do.</summary>
+    public static bool IsLatency(string metric) => metric is "latency_p50" or "latency_p95";
 
-    /// <summary>Why a rule is never evaluated, or null when it is.</summary>
+    /// <summary>Metrics whose figure is a count of what arrived, which need no minimum sample in a time window.</summary>
+    public static bool IsCounted(string metric) => KindOf(metric) is RuleSampleKind.Incident or RuleSampleKind.Complaint || metric == "cost_per_day";
+
+    public static bool IsSupported(PauseRuleSpec rule) => Unsupported(rule) is null;
+
+    /// <summary>
+    /// Why a rule is never evaluated, or null when it is. The spec reader refuses such rules at apply;
+    /// a spec stored before that check may still hold one, which the engine then reports once.
+    /// </summary>
     public static string? Unsupported(PauseRuleSpec rule) =>
-        KindOf(rule.Metric) is null ? $"pause rules cannot watch {rule.Metric} yet: it is not computed from reviews, interactions or incidents as they arrive"
-        : rule.Metric == "cost_per_day" && rule.Over is not null ? "cost_per_day needs a time window (window: 1h|1d), not a count (over)"
+        KindOf(rule.Metric) is null ? Metrics.MetricCatalogue.WhyNotInPauseRules(rule.Metric) ?? $"pause rules cannot watch {rule.Metric}"
+        : rule.Metric == "cost_per_day" && rule.Over is not null ? CostPerDayNeedsTime
         : null;
+
+    /// <summary>The one combination of a watchable metric and a window that has no meaning.</summary>
+    public const string CostPerDayNeedsTime = "cost_per_day needs a time window (window: 1h|1d), not a count (over)";
 
     /// <summary>The span of a time-window rule (<c>30m</c>, <c>1h</c>, <c>1d</c>); the default day when it has neither over nor window.</summary>
     public static TimeSpan SpanOf(PauseRuleSpec rule)
@@ -80,11 +99,16 @@ public static class RuleMetrics
         };
     }
 
+    /// <summary>What a rule's samples are called in a sentence: latency counts answers, not every request.</summary>
+    public static string NounOf(string metric) =>
+        IsLatency(metric) ? "answers" : KindOf(metric) is { } kind ? Noun(kind) : "samples";
+
     /// <summary>What the samples are called in a sentence.</summary>
     public static string Noun(RuleSampleKind kind) => kind switch
     {
         RuleSampleKind.Review => "reviews",
         RuleSampleKind.Interaction => "requests",
+        RuleSampleKind.Complaint => "complaints",
         _ => "incidents",
     };
 }

@@ -7,7 +7,9 @@ namespace Pilotage.Core.PauseRules;
 /// <param name="Samples">Relevant samples in the window (reviews, requests or incidents).</param>
 /// <param name="Full">A count window holds its N samples; a time window always counts as full (see <see cref="RuleEvaluator"/> for its minimum sample).</param>
 /// <param name="Days">The window's span in days (cost per day); for a count window, the span its samples cover.</param>
-public sealed record RuleWindowState(EvidenceTotals Totals, IReadOnlyDictionary<string, long> IncidentsBySeverity, long Samples, bool Full, double Days);
+/// <param name="LatencyBuckets">Answers per latency bucket (<see cref="LatencyHistogram"/>), for latency percentiles.</param>
+public sealed record RuleWindowState(EvidenceTotals Totals, IReadOnlyDictionary<string, long> IncidentsBySeverity, long Samples, bool Full, double Days,
+    IReadOnlyList<long> LatencyBuckets);
 
 /// <summary>
 /// The evidence one pause rule needs, kept incrementally as events arrive: a count window keeps its
@@ -16,20 +18,35 @@ public sealed record RuleWindowState(EvidenceTotals Totals, IReadOnlyDictionary<
 /// </summary>
 public abstract class RuleWindow
 {
-    protected RuleWindow(RuleSampleKind kind) => Kind = kind;
+    protected RuleWindow(RuleSampleKind kind, bool answersOnly)
+    {
+        Kind = kind;
+        AnswersOnly = answersOnly;
+    }
 
     public RuleSampleKind Kind { get; }
+
+    /// <summary>Only answered requests (served or held) count: the samples of a latency percentile.</summary>
+    public bool AnswersOnly { get; }
 
     /// <summary>A window for <paramref name="rule"/>, or null when its metric cannot be watched (see <see cref="RuleMetrics.Unsupported"/>).</summary>
     public static RuleWindow? For(PauseRuleSpec rule)
     {
         if (!RuleMetrics.IsSupported(rule)) return null;
         var kind = RuleMetrics.KindOf(rule.Metric)!.Value;
-        return rule.Over is { } over ? new CountWindow(kind, over) : new TimeWindow(kind, RuleMetrics.SpanOf(rule));
+        var answers = RuleMetrics.IsLatency(rule.Metric);
+        return rule.Over is { } over ? new CountWindow(kind, over, answers) : new TimeWindow(kind, RuleMetrics.SpanOf(rule), answers);
     }
 
     /// <summary>Takes the event if it is of this window's kind; returns whether the window changed.</summary>
-    public bool Add(RuleEvent e) => e.Kind == Kind && Accept(e);
+    public bool Add(RuleEvent e) => e.Kind == Kind && (!AnswersOnly || e.LatencyBucket is not null) && Accept(e);
+
+    protected static void AddLatency(long[] buckets, int? bucket, int sign)
+    {
+        if (bucket is { } b && b >= 0 && b < buckets.Length) buckets[b] += sign;
+    }
+
+    protected static long[] NewLatency() => new long[LatencyHistogram.Bounds.Count];
 
     protected abstract bool Accept(RuleEvent e);
 
@@ -54,10 +71,11 @@ public sealed class CountWindow : RuleWindow
     private readonly Sample?[] _ring;
     private readonly EvidenceTotals _sum = new();
     private readonly Dictionary<string, long> _incidents = new(StringComparer.Ordinal);
+    private readonly long[] _latency = NewLatency();
     private int _next;
     private int _count;
 
-    public CountWindow(RuleSampleKind kind, int size) : base(kind)
+    public CountWindow(RuleSampleKind kind, int size, bool answersOnly = false) : base(kind, answersOnly)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         _ring = new Sample?[size];
@@ -86,14 +104,16 @@ public sealed class CountWindow : RuleWindow
         {
             _sum.Add(evicted.Totals, -1);
             AddIncident(_incidents, evicted.Severity, -1);
+            AddLatency(_latency, evicted.LatencyBucket, -1);
         }
         else
         {
             _count++;
         }
-        _ring[_next] = new Sample(e.Key, e.Totals, e.Severity, e.At);
+        _ring[_next] = new Sample(e.Key, e.Totals, e.Severity, e.At, e.LatencyBucket);
         _sum.Add(e.Totals);
         AddIncident(_incidents, e.Severity, 1);
+        AddLatency(_latency, e.LatencyBucket, 1);
         _next = (_next + 1) % _ring.Length;
         return true;
     }
@@ -104,7 +124,7 @@ public sealed class CountWindow : RuleWindow
         totals.Add(_sum);
         var oldest = _count == 0 ? now : _ring.Where(s => s is not null).Min(s => s!.At);
         var days = Math.Max((now - oldest).TotalDays, 1.0 / 24);
-        return new RuleWindowState(totals, new Dictionary<string, long>(_incidents), _count, _count >= _ring.Length, days);
+        return new RuleWindowState(totals, new Dictionary<string, long>(_incidents), _count, _count >= _ring.Length, days, [.. _latency]);
     }
 
     public override void Reset()
@@ -112,11 +132,12 @@ public sealed class CountWindow : RuleWindow
         Array.Clear(_ring);
         _sum.Add(_sum, -1);
         _incidents.Clear();
+        Array.Clear(_latency);
         _next = 0;
         _count = 0;
     }
 
-    private sealed record Sample(string? Key, EvidenceTotals Totals, string? Severity, DateTimeOffset At);
+    private sealed record Sample(string? Key, EvidenceTotals Totals, string? Severity, DateTimeOffset At, int? LatencyBucket);
 }
 
 /// <summary>A time span as per-minute buckets dropped as they age, with a running sum.</summary>
@@ -127,10 +148,11 @@ public sealed class TimeWindow : RuleWindow
     private readonly Dictionary<string, (long Minute, EvidenceTotals Totals)> _keyed = new(StringComparer.Ordinal);
     private readonly EvidenceTotals _sum = new();
     private readonly Dictionary<string, long> _incidents = new(StringComparer.Ordinal);
+    private readonly long[] _latency = NewLatency();
     private long _samples;
     private long _latest = long.MinValue;
 
-    public TimeWindow(RuleSampleKind kind, TimeSpan span) : base(kind)
+    public TimeWindow(RuleSampleKind kind, TimeSpan span, bool answersOnly = false) : base(kind, answersOnly)
     {
         _minutes = Math.Max(1, (long)Math.Ceiling(span.TotalMinutes));
         Span = TimeSpan.FromMinutes(_minutes);
@@ -166,6 +188,8 @@ public sealed class TimeWindow : RuleWindow
         bucket.Totals.Add(e.Totals);
         bucket.Samples++;
         AddIncident(bucket.Incidents, e.Severity, 1);
+        if (e.LatencyBucket is not null) AddLatency(bucket.Latency ??= NewLatency(), e.LatencyBucket, 1);
+        AddLatency(_latency, e.LatencyBucket, 1);
         if (e.Key is not null)
         {
             bucket.Keys.Add(e.Key);
@@ -177,8 +201,8 @@ public sealed class TimeWindow : RuleWindow
         return true;
     }
 
-    /// <summary>Adds pre-summed totals (an hourly roll-up when seeding) at <paramref name="at"/>.</summary>
-    public void AddTotals(DateTimeOffset at, EvidenceTotals totals, long samples)
+    /// <summary>Adds pre-summed totals (an hourly roll-up when seeding) at <paramref name="at"/>, with its answers per latency bucket.</summary>
+    public void AddTotals(DateTimeOffset at, EvidenceTotals totals, long samples, IReadOnlyList<long>? latency = null)
     {
         var minute = MinuteOf(at);
         if (!_buckets.TryGetValue(minute, out var bucket)) _buckets[minute] = bucket = new Bucket();
@@ -186,6 +210,13 @@ public sealed class TimeWindow : RuleWindow
         bucket.Samples += samples;
         _sum.Add(totals);
         _samples += samples;
+        if (latency is null) return;
+        bucket.Latency ??= NewLatency();
+        for (var i = 0; i < latency.Count && i < _latency.Length; i++)
+        {
+            bucket.Latency[i] += latency[i];
+            _latency[i] += latency[i];
+        }
     }
 
     private void Expire(long nowMinute)
@@ -201,6 +232,7 @@ public sealed class TimeWindow : RuleWindow
             {
                 for (var i = 0; i < count; i++) AddIncident(_incidents, severity, -1);
             }
+            for (var i = 0; bucket.Latency is not null && i < _latency.Length; i++) _latency[i] -= bucket.Latency[i];
             foreach (var key in bucket.Keys) _keyed.Remove(key);
         }
     }
@@ -211,7 +243,7 @@ public sealed class TimeWindow : RuleWindow
         Expire(_latest);
         var totals = new EvidenceTotals();
         totals.Add(_sum);
-        return new RuleWindowState(totals, new Dictionary<string, long>(_incidents), _samples, Full: true, Span.TotalDays);
+        return new RuleWindowState(totals, new Dictionary<string, long>(_incidents), _samples, Full: true, Span.TotalDays, [.. _latency]);
     }
 
     public override void Reset()
@@ -220,6 +252,7 @@ public sealed class TimeWindow : RuleWindow
         _keyed.Clear();
         _sum.Add(_sum, -1);
         _incidents.Clear();
+        Array.Clear(_latency);
         _samples = 0;
     }
 
@@ -227,6 +260,8 @@ public sealed class TimeWindow : RuleWindow
     {
         public EvidenceTotals Totals { get; } = new();
         public long Samples { get; set; }
+        /// <summary>Answers per latency bucket; allocated only for windows that see answers.</summary>
+        public long[]? Latency { get; set; }
         public Dictionary<string, long> Incidents { get; } = new(StringComparer.Ordinal);
         public HashSet<string> Keys { get; } = new(StringComparer.Ordinal);
     }

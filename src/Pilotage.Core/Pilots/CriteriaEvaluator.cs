@@ -66,7 +66,7 @@ public static class CriteriaEvaluator
             long? needed = n < need ? need - n : null;
             var why = figure is null
                 ? $"{metric} was not measured"
-                : $"{metric} has no figure yet (n={Figures.Int(n)})";
+                : $"{metric} has no figure yet (n={Figures.Int(n)}{Errored(figure)})";
             var more = needed is { } k ? $": {Figures.Int(need)} {unit} needed, {Figures.Int(k)} more" : "";
             return Make(Verdict.InsufficientEvidence, null, needed, $"{why}{more} → keep collecting");
         }
@@ -75,7 +75,7 @@ public static class CriteriaEvaluator
         if (n < need)
         {
             return Make(Verdict.InsufficientEvidence, tested, need - n,
-                $"{Shown(metric, value, n, confidence, tested, hasBound, null)} rests on too few {unit}: {Figures.Int(need)} needed, {Figures.Int(need - n)} more → keep collecting");
+                $"{Shown(metric, value, n, confidence, tested, hasBound, null, figure)} rests on too few {unit}: {Figures.Int(need)} needed, {Figures.Int(need - n)} more → keep collecting");
         }
 
         // The tested figure is compared with both thresholds: `lower` on a `min` asks the lower bound to
@@ -84,15 +84,15 @@ public static class CriteriaEvaluator
         if (criterion.Min is { } min && tested < min)
         {
             return Make(Verdict.Fail, tested, null,
-                $"{Shown(metric, value, n, confidence, tested, hasBound, min)} is below {Figures.Num(min)}{Consequence(criterion)}");
+                $"{Shown(metric, value, n, confidence, tested, hasBound, min, figure)} is below {Figures.Num(min)}{Consequence(criterion)}");
         }
         if (criterion.Max is { } max && tested > max)
         {
             return Make(Verdict.Fail, tested, null,
-                $"{Shown(metric, value, n, confidence, tested, hasBound, max)} is above {Figures.Num(max)}{Consequence(criterion)}");
+                $"{Shown(metric, value, n, confidence, tested, hasBound, max, figure)} is above {Figures.Num(max)}{Consequence(criterion)}");
         }
         return Make(Verdict.Pass, tested, null,
-            $"{Shown(metric, value, n, confidence, tested, hasBound, criterion.Min ?? criterion.Max)} {Threshold(criterion)}");
+            $"{Shown(metric, value, n, confidence, tested, hasBound, criterion.Min ?? criterion.Max, figure)} {Threshold(criterion)}");
     }
 
     /// <summary>
@@ -188,10 +188,10 @@ public static class CriteriaEvaluator
     /// "acceptance_rate 0.84 (n=212, lower bound 0.79)". The figure compared with the threshold gets
     /// enough decimals to differ from it in print.
     /// </summary>
-    private static string Shown(string metric, double value, long n, ConfidenceBound confidence, double tested, bool hasBound, double? threshold)
+    private static string Shown(string metric, double value, long n, ConfidenceBound confidence, double tested, bool hasBound, double? threshold, MetricValue figure)
     {
         string Apart(double x) => threshold is { } t ? Figures.NumApart(x, t) : Figures.Num(x);
-        var samples = $"n={Figures.Int(n)}";
+        var samples = $"n={Figures.Int(n)}{Errored(figure)}";
         return (confidence, hasBound) switch
         {
             (ConfidenceBound.Point, _) => $"{metric} {Apart(value)} ({samples})",
@@ -200,6 +200,10 @@ public static class CriteriaEvaluator
             _ => $"{metric} {Apart(value)} ({samples}, no interval: point value tested)",
         };
     }
+
+    /// <summary>"; 3 errored, not counted": evaluation cases that ran to no verdict are shown, never judged.</summary>
+    private static string Errored(MetricValue figure) =>
+        figure.Errors is > 0 and { } errors ? $"; {Figures.Int(errors)} errored, not counted: rerun them" : "";
 
     private static string Threshold(CriterionSpec criterion) => (criterion.Min, criterion.Max) switch
     {

@@ -38,7 +38,25 @@ public static class SpecDiff
         {
             Walk(TopLevelPath(key), left[key], right[key], changes);
         }
+        return MergeRelativeEnd(changes, before.Pilot, after.Pilot);
+    }
+
+    /// <summary>
+    /// <c>ends: +90d</c> is stored as the date and the offset; a person wrote one field, so the diff shows
+    /// one: <c>spec.pilot.ends: 2027-03-04 (+90d) → 2027-04-03 (+120d)</c>.
+    /// </summary>
+    private static List<SpecChange> MergeRelativeEnd(List<SpecChange> changes, PilotSpec? before, PilotSpec? after)
+    {
+        const string Ends = "spec.pilot.ends", Relative = "spec.pilot.endsRelative";
+        if (!changes.Any(c => c.Path is Ends or Relative) || before is null || after is null) return changes;
+        var merged = new SpecChange(Ends, Written(before), Written(after));
+        var at = changes.FindIndex(c => c.Path is Ends or Relative);
+        changes.RemoveAll(c => c.Path is Ends or Relative);
+        changes.Insert(at, merged);
         return changes;
+
+        static string Written(PilotSpec pilot) =>
+            pilot.EndsRelative is { } relative ? $"{PilotEnd.Day(pilot.Ends)} ({relative})" : PilotEnd.Day(pilot.Ends);
     }
 
     /// <summary>

@@ -58,6 +58,9 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     [GeneratedRegex("^[a-z][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex DetectorName();
 
+    /// <summary>The document's system name, once read: what stored state (a pilot's end) is looked up by.</summary>
+    private string? systemName;
+
     public SystemSpec? Read(YNode root)
     {
         var before = session.Reported;
@@ -78,6 +81,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
 
         string? name = null;
         string? title = null;
+        systemName = null;
         if (Required(top, "metadata") is { } metadataNode && MapOf(metadataNode, "metadata", MetadataKeys) is { } metadata)
         {
             name = RequiredText(metadata, "name");
@@ -96,6 +100,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
                 }
             }
             title = Text(metadata, "title");
+            systemName = name;
         }
 
         var spec = Required(top, "spec") is { } specNode ? MapOf(specNode, "spec", SpecKeys) : null;
@@ -394,15 +399,39 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         var group = RequiredText(map, "group");
         var mode = Enum<ServingMode>(map, "mode") ?? ServingMode.Draft;
         DateOnly? ends = null;
+        string? relative = null;
         if (Required(map, "ends") is { } endsNode)
         {
-            ends = Date(endsNode, map.Child("ends"));
+            (ends, relative) = PilotEnds(endsNode, map.Child("ends"));
         }
         var minSamples = Int(map, "minSamples", 0) ?? 0;
         var criteria = ListOf(map, "criteria", (n, p) => ReadCriterion(n, p, pilot: true));
         return group is null || ends is null
             ? null
-            : new PilotSpec { Questions = questions, Group = group, Mode = mode, Ends = ends.Value, MinSamples = minSamples, Criteria = criteria };
+            : new PilotSpec { Questions = questions, Group = group, Mode = mode, Ends = ends.Value, EndsRelative = relative, MinSamples = minSamples, Criteria = criteria };
+    }
+
+    /// <summary>
+    /// A date, or an offset from the day of apply (<c>+90d</c>) resolved to one; an unchanged offset
+    /// keeps the stored date, so applying the same file again changes nothing. An end date that has
+    /// passed is refused when the options say so, unless it is the one already stored.
+    /// </summary>
+    private (DateOnly? Ends, string? Relative) PilotEnds(YNode node, string path)
+    {
+        var stored = systemName is not null && session.Options.StoredPilots.TryGetValue(systemName, out var pilot) ? pilot : null;
+        if (node is YScalar scalar && PilotEnd.LooksRelative(scalar.Value))
+        {
+            if (stored is not null && stored.EndsRelative == scalar.Value) return (stored.Ends, scalar.Value);
+            if (PilotEnd.Resolve(scalar.Value, session.Today) is { } resolved) return (resolved, scalar.Value);
+            Error(path, $"invalid relative end '{scalar.Value}': write + and a whole number of days, weeks, months or years from the day of apply, such as +90d, +12w, +3m or +1y", node);
+            return (null, null);
+        }
+        if (Date(node, path, "or an end relative to the day of apply such as +90d") is not { } date) return (null, null);
+        if (session.Options.RefusePastEnds && date < session.Today && stored?.Ends != date)
+        {
+            Error(path, PilotEnd.PastMessage(date, session.Today), node);
+        }
+        return (date, null);
     }
 
     private CriterionSpec? ReadCriterion(YNode node, string path, bool pilot)
@@ -487,7 +516,16 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             return null;
         }
         var metric = MetricName(map, "metric");
+        if (MetricCatalogue.WhyNotInPauseRules(metric) is { } why)
+        {
+            // Refused, not stored and silently never evaluated.
+            Error(map.Child("metric"), $"a pause rule cannot watch {metric}: {why}. Pause rules watch {string.Join(", ", MetricCatalogue.PauseRuleMetrics)}", map.Get("metric")!);
+        }
         var over = Int(map, "over", 1);
+        if (metric == "cost_per_day" && map.Get("over") is { } overNode)
+        {
+            Error(map.Child("over"), "cost_per_day needs a time window (window: 1h or 1d), not a count of requests (over)", overNode);
+        }
         var window = Text(map, "window");
         if (window is not null && !Window().IsMatch(window))
         {

@@ -19,17 +19,18 @@ public static class SpecReader
     /// <summary>Reads a YAML text holding one or more documents separated by <c>---</c>.</summary>
     /// <param name="yamlText">The YAML text.</param>
     /// <param name="source">What errors name as their source: a file name, or e.g. "request".</param>
-    public static SpecReadResult Read(string yamlText, string source)
+    /// <param name="options">The day relative dates count from, and what apply knows; null: <see cref="SpecReadOptions.Default"/>.</param>
+    public static SpecReadResult Read(string yamlText, string source, SpecReadOptions? options = null)
     {
-        var session = new SpecReadSession();
+        var session = new SpecReadSession(options);
         session.ReadText(yamlText ?? "", source ?? "");
         return session.Result();
     }
 
     /// <summary>Reads one file; errors name the file by its name (not its full path).</summary>
-    public static SpecReadResult ReadFile(string path)
+    public static SpecReadResult ReadFile(string path, SpecReadOptions? options = null)
     {
-        var session = new SpecReadSession();
+        var session = new SpecReadSession(options);
         session.ReadFile(path ?? "");
         return session.Result();
     }
@@ -38,9 +39,9 @@ public static class SpecReader
     /// Reads a file, or every <c>*.yaml</c>/<c>*.yml</c> file directly in a folder (not its sub-folders),
     /// in name order. System names must be unique across all of them.
     /// </summary>
-    public static SpecReadResult ReadPath(string fileOrFolder)
+    public static SpecReadResult ReadPath(string fileOrFolder, SpecReadOptions? options = null)
     {
-        var session = new SpecReadSession();
+        var session = new SpecReadSession(options);
         if (Directory.Exists(fileOrFolder))
         {
             string[] files;
@@ -76,8 +77,13 @@ public static class SpecReader
 }
 
 /// <summary>State of one read call: errors, specs, and the names seen so far across files.</summary>
-internal sealed class SpecReadSession
+internal sealed class SpecReadSession(SpecReadOptions? options = null)
 {
+    public SpecReadOptions Options { get; } = options ?? SpecReadOptions.Default;
+
+    /// <summary>Resolved once, so every document of one apply counts from the same day.</summary>
+    public DateOnly Today { get; } = (options ?? SpecReadOptions.Default).TodayOrNow;
+
     private readonly List<SpecError> errors = [];
     private readonly List<SystemSpec> specs = [];
     private readonly Dictionary<string, (string Source, int Line)> names = new(StringComparer.Ordinal);

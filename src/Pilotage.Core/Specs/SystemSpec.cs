@@ -202,6 +202,8 @@ public sealed record PilotSpec
     public required string Group { get; init; }
     public ServingMode Mode { get; init; } = ServingMode.Draft;
     public required DateOnly Ends { get; init; }
+    /// <summary>The end as written when it was relative to the day of apply (<c>+90d</c>); <see cref="Ends"/> is the date it resolved to. Null for a written date.</summary>
+    public string? EndsRelative { get; init; }
     public int MinSamples { get; init; }
     public IReadOnlyList<CriterionSpec> Criteria { get; init; } = [];
 }

@@ -281,14 +281,15 @@ internal abstract partial class YamlFieldReader
         return null;
     }
 
-    protected DateOnly? Date(YNode node, string path)
+    /// <param name="alternative">What else the field accepts, for the message (e.g. a relative end).</param>
+    protected DateOnly? Date(YNode node, string path, string? alternative = null)
     {
         if (node is YScalar scalar && IsoDate().IsMatch(scalar.Value)
             && DateOnly.TryParseExact(scalar.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
             return date;
         }
-        Error(path, $"expected a date as YYYY-MM-DD, found {node.Describe()}", node);
+        Error(path, $"expected a date as YYYY-MM-DD{(alternative is null ? "" : " " + alternative)}, found {node.Describe()}", node);
         return null;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
@@ -24,11 +25,14 @@ internal static class RegressionGate
             .Where(r => r.System == system.Slug && r.ChangeRequest == null && r.ConfigVersion == system.ConfigVersion && r.Status == "completed" && r.TestSetHash == candidate.TestSetHash)
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct)
             ?? throw Problems.Conflict($"the regression gate of '{system.Slug}' compares with the configuration in force (version {system.ConfigVersion}), which has no completed evaluation with the same test set file as run {candidate.Id}: pilotage eval {system.Slug} --set FILE");
-        var (basePassed, baseTotal) = (await SystemMetrics.PassRatesOfRunAsync(db, baseline.Id, ct)).GetValueOrDefault("");
-        var (candPassed, candTotal) = (await SystemMetrics.PassRatesOfRunAsync(db, candidate.Id, ct)).GetValueOrDefault("");
+        var baseCounts = (await SystemMetrics.PassRatesOfRunAsync(db, baseline.Id, ct)).GetValueOrDefault("") ?? CaseCounts.None;
+        var candCounts = (await SystemMetrics.PassRatesOfRunAsync(db, candidate.Id, ct)).GetValueOrDefault("") ?? CaseCounts.None;
+        var (basePassed, baseTotal) = (baseCounts.Passed, baseCounts.Judged);
+        var (candPassed, candTotal) = (candCounts.Passed, candCounts.Judged);
         if (baseTotal == 0 || candTotal == 0)
         {
-            throw Problems.Conflict($"the regression gate of '{system.Slug}' has no graded cases to compare (run {baseline.Id}: {baseTotal}, run {candidate.Id}: {candTotal}); cases marked needs_human count once reviewed");
+            // Errored cases ran to no verdict: comparing them would compare outages, not configurations.
+            throw Problems.Conflict($"the regression gate of '{system.Slug}' has no graded cases to compare (run {baseline.Id}: {baseTotal}, {baseCounts.Errors} errored; run {candidate.Id}: {candTotal}, {candCounts.Errors} errored); cases marked needs_human count once reviewed, errored cases once rerun");
         }
         var baseRate = (double)basePassed / baseTotal;
         var candRate = (double)candPassed / candTotal;

@@ -121,36 +121,45 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
 
     /// <summary>
     /// Pass rates from the latest finished (or interrupted) evaluation run of a config version. Cases a
-    /// person grades count once reviewed: accepted passes, edited or rejected fails.
+    /// person grades count once reviewed: accepted passes, edited or rejected fails. Errored cases count
+    /// apart (see <see cref="PassRatesOfRunAsync"/>).
     /// </summary>
-    internal static async Task<IReadOnlyDictionary<string, (long Passed, long Total)>> PassRatesAsync(PilotageDbContext db, string slug, int configVersion, CancellationToken ct)
+    internal static async Task<IReadOnlyDictionary<string, CaseCounts>> PassRatesAsync(PilotageDbContext db, string slug, int configVersion, CancellationToken ct)
     {
         var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.ChangeRequest == null && r.Status != "running")
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
-        return run is null ? new Dictionary<string, (long Passed, long Total)>(StringComparer.Ordinal) : await PassRatesOfRunAsync(db, run.Id, ct);
+        return run is null ? new Dictionary<string, CaseCounts>(StringComparer.Ordinal) : await PassRatesOfRunAsync(db, run.Id, ct);
     }
 
-    /// <summary>Pass rates of one evaluation run ("" for all cases, else per category), graded as above.</summary>
-    internal static async Task<IReadOnlyDictionary<string, (long Passed, long Total)>> PassRatesOfRunAsync(PilotageDbContext db, long runId, CancellationToken ct)
+    /// <summary>
+    /// Case counts of one evaluation run ("" for all cases, else per category), graded as above. A case
+    /// with an <c>error</c> verdict (upstream failure, timeout, refusal by a control) did not run to a
+    /// verdict: it is counted in <see cref="CaseCounts.Errors"/>, never as a failure.
+    /// </summary>
+    internal static async Task<IReadOnlyDictionary<string, CaseCounts>> PassRatesOfRunAsync(PilotageDbContext db, long runId, CancellationToken ct)
     {
-        var rates = new Dictionary<string, (long Passed, long Total)>(StringComparer.Ordinal);
+        var rates = new Dictionary<string, CaseCounts>(StringComparer.Ordinal);
         var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == runId).ToListAsync(ct);
         var graded = results.Where(r => r.Verdict == "needs_human" && r.InteractionId != null).Select(r => r.InteractionId!).ToList();
         var reviews = graded.Count == 0 ? new Dictionary<string, string>()
             : await db.Reviews.AsNoTracking().Where(r => graded.Contains(r.InteractionId)).ToDictionaryAsync(r => r.InteractionId, r => r.Outcome, ct);
         foreach (var result in results)
         {
-            bool? passed = result.Verdict switch
+            bool? passed;
+            switch (result.Verdict)
             {
-                "pass" => true,
-                "fail" or "error" => false,
-                _ => result.InteractionId is { } id && reviews.TryGetValue(id, out var outcome) ? outcome == "accepted" ? true : outcome is "edited" or "rejected" ? false : null : null,
-            };
-            if (passed is not { } p) continue;
+                case "pass": passed = true; break;
+                case "fail": passed = false; break;
+                case "error": passed = null; break;
+                default:
+                    // Waiting for a person: counted once graded.
+                    if (result.InteractionId is not { } id || !reviews.TryGetValue(id, out var outcome) || outcome is not ("accepted" or "edited" or "rejected")) continue;
+                    passed = outcome == "accepted";
+                    break;
+            }
             foreach (var key in new[] { "", result.Category })
             {
-                var (ok, total) = rates.GetValueOrDefault(key);
-                rates[key] = (ok + (p ? 1 : 0), total + 1);
+                rates[key] = (rates.GetValueOrDefault(key) ?? CaseCounts.None).Add(passed);
             }
         }
         return rates;

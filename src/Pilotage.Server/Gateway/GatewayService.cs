@@ -74,12 +74,6 @@ public sealed class GatewayService(
         using var admitted = await AdmitAsync(http, request, requireMessages: true);
         if (admitted is null) return;
         var body = admitted.Body;
-        if (http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
-            && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
-        {
-            await RefuseAsync(http, request, evalRefusal);
-            return;
-        }
         var system = request.System!;
         var spec = system.State.Spec;
         var mode = request.Scope!.Mode;
@@ -345,7 +339,15 @@ public sealed class GatewayService(
         }
         request.System = system;
         var user = request.Key!.User;
-        var decision = ServingPolicy.Decide(system.State, CallerOf(snapshot, user, system), request.At);
+        // A test case of an evaluation run (chat completions only) is attached before the decision: the
+        // system's owner or an admin may evaluate it without being one of its users (see CallerOf).
+        if (requireMessages && http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
+            && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
+        {
+            await RefuseAsync(http, request, evalRefusal);
+            return null;
+        }
+        var decision = ServingPolicy.Decide(system.State, CallerOf(snapshot, user, system, evaluating: request.EvalRun is not null), request.At);
         request.Scope = decision.Scope;
         var refusal = decision.Refusal
             ?? rateLimits.Check(system.State.Spec, request.Key.Id)
@@ -382,8 +384,14 @@ public sealed class GatewayService(
         };
     }
 
-    internal static Caller CallerOf(PolicySnapshot snapshot, Principal user, GatewaySystem system) =>
-        new(user.Id, user.Email, user.Groups, snapshot.HasTraining(user.Id, system.State.Id));
+    /// <param name="evaluating">The request is a case of the caller's running evaluation run: its owner or an admin
+    /// then evaluates the system without group or training (recorded as evaluation, never as use).</param>
+    internal static Caller CallerOf(PolicySnapshot snapshot, Principal user, GatewaySystem system, bool evaluating = false) =>
+        new(user.Id, user.Email, user.Groups, snapshot.HasTraining(user.Id, system.State.Id))
+        {
+            Evaluating = evaluating && (user.Role == Role.Admin
+                || (user.Role == Role.Owner && string.Equals(user.Email, system.State.Spec.Owner, StringComparison.OrdinalIgnoreCase))),
+        };
 
     /// <summary>A budget for the request's custom patterns (none to keep when the spec declares none).</summary>
     private BoundaryBudget? BoundaryBudgetFor(GatewaySystem system) =>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
@@ -297,16 +298,31 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
                 foreach (var rule in counts.Where(r => r.Window!.Kind == RuleSampleKind.Interaction)) rule.Window!.Add(e);
             }
         }
-        var times = state.Rules.Where(r => r.Window is TimeWindow { Kind: not RuleSampleKind.Incident }).ToList();
+        var times = state.Rules.Where(r => r.Window is TimeWindow { Kind: RuleSampleKind.Review or RuleSampleKind.Interaction }).ToList();
         if (times.Count > 0)
         {
             var longest = times.Max(r => ((TimeWindow)r.Window!).Span);
             var fromHour = RollupKey.HourOf(Max(now - longest, state.EpochStart));
             var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai" && r.Hour >= fromHour).ToListAsync(ct);
+            // Latency windows count answers per bucket, which the roll-ups keep apart: read them only when one needs them.
+            var latency = !times.Any(r => r.Window!.AnswersOnly) ? []
+                : await db.RollupLatency.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai" && r.Hour >= fromHour)
+                    .Select(r => new { r.Hour, r.Bucket, r.Count }).ToListAsync(ct);
             foreach (var rule in times)
             {
                 var window = (TimeWindow)rule.Window!;
                 var start = Max(now - window.Span, state.EpochStart);
+                if (window.AnswersOnly)
+                {
+                    foreach (var hour in latency.Where(r => (r.Hour + 1) * 3600 > start.ToUnixTimeSeconds()).GroupBy(r => r.Hour))
+                    {
+                        var buckets = new long[LatencyHistogram.Bounds.Count];
+                        foreach (var b in hour.Where(b => b.Bucket >= 0 && b.Bucket < buckets.Length)) buckets[b.Bucket] += b.Count;
+                        var at = Max(DateTimeOffset.FromUnixTimeSeconds(hour.Key * 3600), start);
+                        window.AddTotals(at, new EvidenceTotals(), buckets.Sum(), buckets);
+                    }
+                    continue;
+                }
                 foreach (var row in rollups.Where(r => (r.Hour + 1) * 3600 > start.ToUnixTimeSeconds()))
                 {
                     var totals = RollupWriter.ToTotals(row);
@@ -315,22 +331,22 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
                 }
             }
         }
-        var incidentRules = state.Rules.Where(r => r.Window?.Kind == RuleSampleKind.Incident).ToList();
-        if (incidentRules.Count > 0)
+        var filed = state.Rules.Where(r => r.Window?.Kind is RuleSampleKind.Incident or RuleSampleKind.Complaint).ToList();
+        if (filed.Count > 0)
         {
-            var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug && i.Kind == "incident").OrderByDescending(i => i.Id).Take(1000)
-                .Select(i => new { i.ReportedAt, i.Severity }).ToListAsync(ct);
+            var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug && (i.Kind == "incident" || i.Kind == "complaint")).OrderByDescending(i => i.Id).Take(1000)
+                .Select(i => new { i.ReportedAt, i.Severity, i.Kind }).ToListAsync(ct);
             foreach (var incident in recent.Where(i => i.ReportedAt >= state.EpochStart).OrderBy(i => i.ReportedAt))
             {
-                var e = RuleEvent.Incident(incident.ReportedAt, incident.Severity);
-                foreach (var rule in incidentRules) rule.Window!.Add(e);
+                var e = incident.Kind == "complaint" ? RuleEvent.Complaint(incident.ReportedAt) : RuleEvent.Incident(incident.ReportedAt, incident.Severity);
+                foreach (var rule in filed) rule.Window!.Add(e);
             }
         }
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    /// <summary>Incidents filed since the last look, read from the audit trail's tail (its primary key).</summary>
+    /// <summary>Incidents and complaints filed since the last look, read from the audit trail's tail (its primary key).</summary>
     private async Task<IReadOnlyCollection<string>> NewIncidentsAsync(DateTimeOffset now, CancellationToken ct)
     {
         var touched = new HashSet<string>(StringComparer.Ordinal);
@@ -353,10 +369,12 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
             if (after is null) continue;
             using var doc = JsonDocument.Parse(after);
             var root = doc.RootElement;
-            if (root.GetProperty("kind").GetString() != "incident") continue;
+            var kind = root.GetProperty("kind").GetString();
+            if (kind is not ("incident" or "complaint")) continue;
             var slug = root.GetProperty("system").GetString()!;
             if (State(slug, now) is not { } state) continue;
-            var e = RuleEvent.Incident(root.GetProperty("reportedAt").GetDateTimeOffset(), root.GetProperty("severity").GetString()!);
+            var at = root.GetProperty("reportedAt").GetDateTimeOffset();
+            var e = kind == "complaint" ? RuleEvent.Complaint(at) : RuleEvent.Incident(at, root.GetProperty("severity").GetString()!);
             if (e.At >= state.EpochStart && Feed(state, e)) touched.Add(slug);
         }
         return touched;

@@ -9,7 +9,7 @@ namespace Pilotage.Server.Reports;
 // (AsOf) and every double is rounded to six decimals so the same evidence always gives the same bytes.
 
 /// <summary>The whole evidence report of one system; see docs/report.md for each section.</summary>
-/// <param name="SchemaVersion">Bumped when the shape changes, so a stored report can be read later.</param>
+/// <param name="SchemaVersion">Bumped when the shape changes, so a stored report can be read later (2: errored evaluation cases counted apart).</param>
 /// <param name="AsOf">When the report was built, truncated to the minute (UTC): the clock every time-based figure uses.</param>
 public sealed record EvidenceReport(
     int SchemaVersion,
@@ -31,7 +31,7 @@ public sealed record EvidenceReport(
     IReadOnlyList<ReportTrendDay> Trend,
     ReportOutcomeMix Outcomes)
 {
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
 
     /// <summary>
     /// SHA-256 (lower-case hex) of <see cref="ReportRenderer.Json"/> of this report: not part of the JSON
@@ -42,11 +42,13 @@ public sealed record EvidenceReport(
 }
 
 /// <summary>One catalogue figure as the report shows it: value, sample, 95 % Wilson bounds for rates.</summary>
-public sealed record ReportFigure(double? Value, long N, double? Low, double? High)
+/// <param name="Errors">For pass rates only: evaluation cases that errored, counted apart from <paramref name="N"/>.</param>
+public sealed record ReportFigure(double? Value, long N, double? Low, double? High,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Errors = null)
 {
     public static ReportFigure From(MetricValue? value) => value is null
         ? new ReportFigure(null, 0, null, null)
-        : new ReportFigure(Round(value.Value), value.N, Round(value.Low), Round(value.High));
+        : new ReportFigure(Round(value.Value), value.N, Round(value.Low), Round(value.High), value.Errors);
 
     internal static double? Round(double? value) => value is { } v ? Round(v) : null;
 
@@ -102,6 +104,8 @@ public sealed record ReportPilot(
 /// <param name="RealRequests">Real requests through the gateway (roll-ups, kind <c>ai</c>).</param>
 /// <param name="EvaluationRequests">Evaluation test cases sent through the gateway (roll-ups, kind <c>eval</c>).</param>
 /// <param name="RealShare">Real requests over real + evaluation requests; null when there were none.</param>
+/// <param name="TestCases">Cases of the run that ran to a verdict (errored ones are not coverage).</param>
+/// <param name="Errors">Cases of the run that errored (upstream failure, timeout, refusal by a control): in no count above, no pass rate.</param>
 public sealed record ReportRealism(
     ReportEvalRun? EvalRun,
     IReadOnlyList<ReportCategoryCount> Categories,
@@ -111,11 +115,15 @@ public sealed record ReportRealism(
     string CoverageMessage,
     long RealRequests,
     long EvaluationRequests,
-    double? RealShare);
+    double? RealShare,
+    int Errors = 0);
 
-public sealed record ReportEvalRun(long Id, string TestSet, string Status, int ConfigVersion, DateTimeOffset StartedAt, int Cases, int Recorded);
+/// <param name="Recorded">Cases recorded, errored ones included.</param>
+/// <param name="Errors">Recorded cases that errored.</param>
+public sealed record ReportEvalRun(long Id, string TestSet, string Status, int ConfigVersion, DateTimeOffset StartedAt, int Cases, int Recorded, int Errors = 0);
 
-/// <param name="PassRate">pass_rate.&lt;category&gt; of the same run.</param>
+/// <param name="Cases">Cases of the category that ran to a verdict.</param>
+/// <param name="PassRate">pass_rate.&lt;category&gt; of the same run (its <c>errors</c> are the category's errored cases).</param>
 public sealed record ReportCategoryCount(string Category, int Cases, ReportFigure PassRate);
 
 /// <summary>Review outcomes of real traffic and evaluation pass rates.</summary>

@@ -78,7 +78,10 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var run = await db.EvalRuns.AsNoTracking()
             .Where(r => r.System == slug && r.ConfigVersion == state.ConfigVersion && r.Status != "running")
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
-        var caseCategories = run is null ? [] : await db.EvalResults.AsNoTracking().Where(r => r.RunId == run.Id).Select(r => r.Category).ToListAsync(ct);
+        var cases = run is null ? [] : await db.EvalResults.AsNoTracking().Where(r => r.RunId == run.Id).Select(r => new { r.Category, r.Verdict }).ToListAsync(ct);
+        // Coverage counts the cases that ran to a verdict: an errored case tested nothing.
+        var caseCategories = cases.Where(c => c.Verdict != "error").Select(c => c.Category).ToList();
+        var erroredCases = cases.Count - caseCategories.Count;
 
         var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai")
             .Select(r => new HourRow(r.Hour, r.Requests, r.Served, r.Refused, r.Reviewed, r.Accepted)).ToListAsync(ct);
@@ -140,7 +143,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
             asOf,
             Identity(row, state, scope, asOf),
             PilotOf(spec.Pilot),
-            Realism(run, caseCategories, view, metrics),
+            Realism(run, caseCategories, erroredCases, view, metrics),
             Quality(view.Totals, metrics),
             ReviewBurden(spec, view.ReviewForecast, metrics),
             Value(spec, view, metrics),
@@ -191,7 +194,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var stable = new Dictionary<string, MetricValue>(StringComparer.Ordinal);
         foreach (var (name, value) in metrics)
         {
-            var rounded = new MetricValue(ReportFigure.Round(value.Value), value.N, ReportFigure.Round(value.Low), ReportFigure.Round(value.High));
+            var rounded = new MetricValue(ReportFigure.Round(value.Value), value.N, ReportFigure.Round(value.Low), ReportFigure.Round(value.High), value.Errors);
             if (name == "review_backlog_hours" && rounded.Value is { } hours)
             {
                 rounded = rounded with { Value = Math.Round(hours, 1, MidpointRounding.AwayFromZero) };
@@ -245,16 +248,19 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         ? new ReportPilot(false, [], null, null, null, 0, 0)
         : new ReportPilot(true, pilot.Questions.Select(q => SpecEnum.ToName(q)).ToList(), pilot.Group, SpecEnum.ToName(pilot.Mode), pilot.Ends, pilot.MinSamples, pilot.Criteria.Count);
 
-    private static ReportRealism Realism(EvalRunRow? run, List<string> categories, SystemMetricsView view, IReadOnlyDictionary<string, MetricValue> metrics)
+    private static ReportRealism Realism(EvalRunRow? run, List<string> categories, int errored, SystemMetricsView view, IReadOnlyDictionary<string, MetricValue> metrics)
     {
         var parsed = categories.Select(c => SpecEnum.TryParse<CaseCategory>(c, out var category) ? category : (CaseCategory?)null)
             .OfType<CaseCategory>().ToList();
         var coverage = TestSetCoverage.Of(parsed);
-        var message = run is null ? "no finished evaluation run of the current config version: run 'pilotage eval' with a test set" : coverage.Message;
+        var message = run is null ? "no finished evaluation run of the current config version: run 'pilotage eval' with a test set"
+            : errored > 0 && categories.Count == 0 ? $"no case ran to a verdict: all {errored} errored (upstream failure, timeout or refusal by a control), so the run shows nothing about the system; fix the cause and run 'pilotage eval' again"
+            : errored > 0 ? $"{coverage.Message}; {errored} more {(errored == 1 ? "case" : "cases")} errored and count nowhere: rerun them"
+            : coverage.Message;
         var real = view.Totals.Requests;
         var evaluation = view.Evaluation?.Requests ?? 0;
         return new ReportRealism(
-            run is null ? null : new ReportEvalRun(run.Id, run.TestSet, run.Status, run.ConfigVersion, run.StartedAt, run.Cases, categories.Count),
+            run is null ? null : new ReportEvalRun(run.Id, run.TestSet, run.Status, run.ConfigVersion, run.StartedAt, run.Cases, categories.Count + errored, errored),
             MetricCatalogue.Categories.Select(c => new ReportCategoryCount(c, categories.Count(x => x == c), Fig(metrics, $"pass_rate.{c}"))).ToList(),
             coverage.Total,
             coverage.IsFlagged,
@@ -262,7 +268,8 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
             message,
             real,
             evaluation,
-            real + evaluation == 0 ? null : ReportFigure.Round((double)real / (real + evaluation)));
+            real + evaluation == 0 ? null : ReportFigure.Round((double)real / (real + evaluation)),
+            errored);
     }
 
     private static ReportQuality Quality(EvidenceTotals ai, IReadOnlyDictionary<string, MetricValue> m) => new(

@@ -81,8 +81,8 @@ public static class ReportRenderer
         Line();
         Line(RealismText(r.Realism));
         Line();
-        Head("Category", "Test cases", "Pass rate");
-        foreach (var c in r.Realism.Categories) Row(c.Category, Int(c.Cases), Rate(c.PassRate));
+        Head("Category", "Test cases", "Errored", "Pass rate");
+        foreach (var c in r.Realism.Categories) Row(c.Category, Int(c.Cases), Int(c.PassRate.Errors ?? 0), Rate(c.PassRate));
         Line();
 
         Line("## Quality");
@@ -288,12 +288,13 @@ public static class ReportRenderer
 
         Section(h, "realistic", "How realistic the evidence is", () =>
         {
-            var flag = r.Realism.Flagged ? "bad" : r.Realism.Weak ? "warn" : "good";
-            Add($"<p><span class=\"badge {flag}\">{E(r.Realism.Flagged ? "easy examples only" : r.Realism.Weak ? "weak coverage" : "coverage")}</span> {E(RealismText(r.Realism))}</p>");
-            Add("<table><caption>Test cases of the latest evaluation, by category</caption><thead><tr><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Test cases</th><th scope=\"col\">Pass rate</th></tr></thead><tbody>");
+            var (flag, label) = RealismBadge(r.Realism);
+            var errored = r.Realism.Errors > 0 && r.Realism.TestCases > 0 ? $" <span class=\"badge warn\">{Int(r.Realism.Errors)} errored</span>" : "";
+            Add($"<p><span class=\"badge {flag}\">{E(label)}</span>{errored} {E(RealismText(r.Realism))}</p>");
+            Add("<table><caption>Test cases of the latest evaluation, by category (errored cases ran to no verdict and count in no pass rate)</caption><thead><tr><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Test cases</th><th scope=\"col\" class=\"num\">Errored</th><th scope=\"col\">Pass rate</th></tr></thead><tbody>");
             foreach (var c in r.Realism.Categories)
             {
-                Add($"<tr><th scope=\"row\">{E(c.Category)}</th><td class=\"num\">{Int(c.Cases)}</td><td>{E(Rate(c.PassRate))}</td></tr>");
+                Add($"<tr><th scope=\"row\">{E(c.Category)}</th><td class=\"num\">{Int(c.Cases)}</td><td class=\"num\">{Int(c.PassRate.Errors ?? 0)}</td><td>{E(Rate(c.PassRate))}</td></tr>");
             }
             Add("</tbody></table>");
         });
@@ -717,8 +718,17 @@ public static class ReportRenderer
 
     /// <summary>"84.2% (n=212, 95% CI 79.1–88.4%)", or "no figure yet (n=0)".</summary>
     private static string Rate(ReportFigure f) => f.Value is { } v
-        ? $"{Pct(v)} (n={Int(f.N)}{Interval(f)})"
-        : $"no figure yet (n={Int(f.N)})";
+        ? $"{Pct(v)} (n={Int(f.N)}{Errored(f)}{Interval(f)})"
+        : $"no figure yet (n={Int(f.N)}{Errored(f)})";
+
+    private static string Errored(ReportFigure f) => f.Errors is > 0 and { } errors ? $", {Int(errors)} errored, not counted" : "";
+
+    /// <summary>A run whose every case errored tested nothing: that is what the badge says, not "easy examples".</summary>
+    private static (string Flag, string Label) RealismBadge(ReportRealism r) =>
+        r.EvalRun is not null && r.TestCases == 0 && r.Errors > 0 ? ("bad", "not evaluated: every case errored")
+        : r.Flagged ? ("bad", "easy examples only")
+        : r.Weak ? ("warn", "weak coverage")
+        : ("good", "coverage");
 
     private static string Interval(ReportFigure f) => f.Low is { } lo && f.High is { } hi ? $", 95% CI {Pct(lo)}–{Pct(hi)}" : "";
 

@@ -14,7 +14,7 @@ namespace Pilotage.Server.Systems;
 /// Applies and compares system specs. Apply is all-or-nothing (every document validated first,
 /// one transaction for all) and idempotent (an identical spec writes nothing, not even an audit entry).
 /// </summary>
-public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
+public sealed class SystemCatalog(PilotageStore store, ControlPlane control, TimeProvider time)
 {
     /// <summary>The largest apply request: a few spec files of at most <see cref="SpecReader.MaxFileBytes"/> each.</summary>
     public const long MaxRequestBytes = 8 * 1024 * 1024;
@@ -40,8 +40,33 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
     private static async Task<HashSet<string>> DeactivatedAsync(PilotageDbContext db, CancellationToken ct) =>
         (await db.Users.AsNoTracking().Where(u => !u.Active).Select(u => u.Email).ToListAsync(ct)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Reads every document against today and the stored pilots (a relative end that did not change keeps
+    /// its date; an end date in the past is refused unless <paramref name="allowPast"/>), or throws a 422
+    /// problem listing every error in every document.
+    /// </summary>
+    public async Task<IReadOnlyList<SystemSpec>> ReadAsync(IReadOnlyList<SpecDocument> documents, bool allowPast, CancellationToken ct)
+    {
+        // A first pass finds the names, so only those systems' stored pilots are loaded for the real one.
+        var names = documents.SelectMany(d => SpecReader.Read(d.Yaml ?? "", d.Source ?? "").Specs).Select(s => s.Name).Distinct().ToList();
+        var stored = new Dictionary<string, PilotSpec>(StringComparer.Ordinal);
+        if (names.Count > 0)
+        {
+            await using var db = store.CreateDbContext();
+            foreach (var row in await db.Systems.AsNoTracking().Where(s => names.Contains(s.Slug)).Select(s => new { s.Slug, s.SpecJson }).ToListAsync(ct))
+            {
+                if (SpecCanonicalJson.Deserialize(row.SpecJson).Pilot is { } pilot) stored[row.Slug] = pilot;
+            }
+        }
+        var options = new SpecReadOptions { Today = Today, RefusePastEnds = !allowPast, StoredPilots = stored };
+        return Read(documents, options);
+    }
+
+    /// <summary>The UTC day apply resolves relative end dates against.</summary>
+    private DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
     /// <summary>Reads every document, or throws a 422 problem listing every error in every document.</summary>
-    public static IReadOnlyList<SystemSpec> Read(IReadOnlyList<SpecDocument> documents)
+    public static IReadOnlyList<SystemSpec> Read(IReadOnlyList<SpecDocument> documents, SpecReadOptions? options = null)
     {
         if (documents.Count == 0) throw Problems.BadRequest("no spec documents: send YAML (Content-Type: application/yaml) or {\"documents\":[{\"source\":\"file.yaml\",\"yaml\":\"...\"}]}");
         var specs = new List<SystemSpec>();
@@ -50,7 +75,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
         foreach (var document in documents)
         {
             var source = string.IsNullOrWhiteSpace(document.Source) ? "request" : document.Source;
-            var result = SpecReader.Read(document.Yaml ?? "", source);
+            var result = SpecReader.Read(document.Yaml ?? "", source, options);
             errors.AddRange(result.Errors);
             foreach (var spec in result.Specs)
             {
@@ -114,6 +139,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                     await command.Db.SaveChangesAsync(ct); // assigns the id the config version refers to
                     AddConfigVersion(command, row, spec);
                     command.Audit("system.created", $"system:{spec.Name}", null, json);
+                    AuditPastPilot(command, spec, null);
                     results.Add(new ApplyResult(spec.Name, "created", row.ConfigVersion, Views(SpecDiff.Compare(null, spec))));
                     continue;
                 }
@@ -152,10 +178,26 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control)
                     AddConfigVersion(command, row, spec);
                 }
                 command.Audit("system.updated", $"system:{spec.Name}", before, json);
+                AuditPastPilot(command, spec, SpecCanonicalJson.Deserialize(before).Pilot);
                 results.Add(new ApplyResult(spec.Name, changeRequest is null ? "updated" : "change_requested", row.ConfigVersion, Views(changes), changeRequest));
             }
             return new ApplyResponse(results.Any(r => r.Action != "unchanged"), results);
         }, ct);
+
+    /// <summary>
+    /// A pilot end date that had already passed when it was applied (only with --allow-past) is the record
+    /// of a past pilot being imported: the audit trail says so in an entry of its own.
+    /// </summary>
+    private static void AuditPastPilot(CommandContext command, SystemSpec spec, PilotSpec? before)
+    {
+        var today = DateOnly.FromDateTime(command.Now.UtcDateTime);
+        if (spec.Pilot is not { } pilot || pilot.Ends >= today || before?.Ends == pilot.Ends) return;
+        command.Audit("system.past_pilot_imported", $"system:{spec.Name}", before is null ? null : PastPilotJson(before.Ends, today),
+            PastPilotJson(pilot.Ends, today));
+    }
+
+    private static string PastPilotJson(DateOnly ends, DateOnly today) =>
+        $$"""{"ends":"{{PilotEnd.Day(ends)}}","appliedOn":"{{PilotEnd.Day(today)}}","note":"a pilot that had already ended, applied with --allow-past: imported as a record, it never served after its end"}""";
 
     /// <summary>Owners may only apply specs of systems they own, and only name themselves as owner.</summary>
     private static void CheckOwnership(Actor actor, SystemSpec spec, AiSystemRow? existing)

@@ -16,9 +16,9 @@ public static class SystemEndpoints
             .RequirePermission(Permission.SystemsRead).WithSummary("List AI systems with their lifecycle stage");
         systems.MapGet("/{slug}", (string slug, SystemCatalog catalog, CancellationToken ct) => catalog.GetAsync(slug, ct))
             .RequirePermission(Permission.SystemsRead).WithSummary("One system with its applied spec");
-        systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, CancellationToken ct) =>
+        systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, bool? allowPast, CancellationToken ct) =>
             {
-                var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                var specs = await catalog.ReadAsync(await ReadDocumentsAsync(http, ct), allowPast == true, ct);
                 await CheckUpstreamsAsync(specs, upstreams, ct);
                 var response = await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
                 // 202: a config change of a system past its pilot was accepted as a change request, not put in force.
@@ -26,11 +26,11 @@ public static class SystemEndpoints
                     ? Results.Json(response, ApiJsonContext.Default.ApplyResponse, statusCode: StatusCodes.Status202Accepted)
                     : Results.Json(response, ApiJsonContext.Default.ApplyResponse);
             })
-            .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing")
+            .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing. A pilot end date in the past is refused unless ?allowPast=true (importing a past pilot, recorded as such)")
             .Accepts<ApplyRequest>("application/json", "application/yaml");
-        systems.MapPost("/diff", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, CancellationToken ct) =>
+        systems.MapPost("/diff", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, bool? allowPast, CancellationToken ct) =>
             {
-                var specs = SystemCatalog.Read(await ReadDocumentsAsync(http, ct));
+                var specs = await catalog.ReadAsync(await ReadDocumentsAsync(http, ct), allowPast == true, ct);
                 await CheckUpstreamsAsync(specs, upstreams, ct);
                 return await catalog.DiffAsync(specs, Actor.From(http.User), ct);
             })

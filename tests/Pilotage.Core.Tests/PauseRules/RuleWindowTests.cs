@@ -83,6 +83,8 @@ public sealed class RuleWindowTests
     public void Unsupported_metrics_get_no_window()
     {
         Assert.Null(RuleWindow.For(new PauseRuleSpec { Metric = "feedback_mean", Below = 3 }));
+        Assert.IsType<TimeWindow>(RuleWindow.For(new PauseRuleSpec { Metric = "complaints", Window = "1d", Above = 5 }));
+        Assert.IsType<CountWindow>(RuleWindow.For(new PauseRuleSpec { Metric = "latency_p95", Over = 20, Above = 5000 }));
         Assert.Null(RuleWindow.For(new PauseRuleSpec { Metric = "cost_per_day", Over = 10, Above = 1 }));
         Assert.IsType<TimeWindow>(RuleWindow.For(new PauseRuleSpec { Metric = "incidents_high", Above = 0 }));
         Assert.IsType<CountWindow>(RuleWindow.For(new PauseRuleSpec { Metric = "rejection_rate", Over = 50, Above = 0.3 }));
