@@ -438,7 +438,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             || (interaction.UserEmail is { Length: > 0 } email && string.Equals(email, who.Email, StringComparison.OrdinalIgnoreCase));
         if (!asker) return;
         throw Problems.Forbidden($"'{interaction.Id}' was asked by {who.Email}: a held answer must be released by someone other than the person who asked (four eyes), " +
-            $"whatever their role. Ask another reviewer of '{interaction.System}', its owner or an admin to release it; you may still reject it.");
+            $"whatever their role. Ask someone else who reviews '{interaction.System}' (a reviewer, its owner or an admin) to release it; you may still reject it.");
     }
 
     /// <summary>The interaction, if <paramref name="who"/> may add evidence to it: the person whose key made it, or a reviewer, owner or admin.</summary>
