@@ -58,6 +58,27 @@ public sealed class ApprovalsCliTests(ServerFixture server) : IDisposable
     }
 
     [Fact]
+    public async Task The_owner_who_asked_cannot_release_their_own_held_answer_and_someone_else_can()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        var system = await PilotSystem.CreateAsync(Cli, _home, upstream, "approvals-four-eyes", mode: "approval");
+        var held = await system.AskAsync(server, "Can I get a refund?");
+
+        // The owner's own question, released with the owner's own key: refused, whatever the role.
+        var own = await Cli.RunAsAsync(system.OwnerKey, "approvals", "release", held);
+        Assert.Equal(1, own.ExitCode);
+        var error = own.ErrorLine();
+        Assert.Contains("four eyes", error, StringComparison.Ordinal);
+        Assert.Contains(system.OwnerEmail, error, StringComparison.Ordinal);
+        var still = await PilotSystem.GetAsync(server, $"/api/v1/interactions/{held}");
+        Assert.Equal("pending", still.GetProperty("approval").GetProperty("state").GetString());
+
+        var released = await Cli.RunAsync("approvals", "release", held);
+        Assert.True(released.ExitCode == 0, released.ToString());
+        Assert.Equal("released", (await PilotSystem.GetAsync(server, $"/api/v1/interactions/{held}")).GetProperty("approval").GetProperty("state").GetString());
+    }
+
+    [Fact]
     public void Serve_logs_warnings_only_unless_verbose()
     {
         var console = new CliConsole(TextWriter.Null, TextWriter.Null, new Dictionary<string, string?>(), interactive: false);

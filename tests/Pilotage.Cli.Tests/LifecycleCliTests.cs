@@ -235,6 +235,9 @@ public sealed class PauseAllCliTests : IAsyncLifetime
         Assert.Equal(0, (await Cli.RunAsync("apply", "-f", Cli.Spec("mine-b", t => t.Replace("owner: dana@example.org", "owner: olga@example.org", StringComparison.Ordinal)))).ExitCode);
         Assert.Equal(0, (await Cli.RunAsync("decide", "theirs-a", "pilot", "--reason", "start")).ExitCode);
         Assert.Equal(0, (await Cli.RunAsync("decide", "mine-b", "pilot", "--reason", "start")).ExitCode);
+        // Proposed as its next owner, Olga sees theirs-a (to decide whether to accept it) but may not pause it yet.
+        var handover = await Cli.RunAsync("handover", "theirs-a", "--to", "olga@example.org");
+        Assert.True(handover.ExitCode == 0, handover.ToString());
 
         var pause = await Cli.RunAsAsync(key, "pause", "--all", "--reason", "incident");
 

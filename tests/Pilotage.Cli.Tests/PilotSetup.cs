@@ -12,7 +12,8 @@ namespace Pilotage.Cli.Tests;
 public sealed record PilotSystem(string Slug, string OwnerEmail, string OwnerKey, string Group)
 {
     /// <summary>Sets the system up through the CLI as the admin and returns it.</summary>
-    public static async Task<PilotSystem> CreateAsync(Cli cli, TempDirectory home, FakeUpstream upstream, string slug, bool ownerInGroup = true)
+    /// <param name="mode">The pilot's mode.</param>
+    public static async Task<PilotSystem> CreateAsync(Cli cli, TempDirectory home, FakeUpstream upstream, string slug, bool ownerInGroup = true, string mode = "draft")
     {
         var owner = $"{slug}-owner@example.org";
         var group = $"{slug}-pilot";
@@ -36,7 +37,7 @@ public sealed record PilotSystem(string Slug, string OwnerEmail, string OwnerKey
               dataBoundary: { block: [credit_card] }
               review: { reviewers: [{{slug}}-leads], minutesPerDay: 120, slaHours: 24 }
               baseline: { manualMinutesPerTask: 9 }
-              pilot: { group: {{group}}, mode: draft, ends: 2099-12-31 }
+              pilot: { group: {{group}}, mode: {{mode}}, ends: 2099-12-31 }
             """);
         var apply = await cli.RunAsync("apply", "-f", spec);
         Assert.True(apply.ExitCode == 0, apply.ToString());

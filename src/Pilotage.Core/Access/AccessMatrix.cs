@@ -23,7 +23,7 @@ public enum Permission
     /// <summary>Create, list and revoke one's own keys.</summary>
     KeysOwn,
     AuditRead,
-    /// <summary>See every incident; without it, only the ones a person filed or is assigned.</summary>
+    /// <summary>See the incidents of the systems one may read (<see cref="SystemAccess"/>); without it, only the ones a person filed or is assigned.</summary>
     IncidentsReadAll,
     /// <summary>Place and release legal holds that stop content from being purged.</summary>
     LegalHold,

@@ -21,6 +21,9 @@ public sealed record SystemState(
     /// <summary>Its owner is deactivated and the server restricts orphaned systems: every answer is held for approval until a new owner accepts.</summary>
     public bool OrphanRestricted { get; init; }
 
+    /// <summary>The person it is being handed over to, until they accept: they may read it to decide.</summary>
+    public string? PendingOwner { get; init; }
+
     /// <summary>The last day the pilot may serve: a decided extension, else the spec's date.</summary>
     public DateOnly? PilotEnds => PilotEndsOverride ?? Spec.Pilot?.Ends;
 }

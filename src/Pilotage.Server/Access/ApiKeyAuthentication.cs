@@ -96,4 +96,7 @@ public sealed record Actor(long UserId, string Email, Role Role, string KeyId, I
     }
 
     public bool Can(Permission permission) => AccessMatrix.Allows(Role, permission);
+
+    /// <summary>The caller as the per-system rules (<see cref="SystemAccess"/>) see them.</summary>
+    public Person Person => new(Role, Email, Groups);
 }

@@ -21,8 +21,10 @@ public static class ChangeRequestEndpoints
     public static void MapChangeRequests(this IEndpointRouteBuilder api)
     {
         var changes = api.MapGroup("/changes").WithTags("Change control");
-        changes.MapGet("/", ListAsync).RequirePermission(Permission.SystemsRead)
-            .WithSummary("Change requests, newest first; ?system= and ?status= (open, approved, rejected, applied, withdrawn) narrow the list");
+        changes.MapGet("/", (string? system, string? status, HttpContext http, PilotageStore store, SystemScope scope, CancellationToken ct) =>
+                ListAsync(system, status, store, ct, scope.Restriction(Actor.From(http.User).Person)))
+            .RequirePermission(Permission.SystemsRead)
+            .WithSummary("Change requests of the systems you may see, newest first; ?system= and ?status= (open, approved, rejected, applied, withdrawn) narrow the list");
         changes.MapGet("/{id:long}", GetAsync).RequirePermission(Permission.SystemsRead)
             .WithSummary("One change request with its diff and the last regression gate check");
         changes.MapPost("/{id:long}/approve", ApproveAsync).RequirePermission(Permission.SystemsOperate)
@@ -43,23 +45,30 @@ public static class ChangeRequestEndpoints
     private static readonly string[] Statuses = ["open", "approved", "rejected", "applied", "withdrawn"];
 
     /// <summary>The list the API answers; the dashboard's system page shows the same.</summary>
-    public static async Task<IReadOnlyList<ChangeRequestView>> ListAsync(string? system, string? status, PilotageStore store, CancellationToken ct)
+    /// <param name="readable">The systems the caller may read; null for every system.</param>
+    public static async Task<IReadOnlyList<ChangeRequestView>> ListAsync(string? system, string? status, PilotageStore store, CancellationToken ct, IReadOnlySet<string>? readable = null)
     {
         if (status is not null && !Statuses.Contains(status)) throw Problems.BadRequest($"status must be one of {string.Join(", ", Statuses)}");
         await using var db = store.CreateDbContext();
         var query = db.ChangeRequests.AsNoTracking();
         if (!string.IsNullOrEmpty(system)) query = query.Where(c => c.System == system);
         if (status is not null) query = query.Where(c => c.Status == status);
+        if (readable is not null)
+        {
+            var mine = readable.ToList();
+            query = query.Where(c => mine.Contains(c.System));
+        }
         var rows = await query.OrderByDescending(c => c.Id).Take(200).ToListAsync(ct);
         var slugs = rows.Select(r => r.System).Distinct().ToList();
         var risks = await db.Systems.AsNoTracking().Where(s => slugs.Contains(s.Slug)).ToDictionaryAsync(s => s.Slug, s => s.Risk, ct);
         return rows.Select(r => ChangeRequestView.From(r, risks.GetValueOrDefault(r.System, "unknown"))).ToList();
     }
 
-    private static async Task<ChangeRequestView> GetAsync(long id, PilotageStore store, CancellationToken ct)
+    private static async Task<ChangeRequestView> GetAsync(long id, HttpContext http, PilotageStore store, SystemScope scope, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var row = await db.ChangeRequests.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw NotFound(id);
+        var row = await db.ChangeRequests.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, ct);
+        if (row is null || !scope.MayRead(Actor.From(http.User).Person, row.System)) throw NotFound(id);
         var risk = await db.Systems.AsNoTracking().Where(s => s.Slug == row.System).Select(s => s.Risk).SingleOrDefaultAsync(ct);
         return ChangeRequestView.From(row, risk ?? "unknown");
     }
@@ -73,7 +82,7 @@ public static class ChangeRequestEndpoints
         var reason = Reason(requestReason, required: false);
         return control.ExecuteAsync(actor.Email, async command =>
         {
-            var (change, system) = await LoadAsync(command, id, ct);
+            var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "approve");
             if (change.Status != "open") throw Problems.Conflict($"change request {id} is {change.Status}; only an open request can be approved");
             if (system.Risk == "high" && string.Equals(change.RequestedBy, actor.Email, StringComparison.OrdinalIgnoreCase))
@@ -99,7 +108,7 @@ public static class ChangeRequestEndpoints
         var reason = Reason(requestReason, required: true) ?? "";
         return control.ExecuteAsync(actor.Email, async command =>
         {
-            var (change, system) = await LoadAsync(command, id, ct);
+            var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "reject");
             if (change.Status is not ("open" or "approved")) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be rejected");
             change.Status = "rejected";
@@ -118,7 +127,7 @@ public static class ChangeRequestEndpoints
         var reason = Reason(request?.Reason, required: false);
         return control.ExecuteAsync(actor.Email, async command =>
         {
-            var (change, system) = await LoadAsync(command, id, ct);
+            var (change, system) = await LoadAsync(command, id, actor, ct);
             if (!string.Equals(change.RequestedBy, actor.Email, StringComparison.OrdinalIgnoreCase)) CheckOwnerOrAdmin(actor, system, "withdraw");
             if (change.Status is not ("open" or "approved")) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be withdrawn");
             change.Status = "withdrawn";
@@ -146,7 +155,7 @@ public static class ChangeRequestEndpoints
         var reason = Reason(requestReason, required: false);
         return await control.ExecuteAsync(actor.Email, async command =>
         {
-            var (change, system) = await LoadAsync(command, id, ct);
+            var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "apply");
             if (change.Status == "open")
             {
@@ -224,11 +233,14 @@ public static class ChangeRequestEndpoints
     public static readonly IReadOnlyList<string> KeyMetrics =
         ["acceptance_rate", "edit_rate", "rejection_rate", "escalation_rate", "rework", "error_rate", "blocked_rate", "latency_p95", "cost_per_task", "feedback_mean", "pass_rate"];
 
-    private static async Task<(ChangeRequestRow Change, AiSystemRow System)> LoadAsync(CommandContext command, long id, CancellationToken ct)
+    /// <summary>The request and its system; a request of a system the caller may not read (and did not make) is not found.</summary>
+    private static async Task<(ChangeRequestRow Change, AiSystemRow System)> LoadAsync(CommandContext command, long id, Actor actor, CancellationToken ct)
     {
         var change = await command.Db.ChangeRequests.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw NotFound(id);
         var system = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == change.System, ct)
             ?? throw Problems.Conflict($"the system '{change.System}' of change request {id} no longer exists");
+        var requester = string.Equals(change.RequestedBy, actor.Email, StringComparison.OrdinalIgnoreCase);
+        if (!requester && !SystemScope.MayRead(actor.Person, system)) throw NotFound(id);
         return (change, system);
     }
 
@@ -250,7 +262,7 @@ public static class ChangeRequestEndpoints
         return reason.Length > 4000 ? throw Problems.BadRequest("the reason is longer than 4000 characters") : reason;
     }
 
-    private static CommandRefusedException NotFound(long id) => Problems.NotFound($"no change request {id}; 'pilotage changes' lists them");
+    private static CommandRefusedException NotFound(long id) => Problems.NotFound($"no change request {id}; 'pilotage changes' lists the ones you may see");
 
     private static string Json(ChangeRequestView view) => JsonSerializer.Serialize(view, ChangesJsonContext.Default.ChangeRequestView);
 }

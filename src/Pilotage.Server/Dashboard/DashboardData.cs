@@ -40,17 +40,19 @@ public sealed record SystemPageData(
 }
 
 /// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
-public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions)
+public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions, Access.SystemScope scope)
 {
     /// <summary>A pause rule is "near" when its metric is within this share of the threshold.</summary>
     public const double NearThreshold = 0.2;
 
-    public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(CancellationToken ct)
+    /// <summary>The systems the person may read (owners: theirs; reviewers: the ones they review; admins and auditors: all).</summary>
+    public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(Access.Actor actor, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.SpecJson, s.LegalHoldAt }).ToListAsync(ct);
+        var readable = scope.Restriction(actor.Person);
         var rows = new List<PortfolioRow>();
-        foreach (var system in systems)
+        foreach (var system in systems.Where(s => readable is null || readable.Contains(s.Slug)))
         {
             var report = await reports.BuildAsync(system.Slug, ct);
             var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
@@ -70,7 +72,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
         var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
         var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
-        var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, store, ct);
+        var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, scope, store, ct);
         var changes = await Changes.ChangeRequestEndpoints.ListAsync(slug, null, store, ct);
         var ownership = await Changes.OwnershipEndpoints.ReadAsync(slug, store, ct);
         var hold = new Changes.LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);

@@ -37,6 +37,13 @@ public abstract class DashboardPage : PageModel
             context.Result = ForbiddenPage(Me, Me.Can(Needed) ? needed : Needed);
             return;
         }
+        // A page about one system, like the API's routes: to a person who may not read it, it does not exist.
+        if (RouteData.Values.TryGetValue("slug", out var slug) && slug is string system
+            && !HttpContext.RequestServices.GetRequiredService<SystemScope>().MayRead(Me.Person, system))
+        {
+            context.Result = NotFound();
+            return;
+        }
         await next();
     }
 

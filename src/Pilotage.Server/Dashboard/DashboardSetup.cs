@@ -10,8 +10,9 @@ namespace Pilotage.Server.Dashboard;
 
 /// <summary>
 /// The web dashboard: Razor Pages under <c>/dashboard</c>, served by the same process as the API and
-/// the gateway. A person signs in with an API key; the session is a cookie carrying the key's id, and
-/// every request checks that key again in the policy snapshot (a revoked key signs the session out).
+/// the gateway. A person signs in with an API key; the session lives in the store
+/// (<see cref="DashboardSessionStore"/>) and the cookie only names it, so signing out ends it on the
+/// server. Every request also checks the key again in the policy snapshot (a revoked key signs the session out).
 /// The cookie scheme is used by dashboard pages only: the control API still accepts bearer keys alone,
 /// so a browser's cookie can never be replayed against it (no CSRF on the API).
 /// </summary>
@@ -21,6 +22,9 @@ public static class DashboardSetup
     public const string Policy = "DashboardSignedIn";
     public const string Root = "/dashboard";
     public const string SignInPath = "/dashboard/sign-in";
+
+    /// <summary>How long a session lasts without use (it slides while used).</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
@@ -43,10 +47,11 @@ public static class DashboardSetup
             o.LoginPath = SignInPath;
             o.LogoutPath = "/dashboard/sign-out";
             o.ReturnUrlParameter = "returnUrl";
-            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.ExpireTimeSpan = SessionLifetime;
             o.SlidingExpiration = true;
             o.Events.OnValidatePrincipal = ValidateAsync;
         });
+        services.AddDashboardSessions();
         services.AddAuthorization(o => o.AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser()));
         services.AddAntiforgery(o =>
         {

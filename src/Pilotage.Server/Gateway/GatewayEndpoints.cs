@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Access;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Storage;
 
@@ -35,7 +36,11 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
         var snapshot = policy.Current;
         var request = new GatewayRequest("training", time.GetUtcNow(), "");
         if (await AuthenticateAsync(http, snapshot, request) is not { } key) return;
-        if (!snapshot.Systems.TryGetValue(slug, out var system))
+        // The training is for the people the system serves at some stage and those who may read it; to anyone
+        // else it does not exist, as on the control API.
+        var who = new Person(key.User.Role, key.User.Email, key.User.Groups);
+        if (!snapshot.Systems.TryGetValue(slug, out var system)
+            || !(SystemAccess.IsAudience(who, system.State.Spec) || SystemAccess.MayRead(who, system.State.Spec, system.State.PendingOwner)))
         {
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "model_not_found", $"there is no AI system '{slug}'"), null, "none");
             return;
@@ -74,7 +79,8 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
         await using var db = store.CreateDbContext();
         var record = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, http.RequestAborted);
         var allowed = record is not null && (record.UserId == key.User.Id
-            || (snapshot.Systems.TryGetValue(record.System, out var system) && key.User.IsStaffFor(system.State.Spec)));
+            || (snapshot.Systems.TryGetValue(record.System, out var system)
+                && SystemAccess.MayRead(new Person(key.User.Role, key.User.Email, key.User.Groups), system.State.Spec, system.State.PendingOwner)));
         if (!allowed)
         {
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "interaction_not_found", $"no interaction '{id}' that this key may see"), null, "none");

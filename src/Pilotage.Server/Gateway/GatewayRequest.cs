@@ -186,12 +186,3 @@ public sealed record GatewaySystem(SystemState State, DataBoundaryPolicy Boundar
             new Uri(new Uri(baseUrl), "embeddings"));
     }
 }
-
-internal static class PrincipalExtensions
-{
-    public static bool IsStaffFor(this Principal user, SystemSpec spec) =>
-        user.Role == Role.Admin
-        || (user.Role == Role.Owner && string.Equals(user.Email, spec.Owner, StringComparison.OrdinalIgnoreCase))
-        || (user.Role == Role.Reviewer && spec.Review.Reviewers.Any(user.Groups.Contains))
-        || user.Role == Role.Auditor;
-}

@@ -125,6 +125,7 @@ public sealed class PolicySnapshot
             systems[row.Slug] = GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride)
             {
                 OrphanRestricted = restrictOrphans && deactivated.Contains(row.Owner),
+                PendingOwner = row.PendingOwner,
             });
             trainingHashes[row.Id] = TrainingHash(spec.Training.Text);
         }

@@ -82,6 +82,7 @@ public static class PilotageApp
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton<PolicyCache>();
+        services.AddSingleton<SystemScope>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PolicyCache>());
         services.AddEvidenceWriter();
         services.AddSingleton<BudgetLedger>();
@@ -156,7 +157,8 @@ public static class PilotageApp
         app.MapPilotageTelemetry();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapApiReference();
-        var api = app.MapGroup("/api/v1");
+        // Every route naming a system answers 404 to a caller who may not read it (docs/security.md, read scoping).
+        var api = app.MapGroup("/api/v1").AddEndpointFilter<RouteGroupBuilder, SystemScopeFilter>();
         api.MapPeople();
         api.MapKeys();
         api.MapSystems();

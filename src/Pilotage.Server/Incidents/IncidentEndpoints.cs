@@ -28,8 +28,9 @@ public sealed record IncidentView(long Id, string System, string Kind, string Se
     IReadOnlyList<string> Interactions);
 
 /// <summary>
-/// Incidents, complaints and support requests: anyone signed in may file one against a system; the
-/// system's owner, an admin or the assigned person works it through <see cref="IncidentMachine"/>.
+/// Incidents, complaints and support requests: the people who use a system, its reviewers, its owner and
+/// admins may file one against it (<see cref="SystemAccess.MayFileIncident"/>); the system's owner, an
+/// admin or the assigned person works it through <see cref="IncidentMachine"/>.
 /// They are accountability records, so filing and every change is a command with its audit entry.
 /// </summary>
 public static class IncidentEndpoints
@@ -43,11 +44,11 @@ public static class IncidentEndpoints
     {
         var incidents = api.MapGroup("/incidents").WithTags("Incidents");
         incidents.MapPost("/", FileAsync).RequirePermission(Permission.Self)
-            .WithSummary("File an incident, complaint or support request against a system (anyone signed in)");
+            .WithSummary("File an incident, complaint or support request against a system you use, review or own");
         incidents.MapGet("/", ListAsync).RequirePermission(Permission.Self)
-            .WithSummary("Incidents, newest first (filter by system, status, kind); members see the ones they filed or are assigned");
+            .WithSummary("Incidents, newest first (filter by system, status, kind): those of the systems you may see, and the ones you filed or are assigned");
         incidents.MapGet("/{id:long}", GetAsync).RequirePermission(Permission.Self)
-            .WithSummary("One incident; members only the ones they filed or are assigned");
+            .WithSummary("One incident of a system you may see, or one you filed or are assigned");
         incidents.MapPatch("/{id:long}", UpdateAsync).RequirePermission(Permission.Self)
             .WithSummary("Move an incident's status, assign it, add the review note or change its severity (the system's owner, an admin or the assigned person)");
     }
@@ -77,7 +78,8 @@ public static class IncidentEndpoints
         var view = await control.ExecuteAsync(actor.Email, async command =>
         {
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
-                ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+                ?? throw SystemScope.NoSystem(slug);
+            EnsureMayFile(actor, system);
             if (ids.Count > 0)
             {
                 var found = await command.Db.Interactions.AsNoTracking().Where(i => ids.Contains(i.Id))
@@ -92,8 +94,9 @@ public static class IncidentEndpoints
                 var foreign = found.Where(f => f.System != slug).OrderBy(f => f.Id, StringComparer.Ordinal).ToArray();
                 if (foreign.Length > 0)
                 {
+                    // Which system they belong to is not said: it may be one the filer may not see.
                     throw new CommandRefusedException(StatusCodes.Status400BadRequest, "Interactions of another system",
-                        $"{string.Join(", ", foreign.Select(f => $"{f.Id} belongs to '{f.System}'"))}, not '{slug}'; file the incident against that system or leave it out",
+                        $"{string.Join(", ", foreign.Select(f => f.Id))} {(foreign.Length == 1 ? "is not an interaction" : "are not interactions")} of '{slug}'; file the incident against the system that answered, or leave {(foreign.Length == 1 ? "it" : "them")} out",
                         new Dictionary<string, object?> { ["foreign"] = foreign.Select(f => f.Id).ToArray() });
                 }
             }
@@ -120,11 +123,24 @@ public static class IncidentEndpoints
         return view;
     }
 
-    private static Task<IReadOnlyList<IncidentView>> ListAsync(string? system, string? status, string? kind, HttpContext http, PilotageStore store, CancellationToken ct) =>
-        ListIncidentsAsync(system, status, kind, Actor.From(http.User), store, ct);
+    /// <summary>
+    /// Only the people a system concerns file against it: an incident can pause it (pause rules). To someone
+    /// who may not even read it, the system does not exist.
+    /// </summary>
+    private static void EnsureMayFile(Actor actor, AiSystemRow system)
+    {
+        var spec = Pilotage.Core.Specs.SpecCanonicalJson.Deserialize(system.SpecJson);
+        if (SystemAccess.MayFileIncident(actor.Person, spec, Systems.LifecycleEndpoints.StateOf(system))) return;
+        if (!SystemScope.MayRead(actor.Person, system)) throw SystemScope.NoSystem(system.Slug);
+        throw Problems.Forbidden($"{actor.Email} does not use '{system.Slug}': incidents against it are filed by the people in the groups it serves now, " +
+            "its reviewers, its owner and admins (a filing can pause it). Ask one of them to file it, or its owner to add you to a group it serves.");
+    }
+
+    private static Task<IReadOnlyList<IncidentView>> ListAsync(string? system, string? status, string? kind, HttpContext http, SystemScope scope, PilotageStore store, CancellationToken ct) =>
+        ListIncidentsAsync(system, status, kind, Actor.From(http.User), scope, store, ct);
 
     /// <summary>The incidents a person may see, newest first: for the API and the dashboard alike.</summary>
-    internal static async Task<IReadOnlyList<IncidentView>> ListIncidentsAsync(string? system, string? status, string? kind, Actor actor, PilotageStore store, CancellationToken ct)
+    internal static async Task<IReadOnlyList<IncidentView>> ListIncidentsAsync(string? system, string? status, string? kind, Actor actor, SystemScope scope, PilotageStore store, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var query = db.Incidents.AsNoTracking().AsQueryable();
@@ -139,28 +155,32 @@ public static class IncidentEndpoints
             var name = Parse<IncidentKind>(kind, "kind").ToName();
             query = query.Where(i => i.Kind == name);
         }
-        if (!actor.Can(Permission.IncidentsReadAll))
+        // Everyone sees what they filed and what they were asked to work on; the roles that read incidents
+        // see those of the systems they may read (admins and auditors: every system).
+        var readable = actor.Can(Permission.IncidentsReadAll) ? scope.Restriction(actor.Person)?.ToList() : [];
+        if (readable is not null)
         {
-            // "Anyone with access" files; a member sees what they filed and what they were asked to work on.
-            query = query.Where(i => i.ReportedBy == actor.Email || i.AssignedTo == actor.Email);
+            query = query.Where(i => i.ReportedBy == actor.Email || i.AssignedTo == actor.Email || readable.Contains(i.System));
         }
         var rows = await query.OrderByDescending(i => i.Id).Take(MaxListed).ToListAsync(ct);
         return rows.Select(ToView).ToList();
     }
 
-    private static Task<IncidentView> GetAsync(long id, HttpContext http, PilotageStore store, CancellationToken ct) =>
-        GetIncidentAsync(id, Actor.From(http.User), store, ct);
+    private static Task<IncidentView> GetAsync(long id, HttpContext http, SystemScope scope, PilotageStore store, CancellationToken ct) =>
+        GetIncidentAsync(id, Actor.From(http.User), scope, store, ct);
 
-    internal static async Task<IncidentView> GetIncidentAsync(long id, Actor actor, PilotageStore store, CancellationToken ct)
+    internal static async Task<IncidentView> GetIncidentAsync(long id, Actor actor, SystemScope scope, PilotageStore store, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var row = await db.Incidents.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct) ?? throw NotFound(id);
-        if (!actor.Can(Permission.IncidentsReadAll) && !Is(row.ReportedBy, actor.Email) && !Is(row.AssignedTo, actor.Email))
-        {
-            throw Problems.Forbidden($"{actor.Email} may read only the incidents they filed or are assigned; incident {id} is readable by admin, owner, reviewer, auditor, its reporter and the assigned person");
-        }
+        var row = await db.Incidents.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct);
+        // One the caller may not see answers like one that does not exist.
+        if (row is null || !Visible(row, actor, scope.MayRead(actor.Person, row.System))) throw NotFound(id);
         return ToView(row);
     }
+
+    /// <summary>Its reporter, the person assigned, and the roles that read incidents for a system they may read.</summary>
+    private static bool Visible(IncidentRow row, Actor actor, bool systemReadable) =>
+        Is(row.ReportedBy, actor.Email) || Is(row.AssignedTo, actor.Email) || (actor.Can(Permission.IncidentsReadAll) && systemReadable);
 
     private static Task<IncidentView> UpdateAsync(long id, UpdateIncidentRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
         UpdateIncidentAsync(id, request, Actor.From(http.User), control, ct);
@@ -180,8 +200,10 @@ public static class IncidentEndpoints
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var row = await command.Db.Incidents.SingleOrDefaultAsync(i => i.Id == id, ct) ?? throw NotFound(id);
-            var owner = await command.Db.Systems.AsNoTracking().Where(s => s.Slug == row.System).Select(s => s.Owner).SingleOrDefaultAsync(ct);
+            var systemRow = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == row.System, ct);
+            var owner = systemRow?.Owner;
             var accountable = actor.Role == Role.Admin || Is(owner, actor.Email);
+            if (!accountable && !Visible(row, actor, systemRow is not null && SystemScope.MayRead(actor.Person, systemRow))) throw NotFound(id);
             if (!accountable && !Is(row.AssignedTo, actor.Email))
             {
                 throw Problems.Forbidden($"incident {id} is worked by the owner of '{row.System}' ({owner ?? "none"}), an admin, or the person assigned ({row.AssignedTo ?? "nobody yet"}); ask one of them");

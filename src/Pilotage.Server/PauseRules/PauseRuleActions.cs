@@ -58,6 +58,9 @@ public static class PauseRuleActions
             }
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
             var reason = $"pause rule {index + 1} fired: {check.Sentence}";
+            // A rule on incidents acts on what people filed: the pause names who, so it can be answered for.
+            var filed = RuleMetrics.KindOf(rule.Metric) == RuleSampleKind.Incident ? await IncidentsBehindAsync(command, row, rule, ct) : [];
+            if (filed.Count > 0) reason += "; " + FiledBy(filed);
             FireOutcome outcome;
             switch (rule.Action)
             {
@@ -93,9 +96,40 @@ public static class PauseRuleActions
                 ["applied"] = outcome.Applied,
                 ["sentence"] = check.Sentence,
             };
+            if (filed.Count > 0)
+            {
+                after["incidents"] = new JsonArray(filed.Select(f => (JsonNode)new JsonObject { ["id"] = f.Id, ["reportedBy"] = f.ReportedBy, ["severity"] = f.Severity }).ToArray());
+            }
             command.Audit("system.rule_fired", $"system:{slug}", null, after.ToJsonString());
             return outcome;
         }, ct);
+    }
+
+    /// <summary>An incident counted by a rule that fired.</summary>
+    private sealed record FiledIncident(long Id, string ReportedBy, string Severity);
+
+    /// <summary>
+    /// The incidents of the rule's metric (<c>incidents_high</c>: the high ones) in its window, since the
+    /// system entered its current position, newest first. Read here rather than carried from the engine,
+    /// so every replica names the same people.
+    /// </summary>
+    private static async Task<IReadOnlyList<FiledIncident>> IncidentsBehindAsync(CommandContext command, AiSystemRow row, PauseRuleSpec rule, CancellationToken ct)
+    {
+        var severity = rule.Metric["incidents_".Length..];
+        var since = row.PhaseSince ?? row.CreatedAt;
+        var recent = await command.Db.Incidents.AsNoTracking().Where(i => i.System == row.Slug && i.Kind == "incident")
+            .OrderByDescending(i => i.Id).Take(rule.Over ?? 1000).Select(i => new { i.Id, i.ReportedBy, i.ReportedAt, i.Severity }).ToListAsync(ct);
+        // Compared here: SQLite cannot compare DateTimeOffset values in SQL.
+        var from = rule.Over is null ? command.Now - RuleMetrics.SpanOf(rule) : DateTimeOffset.MinValue;
+        return recent.Where(i => i.ReportedAt >= since && i.ReportedAt >= from && i.Severity == severity)
+            .Select(i => new FiledIncident(i.Id, i.ReportedBy, i.Severity)).ToList();
+    }
+
+    private static string FiledBy(IReadOnlyList<FiledIncident> filed)
+    {
+        const int Named = 5;
+        var named = string.Join(", ", filed.Take(Named).Select(f => $"incident {f.Id} filed by {f.ReportedBy}"));
+        return filed.Count > Named ? $"{named} and {filed.Count - Named} more" : named;
     }
 
     /// <summary>

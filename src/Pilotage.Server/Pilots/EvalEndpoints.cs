@@ -83,15 +83,16 @@ public static class EvalEndpoints
         return runs.Select(r => ToView(r, results.Where(x => x.RunId == r.Id).ToList())).ToList();
     }
 
-    private static async Task<EvalRunDetail> GetAsync(long id, PilotageStore store, CancellationToken ct)
+    private static async Task<EvalRunDetail> GetAsync(long id, HttpContext http, PilotageStore store, SystemScope scope, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var run = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, ct) ?? throw Problems.NotFound($"no evaluation run {id}");
+        var run = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, ct);
+        if (run is null || !scope.MayRead(Actor.From(http.User).Person, run.System)) throw NoRun(id);
         var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == id).OrderBy(r => r.CaseId).ToListAsync(ct);
         return new EvalRunDetail(ToView(run, results), results.Select(r => new EvalResultView(r.CaseId, r.Category, r.Verdict, r.Reason, r.InteractionId, r.At)).ToList());
     }
 
-    private static async Task<EvalRunView> RecordAsync(long id, EvalResultsRequest? request, HttpContext http, PilotageStore store, TimeProvider time, CancellationToken ct)
+    private static async Task<EvalRunView> RecordAsync(long id, EvalResultsRequest? request, HttpContext http, PilotageStore store, SystemScope scope, TimeProvider time, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
         var inputs = request?.Results ?? [];
@@ -105,7 +106,8 @@ public static class EvalEndpoints
         // Results are evidence, not control-plane changes: written in their own transaction, not audited one by one.
         await using var db = store.CreateDbContext();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        var run = await db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct) ?? throw Problems.NotFound($"no evaluation run {id}");
+        var run = await db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct);
+        if (run is null || !Visible(run, actor, scope)) throw NoRun(id);
         if (run.Status != "running") throw Problems.Conflict($"evaluation run {id} is {run.Status}; start a new run");
         if (!string.Equals(run.StartedBy, actor.Email, StringComparison.OrdinalIgnoreCase) && actor.Role != Role.Admin)
         {
@@ -140,14 +142,15 @@ public static class EvalEndpoints
         return ToView(run, await db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
     }
 
-    private static async Task<EvalRunView> FinishAsync(long id, FinishEvalRequest? request, HttpContext http, ControlPlane control, EvalRunRegistry registry, CancellationToken ct)
+    private static async Task<EvalRunView> FinishAsync(long id, FinishEvalRequest? request, HttpContext http, ControlPlane control, EvalRunRegistry registry, SystemScope scope, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
         var status = request?.Status ?? "completed";
         if (status is not ("completed" or "interrupted")) throw Problems.BadRequest("status must be completed or interrupted");
         var view = await control.ExecuteAsync(actor.Email, async command =>
         {
-            var run = await command.Db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct) ?? throw Problems.NotFound($"no evaluation run {id}");
+            var run = await command.Db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct);
+            if (run is null || !Visible(run, actor, scope)) throw NoRun(id);
             if (!string.Equals(run.StartedBy, actor.Email, StringComparison.OrdinalIgnoreCase) && actor.Role != Role.Admin)
             {
                 throw Problems.Forbidden($"evaluation run {id} was started by {run.StartedBy}");
@@ -162,6 +165,12 @@ public static class EvalEndpoints
         registry.Finished(id);
         return view;
     }
+
+    /// <summary>A run exists for the person who started it and for those who may read its system.</summary>
+    private static bool Visible(EvalRunRow run, Actor actor, SystemScope scope) =>
+        string.Equals(run.StartedBy, actor.Email, StringComparison.OrdinalIgnoreCase) || scope.MayRead(actor.Person, run.System);
+
+    private static CommandRefusedException NoRun(long id) => Problems.NotFound($"no evaluation run {id}");
 
     private static void CheckOwner(Actor actor, AiSystemRow system)
     {

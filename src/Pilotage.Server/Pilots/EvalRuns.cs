@@ -60,7 +60,7 @@ public sealed class EvalRunRegistry(PilotageStore store)
         }
         if (owner.System != request.System!.State.Slug || !string.Equals(owner.StartedBy, request.Key!.User.Email, StringComparison.OrdinalIgnoreCase))
         {
-            return new GatewayRefusal(403, "eval_run_not_yours", $"evaluation run {runId} belongs to {owner.StartedBy} on '{owner.System}'");
+            return new GatewayRefusal(403, "eval_run_not_yours", $"evaluation run {runId} was not started by you for '{request.System.State.Slug}'; start your own with 'pilotage eval'");
         }
         request.EvalRun = runId;
         request.EvalCase = caseId;

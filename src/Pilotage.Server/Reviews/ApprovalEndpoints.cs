@@ -16,20 +16,27 @@ public static class ApprovalEndpoints
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {
         var approvals = api.MapGroup("/approvals").WithTags("Reviews");
-        approvals.MapGet("/", ListAsync).RequirePermission(Permission.Review).WithSummary("Held answers, oldest first (filter by system and state)");
+        approvals.MapGet("/", ListAsync).RequirePermission(Permission.Review).WithSummary("Held answers of the systems you review, oldest first (filter by system and state)");
         approvals.MapPost("/{id}/release", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "released", body?.Reason, http, reviews, ct))
-            .RequirePermission(Permission.Review).WithSummary("Release a held answer to the app that asked");
+            .RequirePermission(Permission.Review).WithSummary("Release a held answer to the app that asked (never by the person who asked: four eyes)");
         approvals.MapPost("/{id}/reject", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "rejected", body?.Reason, http, reviews, ct))
             .RequirePermission(Permission.Review).WithSummary("Reject a held answer (a reason is required)");
     }
 
     public sealed record ReasonBody(string? Reason);
 
-    private static async Task<IReadOnlyList<ApprovalView>> ListAsync(string? system, string? state, PilotageStore store, CancellationToken ct)
+    private static async Task<IReadOnlyList<ApprovalView>> ListAsync(string? system, string? state, HttpContext http, PilotageStore store, Gateway.PolicyCache policy, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var query = db.Approvals.AsNoTracking().AsQueryable();
         if (!string.IsNullOrEmpty(system)) query = query.Where(a => a.System == system);
+        var who = Actor.From(http.User).Person;
+        if (who.Role != Role.Admin)
+        {
+            // The held answers of the systems the caller reviews, as in the review queue.
+            var mine = policy.Current.Systems.Values.Where(s => SystemAccess.MayReview(who, s.State.Spec)).Select(s => s.State.Slug).ToList();
+            query = query.Where(a => mine.Contains(a.System));
+        }
         query = query.Where(a => a.State == (state ?? "pending"));
         var rows = await query.OrderBy(a => a.InteractionId).Take(500).ToListAsync(ct);
         return rows.Select(ToView).ToList();

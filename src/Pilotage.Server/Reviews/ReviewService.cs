@@ -21,6 +21,8 @@ public sealed record EvidencePoster(long UserId, string Email, Role Role, IReadO
     public static EvidencePoster From(Actor actor) => new(actor.UserId, actor.Email, actor.Role, actor.Groups);
 
     public static EvidencePoster From(Principal user) => new(user.Id, user.Email, user.Role, user.Groups);
+
+    public Person Person => new(Role, Email, Groups);
 }
 
 /// <summary>
@@ -63,6 +65,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             {
                 throw Problems.Forbidden($"'{id}' is held for approval: only reviewers of '{interaction.System}', its owner or an admin may review it");
             }
+            if (input.Outcome is ReviewOutcome.Accepted or ReviewOutcome.Edited) EnsureFourEyes(interaction, who);
             return Committed(await control.ExecuteAsync(who.Email,
                 command => ApplyReviewAsync(command.Db, command.Now, interaction, input, who, source, command.Audit, ct), ct));
         }
@@ -78,8 +81,8 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         if (state == "rejected" && string.IsNullOrWhiteSpace(reason)) throw Problems.BadRequest("a rejection needs a reason: the app and the evidence report show it");
         var decided = await control.ExecuteAsync(who.Email, async command =>
         {
-            var approval = await command.Db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == id, ct)
-                ?? throw Problems.NotFound($"no held answer '{id}'");
+            var approval = await command.Db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == id, ct);
+            if (approval is null || !MayRead(who, approval.System)) throw Problems.NotFound($"no held answer '{id}'");
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == approval.System, ct);
             var spec = system is null ? null : SpecCanonicalJson.Deserialize(system.SpecJson);
             if (!MayReview(who, spec))
@@ -88,6 +91,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             }
             if (approval.State != "pending") throw Problems.Conflict($"'{id}' was already {approval.State} by {approval.DecidedBy}");
             var interaction = await command.Db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct);
+            if (interaction is not null && state == "released") EnsureFourEyes(interaction, who);
             if (interaction is null)
             {
                 // A held answer without its record (written by hand or imported): decide it alone.
@@ -330,13 +334,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         return new ManualTaskView(row.Id, slug, minutes, "pending", now);
     }
 
-    private static bool InScope(GatewaySystem system, EvidencePoster who)
-    {
-        var spec = system.State.Spec;
-        var scope = ServingPolicy.ScopeOf(spec, system.State.Lifecycle)
-            ?? (spec.Pilot is { } pilot ? new ServingScope([pilot.Group], pilot.Mode, "pilot") : null);
-        return scope is not null && (scope.Everyone || scope.Groups.Any(who.Groups.Contains));
-    }
+    private static bool InScope(GatewaySystem system, EvidencePoster who) => SystemAccess.MayUse(who.Person, system.State.Spec, system.State.Lifecycle);
 
     // ---- queue and records ------------------------------------------------------------------------
 
@@ -350,7 +348,8 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         if (!string.IsNullOrEmpty(system))
         {
             var spec = snapshot.Systems.TryGetValue(system, out var known) ? known.State.Spec : null;
-            if (spec is null && who.Role != Role.Admin) throw Problems.NotFound($"no system '{system}'");
+            if (spec is null && who.Role != Role.Admin) throw SystemScope.NoSystem(system);
+            if (spec is not null && !MayRead(who, system)) throw SystemScope.NoSystem(system);
             if (!MayReview(who, spec)) throw Problems.Forbidden($"{who.Email} does not review '{system}': its queue is for reviewers{ReviewerGroups(spec)}, its owner and admins");
             query = query.Where(i => i.System == system);
         }
@@ -377,8 +376,8 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     public async Task<ReviewQueueItem> OpenAsync(string id, EvidencePoster who, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var item = await db.ReviewItems.AsNoTracking().SingleOrDefaultAsync(i => i.InteractionId == id, ct)
-            ?? throw Problems.NotFound($"'{id}' is not in the review queue");
+        var item = await db.ReviewItems.AsNoTracking().SingleOrDefaultAsync(i => i.InteractionId == id, ct);
+        if (item is null || !MayRead(who, item.System)) throw Problems.NotFound($"'{id}' is not in the review queue");
         var spec = policy.Current.Systems.TryGetValue(item.System, out var system) ? system.State.Spec : null;
         if (!MayReview(who, spec)) throw Problems.Forbidden($"{who.Email} does not review '{item.System}': its queue is for reviewers{ReviewerGroups(spec)}, its owner and admins");
         var now = time.GetUtcNow();
@@ -396,13 +395,9 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     public async Task<InteractionRecordView> RecordAsync(string id, EvidencePoster who, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var row = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct)
-            ?? throw Problems.NotFound($"no interaction '{id}'");
-        if (who.Role == Role.Reviewer)
-        {
-            var spec = policy.Current.Systems.TryGetValue(row.System, out var system) ? system.State.Spec : null;
-            if (!MayReview(who, spec)) throw Problems.Forbidden($"{who.Email} does not review '{row.System}': reviewers see the records of the systems they review");
-        }
+        var row = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct);
+        // Not yours and not there answer alike: a record of a system the caller may not read does not exist for them.
+        if (row is null || !MayRead(who, row.System)) throw Problems.NotFound($"no interaction '{id}'");
         var review = await db.Reviews.AsNoTracking().SingleOrDefaultAsync(r => r.InteractionId == id, ct);
         var item = await db.ReviewItems.AsNoTracking().SingleOrDefaultAsync(r => r.InteractionId == id, ct);
         var approval = await db.Approvals.AsNoTracking().SingleOrDefaultAsync(a => a.InteractionId == id, ct);
@@ -427,10 +422,24 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     /// Reviewers of the system (role reviewer in one of its review groups), its owner and admins.
     /// Auditors read everything but add no evidence.
     /// </summary>
-    internal static bool MayReview(EvidencePoster who, SystemSpec? spec) =>
-        who.Role == Role.Admin
-        || (spec is not null && who.Role == Role.Owner && string.Equals(who.Email, spec.Owner, StringComparison.OrdinalIgnoreCase))
-        || (spec is not null && who.Role == Role.Reviewer && spec.Review.Reviewers.Any(who.Groups.Contains));
+    internal static bool MayReview(EvidencePoster who, SystemSpec? spec) => SystemAccess.MayReview(who.Person, spec);
+
+    /// <summary>Whether the system's records exist for the caller (<see cref="SystemAccess.MayRead"/>).</summary>
+    private bool MayRead(EvidencePoster who, string slug) =>
+        policy.Current.Systems.TryGetValue(slug, out var system) ? SystemAccess.MayRead(who.Person, system.State.Spec, system.State.PendingOwner) : who.Role is Role.Admin or Role.Auditor;
+
+    /// <summary>
+    /// Four eyes on approval mode: the person who asked never releases their own held answer, whatever
+    /// their role. Rejecting it, or escalating it, stays open to them: neither lets the answer out.
+    /// </summary>
+    private static void EnsureFourEyes(InteractionRow interaction, EvidencePoster who)
+    {
+        var asker = (interaction.UserId != 0 && interaction.UserId == who.UserId)
+            || (interaction.UserEmail is { Length: > 0 } email && string.Equals(email, who.Email, StringComparison.OrdinalIgnoreCase));
+        if (!asker) return;
+        throw Problems.Forbidden($"'{interaction.Id}' was asked by {who.Email}: a held answer must be released by someone other than the person who asked (four eyes), " +
+            $"whatever their role. Ask someone else who reviews '{interaction.System}' (a reviewer, its owner or an admin) to release it; you may still reject it.");
+    }
 
     /// <summary>The interaction, if <paramref name="who"/> may add evidence to it: the person whose key made it, or a reviewer, owner or admin.</summary>
     private async Task<InteractionRow> FindForPostingAsync(string id, EvidencePoster who, string verb, CancellationToken ct)
@@ -443,6 +452,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         if (row is null) throw Problems.NotFound($"no interaction '{id}'; the id is in the x-pilotage-interaction-id header of the answer");
         var spec = policy.Current.Systems.TryGetValue(row.System, out var system) ? system.State.Spec : null;
         var own = row.UserId != 0 && row.UserId == who.UserId;
+        if (!own && !MayRead(who, row.System)) throw Problems.NotFound($"no interaction '{id}'; the id is in the x-pilotage-interaction-id header of the answer");
         if (!own && !MayReview(who, spec))
         {
             throw Problems.Forbidden($"{who.Email} may not {verb} '{id}': only the person whose key made it, reviewers of '{row.System}'{ReviewerGroups(spec)}, its owner or an admin");

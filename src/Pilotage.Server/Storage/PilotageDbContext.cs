@@ -15,6 +15,7 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<GroupRow> Groups => Set<GroupRow>();
     public DbSet<GroupMembershipRow> Memberships => Set<GroupMembershipRow>();
     public DbSet<ApiKeyRow> ApiKeys => Set<ApiKeyRow>();
+    public DbSet<DashboardSessionRow> DashboardSessions => Set<DashboardSessionRow>();
     public DbSet<AiSystemRow> Systems => Set<AiSystemRow>();
     public DbSet<ConfigVersionRow> ConfigVersions => Set<ConfigVersionRow>();
     public DbSet<AuditEntryRow> AuditEntries => Set<AuditEntryRow>();
@@ -198,6 +199,13 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
         });
 
         modelBuilder.Entity<DataProtectionKey>(e => e.ToTable("data_protection_keys"));
+        modelBuilder.Entity<DashboardSessionRow>(e =>
+        {
+            e.ToTable("dashboard_sessions");
+            e.Property(s => s.Id).HasMaxLength(64);
+            e.HasIndex(s => s.KeyId);
+            e.HasIndex(s => s.ExpiresAt);
+        });
 
         // snake_case columns, so that operators (and tamper tests) can read the tables with plain SQL.
         foreach (var entity in modelBuilder.Model.GetEntityTypes())

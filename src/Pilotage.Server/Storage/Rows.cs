@@ -44,6 +44,21 @@ public sealed class ApiKeyRow
     public DateTimeOffset? RevokedAt { get; set; }
 }
 
+/// <summary>A dashboard session (Dashboard/DashboardSessionStore.cs): the cookie names it; sign-out deletes it.</summary>
+public sealed class DashboardSessionRow
+{
+    /// <summary>SHA-256 (hex) of the session id the cookie carries: a copy of the table holds no usable session.</summary>
+    public required string Id { get; set; }
+    /// <summary>The API key the person signed in with; revoking it ends the session.</summary>
+    public required string KeyId { get; set; }
+    public long UserId { get; set; }
+    /// <summary>The authentication ticket (claims and properties), serialised by ASP.NET Core.</summary>
+    public required byte[] Ticket { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Unix seconds, so that both stores compare it in SQL.</summary>
+    public long ExpiresAt { get; set; }
+}
+
 public sealed class AiSystemRow
 {
     public long Id { get; set; }

@@ -19,10 +19,11 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
     /// <summary>The largest apply request: a few spec files of at most <see cref="SpecReader.MaxFileBytes"/> each.</summary>
     public const long MaxRequestBytes = 8 * 1024 * 1024;
 
-    public async Task<IReadOnlyList<SystemSummary>> ListAsync(CancellationToken ct)
+    /// <param name="readable">The systems the caller may read; null for every system.</param>
+    public async Task<IReadOnlyList<SystemSummary>> ListAsync(IReadOnlySet<string>? readable, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var rows = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).ToListAsync(ct);
+        var rows = (await db.Systems.AsNoTracking().OrderBy(s => s.Slug).ToListAsync(ct)).Where(r => readable is null || readable.Contains(r.Slug)).ToList();
         var deactivated = await DeactivatedAsync(db, ct);
         return rows.Select(r => Summarise(r, deactivated)).ToList();
     }
@@ -205,7 +206,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
         if (actor.Role == Role.Admin) return;
         if (existing is not null && !string.Equals(existing.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
         {
-            throw Problems.Forbidden($"system '{spec.Name}' is owned by {existing.Owner}; only its owner or an admin may change it");
+            throw Problems.Forbidden($"the name '{spec.Name}' belongs to a system you do not own; only its owner or an admin may change it, so choose another name for a new system");
         }
         if (!string.Equals(spec.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
         {

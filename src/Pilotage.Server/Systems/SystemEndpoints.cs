@@ -12,8 +12,9 @@ public static class SystemEndpoints
     public static void MapSystems(this IEndpointRouteBuilder api)
     {
         var systems = api.MapGroup("/systems").WithTags("Systems");
-        systems.MapGet("/", (SystemCatalog catalog, CancellationToken ct) => catalog.ListAsync(ct))
-            .RequirePermission(Permission.SystemsRead).WithSummary("List AI systems with their lifecycle stage");
+        systems.MapGet("/", (HttpContext http, SystemCatalog catalog, SystemScope scope, CancellationToken ct) =>
+                catalog.ListAsync(scope.Restriction(Actor.From(http.User).Person), ct))
+            .RequirePermission(Permission.SystemsRead).WithSummary("List the AI systems you may see (owners: theirs; reviewers: the ones they review) with their lifecycle stage");
         systems.MapGet("/{slug}", (string slug, SystemCatalog catalog, CancellationToken ct) => catalog.GetAsync(slug, ct))
             .RequirePermission(Permission.SystemsRead).WithSummary("One system with its applied spec");
         systems.MapPost("/apply", async (HttpContext http, SystemCatalog catalog, Upstreams.UpstreamPolicy upstreams, bool? allowPast, CancellationToken ct) =>

@@ -9,16 +9,19 @@ using Pilotage.Testing;
 namespace Pilotage.Server.Tests.Access;
 
 /// <summary>
-/// Every control API endpoint × every role: allowed → 2xx, not allowed → 403, no token → 401.
-/// The expected matrix is written out here, independently of the server's AccessMatrix, so a
-/// change to either shows up as a failure.
+/// Every control API endpoint × every role: allowed → 2xx, not allowed → 403 (or 404 where the resource
+/// belongs to a system the role may not see at all), no token → 401. The expected matrix is written out
+/// here, independently of the server's AccessMatrix, so a change to either shows up as a failure. Which
+/// systems each role reaches is <c>Security/ReadScopingTests</c>'s subject; here every role's user owns,
+/// reviews or uses matrix-fixture.
 /// </summary>
 public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClassFixture<AccessMatrixTests.Fixture>
 {
     public static readonly string[] RoleNames = ["admin", "owner", "reviewer", "auditor", "member"];
 
     /// <summary>One row per endpoint (and per variant where the same route is scoped by ownership).</summary>
-    public sealed record Case(string Name, string Method, string Route, string[] Allowed, Func<Fixture, string, HttpRequestMessage> Request);
+    /// <param name="Hidden">Roles refused with 404, not 403: the resource is of a system they may not see.</param>
+    public sealed record Case(string Name, string Method, string Route, string[] Allowed, Func<Fixture, string, HttpRequestMessage> Request, string[]? Hidden = null);
 
     private static readonly string[] Everyone = RoleNames;
     private static readonly string[] Staff = ["admin", "owner", "reviewer", "auditor"];
@@ -59,7 +62,7 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         // Each role's rollback system has two configuration versions; rolling back to version 1 is allowed once per role.
         new("rollback", "POST", "/api/v1/systems/{slug}/rollback", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "rollback")}/rollback", new { toVersion = 1, reason = "matrix" })),
         new("import", "POST", "/api/v1/systems/{slug}/import", Writers, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated(r, "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
-        new("import (someone else's)", "POST", "/api/v1/systems/{slug}/import", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated("admin", "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }),
+        new("import (someone else's)", "POST", "/api/v1/systems/{slug}/import", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{Fixture.Operated("admin", "decide")}/import") { Content = new StringContent("prompt,answer,timestamp\nmatrix,matrix,2026-03-01\n", Encoding.UTF8, "text/csv") }, ["owner"]),
         new("approvals list", "GET", "/api/v1/approvals/", ["admin", "owner", "reviewer"], (f, r) => Get("/api/v1/approvals")),
         new("approval release", "POST", "/api/v1/approvals/{id}/release", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/release", new { reason = "ok" })),
         new("approval reject", "POST", "/api/v1/approvals/{id}/reject", ["admin", "owner", "reviewer"], (f, r) => Json("POST", $"/api/v1/approvals/{f.Held(r)}/reject", new { reason = "wrong" })),
@@ -69,7 +72,7 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("interaction get", "GET", "/api/v1/interactions/{id}", Staff, (f, r) => Get($"/api/v1/interactions/{Fixture.DraftRecord}")),
         new("eval start", "POST", "/api/v1/systems/{slug}/evals", Writers, (f, r) => Json("POST", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/evals", new { testSet = "matrix", testSetHash = "abc", cases = 1 })),
         new("evals list", "GET", "/api/v1/systems/{slug}/evals", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/evals")),
-        new("eval get", "GET", "/api/v1/evals/{id:long}", Staff, (f, r) => Get($"/api/v1/evals/{f.EvalRun("admin", "results")}")),
+        new("eval get", "GET", "/api/v1/evals/{id:long}", Staff, (f, r) => Get($"/api/v1/evals/{f.EvalRun("matrix", "get")}")),
         new("eval results", "POST", "/api/v1/evals/{id:long}/results", Writers, (f, r) => Json("POST", $"/api/v1/evals/{f.EvalRun(r, "results")}/results", new { results = new[] { new { caseId = "c1", category = "edge", verdict = "pass" } } })),
         new("eval finish", "POST", "/api/v1/evals/{id:long}/finish", Writers, (f, r) => Json("POST", $"/api/v1/evals/{f.EvalRun(r, "finish")}/finish", new { status = "completed" })),
         new("webhook deliveries", "GET", "/api/v1/webhooks/deliveries", Readers, (f, r) => Get("/api/v1/webhooks/deliveries")),
@@ -79,12 +82,12 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("incident file", "POST", "/api/v1/incidents/", Everyone, (f, r) => Json("POST", "/api/v1/incidents", new { system = "matrix-fixture", kind = "complaint", severity = "low", title = "matrix" })),
         new("incidents list", "GET", "/api/v1/incidents/", Everyone, (f, r) => Get("/api/v1/incidents")),
         new("incident get (own)", "GET", "/api/v1/incidents/{id:long}", Everyone, (f, r) => Get($"/api/v1/incidents/{f.Incident(r)}")),
-        new("incident get (someone else's)", "GET", "/api/v1/incidents/{id:long}", Staff, (f, r) => Get($"/api/v1/incidents/{f.Incident("other")}")),
+        new("incident get (someone else's)", "GET", "/api/v1/incidents/{id:long}", Staff, (f, r) => Get($"/api/v1/incidents/{f.Incident("other")}"), ["member"]),
         // Incidents of matrix-fixture, owned by the owner's user; the assigned person may work one too.
-        new("incident update", "PATCH", "/api/v1/incidents/{id:long}", Writers, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident("other")}", new { reviewNote = $"matrix {Unique()}" })),
+        new("incident update", "PATCH", "/api/v1/incidents/{id:long}", Writers, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident("other")}", new { reviewNote = $"matrix {Unique()}" }), ["member"]),
         new("incident update (assigned)", "PATCH", "/api/v1/incidents/{id:long}", Everyone, (f, r) => Json("PATCH", $"/api/v1/incidents/{f.Incident($"assigned-{r}")}", new { reviewNote = $"matrix {Unique()}" })),
         new("changes list", "GET", "/api/v1/changes/", Staff, (f, r) => Get("/api/v1/changes")),
-        new("change get", "GET", "/api/v1/changes/{id:long}", Staff, (f, r) => Get($"/api/v1/changes/{f.Change("admin", "approve")}")),
+        new("change get", "GET", "/api/v1/changes/{id:long}", Staff, (f, r) => Get($"/api/v1/changes/{f.Change("matrix", "get")}")),
         new("change approve", "POST", "/api/v1/changes/{id:long}/approve", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "approve")}/approve", new { reason = "matrix" })),
         new("change reject", "POST", "/api/v1/changes/{id:long}/reject", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "reject")}/reject", new { reason = "matrix" })),
         new("change withdraw", "POST", "/api/v1/changes/{id:long}/withdraw", Writers, (f, r) => Json("POST", $"/api/v1/changes/{f.Change(r, "withdraw")}/withdraw", new { reason = "matrix" })),
@@ -122,6 +125,11 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         if (c.Allowed.Contains(role))
         {
             Assert.True(response.IsSuccessStatusCode, $"{role} on {caseName}: expected 2xx, got {(int)response.StatusCode} {body}");
+        }
+        else if (c.Hidden?.Contains(role) == true)
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{role} on {caseName}: expected 404, got {(int)response.StatusCode} {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
         else
         {
@@ -209,6 +217,16 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
 
         """;
 
+    /// <summary>matrix-fixture: owned by the owner, reviewed and used (its pilot group) by every role's user.</summary>
+    private const string SharedSection = """
+          review:
+            reviewers: [matrix-reviewers]
+          pilot:
+            group: matrix-reviewers
+            ends: 2099-12-31
+
+        """;
+
     internal static string Spec(string name, string owner) => $"""
         apiVersion: pilotage/v1
         kind: AiSystem
@@ -274,7 +292,7 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
             }
             await Server.CreateUserWithKeyAsync("target@example.org", "member");
             (await Server.Admin.PostAsJsonAsync("/api/v1/groups", new { name = "matrix" })).EnsureSuccessStatusCode();
-            await Server.ApplyAsync(Spec("matrix-fixture", "owner@example.org"));
+            await Server.ApplyAsync(Spec("matrix-fixture", "owner@example.org") + "\n" + SharedSection);
             foreach (var role in RoleNames)
             {
                 foreach (var step in new[] { "decide", "pause", "resume", "rollback" })
@@ -293,6 +311,9 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                 }
             }
             await FileIncidentsAsync();
+            var shared = await Clients["owner"].PostAsJsonAsync("/api/v1/systems/matrix-fixture/evals", new { testSet = "fixture", testSetHash = "abc", cases = 1 });
+            shared.EnsureSuccessStatusCode();
+            _evalRuns[("matrix", "get")] = (await shared.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
             foreach (var role in new[] { "admin", "owner" })
             {
                 foreach (var step in new[] { "results", "finish" })
@@ -322,6 +343,15 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
                     held.LegalHoldBy = "admin@example.org";
                     held.LegalHoldReason = "matrix";
                 }
+                var fixtureSystem = db.Systems.Single(s => s.Slug == "matrix-fixture");
+                var readable = new Pilotage.Server.Storage.ChangeRequestRow
+                {
+                    System = fixtureSystem.Slug, Status = "open", RequestedBy = "admin@example.org", RequestedAt = DateTimeOffset.UtcNow,
+                    BaseVersion = fixtureSystem.ConfigVersion, SpecJson = fixtureSystem.SpecJson, SpecHash = fixtureSystem.SpecHash, Diff = "[]",
+                };
+                db.ChangeRequests.Add(readable);
+                await db.SaveChangesAsync();
+                _changes[("matrix", "get")] = readable.Id;
                 foreach (var role in new[] { "admin", "owner" })
                 {
                     db.Systems.Single(s => s.Slug == $"accept-{role}").PendingOwner = $"{role}@example.org";

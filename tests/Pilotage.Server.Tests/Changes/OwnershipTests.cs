@@ -64,8 +64,9 @@ public sealed class OwnershipTests
         using (var stillHeld = await ChatAsync(harness)) Assert.Equal(HttpStatusCode.Accepted, stillHeld.StatusCode);
         using (var wrong = await harness.Server.ClientFor(otherKey).PostAsync($"/api/v1/systems/{System}/handover/accept", null))
         {
-            Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
-            Assert.Contains("nora@example.org", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            // Another owner may not even see the system: it does not exist for them, and nothing names nora.
+            Assert.Equal(HttpStatusCode.NotFound, wrong.StatusCode);
+            Assert.DoesNotContain("nora@example.org", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         using (var admin = await harness.Server.Admin.PostAsync($"/api/v1/systems/{System}/handover/accept", null))
         {
@@ -130,7 +131,8 @@ public sealed class OwnershipTests
         }
         using (var nothing = await nora.PostAsync($"/api/v1/systems/{System}/handover/accept", null))
         {
-            Assert.Equal(HttpStatusCode.Conflict, nothing.StatusCode);
+            // Declined, nora is no longer its proposed owner, so the system is no longer hers to see.
+            Assert.Equal(HttpStatusCode.NotFound, nothing.StatusCode);
         }
         Assert.Equal("owner@example.org", (await SummaryAsync(harness)).GetProperty("owner").GetString());
     }

@@ -208,9 +208,10 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
 
         var member = await PostAsync(fixture.Member, slug, bytes);
         Assert.Equal(HttpStatusCode.Forbidden, member.StatusCode);
+        // Another owner's system does not exist for them.
         var other = await PostAsync(fixture.OtherOwner, slug, bytes);
-        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
-        Assert.Contains("owned by owner@example.org", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+        Assert.DoesNotContain("owner@example.org", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(fixture.Owner, "no-such-system", bytes)).StatusCode);
         await using (var db = fixture.Db())
         {

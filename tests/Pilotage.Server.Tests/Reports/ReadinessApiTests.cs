@@ -73,8 +73,9 @@ public sealed class ReadinessApiTests : IAsyncLifetime
 
         var other = _h.Server.ClientFor(await _h.Server.CreateUserWithKeyAsync("other-owner@example.org", "owner"));
         var notTheirs = await other.PutAsJsonAsync(Path(ReadinessQuestions.RiskyTasks), new { answer = "x" });
-        Assert.Equal(HttpStatusCode.Forbidden, notTheirs.StatusCode);
-        Assert.Contains("owner@example.org", await notTheirs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Another owner's system does not exist for them: 404, and nothing about whose it is.
+        Assert.Equal(HttpStatusCode.NotFound, notTheirs.StatusCode);
+        Assert.DoesNotContain("owner@example.org", await notTheirs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         var unknown = await _h.Owner.PutAsJsonAsync(Path("rollout.risky"), new { answer = "x" });
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);

@@ -148,7 +148,8 @@ public sealed class ReviewQueueTests(ReviewFixture f) : IClassFixture<ReviewFixt
         Assert.Contains(mine.EnumerateArray(), i => i.GetProperty("interactionId").GetString() == first);
         var (_, theirs) = await ReviewFixture.GetAsync(f.OtherReviewer, "/api/v1/reviews");
         Assert.DoesNotContain(theirs.EnumerateArray(), i => i.GetProperty("system").GetString() == system);
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.GetAsync(f.OtherReviewer, $"/api/v1/reviews?system={system}")).Status);
+        // Naming a system one does not review: it does not exist for them.
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.GetAsync(f.OtherReviewer, $"/api/v1/reviews?system={system}")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.GetAsync(f.Auditor, "/api/v1/reviews")).Status);
     }
 
@@ -165,7 +166,7 @@ public sealed class ReviewQueueTests(ReviewFixture f) : IClassFixture<ReviewFixt
         var (_, again) = await ReviewFixture.PostAsync(f.Owner, $"/api/v1/reviews/{id}/open", new { });
         Assert.Equal("rita@example.org", again.GetProperty("openedBy").GetString());
         Assert.Equal(openedAt, again.GetProperty("openedAt").GetDateTimeOffset());
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/api/v1/reviews/{id}/open", new { })).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/api/v1/reviews/{id}/open", new { })).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.PostAsync(f.Reviewer, "/api/v1/reviews/int_none/open", new { })).Status);
 
         // 95 seconds pass on the server's clock between opening and reviewing.

@@ -132,14 +132,15 @@ public sealed class ReviewTests(ReviewFixture f) : IClassFixture<ReviewFixture>
         var id = await f.ChatAsync(system);
         var accepted = new { outcome = "accepted" };
 
+        // To someone who may not see the system, its interactions do not exist.
         var (status, body) = await ReviewFixture.PostAsync(f.Outsider, $"/v1/interactions/{id}/review", accepted);
-        Assert.Equal(HttpStatusCode.Forbidden, status);
-        Assert.Equal("permission_error", body.GetProperty("error").GetProperty("type").GetString());
-        Assert.Contains("support-leads", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("interaction_not_found", body.GetProperty("error").GetProperty("code").GetString());
+        Assert.DoesNotContain(system, body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
 
         // A reviewer of other systems, on both surfaces.
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/v1/interactions/{id}/review", accepted)).Status);
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/api/v1/interactions/{id}/review", accepted)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/v1/interactions/{id}/review", accepted)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.PostAsync(f.OtherReviewer, $"/api/v1/interactions/{id}/review", accepted)).Status);
         // Auditors read, they do not review.
         Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.Auditor, $"/api/v1/interactions/{id}/review", accepted)).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.Auditor, $"/v1/interactions/{id}/review", accepted)).Status);
@@ -189,7 +190,7 @@ public sealed class ReviewTests(ReviewFixture f) : IClassFixture<ReviewFixture>
         (status, body) = await ReviewFixture.PostAsync(f.Member, $"/v1/interactions/{id}/feedback", new { rating = 6 });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("1 (poor) to 5", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.PostAsync(f.Outsider, $"/v1/interactions/{id}/feedback", new { rating = 3 })).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.PostAsync(f.Outsider, $"/v1/interactions/{id}/feedback", new { rating = 3 })).Status);
     }
 
     [Fact]
@@ -263,7 +264,7 @@ public sealed class ReviewTests(ReviewFixture f) : IClassFixture<ReviewFixture>
         Assert.Equal("done", record.GetProperty("queue").GetProperty("state").GetString());
 
         Assert.Equal(HttpStatusCode.OK, (await ReviewFixture.GetAsync(f.Auditor, $"/api/v1/interactions/{id}")).Status);
-        Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.GetAsync(f.OtherReviewer, $"/api/v1/interactions/{id}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.GetAsync(f.OtherReviewer, $"/api/v1/interactions/{id}")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await ReviewFixture.GetAsync(f.Member, $"/api/v1/interactions/{id}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await ReviewFixture.GetAsync(f.Admin, "/api/v1/interactions/int_none")).Status);
     }

@@ -161,7 +161,10 @@ public sealed class ApplyTests
         using var body = new StringContent(takeover, Encoding.UTF8, "application/yaml");
         var response = await eve.PostAsync("/api/v1/systems/apply", body);
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Contains("owned by dana@example.org", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Refused without saying whose it is: eve may not see dana's system.
+        var refusal = await response.Content.ReadAsStringAsync();
+        Assert.Contains("belongs to a system you do not own", refusal, StringComparison.Ordinal);
+        Assert.DoesNotContain("dana@example.org", refusal, StringComparison.Ordinal);
 
         using var body2 = new StringContent(takeover, Encoding.UTF8, "application/yaml");
         var response2 = await dana.PostAsync("/api/v1/systems/apply", body2);

@@ -5,7 +5,7 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class IncidentModel(PilotageStore store, ControlPlane control) : DashboardPage
+public sealed class IncidentModel(PilotageStore store, ControlPlane control, Access.SystemScope scope) : DashboardPage
 {
     public override Permission Needed => Permission.Self;
 
@@ -35,16 +35,13 @@ public sealed class IncidentModel(PilotageStore store, ControlPlane control) : D
     {
         try
         {
-            Incident = await IncidentEndpoints.GetIncidentAsync(id, Me, store, ct);
+            Incident = await IncidentEndpoints.GetIncidentAsync(id, Me, scope, store, ct);
             return Page();
         }
         catch (CommandRefusedException refused) when (refused.Status == StatusCodes.Status404NotFound)
         {
+            // Also an incident the person may not see: it does not exist for them.
             return NotFound();
-        }
-        catch (CommandRefusedException refused) when (refused.Status == StatusCodes.Status403Forbidden)
-        {
-            return ForbiddenPage(Me, Permission.IncidentsReadAll);
         }
     }
 }

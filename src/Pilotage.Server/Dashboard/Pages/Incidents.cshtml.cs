@@ -1,13 +1,15 @@
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Server.Incidents;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-/// <summary>Incidents: anyone signed in files one and sees their own; the roles with IncidentsReadAll see all.</summary>
-public sealed class IncidentsModel(PilotageStore store, ControlPlane control) : DashboardPage
+/// <summary>
+/// Incidents: a person files one against a system they use, review or own, and sees their own; the roles
+/// with IncidentsReadAll see those of the systems they may read.
+/// </summary>
+public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Access.SystemScope scope, Gateway.PolicyCache policy) : DashboardPage
 {
     public override Permission Needed => Permission.Self;
 
@@ -34,8 +36,10 @@ public sealed class IncidentsModel(PilotageStore store, ControlPlane control) : 
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        Incidents = await IncidentEndpoints.ListIncidentsAsync(null, null, null, Me, store, ct);
-        await using var db = store.CreateDbContext();
-        Systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => s.Slug).ToListAsync(ct);
+        Incidents = await IncidentEndpoints.ListIncidentsAsync(null, null, null, Me, scope, store, ct);
+        // The form offers only the systems the person may file against (the API refuses the others).
+        Systems = policy.Current.Systems.Values
+            .Where(s => SystemAccess.MayFileIncident(Me.Person, s.State.Spec, s.State.Lifecycle))
+            .Select(s => s.State.Slug).Order(StringComparer.Ordinal).ToList();
     }
 }

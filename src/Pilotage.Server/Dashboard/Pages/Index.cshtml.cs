@@ -8,5 +8,5 @@ public sealed class PortfolioModel(DashboardData data) : DashboardPage
 
     public IReadOnlyList<PortfolioRow> Rows { get; private set; } = [];
 
-    public async Task OnGetAsync(CancellationToken ct) => Rows = await data.PortfolioAsync(ct);
+    public async Task OnGetAsync(CancellationToken ct) => Rows = await data.PortfolioAsync(Me, ct);
 }

@@ -14,6 +14,9 @@ public sealed class ReviewsModel(ReviewService reviews) : DashboardPage
 
     public ReviewQueueItem? Current { get; private set; }
 
+    /// <summary>Four eyes: the person who asked does not release their own held answer (the service refuses it too).</summary>
+    public bool AskedByMe(ReviewQueueItem item) => string.Equals(item.UserEmail, Me.Email, StringComparison.OrdinalIgnoreCase);
+
     public async Task OnGetAsync(string? id, CancellationToken ct) => await LoadAsync(id, ct);
 
     public async Task<IActionResult> OnPostReviewAsync(string id, string? outcome, string? finalText, string? reason, string? escalatedTo, string? seconds, CancellationToken ct)
