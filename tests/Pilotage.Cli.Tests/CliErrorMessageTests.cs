@@ -79,7 +79,7 @@ public sealed class CliErrorMessageTests(ServerFixture server) : IDisposable
     public async Task An_unknown_system_is_named_with_where_to_find_the_real_ones(params string[] args)
     {
         var line = Refused(await Cli.RunAsync(args));
-        Assert.Equal("error: no system 'errors-nosuch'; 'pilotage status' lists them", line);
+        Assert.Equal("error: no system 'errors-nosuch'; 'pilotage status' lists the systems you may see", line);
     }
 
     [Fact]

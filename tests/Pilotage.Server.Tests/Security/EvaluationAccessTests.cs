@@ -86,8 +86,9 @@ public sealed class EvaluationAccessTests
 
         using var response = await other.PostAsJsonAsync($"/api/v1/systems/{GatewayHarness.System}/evals", new { testSet = "cases", testSetHash = "abc", cases = 1 });
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.Contains("only its owner or an admin may evaluate it", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Read scoping: another owner's system does not exist for them, so no run can start and nothing about it is told.
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains($"no system '{GatewayHarness.System}'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -62,13 +62,18 @@ public sealed class RightErrorTests
         Assert.Equal(HttpStatusCode.Conflict, owners.StatusCode);
         Assert.Contains("recommends", await owners.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
-        foreach (var (client, who) in new[] { (otherOwner, "another owner"), (reviewer, "a reviewer"), (h.Member, "a member"), (auditor, "an auditor") })
+        // Another owner may not even see the system (read scoping: 404); the others see it and may not decide (403).
+        foreach (var (client, who, refused) in new[]
+                 {
+                     (otherOwner, "another owner", HttpStatusCode.NotFound), (reviewer, "a reviewer", HttpStatusCode.Forbidden),
+                     (h.Member, "a member", HttpStatusCode.Forbidden), (auditor, "an auditor", HttpStatusCode.Forbidden),
+                 })
         {
             foreach (var outcome in new[] { "proceed", "stop", "narrow", "expand", "repilot" })
             {
                 var response = await client.PostAsJsonAsync(decisions, new { outcome, reason = "I want to see the figures", @override = false });
                 var body = await response.Content.ReadAsStringAsync();
-                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{who} deciding {outcome}: {(int)response.StatusCode} {body}");
+                Assert.True(response.StatusCode == refused, $"{who} deciding {outcome}: {(int)response.StatusCode} {body}");
                 foreach (var revealing in new[] { "recommend", "evidence", "insufficient", "criteri", "blocker", "gate", "pass_rate", "sample", "readiness" })
                 {
                     Assert.False(body.Contains(revealing, StringComparison.OrdinalIgnoreCase), $"{who} deciding {outcome} was told '{revealing}': {body}");
