@@ -143,6 +143,8 @@ public static class PilotageApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Runs before status code pages on the way out: an unknown address a browser asked for gets an HTML page.
+        app.UseMiddleware<Dashboard.NotFoundPages>();
         app.UseAuthorization();
 
         app.MapHealth();
