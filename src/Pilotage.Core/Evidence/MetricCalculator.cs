@@ -72,6 +72,10 @@ public static class MetricCalculator
             var (passed, total) = c.PassRates.GetValueOrDefault(category);
             figures[$"pass_rate.{category}"] = MetricValue.Rate(passed, total);
         }
+        foreach (var name in figures.Keys.ToList())
+        {
+            if (MetricCatalogue.UnitOf(name) is { } unit) figures[name] = figures[name] with { Unit = MetricUnits.Name(unit) };
+        }
         return figures;
     }
 }

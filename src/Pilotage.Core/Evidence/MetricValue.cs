@@ -1,11 +1,24 @@
+using System.Text.Json.Serialization;
+
 namespace Pilotage.Core.Evidence;
 
 /// <summary>
 /// One figure of the catalogue with its sample count and, for rates, its 95 % Wilson bounds: the shape
 /// <c>{"value","n","low","high"}</c> of the metrics API. A null value means "no evidence yet", never zero.
 /// </summary>
-public sealed record MetricValue(double? Value, long N, double? Low = null, double? High = null)
+public sealed record MetricValue(
+    [property: JsonPropertyOrder(0)] double? Value,
+    [property: JsonPropertyOrder(2)] long N,
+    [property: JsonPropertyOrder(3)] double? Low = null,
+    [property: JsonPropertyOrder(4)] double? High = null)
 {
+    /// <summary>
+    /// The unit of <see cref="Value"/> as the API spells it (<c>ratio</c>, <c>minutes</c>, <c>currency_per_day</c>…),
+    /// from <see cref="Metrics.MetricCatalogue"/>; set for every figure the catalogue computes.
+    /// </summary>
+    [JsonPropertyOrder(1)]
+    public string? Unit { get; init; }
+
     public static MetricValue None(long n = 0) => new(null, n);
 
     public static MetricValue Rate(long successes, long n)

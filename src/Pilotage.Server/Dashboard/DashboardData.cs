@@ -18,8 +18,8 @@ public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<HealthSigna
 /// <param name="Level">good, warn or bad.</param>
 public sealed record HealthSignal(string Level, string Text);
 
-/// <summary>One line of a system's lifecycle timeline (decisions, stage changes, pauses, config versions), from its audit trail.</summary>
-public sealed record TimelineEntry(DateTimeOffset At, string Kind, string Text, string Actor);
+/// <summary>One line of a system's lifecycle timeline (decisions, stage changes, pauses, config versions), from its audit trail, as a sentence.</summary>
+public sealed record TimelineEntry(DateTimeOffset At, AuditSentence Event);
 
 /// <summary>Everything the system page shows, gathered from the services the API uses.</summary>
 public sealed record SystemPageData(
@@ -68,7 +68,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var row = await db.Systems.AsNoTracking().SingleAsync(s => s.Slug == slug, ct);
         var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
-        var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
+        var timeline = entries.Select(e => new TimelineEntry(e.At, AuditSentences.Describe(e.Action, e.Actor, e.After))).Reverse().ToList();
         var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
         var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, store, ct);
         var changes = await Changes.ChangeRequestEndpoints.ListAsync(slug, null, store, ct);
@@ -120,25 +120,6 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         return signals;
     }
 
-    /// <summary>The reason a decision, pause or resume recorded, read from the audit entry's after-image.</summary>
-    private static string Detail(string? after)
-    {
-        if (string.IsNullOrEmpty(after) || after[0] != '{') return "";
-        try
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(after);
-            foreach (var name in new[] { "reason", "pauseReason", "decisionReason" })
-            {
-                if (json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String) return ": " + value.GetString();
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // An after-image that is not JSON has no reason to show.
-        }
-        return "";
-    }
-
     private static ReportFigure? FigureOf(EvidenceReport report, string metric) => metric switch
     {
         "acceptance_rate" => report.Quality.Acceptance,
@@ -148,38 +129,6 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         "error_rate" => report.Quality.ErrorRate,
         "pass_rate" => report.Quality.PassRate,
         _ => null,
-    };
-
-    private static string KindOf(string action) => action switch
-    {
-        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision",
-        "system.paused" or "system.resumed" => "pause",
-        "system.created" or "system.updated" or "system.config_rolled_back" => "version",
-        "system.restricted" => "pause",
-        _ when action.Contains("rule", StringComparison.Ordinal) => "pause",
-        _ when action.StartsWith("change.", StringComparison.Ordinal) => "change",
-        _ when action.StartsWith("system.handover_", StringComparison.Ordinal) || action.StartsWith("system.legal_hold_", StringComparison.Ordinal) => "ownership",
-        _ => "other",
-    };
-
-    private static string Describe(string action) => action switch
-    {
-        "system.created" => "system created (config version 1)",
-        "system.updated" => "spec updated",
-        "system.paused" => "paused",
-        "system.resumed" => "resumed",
-        "change.requested" => "change requested",
-        "change.approved" => "change approved",
-        "change.rejected" => "change rejected",
-        "change.withdrawn" => "change withdrawn",
-        "change.applied" => "change applied",
-        "change.gate_refused" => "change refused by the regression gate",
-        "system.handover_requested" => "handover proposed",
-        "system.handover_accepted" => "handover accepted",
-        "system.legal_hold_placed" => "legal hold placed",
-        "system.legal_hold_released" => "legal hold released",
-        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision: " + action["system.decision.".Length..],
-        _ => action,
     };
 
     internal static string Num(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);

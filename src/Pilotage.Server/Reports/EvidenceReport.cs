@@ -214,7 +214,8 @@ public sealed record ReportControls(
 public sealed record ReportRefusal(string Code, long Count);
 
 /// <param name="Kind">pause, resume, restrict or rule (a pause rule fired).</param>
-public sealed record ReportControlEvent(DateTimeOffset At, string Kind, string Action, string Actor, string? Reason);
+/// <param name="Text">The event as a sentence ("Paused by the pause rule on rejection_rate: …"), from <see cref="Audit.AuditSentences"/>.</param>
+public sealed record ReportControlEvent(DateTimeOffset At, string Kind, string Action, string Actor, string? Reason, string Text);
 
 /// <summary>The pilot criteria verdicts and what they recommend.</summary>
 public sealed record ReportCriteria(

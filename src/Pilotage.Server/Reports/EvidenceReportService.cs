@@ -191,7 +191,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var stable = new Dictionary<string, MetricValue>(StringComparer.Ordinal);
         foreach (var (name, value) in metrics)
         {
-            var rounded = new MetricValue(ReportFigure.Round(value.Value), value.N, ReportFigure.Round(value.Low), ReportFigure.Round(value.High));
+            var rounded = value with { Value = ReportFigure.Round(value.Value), Low = ReportFigure.Round(value.Low), High = ReportFigure.Round(value.High) };
             if (name == "review_backlog_hours" && rounded.Value is { } hours)
             {
                 rounded = rounded with { Value = Math.Round(hours, 1, MidpointRounding.AwayFromZero) };
@@ -337,7 +337,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
 
     private static ReportControls Controls(IReadOnlyList<ReportRefusal> refusals, IReadOnlyList<AuditEntryRow> entries)
     {
-        var events = entries.Select(e => new ReportControlEvent(e.At, KindOf(e.Action), e.Action, e.Actor, ReasonOf(e))).ToList();
+        var events = entries.Select(e => new ReportControlEvent(e.At, KindOf(e.Action), e.Action, e.Actor, ReasonOf(e), Audit.AuditSentences.Describe(e.Action, e.Actor, e.After).Text)).ToList();
         return new ReportControls(refusals.Sum(r => r.Count), refusals, events,
             events.Count(e => e.Kind == "pause"), events.Count(e => e.Kind == "resume"));
     }

@@ -165,7 +165,11 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
         Assert.True(await tab.Page.Locator("#chart-trend").IsVisibleAsync());
         Assert.True(await tab.Page.Locator("#pause-button").IsVisibleAsync());
         Assert.True(await tab.Page.Locator("#timeline li").CountAsync() >= 2, "the timeline lists the creation and the pilot decision");
-        Assert.Contains("decision: pilot", await tab.Page.InnerTextAsync("#timeline"), StringComparison.Ordinal);
+        // Sentences, never raw audit action names.
+        var timeline = await tab.Page.InnerTextAsync("#timeline");
+        Assert.Contains("Pilot started by admin@", timeline, StringComparison.Ordinal);
+        Assert.Contains("System created by", timeline, StringComparison.Ordinal);
+        Assert.DoesNotContain("system.", timeline, StringComparison.Ordinal);
         await tab.ScreenshotAsync("dashboard-system");
         tab.AssertNoErrors();
 

@@ -274,7 +274,7 @@ public sealed class DashboardDecisionTests(DashboardFixture fixture) : IClassFix
 
         // The system page now shows the decision in its timeline, encoded.
         var system = await (await session.GetAsync($"/dashboard/systems/{DashboardFixture.Approvals}")).Content.ReadAsStringAsync();
-        Assert.Contains("decision: stop: the approval pilot is not needed &lt;b&gt;now&lt;/b&gt;", system, StringComparison.Ordinal);
+        Assert.Contains("Stopped by owner@example.org (against the evidence&#x27;s recommendation): the approval pilot is not needed &lt;b&gt;now&lt;/b&gt;", system, StringComparison.Ordinal);
     }
 
     [Fact]
