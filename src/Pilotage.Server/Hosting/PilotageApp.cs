@@ -92,6 +92,7 @@ public static class PilotageApp
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();
         services.AddSingleton<Reports.EvidenceReportService>();
+        services.AddSingleton<Attention.AttentionService>();
         services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
@@ -170,6 +171,7 @@ public static class PilotageApp
         Changes.ChangeRequestEndpoints.MapChangeRequests(api);
         Changes.OwnershipEndpoints.MapOwnership(api);
         Changes.RetentionEndpoints.MapRetention(api);
+        Attention.AttentionEndpoints.MapAttention(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         Dashboard.DashboardSetup.MapDashboard(app);

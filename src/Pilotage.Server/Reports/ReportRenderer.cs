@@ -154,6 +154,12 @@ public static class ReportRenderer
             foreach (var x in r.Controls.RefusalsByReason) Row(x.Code, Int(x.Count));
             Line();
         }
+        if (r.Controls.FailuresByReason.Count > 0)
+        {
+            Head("Upstream failure", "Count");
+            foreach (var x in r.Controls.FailuresByReason) Row(x.Code, Int(x.Count));
+            Line();
+        }
         if (r.Controls.Events.Count > 0)
         {
             Head("When", "What happened");
@@ -388,6 +394,12 @@ public static class ReportRenderer
             {
                 Add("<table id=\"refusals\"><caption>Refusals by reason</caption><thead><tr><th scope=\"col\">Reason</th><th scope=\"col\" class=\"num\">Count</th></tr></thead><tbody>");
                 foreach (var x in r.Controls.RefusalsByReason) Add($"<tr><td><code>{E(x.Code)}</code></td><td class=\"num\">{Int(x.Count)}</td></tr>");
+                Add("</tbody></table>");
+            }
+            if (r.Controls.FailuresByReason.Count > 0)
+            {
+                Add("<table id=\"failures\"><caption>Upstream failures by reason</caption><thead><tr><th scope=\"col\">Reason</th><th scope=\"col\" class=\"num\">Count</th></tr></thead><tbody>");
+                foreach (var x in r.Controls.FailuresByReason) Add($"<tr><td><code>{E(x.Code)}</code></td><td class=\"num\">{Int(x.Count)}</td></tr>");
                 Add("</tbody></table>");
             }
             if (r.Controls.Events.Count > 0)
