@@ -156,7 +156,7 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
         if (rate < Limits.UpstreamErrorWarn) return;
         var host = Uri.TryCreate(state.Spec.Upstream.BaseUrl, UriKind.Absolute, out var url) ? " to " + UpstreamFailures.HostOf(url) : "";
         list.Add(new(state.Slug, AttentionKind.UpstreamErrors, rate >= Limits.UpstreamErrorBad ? AttentionLevel.Bad : AttentionLevel.Warn,
-            $"{Count(failed)} of {Count(calls)} upstream calls{host} failed in the last {Limits.WindowHours} h ({Percent(rate)}){ByCode(failures)}: check that the model answers (the server log has each failure at Warning)",
+            $"{Count(failed)} of {Count(calls)} upstream calls{host} failed in the last {Limits.WindowHours} h ({Percent(rate)}{ByCode(failures)}). Check that the model answers; the server log has each failure at Warning",
             rate, "ratio", $"/dashboard/systems/{state.Slug}/report?handler=Full#controls"));
     }
 
@@ -167,7 +167,7 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
         var rate = (double)counts.Refused / counts.Requests;
         if (rate < Limits.RefusedWarn) return;
         list.Add(new(state.Slug, AttentionKind.Refusals, rate >= Limits.RefusedBad ? AttentionLevel.Bad : AttentionLevel.Warn,
-            $"{Count(counts.Refused)} of {Count(counts.Requests)} requests refused in the last {Limits.WindowHours} h ({Percent(rate)}){ByCode(refusals)}",
+            $"{Count(counts.Refused)} of {Count(counts.Requests)} requests refused in the last {Limits.WindowHours} h ({Percent(rate)}{ByCode(refusals)})",
             rate, "ratio", $"/dashboard/systems/{state.Slug}/report?handler=Full#controls"));
     }
 
@@ -191,7 +191,7 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
     {
         var byCode = codes.GroupBy(c => c.Code).Select(g => (Code: g.Key, Count: g.Sum(c => c.Count)))
             .Where(c => c.Count > 0).OrderByDescending(c => c.Count).ThenBy(c => c.Code, StringComparer.Ordinal).ToList();
-        return byCode.Count == 0 ? "" : ": " + string.Join(", ", byCode.Select(c => $"{c.Code} {Count(c.Count)}"));
+        return byCode.Count == 0 ? "" : "; " + string.Join(", ", byCode.Select(c => $"{c.Code} {Count(c.Count)}"));
     }
 
     private static string Count(long n) => n.ToString(CultureInfo.InvariantCulture);

@@ -74,6 +74,7 @@ public static class DashboardSetup
         });
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DashboardData>();
+        services.AddSingleton<YourPage>();
         return services;
     }
 

@@ -117,8 +117,9 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.Property(i => i.Cost).HasPrecision(18, 8);
             // No foreign keys: evidence is appended in bulk and must outlive renamed or retired systems.
             e.HasIndex(i => new { i.System, i.CreatedAt });
-            // A member's own page lists their most recent interactions (dashboard, "My page").
-            e.HasIndex(i => new { i.UserId, i.CreatedAt });
+            // A person's own page lists their most recent interactions (dashboard, "Your page"): ids start
+            // with their time, so (user_id, id) reads the newest first without a sort, on both stores.
+            e.HasIndex(i => new { i.UserId, i.Id });
         });
         modelBuilder.Entity<ApprovalRow>(e =>
         {

@@ -43,7 +43,7 @@ public sealed class AttentionTests
         Assert.Equal(1.0, item.GetProperty("figure").GetDouble());
         Assert.Equal("ratio", item.GetProperty("unit").GetString());
         var host = new Uri(h.Upstream.BaseUrl).Authority;
-        Assert.StartsWith($"4 of 4 upstream calls to {host} failed in the last 24 h (100 %): upstream_error 4", item.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith($"4 of 4 upstream calls to {host} failed in the last 24 h (100 %; upstream_error 4)", item.GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Equal($"/dashboard/systems/{System}/report?handler=Full#controls", item.GetProperty("link").GetString());
         // The portfolio view of the API has the same item.
         Assert.Contains(await ItemsAsync(h, null), i => i.GetProperty("system").GetString() == System && i.GetProperty("kind").GetString() == "upstream_errors");
@@ -73,7 +73,7 @@ public sealed class AttentionTests
         }
         var item = Item(await ItemsAsync(h), "refusals") ?? throw new Xunit.Sdk.XunitException("no refusals item");
         Assert.Equal("bad", item.GetProperty("level").GetString());
-        Assert.Equal("3 of 4 requests refused in the last 24 h (75 %): not_in_allowed_group 3", item.GetProperty("text").GetString());
+        Assert.Equal("3 of 4 requests refused in the last 24 h (75 %; not_in_allowed_group 3)", item.GetProperty("text").GetString());
         Assert.Equal(0.75, item.GetProperty("figure").GetDouble());
         var report = await h.Server.Admin.GetFromJsonAsync<JsonElement>($"/api/v1/systems/{System}/report?format=json");
         Assert.Contains(report.GetProperty("controls").GetProperty("refusalsByReason").EnumerateArray(),

@@ -943,7 +943,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("System", "CreatedAt");
 
-                    b.HasIndex("UserId", "CreatedAt");
+                    b.HasIndex("UserId", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });

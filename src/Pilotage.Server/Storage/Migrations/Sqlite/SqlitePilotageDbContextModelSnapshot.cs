@@ -924,7 +924,7 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("System", "CreatedAt");
 
-                    b.HasIndex("UserId", "CreatedAt");
+                    b.HasIndex("UserId", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });

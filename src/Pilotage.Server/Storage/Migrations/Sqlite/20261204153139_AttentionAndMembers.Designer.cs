@@ -11,7 +11,7 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqlitePilotageDbContext))]
-    [Migration("20261204145955_AttentionAndMembers")]
+    [Migration("20261204153139_AttentionAndMembers")]
     partial class AttentionAndMembers
     {
         /// <inheritdoc />
@@ -927,7 +927,7 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("System", "CreatedAt");
 
-                    b.HasIndex("UserId", "CreatedAt");
+                    b.HasIndex("UserId", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });

@@ -35,9 +35,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 + "FROM interactions WHERE outcome IN ('refused', 'failed') GROUP BY 1, 2, 3, 4, 5");
 
             migrationBuilder.CreateIndex(
-                name: "IX_interactions_user_id_created_at",
+                name: "IX_interactions_user_id_id",
                 table: "interactions",
-                columns: new[] { "user_id", "created_at" });
+                columns: new[] { "user_id", "id" });
         }
 
         /// <inheritdoc />
@@ -47,7 +47,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "rollup_codes");
 
             migrationBuilder.DropIndex(
-                name: "IX_interactions_user_id_created_at",
+                name: "IX_interactions_user_id_id",
                 table: "interactions");
         }
     }

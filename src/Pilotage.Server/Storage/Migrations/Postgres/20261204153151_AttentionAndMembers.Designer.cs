@@ -12,7 +12,7 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresPilotageDbContext))]
-    [Migration("20261204150004_AttentionAndMembers")]
+    [Migration("20261204153151_AttentionAndMembers")]
     partial class AttentionAndMembers
     {
         /// <inheritdoc />
@@ -946,7 +946,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("System", "CreatedAt");
 
-                    b.HasIndex("UserId", "CreatedAt");
+                    b.HasIndex("UserId", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });
