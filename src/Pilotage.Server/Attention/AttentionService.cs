@@ -119,7 +119,8 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
         {
             if (figures.GetValueOrDefault(rule.Metric)?.Value is not { } value || (rule.Above ?? rule.Below) is not { } threshold) continue;
             var crossed = rule.Above is { } above ? value > above : value < rule.Below!.Value;
-            var near = !crossed && Math.Abs(value - threshold) <= Math.Abs(threshold) * Limits.NearShare;
+            // Near is a share of the threshold: a rule at 0 (no high incidents, say) is never "near" while the figure sits at 0.
+            var near = !crossed && threshold != 0 && Math.Abs(value - threshold) <= Math.Abs(threshold) * Limits.NearShare;
             if (!crossed && !near) continue;
             var unit = MetricCatalogue.UnitOf(rule.Metric);
             list.Add(new(state.Slug, AttentionKind.PauseRule, crossed ? AttentionLevel.Bad : AttentionLevel.Warn,

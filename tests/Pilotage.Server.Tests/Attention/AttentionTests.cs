@@ -136,6 +136,24 @@ public sealed class AttentionTests
     }
 
     [Fact]
+    public async Task A_pause_rule_is_an_item_only_past_or_near_its_threshold_never_at_a_zero_threshold_it_has_not_crossed()
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full", extra: """
+              pauseRules:
+                - { metric: incidents_high, above: 0, action: pause }
+                - { metric: blocked_rate, above: 0.4, action: pause }
+            """);
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
+        Assert.Null(Item(await ItemsAsync(h), "pause_rule"));
+
+        (await h.Member.PostAsJsonAsync("/api/v1/incidents", new { system = System, kind = "incident", severity = "high", title = "Wrong refund promised" })).EnsureSuccessStatusCode();
+        var item = Item(await ItemsAsync(h), "pause_rule") ?? throw new Xunit.Sdk.XunitException("no pause_rule item");
+        Assert.Equal("bad", item.GetProperty("level").GetString());
+        Assert.Equal("Pause rule incidents_high above 0: now 1, past the threshold", item.GetProperty("text").GetString());
+        Assert.Equal("count", item.GetProperty("unit").GetString());
+    }
+
+    [Fact]
     public async Task Attention_follows_the_role_matrix_and_unknown_systems_are_404()
     {
         await using var h = await GatewayHarness.StartAsync();
