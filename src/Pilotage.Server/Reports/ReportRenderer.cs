@@ -119,6 +119,8 @@ public static class ReportRenderer
 
         Line("## Cost");
         Line();
+        Line(CostUnit);
+        Line();
         CostTable(r.Cost, Head, Row);
         Line();
 
@@ -236,6 +238,9 @@ public static class ReportRenderer
         return md.ToString();
     }
 
+    /// <summary>Amounts carry no currency sign: they are in whatever currency the spec's prices are written in.</summary>
+    private const string CostUnit = "Amounts are in the currency of the spec's prices (upstream.pricePer1kInput / pricePer1kOutput, review.hourlyRate).";
+
     private static void CostTable(ReportCost c, Action<string[]> head, Action<string[]> row)
     {
         head(["", "Per task", "Per day", "Total"]);
@@ -349,7 +354,7 @@ public static class ReportRenderer
 
         Section(h, "cost", "Cost", () =>
         {
-            Add("<table><caption>Model cost and review labour</caption><thead><tr><th scope=\"col\"></th><th scope=\"col\" class=\"num\">Per task</th><th scope=\"col\" class=\"num\">Per day</th><th scope=\"col\" class=\"num\">Total</th></tr></thead><tbody>");
+            Add($"<table><caption>Model cost and review labour. {E(CostUnit)}</caption><thead><tr><th scope=\"col\"></th><th scope=\"col\" class=\"num\">Per task</th><th scope=\"col\" class=\"num\">Per day</th><th scope=\"col\" class=\"num\">Total</th></tr></thead><tbody>");
             CostTable(r.Cost,
                 _ => { },
                 cells => Add($"<tr><th scope=\"row\">{E(cells[0])}</th>{string.Concat(cells.Skip(1).Select(c => $"<td class=\"num\">{E(c)}</td>"))}</tr>"));
