@@ -20,17 +20,25 @@ public sealed class EvidenceCliTests(ServerFixture server) : IDisposable
 
         Assert.True(metrics.ExitCode == 0, metrics.ToString());
         var lines = LifecycleCliTests.Lines(metrics.Out);
-        Assert.Equal(["METRIC", "VALUE", "N", "95 % INTERVAL"], EvalCliTests.Cells(lines[0]));
+        Assert.Equal(["METRIC", "VALUE", "UNIT", "SAMPLES", "95 % INTERVAL"], EvalCliTests.Cells(lines[0]));
         var acceptance = EvalCliTests.Cells(Assert.Single(lines, l => l.StartsWith("acceptance_rate ", StringComparison.Ordinal)));
-        Assert.Matches(@"^\d+\.\d %$", acceptance[1]);
-        Assert.Matches(@"^[1-9]\d*$", acceptance[2]);
-        Assert.Matches(@"^\d+\.\d % – \d+\.\d %$", acceptance[3]);
+        Assert.Matches(@"^\d+(\.\d)?$", acceptance[1]);
+        Assert.Equal("%", acceptance[2]);
+        Assert.Matches(@"^[1-9]\d*$", acceptance[3]);
+        Assert.Matches(@"^\d+(\.\d)? – \d+(\.\d)?$", acceptance[4]);
+        // Every figure names its unit, from the metric catalogue: minutes, currency per day, milliseconds.
+        Assert.Equal("minutes", EvalCliTests.Cells(Assert.Single(lines, l => l.StartsWith("net_minutes_saved_per_task ", StringComparison.Ordinal)))[2]);
+        Assert.Equal("currency per day", EvalCliTests.Cells(Assert.Single(lines, l => l.StartsWith("cost_per_day ", StringComparison.Ordinal)))[2]);
+        Assert.Equal("ms", EvalCliTests.Cells(Assert.Single(lines, l => l.StartsWith("latency_p95 ", StringComparison.Ordinal)))[2]);
         Assert.StartsWith("review forecast: ", lines[^1], StringComparison.Ordinal);
 
         var json = await Cli.RunAsync("metrics", "metrics-import", "--json");
         Assert.True(json.ExitCode == 0, json.ToString());
         var figure = json.Json().GetProperty("metrics").GetProperty("acceptance_rate");
-        Assert.Equal(acceptance[2], figure.GetProperty("n").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(acceptance[3], figure.GetProperty("n").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("ratio", figure.GetProperty("unit").GetString());
+        Assert.Equal("minutes", json.Json().GetProperty("metrics").GetProperty("review_minutes_per_task").GetProperty("unit").GetString());
+        Assert.Equal("currency_per_day", json.Json().GetProperty("metrics").GetProperty("cost_per_day").GetProperty("unit").GetString());
 
         var none = await Cli.RunAsync("metrics", "metrics-import", "--from", "2001-01-01", "--to", "2001-01-31", "--json");
         Assert.True(none.ExitCode == 0, none.ToString());

@@ -154,7 +154,7 @@ internal static class ChangeCommands
         headers.AddRange(versions.Select(v => $"v{Args.Number(v.ConfigVersion)}{(v.Current ? " *" : "")}"));
         var rows = ChangeRequestEndpoints.KeyMetrics.Select(metric => (IReadOnlyList<string>)
             [metric, .. versions.Select(v => v.Metrics.TryGetValue(metric, out var m) && m.Value is { } value
-                ? string.Create(CultureInfo.InvariantCulture, $"{value:0.###} (n={m.N})") : "-")]).ToList();
+                ? $"{Pilotage.Core.Metrics.MetricCatalogue.Format(metric, value)} ({Evidence.MetricsCommand.Samples(m.N)})" : "-")]).ToList();
         cli.Output.Table(headers, rows, $"no config versions recorded for {slug}");
         return ExitCodes.Ok;
     }

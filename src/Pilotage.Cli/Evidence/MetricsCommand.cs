@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Pilotage.Cli.Client;
+using Pilotage.Core.Metrics;
 
 namespace Pilotage.Cli.Evidence;
 
@@ -79,7 +80,7 @@ internal static class MetricsCommand
                     rows.Add(Row(metric.Name, metric.Value));
                 }
             }
-            cli.Output.Table(["METRIC", "VALUE", "N", "95 % INTERVAL"], rows, $"no figures for {slug} yet");
+            cli.Output.Table(["METRIC", "VALUE", "UNIT", "SAMPLES", "95 % INTERVAL"], rows, $"no figures for {slug} yet");
             if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("reviewForecast", out var forecast)
                 && forecast.ValueKind == JsonValueKind.Object && forecast.TryGetProperty("summary", out var summary) && summary.ValueKind == JsonValueKind.String)
             {
@@ -91,34 +92,42 @@ internal static class MetricsCommand
         return command;
     }
 
-    /// <summary>One figure: rates (those with an interval) in percent, other figures as numbers; no evidence is "-", never 0.</summary>
+    /// <summary>
+    /// One figure in the unit the API gives beside it (the metric catalogue's), named in the UNIT column:
+    /// ratios in percent, other figures as they are; no evidence is "-", never 0.
+    /// </summary>
     internal static IReadOnlyList<string> Row(string name, JsonElement figure)
     {
         var value = Number(figure, "value");
         var low = Number(figure, "low");
         var high = Number(figure, "high");
         var n = figure.ValueKind == JsonValueKind.Object && figure.TryGetProperty("n", out var count) && count.TryGetInt64(out var samples) ? samples : 0;
-        var rate = low is not null || high is not null || IsRate(name);
-        string Format(double? x) => x is not { } d ? "-" : rate ? Percent(d) : Plain(d);
+        var unit = UnitOf(name, figure);
+        string Format(double? x) => x is not { } d ? "-" : MetricUnits.Number(unit, d);
         var interval = low is null && high is null ? "-" : $"{Format(low)} – {Format(high)}";
         // Evaluation cases that errored are not in n: shown beside it, so "-" is never read as "all failed".
-        var errors = Number(figure, "errors") is > 0 and { } e ? $" (+{Plain(e)} errored)" : "";
-        return [name, Format(value), n.ToString(CultureInfo.InvariantCulture) + errors, interval];
+        var errors = Number(figure, "errors") is > 0 and { } e ? $" (+{Args.Number((long)e)} errored)" : "";
+        return [name, Format(value), MetricUnits.Label(unit), Args.Number(n) + errors, interval];
     }
 
-    private static bool IsRate(string name) =>
-        name.EndsWith("_rate", StringComparison.Ordinal) || name.StartsWith("pass_rate", StringComparison.Ordinal)
-        || name is "adoption" or "review_capacity_utilisation";
+    /// <summary>"1 sample", "72 samples".</summary>
+    internal static string Samples(long n) => n == 1 ? "1 sample" : $"{Args.Number(n)} samples";
+
+    /// <summary>The unit the server sent; the catalogue's when it sent none (an older server).</summary>
+    private static MetricUnit UnitOf(string name, JsonElement figure)
+    {
+        if (figure.ValueKind == JsonValueKind.Object && figure.TryGetProperty("unit", out var unit) && unit.ValueKind == JsonValueKind.String)
+        {
+            foreach (var candidate in Enum.GetValues<MetricUnit>())
+            {
+                if (MetricUnits.Name(candidate) == unit.GetString()) return candidate;
+            }
+        }
+        return MetricCatalogue.UnitOf(name) ?? MetricUnit.Count;
+    }
 
     private static double? Number(JsonElement figure, string property) =>
         figure.ValueKind == JsonValueKind.Object && figure.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
             ? value.GetDouble()
             : null;
-
-    private static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
-
-    private static string Plain(double value) =>
-        Math.Abs(value - Math.Round(value)) < 1e-9 && Math.Abs(value) < 1e15
-            ? Math.Round(value).ToString("0", CultureInfo.InvariantCulture)
-            : value.ToString(Math.Abs(value) >= 100 ? "0.#" : "0.###", CultureInfo.InvariantCulture);
 }

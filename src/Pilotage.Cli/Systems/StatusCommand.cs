@@ -17,7 +17,7 @@ internal static class StatusCommand
             Description = "A system's name (metadata.name in its spec); without it, all systems are listed",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = cli.ClientCommand("status", "List AI systems with their lifecycle phase, owner, risk and config version, or show one system in detail.");
+        var command = cli.ClientCommand("status", "List AI systems with their lifecycle phase, owner, risk and config version and what needs attention, or show one system in detail.");
         command.Arguments.Add(system);
         command.SetAction(async (parse, ct) =>
         {
@@ -41,6 +41,14 @@ internal static class StatusCommand
                     ["SYSTEM", "PHASE", "OWNER", "RISK", "CONFIG", "UPDATED"],
                     systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Orphaned ? s.Owner + " (orphaned)" : s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
                     "no AI systems yet; declare one in a spec file and run 'pilotage apply -f FILE'");
+                // The portfolio's attention items, worst first: what the dashboard shows in red and amber.
+                var attention = Attention(await client.GetAsync("api/v1/attention", ct)).Where(a => a.Level != "good").ToList();
+                if (systems.Count > 0)
+                {
+                    cli.Output.Line();
+                    if (attention.Count == 0) cli.Output.Line("nothing needs attention");
+                    foreach (var item in attention.OrderBy(a => a.Level == "bad" ? 0 : 1)) cli.Output.Line($"{item.Level}: {item.System}: {item.Text} ({client.ServerText}{item.Link})");
+                }
                 return ExitCodes.Ok;
             }
             var one = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}", ct);
@@ -66,6 +74,11 @@ internal static class StatusCommand
                 ("created", Output.Time(s.CreatedAt)),
                 ("updated", Output.Time(s.UpdatedAt)),
             ]);
+            // What needs attention, as on the system's dashboard page, with where to act on it.
+            var items = Attention(await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/attention", ct)).Where(a => a.Level != "good").ToList();
+            cli.Output.Line();
+            if (items.Count == 0) cli.Output.Line("nothing needs attention");
+            foreach (var item in items) cli.Output.Line($"{item.Level}: {item.Text} ({client.ServerText}{item.Link})");
             // The evidence's verdict and the seed's six mistakes, where someone looking at status sees them.
             var report = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/report?format=json", ct);
             if (report.TryGetProperty("criteria", out var criteria) && criteria.TryGetProperty("recommendation", out var recommendation))
@@ -83,6 +96,19 @@ internal static class StatusCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private sealed record AttentionLine(string System, string Level, string Text, string Link);
+
+    /// <summary>Attention items as the API sends them (<c>{system, kind, level, text, figure, unit, link}</c>).</summary>
+    private static IEnumerable<AttentionLine> Attention(JsonElement raw)
+    {
+        if (raw.ValueKind != JsonValueKind.Array) yield break;
+        foreach (var item in raw.EnumerateArray())
+        {
+            string Text(string name) => item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Args.OneLine(value.GetString()) : "";
+            yield return new AttentionLine(Text("system"), Text("level"), Text("text"), Text("link"));
+        }
     }
 
     private static string Phase(SystemSummary s) => s.StageName is null ? s.Phase : $"{s.Phase} ({s.StageName})";

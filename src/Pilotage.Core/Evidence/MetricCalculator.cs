@@ -70,6 +70,10 @@ public static class MetricCalculator
         {
             figures[$"pass_rate.{category}"] = PassRate(c.PassRates.GetValueOrDefault(category) ?? CaseCounts.None);
         }
+        foreach (var name in figures.Keys.ToList())
+        {
+            if (MetricCatalogue.UnitOf(name) is { } unit) figures[name] = figures[name] with { Unit = MetricUnits.Name(unit) };
+        }
         return figures;
     }
 

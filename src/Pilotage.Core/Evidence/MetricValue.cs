@@ -8,9 +8,20 @@ namespace Pilotage.Core.Evidence;
 /// </summary>
 /// <param name="Errors">For <c>pass_rate*</c> only: evaluation cases that errored (upstream failure, timeout,
 /// refusal by a control). They ran to no verdict, so they are not in <paramref name="N"/> nor in the value.</param>
-public sealed record MetricValue(double? Value, long N, double? Low = null, double? High = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Errors = null)
+public sealed record MetricValue(
+    [property: JsonPropertyOrder(0)] double? Value,
+    [property: JsonPropertyOrder(2)] long N,
+    [property: JsonPropertyOrder(3)] double? Low = null,
+    [property: JsonPropertyOrder(4)] double? High = null,
+    [property: JsonPropertyOrder(5), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Errors = null)
 {
+    /// <summary>
+    /// The unit of <see cref="Value"/> as the API spells it (<c>ratio</c>, <c>minutes</c>, <c>currency_per_day</c>…),
+    /// from <see cref="Metrics.MetricCatalogue"/>; set for every figure the catalogue computes.
+    /// </summary>
+    [JsonPropertyOrder(1)]
+    public string? Unit { get; init; }
+
     public static MetricValue None(long n = 0) => new(null, n);
 
     public static MetricValue Rate(long successes, long n)

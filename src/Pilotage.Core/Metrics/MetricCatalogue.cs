@@ -12,43 +12,60 @@ public static class MetricCatalogue
     public static IReadOnlyList<string> Categories { get; } =
         ["normal", "edge", "unclear", "missing_data", "policy_boundary"];
 
-    /// <summary>Every known metric name, in catalogue order.</summary>
-    public static IReadOnlyList<string> Names { get; } =
+    /// <summary>
+    /// Every metric with its unit, in catalogue order: the one place a metric's unit is declared. The API
+    /// returns the unit beside each value; the CLI, the dashboard and the report format figures with it.
+    /// </summary>
+    private static readonly (string Name, MetricUnit Unit)[] Definitions =
     [
-        "acceptance_rate",
-        "edit_rate",
-        "rejection_rate",
-        "escalation_rate",
-        "rework",
-        "review_minutes_per_task",
-        "net_minutes_saved_per_task",
-        "cost_per_task",
-        "cost_per_day",
-        "adoption",
-        "feedback_mean",
-        "out_of_scope_rate",
-        "blocked_rate",
-        "error_rate",
-        "latency_p50",
-        "latency_p95",
-        "incidents_low",
-        "incidents_medium",
-        "incidents_high",
-        "incidents_critical",
-        "complaints",
-        "review_backlog",
-        "review_backlog_hours",
-        "review_capacity_utilisation",
-        "pass_rate",
-        "pass_rate.normal",
-        "pass_rate.edge",
-        "pass_rate.unclear",
-        "pass_rate.missing_data",
-        "pass_rate.policy_boundary",
-        "samples",
+        ("acceptance_rate", MetricUnit.Ratio),
+        ("edit_rate", MetricUnit.Ratio),
+        ("rejection_rate", MetricUnit.Ratio),
+        ("escalation_rate", MetricUnit.Ratio),
+        // The mean normalised edit distance of edited answers: 0 untouched, 1 rewritten.
+        ("rework", MetricUnit.Ratio),
+        ("review_minutes_per_task", MetricUnit.Minutes),
+        ("net_minutes_saved_per_task", MetricUnit.Minutes),
+        ("cost_per_task", MetricUnit.Currency),
+        ("cost_per_day", MetricUnit.CurrencyPerDay),
+        ("adoption", MetricUnit.Ratio),
+        ("feedback_mean", MetricUnit.Rating),
+        ("out_of_scope_rate", MetricUnit.Ratio),
+        ("blocked_rate", MetricUnit.Ratio),
+        ("error_rate", MetricUnit.Ratio),
+        ("latency_p50", MetricUnit.Milliseconds),
+        ("latency_p95", MetricUnit.Milliseconds),
+        ("incidents_low", MetricUnit.Count),
+        ("incidents_medium", MetricUnit.Count),
+        ("incidents_high", MetricUnit.Count),
+        ("incidents_critical", MetricUnit.Count),
+        ("complaints", MetricUnit.Count),
+        ("review_backlog", MetricUnit.Count),
+        ("review_backlog_hours", MetricUnit.Hours),
+        // Review work needed over the reviewers' capacity: above 1 means they cannot keep up.
+        ("review_capacity_utilisation", MetricUnit.Ratio),
+        ("pass_rate", MetricUnit.Ratio),
+        ("pass_rate.normal", MetricUnit.Ratio),
+        ("pass_rate.edge", MetricUnit.Ratio),
+        ("pass_rate.unclear", MetricUnit.Ratio),
+        ("pass_rate.missing_data", MetricUnit.Ratio),
+        ("pass_rate.policy_boundary", MetricUnit.Ratio),
+        ("samples", MetricUnit.Count),
     ];
 
-    private static readonly FrozenSet<string> Known = Names.ToFrozenSet(StringComparer.Ordinal);
+    /// <summary>Every known metric name, in catalogue order.</summary>
+    public static IReadOnlyList<string> Names { get; } = Definitions.Select(d => d.Name).ToArray();
+
+    private static readonly FrozenDictionary<string, MetricUnit> Units = Definitions.ToFrozenDictionary(d => d.Name, d => d.Unit, StringComparer.Ordinal);
+
+    /// <summary>The unit of a catalogue metric; null for a name outside the catalogue.</summary>
+    public static MetricUnit? UnitOf(string? name) => name is not null && Units.TryGetValue(name, out var unit) ? unit : null;
+
+    /// <summary>A figure of <paramref name="name"/> with its unit, as people read it: "84.2 %", "3.2 min", "0.84 per day".</summary>
+    public static string Format(string name, double value) => MetricUnits.Format(UnitOf(name) ?? MetricUnit.Count, value);
+
+    /// <summary>True for an exact (case-sensitive) catalogue name.</summary>
+    public static bool IsKnown(string? name) => name is not null && Units.ContainsKey(name);
 
     /// <summary>
     /// Metrics a pause rule can watch: each is computed from evidence as it arrives (reviews, requests,
@@ -86,9 +103,6 @@ public static class MetricCatalogue
             _ => $"{name} cannot be watched by a pause rule; use it in pilot criteria or rollout gates",
         };
     }
-
-    /// <summary>True for an exact (case-sensitive) catalogue name.</summary>
-    public static bool IsKnown(string? name) => name is not null && Known.Contains(name);
 
     /// <summary>
     /// True for metrics that are proportions in [0, 1] (and so get Wilson bounds): the <c>*_rate</c>

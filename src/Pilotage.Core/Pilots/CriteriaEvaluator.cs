@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Pilotage.Core.Evidence;
+using Pilotage.Core.Metrics;
 using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Pilots;
@@ -190,12 +191,14 @@ public static class CriteriaEvaluator
     /// </summary>
     private static string Shown(string metric, double value, long n, ConfidenceBound confidence, double tested, bool hasBound, double? threshold, MetricValue figure)
     {
-        string Apart(double x) => threshold is { } t ? Figures.NumApart(x, t) : Figures.Num(x);
+        // The unit follows the figure ("2.5 min", "0.84 per day"); rates stay in the 0–1 scale their thresholds are written in.
+        var unit = MetricCatalogue.UnitOf(metric) is { } u ? MetricUnits.Suffix(u) : "";
+        string Apart(double x) => (threshold is { } t ? Figures.NumApart(x, t) : Figures.Num(x)) + unit;
         var samples = $"n={Figures.Int(n)}{Errored(figure)}";
         return (confidence, hasBound) switch
         {
             (ConfidenceBound.Point, _) => $"{metric} {Apart(value)} ({samples})",
-            (_, true) => $"{metric} {Figures.Num(value)} ({samples}, {(confidence == ConfidenceBound.Upper ? "upper" : "lower")} bound {Apart(tested)})",
+            (_, true) => $"{metric} {Figures.Num(value)}{unit} ({samples}, {(confidence == ConfidenceBound.Upper ? "upper" : "lower")} bound {Apart(tested)})",
             // Only rates have an interval; saying so keeps a person from believing a bound was tested.
             _ => $"{metric} {Apart(value)} ({samples}, no interval: point value tested)",
         };
@@ -205,13 +208,17 @@ public static class CriteriaEvaluator
     private static string Errored(MetricValue figure) =>
         figure.Errors is > 0 and { } errors ? $"; {Figures.Int(errors)} errored, not counted: rerun them" : "";
 
-    private static string Threshold(CriterionSpec criterion) => (criterion.Min, criterion.Max) switch
+    private static string Threshold(CriterionSpec criterion)
     {
-        ({ } min, { } max) => $"is within {Figures.Num(min)}–{Figures.Num(max)}",
-        ({ } min, null) => $"meets min {Figures.Num(min)}",
-        (null, { } max) => $"meets max {Figures.Num(max)}",
-        _ => "has no threshold",
-    };
+        var unit = MetricCatalogue.UnitOf(criterion.Metric) is { } u ? MetricUnits.Suffix(u) : "";
+        return (criterion.Min, criterion.Max) switch
+        {
+            ({ } min, { } max) => $"is within {Figures.Num(min)}–{Figures.Num(max)}{unit}",
+            ({ } min, null) => $"meets min {Figures.Num(min)}{unit}",
+            (null, { } max) => $"meets max {Figures.Num(max)}{unit}",
+            _ => "has no threshold",
+        };
+    }
 
     private static string Consequence(CriterionSpec criterion) =>
         criterion.Else is { } outcome ? $" → {SpecEnum.ToName(outcome)}" : "";

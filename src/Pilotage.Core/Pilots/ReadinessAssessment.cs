@@ -182,7 +182,7 @@ public static class ReadinessAssessment
                 : "no review is recorded", null);
         }
         var figure = $"{Figures.Num(m)} review minutes per task over {Figures.Plural(minutes.N, "review", "reviews")}"
-                     + (Figure(f, "rework") is { Value: { } r } ? $"; rework {Figures.Num(r)}" : "")
+                     + (Figure(f, "rework") is { Value: { } r } ? $"; rework {MetricCatalogue.Format("rework", r)} of an answer" : "")
                      + (f.ReviewForecast is { Utilisation: { } u } ? $"; {Figures.Percent(u)} of review capacity" : "");
         if (f.ReviewForecast is { DaysUntilBreach: { } days } forecast && days <= PilotThresholds.ReviewBreachHorizonDays)
         {
@@ -442,10 +442,10 @@ public static class ReadinessAssessment
         }
         if (f.Review.HourlyRate is not { } rate)
         {
-            var figure = $"cost per task {Figures.Num(c)} (model only){reviewPart}";
-            return Result.Warn($"cost per task {Figures.Num(c)} counts the model only; review labour, the usual hidden cost, is unpriced (spec.review.hourlyRate){reviewPart}", figure);
+            var figure = $"cost per task {MetricCatalogue.Format("cost_per_task", c)} (model only){reviewPart}";
+            return Result.Warn($"cost per task {MetricCatalogue.Format("cost_per_task", c)} counts the model only; review labour, the usual hidden cost, is unpriced (spec.review.hourlyRate){reviewPart}", figure);
         }
-        var priced = $"cost per task {Figures.Num(c)} including review labour at {Figures.Num((double)rate)}/h{reviewPart}";
+        var priced = $"cost per task {MetricCatalogue.Format("cost_per_task", c)} including review labour at {Figures.Num((double)rate)} per hour{reviewPart}";
         return Result.Ok(priced, priced);
     }
 

@@ -42,6 +42,7 @@ namespace Pilotage.Server.Api;
 [JsonSerializable(typeof(IReadOnlyList<Pilotage.Server.Pilots.EvalRunView>))]
 [JsonSerializable(typeof(Pilotage.Server.Pilots.EvalRunDetail))]
 [JsonSerializable(typeof(Pilotage.Server.Evidence.SystemMetricsView))]
+[JsonSerializable(typeof(IReadOnlyList<Pilotage.Server.Attention.AttentionItem>))]
 [JsonSerializable(typeof(DecisionRequest))]
 [JsonSerializable(typeof(ReasonRequest))]
 [JsonSerializable(typeof(DecisionView))]

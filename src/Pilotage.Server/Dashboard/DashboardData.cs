@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Attention;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Reports;
@@ -10,16 +11,14 @@ using Pilotage.Server.Systems;
 namespace Pilotage.Server.Dashboard;
 
 /// <summary>One system on the portfolio page: where it stands and what needs a person's attention.</summary>
+/// <param name="Attention">The system's attention items, worst first (the same as the API's and <c>pilotage status</c>'s).</param>
 /// <param name="Ownership">Owner, orphaned, pending handover.</param>
 /// <param name="Held">Under legal hold.</param>
-public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<HealthSignal> Health, IReadOnlyList<ReportMistake> Mistakes, string Recommendation,
+public sealed record PortfolioRow(ReportSystem System, IReadOnlyList<AttentionItem> Attention, IReadOnlyList<ReportMistake> Mistakes, string Recommendation,
     Changes.OwnershipView Ownership, bool Held);
 
-/// <param name="Level">good, warn or bad.</param>
-public sealed record HealthSignal(string Level, string Text);
-
-/// <summary>One line of a system's lifecycle timeline (decisions, stage changes, pauses, config versions), from its audit trail.</summary>
-public sealed record TimelineEntry(DateTimeOffset At, string Kind, string Text, string Actor);
+/// <summary>One line of a system's lifecycle timeline (decisions, stage changes, pauses, config versions), from its audit trail, as a sentence.</summary>
+public sealed record TimelineEntry(DateTimeOffset At, AuditSentence Event);
 
 /// <summary>Everything the system page shows, gathered from the services the API uses.</summary>
 public sealed record SystemPageData(
@@ -32,7 +31,8 @@ public sealed record SystemPageData(
     Changes.OwnershipView Ownership,
     Changes.LegalHoldView Hold,
     IReadOnlyList<Changes.VersionMetricsView> VersionMetrics,
-    Pilotage.Core.Pilots.GateEvaluation? Gate)
+    Pilotage.Core.Pilots.GateEvaluation? Gate,
+    IReadOnlyList<AttentionItem> Attention)
 {
     /// <summary>Open and approved requests first (they wait for someone), then the decided ones, newest first.</summary>
     public IEnumerable<Changes.ChangeRequestView> ChangesOpenFirst =>
@@ -40,24 +40,21 @@ public sealed record SystemPageData(
 }
 
 /// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
-public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions, Access.SystemScope scope)
+public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions, AttentionService attention, Access.SystemScope scope)
 {
-    /// <summary>A pause rule is "near" when its metric is within this share of the threshold.</summary>
-    public const double NearThreshold = 0.2;
-
     /// <summary>The systems the person may read (owners: theirs; reviewers: the ones they review; admins and auditors: all).</summary>
     public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(Access.Actor actor, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
-        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.SpecJson, s.LegalHoldAt }).ToListAsync(ct);
+        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.LegalHoldAt }).ToListAsync(ct);
         var readable = scope.Restriction(actor.Person);
+        var items = await attention.PortfolioAsync(readable, ct);
         var rows = new List<PortfolioRow>();
         foreach (var system in systems.Where(s => readable is null || readable.Contains(s.Slug)))
         {
             var report = await reports.BuildAsync(system.Slug, ct);
-            var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
             var ownership = await Changes.OwnershipEndpoints.ReadAsync(system.Slug, store, ct);
-            rows.Add(new PortfolioRow(report.System, Health(report, spec), report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind,
+            rows.Add(new PortfolioRow(report.System, items.GetValueOrDefault(system.Slug) ?? [], report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind,
                 ownership, system.LegalHoldAt is not null));
         }
         return rows;
@@ -70,7 +67,7 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var row = await db.Systems.AsNoTracking().SingleAsync(s => s.Slug == slug, ct);
         var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
-        var timeline = entries.Select(e => new TimelineEntry(e.At, KindOf(e.Action), Describe(e.Action) + Detail(e.After), e.Actor)).Reverse().ToList();
+        var timeline = entries.Select(e => new TimelineEntry(e.At, AuditSentences.Describe(e.Action, e.Actor, e.After))).Reverse().ToList();
         var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
         var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, scope, store, ct);
         var changes = await Changes.ChangeRequestEndpoints.ListAsync(slug, null, store, ct);
@@ -78,7 +75,8 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var hold = new Changes.LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);
         var byVersion = await Changes.ChangeRequestEndpoints.ByVersionAsync(slug, store, metrics, ct);
         var gate = await decisions.CurrentGateAsync(slug, ct);
-        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, ownership, hold, byVersion, gate);
+        var items = await attention.SystemAsync(slug, ct);
+        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, ownership, hold, byVersion, gate, items);
     }
 
     public async Task<bool> ExistsAsync(string slug, CancellationToken ct)
@@ -86,103 +84,6 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         await using var db = store.CreateDbContext();
         return await db.Systems.AsNoTracking().AnyAsync(s => s.Slug == slug, ct);
     }
-
-    /// <summary>The health column: pause rules close to firing, the review backlog against its SLA, the pilot's time box.</summary>
-    internal static IReadOnlyList<HealthSignal> Health(EvidenceReport report, SystemSpec spec)
-    {
-        var signals = new List<HealthSignal>();
-        if (report.System.Pause is { } pause) signals.Add(new("bad", $"paused by {pause.By}: {pause.Reason}"));
-        foreach (var rule in spec.PauseRules)
-        {
-            var figure = FigureOf(report, rule.Metric);
-            if (figure?.Value is not { } value) continue;
-            var threshold = rule.Above ?? rule.Below;
-            if (threshold is not { } t) continue;
-            var crossed = rule.Above is { } above ? value > above : value < rule.Below!.Value;
-            var near = !crossed && Math.Abs(value - t) <= Math.Abs(t) * NearThreshold;
-            if (crossed || near)
-            {
-                signals.Add(new(crossed ? "bad" : "warn",
-                    $"pause rule {rule.Metric} {(rule.Above is not null ? "above" : "below")} {Num(t)}: now {Num(value)}{(crossed ? " (past the threshold)" : " (near)")}"));
-            }
-        }
-        var review = report.Review;
-        if (review.SlaHours is { } sla && review.Backlog > 0)
-        {
-            var level = review.BacklogOldestHours >= sla ? "bad" : review.BacklogOldestHours >= sla * (1 - NearThreshold) ? "warn" : "good";
-            signals.Add(new(level, $"review backlog {review.Backlog}, oldest {Num(review.BacklogOldestHours)} h of a {Num(sla)} h SLA"));
-        }
-        else if (review.Backlog > 0)
-        {
-            signals.Add(new("good", $"review backlog {review.Backlog} (no SLA set)"));
-        }
-        if (report.System.Expired) signals.Add(new("bad", "pilot expired: the gateway refuses until a decision"));
-        else if (report.System.DaysLeft is <= 7 and { } days) signals.Add(new("warn", $"pilot ends in {days} day(s)"));
-        if (signals.Count == 0) signals.Add(new("good", "nothing needs attention"));
-        return signals;
-    }
-
-    /// <summary>The reason a decision, pause or resume recorded, read from the audit entry's after-image.</summary>
-    private static string Detail(string? after)
-    {
-        if (string.IsNullOrEmpty(after) || after[0] != '{') return "";
-        try
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(after);
-            foreach (var name in new[] { "reason", "pauseReason", "decisionReason" })
-            {
-                if (json.RootElement.TryGetProperty(name, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String) return ": " + value.GetString();
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // An after-image that is not JSON has no reason to show.
-        }
-        return "";
-    }
-
-    private static ReportFigure? FigureOf(EvidenceReport report, string metric) => metric switch
-    {
-        "acceptance_rate" => report.Quality.Acceptance,
-        "edit_rate" => report.Quality.Edit,
-        "rejection_rate" => report.Quality.Rejection,
-        "escalation_rate" => report.Quality.Escalation,
-        "error_rate" => report.Quality.ErrorRate,
-        "pass_rate" => report.Quality.PassRate,
-        _ => null,
-    };
-
-    private static string KindOf(string action) => action switch
-    {
-        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision",
-        "system.paused" or "system.resumed" => "pause",
-        "system.created" or "system.updated" or "system.config_rolled_back" => "version",
-        "system.restricted" => "pause",
-        _ when action.Contains("rule", StringComparison.Ordinal) => "pause",
-        _ when action.StartsWith("change.", StringComparison.Ordinal) => "change",
-        _ when action.StartsWith("system.handover_", StringComparison.Ordinal) || action.StartsWith("system.legal_hold_", StringComparison.Ordinal) => "ownership",
-        _ => "other",
-    };
-
-    private static string Describe(string action) => action switch
-    {
-        "system.created" => "system created (config version 1)",
-        "system.updated" => "spec updated",
-        "system.paused" => "paused",
-        "system.resumed" => "resumed",
-        "change.requested" => "change requested",
-        "change.approved" => "change approved",
-        "change.rejected" => "change rejected",
-        "change.withdrawn" => "change withdrawn",
-        "change.applied" => "change applied",
-        "change.gate_refused" => "change refused by the regression gate",
-        "system.handover_requested" => "handover proposed",
-        "system.handover_accepted" => "handover accepted",
-        "system.legal_hold_placed" => "legal hold placed",
-        "system.legal_hold_released" => "legal hold released",
-        _ when action.StartsWith("system.decision.", StringComparison.Ordinal) => "decision: " + action["system.decision.".Length..],
-        _ => action,
-    };
 
     internal static string Num(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 }

@@ -74,11 +74,11 @@ public abstract class DashboardPage : PageModel
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Not allowed · Pilotage</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
-            <body><header class="top"><a class="brand" href="/dashboard/incidents">Pilotage</a><span class="who">{E(me.Email)} · {E(me.Role.ToName())}</span></header>
+            <body><header class="top"><a class="brand" href="/dashboard">Pilotage</a><span class="who">{E(me.Email)} · {E(me.Role.ToName())}</span></header>
             <main id="main" class="narrow"><h1>Not allowed</h1>
             <p class="alert bad" id="forbidden">{E(me.Email)} has the role <strong>{E(me.Role.ToName())}</strong>, which may not open this page.
             It needs the permission <code>{E(needed.ToString())}</code>, which these roles have: <strong>{E(RolesAllowed(needed))}</strong>. Ask an admin.</p>
-            <p><a href="/dashboard/incidents">Go to incidents</a>, which everyone signed in may use, or <a href="/dashboard/sign-in">sign in with another key</a>.</p></main></body></html>
+            <p><a href="/dashboard/me">Go to your page</a> (what you may use, your own requests, how to report a problem), which everyone signed in may open, or <a href="/dashboard/sign-in">sign in with another key</a>.</p></main></body></html>
             """;
         return new ContentResult { StatusCode = StatusCodes.Status403Forbidden, ContentType = "text/html; charset=utf-8", Content = html };
     }

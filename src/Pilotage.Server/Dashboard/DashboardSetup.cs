@@ -79,6 +79,7 @@ public static class DashboardSetup
         });
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<DashboardData>();
+        services.AddSingleton<YourPage>();
         return services;
     }
 
@@ -86,6 +87,8 @@ public static class DashboardSetup
     {
         app.UseWhen(c => c.Request.Path.StartsWithSegments(Root, StringComparison.OrdinalIgnoreCase), branch => branch.UseMiddleware<SecurityHeaders>());
         app.MapGet("/dashboard/assets/{name}", DashboardAssets.Serve).AllowAnonymous().ExcludeFromDescription();
+        // The server's address in a browser opens the dashboard (which asks for a key when there is no session).
+        app.MapGet("/", () => Results.Redirect(Root)).AllowAnonymous().ExcludeFromDescription();
         app.MapRazorPages();
         return app;
     }

@@ -15,16 +15,22 @@ public sealed class SecurityHeaders(RequestDelegate next)
     {
         context.Response.OnStarting(() =>
         {
-            var headers = context.Response.Headers;
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers["Cross-Origin-Opener-Policy"] = "same-origin";
-            // Pages show who may do what and the evidence of systems: never kept by a shared cache.
-            if (!context.Request.Path.StartsWithSegments("/dashboard/assets", StringComparison.OrdinalIgnoreCase)) headers.CacheControl = "no-store";
+            Apply(context);
             return Task.CompletedTask;
         });
         return next(context);
+    }
+
+    /// <summary>Sets the headers now (the not-found page, written outside <c>/dashboard</c>, uses it too).</summary>
+    public static void Apply(HttpContext context)
+    {
+        var headers = context.Response.Headers;
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        // Pages show who may do what and the evidence of systems: never kept by a shared cache.
+        if (!context.Request.Path.StartsWithSegments("/dashboard/assets", StringComparison.OrdinalIgnoreCase)) headers.CacheControl = "no-store";
     }
 }

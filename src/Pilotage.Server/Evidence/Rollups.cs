@@ -26,8 +26,9 @@ public sealed class RollupDelta
     private readonly Dictionary<RollupKey, EvidenceTotals> _totals = [];
     private readonly Dictionary<(RollupKey Key, int Bucket), long> _latency = [];
     private readonly HashSet<(string System, int Day, long User)> _active = [];
+    private readonly Dictionary<(string System, long Hour, string Kind, string Outcome, string Code), long> _codes = [];
 
-    public bool IsEmpty => _totals.Count == 0 && _latency.Count == 0 && _active.Count == 0;
+    public bool IsEmpty => _totals.Count == 0 && _latency.Count == 0 && _active.Count == 0 && _codes.Count == 0;
 
     public void Add(RollupKey key, EvidenceTotals totals, int sign = 1)
     {
@@ -47,6 +48,11 @@ public sealed class RollupDelta
             var bucket = (key, LatencyHistogram.BucketOf(row.TotalMs));
             _latency[bucket] = _latency.GetValueOrDefault(bucket) + 1;
         }
+        if (row.Outcome is "refused" or "failed")
+        {
+            var code = (row.System, key.Hour, key.Kind, row.Outcome, CodeOf(row.RefusalCode));
+            _codes[code] = _codes.GetValueOrDefault(code) + 1;
+        }
         // Adoption counts people using the AI: not manual work, not test runs, not refused attempts.
         if (row.UserId != 0 && row.Outcome is not "refused" && key.Kind == "ai") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
     }
@@ -54,6 +60,10 @@ public sealed class RollupDelta
     public IReadOnlyDictionary<RollupKey, EvidenceTotals> Totals => _totals;
     public IReadOnlyDictionary<(RollupKey Key, int Bucket), long> Latency => _latency;
     public IReadOnlyCollection<(string System, int Day, long User)> ActiveUsers => _active;
+    public IReadOnlyDictionary<(string System, long Hour, string Kind, string Outcome, string Code), long> Codes => _codes;
+
+    /// <summary>The code a refusal or failure is counted under: as recorded, or <c>unspecified</c>.</summary>
+    public static string CodeOf(string? code) => string.IsNullOrEmpty(code) ? "unspecified" : code;
 }
 
 /// <summary>
@@ -77,6 +87,10 @@ public static class RollupWriter
     private const string LatencySql =
         "INSERT INTO rollup_latency (system, phase, stage, config_version, hour, kind, bucket, count) VALUES (@system, @phase, @stage, @version, @hour, @kind, @bucket, @count) "
         + "ON CONFLICT (system, phase, stage, config_version, hour, kind, bucket) DO UPDATE SET count = rollup_latency.count + excluded.count";
+
+    private const string CodeSql =
+        "INSERT INTO rollup_codes (system, hour, kind, outcome, code, count) VALUES (@system, @hour, @kind, @outcome, @code, @count) "
+        + "ON CONFLICT (system, hour, kind, outcome, code) DO UPDATE SET count = rollup_codes.count + excluded.count";
 
     private const string ActiveUserSql =
         "INSERT INTO active_users (system, day, user_id) VALUES (@system, @day, @user) ON CONFLICT (system, day, user_id) DO NOTHING";
@@ -108,6 +122,17 @@ public static class RollupWriter
             var i = SetKey(command, key);
             command.Set(i, "@bucket", bucket);
             command.Set(i + 1, "@count", count);
+            await command.ExecuteAsync(ct);
+        }
+        foreach (var ((system, hour, kind, outcome, code), count) in delta.Codes)
+        {
+            await using var command = StatementLease.Of(statements, connection, transaction, CodeSql);
+            command.Set(0, "@system", system);
+            command.Set(1, "@hour", hour);
+            command.Set(2, "@kind", kind);
+            command.Set(3, "@outcome", outcome);
+            command.Set(4, "@code", code);
+            command.Set(5, "@count", count);
             await command.ExecuteAsync(ct);
         }
         foreach (var (system, day, user) in delta.ActiveUsers)

@@ -504,6 +504,9 @@ public sealed class GatewayService(
             upstreamKey = Environment.GetEnvironmentVariable(env) is { Length: > 0 } value ? value : null;
             if (upstreamKey is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        double Elapsed() => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var host = UpstreamFailures.HostOf(url);
         try
         {
             var response = await _upstream.SendAsync(message, timeouts.Token);
@@ -511,8 +514,9 @@ public sealed class GatewayService(
             request.MarkFirstByte();
             request.UpstreamStatus = (int)response.StatusCode;
             if (response.IsSuccessStatusCode) return response;
-            var refusal = await UpstreamErrorAsync(response, spec, upstreamKey, timeouts.Token);
+            var refusal = await UpstreamErrorAsync(response, spec, host, Elapsed(), upstreamKey, timeouts.Token);
             response.Dispose();
+            if (request.UpstreamStatus is >= 500 or 401 or 403) UpstreamFailures.Log(logger, spec.Name, url, request.UpstreamStatus.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), Elapsed(), refusal.Code);
             await FailAsync(http, request, refusal);
             return null;
         }
@@ -524,8 +528,9 @@ public sealed class GatewayService(
         catch (OperationCanceledException)
         {
             var which = timeouts.TotalExpired ? "in time" : $"within {timeouts.FirstByte.TotalSeconds:0} s";
+            UpstreamFailures.Log(logger, spec.Name, url, "timeout", Elapsed(), "upstream_timeout");
             await FailAsync(http, request, new GatewayRefusal(504, "upstream_timeout",
-                $"the model behind '{spec.Name}' did not answer {which}. Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
+                $"the model behind '{spec.Name}' at {host} did not answer {which} (gave up after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
             return null;
         }
         catch (HttpRequestException e) when (e.InnerException is Upstreams.UpstreamAddressRefusedException refused)
@@ -536,14 +541,15 @@ public sealed class GatewayService(
         }
         catch (HttpRequestException e)
         {
+            UpstreamFailures.Log(logger, spec.Name, url, "no response: " + e.HttpRequestError, Elapsed(), "upstream_unreachable");
             await FailAsync(http, request, new GatewayRefusal(502, "upstream_unreachable",
-                $"the model behind '{spec.Name}' could not be reached ({e.HttpRequestError}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
+                $"the model behind '{spec.Name}' could not be reached at {host}: {UpstreamFailures.Why(e)} (after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}."));
             return null;
         }
     }
 
     /// <param name="upstreamKey">The key sent: an upstream that quotes it back (some do, in their error messages) must not pass it to the caller, the evidence or the logs.</param>
-    private static async Task<GatewayRefusal> UpstreamErrorAsync(HttpResponseMessage response, SystemSpec spec, string? upstreamKey, CancellationToken ct)
+    private static async Task<GatewayRefusal> UpstreamErrorAsync(HttpResponseMessage response, SystemSpec spec, string host, double elapsedMs, string? upstreamKey, CancellationToken ct)
     {
         var status = (int)response.StatusCode;
         string? upstreamMessage = null;
@@ -560,12 +566,12 @@ public sealed class GatewayService(
         var location = Upstreams.UpstreamRefusals.WithoutKey(response.Headers.Location?.ToString() ?? "no address", upstreamKey);
         return status switch
         {
-            401 or 403 => new GatewayRefusal(502, "upstream_auth", $"the model provider refused Pilotage's credentials for '{spec.Name}' ({status}); the owner {spec.Owner} must check upstream.apiKeyEnv."),
+            401 or 403 => new GatewayRefusal(502, "upstream_auth", $"the model provider at {host} refused Pilotage's credentials for '{spec.Name}' ({status}); the owner {spec.Owner} must check upstream.apiKeyEnv."),
             >= 300 and < 400 => new GatewayRefusal(502, "upstream_redirect",
                 $"the model provider for '{spec.Name}' answered with a redirect ({status}) to {location}; the owner {spec.Owner} should set upstream.baseUrl to the address it redirects to."),
             429 => new GatewayRefusal(429, "upstream_rate_limited", $"the model provider behind '{spec.Name}' is rate limiting{detail}; wait and retry."),
             >= 400 and < 500 => new GatewayRefusal(status, "upstream_rejected", $"the model rejected the request ({status}){detail}"),
-            _ => new GatewayRefusal(502, "upstream_error", $"the model behind '{spec.Name}' failed ({status}){detail}. Try again shortly; if it persists, {ServingPolicy.ManualProcess}."),
+            _ => new GatewayRefusal(502, "upstream_error", $"the model behind '{spec.Name}' at {host} failed ({status} after {UpstreamFailures.Took(elapsedMs)}){detail}. Try again shortly; if it persists, {ServingPolicy.ManualProcess}."),
         };
     }
 

@@ -93,6 +93,7 @@ public static class PilotageApp
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();
         services.AddSingleton<Reports.EvidenceReportService>();
+        services.AddSingleton<Attention.AttentionService>();
         services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
@@ -151,6 +152,8 @@ public static class PilotageApp
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Runs before status code pages on the way out: an unknown address a browser asked for gets an HTML page.
+        app.UseMiddleware<Dashboard.NotFoundPages>();
         app.UseAuthorization();
 
         app.MapHealth();
@@ -177,6 +180,7 @@ public static class PilotageApp
         Changes.ChangeRequestEndpoints.MapChangeRequests(api);
         Changes.OwnershipEndpoints.MapOwnership(api);
         Changes.RetentionEndpoints.MapRetention(api);
+        Attention.AttentionEndpoints.MapAttention(api);
         app.MapGateway();
         app.MapEvidenceForApps();
         Dashboard.DashboardSetup.MapDashboard(app);

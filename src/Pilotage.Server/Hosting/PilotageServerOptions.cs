@@ -97,6 +97,9 @@ public sealed record PilotageServerOptions
     /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 
+    /// <summary>When a figure becomes an attention item on the dashboard, the API and <c>pilotage status</c> (docs/dashboard.md).</summary>
+    public Attention.AttentionThresholds Attention { get; init; } = Pilotage.Server.Attention.AttentionThresholds.Default;
+
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

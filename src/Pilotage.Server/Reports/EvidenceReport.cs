@@ -211,18 +211,21 @@ public sealed record ReportIncident(long Id, string Kind, string Severity, strin
 
 /// <summary>Whether the controls worked in practice: what the gateway refused and the pauses and resumes.</summary>
 /// <param name="Refused">All refused requests of the system (real and evaluation).</param>
+/// <param name="FailuresByReason">Requests that failed upstream (real and evaluation), by code: <c>upstream_unreachable</c>, <c>upstream_timeout</c>…</param>
 public sealed record ReportControls(
     long Refused,
     IReadOnlyList<ReportRefusal> RefusalsByReason,
     IReadOnlyList<ReportControlEvent> Events,
     int Pauses,
-    int Resumes);
+    int Resumes,
+    IReadOnlyList<ReportRefusal> FailuresByReason);
 
-/// <param name="Code">The refusal code (e.g. <c>data_boundary_blocked</c>, <c>not_in_allowed_group</c>, <c>system_paused</c>).</param>
+/// <param name="Code">The refusal or failure code (e.g. <c>data_boundary_blocked</c>, <c>not_in_allowed_group</c>, <c>system_paused</c>, <c>upstream_timeout</c>).</param>
 public sealed record ReportRefusal(string Code, long Count);
 
 /// <param name="Kind">pause, resume, restrict or rule (a pause rule fired).</param>
-public sealed record ReportControlEvent(DateTimeOffset At, string Kind, string Action, string Actor, string? Reason);
+/// <param name="Text">The event as a sentence ("Paused by the pause rule on rejection_rate: …"), from <see cref="Audit.AuditSentences"/>.</param>
+public sealed record ReportControlEvent(DateTimeOffset At, string Kind, string Action, string Actor, string? Reason, string Text);
 
 /// <summary>The pilot criteria verdicts and what they recommend.</summary>
 public sealed record ReportCriteria(

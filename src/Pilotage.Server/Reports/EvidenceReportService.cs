@@ -22,8 +22,8 @@ namespace Pilotage.Server.Reports;
 /// Builds the evidence report of one system (design.md step 4, "Review the evidence"): every figure
 /// from the roll-ups through <see cref="SystemMetrics"/>, the criteria verdicts and recommendation, the
 /// readiness assessment and the six mistakes, with the records around them (eval cases, incidents,
-/// refusals, pauses, decisions). The only raw interaction read is the refusal breakdown, see
-/// <see cref="RefusalsAsync"/>.
+/// refusals, pauses, decisions). No raw interaction is read: refusals and failures by reason come from
+/// their roll-up too (<see cref="ByReasonAsync"/>).
 /// </summary>
 public sealed class EvidenceReportService(PilotageStore store, PolicyCache policy, SystemMetrics systemMetrics, TimeProvider time)
 {
@@ -92,7 +92,8 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug).OrderByDescending(i => i.Id).Take(RecentIncidents)
             .Select(i => new ReportIncident(i.Id, i.Kind, i.Severity, i.Status, i.Title, i.ReportedAt)).ToListAsync(ct);
 
-        var refusals = await RefusalsAsync(db, slug, ct);
+        var refusals = await ByReasonAsync(db, slug, "refused", ct);
+        var failures = await ByReasonAsync(db, slug, "failed", ct);
         var subject = $"system:{slug}";
         var controlEntries = await db.AuditEntries.AsNoTracking()
             .Where(a => a.Subject == subject && ControlActions.Contains(a.Action))
@@ -150,7 +151,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
             Cost(spec, view.Totals, metrics, days),
             Adoption(metrics),
             Risk(incidents.Select(i => new ReportIncidentCount(i.Kind, i.Severity, i.Status, i.Count)).ToList(), incidentFacts, supportRequests, recent, view.Totals, metrics),
-            Controls(refusals, controlEntries),
+            Controls(refusals, failures, controlEntries),
             Criteria(evaluation, metrics),
             ReadinessOf(readiness),
             PilotMistakes.Catalogue.Select(m => found.FirstOrDefault(f => f.Id == m.Id) is { } hit
@@ -165,20 +166,17 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
     }
 
     /// <summary>
-    /// Refusals by reason: <c>SELECT refusal_code, COUNT(*) FROM interactions WHERE system = @s AND
-    /// outcome = 'refused' GROUP BY refusal_code</c>. The roll-ups count refusals but not their codes, so
-    /// this is the report's one read of raw interactions: it seeks the system's rows through the
-    /// (system, created_at) index, keeps only the refused ones and groups them; nothing else of the
-    /// interactions (content, hashes) is read.
+    /// Refusals (or upstream failures) by reason, from the code roll-up (<c>rollup_codes</c>: counts per
+    /// system, hour, kind, outcome and code, written with each evidence batch): no raw interaction is read.
     /// </summary>
-    internal static async Task<IReadOnlyList<ReportRefusal>> RefusalsAsync(PilotageDbContext db, string slug, CancellationToken ct)
+    internal static async Task<IReadOnlyList<ReportRefusal>> ByReasonAsync(PilotageDbContext db, string slug, string outcome, CancellationToken ct)
     {
-        var rows = await db.Interactions.AsNoTracking()
-            .Where(i => i.System == slug && i.Outcome == "refused")
-            .GroupBy(i => i.RefusalCode)
-            .Select(g => new { Code = g.Key, Count = g.LongCount() })
+        var rows = await db.RollupCodes.AsNoTracking()
+            .Where(r => r.System == slug && r.Outcome == outcome)
+            .GroupBy(r => r.Code)
+            .Select(g => new { Code = g.Key, Count = g.Sum(r => r.Count) })
             .ToListAsync(ct);
-        return rows.Select(r => new ReportRefusal(r.Code ?? "unspecified", r.Count))
+        return rows.Where(r => r.Count > 0).Select(r => new ReportRefusal(r.Code, r.Count))
             .OrderByDescending(r => r.Count).ThenBy(r => r.Code, StringComparer.Ordinal).ToList();
     }
 
@@ -194,7 +192,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var stable = new Dictionary<string, MetricValue>(StringComparer.Ordinal);
         foreach (var (name, value) in metrics)
         {
-            var rounded = new MetricValue(ReportFigure.Round(value.Value), value.N, ReportFigure.Round(value.Low), ReportFigure.Round(value.High), value.Errors);
+            var rounded = value with { Value = ReportFigure.Round(value.Value), Low = ReportFigure.Round(value.Low), High = ReportFigure.Round(value.High) };
             if (name == "review_backlog_hours" && rounded.Value is { } hours)
             {
                 rounded = rounded with { Value = Math.Round(hours, 1, MidpointRounding.AwayFromZero) };
@@ -342,11 +340,11 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
             ai.Blocked, ai.Redacted, Fig(m, "blocked_rate"), Fig(m, "out_of_scope_rate"));
     }
 
-    private static ReportControls Controls(IReadOnlyList<ReportRefusal> refusals, IReadOnlyList<AuditEntryRow> entries)
+    private static ReportControls Controls(IReadOnlyList<ReportRefusal> refusals, IReadOnlyList<ReportRefusal> failures, IReadOnlyList<AuditEntryRow> entries)
     {
-        var events = entries.Select(e => new ReportControlEvent(e.At, KindOf(e.Action), e.Action, e.Actor, ReasonOf(e))).ToList();
+        var events = entries.Select(e => new ReportControlEvent(e.At, KindOf(e.Action), e.Action, e.Actor, ReasonOf(e), Audit.AuditSentences.Describe(e.Action, e.Actor, e.After).Text)).ToList();
         return new ReportControls(refusals.Sum(r => r.Count), refusals, events,
-            events.Count(e => e.Kind == "pause"), events.Count(e => e.Kind == "resume"));
+            events.Count(e => e.Kind == "pause"), events.Count(e => e.Kind == "resume"), failures);
     }
 
     private static string KindOf(string action) => action switch

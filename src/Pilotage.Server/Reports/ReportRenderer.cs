@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Pilotage.Core.Metrics;
 
 namespace Pilotage.Server.Reports;
 
@@ -118,6 +119,8 @@ public static class ReportRenderer
 
         Line("## Cost");
         Line();
+        Line(CostUnit);
+        Line();
         CostTable(r.Cost, Head, Row);
         Line();
 
@@ -153,10 +156,16 @@ public static class ReportRenderer
             foreach (var x in r.Controls.RefusalsByReason) Row(x.Code, Int(x.Count));
             Line();
         }
+        if (r.Controls.FailuresByReason.Count > 0)
+        {
+            Head("Upstream failure", "Count");
+            foreach (var x in r.Controls.FailuresByReason) Row(x.Code, Int(x.Count));
+            Line();
+        }
         if (r.Controls.Events.Count > 0)
         {
-            Head("When", "Event", "By", "Reason");
-            foreach (var e in r.Controls.Events) Row(Time(e.At), e.Kind, e.Actor, e.Reason ?? "");
+            Head("When", "What happened");
+            foreach (var e in r.Controls.Events) Row(Time(e.At), e.Text);
             Line();
         }
 
@@ -167,7 +176,7 @@ public static class ReportRenderer
             Head("Metric", "Threshold", "Figure", "n", "Verdict", "Else", "Explanation");
             foreach (var v in r.Criteria.Verdicts)
             {
-                Row(v.Metric, Threshold(v), VerdictFigure(v), $"{Int(v.N)} of {Int(v.MinSamples)} {(v.CountsTestCases ? "test cases" : "samples")} needed",
+                Row(v.Metric, Threshold(v), VerdictFigure(v), MetricUnits.SamplesAgainstMinimum(v.N, v.MinSamples, v.CountsTestCases),
                     v.Verdict, v.Else ?? "", v.Explanation);
             }
             Line();
@@ -228,6 +237,9 @@ public static class ReportRenderer
         Line($"Report SHA-256 (of its JSON rendering): `{r.Sha256}`");
         return md.ToString();
     }
+
+    /// <summary>Amounts carry no currency sign: they are in whatever currency the spec's prices are written in.</summary>
+    private const string CostUnit = "Amounts are in the currency of the spec's prices (upstream.pricePer1kInput / pricePer1kOutput, review.hourlyRate).";
 
     private static void CostTable(ReportCost c, Action<string[]> head, Action<string[]> row)
     {
@@ -343,7 +355,7 @@ public static class ReportRenderer
 
         Section(h, "cost", "Cost", () =>
         {
-            Add("<table><caption>Model cost and review labour</caption><thead><tr><th scope=\"col\"></th><th scope=\"col\" class=\"num\">Per task</th><th scope=\"col\" class=\"num\">Per day</th><th scope=\"col\" class=\"num\">Total</th></tr></thead><tbody>");
+            Add($"<table><caption>Model cost and review labour. {E(CostUnit)}</caption><thead><tr><th scope=\"col\"></th><th scope=\"col\" class=\"num\">Per task</th><th scope=\"col\" class=\"num\">Per day</th><th scope=\"col\" class=\"num\">Total</th></tr></thead><tbody>");
             CostTable(r.Cost,
                 _ => { },
                 cells => Add($"<tr><th scope=\"row\">{E(cells[0])}</th>{string.Concat(cells.Skip(1).Select(c => $"<td class=\"num\">{E(c)}</td>"))}</tr>"));
@@ -390,10 +402,16 @@ public static class ReportRenderer
                 foreach (var x in r.Controls.RefusalsByReason) Add($"<tr><td><code>{E(x.Code)}</code></td><td class=\"num\">{Int(x.Count)}</td></tr>");
                 Add("</tbody></table>");
             }
+            if (r.Controls.FailuresByReason.Count > 0)
+            {
+                Add("<table id=\"failures\"><caption>Upstream failures by reason</caption><thead><tr><th scope=\"col\">Reason</th><th scope=\"col\" class=\"num\">Count</th></tr></thead><tbody>");
+                foreach (var x in r.Controls.FailuresByReason) Add($"<tr><td><code>{E(x.Code)}</code></td><td class=\"num\">{Int(x.Count)}</td></tr>");
+                Add("</tbody></table>");
+            }
             if (r.Controls.Events.Count > 0)
             {
-                Add("<table id=\"control-events\"><caption>Pauses, resumes and restrictions</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th><th scope=\"col\">By</th><th scope=\"col\">Reason</th></tr></thead><tbody>");
-                foreach (var e in r.Controls.Events) Add($"<tr><td>{E(Time(e.At))}</td><td>{E(e.Kind)}</td><td>{E(e.Actor)}</td><td>{E(e.Reason ?? "")}</td></tr>");
+                Add("<table id=\"control-events\"><caption>Pauses, resumes and restrictions</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">What happened</th></tr></thead><tbody>");
+                foreach (var e in r.Controls.Events) Add($"<tr><td>{E(Time(e.At))}</td><td>{E(e.Text)}</td></tr>");
                 Add("</tbody></table>");
             }
         });
@@ -407,7 +425,7 @@ public static class ReportRenderer
                 {
                     var cls = v.Verdict switch { "pass" => "good", "fail" => "bad", _ => "warn" };
                     Add($"<tr><th scope=\"row\"><code>{E(v.Metric)}</code></th><td>{E(Threshold(v))}{(v.Else is { } e ? $" <small>else {E(e)}</small>" : "")}</td><td>{E(VerdictFigure(v))}</td>"
-                        + $"<td>n={Int(v.N)} <small>({Int(v.MinSamples)} {(v.CountsTestCases ? "test cases" : "samples")} needed)</small></td><td><span class=\"badge {cls}\">{E(v.Verdict.Replace('_', ' '))}</span></td><td>{E(v.Explanation)}</td></tr>");
+                        + $"<td>{E(MetricUnits.SamplesAgainstMinimum(v.N, v.MinSamples, v.CountsTestCases))}</td><td><span class=\"badge {cls}\">{E(v.Verdict.Replace('_', ' '))}</span></td><td>{E(v.Explanation)}</td></tr>");
                 }
                 Add("</tbody></table>");
             }
@@ -703,18 +721,22 @@ public static class ReportRenderer
     private static string Threshold(ReportVerdict v)
     {
         var bound = v.Confidence is "lower" or "upper" ? $" ({v.Confidence} bound)" : "";
+        var unit = UnitSuffix(v.Metric);
         return (v.Min, v.Max) switch
         {
-            ({ } min, { } max) => $"{Num(min)}–{Num(max)}{bound}",
-            ({ } min, null) => $"≥ {Num(min)}{bound}",
-            (null, { } max) => $"≤ {Num(max)}{bound}",
+            ({ } min, { } max) => $"{Num(min)}–{Num(max)}{unit}{bound}",
+            ({ } min, null) => $"≥ {Num(min)}{unit}{bound}",
+            (null, { } max) => $"≤ {Num(max)}{unit}{bound}",
             _ => "none",
         };
     }
 
     private static string VerdictFigure(ReportVerdict v) => v.Value is not { } value
         ? "no figure"
-        : Num(value) + (v.Low is { } lo && v.High is { } hi ? $" (95% CI {Num(lo)}–{Num(hi)})" : "");
+        : Num(value) + UnitSuffix(v.Metric) + (v.Low is { } lo && v.High is { } hi ? $" (95% CI {Num(lo)}–{Num(hi)})" : "");
+
+    /// <summary>" min", " ms", " per day" after a figure in the spec's scale (the metric catalogue's unit); nothing for rates.</summary>
+    internal static string UnitSuffix(string metric) => MetricCatalogue.UnitOf(metric) is { } unit ? MetricUnits.Suffix(unit) : "";
 
     /// <summary>"84.2% (n=212, 95% CI 79.1–88.4%)", or "no figure yet (n=0)".</summary>
     private static string Rate(ReportFigure f) => f.Value is { } v

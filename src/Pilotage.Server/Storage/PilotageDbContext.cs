@@ -31,6 +31,7 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<IncidentRow> Incidents => Set<IncidentRow>();
     public DbSet<RollupRow> Rollups => Set<RollupRow>();
     public DbSet<RollupLatencyRow> RollupLatency => Set<RollupLatencyRow>();
+    public DbSet<RollupCodeRow> RollupCodes => Set<RollupCodeRow>();
     public DbSet<ActiveUserRow> ActiveUsers => Set<ActiveUserRow>();
     public DbSet<EvalRunRow> EvalRuns => Set<EvalRunRow>();
     public DbSet<EvalResultRow> EvalResults => Set<EvalResultRow>();
@@ -117,6 +118,9 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.Property(i => i.Cost).HasPrecision(18, 8);
             // No foreign keys: evidence is appended in bulk and must outlive renamed or retired systems.
             e.HasIndex(i => new { i.System, i.CreatedAt });
+            // A person's own page lists their most recent interactions (dashboard, "Your page"): ids start
+            // with their time, so (user_id, id) reads the newest first without a sort, on both stores.
+            e.HasIndex(i => new { i.UserId, i.Id });
         });
         modelBuilder.Entity<ApprovalRow>(e =>
         {
@@ -161,6 +165,11 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
         {
             e.ToTable("rollup_latency");
             e.HasKey(r => new { r.System, r.Phase, r.Stage, r.ConfigVersion, r.Hour, r.Kind, r.Bucket });
+        });
+        modelBuilder.Entity<RollupCodeRow>(e =>
+        {
+            e.ToTable("rollup_codes");
+            e.HasKey(r => new { r.System, r.Hour, r.Kind, r.Outcome, r.Code });
         });
         modelBuilder.Entity<ActiveUserRow>(e =>
         {

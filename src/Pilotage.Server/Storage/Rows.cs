@@ -359,6 +359,24 @@ public sealed class RollupLatencyRow
     public long Count { get; set; }
 }
 
+/// <summary>
+/// Refused and failed requests per system, UTC hour, kind (ai, eval, manual), outcome and code: the roll-up
+/// behind "refusals by reason" and "upstream failures by reason" (the report and the attention items), so
+/// no page reads raw interactions for them.
+/// </summary>
+public sealed class RollupCodeRow
+{
+    public required string System { get; set; }
+    /// <summary>Hours since the Unix epoch (UTC).</summary>
+    public long Hour { get; set; }
+    public required string Kind { get; set; }
+    /// <summary><c>refused</c> or <c>failed</c>.</summary>
+    public required string Outcome { get; set; }
+    /// <summary>The refusal or failure code (<c>not_in_allowed_group</c>, <c>upstream_timeout</c>…); <c>unspecified</c> when none was recorded.</summary>
+    public required string Code { get; set; }
+    public long Count { get; set; }
+}
+
 /// <summary>Who used a system on a UTC day: adoption is active users over eligible users.</summary>
 public sealed class ActiveUserRow
 {

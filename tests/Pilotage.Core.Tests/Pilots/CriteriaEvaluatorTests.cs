@@ -351,7 +351,7 @@ public sealed class CriteriaEvaluatorTests
             "14 days minimum, 9.4 days so far",
             "200 samples minimum, 120 so far",
             "acceptance_rate 0.8 (n=120) rests on too few samples: 200 needed, 80 more → keep collecting",
-            "review_backlog_hours 30 (n=120) rests on too few samples: 200 needed, 80 more → keep collecting",
+            "review_backlog_hours 30 h (n=120) rests on too few samples: 200 needed, 80 more → keep collecting",
         ], gate.ClosedReasons);
         Assert.StartsWith("stage 'team-a' may not expand yet: 14 days minimum, 9.4 days so far; ", gate.Summary, StringComparison.Ordinal);
     }

@@ -143,6 +143,7 @@ public sealed class ReadinessAssessmentTests
         { Q.QualityOrSpeed, "no evidence", S.NeedsAnswer, "quality is unmeasured" },
         { Q.SupportBurden, "not counted", S.NeedsAnswer, "support requests are not counted" },
         { Q.HiddenCosts, "labour unpriced", S.Warning, "review labour, the usual hidden cost, is unpriced" },
+        { Q.HiddenCosts, "labour unpriced", S.Warning, "cost per task 1.02 (currency) counts the model only" },
         { Q.HiddenCosts, "no evidence", S.NeedsAnswer, "no cost figure yet" },
         { Q.Continue, "acceptance fails", S.Blocking, "redesign: acceptance_rate 0.7 (n=212) is below 0.8 → redesign" },
         { Q.Continue, "too few samples", S.Blocking, "insufficient evidence" },

@@ -50,6 +50,8 @@ public sealed class AccessMatrixTests(AccessMatrixTests.Fixture fixture) : IClas
         new("key revoke (own)", "DELETE", "/api/v1/keys/{id}", Everyone, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey(r)}")),
         new("key revoke (someone else's)", "DELETE", "/api/v1/keys/{id}", AdminOnly, (f, r) => new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/keys/{f.SpareKey("target")}")),
         new("metrics", "GET", "/api/v1/systems/{slug}/metrics", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/metrics")),
+        new("attention", "GET", "/api/v1/attention", Staff, (f, r) => Get("/api/v1/attention")),
+        new("system attention", "GET", "/api/v1/systems/{slug}/attention", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/attention")),
         new("report", "GET", "/api/v1/systems/{slug}/report", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/report?format=json")),
         new("readiness", "GET", "/api/v1/systems/{slug}/readiness", Staff, (f, r) => Get("/api/v1/systems/matrix-fixture/readiness")),
         new("readiness answer", "PUT", "/api/v1/systems/{slug}/readiness/{questionId}", Writers, (f, r) => Json("PUT", $"/api/v1/systems/{Fixture.Operated(r, "decide")}/readiness/rollout.risky_tasks", new { answer = $"matrix {Unique()}" })),

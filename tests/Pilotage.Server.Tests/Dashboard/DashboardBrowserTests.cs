@@ -134,18 +134,22 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
     private const string Xss = "<script>window.__xss=1</script><img src=x onerror=window.__xss=1>";
 
     [ChromiumFact]
-    public async Task A_member_signs_in_and_is_refused_the_portfolio_with_the_roles_that_may()
+    public async Task A_member_signs_in_to_their_own_page_and_is_refused_the_audit_trail_with_the_roles_that_may()
     {
         await using var tab = await fixture.SignInAsync(fixture.MemberKey);
-        Assert.EndsWith("/dashboard/incidents", tab.Page.Url, StringComparison.Ordinal);
+        Assert.EndsWith("/dashboard/me", tab.Page.Url, StringComparison.Ordinal);
         Assert.Contains("mia@example.org", await tab.Page.InnerTextAsync("header"), StringComparison.Ordinal);
         // Members do not see links to pages they may not open.
         Assert.Equal(0, await tab.Page.Locator("header nav a[href='/dashboard']").CountAsync());
+        Assert.Equal(0, await tab.Page.Locator("header nav a[href='/dashboard/audit']").CountAsync());
+        // The dashboard's address takes a member to their page, not to a refusal.
+        await tab.GotoAsync("/dashboard");
+        Assert.EndsWith("/dashboard/me", tab.Page.Url, StringComparison.Ordinal);
 
-        await tab.GotoAsync("/dashboard", expectedStatus: 403);
+        await tab.GotoAsync("/dashboard/audit", expectedStatus: 403);
         var refusal = await tab.Page.InnerTextAsync("#forbidden");
         Assert.Contains("member", refusal, StringComparison.Ordinal);
-        Assert.Contains("admin, owner, reviewer, auditor", refusal, StringComparison.Ordinal);
+        Assert.Contains("admin, auditor", refusal, StringComparison.Ordinal);
         await tab.ScreenshotAsync("dashboard-forbidden");
         tab.AssertNoErrors();
     }
@@ -165,7 +169,11 @@ public sealed class DashboardBrowserTests(DashboardBrowserFixture fixture) : ICl
         Assert.True(await tab.Page.Locator("#chart-trend").IsVisibleAsync());
         Assert.True(await tab.Page.Locator("#pause-button").IsVisibleAsync());
         Assert.True(await tab.Page.Locator("#timeline li").CountAsync() >= 2, "the timeline lists the creation and the pilot decision");
-        Assert.Contains("decision: pilot", await tab.Page.InnerTextAsync("#timeline"), StringComparison.Ordinal);
+        // Sentences, never raw audit action names.
+        var timeline = await tab.Page.InnerTextAsync("#timeline");
+        Assert.Contains("Pilot started by admin@", timeline, StringComparison.Ordinal);
+        Assert.Contains("System created by", timeline, StringComparison.Ordinal);
+        Assert.DoesNotContain("system.", timeline, StringComparison.Ordinal);
         await tab.ScreenshotAsync("dashboard-system");
         tab.AssertNoErrors();
 

@@ -189,8 +189,9 @@ public sealed class DashboardChangeControlTests
         var html = WebUtility.HtmlDecode(await admin.Client.GetStringAsync(Page));
         Assert.Contains("id=\"stage-gate\"", html, StringComparison.Ordinal);
         Assert.Contains("gate closed", html, StringComparison.Ordinal);
-        Assert.Contains("of 14 minimum", html, StringComparison.Ordinal);
-        Assert.Contains("0 sample(s) of 50 minimum", html, StringComparison.Ordinal);
+        Assert.Contains(", minimum 14", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("of 14 minimum", html, StringComparison.Ordinal);
+        Assert.Contains("0 samples, minimum 50", html, StringComparison.Ordinal);
         Assert.Contains("acceptance_rate", html, StringComparison.Ordinal);
         var summary = detail["expanding too quickly: ".Length..detail.IndexOf(". ", StringComparison.Ordinal)];
         Assert.Contains(summary, html, StringComparison.Ordinal);

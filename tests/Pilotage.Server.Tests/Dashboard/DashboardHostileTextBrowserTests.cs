@@ -142,6 +142,18 @@ public sealed class DashboardHostileTextBrowserTests(HostileTextFixture fixture)
             Assert.True(await tab.Page.EvaluateAsync<bool>("typeof window.__xss === 'undefined'"), $"markup ran as script on {path}");
         }
         tab.AssertNoErrors();
+
+        // The member's own page shows their prompts and the reviewer's reason as text too.
+        await using var member = await fixture.SignInAsync(fixture.Harness.MemberKey);
+        Assert.EndsWith("/dashboard/me", member.Page.Url, StringComparison.Ordinal);
+        var mine = await member.Page.InnerTextAsync("#own-interactions");
+        foreach (var expected in new[] { "Where is my order? " + Xss, "Still waiting " + Xss, "tone " + Xss })
+        {
+            Assert.True(mine.Contains(expected, StringComparison.Ordinal), $"/dashboard/me does not show '{expected}' as text");
+        }
+        Assert.Equal(0, await member.Page.Locator("body img").CountAsync());
+        Assert.True(await member.Page.EvaluateAsync<bool>("typeof window.__xss === 'undefined'"), "markup ran as script on /dashboard/me");
+        member.AssertNoErrors();
     }
 
     [ChromiumFact]

@@ -11,7 +11,7 @@ public sealed class DashboardHttpTests(DashboardFixture fixture) : IClassFixture
     /// <summary>Every signed-in page with the permission it needs: the same values the API uses.</summary>
     public static readonly (string Path, Permission Needs)[] Pages =
     [
-        ("/dashboard", Permission.SystemsRead),
+        ("/dashboard/me", Permission.Self),
         ($"/dashboard/systems/{DashboardFixture.Drafts}", Permission.SystemsRead),
         ($"/dashboard/systems/{DashboardFixture.Drafts}/report", Permission.SystemsRead),
         ($"/dashboard/systems/{DashboardFixture.Drafts}/report?handler=Full", Permission.SystemsRead),
@@ -45,6 +45,28 @@ public sealed class DashboardHttpTests(DashboardFixture fixture) : IClassFixture
                 Assert.Contains($"role <strong>{roleName}</strong>", body, StringComparison.Ordinal);
                 Assert.Contains(DashboardRoles(needs), body, StringComparison.Ordinal);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData("admin", "200")]
+    [InlineData("owner", "200")]
+    [InlineData("reviewer", "200")]
+    [InlineData("auditor", "200")]
+    [InlineData("member", "/dashboard/me")]
+    public async Task The_portfolio_is_for_staff_and_takes_a_member_to_their_own_page(string roleName, string expected)
+    {
+        using var session = await fixture.SignInAsync(fixture.Tokens[roleName]);
+        var response = await session.GetAsync("/dashboard");
+        if (expected == "200")
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("id=\"portfolio\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            Assert.Equal(expected, response.Headers.Location?.OriginalString);
         }
     }
 
@@ -274,7 +296,7 @@ public sealed class DashboardDecisionTests(DashboardFixture fixture) : IClassFix
 
         // The system page now shows the decision in its timeline, encoded.
         var system = await (await session.GetAsync($"/dashboard/systems/{DashboardFixture.Approvals}")).Content.ReadAsStringAsync();
-        Assert.Contains("decision: stop: the approval pilot is not needed &lt;b&gt;now&lt;/b&gt;", system, StringComparison.Ordinal);
+        Assert.Contains("Stopped by owner@example.org (against the evidence&#x27;s recommendation): the approval pilot is not needed &lt;b&gt;now&lt;/b&gt;", system, StringComparison.Ordinal);
     }
 
     [Fact]

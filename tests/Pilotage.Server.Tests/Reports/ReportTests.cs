@@ -60,6 +60,7 @@ public sealed class ReportTests(ReportFixture fixture) : IClassFixture<ReportFix
         var events = r.GetProperty("controls").GetProperty("events").EnumerateArray().ToList();
         Assert.Contains(events, e => e.GetProperty("kind").GetString() == "pause" && e.GetProperty("reason").GetString() == "checking a <b>complaint</b>");
         Assert.Contains(events, e => e.GetProperty("kind").GetString() == "resume" && e.GetProperty("reason").GetString() == "complaint understood");
+        Assert.Contains(events, e => e.GetProperty("text").GetString() == "Resumed by owner@example.org: complaint understood");
         Assert.Equal(1, r.GetProperty("controls").GetProperty("pauses").GetInt32());
 
         // Risk, decisions, trend and outcome mix.
@@ -85,7 +86,8 @@ public sealed class ReportTests(ReportFixture fixture) : IClassFixture<ReportFix
         foreach (var (_, title, _) in PilotMistakes.Catalogue) Assert.Contains(title, md, StringComparison.Ordinal);
         foreach (var q in ReadinessQuestions.All) Assert.Contains(q.Text, md, StringComparison.Ordinal);
         Assert.Contains("| data_boundary_blocked | 1 |", md, StringComparison.Ordinal);
-        Assert.Contains("| pause |", md, StringComparison.Ordinal);
+        Assert.Contains("Paused by owner@example.org: checking a &lt;b&gt;complaint&lt;/b&gt; |", md, StringComparison.Ordinal);
+        Assert.Contains("Resumed by owner@example.org: complaint understood |", md, StringComparison.Ordinal);
         Assert.Contains("\u22121 min per task: AI costs time", md, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", md, StringComparison.Ordinal);
     }

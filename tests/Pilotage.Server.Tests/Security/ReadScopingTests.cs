@@ -113,7 +113,7 @@ public sealed class ReadScopingTests(ScopeWorld world) : IClassFixture<ScopeWorl
             }
             else
             {
-                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{person} on {rule.Route}: expected 403 (role), got {(int)response.StatusCode} {Cut(body)}");
+                Assert.True(rule.IsRefusal(response), $"{person} on {rule.Route}: expected 403 (role), got {(int)response.StatusCode} {Cut(body)}");
             }
         }
     }
@@ -128,7 +128,7 @@ public sealed class ReadScopingTests(ScopeWorld world) : IClassFixture<ScopeWorl
             var body = await response.Content.ReadAsStringAsync();
             if (!rule.Lets(role))
             {
-                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{person} on {rule.Route}: expected 403, got {(int)response.StatusCode} {Cut(body)}");
+                Assert.True(rule.IsRefusal(response), $"{person} on {rule.Route}: expected {rule.RefusedTo ?? "403"}, got {(int)response.StatusCode} {Cut(body)}");
                 continue;
             }
             Assert.True(response.IsSuccessStatusCode, $"{person} on {rule.Route}: expected 2xx, got {(int)response.StatusCode} {Cut(body)}");
@@ -153,7 +153,7 @@ public sealed class ReadScopingTests(ScopeWorld world) : IClassFixture<ScopeWorl
             if (write && rule.Lets(role)) continue;
             using var response = await SendAsync(rule, person, Beta);
             var expected = rule.Lets(role) ? "2xx" : "403";
-            Assert.True(rule.Lets(role) ? response.IsSuccessStatusCode : response.StatusCode == HttpStatusCode.Forbidden,
+            Assert.True(rule.Lets(role) ? response.IsSuccessStatusCode : rule.IsRefusal(response),
                 $"{person} on {rule.Route}: expected {expected}, got {(int)response.StatusCode}");
         }
     }

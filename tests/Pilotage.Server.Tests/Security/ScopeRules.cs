@@ -29,10 +29,16 @@ public enum Surface { Bearer, Cookie, Anonymous }
 /// <param name="Roles">The roles let through: for reads and lists, who may read it on a system they have access to; for writes, who passes the role matrix.</param>
 /// <param name="SeenBy">For a list: the roles of the other system (and admin, auditor) whose list must show it; default <paramref name="Roles"/>.</param>
 /// <param name="AuditorWrites">The auditor may do this write (legal holds, training): not called with the auditor.</param>
+/// <param name="RefusedTo">A page that sends the roles it does not let through to another page (the portfolio sends members to their own page) instead of answering 403.</param>
 public sealed record ScopeRule(string Route, Reach Reach, string Roles, Surface Surface, Func<ScopeTarget, HttpRequestMessage>? Request,
-    string? SeenBy = null, bool AuditorWrites = false, string? Why = null)
+    string? SeenBy = null, bool AuditorWrites = false, string? Why = null, string? RefusedTo = null)
 {
     public bool Lets(string role) => Roles.Split(' ').Contains(role);
+
+    /// <summary>Whether the response is this route's refusal of a role: 403, or the redirect the rule names.</summary>
+    public bool IsRefusal(HttpResponseMessage response) => RefusedTo is null
+        ? response.StatusCode == System.Net.HttpStatusCode.Forbidden
+        : response.StatusCode == System.Net.HttpStatusCode.Redirect && response.Headers.Location?.OriginalString == RefusedTo;
 
     public bool Shows(string role) => (SeenBy ?? Roles).Split(' ').Contains(role);
 
@@ -64,6 +70,7 @@ public static class ScopeRules
         Read("GET /api/v1/systems/{slug}/readiness", Staff, t => Get($"/api/v1/systems/{t.Slug}/readiness")),
         Read("GET /api/v1/systems/{slug}/evals", Staff, t => Get($"/api/v1/systems/{t.Slug}/evals")),
         Read("GET /api/v1/systems/{slug}/changes", Staff, t => Get($"/api/v1/systems/{t.Slug}/changes")),
+        Read("GET /api/v1/systems/{slug}/attention", Staff, t => Get($"/api/v1/systems/{t.Slug}/attention")),
         Read("GET /api/v1/evals/{id:long}", Staff, t => Get($"/api/v1/evals/{t.EvalRun}")),
         Read("GET /api/v1/changes/{id:long}", Staff, t => Get($"/api/v1/changes/{t.Change}")),
         Read("GET /api/v1/interactions/{id}", Staff, t => Get($"/api/v1/interactions/{t.HeldId}")),
@@ -105,6 +112,7 @@ public static class ScopeRules
         List("GET /api/v1/approvals/", Reviewers, _ => Get("/api/v1/approvals")),
         List("GET /api/v1/reviews/", Reviewers, _ => Get("/api/v1/reviews?limit=500")),
         List("GET /api/v1/incidents/", All, _ => Get("/api/v1/incidents")),
+        List("GET /api/v1/attention", Staff, _ => Get("/api/v1/attention")),
 
         // ---- control API: not about one system's records ---------------------------------------------------
         Account("GET /api/v1/me", All, Get("/api/v1/me")),
@@ -143,15 +151,18 @@ public static class ScopeRules
         new("POST /v1/interactions/{id}/task", Reach.Write, Posters, Surface.Bearer, t => Json("POST", $"/v1/interactions/{t.HeldId}/task", new { minutes = 1 })),
 
         // ---- dashboard ----------------------------------------------------------------------------------------
-        new("PAGE /dashboard", Reach.List, Staff, Surface.Cookie, _ => Get("/dashboard")),
+        new("PAGE /dashboard", Reach.List, Staff, Surface.Cookie, _ => Get("/dashboard"), RefusedTo: "/dashboard/me"),
         new("PAGE /dashboard/systems/{slug}", Reach.Read, Staff, Surface.Cookie, t => Get($"/dashboard/systems/{t.Slug}")),
         new("PAGE /dashboard/systems/{slug}/report", Reach.Read, Staff, Surface.Cookie, t => Get($"/dashboard/systems/{t.Slug}/report")),
         new("PAGE /dashboard/reviews", Reach.List, Reviewers, Surface.Cookie, _ => Get("/dashboard/reviews")),
         new("PAGE /dashboard/incidents", Reach.List, All, Surface.Cookie, _ => Get("/dashboard/incidents")),
         new("PAGE /dashboard/incidents/{id:long}", Reach.Read, All, Surface.Cookie, t => Get($"/dashboard/incidents/{t.Incident}")),
+        // A person's own page: their systems, requests and reviews (Dashboard/DashboardFirstHourTests holds a member to their own).
+        new("PAGE /dashboard/me", Reach.Account, All, Surface.Cookie, _ => Get("/dashboard/me")),
         new("PAGE /dashboard/audit", Reach.Account, Readers, Surface.Cookie, _ => Get("/dashboard/audit")),
         new("PAGE /dashboard/sign-in", Reach.Public, All, Surface.Anonymous, _ => Get("/dashboard/sign-in")),
         new("PAGE /dashboard/sign-out", Reach.Elsewhere, All, Surface.Cookie, null, Why: "ends the session: Dashboard/DashboardSessionTests"),
+        new("GET /", Reach.Public, All, Surface.Anonymous, _ => Get("/")),
         new("GET /dashboard/assets/{name}", Reach.Public, All, Surface.Anonymous, _ => Get("/dashboard/assets/dashboard.css")),
 
         // ---- no sign-in ----------------------------------------------------------------------------------------

@@ -38,6 +38,52 @@ public sealed class MigrationTests
         Assert.False(postgres.Database.HasPendingModelChanges(), "the PostgreSQL model has changes without a migration: run dotnet ef migrations add");
     }
 
+    [Fact]
+    public async Task Sqlite_refusals_and_failures_recorded_before_their_roll_up_are_counted_into_it()
+    {
+        using var folder = new TempDirectory();
+        await BackfillAsync(folder.File("old.db"));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_refusals_and_failures_recorded_before_their_roll_up_are_counted_into_it()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await BackfillAsync(database.ConnectionString);
+    }
+
+    /// <summary>The AttentionAndMembers migration fills <c>rollup_codes</c> from the interactions already there, hour by hour.</summary>
+    private static async Task BackfillAsync(string database)
+    {
+        var store = new PilotageStore(StoreLocation.Parse(database));
+        var at = new DateTimeOffset(2026, 11, 25, 10, 30, 0, TimeSpan.Zero);
+        await using (var db = store.CreateDbContext())
+        {
+            var migrations = db.Database.GetMigrations().ToList();
+            var before = migrations[migrations.FindIndex(m => m.EndsWith("_AttentionAndMembers", StringComparison.Ordinal)) - 1];
+            await db.GetService<IMigrator>().MigrateAsync(before);
+            InteractionRow Row(string outcome, string? code, DateTimeOffset when, long? evalRun = null) => new()
+            {
+                Id = Pilotage.Server.Evidence.InteractionId.New(), CreatedAt = when, System = "old-system", Phase = "pilot", UserEmail = "mia@example.org",
+                KeyId = "k", Groups = "[]", Endpoint = "chat", Mode = "full", Outcome = outcome, RefusalCode = code, EvalRun = evalRun,
+            };
+            db.Interactions.AddRange(
+                Row("refused", "not_in_allowed_group", at), Row("refused", "not_in_allowed_group", at.AddMinutes(10)),
+                Row("refused", null, at.AddHours(1)), Row("failed", "upstream_timeout", at, evalRun: 7),
+                Row("served", null, at));
+            await db.SaveChangesAsync();
+        }
+        await using (var db = store.CreateDbContext())
+        {
+            await db.Database.MigrateAsync();
+            var codes = await db.RollupCodes.AsNoTracking().OrderBy(c => c.Hour).ThenBy(c => c.Outcome).ThenBy(c => c.Code).ToListAsync();
+            var hour = at.ToUnixTimeSeconds() / 3600;
+            Assert.Equal(
+                [("old-system", hour, "ai", "refused", "not_in_allowed_group", 2L), ("old-system", hour, "eval", "failed", "upstream_timeout", 1L), ("old-system", hour + 1, "ai", "refused", "unspecified", 1L)],
+                codes.Select(c => (c.System, c.Hour, c.Kind, c.Outcome, c.Code, c.Count)).OrderBy(c => c.Item2).ThenBy(c => c.Item4 == "refused" ? 0 : 1).ToList());
+        }
+    }
+
     private static async Task UpgradeAsync(string database)
     {
         var store = new PilotageStore(StoreLocation.Parse(database));

@@ -52,6 +52,6 @@ public sealed class SignInModel(PolicyCache policy, TimeProvider time, SignInThr
         {
             return LocalRedirect(ReturnUrl);
         }
-        return LocalRedirect(AccessMatrix.Allows(key.User.Role, Permission.SystemsRead) ? DashboardSetup.Root : "/dashboard/incidents");
+        return LocalRedirect(AccessMatrix.Allows(key.User.Role, Permission.SystemsRead) ? DashboardSetup.Root : YourPage.Path);
     }
 }

@@ -981,6 +981,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("System", "CreatedAt");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.ToTable("interactions", (string)null);
                 });
 
@@ -1120,6 +1122,37 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasIndex("System");
 
                     b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupCodeRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Code")
+                        .HasColumnType("text")
+                        .HasColumnName("code");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Hour", "Kind", "Outcome", "Code");
+
+                    b.ToTable("rollup_codes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>

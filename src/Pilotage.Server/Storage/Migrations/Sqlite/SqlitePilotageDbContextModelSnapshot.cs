@@ -962,6 +962,8 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("System", "CreatedAt");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.ToTable("interactions", (string)null);
                 });
 
@@ -1101,6 +1103,37 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.HasIndex("System");
 
                     b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupCodeRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Code")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("code");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Hour", "Kind", "Outcome", "Code");
+
+                    b.ToTable("rollup_codes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>

@@ -1,0 +1,54 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Pilotage.Server.Storage.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class AttentionAndMembers : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "rollup_codes",
+                columns: table => new
+                {
+                    system = table.Column<string>(type: "TEXT", nullable: false),
+                    hour = table.Column<long>(type: "INTEGER", nullable: false),
+                    kind = table.Column<string>(type: "TEXT", nullable: false),
+                    outcome = table.Column<string>(type: "TEXT", nullable: false),
+                    code = table.Column<string>(type: "TEXT", nullable: false),
+                    count = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_rollup_codes", x => new { x.system, x.hour, x.kind, x.outcome, x.code });
+                });
+
+            // Refusals and failures recorded before this table existed are counted into it once, so "by reason" keeps its history.
+            migrationBuilder.Sql(
+                "INSERT INTO rollup_codes (system, hour, kind, outcome, code, count) "
+                + "SELECT system, CAST(strftime('%s', created_at) AS INTEGER) / 3600, "
+                + "CASE WHEN endpoint = 'manual' THEN 'manual' WHEN eval_run IS NOT NULL THEN 'eval' ELSE 'ai' END, "
+                + "outcome, COALESCE(NULLIF(refusal_code, ''), 'unspecified'), COUNT(*) "
+                + "FROM interactions WHERE outcome IN ('refused', 'failed') GROUP BY 1, 2, 3, 4, 5");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_interactions_user_id_id",
+                table: "interactions",
+                columns: new[] { "user_id", "id" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "rollup_codes");
+
+            migrationBuilder.DropIndex(
+                name: "IX_interactions_user_id_id",
+                table: "interactions");
+        }
+    }
+}
