@@ -101,6 +101,12 @@ public static class TestSetReader
             {
                 return TestSetFormat.Yaml; // e.g. a YAML flow mapping such as {apiVersion: pilotage/v1, …}
             }
+            catch (InvalidOperationException)
+            {
+                // A property name with a lone surrogate escape (\ud800) parses but cannot be compared;
+                // the JSON Lines reader reports it with its line and column.
+                return TestSetFormat.JsonLines;
+            }
         }
         return TestSetFormat.Yaml;
     }

@@ -185,4 +185,16 @@ public class TestSetReaderTests
         var error = new SpecError("a.jsonl", "expect.regex", "invalid regular expression", 3, 40);
         Assert.Equal("a.jsonl: expect.regex: invalid regular expression at line 3, column 40", error.ToString());
     }
+
+    [Theory]
+    [InlineData("request")]
+    [InlineData("cases.jsonl")]
+    public void A_lone_surrogate_escape_in_a_property_name_is_a_located_error(string source)
+    {
+        var result = TestSetReader.Read("{\"id\":\"a\",\"pro\\ud800mpt\":\"hi\"}", source);
+
+        Assert.False(result.Ok);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(1, error.Line);
+    }
 }
