@@ -21,6 +21,8 @@ public sealed partial class AuditSentenceTests
                 """{"rule":{"metric":"rejection_rate","over":20,"above":0.4,"action":"pause"},"metric":"rejection_rate","figure":0.45,"window":"the last 20 reviews","applied":"paused"}""").Text);
         Assert.Equal(new AuditSentence(TimelineKind.Pause, "Resumed by owner@example.org: prompt fixed"),
             AuditSentences.Describe("system.resumed", "owner@example.org", """{"reason":"prompt fixed"}"""));
+        Assert.Equal(new AuditSentence(TimelineKind.Version, "A pilot that had already ended (on 2026-10-01) imported as a record by admin@localhost; it never served after its end"),
+            AuditSentences.Describe("system.past_pilot_imported", "admin@localhost", """{"ends":"2026-10-01","appliedOn":"2026-12-04"}"""));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed partial class UpstreamFailureTests
     {
         var logs = new CapturingLoggerProvider();
         var harness = await GatewayHarness.StartAsync(mode, configure: o => o with { LoggerProviders = [logs] });
-        var variable = "PILOTAGE_TEST_UPSTREAM_KEY_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var variable = "UPSTREAM_FAILURE_TEST_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant() + "_API_KEY";
         Environment.SetEnvironmentVariable(variable, Secret);
         return (harness, logs, variable);
     }
