@@ -86,6 +86,21 @@ public sealed class PilotageStore
         ? new SqlitePilotageDbContext(_sqlite)
         : new PostgresPilotageDbContext(_postgres!);
 
+    /// <summary>
+    /// A database whose schema history names migrations this build does not have was made by another build
+    /// (a newer one, or one from before the schema was squashed into its initial migration): migrating it would
+    /// try to create tables that are already there, so start refuses with what to do instead.
+    /// </summary>
+    private void RefuseForeignHistory(IReadOnlyList<string> known, IReadOnlySet<string> applied)
+    {
+        var foreign = applied.Where(m => !known.Contains(m)).Order(StringComparer.Ordinal).ToList();
+        if (foreign.Count == 0) return;
+        throw new InvalidOperationException(
+            $"the {(Location.Provider == StoreProvider.Sqlite ? "SQLite" : "PostgreSQL")} database was made by another build of Pilotage: its schema history names {foreign[0]}" +
+            (foreign.Count > 1 ? $" and {foreign.Count - 1} more" : "") + $", which this build does not know (it knows {string.Join(", ", known)}). " +
+            "Start this build on a new database (pilotage serve --db), or run the build that made it; nothing was changed.");
+    }
+
     /// <summary>Applies pending migrations: an older database is upgraded in place, never recreated.</summary>
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -99,7 +114,10 @@ public sealed class PilotageStore
         // Migrate also diffs the whole model against the last migration's snapshot (EF Core's pending-model-changes
         // check), which cost 0.7–1 s of every restart on a 2-core machine; asking the history table first costs one query.
         // MigrationTests keeps the model and the migrations in step, so the check has nothing to find at run time.
-        if ((await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any())
+        var known = db.Database.GetMigrations().ToList();
+        var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        RefuseForeignHistory(known, applied);
+        if (known.Any(m => !applied.Contains(m)))
         {
             await db.Database.MigrateAsync(cancellationToken);
         }

@@ -107,4 +107,39 @@ public sealed class MigrationTests
         Assert.True(verify.GetProperty("ok").GetBoolean());
         Assert.True(verify.GetProperty("entries").GetInt64() >= 1); // the bootstrap admin after the upgrade
     }
+
+    [Fact]
+    public async Task Sqlite_database_made_by_another_build_is_refused_and_left_as_it_was()
+    {
+        using var folder = new TempDirectory();
+        await ForeignHistoryAsync(folder.File("other.db"));
+    }
+
+    [PostgresFact]
+    public async Task Postgres_database_made_by_another_build_is_refused_and_left_as_it_was()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await ForeignHistoryAsync(database.ConnectionString);
+    }
+
+    /// <summary>A schema history naming a migration this build lacks (a newer build's) stops the start with what to do.</summary>
+    private static async Task ForeignHistoryAsync(string database)
+    {
+        var store = new PilotageStore(StoreLocation.Parse(database));
+        await store.MigrateAsync(CancellationToken.None);
+        await using (var db = store.CreateDbContext())
+        {
+#pragma warning disable EF1002
+            await db.Database.ExecuteSqlRawAsync(
+                "INSERT INTO \"__EFMigrationsHistory\" (\"MigrationId\", \"ProductVersion\") VALUES ('29991231000000_FromANewerBuild', '99.0.0')");
+#pragma warning restore EF1002
+        }
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync(CancellationToken.None));
+        Assert.Contains("made by another build of Pilotage", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("29991231000000_FromANewerBuild", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("pilotage serve --db", refused.Message, StringComparison.Ordinal);
+        await using var after = store.CreateDbContext();
+        Assert.Contains("29991231000000_FromANewerBuild", await after.Database.GetAppliedMigrationsAsync());
+    }
 }
