@@ -7,7 +7,7 @@ using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class ReportModel(DashboardData data, EvidenceReportService reports, ControlPlane control, DecisionEvidence evidence) : DashboardPage
+public sealed class ReportModel(DashboardData data, ReportQueries reports, ControlPlane control, DecisionEvidence evidence) : DashboardPage
 {
     public static readonly IReadOnlyList<string> Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire"];
 
@@ -26,8 +26,8 @@ public sealed class ReportModel(DashboardData data, EvidenceReportService report
     public async Task<IActionResult> OnGetFullAsync(string slug, CancellationToken ct)
     {
         if (!await data.ExistsAsync(slug, ct)) return NotFound();
-        var report = await reports.BuildAsync(slug, ct);
-        return Content(ReportRenderer.Html(report), "text/html; charset=utf-8", Encoding.UTF8);
+        var rendered = await reports.RenderAsync(await reports.BuildAsync(slug, ct), ReportFileFormat.Html);
+        return Content(rendered.Body, rendered.ContentType, Encoding.UTF8);
     }
 
     public async Task<IActionResult> OnPostDecideAsync(string slug, string? outcome, string? reason, bool @override, CancellationToken ct)
