@@ -10,6 +10,14 @@ internal static class UseCaseWiring
     {
         services.AddSingleton<Reports.ReportHtml>();
         services.AddSingleton<Reports.ReportQueries>();
+        services.AddSingleton<Systems.LifecycleCommands>();
+        services.AddSingleton<Systems.SystemQueries>();
+        services.AddSingleton<Incidents.IncidentCommands>();
+        services.AddSingleton<Incidents.IncidentQueries>();
+        services.AddSingleton<Changes.ChangeRequestCommands>();
+        services.AddSingleton<Changes.ChangeRequestQueries>();
+        services.AddSingleton<Changes.OwnershipCommands>();
+        services.AddSingleton<Changes.LegalHoldCommands>();
         return services;
     }
 }

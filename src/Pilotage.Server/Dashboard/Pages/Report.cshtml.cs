@@ -7,9 +7,10 @@ using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class ReportModel(DashboardData data, ReportQueries reports, ControlPlane control, DecisionEvidence evidence) : DashboardPage
+public sealed class ReportModel(DashboardData data, ReportQueries reports, LifecycleCommands lifecycle) : DashboardPage
 {
-    public static readonly IReadOnlyList<string> Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire"];
+    /// <summary>The outcomes the decision form offers (extending a pilot is the CLI's, with its new end date).</summary>
+    public static readonly IReadOnlyList<string> Outcomes = DecisionOutcomes.All.Where(o => o != DecisionOutcome.Extend).Select(o => o.Name()).ToList();
 
     public override Permission Needed => Permission.SystemsRead;
 
@@ -37,7 +38,7 @@ public sealed class ReportModel(DashboardData data, ReportQueries reports, Contr
             Error = "An override needs a reason that says why you decide against the recommendation.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
-        else if (await TryAsync(() => LifecycleEndpoints.RecordDecisionAsync(slug, new DecisionRequest(outcome, reason, null, @override), Me, control, evidence, ct)))
+        else if (await TryAsync(() => lifecycle.DecideAsync(slug, new DecisionRequest(outcome, reason, null, @override), Me, ct)))
         {
             Notice = $"Decision '{outcome}' recorded for {slug}.";
             return Redirect($"/dashboard/systems/{Uri.EscapeDataString(slug)}");
