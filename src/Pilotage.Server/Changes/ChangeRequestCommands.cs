@@ -26,12 +26,12 @@ public sealed class ChangeRequestCommands(ControlPlane control)
         {
             var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "approve");
-            if (change.Status != "open") throw Problems.Conflict($"change request {id} is {change.Status}; only an open request can be approved");
+            if (ChangeStatuses.Parse(change.Status) != ChangeStatus.Open) throw Problems.Conflict($"change request {id} is {change.Status}; only an open request can be approved");
             if (system.Risk == "high" && string.Equals(change.RequestedBy, actor.Email, StringComparison.OrdinalIgnoreCase))
             {
                 throw Problems.Forbidden($"'{system.Slug}' is high risk: a change needs four eyes, so {actor.Email} cannot approve their own request {id}; ask its owner {system.Owner} or an admin");
             }
-            change.Status = "approved";
+            change.Status = ChangeStatus.Approved.Name();
             change.DecidedBy = actor.Email;
             change.DecidedAt = command.Now;
             change.DecisionReason = reason;
@@ -49,8 +49,8 @@ public sealed class ChangeRequestCommands(ControlPlane control)
         {
             var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "reject");
-            if (change.Status is not ("open" or "approved")) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be rejected");
-            change.Status = "rejected";
+            if (!ChangeStatuses.IsPending(change.Status)) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be rejected");
+            change.Status = ChangeStatus.Rejected.Name();
             change.DecidedBy = actor.Email;
             change.DecidedAt = command.Now;
             change.DecisionReason = reason;
@@ -68,8 +68,8 @@ public sealed class ChangeRequestCommands(ControlPlane control)
         {
             var (change, system) = await LoadAsync(command, id, actor, ct);
             if (!string.Equals(change.RequestedBy, actor.Email, StringComparison.OrdinalIgnoreCase)) CheckOwnerOrAdmin(actor, system, "withdraw");
-            if (change.Status is not ("open" or "approved")) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be withdrawn");
-            change.Status = "withdrawn";
+            if (!ChangeStatuses.IsPending(change.Status)) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be withdrawn");
+            change.Status = ChangeStatus.Withdrawn.Name();
             change.DecidedBy ??= actor.Email;
             change.DecidedAt ??= command.Now;
             change.DecisionReason = reason ?? change.DecisionReason;
@@ -87,13 +87,13 @@ public sealed class ChangeRequestCommands(ControlPlane control)
         {
             var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "apply");
-            if (change.Status == "open")
+            if (ChangeStatuses.Parse(change.Status) == ChangeStatus.Open)
             {
                 throw Problems.Conflict(system.Risk == "high"
                     ? $"change request {id} is not approved yet; '{system.Slug}' is high risk, so someone other than {change.RequestedBy} must approve it: pilotage change approve {id}"
                     : $"change request {id} is not approved yet: pilotage change approve {id}");
             }
-            if (change.Status != "approved") throw Problems.Conflict($"change request {id} is {change.Status}; only an approved request can be applied");
+            if (ChangeStatuses.Parse(change.Status) != ChangeStatus.Approved) throw Problems.Conflict($"change request {id} is {change.Status}; only an approved request can be applied");
             if (system.ConfigVersion != change.BaseVersion)
             {
                 throw Problems.Conflict($"the configuration of '{system.Slug}' changed since request {id} was made (version {change.BaseVersion}, now {system.ConfigVersion}); withdraw it and apply the spec again to request the change against the version in force");
@@ -120,7 +120,7 @@ public sealed class ChangeRequestCommands(ControlPlane control)
             system.UpdatedAt = command.Now;
             system.ConfigVersion = number;
             SystemCatalog.AddConfigVersion(command, system, next, $"{actor.Email} (change request {id})");
-            change.Status = "applied";
+            change.Status = ChangeStatus.Applied.Name();
             change.AppliedBy = actor.Email;
             change.AppliedAt = command.Now;
             change.AppliedVersion = number;

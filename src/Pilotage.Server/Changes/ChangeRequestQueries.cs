@@ -18,13 +18,12 @@ public sealed class ChangeRequestQueries(PilotageStore store, SystemScope scope,
     public static readonly IReadOnlyList<string> KeyMetrics =
         ["acceptance_rate", "edit_rate", "rejection_rate", "escalation_rate", "rework", "error_rate", "blocked_rate", "latency_p95", "cost_per_task", "feedback_mean", "pass_rate"];
 
-    private static readonly string[] Statuses = ["open", "approved", "rejected", "applied", "withdrawn"];
 
     /// <summary>Change requests, newest first; <paramref name="system"/> and <paramref name="status"/> narrow the list.</summary>
     /// <param name="readable">The systems the caller may read; null for every system.</param>
     public async Task<IReadOnlyList<ChangeRequestView>> ListAsync(string? system, string? status, IReadOnlySet<string>? readable, CancellationToken ct)
     {
-        if (status is not null && !Statuses.Contains(status)) throw Problems.BadRequest($"status must be one of {string.Join(", ", Statuses)}");
+        if (status is not null && ChangeStatuses.Parse(status) is null) throw Problems.BadRequest($"status must be one of {string.Join(", ", ChangeStatuses.All.Select(s => s.Name()))}");
         await using var db = store.CreateDbContext();
         var query = db.ChangeRequests.AsNoTracking();
         if (!string.IsNullOrEmpty(system)) query = query.Where(c => c.System == system);

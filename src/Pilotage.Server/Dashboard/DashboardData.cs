@@ -36,7 +36,7 @@ public sealed record SystemPageData(
 {
     /// <summary>Open and approved requests first (they wait for someone), then the decided ones, newest first.</summary>
     public IEnumerable<Changes.ChangeRequestView> ChangesOpenFirst =>
-        Changes.OrderBy(c => c.Status is "open" or "approved" ? 0 : 1).ThenByDescending(c => c.Id);
+        Changes.OrderBy(c => Pilotage.Server.Changes.ChangeStatuses.IsPending(c.Status) ? 0 : 1).ThenByDescending(c => c.Id);
 }
 
 /// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
