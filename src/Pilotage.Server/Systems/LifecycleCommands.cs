@@ -21,19 +21,20 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
     {
         var named = request?.Outcome?.Trim().ToLowerInvariant() ?? "";
         var reason = RequireReason(request?.Reason, $"a decision on '{slug}'");
-        var outcome = DecisionOutcomes.Parse(named) ?? throw UnknownOutcome(named);
+        var chosen = DecisionOutcomes.Parse(named) ?? throw UnknownOutcome(named);
+        var outcome = chosen.Name();
         // Who may decide is settled before any evidence is computed: a refusal must not carry the
         // recommendation, the blockers or the gate's figures to someone who may not decide.
         await evidence.CheckMayDecideAsync(slug, actor, ct);
         // The evidence the decision is made on, with its hash; and the rules that evidence imposes.
-        var snapshot = await evidence.CheckAsync(slug, outcome, request?.Override == true, ct);
+        var snapshot = await evidence.CheckAsync(slug, chosen, request?.Override == true, ct);
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var row = await LoadOwnedAsync(command, slug, actor, ct);
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
             var state = row.Lifecycle();
             LifecycleState next;
-            if (outcome == DecisionOutcome.Extend)
+            if (chosen == DecisionOutcome.Extend)
             {
                 if (state.Phase != LifecyclePhase.Pilot) throw Problems.Conflict($"only a running pilot can be extended; '{slug}' is {state.Phase.Name()}");
                 if (request?.NewEndDate is not { } newEnd) throw Problems.BadRequest("an extension needs newEndDate (YYYY-MM-DD)");
@@ -43,7 +44,7 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
             }
             else
             {
-                var lifecycleCommand = ToCommand(outcome, state);
+                var lifecycleCommand = ToCommand(chosen, state);
                 var transition = LifecycleMachine.Apply(state, lifecycleCommand, LifecycleContext.From(spec));
                 if (!transition.Allowed)
                 {
@@ -53,9 +54,9 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
             }
             var decision = new DecisionRow
             {
-                SystemId = row.Id, Outcome = outcome.Name(), Reason = reason, DecidedBy = actor.Email, DecidedAt = command.Now,
+                SystemId = row.Id, Outcome = outcome, Reason = reason, DecidedBy = actor.Email, DecidedAt = command.Now,
                 FromPhase = state.Phase.ToString(), FromStage = state.Stage, ToPhase = next.Phase.ToString(), ToStage = next.Stage,
-                NewEndDate = outcome == DecisionOutcome.Extend ? request?.NewEndDate : null,
+                NewEndDate = chosen == DecisionOutcome.Extend ? request?.NewEndDate : null,
                 EvidenceJson = snapshot?.Json,
                 EvidenceHash = snapshot?.Hash,
                 Override = snapshot?.AgainstRecommendation == true,
@@ -66,7 +67,7 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
             if (next.Phase == LifecyclePhase.Pilot && state.Phase != LifecyclePhase.Pilot) row.PilotEndsOverride = null;
             await command.Db.SaveChangesAsync(ct);
             var view = ToView(slug, decision);
-            command.Audit($"system.decision.{outcome.Name()}", $"system:{slug}", before, JsonSerializer.Serialize(view, ApiJsonContext.Default.DecisionView));
+            command.Audit($"system.decision.{outcome}", $"system:{slug}", before, JsonSerializer.Serialize(view, ApiJsonContext.Default.DecisionView));
             return view;
         }, ct);
     }
