@@ -152,7 +152,7 @@ internal static class ChangeCommands
         var versions = raw.Deserialize(ChangesJsonContext.Default.IReadOnlyListVersionMetricsView) ?? [];
         var headers = new List<string> { "METRIC" };
         headers.AddRange(versions.Select(v => $"v{Args.Number(v.ConfigVersion)}{(v.Current ? " *" : "")}"));
-        var rows = ChangeRequestEndpoints.KeyMetrics.Select(metric => (IReadOnlyList<string>)
+        var rows = ChangeRequestQueries.KeyMetrics.Select(metric => (IReadOnlyList<string>)
             [metric, .. versions.Select(v => v.Metrics.TryGetValue(metric, out var m) && m.Value is { } value
                 ? $"{Pilotage.Core.Metrics.MetricCatalogue.Format(metric, value)} ({Evidence.MetricsCommand.Samples(m.N)})" : "-")]).ToList();
         cli.Output.Table(headers, rows, $"no config versions recorded for {slug}");

@@ -47,14 +47,15 @@ public static class ChangeControl
     internal static async Task<ChangeRequestRow> RequestAsync(CommandContext command, AiSystemRow row, SystemSpec candidate, IReadOnlyList<SpecChange> controlled, CancellationToken ct)
     {
         var hash = ControlledHash(candidate);
-        var pending = command.Db.ChangeRequests.Local.FirstOrDefault(c => c.System == row.Slug && c.SpecHash == hash && c.Status is "open" or "approved")
+        string open = ChangeStatus.Open.Name(), approved = ChangeStatus.Approved.Name();
+        var pending = command.Db.ChangeRequests.Local.FirstOrDefault(c => c.System == row.Slug && c.SpecHash == hash && ChangeStatuses.IsPending(c.Status))
             ?? await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.FirstOrDefaultAsync(
-                command.Db.ChangeRequests.Where(c => c.System == row.Slug && c.SpecHash == hash && (c.Status == "open" || c.Status == "approved") && c.BaseVersion == row.ConfigVersion), ct);
+                command.Db.ChangeRequests.Where(c => c.System == row.Slug && c.SpecHash == hash && (c.Status == open || c.Status == approved) && c.BaseVersion == row.ConfigVersion), ct);
         if (pending is not null) return pending;
         var request = new ChangeRequestRow
         {
             System = row.Slug,
-            Status = "open",
+            Status = open,
             RequestedBy = command.Actor,
             RequestedAt = command.Now,
             BaseVersion = row.ConfigVersion,

@@ -150,9 +150,13 @@ public static class RetentionEndpoints
         var systems = api.MapGroup("/systems").WithTags("Change control");
         systems.MapPost("/{slug}/purge", PurgeAsync).RequirePermission(Permission.SystemsOperate)
             .WithSummary("Blank raw content older than the retention period (or olderThanDays), keeping hashes, figures and review outcomes; refused under legal hold");
-        systems.MapPost("/{slug}/hold", HoldAsync).RequirePermission(Permission.LegalHold)
+        systems.MapPost("/{slug}/hold", (string slug, HoldRequest? request, HttpContext http, LegalHoldCommands holds, CancellationToken ct) =>
+                holds.PlaceAsync(slug, request?.Reason, Actor.From(http.User), ct))
+            .RequirePermission(Permission.LegalHold)
             .WithSummary("Place a legal hold (auditor or admin): no content of the system is purged until it is released");
-        systems.MapPost("/{slug}/hold/release", ReleaseAsync).RequirePermission(Permission.LegalHold)
+        systems.MapPost("/{slug}/hold/release", (string slug, HoldRequest? request, HttpContext http, LegalHoldCommands holds, CancellationToken ct) =>
+                holds.ReleaseAsync(slug, request?.Reason, Actor.From(http.User), ct))
+            .RequirePermission(Permission.LegalHold)
             .WithSummary("Release a legal hold (auditor or admin); purging resumes");
     }
 
@@ -161,12 +165,13 @@ public static class RetentionEndpoints
         if (request?.OlderThanDays is < 1) throw Problems.BadRequest($"olderThanDays must be 1 or more, not {request.OlderThanDays}");
         return (await purger.PurgeAsync(slug, request?.OlderThanDays, Actor.From(http.User), auditEmpty: true, ct))!;
     }
+}
 
-    private static Task<LegalHoldView> HoldAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
-        PlaceHoldAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
-
-    /// <summary>Places a hold as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
-    public static Task<LegalHoldView> PlaceHoldAsync(string slug, string? requestReason, Actor actor, ControlPlane control, CancellationToken ct)
+/// <summary>Legal holds: while one is in place, none of the system's content is purged.</summary>
+public sealed class LegalHoldCommands(ControlPlane control)
+{
+    /// <summary>Places a legal hold (auditor or admin): no content of the system is purged until it is released.</summary>
+    public Task<LegalHoldView> PlaceAsync(string slug, string? requestReason, Actor actor, CancellationToken ct)
     {
         var reason = string.IsNullOrWhiteSpace(requestReason)
             ? throw Problems.BadRequest($"a legal hold needs a reason (the matter it preserves evidence for): pilotage hold {slug} --reason \"…\"")
@@ -186,11 +191,8 @@ public static class RetentionEndpoints
         }, ct);
     }
 
-    private static Task<LegalHoldView> ReleaseAsync(string slug, HoldRequest? request, HttpContext http, ControlPlane control, CancellationToken ct) =>
-        ReleaseHoldAsync(slug, request?.Reason, Actor.From(http.User), control, ct);
-
-    /// <summary>Releases a hold as <paramref name="actor"/>: the API endpoint and the dashboard's form.</summary>
-    public static Task<LegalHoldView> ReleaseHoldAsync(string slug, string? reason, Actor actor, ControlPlane control, CancellationToken ct)
+    /// <summary>Releases a legal hold (auditor or admin); purging resumes.</summary>
+    public Task<LegalHoldView> ReleaseAsync(string slug, string? reason, Actor actor, CancellationToken ct)
     {
         return control.ExecuteAsync(actor.Email, async command =>
         {

@@ -36,11 +36,12 @@ public sealed record SystemPageData(
 {
     /// <summary>Open and approved requests first (they wait for someone), then the decided ones, newest first.</summary>
     public IEnumerable<Changes.ChangeRequestView> ChangesOpenFirst =>
-        Changes.OrderBy(c => c.Status is "open" or "approved" ? 0 : 1).ThenByDescending(c => c.Id);
+        Changes.OrderBy(c => Pilotage.Server.Changes.ChangeStatuses.IsPending(c.Status) ? 0 : 1).ThenByDescending(c => c.Id);
 }
 
 /// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
-public sealed class DashboardData(PilotageStore store, EvidenceReportService reports, AuditTrail audit, SystemMetrics metrics, DecisionEvidence decisions, AttentionService attention, Access.SystemScope scope)
+public sealed class DashboardData(PilotageStore store, ReportQueries reports, SystemQueries systems, Incidents.IncidentQueries incidentQueries,
+    Changes.ChangeRequestQueries changeQueries, Changes.OwnershipCommands ownership, AuditTrail audit, DecisionEvidence decisions, AttentionService attention, Access.SystemScope scope)
 {
     /// <summary>The systems the person may read (owners: theirs; reviewers: the ones they review; admins and auditors: all).</summary>
     public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(Access.Actor actor, CancellationToken ct)
@@ -53,9 +54,9 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         foreach (var system in systems.Where(s => readable is null || readable.Contains(s.Slug)))
         {
             var report = await reports.BuildAsync(system.Slug, ct);
-            var ownership = await Changes.OwnershipEndpoints.ReadAsync(system.Slug, store, ct);
+            var owner = await ownership.ReadAsync(system.Slug, ct);
             rows.Add(new PortfolioRow(report.System, items.GetValueOrDefault(system.Slug) ?? [], report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind,
-                ownership, system.LegalHoldAt is not null));
+                owner, system.LegalHoldAt is not null));
         }
         return rows;
     }
@@ -68,15 +69,15 @@ public sealed class DashboardData(PilotageStore store, EvidenceReportService rep
         var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
         var timeline = entries.Select(e => new TimelineEntry(e.At, AuditSentences.Describe(e.Action, e.Actor, e.After))).Reverse().ToList();
-        var versions = await ConfigVersionEndpoints.ListAsync(slug, store, ct);
-        var incidents = await Incidents.IncidentEndpoints.ListIncidentsAsync(slug, null, null, actor, scope, store, ct);
-        var changes = await Changes.ChangeRequestEndpoints.ListAsync(slug, null, store, ct);
-        var ownership = await Changes.OwnershipEndpoints.ReadAsync(slug, store, ct);
+        var versions = await systems.VersionsAsync(slug, ct);
+        var incidents = await incidentQueries.ListAsync(slug, null, null, actor, ct);
+        var changes = await changeQueries.ListAsync(slug, null, null, ct);
+        var owner = await ownership.ReadAsync(slug, ct);
         var hold = new Changes.LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);
-        var byVersion = await Changes.ChangeRequestEndpoints.ByVersionAsync(slug, store, metrics, ct);
+        var byVersion = await changeQueries.ByVersionAsync(slug, ct);
         var gate = await decisions.CurrentGateAsync(slug, ct);
         var items = await attention.SystemAsync(slug, ct);
-        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, ownership, hold, byVersion, gate, items);
+        return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, owner, hold, byVersion, gate, items);
     }
 
     public async Task<bool> ExistsAsync(string slug, CancellationToken ct)

@@ -93,6 +93,7 @@ public static class PilotageApp
         services.AddSingleton<SystemMetrics>();
         services.AddSingleton<Systems.DecisionEvidence>();
         services.AddSingleton<Reports.EvidenceReportService>();
+        services.AddPilotageUseCases();
         services.AddSingleton<Attention.AttentionService>();
         services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();

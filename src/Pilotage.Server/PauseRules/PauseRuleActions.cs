@@ -46,7 +46,7 @@ public static class PauseRuleActions
         {
             var row = await command.Db.Systems.SingleOrDefaultAsync(s => s.Slug == slug, ct);
             if (row is null) return new FireOutcome(false, false, false, "skipped: the system no longer exists");
-            var state = LifecycleEndpoints.StateOf(row);
+            var state = row.Lifecycle();
             if (state.Phase is not (LifecyclePhase.Pilot or LifecyclePhase.Rollout or LifecyclePhase.Production))
             {
                 // A person (or another rule) got there first: nothing to do, nothing to record.
@@ -167,7 +167,7 @@ public static class PauseRuleActions
         var transition = LifecycleMachine.Apply(state, LifecycleCommand.Pause(), LifecycleContext.From(spec));
         if (!transition.Allowed) return new FireOutcome(true, false, false, $"not paused: {transition.Reason}");
         var before = Snapshot(row);
-        Move(row, transition.State, command.Now);
+        row.MoveTo(transition.State, command.Now);
         row.PausedBy = actor;
         row.PausedAt = command.Now;
         row.PauseReason = reason;
@@ -202,7 +202,7 @@ public static class PauseRuleActions
             applied += $" (the rule asks for {rule.To} mode; a restriction serves in approval mode, the strictest that still answers)";
         }
         var before = Snapshot(row);
-        Move(row, next, command.Now);
+        row.MoveTo(next, command.Now);
         row.PausedBy = actor;
         row.PausedAt = command.Now;
         row.PauseReason = $"{reason}; {applied}";
@@ -282,18 +282,6 @@ public static class PauseRuleActions
             Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
         })),
     };
-
-    private static void Move(AiSystemRow row, LifecycleState next, DateTimeOffset now)
-    {
-        if (row.Phase != next.Phase.ToString() || row.Stage != next.Stage) row.PhaseSince = now;
-        row.Phase = next.Phase.ToString();
-        row.Stage = next.Stage;
-        row.LastDecision = next.LastDecision?.ToString();
-        row.SuspendedPhase = next.SuspendedPhase?.ToString();
-        row.SuspendedStage = next.SuspendedStage;
-        row.ResumeRestricted = next.ResumeRestricted;
-        row.UpdatedAt = now;
-    }
 
     private static string Snapshot(AiSystemRow row) => JsonSerializer.Serialize(
         new LifecycleView(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason), ApiJsonContext.Default.LifecycleView);

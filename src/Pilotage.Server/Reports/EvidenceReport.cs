@@ -159,9 +159,9 @@ public sealed record ReportReviewBurden(
 /// <param name="Statement">One line: "+2.5 min per task: AI saves time" or "−2.5 min per task: AI costs time".</param>
 public sealed record ReportValue(
     ReportFigure NetMinutesSavedPerTask,
-    string Sign,
+    ValueSign Sign,
     double? BaselineMinutesPerTask,
-    string BaselineSource,
+    BaselineSource BaselineSource,
     long ManualTasks,
     string Statement);
 

@@ -297,9 +297,9 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var net = Fig(m, "net_minutes_saved_per_task");
         var manual = view.Manual;
         var (baseline, source) = manual is { TaskCount: > 0 }
-            ? (ReportFigure.Round(manual.TaskMinutes / manual.TaskCount), "measured")
-            : spec.Baseline.ManualMinutesPerTask is { } fromSpec ? ((double?)fromSpec, "spec") : (null, "none");
-        var sign = net.Value switch { null => "unknown", > 0 => "saves", < 0 => "costs", _ => "even" };
+            ? (ReportFigure.Round(manual.TaskMinutes / manual.TaskCount), BaselineSource.Measured)
+            : spec.Baseline.ManualMinutesPerTask is { } fromSpec ? ((double?)fromSpec, BaselineSource.Spec) : (null, BaselineSource.None);
+        var sign = net.Value switch { null => ValueSign.Unknown, > 0 => ValueSign.Saves, < 0 => ValueSign.Costs, _ => ValueSign.Even };
         return new ReportValue(net, sign, baseline, source, manual?.TaskCount ?? 0, ReportText.NetMinutes(net, sign, source));
     }
 
@@ -456,20 +456,20 @@ internal static class ReportText
         _ => "0",
     };
 
-    public static string NetMinutes(ReportFigure net, string sign, string baselineSource)
+    public static string NetMinutes(ReportFigure net, ValueSign sign, BaselineSource baselineSource)
     {
         if (net.Value is not { } minutes)
         {
-            return baselineSource == "none"
+            return baselineSource == BaselineSource.None
                 ? "unknown: no baseline (spec.baseline.manualMinutesPerTask or recorded manual task times)"
                 : $"unknown: no reviewed tasks yet (n={net.N})";
         }
         var what = sign switch
         {
-            "saves" => "AI saves time",
-            "costs" => "AI costs time",
+            ValueSign.Saves => "AI saves time",
+            ValueSign.Costs => "AI costs time",
             _ => "AI neither saves nor costs time",
         };
-        return $"{Signed(minutes)} min per task: {what} after review and rework (n={net.N}, baseline from {baselineSource})";
+        return $"{Signed(minutes)} min per task: {what} after review and rework (n={net.N}, baseline from {ReportVocabulary.Name(baselineSource)})";
     }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using Pilotage.Core.Access;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
 
 namespace Pilotage.Server.Reports;
 
@@ -17,17 +16,11 @@ public static class ReportEndpoints
             .Produces<string>(StatusCodes.Status200OK, "application/json", "text/markdown", "text/html");
     }
 
-    private static async Task<IResult> GetAsync(string slug, string? format, HttpContext http, EvidenceReportService reports, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string slug, string? format, HttpContext http, ReportQueries reports, CancellationToken ct)
     {
-        var chosen = string.IsNullOrWhiteSpace(format) ? "json" : format.Trim().ToLowerInvariant();
-        if (!ReportRenderer.Formats.Contains(chosen))
-        {
-            throw Problems.BadRequest($"unknown format '{format}': allowed formats are {string.Join(", ", ReportRenderer.Formats)}");
-        }
-        var report = await reports.BuildAsync(slug, ct);
-        var body = ReportRenderer.Render(report, chosen);
+        var rendered = await reports.RenderAsync(slug, format, ct);
         // The hash of the JSON rendering, whatever the format: what a decision made on this evidence stores.
-        http.Response.Headers[Sha256Header] = report.Sha256;
-        return Results.Text(body, ReportRenderer.ContentType(chosen), Encoding.UTF8);
+        http.Response.Headers[Sha256Header] = rendered.Sha256;
+        return Results.Text(rendered.Body, rendered.ContentType, Encoding.UTF8);
     }
 }

@@ -34,14 +34,8 @@ public static class ConfigVersionEndpoints
             .WithSummary("Put an earlier configuration version back in force (a reason is required); it takes effect on the next gateway request");
     }
 
-    internal static async Task<IReadOnlyList<ConfigVersionView>> ListAsync(string slug, PilotageStore store, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
-            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
-        var versions = await db.ConfigVersions.AsNoTracking().Where(v => v.SystemId == system.Id).OrderBy(v => v.Version).ToListAsync(ct);
-        return versions.Select(v => new ConfigVersionView(v.Version, v.Hash, v.CreatedAt, v.CreatedBy, v.Version == system.ConfigVersion)).ToList();
-    }
+    private static Task<IReadOnlyList<ConfigVersionView>> ListAsync(string slug, SystemQueries systems, CancellationToken ct) =>
+        systems.VersionsAsync(slug, ct);
 
     private static async Task<RollbackView> RollbackAsync(string slug, RollbackRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
     {

@@ -23,8 +23,6 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
     /// <summary>A test run older than this no longer counts as evidence for <c>proceed</c>.</summary>
     public static TimeSpan TestRunValidity { get; } = TimeSpan.FromDays(30);
 
-    private static readonly string[] PilotOutcomes = ["proceed", "narrow", "redesign", "repilot", "stop"];
-
     /// <summary>
     /// Refuses (404, 403) whoever may not decide on <paramref name="slug"/>. Called before <see cref="CheckAsync"/>,
     /// whose refusals quote the evidence; it reads only the system's owner.
@@ -34,15 +32,15 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
         await using var db = store.CreateDbContext();
         var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
             ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
-        LifecycleEndpoints.CheckMayOperate(row, actor);
+        LifecycleCommands.CheckMayOperate(row, actor);
     }
 
-    public async Task<DecisionSnapshot?> CheckAsync(string slug, string outcome, bool overrideRecommendation, CancellationToken ct)
+    public async Task<DecisionSnapshot?> CheckAsync(string slug, DecisionOutcome outcome, bool overrideRecommendation, CancellationToken ct)
     {
-        if (outcome is "pilot" or "restrict" || !policy.Current.Systems.TryGetValue(slug, out var system)) return null;
+        if (outcome is DecisionOutcome.Pilot or DecisionOutcome.Restrict || !policy.Current.Systems.TryGetValue(slug, out var system)) return null;
         var state = system.State;
         ExpansionRequest? expansion = null;
-        if (outcome == "expand")
+        if (outcome == DecisionOutcome.Expand)
         {
             var gate = await GateAsync(system, ct);
             if (gate is { Open: false })
@@ -55,14 +53,14 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
         var report = await reports.BuildAsync(slug, expansion, ct);
         var json = ReportRenderer.Json(report);
         var recommendation = report.Criteria.Recommendation.Kind;
-        var concludesPilot = state.Lifecycle.Phase == LifecyclePhase.Pilot && PilotOutcomes.Contains(outcome);
-        var against = concludesPilot && !Agrees(outcome, recommendation);
+        var concludesPilot = state.Lifecycle.Phase == LifecyclePhase.Pilot && outcome.ConcludesPilot();
+        var against = concludesPilot && !outcome.Agrees(ReportVocabulary.ParseRecommendation(recommendation));
         if (against && !overrideRecommendation)
         {
             throw new CommandRefusedException(StatusCodes.Status409Conflict, "Against the recommendation",
-                $"the evidence recommends '{recommendation.Replace('_', ' ')}' ({report.Criteria.Recommendation.Summary}); to decide '{outcome}' anyway, repeat it with override and a reason that says why (pilotage decide {slug} {outcome} --override --reason …)");
+                $"the evidence recommends '{recommendation.Replace('_', ' ')}' ({report.Criteria.Recommendation.Summary}); to decide '{outcome.Name()}' anyway, repeat it with override and a reason that says why (pilotage decide {slug} {outcome.Name()} --override --reason …)");
         }
-        if (concludesPilot && outcome == "proceed")
+        if (concludesPilot && outcome == DecisionOutcome.Proceed)
         {
             var blockers = await ProceedBlockersAsync(system, report, ct);
             if (blockers.Count > 0)
@@ -74,10 +72,6 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
         }
         return new DecisionSnapshot(json, EvidenceReportService.HashOf(json), recommendation, against);
     }
-
-    /// <summary>With insufficient evidence, only another pilot agrees: every other conclusion is a judgement call.</summary>
-    private static bool Agrees(string outcome, string recommendation) =>
-        recommendation == "insufficient_evidence" ? outcome == "repilot" : outcome == recommendation;
 
     private async Task<List<string>> ProceedBlockersAsync(GatewaySystem system, EvidenceReport report, CancellationToken ct)
     {

@@ -102,7 +102,7 @@ public sealed class ReportTests(ReportFixture fixture) : IClassFixture<ReportFix
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("http://", html.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.DoesNotContain("https://", html, StringComparison.Ordinal);
-        Assert.Contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Refund &amp; reply were wrong", html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Refund &amp; reply were wrong", html, StringComparison.Ordinal);
         Assert.Contains("checking a &lt;b&gt;complaint&lt;/b&gt;", html, StringComparison.Ordinal);
         Assert.Equal(2, html.Split("<svg class=\"chart\"").Length - 1);
         Assert.Contains("<title id=\"trend-title\">", html, StringComparison.Ordinal);

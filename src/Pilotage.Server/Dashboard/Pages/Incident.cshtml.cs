@@ -5,7 +5,7 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class IncidentModel(PilotageStore store, ControlPlane control, Access.SystemScope scope) : DashboardPage
+public sealed class IncidentModel(IncidentCommands commands, IncidentQueries queries) : DashboardPage
 {
     public override Permission Needed => Permission.Self;
 
@@ -20,7 +20,7 @@ public sealed class IncidentModel(PilotageStore store, ControlPlane control, Acc
             string.IsNullOrWhiteSpace(assignedTo) ? null : assignedTo,
             string.IsNullOrWhiteSpace(reviewNote) ? null : reviewNote,
             null);
-        if (await TryAsync(() => IncidentEndpoints.UpdateIncidentAsync(id, request, Me, control, ct)))
+        if (await TryAsync(() => commands.UpdateAsync(id, request, Me, ct)))
         {
             Notice = $"Incident {id} updated.";
             return RedirectToPage(new { id });
@@ -35,7 +35,7 @@ public sealed class IncidentModel(PilotageStore store, ControlPlane control, Acc
     {
         try
         {
-            Incident = await IncidentEndpoints.GetIncidentAsync(id, Me, scope, store, ct);
+            Incident = await queries.GetAsync(id, Me, ct);
             return Page();
         }
         catch (CommandRefusedException refused) when (refused.Status == StatusCodes.Status404NotFound)

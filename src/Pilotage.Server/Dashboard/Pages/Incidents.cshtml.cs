@@ -9,7 +9,7 @@ namespace Pilotage.Server.Dashboard.Pages;
 /// Incidents: a person files one against a system they use, review or own, and sees their own; the roles
 /// with IncidentsReadAll see those of the systems they may read.
 /// </summary>
-public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Access.SystemScope scope, Gateway.PolicyCache policy) : DashboardPage
+public sealed class IncidentsModel(IncidentCommands commands, IncidentQueries queries) : DashboardPage
 {
     public override Permission Needed => Permission.Self;
 
@@ -25,7 +25,7 @@ public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Ac
     public async Task<IActionResult> OnPostFileAsync(string? kind, string? severity, string? title, string? description, CancellationToken ct)
     {
         IncidentView? filed = null;
-        if (await TryAsync(async () => filed = await IncidentEndpoints.FileIncidentAsync(new FileIncidentRequest(System, kind, severity, title, description, null), Me, control, ct)))
+        if (await TryAsync(async () => filed = await commands.FileAsync(new FileIncidentRequest(System, kind, severity, title, description, null), Me, ct)))
         {
             Notice = $"Incident {filed!.Id} filed.";
             return Redirect($"/dashboard/incidents/{filed.Id}");
@@ -36,10 +36,8 @@ public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Ac
 
     private async Task LoadAsync(CancellationToken ct)
     {
-        Incidents = await IncidentEndpoints.ListIncidentsAsync(null, null, null, Me, scope, store, ct);
-        // The form offers only the systems the person may file against (the API refuses the others).
-        Systems = policy.Current.Systems.Values
-            .Where(s => SystemAccess.MayFileIncident(Me.Person, s.State.Spec, s.State.Lifecycle))
-            .Select(s => s.State.Slug).Order(StringComparer.Ordinal).ToList();
+        Incidents = await queries.ListAsync(null, null, null, Me, ct);
+        // The form offers only the systems the person may file against (the commands refuse the others).
+        Systems = queries.SystemsToFileAgainst(Me);
     }
 }

@@ -7,9 +7,10 @@ using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class ReportModel(DashboardData data, EvidenceReportService reports, ControlPlane control, DecisionEvidence evidence) : DashboardPage
+public sealed class ReportModel(DashboardData data, ReportQueries reports, LifecycleCommands lifecycle) : DashboardPage
 {
-    public static readonly IReadOnlyList<string> Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire"];
+    /// <summary>The outcomes the decision form offers (extending a pilot is the CLI's, with its new end date).</summary>
+    public static readonly IReadOnlyList<string> Outcomes = DecisionOutcomes.All.Where(o => o != DecisionOutcome.Extend).Select(o => o.Name()).ToList();
 
     public override Permission Needed => Permission.SystemsRead;
 
@@ -26,8 +27,8 @@ public sealed class ReportModel(DashboardData data, EvidenceReportService report
     public async Task<IActionResult> OnGetFullAsync(string slug, CancellationToken ct)
     {
         if (!await data.ExistsAsync(slug, ct)) return NotFound();
-        var report = await reports.BuildAsync(slug, ct);
-        return Content(ReportRenderer.Html(report), "text/html; charset=utf-8", Encoding.UTF8);
+        var rendered = await reports.RenderAsync(await reports.BuildAsync(slug, ct), ReportFileFormat.Html);
+        return Content(rendered.Body, rendered.ContentType, Encoding.UTF8);
     }
 
     public async Task<IActionResult> OnPostDecideAsync(string slug, string? outcome, string? reason, bool @override, CancellationToken ct)
@@ -37,7 +38,7 @@ public sealed class ReportModel(DashboardData data, EvidenceReportService report
             Error = "An override needs a reason that says why you decide against the recommendation.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
-        else if (await TryAsync(() => LifecycleEndpoints.RecordDecisionAsync(slug, new DecisionRequest(outcome, reason, null, @override), Me, control, evidence, ct)))
+        else if (await TryAsync(() => lifecycle.DecideAsync(slug, new DecisionRequest(outcome, reason, null, @override), Me, ct)))
         {
             Notice = $"Decision '{outcome}' recorded for {slug}.";
             return Redirect($"/dashboard/systems/{Uri.EscapeDataString(slug)}");

@@ -5,7 +5,8 @@ using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class SystemModel(DashboardData data, ControlPlane control, Hosting.PilotageServerOptions options) : DashboardPage
+public sealed class SystemModel(DashboardData data, LifecycleCommands lifecycle, Changes.ChangeRequestCommands changes, Changes.OwnershipCommands ownership,
+    Changes.LegalHoldCommands holds, Hosting.PilotageServerOptions options) : DashboardPage
 {
     public override Permission Needed => Permission.SystemsRead;
 
@@ -45,7 +46,7 @@ public sealed class SystemModel(DashboardData data, ControlPlane control, Hostin
             Error = "Say why you pause the system: the reason is kept in the audit trail.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
-        else if (await TryAsync(() => LifecycleEndpoints.PauseSystemAsync(slug, reason, Me, control, ct)))
+        else if (await TryAsync(() => lifecycle.PauseAsync(slug, reason, Me, ct)))
         {
             Notice = $"{slug} is paused: the gateway refuses its requests until it is resumed.";
             return RedirectToPage(new { slug });
@@ -55,7 +56,7 @@ public sealed class SystemModel(DashboardData data, ControlPlane control, Hostin
 
     public async Task<IActionResult> OnPostResumeAsync(string slug, string? reason, CancellationToken ct)
     {
-        if (await TryAsync(() => LifecycleEndpoints.ResumeSystemAsync(slug, reason, Me, control, ct)))
+        if (await TryAsync(() => lifecycle.ResumeAsync(slug, reason, Me, ct)))
         {
             Notice = $"{slug} is resumed.";
             return RedirectToPage(new { slug });
@@ -64,18 +65,18 @@ public sealed class SystemModel(DashboardData data, ControlPlane control, Hostin
     }
 
     public async Task<IActionResult> OnPostApproveAsync(string slug, long id, string? reason, CancellationToken ct) =>
-        await ChangeAsync(slug, () => Changes.ChangeRequestEndpoints.ApproveChangeAsync(id, reason, Me, control, ct), $"Change request {id} is approved.", ct);
+        await ChangeAsync(slug, () => changes.ApproveAsync(id, reason, Me, ct), $"Change request {id} is approved.", ct);
 
     public async Task<IActionResult> OnPostRejectAsync(string slug, long id, string? reason, CancellationToken ct) =>
-        await ChangeAsync(slug, () => Changes.ChangeRequestEndpoints.RejectChangeAsync(id, reason, Me, control, ct), $"Change request {id} is rejected.", ct);
+        await ChangeAsync(slug, () => changes.RejectAsync(id, reason, Me, ct), $"Change request {id} is rejected.", ct);
 
     public async Task<IActionResult> OnPostApplyAsync(string slug, long id, string? reason, CancellationToken ct)
     {
         string? gateRefusal = null;
         var applied = await TryAsync(async () =>
         {
-            var (view, refused) = await Changes.ChangeRequestEndpoints.ApplyChangeAsync(id, reason, Me, control, ct);
-            if (refused) gateRefusal = Changes.ChangeRequestEndpoints.GateRefusal(id, view.Gate!);
+            var (view, refused) = await changes.ApplyAsync(id, reason, Me, ct);
+            if (refused) gateRefusal = Changes.ChangeRequestCommands.GateRefusal(id, view.Gate!);
             else Notice = $"Change request {id} is applied: config version {view.AppliedVersion} is in force from the next request.";
         });
         if (applied && gateRefusal is null) return RedirectToPage(new { slug });
@@ -88,13 +89,13 @@ public sealed class SystemModel(DashboardData data, ControlPlane control, Hostin
     }
 
     public async Task<IActionResult> OnPostAcceptAsync(string slug, CancellationToken ct) =>
-        await ChangeAsync(slug, () => Changes.OwnershipEndpoints.AcceptHandoverAsync(slug, Me, control, ct), $"You own {slug} now.", ct);
+        await ChangeAsync(slug, () => ownership.AcceptAsync(slug, Me, ct), $"You own {slug} now.", ct);
 
     public async Task<IActionResult> OnPostHoldAsync(string slug, string? reason, CancellationToken ct) =>
-        await ChangeAsync(slug, () => Changes.RetentionEndpoints.PlaceHoldAsync(slug, reason, Me, control, ct), $"{slug} is under legal hold: none of its content is purged until it is released.", ct);
+        await ChangeAsync(slug, () => holds.PlaceAsync(slug, reason, Me, ct), $"{slug} is under legal hold: none of its content is purged until it is released.", ct);
 
     public async Task<IActionResult> OnPostReleaseAsync(string slug, string? reason, CancellationToken ct) =>
-        await ChangeAsync(slug, () => Changes.RetentionEndpoints.ReleaseHoldAsync(slug, reason, Me, control, ct), $"The legal hold on {slug} is released.", ct);
+        await ChangeAsync(slug, () => holds.ReleaseAsync(slug, reason, Me, ct), $"The legal hold on {slug} is released.", ct);
 
     private async Task<IActionResult> ChangeAsync(string slug, Func<Task> command, string notice, CancellationToken ct)
     {
