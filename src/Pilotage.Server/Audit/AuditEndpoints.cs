@@ -40,7 +40,7 @@ public static class AuditEndpoints
         audit.MapGet("/export", ExportAsync).WithSummary("Every entry as JSON Lines");
         audit.MapPost("/checkpoints", (AuditCheckpointer checkpointer, CancellationToken ct) => checkpointer.CheckpointNowAsync(ct))
             .WithSummary("A signed checkpoint covering every entry now (also written to the witness)");
-        audit.MapGet("/checkpoints/latest", LatestAsync).WithSummary("The latest signed checkpoint");
+        audit.MapGet("/checkpoints/latest", LatestAsync).WithSummary("The latest signed checkpoint (one is signed now when there is none yet)");
         audit.MapGet("/proofs/{sequence:long}", ProveAsync).WithSummary("An inclusion proof of one entry against the latest signed checkpoint, checkable offline with the public key");
         audit.MapGet("/public-key", (AuditLogKey key) => new AuditPublicKeyView(key.Verifier.Encode(), key.Verifier.Name))
             .WithSummary("The key checkpoints are signed with (signed-note verifier key format)");
@@ -64,9 +64,7 @@ public static class AuditEndpoints
     }
 
     private static async Task<IResult> LatestAsync(AuditCheckpointer checkpointer, CancellationToken ct) =>
-        await checkpointer.LatestAsync(ct) is { } latest
-            ? Results.Json(latest, AuditJsonContext.Default.CheckpointView)
-            : throw Problems.NotFound("no checkpoint was signed yet: POST /api/v1/audit/checkpoints (pilotage audit checkpoint) makes one");
+        Results.Json(await checkpointer.LatestAsync(ct) ?? await checkpointer.CheckpointNowAsync(ct), AuditJsonContext.Default.CheckpointView);
 
     private static async Task<IResult> ProveAsync(long sequence, AuditCheckpointer checkpointer, AuditLogKey key, PilotageStore store, CancellationToken ct)
     {
