@@ -16,19 +16,13 @@ public sealed record CheckpointView(long TreeSize, string RootHash, string Check
 /// </summary>
 public sealed class AuditCheckpointer(
     PilotageStore store, ControlPlane control, AuditLogKey key, AuditLogOptions options, TimeProvider time,
-    IHttpClientFactory http, ILogger<AuditCheckpointer> logger) : BackgroundService, Gateway.ICommitObserver
+    IHttpClientFactory http, AuditCheckpointSignal signal, ILogger<AuditCheckpointer> logger) : BackgroundService
 {
     public const string WitnessClient = "pilotage-audit-witness";
 
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _wake = signal.Wake;
     private readonly Channel<string> _toPost = Channel.CreateBounded<string>(new BoundedChannelOptions(1_000) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly SemaphoreSlim _signing = new(1, 1);
-
-    public Task OnCommittedAsync(CancellationToken ct)
-    {
-        _wake.Writer.TryWrite(true);
-        return Task.CompletedTask;
-    }
 
     /// <summary>A signed checkpoint covering every entry in the store now (the latest one, when nothing was added since).</summary>
     public async Task<CheckpointView> CheckpointNowAsync(CancellationToken cancellationToken)
@@ -164,6 +158,21 @@ public sealed class AuditCheckpointer(
     {
         _signing.Dispose();
         base.Dispose();
+    }
+}
+
+/// <summary>
+/// Wakes the checkpointer after each committed command. Its own type, because the control plane holds its
+/// observers and the checkpointer holds the control plane (for the tree's catch-up).
+/// </summary>
+public sealed class AuditCheckpointSignal : Gateway.ICommitObserver
+{
+    internal Channel<bool> Wake { get; } = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public Task OnCommittedAsync(CancellationToken ct)
+    {
+        Wake.Writer.TryWrite(true);
+        return Task.CompletedTask;
     }
 }
 

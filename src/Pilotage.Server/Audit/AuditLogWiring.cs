@@ -19,7 +19,8 @@ public static class AuditLogWiring
         services.AddHttpClient(AuditCheckpointer.WitnessClient, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<AuditCheckpointer>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
-        services.AddSingleton<Gateway.ICommitObserver>(sp => sp.GetRequiredService<AuditCheckpointer>());
+        services.AddSingleton<AuditCheckpointSignal>();
+        services.AddSingleton<Gateway.ICommitObserver>(sp => sp.GetRequiredService<AuditCheckpointSignal>());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(AuditJsonContext.Default));
     }
 
