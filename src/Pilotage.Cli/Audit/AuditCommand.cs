@@ -4,13 +4,14 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Audit;
+using Pilotage.Core.Audit.Checkpoints;
 using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Cli.Audit;
 
-/// <summary><c>pilotage audit verify|export</c>: prove the audit trail is intact, and take a copy of it.</summary>
+/// <summary><c>pilotage audit verify|export</c>: prove the audit trail is intact, and take a copy of it (checkpoints and proofs: <see cref="AuditLogCommands"/>).</summary>
 internal static class AuditCommand
 {
     public static Command Create(CliContext cli)
@@ -18,6 +19,7 @@ internal static class AuditCommand
         var audit = new Command("audit", "Check and export the audit trail: every change to people, keys and systems, chained by hashes so that tampering shows.");
         audit.Subcommands.Add(Verify(cli));
         audit.Subcommands.Add(Export(cli));
+        foreach (var command in AuditLogCommands.Create(cli)) audit.Subcommands.Add(command);
         return audit;
     }
 
@@ -28,33 +30,52 @@ internal static class AuditCommand
             Description = "Verify a database directly instead of asking the server: a SQLite file (opened read-only) or a PostgreSQL 'Host=…' string. For auditors holding a copy.",
             HelpName = "DB",
         };
-        var command = cli.ClientCommand("verify", "Walk the audit hash chain from the first entry to the last and report the first entry that was altered, removed or inserted, if any. Exits 1 when the chain is broken.");
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "A signed checkpoint kept outside the database (from 'pilotage audit checkpoint'): its signature is checked first, then that the log still extends it. Catches a truncated or rewritten log.",
+            HelpName = "FILE",
+        };
+        var publicKey = new Option<string?>("--public-key")
+        {
+            Description = "With --db: the log's public key (as 'pilotage audit public-key' prints it), or a file holding it, to check checkpoints' signatures",
+            HelpName = "KEY|FILE",
+        };
+        var command = cli.ClientCommand("verify", "Walk the audit log from the first entry to the last: the hash chain, the Merkle tree, and every signed checkpoint the server keeps (or the one given). Reports the first entry altered, removed or inserted, a truncation or a rewrite. Exits 1 when anything does not hold.");
         command.Options.Add(db);
+        command.Options.Add(checkpoint);
+        command.Options.Add(publicKey);
         command.SetAction(async (parse, ct) =>
         {
+            var note = parse.GetValue(checkpoint) is { } file ? AuditFiles.ReadText(file, "checkpoint") : null;
             AuditVerification result;
             JsonElement raw;
             if (parse.GetValue(db) is { } database)
             {
-                result = await VerifyDatabaseAsync(database, ct);
+                var key = parse.GetValue(publicKey) is { } k ? AuditFiles.ReadPublicKey(k) : null;
+                if (note is not null && key is null)
+                {
+                    throw new CliException("--checkpoint with --db needs the log's public key to check its signature: add --public-key KEY (from 'pilotage audit public-key')", ExitCodes.Usage);
+                }
+                result = await VerifyDatabaseAsync(database, key, note, ct);
                 raw = JsonSerializer.SerializeToElement(result, ApiJsonContext.Default.AuditVerification);
             }
             else
             {
+                if (parse.GetValue(publicKey) is not null) throw new CliException("--public-key is for --db; the server checks with its own key", ExitCodes.Usage);
                 using var client = cli.Connect(parse);
-                raw = await client.GetAsync("api/v1/audit/verify", ct);
+                raw = note is null
+                    ? await client.GetAsync("api/v1/audit/verify", ct)
+                    : await client.SendJsonAsync(HttpMethod.Post, "api/v1/audit/verify", new VerifyAgainstRequest(note), AuditJsonContext.Default.VerifyAgainstRequest, ct);
                 result = raw.Deserialize(ApiJsonContext.Default.AuditVerification)
                     ?? throw new CliException($"the server at {client.ServerText} sent an empty verification");
             }
             if (cli.WantsJson(parse)) cli.Output.Json(raw);
             if (result.Ok)
             {
-                if (!cli.WantsJson(parse)) cli.Output.Line($"audit chain verified: {result.Entries} entries, head {result.HeadHash}");
+                if (!cli.WantsJson(parse)) cli.Output.Line(VerifiedLine(result));
                 return ExitCodes.Ok;
             }
-            var broken = result.FirstBad is { } bad
-                ? $"audit chain BROKEN at entry {bad.Sequence}: {bad.Reason}"
-                : "audit chain BROKEN";
+            var broken = AuditVerdicts.Summary(result);
             if (!cli.WantsJson(parse)) cli.Output.Line(broken);
             cli.Console.Error.WriteLine($"error: {broken}");
             return ExitCodes.Failure;
@@ -62,8 +83,17 @@ internal static class AuditCommand
         return command;
     }
 
+    private static string VerifiedLine(AuditVerification result)
+    {
+        var checks = result.Checkpoints ?? [];
+        var against = checks.Count == 0
+            ? "no signed checkpoint compared"
+            : $"consistent with the signed checkpoints ({string.Join(", ", checks.Select(c => $"{c.Source}: {c.TreeSize} entries"))})";
+        return $"audit chain verified: {result.Entries} entries, head {result.HeadHash}; Merkle root {result.RootHash}; {against}";
+    }
+
     /// <summary>Reads the store without a server and without changing it: no migration, SQLite read-only.</summary>
-    private static async Task<AuditVerification> VerifyDatabaseAsync(string database, CancellationToken ct)
+    private static async Task<AuditVerification> VerifyDatabaseAsync(string database, NoteVerifier? key, string? checkpoint, CancellationToken ct)
     {
         StoreLocation location;
         try
@@ -87,7 +117,7 @@ internal static class AuditCommand
         var store = new PilotageStore(location);
         try
         {
-            return await new AuditTrail(store).VerifyAsync(ct);
+            return await new AuditLogVerifier(store, key, null).VerifyAsync(checkpoint, ct);
         }
         catch (Exception e) when (e is DbException or InvalidOperationException)
         {

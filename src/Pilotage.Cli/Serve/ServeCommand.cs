@@ -37,6 +37,16 @@ internal static class ServeCommand
             HelpName = "CIDR|HOST",
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var auditKey = new Option<string?>("--audit-key")
+        {
+            Description = "The file holding the key audit checkpoints are signed with; created (mode 0600) if missing [default: $PILOTAGE_AUDIT_KEY, else beside the SQLite file, or under ~/.local/share/pilotage/audit for PostgreSQL]",
+            HelpName = "FILE",
+        };
+        var auditWitness = new Option<string?>("--audit-witness")
+        {
+            Description = "The append-only file every signed checkpoint is written to; put it on other storage than the database [default: $PILOTAGE_AUDIT_WITNESS, else the key file's path + '.witness', or beside the store]",
+            HelpName = "PATH",
+        };
         var command = new Command("serve", "Run the Pilotage server (control API) in the foreground; Ctrl-C stops it. Set PILOTAGE_ADMIN_TOKEN to choose the bootstrap admin key, otherwise one is generated and shown once.")
         {
             db,
@@ -44,6 +54,8 @@ internal static class ServeCommand
             verbose,
             upstreamSecret,
             upstreamAllow,
+            auditKey,
+            auditWitness,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -61,6 +73,7 @@ internal static class ServeCommand
             {
                 UpstreamSecrets = parse.GetValue(upstreamSecret) ?? [],
                 UpstreamAllow = parse.GetValue(upstreamAllow) ?? [],
+                AuditLog = AuditLog(cli.Console, parse.GetValue(auditKey), parse.GetValue(auditWitness)),
             };
             CheckUpstreamLists(options);
             try
@@ -109,6 +122,25 @@ internal static class ServeCommand
     {
         Setting(() => Pilotage.Server.Upstreams.UpstreamSecrets.Parse(options.UpstreamSecrets));
         foreach (var entry in options.UpstreamAllow) Setting(() => Pilotage.Server.Upstreams.HostPattern.Parse(entry, "--upstream-allow"));
+    }
+
+    /// <summary>The audit log's key, witness and cadence: flags, then <c>PILOTAGE_AUDIT_*</c> (docs/audit.md).</summary>
+    private static Pilotage.Server.Audit.AuditLogOptions AuditLog(CliConsole console, string? key, string? witness)
+    {
+        var url = console.Env("PILOTAGE_AUDIT_WITNESS_URL");
+        Uri? witnessUrl = null;
+        if (!string.IsNullOrWhiteSpace(url) && (!Uri.TryCreate(url.Trim(), UriKind.Absolute, out witnessUrl) || (witnessUrl.Scheme != Uri.UriSchemeHttp && witnessUrl.Scheme != Uri.UriSchemeHttps)))
+        {
+            throw new CliException($"PILOTAGE_AUDIT_WITNESS_URL must be an http(s) URL, found '{url}'", ExitCodes.Usage);
+        }
+        return new Pilotage.Server.Audit.AuditLogOptions
+        {
+            KeyPath = key ?? console.Env("PILOTAGE_AUDIT_KEY"),
+            WitnessPath = witness ?? console.Env("PILOTAGE_AUDIT_WITNESS"),
+            WitnessUrl = witnessUrl,
+            CheckpointEveryEntries = Bound(console, "PILOTAGE_AUDIT_CHECKPOINT_ENTRIES", 100),
+            CheckpointEvery = TimeSpan.FromSeconds(Bound(console, "PILOTAGE_AUDIT_CHECKPOINT_SECONDS", 60)),
+        };
     }
 
     private static OrphanedSystems Orphaned(string? value) => Setting(() => OrphanedSystemsSetting.Parse(value));

@@ -35,7 +35,15 @@ public static class AuditHasher
         return new DateTimeOffset(utc.Ticks - (utc.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
     }
 
-    public static string Compute(AuditRecord entry)
+    public static string Compute(AuditRecord entry) => Convert.ToHexStringLower(SHA256.HashData(Encode(entry)));
+
+    /// <summary>
+    /// The canonical encoding of an entry (docs/audit.md, "Canonical encoding"): a compact UTF-8 JSON array
+    /// <c>["pilotage-audit/v1", sequence, at, actor, action, subject, before, after, previousHash]</c>, with
+    /// <c>at</c> as <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>. The chain hash is SHA-256 of it and the Merkle leaf hash
+    /// is SHA-256 of 0x00 followed by it, so one encoding serves both.
+    /// </summary>
+    public static byte[] Encode(AuditRecord entry)
     {
         // A JSON array is an unambiguous encoding of the fields (no delimiter can be forged).
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -53,15 +61,23 @@ public static class AuditHasher
             writer.WriteStringValue(entry.PreviousHash);
             writer.WriteEndArray();
         }
-        return Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
+        return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>The entry's leaf in the audit Merkle tree (RFC 9162 leaf hash of its canonical encoding).</summary>
+    public static byte[] LeafHash(AuditRecord entry) => Merkle.MerkleHash.Leaf(Encode(entry));
 }
 
 /// <summary>Why an audit chain failed verification, naming the first bad entry.</summary>
 public sealed record AuditBreak(long Sequence, string Reason);
 
-/// <summary>The result of walking the chain from the first entry to the recorded head.</summary>
-public sealed record AuditVerification(bool Ok, long Entries, string? HeadHash, AuditBreak? FirstBad);
+/// <summary>
+/// The result of walking the log from the first entry to the recorded head: the chain, then the Merkle tree
+/// rebuilt from the entries (<paramref name="TreeSize"/>, <paramref name="RootHash"/>), then every signed
+/// checkpoint compared with it (<paramref name="Checkpoints"/>; docs/audit.md says which are compared).
+/// </summary>
+public sealed record AuditVerification(bool Ok, long Entries, string? HeadHash, AuditBreak? FirstBad,
+    long TreeSize = 0, string? RootHash = null, IReadOnlyList<Checkpoints.CheckpointCheck>? Checkpoints = null, string? TreeProblem = null);
 
 /// <summary>
 /// Walks entries in sequence order and reports the first one that does not chain. Fed one entry at a

@@ -5,33 +5,16 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Audit;
 
 /// <summary>Reads, verifies and exports the audit chain.</summary>
-public sealed class AuditTrail(PilotageStore store)
+public sealed class AuditTrail(PilotageStore store, AuditLogKey? key = null)
 {
     private const int Page = 2_000;
 
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
-    {
-        await using var db = store.CreateDbContext();
-        var verifier = new AuditChainVerifier();
-        // Paged by sequence rather than one long reader, so SQLite writers are not held off by a long scan.
-        long after = 0;
-        while (!verifier.Failed)
-        {
-            var page = await db.AuditEntries.AsNoTracking()
-                .Where(a => a.Sequence > after)
-                .OrderBy(a => a.Sequence)
-                .Take(Page)
-                .ToListAsync(cancellationToken);
-            foreach (var row in page)
-            {
-                verifier.Add(ToRecord(row), row.Hash);
-            }
-            if (page.Count < Page) break;
-            after = page[^1].Sequence;
-        }
-        var head = await db.AuditHead.AsNoTracking().SingleAsync(h => h.Id == 1, cancellationToken);
-        return verifier.Complete(head.Sequence, head.Hash);
-    }
+    /// <summary>The whole log: chain, tree, and the signed checkpoints in the witness file and the store (docs/audit.md).</summary>
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken) => VerifyAsync(null, cancellationToken);
+
+    /// <summary>As <see cref="VerifyAsync(CancellationToken)"/>, and against a signed checkpoint the caller kept, its signature checked first.</summary>
+    public Task<AuditVerification> VerifyAsync(string? checkpoint, CancellationToken cancellationToken) =>
+        new AuditLogVerifier(store, key?.Verifier, key?.WitnessPath).VerifyAsync(checkpoint, cancellationToken);
 
     public async Task<IReadOnlyList<AuditEntryRow>> ListAsync(long after, int limit, string? subject, CancellationToken cancellationToken)
     {

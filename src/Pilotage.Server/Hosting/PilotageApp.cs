@@ -79,6 +79,7 @@ public static class PilotageApp
         services.AddSingleton<Notifications.PilotExpiryWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<Notifications.PilotExpiryWatcher>());
         services.AddSingleton<AuditTrail>();
+        AuditLogWiring.AddAuditLog(services, options);
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton<PolicyCache>();
@@ -211,6 +212,7 @@ public static class PilotageApp
         app.Services.GetRequiredService<Upstreams.UpstreamPolicy>();
         var store = app.Services.GetRequiredService<PilotageStore>();
         await store.MigrateAsync(cancellationToken);
+        await AuditLogWiring.StartAsync(app.Services, cancellationToken);
         await app.Services.GetRequiredService<PolicyCache>().RefreshAsync(cancellationToken);
         await app.Services.GetRequiredService<BudgetLedger>().SeedAsync(store, cancellationToken);
         await PauseRules.PauseRuleWiring.StartAsync(app.Services, cancellationToken);

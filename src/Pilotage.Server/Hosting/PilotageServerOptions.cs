@@ -100,6 +100,9 @@ public sealed record PilotageServerOptions
     /// <summary>When a figure becomes an attention item on the dashboard, the API and <c>pilotage status</c> (docs/dashboard.md).</summary>
     public Attention.AttentionThresholds Attention { get; init; } = Pilotage.Server.Attention.AttentionThresholds.Default;
 
+    /// <summary>The audit log's key file, witness and checkpoint cadence (<c>--audit-key</c>, <c>--audit-witness</c>; docs/audit.md); null: the defaults.</summary>
+    public Audit.AuditLogOptions? AuditLog { get; init; }
+
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

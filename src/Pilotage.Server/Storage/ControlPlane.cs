@@ -90,6 +90,25 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         }
     }
 
+    /// <summary>Runs work on the locked audit head in its own transaction, in turn with commands (the audit tree's catch-up).</summary>
+    internal async Task<T> OnLockedHeadAsync<T>(Func<PilotageDbContext, AuditHeadRow, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = store.CreateDbContext();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var result = await work(db, await LockHeadAsync(db, cancellationToken));
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private static async Task<AuditHeadRow> LockHeadAsync(PilotageDbContext db, CancellationToken cancellationToken)
     {
         var query = db.Provider == StoreProvider.PostgreSql
@@ -103,7 +122,9 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         foreach (var (action, subject, before, after) in context.PendingAudit)
         {
             var record = new AuditRecord(head.Sequence + 1, context.Now, context.Actor, action, subject, before, after, head.Hash);
-            var hash = AuditHasher.Compute(record);
+            // One canonical encoding gives the chain hash and the Merkle leaf (docs/audit.md).
+            var encoded = AuditHasher.Encode(record);
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(encoded));
             var entry = new AuditEntryRow
             {
                 Sequence = record.Sequence,
@@ -119,6 +140,7 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             context.Db.AuditEntries.Add(entry);
             // The notification commits with the entry it reports, or not at all.
             if (webhook is not null && Notifications.WebhookEvents.Notifies(action)) context.Db.WebhookDeliveries.Add(Notifications.WebhookEvents.Delivery(webhook, entry));
+            Audit.AuditTree.Append(context.Db, head, record.Sequence, Core.Audit.Merkle.MerkleHash.Leaf(encoded));
             head.Sequence = record.Sequence;
             head.Hash = hash;
         }

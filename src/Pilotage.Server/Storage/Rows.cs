@@ -131,6 +131,10 @@ public sealed class AuditHeadRow
     public int Id { get; set; }
     public long Sequence { get; set; }
     public required string Hash { get; set; }
+    /// <summary>Entries in the audit Merkle tree (docs/audit.md); behind <see cref="Sequence"/> only until start-up adds the missing leaves.</summary>
+    public long TreeSize { get; set; }
+    /// <summary>The tree's right edge (<see cref="Core.Audit.Merkle.MerkleFrontier"/>): its root without reading a node.</summary>
+    public byte[] TreeFrontier { get; set; } = [];
 }
 
 /// <summary>A person confirmed they read a system's training text (required before use when the spec says so).</summary>

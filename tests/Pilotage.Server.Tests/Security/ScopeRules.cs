@@ -134,6 +134,12 @@ public static class ScopeRules
         Account("GET /api/v1/audit/", Readers, Get("/api/v1/audit")),
         Account("GET /api/v1/audit/verify", Readers, Get("/api/v1/audit/verify")),
         Account("GET /api/v1/audit/export", Readers, Get("/api/v1/audit/export")),
+        Account("POST /api/v1/audit/verify", Readers, Json("POST", "/api/v1/audit/verify", new { checkpoint = "forged\n1\nAAAA\n\n\u2014 forged AAAA\n" })),
+        // Signing a checkpoint states what the log holds; it changes nothing else, so the readers may ask for one.
+        Account("POST /api/v1/audit/checkpoints", Readers, Json("POST", "/api/v1/audit/checkpoints", new { })),
+        Account("GET /api/v1/audit/checkpoints/latest", Readers, Get("/api/v1/audit/checkpoints/latest")),
+        Account("GET /api/v1/audit/proofs/{sequence:long}", Readers, Get("/api/v1/audit/proofs/1")),
+        Account("GET /api/v1/audit/public-key", Readers, Get("/api/v1/audit/public-key")),
         Account("GET /api/v1/webhooks/deliveries", Readers, Get("/api/v1/webhooks/deliveries")),
 
         // ---- gateway ----------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ public sealed class AuditModel(AuditTrail trail, PilotageStore store) : Dashboar
     public AuditVerification? Verification { get; private set; }
 
     public string VerificationText => Verification is not { } v ? ""
-        : v.Ok ? $"Verified: all {v.Entries} entries chain, head hash {v.HeadHash?[..Math.Min(16, v.HeadHash.Length)]}…"
-        : $"Broken at entry {v.FirstBad?.Sequence}: {v.FirstBad?.Reason}. The trail was changed outside Pilotage; see docs/operations.md.";
+        : v.Ok ? $"Verified: all {v.Entries} entries chain, head hash {v.HeadHash?[..Math.Min(16, v.HeadHash.Length)]}…, and the log is consistent with its signed checkpoints."
+        : v.FirstBad is { } bad ? $"Broken at entry {bad.Sequence}: {bad.Reason}. The trail was changed outside Pilotage; see docs/audit.md."
+        : $"{AuditVerdicts.Summary(v)}. The log was changed outside Pilotage; see docs/audit.md.";
 
     public async Task OnGetAsync(CancellationToken ct) => await LoadAsync(ct);
 

@@ -44,6 +44,56 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditCheckpointRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("note");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("root_hash");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TreeSize");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditTreeNodeRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_tree_nodes", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
                 {
                     b.Property<string>("System")
@@ -347,6 +397,15 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("sequence");
 
+                    b.Property<byte[]>("TreeFrontier")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("tree_frontier");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
                     b.HasKey("Id");
 
                     b.ToTable("audit_head", (string)null);
@@ -356,7 +415,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         {
                             Id = 1,
                             Hash = "0000000000000000000000000000000000000000000000000000000000000000",
-                            Sequence = 0L
+                            Sequence = 0L,
+                            TreeFrontier = new byte[0],
+                            TreeSize = 0L
                         });
                 });
 

@@ -1,0 +1,87 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Pilotage.Server.Storage.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class AuditMerkleTree : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<byte[]>(
+                name: "tree_frontier",
+                table: "audit_head",
+                type: "BLOB",
+                nullable: false,
+                defaultValue: new byte[0]);
+
+            migrationBuilder.AddColumn<long>(
+                name: "tree_size",
+                table: "audit_head",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.CreateTable(
+                name: "audit_checkpoints",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    tree_size = table.Column<long>(type: "INTEGER", nullable: false),
+                    root_hash = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    note = table.Column<string>(type: "TEXT", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_checkpoints", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "audit_tree_nodes",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false),
+                    hash = table.Column<byte[]>(type: "BLOB", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_audit_tree_nodes", x => x.id);
+                });
+
+            migrationBuilder.UpdateData(
+                table: "audit_head",
+                keyColumn: "id",
+                keyValue: 1,
+                columns: new[] { "tree_frontier", "tree_size" },
+                values: new object[] { new byte[0], 0L });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_audit_checkpoints_tree_size",
+                table: "audit_checkpoints",
+                column: "tree_size");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "audit_checkpoints");
+
+            migrationBuilder.DropTable(
+                name: "audit_tree_nodes");
+
+            migrationBuilder.DropColumn(
+                name: "tree_frontier",
+                table: "audit_head");
+
+            migrationBuilder.DropColumn(
+                name: "tree_size",
+                table: "audit_head");
+        }
+    }
+}
