@@ -15,6 +15,9 @@ internal sealed partial class EmailDetector() : Detector(Email)
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Address();
 
+    /// <summary>addresses hold no whitespace: the stream never cuts inside one.</summary>
+    public override int LongestMatch => 0;
+
     public override bool MayMatch(in TextProfile profile) => profile.HasAt;
 
     public override void Find(string text, int index, ref List<Finding>? sink)

@@ -5,7 +5,7 @@ namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
 /// International bank account numbers (ISO 13616): country code, two check digits and up to 30
-/// alphanumerics, written compact or in groups of four; any case. A candidate counts only when it
+/// alphanumerics, written compact or in groups of four (any normalised separator); any case. A candidate counts only when it
 /// passes mod-97 and, for a country in the table, has that country's length.
 /// </summary>
 internal sealed partial class IbanDetector() : Detector(Iban)
@@ -31,9 +31,12 @@ internal sealed partial class IbanDetector() : Detector(Iban)
     // Compact, or "CCdd" then space-separated groups of four with a shorter last group. The grouped
     // form may swallow a short word after the number; Find retries at group boundaries for that.
     [GeneratedRegex(
-        "(?<![0-9A-Za-z])[A-Za-z]{2}[0-9]{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,4})?)(?![0-9A-Za-z])",
+        "(?<![0-9A-Za-z])[A-Za-z]{2}[0-9]{2}(?:[A-Za-z0-9]{11,30}|(?:[ ./_-][A-Za-z0-9]{4}){2,7}(?:[ ./_-][A-Za-z0-9]{1,4})?)(?![0-9A-Za-z])",
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Candidate();
+
+    /// <summary>34 characters and 8 separators.</summary>
+    public override int LongestMatch => 48;
 
     public override bool MayMatch(in TextProfile profile) => profile.Digits >= 2 && profile.Length >= MinLength;
 
@@ -51,14 +54,14 @@ internal sealed partial class IbanDetector() : Detector(Iban)
                     Add(ref sink, index, match.Index, end);
                     break;
                 }
-                end = candidate[..end].LastIndexOf(' ');
+                end = candidate[..end].LastIndexOfAny(Checksums.Separators);
             }
         }
     }
 
     internal static bool IsValid(ReadOnlySpan<char> candidate)
     {
-        var length = candidate.Length - candidate.Count(' ');
+        var length = candidate.Length - Checksums.CountSeparators(candidate);
         if (length is < MinLength or > MaxLength)
         {
             return false;

@@ -4,7 +4,7 @@ namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
 /// Telephone numbers: international (<c>+CC …</c>) and common national forms, digit groups separated by
-/// a space, '.', '-' or parentheses, with at least 7 digits. The regex finds digit-group runs; the
+/// a normalised separator (space, '.', '-', '/', '_') or parentheses, with at least 7 digits. The regex finds digit-group runs; the
 /// code rejects what only looks like a phone (dates, years, decimals, grouped amounts), so that
 /// redacting phones does not eat the rest of the numbers in a text.
 /// </summary>
@@ -24,11 +24,14 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     private readonly record struct Group(int Start, int End, int Digits, int Value, char Separator, Kind Kind);
 
     [GeneratedRegex(
-        @"(?<![0-9A-Za-z+])(?:\+[0-9]{1,3}[ .-]?(?:\(0\)[ .-]?)?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,12}(?:[ .-][0-9]{1,12})*",
+        @"(?<![0-9A-Za-z+])(?:\+[0-9]{1,3}[ ./_-]?(?:\(0\)[ ./_-]?)?)?(?:\([0-9]{1,5}\)[ ./_-]?)?[0-9]{1,12}(?:[ ./_-][0-9]{1,12})*",
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Candidate();
 
     public override bool Weak => true;
+
+    /// <summary>15 digits, a country code, "(0)", parentheses and separators.</summary>
+    public override int LongestMatch => 48;
 
     public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
 
@@ -116,7 +119,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         while (i < m.Length)
         {
             var c = m[i];
-            if (c is ' ' or '.' or '-')
+            if (c is ' ' or '.' or '-' or '/' or '_')
             {
                 separator = c;
                 i++;
@@ -151,11 +154,11 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         return count;
     }
 
-    /// <summary>yyyy-mm-dd, dd-mm-yyyy, mm.dd.yyyy…: three plain groups with one repeated '-' or '.'.</summary>
+    /// <summary>yyyy-mm-dd, dd-mm-yyyy, mm.dd.yyyy, dd/mm/yyyy…: three plain groups with one repeated '-', '.' or '/'.</summary>
     private static bool IsDate(Group a, Group b, Group c)
     {
         if (a.Kind != Kind.Plain || b.Kind != Kind.Plain || c.Kind != Kind.Plain
-            || b.Separator is not ('-' or '.') || c.Separator != b.Separator)
+            || b.Separator is not ('-' or '.' or '/') || c.Separator != b.Separator)
         {
             return false;
         }

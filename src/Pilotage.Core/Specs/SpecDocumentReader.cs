@@ -15,7 +15,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     public const string Kind = "AiSystem";
 
     /// <summary>Detectors the gateway ships with; custom ones are declared in <c>dataBoundary.detectors</c>.</summary>
-    public static IReadOnlyList<string> BuiltInDetectors { get; } = ["credit_card", "iban", "email", "phone"];
+    public static IReadOnlyList<string> BuiltInDetectors { get; } = DataBoundary.DataBoundaryPolicy.BuiltInDetectors;
 
     private static readonly ImmutableArray<string> Confidences = ["point", "lower", "upper"];
 
@@ -30,7 +30,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> ChangeControlKeys = ["regressionGate"];
     private static readonly ImmutableArray<string> RegressionGateKeys = ["testSet", "maxPassRateDrop"];
     private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
-    private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
+    private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors", "answers"];
     private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
     private static readonly ImmutableArray<string> TrainingKeys = ["required", "text"];
     private static readonly ImmutableArray<string> ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
@@ -300,6 +300,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             Block = DetectorNames(map, "block", known),
             Redact = DetectorNames(map, "redact", known),
             Detectors = detectors.Select(d => d.Spec).ToArray(),
+            Answers = Enum<AnswerBoundaryMode>(map, "answers"),
         };
     }
 
