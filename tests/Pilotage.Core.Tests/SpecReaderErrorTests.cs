@@ -154,7 +154,7 @@ public class SpecReaderErrorTests
 
     // Data boundary.
     [Theory]
-    [InlineData("  dataBoundary: { block: [credit_card, ibann] }", "spec.dataBoundary.block[1]", 11, 40, "unknown detector 'ibann' (did you mean iban?): use a built-in one (credit_card, iban, email, phone) or declare it under dataBoundary.detectors")]
+    [InlineData("  dataBoundary: { block: [credit_card, ibann] }", "spec.dataBoundary.block[1]", 11, 40, "unknown detector 'ibann' (did you mean iban?): use a built-in one (secret, credit_card, iban, eu_vat, us_ssn, uk_nino, email, phone) or declare it under dataBoundary.detectors")]
     [InlineData("  dataBoundary: { redact: [ssn] }", "spec.dataBoundary.redact[0]", 11, 28, "unknown detector 'ssn'")]
     [InlineData("  dataBoundary: { detectors: [ { name: ticket, pattern: '([a-z' } ] }", "spec.dataBoundary.detectors[0].pattern", 11, 57, "pattern does not compile as a .NET regular expression")]
     [InlineData("  dataBoundary: { detectors: [ { name: email, pattern: 'x' } ] }", "spec.dataBoundary.detectors[0].name", 11, 40, "'email' is a built-in detector")]

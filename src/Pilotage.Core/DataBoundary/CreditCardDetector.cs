@@ -5,7 +5,7 @@ namespace Pilotage.Core.DataBoundary;
 /// <summary>
 /// Payment card numbers: 13–19 digits, written together or in groups of at least three digits separated
 /// by one separator each (normalised: space, dash, dot, slash or underscore, in any mix), that pass the
-/// Luhn check and are not part of a longer digit run.
+/// Luhn check, start with a card network's issuer digit (2–6) and are not part of a longer digit run.
 /// </summary>
 internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 {
@@ -94,7 +94,9 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
             if (digits is >= MinDigits and <= MaxDigits)
             {
                 var end = groups[last].Start + groups[last].Length;
-                if (Checksums.Luhn(run[groups[first].Start..end]))
+                // Issuer prefixes of the card networks start with 2 to 6 (Mastercard 2-series, Amex, Visa,
+                // Mastercard, Discover/UnionPay/Maestro): a 13-digit millisecond timestamp starting with 1 is not a card.
+                if (run[groups[first].Start] is >= '2' and <= '6' && Checksums.Luhn(run[groups[first].Start..end]))
                 {
                     return last;
                 }

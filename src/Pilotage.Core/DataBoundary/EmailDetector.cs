@@ -11,7 +11,7 @@ internal sealed partial class EmailDetector() : Detector(Email)
     // The '@' after the local-part loop lets the engine search for the literal first, which keeps
     // long texts without addresses linear.
     [GeneratedRegex(
-        @"[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,63}(?![\p{L}\p{N}-])",
+        @"[\p{L}\p{M}\p{N}._%+'-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*\.\p{L}{2,63}(?![\p{L}\p{N}-])",
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Address();
 

@@ -5,7 +5,9 @@ using System.Text;
 namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
-/// The one spelling every detector reads: Unicode NFKC, format characters (category Cf: zero-width
+/// The one spelling every detector reads: Unicode compatibility folding (NFKC's mappings for the characters
+/// detectors read, see <see cref="Compatibility"/>: the server runs without ICU, so <c>string.Normalize</c>
+/// cannot do it), format characters (category Cf: zero-width
 /// spaces and joiners, soft hyphens, bidi marks) removed, every decimal digit of any script as its
 /// ASCII value, and any run of separators (all Zs, all Pd, dots, slashes, underscores) between
 /// digit groups as one character (next to a letter group, only a run of spaces folds). Each normalised character
@@ -106,19 +108,16 @@ internal sealed class NormalizedText
             }
             else
             {
-                var piece = text.AsSpan(i, end - i);
-                var folded = piece.ToString();
-                try
+                // The sequence's characters each map to the whole sequence: a mark redacts with its base.
+                for (var at = i; at < end;)
                 {
-                    folded = folded.Normalize(NormalizationForm.FormKC);
-                }
-                catch (ArgumentException)
-                {
-                    // A lone surrogate has no normal form; it is kept as it is (no detector matches it).
-                }
-                foreach (var rune in folded.EnumerateRunes())
-                {
+                    if (Rune.DecodeFromUtf16(text.AsSpan(at, end - at), out var rune, out var used) != System.Buffers.OperationStatus.Done)
+                    {
+                        rune = new Rune(text[at] == '\0' ? ' ' : '\uFFFD'); // a lone surrogate: no detector reads it
+                        used = 1;
+                    }
                     EmitRune(rune, i, end);
+                    at += used;
                 }
             }
             i = end;
@@ -186,9 +185,21 @@ internal sealed class NormalizedText
             {
                 return;
             }
-            if (category == UnicodeCategory.DecimalDigitNumber && Rune.GetNumericValue(rune) is >= 0 and <= 9 and var value)
+            if (category is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
+                && Rune.GetNumericValue(rune) is >= 0 and <= 9 and var value && value == Math.Floor(value)
+                && (category == UnicodeCategory.DecimalDigitNumber || IsCompatibilityDigit(rune.Value)))
             {
                 Emit((char)('0' + (int)value), start, end);
+                return;
+            }
+            Span<char> folded = stackalloc char[3];
+            var length = Compatibility.Fold(rune, folded);
+            if (length > 0)
+            {
+                for (var f = 0; f < length; f++)
+                {
+                    Emit(folded[f], start, end);
+                }
                 return;
             }
             if (category == UnicodeCategory.SpaceSeparator)
@@ -199,16 +210,6 @@ internal sealed class NormalizedText
             if (category == UnicodeCategory.DashPunctuation)
             {
                 Emit('-', start, end);
-                return;
-            }
-            if (rune.Value is 0x00B7 or 0x2022 or 0x2027 or 0x30FB)
-            {
-                Emit('.', start, end); // middle dots and bullets used between groups
-                return;
-            }
-            if (rune.Value is 0x2044 or 0x2215 or 0x29F8)
-            {
-                Emit('/', start, end); // fraction, division and big solidus
                 return;
             }
             Span<char> utf16 = stackalloc char[2];
@@ -242,6 +243,11 @@ internal sealed class NormalizedText
         }
         return end;
     }
+
+    /// <summary>Superscript, subscript and circled digits: NFKC folds them to plain digits.</summary>
+    private static bool IsCompatibilityDigit(int value) =>
+        value is 0x00B2 or 0x00B3 or 0x00B9 or 0x2070 or (>= 0x2074 and <= 0x2079) or (>= 0x2080 and <= 0x2089)
+            or (>= 0x2460 and <= 0x2468) or 0x24EA or (>= 0x2780 and <= 0x2788) or (>= 0x1F100 and <= 0x1F10A);
 
     private static bool IsSeparator(char c) => c is ' ' or '-' or '.' or '/' or '_';
 
