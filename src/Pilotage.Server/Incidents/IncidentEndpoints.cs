@@ -80,6 +80,9 @@ public static class IncidentEndpoints
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
                 ?? throw SystemScope.NoSystem(slug);
             EnsureMayFile(actor, system);
+            var boundary = Evidence.EvidenceBoundary.PolicyOf(system);
+            title = Evidence.EvidenceBoundary.Apply(boundary, title, "title", slug)!;
+            description = Evidence.EvidenceBoundary.Apply(boundary, description, "description", slug);
             if (ids.Count > 0)
             {
                 var found = await command.Db.Interactions.AsNoTracking().Where(i => ids.Contains(i.Id))
@@ -237,6 +240,7 @@ public static class IncidentEndpoints
                     command.Audit("incident.assigned", Subject(row), Field("assignedTo", before), Field("assignedTo", assignee));
                 }
             }
+            note = Evidence.EvidenceBoundary.Apply(Evidence.EvidenceBoundary.PolicyOf(systemRow), note, "reviewNote", row.System);
             if (note is not null && note != row.ReviewNote)
             {
                 var before = row.ReviewNote;
