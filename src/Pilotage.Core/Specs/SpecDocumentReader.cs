@@ -295,13 +295,18 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             }
         }
         var known = BuiltInDetectors.Concat(declared.Keys).ToArray();
-        return new DataBoundarySpec
+        var boundary = new DataBoundarySpec
         {
             Block = DetectorNames(map, "block", known),
             Redact = DetectorNames(map, "redact", known),
             Detectors = detectors.Select(d => d.Spec).ToArray(),
             Answers = Enum<AnswerBoundaryMode>(map, "answers"),
         };
+        if (boundary.Answers is not null && boundary.Block.Count == 0 && boundary.Redact.Count == 0)
+        {
+            Error(map.Child("answers"), "'answers' applies the boundary's detectors to answers, and none is listed: name detectors under block or redact", map.Get("answers")!);
+        }
+        return boundary;
     }
 
     private List<string> DetectorNames(Map map, string key, string[] known)
