@@ -154,8 +154,10 @@ public class SpecReaderErrorTests
 
     // Data boundary.
     [Theory]
-    [InlineData("  dataBoundary: { block: [credit_card, ibann] }", "spec.dataBoundary.block[1]", 11, 40, "unknown detector 'ibann' (did you mean iban?): use a built-in one (credit_card, iban, email, phone) or declare it under dataBoundary.detectors")]
+    [InlineData("  dataBoundary: { block: [credit_card, ibann] }", "spec.dataBoundary.block[1]", 11, 40, "unknown detector 'ibann' (did you mean iban?): use a built-in one (secret, credit_card, iban, eu_vat, us_ssn, uk_nino, email, phone) or declare it under dataBoundary.detectors")]
     [InlineData("  dataBoundary: { redact: [ssn] }", "spec.dataBoundary.redact[0]", 11, 28, "unknown detector 'ssn'")]
+    [InlineData("  dataBoundary: { redact: [email], answers: hide }", "spec.dataBoundary.answers", 11, 45, "invalid value 'hide': allowed values are redact, block")]
+    [InlineData("  dataBoundary: { answers: redact }", "spec.dataBoundary.answers", 11, 28, "none is listed: name detectors under block or redact")]
     [InlineData("  dataBoundary: { detectors: [ { name: ticket, pattern: '([a-z' } ] }", "spec.dataBoundary.detectors[0].pattern", 11, 57, "pattern does not compile as a .NET regular expression")]
     [InlineData("  dataBoundary: { detectors: [ { name: email, pattern: 'x' } ] }", "spec.dataBoundary.detectors[0].name", 11, 40, "'email' is a built-in detector")]
     [InlineData("  dataBoundary: { detectors: [ { name: Ticket, pattern: 'x' } ] }", "spec.dataBoundary.detectors[0].name", 11, 40, "invalid detector name 'Ticket'")]

@@ -3,6 +3,27 @@ namespace Pilotage.Core.DataBoundary;
 /// <summary>Check-digit algorithms that turn "looks like a number" into "is a card / an IBAN".</summary>
 internal static class Checksums
 {
+    /// <summary>The separators normalised text has between digit groups (see <see cref="NormalizedText"/>).</summary>
+    public static readonly System.Buffers.SearchValues<char> Separators = System.Buffers.SearchValues.Create(" -./_");
+
+    public static int CountSeparators(ReadOnlySpan<char> text)
+    {
+        var count = 0;
+        foreach (var c in text)
+        {
+            if (Separators.Contains(c))
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Luhn over a span that holds only ASCII digits and separators; false when it holds anything else.</summary>
+    public static bool LuhnDigits(ReadOnlySpan<char> digits) => !digits.ContainsAnyExcept(DigitsAndSeparators) && Luhn(digits);
+
+    private static readonly System.Buffers.SearchValues<char> DigitsAndSeparators = System.Buffers.SearchValues.Create("0123456789 -./_");
+
     /// <summary>Luhn (ISO/IEC 7812) over the digits of <paramref name="text"/>, ignoring every other character.</summary>
     public static bool Luhn(ReadOnlySpan<char> text)
     {
@@ -31,7 +52,7 @@ internal static class Checksums
     }
 
     /// <summary>
-    /// ISO 13616 / ISO 7064 mod 97-10 over the alphanumerics of <paramref name="text"/> (spaces skipped):
+    /// ISO 13616 / ISO 7064 mod 97-10 over the alphanumerics of <paramref name="text"/> (separators skipped):
     /// the first four characters move to the end, letters count as 10..35, and the number must be 1 mod 97.
     /// </summary>
     public static bool IbanMod97(ReadOnlySpan<char> text)
@@ -44,7 +65,7 @@ internal static class Checksums
             var position = 0;
             foreach (var c in text)
             {
-                if (c == ' ')
+                if (Separators.Contains(c))
                 {
                     continue;
                 }

@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
-/// Payment card numbers: 13–19 digits, written together or in groups separated by single spaces or
-/// hyphens, that pass the Luhn check and are not part of a longer digit run.
+/// Payment card numbers: 13–19 digits, written together or in groups of at least three digits separated
+/// by one separator each (normalised: space, dash, dot, slash or underscore, in any mix), that pass the
+/// Luhn check, start with a card network's issuer digit (2–6) and are not part of a longer digit run.
 /// </summary>
 internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 {
@@ -16,8 +17,11 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 
     // A whole run of digit groups; which part of it is a card is decided in code, by group. No
     // alternatives that overlap, so the engine never backtracks.
-    [GeneratedRegex("(?<![0-9])[0-9]+(?:[ -][0-9]+)*", RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    [GeneratedRegex("(?<![0-9])[0-9]+(?:[ ./_-][0-9]+)*", RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Run();
+
+    /// <summary>19 digits and 18 separators.</summary>
+    public override int LongestMatch => 40;
 
     public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
 
@@ -71,15 +75,14 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
     /// <summary>Index of the last group of the longest Luhn-valid card starting at group <paramref name="first"/>, or -1.</summary>
     private static int LongestCardFrom(ReadOnlySpan<char> run, ReadOnlySpan<(int Start, int Length)> groups, int first)
     {
-        // Extend while the window stays a plausible way of writing one number: same separator, real groups.
+        // Extend while the window stays a plausible way of writing one number: real groups, not a table of
+        // one- and two-digit figures. Separators may differ: mixing them is a way of hiding a number.
         var last = first;
         var digits = groups[first].Length;
         while (last + 1 < groups.Length && digits + groups[last + 1].Length <= MaxDigits)
         {
             var next = groups[last + 1];
-            var separator = run[next.Start - 1];
-            if (next.Length < MinGroupDigits || groups[first].Length < MinGroupDigits
-                || (last > first && separator != run[groups[first + 1].Start - 1]))
+            if (next.Length < MinGroupDigits || groups[first].Length < MinGroupDigits)
             {
                 break;
             }
@@ -91,7 +94,9 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
             if (digits is >= MinDigits and <= MaxDigits)
             {
                 var end = groups[last].Start + groups[last].Length;
-                if (Checksums.Luhn(run[groups[first].Start..end]))
+                // Issuer prefixes of the card networks start with 2 to 6 (Mastercard 2-series, Amex, Visa,
+                // Mastercard, Discover/UnionPay/Maestro): a 13-digit millisecond timestamp starting with 1 is not a card.
+                if (run[groups[first].Start] is >= '2' and <= '6' && Checksums.Luhn(run[groups[first].Start..end]))
                 {
                     return last;
                 }

@@ -22,6 +22,9 @@ internal sealed class CustomDetector : Detector
         regex = new Regex(pattern, Options | RegexOptions.Compiled, timeout);
     }
 
+    /// <summary>a declared pattern can match anything: in streamed answers, matches up to this length are found.</summary>
+    public override int LongestMatch => 256;
+
     public override bool MayMatch(in TextProfile profile) => true;
 
     public override void Find(string text, int index, ref List<Finding>? sink)

@@ -14,7 +14,7 @@ public sealed class DataBoundaryPolicy
 {
     /// <summary>Built-in detector names; this order (most specific first) breaks ties between overlapping hits.</summary>
     public static IReadOnlyList<string> BuiltInDetectors { get; } =
-        [Detector.CreditCard, Detector.Iban, Detector.Email, Detector.Phone];
+        [Detector.Secret, Detector.CreditCard, Detector.Iban, Detector.EuVat, Detector.UsSsn, Detector.UkNino, Detector.Email, Detector.Phone];
 
     /// <summary>The policy of a system that declares no detectors.</summary>
     public static DataBoundaryPolicy None { get; } = new([], []);
@@ -29,6 +29,9 @@ public sealed class DataBoundaryPolicy
         this.actions = actions;
         placeholders = Array.ConvertAll(detectors, d => "[REDACTED:" + d.Name + "]");
     }
+
+    /// <summary>What the boundary does to answers (<c>dataBoundary.answers</c>); null when answers are not scanned.</summary>
+    public AnswerBoundary? Answers { get; private init; }
 
     /// <summary>True when the policy has no detector: <see cref="Apply"/> then never scans.</summary>
     public bool IsEmpty => detectors.Length == 0;
@@ -90,11 +93,24 @@ public sealed class DataBoundaryPolicy
                 Detector.Iban => new IbanDetector(),
                 Detector.Email => new EmailDetector(),
                 Detector.Phone => new PhoneDetector(),
+                Detector.Secret => new SecretDetector(),
+                Detector.UsSsn => new UsSsnDetector(),
+                Detector.UkNino => new UkNinoDetector(),
+                Detector.EuVat => new EuVatDetector(),
                 _ => new CustomDetector(name, custom[name], timeout),
             });
             builtActions.Add(action);
         }
-        return new DataBoundaryPolicy([.. built], [.. builtActions]);
+        var policy = new DataBoundaryPolicy([.. built], [.. builtActions]);
+        return spec.Answers switch
+        {
+            AnswerBoundaryMode.Block => new DataBoundaryPolicy([.. built], [.. builtActions]) { Answers = new AnswerBoundary(policy, AnswerBoundaryMode.Block) },
+            AnswerBoundaryMode.Redact => new DataBoundaryPolicy([.. built], [.. builtActions])
+            {
+                Answers = new AnswerBoundary(new DataBoundaryPolicy([.. built], Array.ConvertAll(builtActions.ToArray(), _ => BoundaryAction.Redact)), AnswerBoundaryMode.Redact),
+            },
+            _ => policy,
+        };
     }
 
     /// <summary>
@@ -119,6 +135,13 @@ public sealed class DataBoundaryPolicy
         {
             return new BoundaryResult(text);
         }
+        return Apply(NormalizedText.Of(text), budget);
+    }
+
+    /// <summary>The scan proper, on text already normalised: detectors read it, hits map back to the original.</summary>
+    internal BoundaryResult Apply(NormalizedText normal, BoundaryBudget? budget)
+    {
+        var text = normal.Text;
         var profile = new TextProfile(text);
         List<Finding>? findings = null;
         List<int>? timedOut = null;
@@ -145,13 +168,17 @@ public sealed class DataBoundaryPolicy
             }
         }
         return findings is null && timedOut is null
-            ? new BoundaryResult(text)
-            : Resolve(text, findings ?? [], timedOut ?? []);
+            ? new BoundaryResult(normal.Original)
+            : Resolve(normal, findings ?? [], timedOut ?? []);
     }
 
-    private BoundaryResult Resolve(string text, List<Finding> findings, List<int> timedOut)
+    /// <summary>The longest span, in normalised characters, that any of this policy's detectors can match.</summary>
+    internal int LongestMatch => detectors.Length == 0 ? 0 : detectors.Max(d => d.LongestMatch);
+
+    private BoundaryResult Resolve(NormalizedText normal, List<Finding> findings, List<int> timedOut)
     {
-        var kept = KeepNonOverlapping(findings);
+        var kept = ToOriginal(normal, KeepNonOverlapping(findings));
+        var text = normal.Original;
 
         var hits = new BoundaryHit[kept.Count + timedOut.Count];
         var counts = new int[detectors.Length];
@@ -190,6 +217,31 @@ public sealed class DataBoundaryPolicy
             }
         }
         return new BoundaryResult(Redacted(text, kept), hits, [.. blockedBy], [.. perDetector]);
+    }
+
+    /// <summary>
+    /// Findings in the original's coordinates. Two normalised characters can come from one original one (a
+    /// ligature), so neighbouring findings may then share it: the later one is merged into the earlier.
+    /// </summary>
+    private static List<Finding> ToOriginal(NormalizedText normal, List<Finding> kept)
+    {
+        if (normal.IsIdentity)
+        {
+            return kept;
+        }
+        var mapped = new List<Finding>(kept.Count);
+        foreach (var f in kept)
+        {
+            var (start, length) = normal.ToOriginal(f.Start, f.Length);
+            if (mapped.Count > 0 && mapped[^1].End > start)
+            {
+                var last = mapped[^1];
+                mapped[^1] = last with { Length = Math.Max(last.End, start + length) - last.Start };
+                continue;
+            }
+            mapped.Add(new Finding(f.Detector, start, length));
+        }
+        return mapped;
     }
 
     /// <summary>

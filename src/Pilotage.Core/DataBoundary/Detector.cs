@@ -54,6 +54,10 @@ internal abstract class Detector(string name)
     public const string Iban = "iban";
     public const string Email = "email";
     public const string Phone = "phone";
+    public const string Secret = "secret";
+    public const string UsSsn = "us_ssn";
+    public const string UkNino = "uk_nino";
+    public const string EuVat = "eu_vat";
 
     /// <summary>Bound for the built-in patterns, which are linear; only a huge text could reach it.</summary>
     public const int BuiltInTimeoutMilliseconds = 250;
@@ -65,6 +69,13 @@ internal abstract class Detector(string name)
     /// specific finding, and a card or IBAN number must not be reported as a phone.
     /// </summary>
     public virtual bool Weak => false;
+
+    /// <summary>
+    /// The longest stretch of normalised text, whitespace included, a hit can span; a streamed answer holds back
+    /// this much (see <see cref="StreamingRedactor"/>). A hit without whitespace (an address, a token) is covered
+    /// whatever its length, since the stream never cuts inside a run of non-whitespace characters.
+    /// </summary>
+    public abstract int LongestMatch { get; }
 
     /// <summary>False when the text cannot hold a hit, so the scan is skipped.</summary>
     public abstract bool MayMatch(in TextProfile profile);

@@ -11,9 +11,12 @@ internal sealed partial class EmailDetector() : Detector(Email)
     // The '@' after the local-part loop lets the engine search for the literal first, which keeps
     // long texts without addresses linear.
     [GeneratedRegex(
-        @"[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,63}(?![\p{L}\p{N}-])",
+        @"[\p{L}\p{M}\p{N}._%+'-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*\.\p{L}{2,63}(?![\p{L}\p{N}-])",
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Address();
+
+    /// <summary>addresses hold no whitespace: the stream never cuts inside one.</summary>
+    public override int LongestMatch => 0;
 
     public override bool MayMatch(in TextProfile profile) => profile.HasAt;
 

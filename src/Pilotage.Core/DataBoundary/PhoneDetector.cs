@@ -4,7 +4,9 @@ namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
 /// Telephone numbers: international (<c>+CC …</c>) and common national forms, digit groups separated by
-/// a space, '.', '-' or parentheses, with at least 7 digits. The regex finds digit-group runs; the
+/// a normalised separator (space, '.', '-', '/', '_') or parentheses, with at least 7 digits. A number after
+/// '#', after a reference word ("ISBN", "order", "ref"…), inside an identifier ("INV-2026-0001",
+/// "A/2026/0042") or inside an IBAN-shaped run ("DE17 3704 …") is a reference, not a phone. The regex finds digit-group runs; the
 /// code rejects what only looks like a phone (dates, years, decimals, grouped amounts), so that
 /// redacting phones does not eat the rest of the numbers in a text.
 /// </summary>
@@ -24,11 +26,14 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     private readonly record struct Group(int Start, int End, int Digits, int Value, char Separator, Kind Kind);
 
     [GeneratedRegex(
-        @"(?<![0-9A-Za-z+])(?:\+[0-9]{1,3}[ .-]?(?:\(0\)[ .-]?)?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,12}(?:[ .-][0-9]{1,12})*",
+        @"(?<![0-9A-Za-z+#])(?<![0-9A-Za-z][_/-])(?<![A-Za-z]{2}[0-9]{2}[ ./_-](?:[A-Za-z0-9]{4}[ ./_-])*)(?:\+[0-9]{1,3}[ ./_-]?(?:\(0\)[ ./_-]?)?)?(?:\([0-9]{1,5}\)[ ./_-]?)?[0-9]{1,12}(?:[ ./_-][0-9]{1,12})*",
         RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
     private static partial Regex Candidate();
 
     public override bool Weak => true;
+
+    /// <summary>15 digits, a country code, "(0)", parentheses and separators.</summary>
+    public override int LongestMatch => 48;
 
     public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
 
@@ -38,7 +43,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         {
             var end = match.Index + match.Length;
             // The regex caps a group at 12 digits: a longer run is some other number.
-            if (match.Length < MinDigits || (end < text.Length && char.IsAsciiDigit(text[end])))
+            if (match.Length < MinDigits || (end < text.Length && char.IsAsciiDigit(text[end])) || AfterReferenceWord(text, match.Index))
             {
                 continue;
             }
@@ -89,17 +94,31 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// </summary>
     private static void FindInPiece(ReadOnlySpan<Group> piece, int offset, int index, ref List<Finding>? sink)
     {
+        if (IsCardShaped(piece))
+        {
+            return; // a card-length number in groups that failed the card check: no phone is carved out of it
+        }
+        // Numbers are cut apart only where a space separates them: "978-3-16-148410-0" is one identifier,
+        // and no phone is carved out of its middle.
         var first = 0;
         while (first < piece.Length)
         {
             var last = piece.Length - 1;
             while (last >= first && !IsPhone(piece[first..(last + 1)]))
             {
-                last--;
+                do
+                {
+                    last--;
+                }
+                while (last >= first && piece[last + 1].Separator != ' ');
             }
             if (last < first)
             {
-                first++;
+                do
+                {
+                    first++;
+                }
+                while (first < piece.Length && piece[first].Separator != ' ');
                 continue;
             }
             Add(ref sink, index, offset + piece[first].Start, piece[last].End - piece[first].Start);
@@ -116,7 +135,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         while (i < m.Length)
         {
             var c = m[i];
-            if (c is ' ' or '.' or '-')
+            if (c is ' ' or '.' or '-' or '/' or '_')
             {
                 separator = c;
                 i++;
@@ -151,11 +170,11 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         return count;
     }
 
-    /// <summary>yyyy-mm-dd, dd-mm-yyyy, mm.dd.yyyy…: three plain groups with one repeated '-' or '.'.</summary>
+    /// <summary>yyyy-mm-dd, dd-mm-yyyy, mm.dd.yyyy, dd/mm/yyyy…: three plain groups with one repeated '-', '.' or '/'.</summary>
     private static bool IsDate(Group a, Group b, Group c)
     {
         if (a.Kind != Kind.Plain || b.Kind != Kind.Plain || c.Kind != Kind.Plain
-            || b.Separator is not ('-' or '.') || c.Separator != b.Separator)
+            || b.Separator is not ('-' or '.' or '/') || c.Separator != b.Separator)
         {
             return false;
         }
@@ -201,13 +220,73 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         {
             return false; // "2020 2021 2022", "1-2-3-4-5-6-7"
         }
+        if (IsAddress(piece))
+        {
+            return false; // "192.168.10.20"
+        }
+        if (piece.Length == 3 && piece[0].Digits == 3 && piece[1].Digits == 2 && piece[2].Digits == 4 && piece[2].Separator == piece[1].Separator)
+        {
+            return false; // "000-12-3456": written like a Social Security number, which phones are not
+        }
         if (!paren)
         {
-            if (piece.Length == 2 && piece[1].Separator == '.')
+            if (piece.Length == 2 && piece[1].Separator == '.' && !LeadingZero(piece[0]))
             {
-                return false; // a decimal number
+                return false; // a decimal number ("0171.2345678" is not one: no decimal starts with "01")
             }
             if (IsGroupedAmount(piece))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Words that say the number after them is a reference, not a phone (the context words of Presidio's recognisers, used the other way).</summary>
+    private static readonly string[] ReferenceWords = ["isbn", "issn", "doi", "ip", "ipv4", "order", "invoice", "ticket", "case", "ref", "version"];
+
+    private static bool AfterReferenceWord(string text, int start)
+    {
+        var before = text.AsSpan(0, start).TrimEnd(" :#.".AsSpan());
+        foreach (var word in ReferenceWords)
+        {
+            if (before.EndsWith(word, StringComparison.OrdinalIgnoreCase)
+                && (before.Length == word.Length || !char.IsLetterOrDigit(before[^(word.Length + 1)])))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>13–19 digits in groups of at least three, no country code or parentheses: how cards and accounts are written.</summary>
+    private static bool IsCardShaped(ReadOnlySpan<Group> piece)
+    {
+        var digits = 0;
+        foreach (var group in piece)
+        {
+            if (group.Kind != Kind.Plain || group.Digits < 3)
+            {
+                return false;
+            }
+            digits += group.Digits;
+        }
+        return digits is >= 13 and <= 19;
+    }
+
+    private static bool LeadingZero(Group group) =>
+        group.Digits > 1 && group.Value < (Math.Min(group.Digits, 4) switch { 2 => 10, 3 => 100, _ => 1000 });
+
+    /// <summary>An IPv4 address: four dot-separated groups of at most three digits.</summary>
+    private static bool IsAddress(ReadOnlySpan<Group> piece)
+    {
+        if (piece.Length != 4)
+        {
+            return false;
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            if (piece[i].Digits > 3 || piece[i].Kind != Kind.Plain || (i > 0 && piece[i].Separator != '.'))
             {
                 return false;
             }

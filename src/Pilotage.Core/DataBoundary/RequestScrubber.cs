@@ -1,4 +1,7 @@
+using System.Collections.Frozen;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Pilotage.Core.DataBoundary;
@@ -57,121 +60,209 @@ public sealed class ScrubResult
 }
 
 /// <summary>
-/// Applies a <see cref="DataBoundaryPolicy"/> to OpenAI-compatible request bodies in place: only the
-/// text the user sends is scanned and rewritten; every other field is left exactly as it was.
+/// Applies a <see cref="DataBoundaryPolicy"/> to a request body in place, deny by default: every string in
+/// the body is scanned, and every property name, wherever it is, except the values of a short list of
+/// structural keys (<see cref="StructuralKeys"/>). So every field that can reach the model is covered, in
+/// every protocol: chat completions (content as text or parts, <c>name</c>, tool call arguments, tool
+/// results, <c>user</c>, <c>metadata</c>), the Responses API (<c>instructions</c>, <c>input</c>), Anthropic
+/// Messages (<c>system</c>, content blocks, <c>tool_use</c> input, <c>tool_result</c>), embeddings
+/// <c>input</c> and the legacy <c>prompt</c>; a field a new protocol adds is scanned without a change here.
 /// </summary>
 public static class RequestScrubber
 {
     /// <summary>
-    /// Chat completions: <c>messages[*].content</c> when a string, and <c>messages[*].content[*].text</c>
-    /// of parts whose <c>type</c> is <c>text</c>. Other parts (images, audio, files) are not text and pass.
+    /// Keys whose string values are identifiers or closed vocabularies, not text: a role, a type, an id. Their
+    /// values are left alone when short (at most <see cref="StructuralValueLimit"/> characters); anything longer is
+    /// text hiding in a structural field and is scanned like the rest.
     /// </summary>
+    public static IReadOnlySet<string> StructuralKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "role", "type", "object", "id", "tool_call_id", "tool_use_id", "call_id", "finish_reason",
+        "stop_reason", "encoding_format", "tool_choice", "detail", "media_type", "format", "reasoning_effort",
+        "service_tier", "status", "system_fingerprint",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Longest value of a structural key left unscanned.</summary>
+    public const int StructuralValueLimit = 64;
+
+    /// <summary>Inputs that may be given as token ids, which the boundary cannot read.</summary>
+    private static readonly string[] TokenInputs = ["input", "prompt"];
+
+    /// <summary>
+    /// The one walk: every string and property name of <paramref name="body"/> through the policy, hits replaced
+    /// in place. Token-id inputs (<c>input</c> or <c>prompt</c> as numbers) are reported in
+    /// <see cref="ScrubResult.Uninspectable"/>; the custom patterns run within <paramref name="budget"/>.
+    /// </summary>
+    public static ScrubResult Scrub(JsonObject body, DataBoundaryPolicy policy, BoundaryBudget? budget = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(policy);
+        if (policy.IsEmpty)
+        {
+            return ScrubResult.Clean;
+        }
+        var collector = new Collector(policy, budget);
+        foreach (var key in TokenInputs)
+        {
+            FindTokenIds(body[key], key, collector);
+        }
+        try
+        {
+            new Walker(collector).Object(body);
+        }
+        catch (BoundaryBudgetExceededException e)
+        {
+            collector.Exceeded(e.Detector);
+        }
+        return collector.Result();
+    }
+
+    /// <summary>Chat completions: the one walk (<see cref="Scrub"/>); kept for callers that hold a <see cref="JsonNode"/>.</summary>
     public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy) => ScrubChatCompletion(request, policy, null);
 
     /// <summary>As <see cref="ScrubChatCompletion(JsonNode?, DataBoundaryPolicy)"/>, with the custom patterns within <paramref name="budget"/>.</summary>
-    public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        if (policy.IsEmpty || request is not JsonObject body || body["messages"] is not JsonArray messages)
-        {
-            return ScrubResult.Clean;
-        }
-        var collector = new Collector(policy, budget);
-        try
-        {
-            ScrubMessages(messages, collector);
-        }
-        catch (BoundaryBudgetExceededException e)
-        {
-            collector.Exceeded(e.Detector);
-        }
-        return collector.Result();
-    }
+    public static ScrubResult ScrubChatCompletion(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget) =>
+        request is JsonObject body ? Scrub(body, policy, budget) : ScrubResult.Clean;
 
-    private static void ScrubMessages(JsonArray messages, Collector collector)
-    {
-        for (var m = 0; m < messages.Count; m++)
-        {
-            if (messages[m] is not JsonObject message)
-            {
-                continue;
-            }
-            switch (message["content"])
-            {
-                case JsonValue value when value.TryGetValue<string>(out var text):
-                    collector.Scrub(message, "content", text, m, -1);
-                    break;
-                case JsonArray parts:
-                    for (var p = 0; p < parts.Count; p++)
-                    {
-                        if (parts[p] is JsonObject part
-                            && part["type"] is JsonValue type && type.TryGetValue<string>(out var kind) && kind == "text"
-                            && part["text"] is JsonValue partText && partText.TryGetValue<string>(out var text))
-                        {
-                            collector.Scrub(part, "text", text, m, p);
-                        }
-                    }
-                    break;
-                default:
-                    break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Embeddings: <c>input</c> as a string or an array of strings. Token-id input (numbers or arrays
-    /// of numbers) cannot be read and is reported in <see cref="ScrubResult.Uninspectable"/>.
-    /// </summary>
+    /// <summary>Embeddings: the one walk (<see cref="Scrub"/>); token-id input is uninspectable.</summary>
     public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy) => ScrubEmbeddings(request, policy, null);
 
     /// <summary>As <see cref="ScrubEmbeddings(JsonNode?, DataBoundaryPolicy)"/>, with the custom patterns within <paramref name="budget"/>.</summary>
-    public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        if (policy.IsEmpty || request is not JsonObject body)
-        {
-            return ScrubResult.Clean;
-        }
-        var collector = new Collector(policy, budget);
-        try
-        {
-            ScrubInput(body, collector);
-        }
-        catch (BoundaryBudgetExceededException e)
-        {
-            collector.Exceeded(e.Detector);
-        }
-        return collector.Result();
-    }
+    public static ScrubResult ScrubEmbeddings(JsonNode? request, DataBoundaryPolicy policy, BoundaryBudget? budget) =>
+        request is JsonObject body ? Scrub(body, policy, budget) : ScrubResult.Clean;
 
-    private static void ScrubInput(JsonObject body, Collector collector)
+    /// <summary>A number, or an array holding numbers, where text was expected: the boundary cannot read it.</summary>
+    private static void FindTokenIds(JsonNode? input, string key, Collector collector)
     {
-        switch (body["input"])
+        switch (input)
         {
-            case JsonValue value when value.TryGetValue<string>(out var text):
-                collector.Scrub(body, "input", text);
+            case JsonValue value when value.GetValueKind() == JsonValueKind.Number:
+                collector.Uninspectable(key);
                 break;
             case JsonArray items:
-                var tokens = false;
                 for (var i = 0; i < items.Count; i++)
                 {
-                    if (items[i] is JsonValue item && item.TryGetValue<string>(out var text))
-                    {
-                        collector.Scrub(items, i, text);
-                    }
-                    else if (items[i] is not null && !tokens)
+                    if (items[i] is JsonValue item && item.GetValueKind() == JsonValueKind.Number || items[i] is JsonArray)
                     {
                         // One path is enough to refuse; a token array would otherwise list every token.
-                        tokens = true;
-                        collector.Uninspectable(string.Create(CultureInfo.InvariantCulture, $"input[{i}]"));
+                        collector.Uninspectable(string.Create(CultureInfo.InvariantCulture, $"{key}[{i}]"));
+                        return;
                     }
                 }
                 break;
-            case null:
-                break;
             default:
-                collector.Uninspectable("input");
                 break;
+        }
+    }
+
+    /// <summary>Encoded media (a data URL, base64 image or audio data) is not text the boundary can read or a model reads as text.</summary>
+    private static bool IsEncodedMedia(string key, string text, JsonObject owner) =>
+        (text.StartsWith("data:", StringComparison.Ordinal) && text.AsSpan(0, Math.Min(text.Length, 256)).IndexOf(";base64,", StringComparison.Ordinal) > 0)
+        || (key == "data" && (owner["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "base64"
+            || owner.Parent is JsonObject parent && parent["input_audio"] == owner));
+
+    /// <summary>Depth-first over the body, keeping the path of the current node to name a field that had a hit.</summary>
+    private sealed class Walker(Collector collector)
+    {
+        private readonly List<(string? Key, int Index)> path = [];
+
+        public void Object(JsonObject node)
+        {
+            for (var i = 0; i < node.Count; i++)
+            {
+                var (key, value) = node.GetAt(i);
+                path.Add((key, -1));
+                var renamed = collector.ScrubName(key, this);
+                if (renamed is not null)
+                {
+                    key = Rename(node, i, renamed);
+                    path[^1] = (key, -1);
+                }
+                switch (value)
+                {
+                    case JsonObject child:
+                        Object(child);
+                        break;
+                    case JsonArray items:
+                        Array(items);
+                        break;
+                    case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                        var s = text.GetValue<string>();
+                        if ((StructuralKeys.Contains(key) && s.Length <= StructuralValueLimit) || IsEncodedMedia(key, s, node))
+                        {
+                            break;
+                        }
+                        if (collector.Scrub(s, this) is { } clean)
+                        {
+                            node.SetAt(i, JsonValue.Create(clean));
+                        }
+                        break;
+                    default:
+                        break;
+                }
+                path.RemoveAt(path.Count - 1);
+            }
+        }
+
+        public void Array(JsonArray items)
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                path.Add((null, i));
+                switch (items[i])
+                {
+                    case JsonObject child:
+                        Object(child);
+                        break;
+                    case JsonArray nested:
+                        Array(nested);
+                        break;
+                    case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                        if (collector.Scrub(text.GetValue<string>(), this) is { } clean)
+                        {
+                            items[i] = JsonValue.Create(clean);
+                        }
+                        break;
+                    default:
+                        break;
+                }
+                path.RemoveAt(path.Count - 1);
+            }
+        }
+
+        /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
+        private static string Rename(JsonObject node, int index, string name)
+        {
+            var value = node.GetAt(index).Value;
+            var unique = name;
+            for (var n = 2; node.ContainsKey(unique); n++)
+            {
+                unique = string.Create(CultureInfo.InvariantCulture, $"{name}#{n}");
+            }
+            node.SetAt(index, unique, value);
+            return unique;
+        }
+
+        /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>.</summary>
+        public string Path()
+        {
+            var text = new StringBuilder();
+            foreach (var (key, index) in path)
+            {
+                if (key is null)
+                {
+                    text.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
+                }
+                else
+                {
+                    if (text.Length > 0)
+                    {
+                        text.Append('.');
+                    }
+                    text.Append(key);
+                }
+            }
+            return text.ToString();
         }
     }
 
@@ -191,38 +282,35 @@ public static class RequestScrubber
             counts[detector] = (BoundaryAction.Block, (counts.TryGetValue(detector, out var seen) ? seen.Count : 0) + 1);
         }
 
-        public void Scrub(JsonObject owner, string property, string text, int message, int part)
+        /// <summary>The text with its hits redacted, recorded under the walker's path; null when it was clean.</summary>
+        public string? Scrub(string text, Walker walker)
         {
             var result = policy.Apply(text, budget);
             if (result.IsClean)
             {
-                return;
+                return null;
             }
-            owner[property] = JsonValue.Create(result.Text);
-            Record(result, part < 0
-                ? string.Create(CultureInfo.InvariantCulture, $"messages[{message}].content")
-                : string.Create(CultureInfo.InvariantCulture, $"messages[{message}].content[{part}].text"));
+            Record(result, walker.Path());
+            return result.Text;
         }
 
-        public void Scrub(JsonObject owner, string property, string text)
+        /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
+        public string? ScrubName(string name, Walker walker)
         {
-            var result = policy.Apply(text, budget);
-            if (!result.IsClean)
+            if (name.Length < ShortestBuiltInMatch && !policy.HasCustomDetectors)
             {
-                owner[property] = JsonValue.Create(result.Text);
-                Record(result, property);
+                return null; // shorter than anything a built-in detector finds ("a@b.co")
             }
+            var result = policy.Apply(name, budget);
+            if (result.IsClean)
+            {
+                return null;
+            }
+            Record(result, walker.Path() + " (name)");
+            return result.Text;
         }
 
-        public void Scrub(JsonArray owner, int index, string text)
-        {
-            var result = policy.Apply(text, budget);
-            if (!result.IsClean)
-            {
-                owner[index] = JsonValue.Create(result.Text);
-                Record(result, string.Create(CultureInfo.InvariantCulture, $"input[{index}]"));
-            }
-        }
+        private const int ShortestBuiltInMatch = 6;
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
 

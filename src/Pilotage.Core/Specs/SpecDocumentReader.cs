@@ -15,7 +15,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     public const string Kind = "AiSystem";
 
     /// <summary>Detectors the gateway ships with; custom ones are declared in <c>dataBoundary.detectors</c>.</summary>
-    public static IReadOnlyList<string> BuiltInDetectors { get; } = ["credit_card", "iban", "email", "phone"];
+    public static IReadOnlyList<string> BuiltInDetectors { get; } = DataBoundary.DataBoundaryPolicy.BuiltInDetectors;
 
     private static readonly ImmutableArray<string> Confidences = ["point", "lower", "upper"];
 
@@ -30,7 +30,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> ChangeControlKeys = ["regressionGate"];
     private static readonly ImmutableArray<string> RegressionGateKeys = ["testSet", "maxPassRateDrop"];
     private static readonly ImmutableArray<string> ConfigKeys = ["systemPrompt", "temperature", "topP", "maxTokens"];
-    private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors"];
+    private static readonly ImmutableArray<string> DataBoundaryKeys = ["block", "redact", "detectors", "answers"];
     private static readonly ImmutableArray<string> DetectorKeys = ["name", "pattern"];
     private static readonly ImmutableArray<string> TrainingKeys = ["required", "text"];
     private static readonly ImmutableArray<string> ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
@@ -295,12 +295,18 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
             }
         }
         var known = BuiltInDetectors.Concat(declared.Keys).ToArray();
-        return new DataBoundarySpec
+        var boundary = new DataBoundarySpec
         {
             Block = DetectorNames(map, "block", known),
             Redact = DetectorNames(map, "redact", known),
             Detectors = detectors.Select(d => d.Spec).ToArray(),
+            Answers = Enum<AnswerBoundaryMode>(map, "answers"),
         };
+        if (boundary.Answers is not null && boundary.Block.Count == 0 && boundary.Redact.Count == 0)
+        {
+            Error(map.Child("answers"), "'answers' applies the boundary's detectors to answers, and none is listed: name detectors under block or redact", map.Get("answers")!);
+        }
+        return boundary;
     }
 
     private List<string> DetectorNames(Map map, string key, string[] known)

@@ -167,6 +167,18 @@ public sealed record DataBoundarySpec
     public IReadOnlyList<string> Redact { get; init; } = [];
     /// <summary>Custom regex detectors, usable by name in <see cref="Block"/> and <see cref="Redact"/>.</summary>
     public IReadOnlyList<CustomDetectorSpec> Detectors { get; init; } = [];
+    /// <summary>What the boundary does to the model's answers; null: answers are not scanned.</summary>
+    public AnswerBoundaryMode? Answers { get; init; }
+}
+
+/// <summary>How <c>dataBoundary.answers</c> applies the boundary to what the model returns.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AnswerBoundaryMode>))]
+public enum AnswerBoundaryMode
+{
+    /// <summary>Every hit of every listed detector is replaced by its placeholder; the answer always goes out.</summary>
+    Redact,
+    /// <summary>As for requests: a hit of a <c>block</c> detector withholds the answer, <c>redact</c> hits are replaced.</summary>
+    Block,
 }
 
 public sealed record CustomDetectorSpec

@@ -78,7 +78,7 @@ public sealed class GatewayService(
         var spec = system.State.Spec;
         var mode = request.Scope!.Mode;
 
-        var scrub = RequestScrubber.ScrubChatCompletion(body, system.Boundary, BoundaryBudgetFor(system));
+        var scrub = RequestScrubber.Scrub(body, system.Boundary, BoundaryBudgetFor(system));
         request.Boundary = scrub;
         if (scrub.Blocked)
         {
@@ -116,8 +116,32 @@ public sealed class GatewayService(
         }
         var answer = await ReadAnswerAsync(http, request, admitted.Admission, upstream, timeouts.Token);
         if (answer is null) return;
+        if (system.Boundary.Answers is { } answers)
+        {
+            answer = await AnswerBoundaryAsync(http, request, answers, answer);
+            if (answer is null) return;
+        }
         await DeliverAnswerAsync(http, request, answer);
     }
+
+    /// <summary>The data boundary over the answer (<c>dataBoundary.answers</c>): redacted answer, or refused (nothing released).</summary>
+    private async Task<Answer?> AnswerBoundaryAsync(HttpContext http, GatewayRequest request, AnswerBoundary answers, Answer answer)
+    {
+        var bytes = answers.Filter(answer.Bytes, out var found, BoundaryBudgetFor(request.System!));
+        if (found.Blocked)
+        {
+            request.SetResponse(bytes);
+            await RefuseAfterAnswerAsync(http, request, AnswerBoundaryRefusal(request.System!.State.Spec, found.BlockedBy));
+            return null;
+        }
+        if (ReferenceEquals(bytes, answer.Bytes)) return answer;
+        request.SetResponse(bytes);
+        return new Answer(bytes);
+    }
+
+    private static GatewayRefusal AnswerBoundaryRefusal(SystemSpec spec, IEnumerable<string> blockedBy) =>
+        new(422, "data_boundary_answer_blocked",
+            $"the model's answer contained data ({string.Join(", ", blockedBy)}) that '{spec.Name}' must not release, so it was withheld. Rephrase the request; the owner {spec.Owner} can see the interaction.");
 
     public async Task EmbeddingsAsync(HttpContext http)
     {
@@ -148,7 +172,7 @@ public sealed class GatewayService(
         var body = admitted.Body;
         var system = request.System!;
         var spec = system.State.Spec;
-        var scrub = RequestScrubber.ScrubEmbeddings(body, system.Boundary, BoundaryBudgetFor(system));
+        var scrub = RequestScrubber.Scrub(body, system.Boundary, BoundaryBudgetFor(system));
         request.Boundary = scrub;
         if (scrub.Blocked)
         {
@@ -766,6 +790,7 @@ public sealed class GatewayService(
         var output = http.Response.Body;
         var text = new StringBuilder();
         var done = false;
+        var answerFilter = system.Boundary.Answers?.Stream(BoundaryBudgetFor(system));
         try
         {
             await using var stream = new CappedReadStream(await upstream.Content.ReadAsStreamAsync(ct), MaxResponseBytes, "the streamed answer");
@@ -776,13 +801,27 @@ public sealed class GatewayService(
                 {
                     continue; // comments, event names and blank separators: each event is re-framed below
                 }
-                var data = line.AsSpan(5).Trim();
+                var data = answerFilter is null || line.AsSpan(5).Trim().SequenceEqual("[DONE]") ? line.AsSpan(5).Trim() : answerFilter.Filter(line[5..].Trim());
                 if (data.SequenceEqual("[DONE]"))
                 {
+                    if (answerFilter?.Finish() is { } last)
+                    {
+                        ReadChunk(last, request, system, text);
+                        await output.WriteAsync(Encoding.UTF8.GetBytes($"data: {last}\n\n"), ct);
+                    }
                     done = true;
                     break;
                 }
                 var chunk = ReadChunk(data, request, system, text);
+                if (answerFilter is { Blocked: true })
+                {
+                    request.ResponseText = text.ToString();
+                    var refusal = AnswerBoundaryRefusal(system.State.Spec, answerFilter.BlockedBy);
+                    await RecordOnlyAsync(request.ToRecord("refused", refusal));
+                    metrics.Refused(refusal.Code, system.State.Slug);
+                    await output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
+                    return;
+                }
                 if (chunk.BlockedTool is { } tool)
                 {
                     request.ResponseText = text.ToString();

@@ -61,6 +61,15 @@ public static class ImportEndpoints
             system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
         }
         EnsureOwner(system, slug, actor);
+        // The evidence store never holds what the boundary forbids: blocked rows refuse the file, the rest is stored redacted.
+        file = EvidenceFileBoundary.Apply(file, Evidence.EvidenceBoundary.PolicyOf(system));
+        if (!file.IsValid)
+        {
+            var count = file.Errors.Count;
+            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Data boundary",
+                $"{count} row value(s) hold data the data boundary of '{slug}' blocks; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
+                new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
+        }
         var imported = 0;
         var alreadyPresent = 0;
         foreach (var slice in file.Records.Chunk(SliceRows))

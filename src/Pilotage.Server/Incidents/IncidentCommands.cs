@@ -5,6 +5,7 @@ using Pilotage.Core.Access;
 using Pilotage.Core.Incidents;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
+using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
 
 using static Pilotage.Server.Incidents.IncidentRules;
@@ -40,6 +41,9 @@ public sealed class IncidentCommands(ControlPlane control)
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
                 ?? throw SystemScope.NoSystem(slug);
             EnsureMayFile(actor, system);
+            var boundary = EvidenceBoundary.PolicyOf(system);
+            title = EvidenceBoundary.Apply(boundary, title, "title", slug)!;
+            description = EvidenceBoundary.Apply(boundary, description, "description", slug);
             if (ids.Count > 0)
             {
                 var found = await command.Db.Interactions.AsNoTracking().Where(i => ids.Contains(i.Id))
@@ -149,6 +153,7 @@ public sealed class IncidentCommands(ControlPlane control)
                     command.Audit("incident.assigned", Subject(row), Field("assignedTo", before), Field("assignedTo", assignee));
                 }
             }
+            note = EvidenceBoundary.Apply(EvidenceBoundary.PolicyOf(systemRow), note, "reviewNote", row.System);
             if (note is not null && note != row.ReviewNote)
             {
                 var before = row.ReviewNote;

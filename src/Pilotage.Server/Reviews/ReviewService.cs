@@ -113,6 +113,12 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         EvidencePoster who, string source, AuditSink? audit, CancellationToken ct)
     {
         await LockAsync(db, interaction.Id, ct);
+        var boundary = await Evidence.EvidenceBoundary.PolicyAsync(db, interaction.System, ct);
+        input = input with
+        {
+            FinalText = Evidence.EvidenceBoundary.Apply(boundary, input.FinalText, "final_text", interaction.System),
+            Reason = Evidence.EvidenceBoundary.Apply(boundary, input.Reason, "reason", interaction.System),
+        };
         var old = await db.Reviews.SingleOrDefaultAsync(r => r.InteractionId == interaction.Id, ct);
         var item = await db.ReviewItems.SingleOrDefaultAsync(r => r.InteractionId == interaction.Id, ct);
         var approval = interaction.Outcome == "held" ? await db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == interaction.Id, ct) : null;
@@ -234,6 +240,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         return await InTransactionAsync(async (db, now) =>
         {
             await LockAsync(db, id, ct);
+            comment = Evidence.EvidenceBoundary.Apply(await Evidence.EvidenceBoundary.PolicyAsync(db, interaction.System, ct), comment, "comment", interaction.System);
             var old = await db.Feedback.SingleOrDefaultAsync(f => f.InteractionId == id && f.UserId == who.UserId, ct);
             if (old is not null && old.Rating == rating && old.Comment == comment) return new FeedbackReceipt("unchanged", ToView(old));
             var key = RollupKey.Of(interaction);

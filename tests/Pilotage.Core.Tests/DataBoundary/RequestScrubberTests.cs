@@ -33,7 +33,7 @@ public class RequestScrubberTests
         """;
 
     [Fact]
-    public void Chat_messages_are_redacted_in_place()
+    public void Every_text_field_is_redacted_in_place()
     {
         var request = JsonNode.Parse(ChatRequest)!;
         var result = RequestScrubber.ScrubChatCompletion(request, Policy);
@@ -42,16 +42,22 @@ public class RequestScrubberTests
         Assert.True(result.Redacted);
         var messages = request["messages"]!.AsArray();
         Assert.Equal("Customer [REDACTED:email] asks, call [REDACTED:phone].", (string?)messages[1]!["content"]);
+        Assert.Equal("[REDACTED:email]", (string?)messages[1]!["name"]);
         Assert.Equal("Second address: [REDACTED:email]", (string?)messages[2]!["content"]![0]!["text"]);
         Assert.Equal("nothing here", (string?)messages[2]!["content"]![2]!["text"]);
+        Assert.Equal("[REDACTED:email]", (string?)request["metadata"]!["contact"]);
+        Assert.Equal("mail [REDACTED:email]", (string?)request["tools"]![0]!["function"]!["description"]);
         Assert.Equal(
-            [new DetectorCount("email", BoundaryAction.Redact, 2), new DetectorCount("phone", BoundaryAction.Redact, 1)],
+            [new DetectorCount("email", BoundaryAction.Redact, 6), new DetectorCount("phone", BoundaryAction.Redact, 1)],
             result.Counts);
-        Assert.Equal(["messages[1].content", "messages[1].content", "messages[2].content[0].text"], result.Hits.Select(h => h.Path));
+        Assert.Equal(
+            ["metadata.contact", "tools[0].function.description", "messages[1].name", "messages[1].content", "messages[1].content",
+             "messages[2].content[0].text", "messages[2].content[1].image_url.url"],
+            result.Hits.Select(h => h.Path));
     }
 
     [Fact]
-    public void Every_other_field_is_left_untouched()
+    public void Structural_fields_are_left_untouched()
     {
         var request = JsonNode.Parse(ChatRequest)!;
         RequestScrubber.ScrubChatCompletion(request, Policy);
@@ -60,11 +66,14 @@ public class RequestScrubberTests
         // Blank out exactly the fields the scrubber may change; the rest must be equal, node for node.
         foreach (var node in new[] { request, original })
         {
+            node["metadata"]!["contact"] = "";
+            node["tools"]![0]!["function"]!["description"] = "";
+            node["messages"]![1]!["name"] = "";
             node["messages"]![1]!["content"] = "";
             node["messages"]![2]!["content"]![0]!["text"] = "";
+            node["messages"]![2]!["content"]![1]!["image_url"]!["url"] = "";
         }
         Assert.True(JsonNode.DeepEquals(original, request), request.ToJsonString());
-        Assert.Equal("dana@example.org", (string?)request["messages"]![1]!["name"]);
     }
 
     [Fact]

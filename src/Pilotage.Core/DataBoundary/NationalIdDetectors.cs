@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>
+/// US Social Security numbers written in three groups (<c>123-45-6789</c>, any normalised separator, the
+/// same one twice) whose parts the SSA can issue: area not 000, 666 or 900–999, group not 00, serial not
+/// 0000. Nine digits written together are left alone: without the groups they are any number.
+/// </summary>
+internal sealed partial class UsSsnDetector() : Detector(UsSsn)
+{
+    [GeneratedRegex(@"(?<![0-9][ ./_-]?)([0-9]{3})([ ./_-])([0-9]{2})\2([0-9]{4})(?![ ./_-]?[0-9])",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Candidate();
+
+    /// <summary>"123-45-6789" with any separator.</summary>
+    public override int LongestMatch => 11;
+
+    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 9;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        foreach (Match match in Candidate().Matches(text))
+        {
+            var area = int.Parse(match.Groups[1].ValueSpan, provider: null);
+            var group = int.Parse(match.Groups[3].ValueSpan, provider: null);
+            var serial = int.Parse(match.Groups[4].ValueSpan, provider: null);
+            if (area is 0 or 666 or >= 900 || group == 0 || serial == 0)
+            {
+                continue;
+            }
+            Add(ref sink, index, match.Index, match.Length);
+        }
+    }
+}
+
+/// <summary>
+/// UK National Insurance numbers: two prefix letters from the issuable set (not D, F, I, Q, U or V; O not
+/// second; not BG, GB, KN, NK, NT, TN or ZZ), six digits in pairs or together, and a suffix letter A–D.
+/// Upper case, as HMRC writes them: lower-case letter pairs are too common in prose.
+/// </summary>
+internal sealed partial class UkNinoDetector() : Detector(UkNino)
+{
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ ./_-]?[0-9]{2}[ ./_-]?[0-9]{2}[ ./_-]?[0-9]{2}[ ./_-]?[A-D](?![A-Za-z0-9])",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Candidate();
+
+    /// <summary>"QQ 12 34 56 C".</summary>
+    public override int LongestMatch => 13;
+
+    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 6;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Candidate().EnumerateMatches(text))
+        {
+            Add(ref sink, index, match.Index, match.Length);
+        }
+    }
+}
+
+/// <summary>
+/// EU VAT identification numbers with their country prefix, for the member states whose numbers carry a
+/// check digit Pilotage verifies (see <see cref="VatNumbers"/>): a prefix and digits that fail the check
+/// are an order number, not a VAT number.
+/// </summary>
+internal sealed partial class EuVatDetector() : Detector(EuVat)
+{
+    // The prefix, then up to 14 characters of digits (and the letters some formats use) with single separators.
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(ATU|BE|DE|DK|ES|FI|FR|IT|LU|NL|PL|PT|SE)[ ./_-]?([0-9A-Z](?:[ ./_-]?[0-9A-Z]){7,13})(?![A-Za-z0-9])",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Candidate();
+
+    /// <summary>a prefix, 14 characters and their separators.</summary>
+    public override int LongestMatch => 32;
+
+    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 7;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        Span<char> compact = stackalloc char[32];
+        foreach (Match match in Candidate().Matches(text))
+        {
+            var length = 0;
+            foreach (var c in match.Groups[2].ValueSpan)
+            {
+                if (!Checksums.Separators.Contains(c))
+                {
+                    compact[length++] = c;
+                }
+            }
+            if (VatNumbers.IsValid(match.Groups[1].ValueSpan, compact[..length]))
+            {
+                Add(ref sink, index, match.Index, match.Length);
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Buffers.Text;
+using System.Text.RegularExpressions;
+
+namespace Pilotage.Core.DataBoundary;
+
+/// <summary>
+/// Credentials, in the formats gitleaks' rule set describes: AWS access key ids, Google API keys, Azure AD
+/// client secrets and storage account keys, GitHub and GitLab tokens, PEM private key blocks and JSON Web
+/// Tokens. Each format has a distinctive prefix, so the scan only starts where one occurs. A JWT counts
+/// only when its first part decodes to a JSON header; a private key block is found from its BEGIN line,
+/// to its END line or, when cut off, to the end of its body (a truncated key is still a key).
+/// </summary>
+internal sealed partial class SecretDetector() : Detector(Secret)
+{
+    [GeneratedRegex(
+        @"(?<![A-Za-z0-9])(?:(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|AIza[0-9A-Za-z_-]{33,35}|(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}|(?:glpat|gldt|glrt|glcbt|glptt|gloas)-[0-9A-Za-z_-]{20,300}(?:\.[0-9a-z]{2}[0-9a-z]{7})?)(?![A-Za-z0-9_-])",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Token();
+
+    // Azure AD client secrets carry "Q~" after three characters and a digit; storage keys follow "AccountKey=".
+    [GeneratedRegex(
+        @"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])|(?<=AccountKey=)[A-Za-z0-9+/]{86}==",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Azure();
+
+    [GeneratedRegex(
+        @"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,.-]*?(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|(?=[^A-Za-z0-9+/=\s:,.-]|$))",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex PrivateKey();
+
+    [GeneratedRegex(
+        @"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{14,}\.ey[A-Za-z0-9_-]{14,}\.(?:[A-Za-z0-9_-]{10,}={0,2})?",
+        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    private static partial Regex Jwt();
+
+    /// <summary>The shortest token any of the formats has (a GitLab token: 6 + 20).</summary>
+    private const int MinLength = 20;
+
+    /// <summary>a private key's BEGIN line (its body is held while it runs on); tokens hold no whitespace.</summary>
+    public override int LongestMatch => 160;
+
+    public override bool MayMatch(in TextProfile profile) => profile.Length >= MinLength;
+
+    public override void Find(string text, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Token().EnumerateMatches(text))
+        {
+            Add(ref sink, index, match.Index, match.Length);
+        }
+        if (text.Contains("Q~", StringComparison.Ordinal) || text.Contains("AccountKey=", StringComparison.Ordinal))
+        {
+            foreach (var match in Azure().EnumerateMatches(text))
+            {
+                Add(ref sink, index, match.Index, match.Length);
+            }
+        }
+        if (text.Contains("PRIVATE KEY", StringComparison.Ordinal))
+        {
+            foreach (var match in PrivateKey().EnumerateMatches(text))
+            {
+                Add(ref sink, index, match.Index, match.Length);
+            }
+        }
+        if (text.Contains("eyJ", StringComparison.Ordinal))
+        {
+            foreach (var match in Jwt().EnumerateMatches(text))
+            {
+                if (IsJwtHeader(text.AsSpan(match.Index, text.AsSpan(match.Index, match.Length).IndexOf('.'))))
+                {
+                    Add(ref sink, index, match.Index, match.Length);
+                }
+            }
+        }
+    }
+
+    /// <summary>The first part of a JWT is base64url of a JSON object naming its algorithm or type.</summary>
+    private static bool IsJwtHeader(ReadOnlySpan<char> part)
+    {
+        if (part.Length > 512)
+        {
+            return true; // a header this long is unusual; a long "eyJ…" with two more parts is still a token
+        }
+        Span<byte> decoded = stackalloc byte[384];
+        if (Base64Url.DecodeFromChars(part, decoded, out _, out var written) != System.Buffers.OperationStatus.Done)
+        {
+            return false;
+        }
+        var json = decoded[..written];
+        return json.Length > 2 && json[0] == (byte)'{'
+            && (json.IndexOf("\"alg\""u8) >= 0 || json.IndexOf("\"typ\""u8) >= 0 || json.IndexOf("\"kid\""u8) >= 0);
+    }
+}
