@@ -23,7 +23,7 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
     /// <summary>19 digits and 18 separators.</summary>
     public override int LongestMatch => 40;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
     public override void Find(string text, int index, ref List<Finding>? sink)
     {

@@ -22,21 +22,54 @@ internal readonly struct TextProfile
     {
         var span = text.AsSpan();
         var digits = 0;
+        var longestRun = 0;
         var first = span.IndexOfAnyInRange('0', '9');
         if (first >= 0)
         {
-            for (var i = first; i < span.Length && digits < DigitCap; i++)
+            // Digits in all, and the most digits in one run of digit groups joined by at most two separator
+            // characters ("(555) 123-4567", "4111 1111 1111 1111"): no card, SSN, phone or NINO fits in less.
+            var run = 0;
+            var gap = 0;
+            for (var i = first; i < span.Length; i++)
             {
-                if (char.IsAsciiDigit(span[i]))
+                var c = span[i];
+                if (char.IsAsciiDigit(c))
                 {
                     digits++;
+                    run++;
+                    gap = 0;
+                    if (run > longestRun)
+                    {
+                        longestRun = run;
+                    }
+                }
+                else if (run > 0 && gap < 2 && RunSeparators.Contains(c))
+                {
+                    gap++;
+                }
+                else
+                {
+                    run = 0;
+                    gap = 0;
+                    var next = span[(i + 1)..].IndexOfAnyInRange('0', '9');
+                    if (next < 0)
+                    {
+                        break;
+                    }
+                    i += next;
                 }
             }
         }
-        Digits = digits;
+        Digits = Math.Min(digits, DigitCap);
+        LongestDigitRun = longestRun;
         HasAt = span.Contains('@');
         Length = span.Length;
     }
+
+    private static readonly System.Buffers.SearchValues<char> RunSeparators = System.Buffers.SearchValues.Create(" -./_()+");
+
+    /// <summary>The most digits in one run of digit groups (groups joined by at most two separators).</summary>
+    public int LongestDigitRun { get; }
 
     /// <summary>Number of ASCII digits, capped at 13.</summary>
     public int Digits { get; }

@@ -16,7 +16,7 @@ internal sealed partial class UsSsnDetector() : Detector(UsSsn)
     /// <summary>"123-45-6789" with any separator.</summary>
     public override int LongestMatch => 11;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 9;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 9;
 
     public override void Find(string text, int index, ref List<Finding>? sink)
     {
@@ -48,7 +48,7 @@ internal sealed partial class UkNinoDetector() : Detector(UkNino)
     /// <summary>"QQ 12 34 56 C".</summary>
     public override int LongestMatch => 13;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 6;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 6;
 
     public override void Find(string text, int index, ref List<Finding>? sink)
     {
@@ -74,7 +74,7 @@ internal sealed partial class EuVatDetector() : Detector(EuVat)
     /// <summary>a prefix, 14 characters and their separators.</summary>
     public override int LongestMatch => 32;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 7;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 7;
 
     public override void Find(string text, int index, ref List<Finding>? sink)
     {

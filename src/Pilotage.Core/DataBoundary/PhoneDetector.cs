@@ -35,7 +35,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// <summary>15 digits, a country code, "(0)", parentheses and separators.</summary>
     public override int LongestMatch => 48;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= MinDigits;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
     public override void Find(string text, int index, ref List<Finding>? sink)
     {

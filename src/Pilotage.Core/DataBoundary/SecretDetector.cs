@@ -41,8 +41,17 @@ internal sealed partial class SecretDetector() : Detector(Secret)
 
     public override bool MayMatch(in TextProfile profile) => profile.Length >= MinLength;
 
+    /// <summary>Every format's distinctive literal: one vectorised search rules a text out before any regex runs.</summary>
+    private static readonly System.Buffers.SearchValues<string> Prefixes = System.Buffers.SearchValues.Create(
+        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "Q~", "AccountKey=", "PRIVATE KEY", "eyJ"],
+        StringComparison.Ordinal);
+
     public override void Find(string text, int index, ref List<Finding>? sink)
     {
+        if (text.AsSpan().IndexOfAny(Prefixes) < 0)
+        {
+            return;
+        }
         foreach (var match in Token().EnumerateMatches(text))
         {
             Add(ref sink, index, match.Index, match.Length);
