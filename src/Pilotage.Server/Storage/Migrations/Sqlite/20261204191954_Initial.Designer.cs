@@ -11,14 +11,82 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqlitePilotageDbContext))]
-    [Migration("20261125033726_Ownership")]
-    partial class Ownership
+    [Migration("20261204191954_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditCheckpointRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("note");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("root_hash");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tree_size");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TreeSize");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditTreeNodeRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("hash");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_tree_nodes", (string)null);
+                });
 
             modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
                 {
@@ -69,6 +137,18 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.Property<string>("LastDecision")
                         .HasColumnType("TEXT")
                         .HasColumnName("last_decision");
+
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("legal_hold_reason");
 
                     b.Property<string>("Owner")
                         .IsRequired()
@@ -309,6 +389,15 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("sequence");
 
+                    b.Property<byte[]>("TreeFrontier")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("tree_frontier");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tree_size");
+
                     b.HasKey("Id");
 
                     b.ToTable("audit_head", (string)null);
@@ -318,7 +407,9 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         {
                             Id = 1,
                             Hash = "0000000000000000000000000000000000000000000000000000000000000000",
-                            Sequence = 0L
+                            Sequence = 0L,
+                            TreeFrontier = new byte[0],
+                            TreeSize = 0L
                         });
                 });
 
@@ -436,6 +527,44 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.HasKey("SystemId", "Version");
 
                     b.ToTable("config_versions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.DashboardSessionRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<byte[]>("Ticket")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("ticket");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("KeyId");
+
+                    b.ToTable("dashboard_sessions", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
@@ -895,6 +1024,8 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
                     b.HasIndex("System", "CreatedAt");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.ToTable("interactions", (string)null);
                 });
 
@@ -1034,6 +1165,37 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.HasIndex("System");
 
                     b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupCodeRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Code")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("code");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Hour", "Kind", "Outcome", "Code");
+
+                    b.ToTable("rollup_codes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>

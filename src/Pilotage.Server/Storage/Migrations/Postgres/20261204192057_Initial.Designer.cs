@@ -12,8 +12,8 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresPilotageDbContext))]
-    [Migration("20261125033736_Ownership")]
-    partial class Ownership
+    [Migration("20261204192057_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -24,6 +24,78 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.Entity("Microsoft.AspNetCore.DataProtection.EntityFrameworkCore.DataProtectionKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("FriendlyName")
+                        .HasColumnType("text")
+                        .HasColumnName("friendly_name");
+
+                    b.Property<string>("Xml")
+                        .HasColumnType("text")
+                        .HasColumnName("xml");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("data_protection_keys", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditCheckpointRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("note");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("root_hash");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TreeSize");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Audit.AuditTreeNodeRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_tree_nodes", (string)null);
+                });
 
             modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
                 {
@@ -76,6 +148,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("LastDecision")
                         .HasColumnType("text")
                         .HasColumnName("last_decision");
+
+                    b.Property<DateTimeOffset?>("LegalHoldAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("legal_hold_at");
+
+                    b.Property<string>("LegalHoldBy")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_by");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasColumnType("text")
+                        .HasColumnName("legal_hold_reason");
 
                     b.Property<string>("Owner")
                         .IsRequired()
@@ -316,6 +400,15 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("sequence");
 
+                    b.Property<byte[]>("TreeFrontier")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("tree_frontier");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
                     b.HasKey("Id");
 
                     b.ToTable("audit_head", (string)null);
@@ -325,7 +418,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         {
                             Id = 1,
                             Hash = "0000000000000000000000000000000000000000000000000000000000000000",
-                            Sequence = 0L
+                            Sequence = 0L,
+                            TreeFrontier = new byte[0],
+                            TreeSize = 0L
                         });
                 });
 
@@ -445,6 +540,44 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasKey("SystemId", "Version");
 
                     b.ToTable("config_versions", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.DashboardSessionRow", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("bigint")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key_id");
+
+                    b.Property<byte[]>("Ticket")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("ticket");
+
+                    b.Property<long>("UserId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.HasIndex("KeyId");
+
+                    b.ToTable("dashboard_sessions", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.DecisionRow", b =>
@@ -912,6 +1045,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.HasIndex("System", "CreatedAt");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.ToTable("interactions", (string)null);
                 });
 
@@ -1051,6 +1186,37 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.HasIndex("System");
 
                     b.ToTable("reviews", (string)null);
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.RollupCodeRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Hour")
+                        .HasColumnType("bigint")
+                        .HasColumnName("hour");
+
+                    b.Property<string>("Kind")
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Outcome")
+                        .HasColumnType("text")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Code")
+                        .HasColumnType("text")
+                        .HasColumnName("code");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint")
+                        .HasColumnName("count");
+
+                    b.HasKey("System", "Hour", "Kind", "Outcome", "Code");
+
+                    b.ToTable("rollup_codes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.RollupLatencyRow", b =>
