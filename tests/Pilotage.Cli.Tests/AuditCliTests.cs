@@ -17,7 +17,7 @@ public sealed class AuditCliTests(ServerFixture server) : IDisposable
         var verify = await Cli.RunAsync("audit", "verify");
 
         Assert.True(verify.ExitCode == 0, verify.ToString());
-        Assert.Matches(@"^audit chain verified: \d+ entries, head [0-9a-f]{64}$", verify.Out.Trim());
+        Assert.Matches(@"^audit chain verified: \d+ entries, head [0-9a-f]{64}; Merkle root [0-9a-f]{64}; ", verify.Out.Trim());
 
         var json = (await Cli.RunAsync("audit", "verify", "--json")).Json();
         Assert.True(json.GetProperty("ok").GetBoolean());
@@ -32,7 +32,7 @@ public sealed class AuditCliTests(ServerFixture server) : IDisposable
         var verify = await Cli.RunWithAsync(environment, "audit", "verify", "--db", server.DatabasePath);
 
         Assert.True(verify.ExitCode == 0, verify.ToString());
-        Assert.Matches(@"^audit chain verified: \d+ entries, head [0-9a-f]{64}$", verify.Out.Trim());
+        Assert.Matches(@"^audit chain verified: \d+ entries, head [0-9a-f]{64}; Merkle root [0-9a-f]{64}; ", verify.Out.Trim());
     }
 
     [Fact]
