@@ -9,21 +9,21 @@ using Pilotage.Testing;
 
 namespace Pilotage.Server.Tests.Storage;
 
-/// <summary>A database left at an older migration is upgraded in place on start, keeping its data.</summary>
+/// <summary>The schema: one initial migration per provider, in step with the model; start migrates a new database and refuses one made by another build.</summary>
 public sealed class MigrationTests
 {
     [Fact]
-    public async Task Sqlite_database_from_the_first_migration_is_upgraded_not_recreated()
+    public async Task Sqlite_new_database_gets_the_initial_migration_once()
     {
         using var folder = new TempDirectory();
-        await UpgradeAsync(folder.File("old.db"));
+        await MigrateTwiceAsync(folder.File("new.db"));
     }
 
     [PostgresFact]
-    public async Task Postgres_database_from_the_first_migration_is_upgraded_not_recreated()
+    public async Task Postgres_new_database_gets_the_initial_migration_once()
     {
         await using var database = await PostgresDatabase.CreateAsync();
-        await UpgradeAsync(database.ConnectionString);
+        await MigrateTwiceAsync(database.ConnectionString);
     }
 
     [Fact]
@@ -33,79 +33,28 @@ public sealed class MigrationTests
         using var postgres = new PilotageStore(StoreLocation.Parse("Host=127.0.0.1;Database=unused")).CreateDbContext();
         static string[] Names(DbContext db) => db.Database.GetMigrations().Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]).ToArray();
         Assert.Equal(Names(sqlite), Names(postgres));
-        Assert.True(Names(sqlite).Length >= 2);
+        Assert.Equal(["Initial"], Names(sqlite)); // one initial migration per provider until a release ships
         Assert.False(sqlite.Database.HasPendingModelChanges(), "the SQLite model has changes without a migration: run dotnet ef migrations add");
         Assert.False(postgres.Database.HasPendingModelChanges(), "the PostgreSQL model has changes without a migration: run dotnet ef migrations add");
     }
 
-    [Fact]
-    public async Task Sqlite_refusals_and_failures_recorded_before_their_roll_up_are_counted_into_it()
-    {
-        using var folder = new TempDirectory();
-        await BackfillAsync(folder.File("old.db"));
-    }
-
-    [PostgresFact]
-    public async Task Postgres_refusals_and_failures_recorded_before_their_roll_up_are_counted_into_it()
-    {
-        await using var database = await PostgresDatabase.CreateAsync();
-        await BackfillAsync(database.ConnectionString);
-    }
-
-    /// <summary>The AttentionAndMembers migration fills <c>rollup_codes</c> from the interactions already there, hour by hour.</summary>
-    private static async Task BackfillAsync(string database)
+    /// <summary>Start migrates a new database, and a second start finds nothing to do and keeps what is there.</summary>
+    private static async Task MigrateTwiceAsync(string database)
     {
         var store = new PilotageStore(StoreLocation.Parse(database));
-        var at = new DateTimeOffset(2026, 11, 25, 10, 30, 0, TimeSpan.Zero);
+        await store.MigrateAsync(CancellationToken.None);
         await using (var db = store.CreateDbContext())
         {
-            var migrations = db.Database.GetMigrations().ToList();
-            var before = migrations[migrations.FindIndex(m => m.EndsWith("_AttentionAndMembers", StringComparison.Ordinal)) - 1];
-            await db.GetService<IMigrator>().MigrateAsync(before);
-            InteractionRow Row(string outcome, string? code, DateTimeOffset when, long? evalRun = null) => new()
-            {
-                Id = Pilotage.Server.Evidence.InteractionId.New(), CreatedAt = when, System = "old-system", Phase = "pilot", UserEmail = "mia@example.org",
-                KeyId = "k", Groups = "[]", Endpoint = "chat", Mode = "full", Outcome = outcome, RefusalCode = code, EvalRun = evalRun,
-            };
-            db.Interactions.AddRange(
-                Row("refused", "not_in_allowed_group", at), Row("refused", "not_in_allowed_group", at.AddMinutes(10)),
-                Row("refused", null, at.AddHours(1)), Row("failed", "upstream_timeout", at, evalRun: 7),
-                Row("served", null, at));
-            await db.SaveChangesAsync();
-        }
-        await using (var db = store.CreateDbContext())
-        {
-            await db.Database.MigrateAsync();
-            var codes = await db.RollupCodes.AsNoTracking().OrderBy(c => c.Hour).ThenBy(c => c.Outcome).ThenBy(c => c.Code).ToListAsync();
-            var hour = at.ToUnixTimeSeconds() / 3600;
-            Assert.Equal(
-                [("old-system", hour, "ai", "refused", "not_in_allowed_group", 2L), ("old-system", hour, "eval", "failed", "upstream_timeout", 1L), ("old-system", hour + 1, "ai", "refused", "unspecified", 1L)],
-                codes.Select(c => (c.System, c.Hour, c.Kind, c.Outcome, c.Code, c.Count)).OrderBy(c => c.Item2).ThenBy(c => c.Item4 == "refused" ? 0 : 1).ToList());
-        }
-    }
-
-    private static async Task UpgradeAsync(string database)
-    {
-        var store = new PilotageStore(StoreLocation.Parse(database));
-        await using (var db = store.CreateDbContext())
-        {
-            var first = db.Database.GetMigrations().First();
-            await db.GetService<IMigrator>().MigrateAsync(first);
-            Assert.NotEmpty(await db.Database.GetPendingMigrationsAsync());
+            Assert.Equal(db.Database.GetMigrations(), await db.Database.GetAppliedMigrationsAsync());
 #pragma warning disable EF1002
             await db.Database.ExecuteSqlRawAsync(
-                "INSERT INTO users (email, display_name, role, active, created_at) VALUES ('old@example.org', 'Kept from v1', 'owner', TRUE, '2026-01-01T00:00:00+00:00')");
+                "INSERT INTO users (email, display_name, role, active, created_at) VALUES ('kept@example.org', 'Kept', 'owner', TRUE, '2026-01-01T00:00:00+00:00')");
 #pragma warning restore EF1002
         }
-
-        await using var server = await PilotageTestServer.StartAsync(database);
-        var user = await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/users/old@example.org");
-        Assert.Equal("Kept from v1", user.GetProperty("displayName").GetString());
-        await using var upgraded = server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
-        Assert.Empty(await upgraded.Database.GetPendingMigrationsAsync());
-        var verify = await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify");
-        Assert.True(verify.GetProperty("ok").GetBoolean());
-        Assert.True(verify.GetProperty("entries").GetInt64() >= 1); // the bootstrap admin after the upgrade
+        await store.MigrateAsync(CancellationToken.None);
+        await using var again = store.CreateDbContext();
+        Assert.Empty(await again.Database.GetPendingMigrationsAsync());
+        Assert.Equal("Kept", (await again.Users.AsNoTracking().SingleAsync(u => u.Email == "kept@example.org")).DisplayName);
     }
 
     [Fact]
