@@ -100,7 +100,7 @@ public sealed partial class ReadmeQuickStartTests : IAsyncLifetime
 
         // The walk-through the README promises, in this order.
         string[] expected = ["apply -f", "status", "apply -f", "users add", "keys create", "decide support-reply-drafts", "training show", "training ack",
-            "curl", "pause support-reply-drafts", "resume support-reply-drafts", "audit verify", "eval support-reply-drafts", "reviews --system",
+            "curl", "pause support-reply-drafts", "resume support-reply-drafts", "audit verify", "audit checkpoint", "eval support-reply-drafts", "reviews --system",
             "review int_", "metrics support-reply-drafts", "report support-reply-drafts", "decide support-reply-drafts"];
         Assert.Equal(expected.Length, ran.Count);
         for (var i = 0; i < expected.Length; i++) Assert.StartsWith(expected[i], ran[i], StringComparison.Ordinal);
