@@ -149,6 +149,12 @@ public sealed class ReplicaTests
         await using var a = await ServerProcess.StartAsync(database.ConnectionString, environment: hook);
         await using var b = await ServerProcess.StartAsync(database.ConnectionString, environment: hook);
         await SetUpPilotAsync(a, upstream, "full", "");
+        // B reads systems through its policy snapshot, which hears of A's new system within the propagation bound.
+        await WaitForAsync(async () =>
+        {
+            using var known = await b.Admin.GetAsync($"/api/v1/systems/{System}");
+            return known.IsSuccessStatusCode;
+        }, "replica b to know the system");
 
         (await b.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/pause", new { reason = "webhook test" })).EnsureSuccessStatusCode();
         await WaitForAsync(() => Task.FromResult(received.Any(r => r.StartsWith("system.paused ", StringComparison.Ordinal))), "the pause webhook");
