@@ -25,9 +25,37 @@ public static class GatewayEndpoints
         v1.MapPost("/chat/completions", http => pipeline.Value.HandleAsync(http, chat)).ShortCircuit();
         v1.MapPost("/embeddings", http => pipeline.Value.HandleAsync(http, embeddings)).ShortCircuit();
         v1.MapGet("/models", http => services.GetRequiredService<ModelsEndpoint>().ListAsync(http)).ShortCircuit();
+        var responses = new Lazy<ResponsesProtocol>(services.GetRequiredService<ResponsesProtocol>);
+        v1.MapPost("/responses", http => pipeline.Value.HandleAsync(http, responses.Value)).ShortCircuit();
+        v1.MapGet("/responses/{id}", (string id, HttpContext http) => responses.Value.GetAsync(http, id, services.GetRequiredService<PolicyCache>())).ShortCircuit();
+        var messages = new Lazy<AnthropicProtocol>(services.GetRequiredService<AnthropicProtocol>);
+        v1.MapPost("/messages", http => pipeline.Value.HandleAsync(http, messages.Value)).ShortCircuit();
+        // Any other path or method under /v1 is answered in the OpenAI error shape a client can show, not a bare 404 or 405.
+        v1.Map("/{**rest}", UnknownAsync).ShortCircuit();
         v1.MapGet("/training/{system}", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: false));
         v1.MapPost("/training/{system}/acknowledge", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: true));
         v1.MapGet("/interactions/{id}", (string id, HttpContext http, GatewayExtras extras) => extras.InteractionAsync(http, id));
+    }
+
+    /// <summary>The gateway's paths and their one method each, for 405 on a known path.</summary>
+    private static readonly (string Prefix, bool Exact, string Method)[] Known =
+    [
+        ("/v1/chat/completions", true, "POST"), ("/v1/embeddings", true, "POST"), ("/v1/models", true, "GET"),
+        ("/v1/responses", true, "POST"), ("/v1/responses/", false, "GET"), ("/v1/messages", true, "POST"),
+        ("/v1/interactions/", false, "GET"), ("/v1/training/", false, "GET"),
+    ];
+
+    private static Task UnknownAsync(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var known = Known.FirstOrDefault(k => k.Exact ? string.Equals(path.TrimEnd('/'), k.Prefix, StringComparison.Ordinal) : path.StartsWith(k.Prefix, StringComparison.Ordinal));
+        var refusal = known.Prefix is null
+            ? new GatewayRefusal(404, "unknown_endpoint", $"there is no gateway endpoint {http.Request.Method} {path}; Pilotage serves POST /v1/chat/completions, /v1/responses, /v1/messages and /v1/embeddings, and GET /v1/models")
+            : new GatewayRefusal(405, "method_not_allowed", $"{path} takes {known.Method}, not {http.Request.Method}");
+        if (refusal.Status == 405) http.Response.Headers.Allow = known.Method;
+        return path.StartsWith("/v1/messages", StringComparison.Ordinal)
+            ? AnthropicErrors.WriteAsync(http, refusal, null, "none")
+            : OpenAiErrors.WriteAsync(http, refusal, null, "none");
     }
 }
 

@@ -18,5 +18,8 @@ internal static class GatewayWiring
         services.AddSingleton<StreamRelay>();
         services.AddSingleton<GatewayPipeline>();
         services.AddSingleton<ModelsEndpoint>();
+        services.AddSingleton<StoredResponses>();
+        services.AddSingleton<ResponsesProtocol>();
+        services.AddSingleton<AnthropicProtocol>();
     }
 }
