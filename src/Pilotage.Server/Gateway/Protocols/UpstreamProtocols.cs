@@ -34,10 +34,8 @@ internal sealed class UpstreamProtocols
 {
     private readonly OpenAiChatUpstream _chat = new();
 
-    public IUpstreamProtocol For(GatewaySystem system) => system.State.Spec.Upstream.Protocol switch
-    {
-        _ => _chat,
-    };
+    /// <remarks>A spec names <c>openai-chat</c> only (the spec reader refuses the others), so every upstream is read as one.</remarks>
+    public IUpstreamProtocol For(GatewaySystem system) => _chat;
 }
 
 /// <summary>OpenAI chat completions: the common model, sent and read as it is.</summary>
