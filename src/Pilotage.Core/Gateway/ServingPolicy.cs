@@ -33,6 +33,9 @@ public sealed record ServingScope(IReadOnlyList<string> Groups, ServingMode Mode
 {
     /// <summary>Production without rollout stages serves every signed-in person.</summary>
     public bool Everyone => Groups.Count == 0;
+
+    /// <summary>In approval mode, how long a request is held open for the reviewer's decision; null: answered at once with a held notice.</summary>
+    public TimeSpan? ApprovalWait { get; init; }
 }
 
 /// <summary>A refusal in the OpenAI error shape, with the HTTP status of design.md and a message a person can act on.</summary>
@@ -89,14 +92,14 @@ public static class ServingPolicy
         switch (state.Phase)
         {
             case LifecyclePhase.Pilot when spec.Pilot is { } pilot:
-                return new ServingScope([pilot.Group], pilot.Mode, "pilot");
+                return new ServingScope([pilot.Group], pilot.Mode, "pilot") { ApprovalWait = pilot.Approval?.Wait };
             case LifecyclePhase.Rollout when state.Stage < spec.Rollout.Count:
                 var stage = spec.Rollout[state.Stage];
-                return new ServingScope(stage.Groups, stage.Mode, $"rollout stage {state.Stage + 1} ({stage.Name})");
+                return new ServingScope(stage.Groups, stage.Mode, $"rollout stage {state.Stage + 1} ({stage.Name})") { ApprovalWait = stage.Approval?.Wait };
             case LifecyclePhase.Production:
                 return spec.Rollout.Count == 0
                     ? new ServingScope([], ServingMode.Full, "production")
-                    : new ServingScope(spec.Rollout[^1].Groups, spec.Rollout[^1].Mode, "production");
+                    : new ServingScope(spec.Rollout[^1].Groups, spec.Rollout[^1].Mode, "production") { ApprovalWait = spec.Rollout[^1].Approval?.Wait };
             case LifecyclePhase.Paused or LifecyclePhase.Restricted when state.SuspendedPhase is { } resumeTo:
                 var inner = ScopeOf(spec, state with { Phase = resumeTo, Stage = state.SuspendedStage, SuspendedPhase = null });
                 // Restricted keeps the groups but holds every answer for approval until a person resumes.

@@ -74,6 +74,7 @@ public static class SpecCanonicalJson
     {
         (nameof(SystemSpec), "risk") => RiskTier.Medium,
         (nameof(PilotSpec), "mode") => ServingMode.Draft,
+        (nameof(UpstreamSpec), "protocol") => UpstreamProtocol.OpenAiChat,
         (nameof(RolloutStageSpec), "mode") => ServingMode.Full,
         (nameof(PauseRuleSpec), "action") => PauseAction.Pause,
         _ => null,

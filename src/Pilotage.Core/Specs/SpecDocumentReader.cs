@@ -23,7 +23,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> MetadataKeys = ["name", "title"];
     private static readonly ImmutableArray<string> SpecKeys =
         ["owner", "purpose", "risk", "upstream", "config", "dataBoundary", "training", "review", "baseline", "pilot", "rollout", "pauseRules", "tools", "limits", "evidence", "changeControl"];
-    private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput", "firstByteTimeoutSeconds", "timeoutSeconds"];
+    private static readonly ImmutableArray<string> UpstreamKeys = ["baseUrl", "protocol", "model", "apiKeyEnv", "pricePer1kInput", "pricePer1kOutput", "firstByteTimeoutSeconds", "timeoutSeconds"];
     private static readonly ImmutableArray<string> ToolsKeys = ["sideEffecting"];
     private static readonly ImmutableArray<string> LimitsKeys = ["requestsPerMinutePerKey", "costPerDay", "costPerMonth", "costPerUserPerDay", "costPerUserPerMonth"];
     private static readonly ImmutableArray<string> EvidenceKeys = ["durability", "content", "onStoreOutage", "contentDays"];
@@ -35,9 +35,9 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     private static readonly ImmutableArray<string> TrainingKeys = ["required", "text"];
     private static readonly ImmutableArray<string> ReviewKeys = ["reviewers", "minutesPerDay", "slaHours", "hourlyRate"];
     private static readonly ImmutableArray<string> BaselineKeys = ["manualMinutesPerTask"];
-    private static readonly ImmutableArray<string> PilotKeys = ["questions", "group", "mode", "ends", "minSamples", "criteria"];
+    private static readonly ImmutableArray<string> PilotKeys = ["questions", "group", "mode", "approval", "ends", "minSamples", "criteria"];
     private static readonly ImmutableArray<string> CriterionKeys = ["metric", "min", "max", "else", "confidence"];
-    private static readonly ImmutableArray<string> StageKeys = ["name", "groups", "mode", "minDays", "minSamples", "gate"];
+    private static readonly ImmutableArray<string> StageKeys = ["name", "groups", "mode", "approval", "minDays", "minSamples", "gate"];
     private static readonly ImmutableArray<string> PauseRuleKeys = ["metric", "over", "window", "above", "below", "action", "to"];
 
     /// <summary>Compiling a custom pattern never runs it, but the gateway will: give it the same bound.</summary>
@@ -213,51 +213,6 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         value.StartsWith("sk_", StringComparison.Ordinal)
         || (value.Length >= 24 && value.Any(char.IsLower) && value.Any(char.IsUpper) && value.Any(char.IsDigit));
 
-    private UpstreamSpec? ReadUpstream(YNode node, string path)
-    {
-        if (MapOf(node, path, UpstreamKeys) is not { } map)
-        {
-            return null;
-        }
-        var baseUrl = RequiredText(map, "baseUrl");
-        if (baseUrl is not null
-            && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
-        {
-            Error(map.Child("baseUrl"), $"baseUrl must be an absolute http(s) URL such as http://127.0.0.1:11434/v1, found '{baseUrl}'", map.Get("baseUrl")!);
-        }
-        else if (baseUrl is not null && Uri.TryCreate(baseUrl, UriKind.Absolute, out var parsed) && CredentialsIn(parsed) is { } credential)
-        {
-            // The value is not repeated in the message: it holds a secret.
-            Error(map.Child("baseUrl"),
-                $"baseUrl carries a credential ({credential}); a spec never holds a secret. Remove it, put the key in an environment variable of the server and name that variable with apiKeyEnv",
-                map.Get("baseUrl")!);
-        }
-        var model = RequiredText(map, "model");
-        var apiKeyEnv = Text(map, "apiKeyEnv");
-        if (apiKeyEnv is not null && (!EnvName().IsMatch(apiKeyEnv) || LooksLikeKey(apiKeyEnv)))
-        {
-            Error(map.Child("apiKeyEnv"),
-                "apiKeyEnv is the name of an environment variable (letters, digits, '_'), such as OPENAI_API_KEY; never put the key itself in a spec",
-                map.Get("apiKeyEnv")!);
-        }
-        var priceIn = Decimal(map, "pricePer1kInput", 0m);
-        var priceOut = Decimal(map, "pricePer1kOutput", 0m);
-        var firstByteTimeout = Int(map, "firstByteTimeoutSeconds", 1);
-        var timeout = Int(map, "timeoutSeconds", 1);
-        return baseUrl is null || model is null
-            ? null
-            : new UpstreamSpec
-            {
-                BaseUrl = baseUrl,
-                Model = model,
-                ApiKeyEnv = apiKeyEnv,
-                PricePer1kInput = priceIn ?? 0m,
-                PricePer1kOutput = priceOut ?? 0m,
-                FirstByteTimeoutSeconds = firstByteTimeout,
-                TimeoutSeconds = timeout,
-            };
-    }
-
     private ConfigSpec? ReadConfig(YNode node, string path)
     {
         if (MapOf(node, path, ConfigKeys) is not { } map)
@@ -327,7 +282,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         var criteria = ListOf(map, "criteria", (n, p) => ReadCriterion(n, p, pilot: true));
         return group is null || ends is null
             ? null
-            : new PilotSpec { Questions = questions, Group = group, Mode = mode, Ends = ends.Value, EndsRelative = relative, MinSamples = minSamples, Criteria = criteria };
+            : new PilotSpec { Questions = questions, Group = group, Mode = mode, Approval = ReadApproval(map, mode), Ends = ends.Value, EndsRelative = relative, MinSamples = minSamples, Criteria = criteria };
     }
 
     /// <summary>
@@ -403,11 +358,13 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
         {
             Error(map.Child("groups"), "a stage opens the system to at least one group; the list is empty", emptyList);
         }
+        var mode = Enum<ServingMode>(map, "mode") ?? ServingMode.Full;
         var stage = new RolloutStageSpec
         {
             Name = name ?? "",
             Groups = groups,
-            Mode = Enum<ServingMode>(map, "mode") ?? ServingMode.Full,
+            Mode = mode,
+            Approval = ReadApproval(map, mode),
             MinDays = Int(map, "minDays", 0),
             MinSamples = Int(map, "minSamples", 0),
             Gate = ListOf(map, "gate", (n, p) => ReadCriterion(n, p, pilot: false)),

@@ -49,9 +49,22 @@ public enum PilotQuestion { Value, Quality, WorkflowFit, Adoption, DataReadiness
 [JsonConverter(typeof(JsonStringEnumConverter<PauseAction>))]
 public enum PauseAction { Pause, Restrict, Rollback, Notify }
 
+/// <summary>How answers are held in approval mode.</summary>
+public sealed record ApprovalSpec
+{
+    /// <summary>How long the gateway holds the request open for the reviewer's decision; null: it answers at once with a held notice.</summary>
+    public TimeSpan? Wait { get; init; }
+}
+
+/// <summary>The protocol an upstream speaks (<c>upstream.protocol</c>); the gateway translates when clients speak another.</summary>
+[JsonConverter(typeof(UpstreamProtocolConverter))]
+public enum UpstreamProtocol { OpenAiChat, OpenAiResponses, Anthropic }
+
 public sealed record UpstreamSpec
 {
     public required string BaseUrl { get; init; }
+    /// <summary>The upstream's API: OpenAI chat completions (the default), the OpenAI Responses API, or Anthropic Messages.</summary>
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.OpenAiChat;
     public required string Model { get; init; }
     /// <summary>Name of the environment variable holding the upstream key; the secret itself never enters a spec.</summary>
     public string? ApiKeyEnv { get; init; }
@@ -213,6 +226,8 @@ public sealed record PilotSpec
     public IReadOnlyList<PilotQuestion> Questions { get; init; } = [];
     public required string Group { get; init; }
     public ServingMode Mode { get; init; } = ServingMode.Draft;
+    /// <summary>With <c>mode: approval</c>: how the gateway holds answers for review.</summary>
+    public ApprovalSpec? Approval { get; init; }
     public required DateOnly Ends { get; init; }
     /// <summary>The end as written when it was relative to the day of apply (<c>+90d</c>); <see cref="Ends"/> is the date it resolved to. Null for a written date.</summary>
     public string? EndsRelative { get; init; }
@@ -236,6 +251,8 @@ public sealed record RolloutStageSpec
     public required string Name { get; init; }
     public IReadOnlyList<string> Groups { get; init; } = [];
     public ServingMode Mode { get; init; } = ServingMode.Full;
+    /// <summary>With <c>mode: approval</c>: how the gateway holds answers for review.</summary>
+    public ApprovalSpec? Approval { get; init; }
     public int? MinDays { get; init; }
     public int? MinSamples { get; init; }
     public IReadOnlyList<CriterionSpec> Gate { get; init; } = [];

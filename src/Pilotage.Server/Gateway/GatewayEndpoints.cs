@@ -16,15 +16,46 @@ public static class GatewayEndpoints
         // pipeline as soon as routing has matched them (ShortCircuit): the middleware after routing (authentication,
         // the exception handler, status code pages, authorization) is for the control API and the dashboard. The
         // gateway checks its own keys, writes every answer and refusal itself, and turns anything it did not expect
-        // into an OpenAI-shaped 500 (GatewayService.UnexpectedAsync). A delegate with a GatewayService parameter
+        // into a 500 in the client's error shape (GatewayPipeline.UnexpectedAsync). A delegate with a service parameter
         // would also open a DI scope per request to resolve a singleton.
         var services = app.ServiceProvider;
-        v1.MapPost("/chat/completions", http => services.GetRequiredService<GatewayService>().ChatCompletionsAsync(http)).ShortCircuit();
-        v1.MapPost("/embeddings", http => services.GetRequiredService<GatewayService>().EmbeddingsAsync(http)).ShortCircuit();
-        v1.MapGet("/models", http => services.GetRequiredService<GatewayService>().ModelsAsync(http)).ShortCircuit();
+        var pipeline = new Lazy<GatewayPipeline>(services.GetRequiredService<GatewayPipeline>);
+        var chat = new ChatCompletionsProtocol();
+        var embeddings = new EmbeddingsProtocol();
+        v1.MapPost("/chat/completions", http => pipeline.Value.HandleAsync(http, chat)).ShortCircuit();
+        v1.MapPost("/embeddings", http => pipeline.Value.HandleAsync(http, embeddings)).ShortCircuit();
+        v1.MapGet("/models", http => services.GetRequiredService<ModelsEndpoint>().ListAsync(http)).ShortCircuit();
+        var responses = new Lazy<ResponsesProtocol>(services.GetRequiredService<ResponsesProtocol>);
+        v1.MapPost("/responses", http => pipeline.Value.HandleAsync(http, responses.Value)).ShortCircuit();
+        v1.MapGet("/responses/{id}", (string id, HttpContext http) => responses.Value.GetAsync(http, id, services.GetRequiredService<PolicyCache>())).ShortCircuit();
+        var messages = new Lazy<AnthropicProtocol>(services.GetRequiredService<AnthropicProtocol>);
+        v1.MapPost("/messages", http => pipeline.Value.HandleAsync(http, messages.Value)).ShortCircuit();
+        // Any other path or method under /v1 is answered in the OpenAI error shape a client can show, not a bare 404 or 405.
+        v1.Map("/{**rest}", UnknownAsync).ShortCircuit();
         v1.MapGet("/training/{system}", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: false));
         v1.MapPost("/training/{system}/acknowledge", (string system, HttpContext http, GatewayExtras extras) => extras.TrainingAsync(http, system, acknowledge: true));
         v1.MapGet("/interactions/{id}", (string id, HttpContext http, GatewayExtras extras) => extras.InteractionAsync(http, id));
+    }
+
+    /// <summary>The gateway's paths and their one method each, for 405 on a known path.</summary>
+    private static readonly (string Prefix, bool Exact, string Method)[] Known =
+    [
+        ("/v1/chat/completions", true, "POST"), ("/v1/embeddings", true, "POST"), ("/v1/models", true, "GET"),
+        ("/v1/responses", true, "POST"), ("/v1/responses/", false, "GET"), ("/v1/messages", true, "POST"),
+        ("/v1/interactions/", false, "GET"), ("/v1/training/", false, "GET"),
+    ];
+
+    private static Task UnknownAsync(HttpContext http)
+    {
+        var path = http.Request.Path.Value ?? "";
+        var known = Known.FirstOrDefault(k => k.Exact ? string.Equals(path.TrimEnd('/'), k.Prefix, StringComparison.Ordinal) : path.StartsWith(k.Prefix, StringComparison.Ordinal));
+        var refusal = known.Prefix is null
+            ? new GatewayRefusal(404, "unknown_endpoint", $"there is no gateway endpoint {http.Request.Method} {path}; Pilotage serves POST /v1/chat/completions, /v1/responses, /v1/messages and /v1/embeddings, and GET /v1/models")
+            : new GatewayRefusal(405, "method_not_allowed", $"{path} takes {known.Method}, not {http.Request.Method}");
+        if (refusal.Status == 405) http.Response.Headers.Allow = known.Method;
+        return path.StartsWith("/v1/messages", StringComparison.Ordinal)
+            ? AnthropicErrors.WriteAsync(http, refusal, null, "none")
+            : OpenAiErrors.WriteAsync(http, refusal, null, "none");
     }
 }
 
@@ -34,8 +65,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
     public async Task TrainingAsync(HttpContext http, string slug, bool acknowledge)
     {
         var snapshot = policy.Current;
-        var request = new GatewayRequest("training", time.GetUtcNow(), "");
-        if (await AuthenticateAsync(http, snapshot, request) is not { } key) return;
+        if (await AuthenticateAsync(http, snapshot, time.GetUtcNow()) is not { } key) return;
         // The training is for the people the system serves at some stage and those who may read it; to anyone
         // else it does not exist, as on the control API.
         var who = new Person(key.User.Role, key.User.Email, key.User.Groups);
@@ -74,8 +104,7 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
     public async Task InteractionAsync(HttpContext http, string id)
     {
         var snapshot = policy.Current;
-        var request = new GatewayRequest("interaction", time.GetUtcNow(), "");
-        if (await AuthenticateAsync(http, snapshot, request) is not { } key) return;
+        if (await AuthenticateAsync(http, snapshot, time.GetUtcNow()) is not { } key) return;
         await using var db = store.CreateDbContext();
         var record = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, http.RequestAborted);
         var allowed = record is not null && (record.UserId == key.User.Id
@@ -105,9 +134,9 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
             GatewayJsonContext.Default.InteractionStatus, http.RequestAborted);
     }
 
-    private static async Task<KeyGrant?> AuthenticateAsync(HttpContext http, PolicySnapshot snapshot, GatewayRequest request)
+    private static async Task<KeyGrant?> AuthenticateAsync(HttpContext http, PolicySnapshot snapshot, DateTimeOffset at)
     {
-        if (snapshot.CheckKey(PolicySnapshot.BearerToken(http.Request.Headers.Authorization.ToString()), request.At).Usable is { } key) return key;
+        if (snapshot.CheckKey(Authenticator.TokenOf(http.Request), at).Usable is { } key) return key;
         await OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
         return null;
     }

@@ -98,7 +98,7 @@ public static class PilotageApp
         services.AddSingleton<Attention.AttentionService>();
         services.AddSingleton<Pilots.EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
-        services.AddSingleton<GatewayService>();
+        services.AddGatewayPipeline();
         services.AddSingleton<GatewayExtras>();
         services.AddSingleton<ReviewService>();
         services.AddSingleton<PauseRules.PauseRuleFeed>();
@@ -112,7 +112,7 @@ public static class PilotageApp
         services.AddSingleton<Upstreams.OwnListeners>();
         services.AddSingleton(sp => UpstreamPolicyFrom(options, builder.Configuration, sp.GetRequiredService<Upstreams.OwnListeners>()));
         services.AddSingleton<Upstreams.UpstreamConnector>();
-        services.AddHttpClient(GatewayService.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        services.AddHttpClient(UpstreamForwarder.UpstreamClient, client => client.Timeout = Timeout.InfiniteTimeSpan)
             // Timeouts are per system (first byte, total); the pool is shared by every system's upstream.
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {

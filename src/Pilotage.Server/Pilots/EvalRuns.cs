@@ -29,7 +29,8 @@ public sealed class EvalRunRegistry(PilotageStore store)
         _candidates.TryRemove(id, out _);
     }
 
-    internal async Task<GatewayRefusal?> AttachAsync(string header, GatewayRequest request, CancellationToken ct)
+    /// <summary>The request's mark, and the system it is served by (a change request's run: the candidate); or the refusal.</summary>
+    internal async Task<(GatewayRefusal? Refusal, EvalMark? Mark, GatewaySystem System)> AttachAsync(string header, GatewaySystem system, KeyGrant key, CancellationToken ct)
     {
         long? run = null;
         string? caseId = null, category = null;
@@ -47,24 +48,22 @@ public sealed class EvalRunRegistry(PilotageStore store)
         }
         if (run is not { } runId || caseId is null || category is null || !MetricCatalogue.Categories.Contains(category))
         {
-            return new GatewayRefusal(400, "invalid_eval_header", $"the {Header} header must be 'run=<id>;case=<case id>;category=<{string.Join("|", MetricCatalogue.Categories)}>'");
+            return (new GatewayRefusal(400, "invalid_eval_header", $"the {Header} header must be 'run=<id>;case=<case id>;category=<{string.Join("|", MetricCatalogue.Categories)}>'"), null, system);
         }
         if (!_running.TryGetValue(runId, out var owner))
         {
             // Not started by this process (another replica, or a restart): read it once.
             await using var db = store.CreateDbContext();
             var row = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.Status == "running", ct);
-            if (row is null) return new GatewayRefusal(400, "eval_run_not_running", $"evaluation run {runId} does not exist or has finished; start a new one with 'pilotage eval'");
+            if (row is null) return (new GatewayRefusal(400, "eval_run_not_running", $"evaluation run {runId} does not exist or has finished; start a new one with 'pilotage eval'"), null, system);
             owner = (row.System, row.StartedBy, row.ChangeRequest);
             _running[runId] = owner;
         }
-        if (owner.System != request.System!.State.Slug || !string.Equals(owner.StartedBy, request.Key!.User.Email, StringComparison.OrdinalIgnoreCase))
+        if (owner.System != system.State.Slug || !string.Equals(owner.StartedBy, key.User.Email, StringComparison.OrdinalIgnoreCase))
         {
-            return new GatewayRefusal(403, "eval_run_not_yours", $"evaluation run {runId} was not started by you for '{request.System.State.Slug}'; start your own with 'pilotage eval'");
+            return (new GatewayRefusal(403, "eval_run_not_yours", $"evaluation run {runId} was not started by you for '{system.State.Slug}'; start your own with 'pilotage eval'"), null, system);
         }
-        request.EvalRun = runId;
-        request.EvalCase = caseId;
-        request.Category = category;
+        var mark = new EvalMark(runId, caseId, category);
         if (owner.Change is { } change)
         {
             // A change request's run: the case is sent with the candidate's config and upstream, the rest of the system as it is.
@@ -72,12 +71,12 @@ public sealed class EvalRunRegistry(PilotageStore store)
             {
                 await using var db = store.CreateDbContext();
                 var json = await db.ChangeRequests.AsNoTracking().Where(c => c.Id == change).Select(c => c.SpecJson).SingleOrDefaultAsync(ct);
-                if (json is null) return new GatewayRefusal(400, "eval_run_not_running", $"the change request {change} of evaluation run {runId} no longer exists");
+                if (json is null) return (new GatewayRefusal(400, "eval_run_not_running", $"the change request {change} of evaluation run {runId} no longer exists"), null, system);
                 candidate = _candidates[runId] = Pilotage.Core.Specs.SpecCanonicalJson.Deserialize(json);
             }
-            var live = request.System.State;
-            request.System = GatewaySystem.From(live with { Spec = Changes.ChangeControl.WithControlled(live.Spec, candidate) });
+            var live = system.State;
+            return (null, mark, GatewaySystem.From(live with { Spec = Changes.ChangeControl.WithControlled(live.Spec, candidate) }));
         }
-        return null;
+        return (null, mark, system);
     }
 }

@@ -25,16 +25,16 @@ internal static class GatewayTracing
     public const string ErrorType = "error.type";
 
     /// <summary>Starts the request's activity; the system is not known yet, so the name gets it in <see cref="Finish"/>.</summary>
-    public static Activity? Start(GatewayRequest request)
+    public static Activity? Start(Arrival arrival)
     {
-        var operation = Operation(request.Endpoint);
+        var operation = Operation(arrival.Endpoint);
         // Client: the gateway calls a model on the caller's behalf (GenAI conventions); the
         // ASP.NET Core server span, when instrumented, is its parent.
         var activity = GatewayMetrics.Activities.StartActivity(operation, ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag(OperationName, operation);
-            activity.SetTag(InteractionId, request.Id);
+            activity.SetTag(InteractionId, arrival.Id);
         }
         return activity;
     }
@@ -43,10 +43,21 @@ internal static class GatewayTracing
     /// Tags the current gateway activity with what the evidence record says happened. Called where the
     /// record is appended, so every outcome (served, held, shadowed, refused, failed) is seen exactly as stored.
     /// </summary>
-    public static void Record(InteractionRow record)
+    /// <param name="system">The system as served (an evaluation run's candidate, say): names the upstream model.</param>
+    public static void Record(InteractionRow record, GatewaySystem? system)
     {
         if (Current() is not { } activity) return;
         activity.SetTag(Outcome, record.Outcome);
+        activity.SetTag(Mode, record.Mode);
+        var operation = Operation(record.Endpoint);
+        activity.DisplayName = $"{operation} {record.System}";
+        activity.SetTag(RequestModel, record.System);
+        if (record.UpstreamStatus is not null)
+        {
+            if (system is not null) activity.SetTag(ResponseModel, system.State.Spec.Upstream.Model);
+            activity.SetTag(InputTokens, record.TokensIn);
+            if (record.Endpoint == "chat") activity.SetTag(OutputTokens, record.TokensOut);
+        }
         if (record.RefusalCode is { } code) activity.SetTag(RefusalCode, code);
         if (record.Outcome == "failed") MarkFailed(activity, record.RefusalCode ?? "client_disconnected");
     }
@@ -78,23 +89,11 @@ internal static class GatewayTracing
         activity.SetStatus(ActivityStatusCode.Error, errorType);
     }
 
-    /// <summary>Completes the activity from the request's final state and the response status.</summary>
-    public static void Finish(Activity? activity, GatewayRequest request, HttpContext http)
+    /// <summary>Completes the activity: what the record did not tag (a request turned away before it had one) comes from the response status.</summary>
+    public static void Finish(Activity? activity, HttpContext http)
     {
         if (activity is not { IsAllDataRequested: true }) return;
-        var operation = Operation(request.Endpoint);
-        activity.SetTag(Mode, request.Mode);
-        if (request.System is { } system)
-        {
-            activity.DisplayName = $"{operation} {system.State.Slug}";
-            activity.SetTag(RequestModel, system.State.Slug);
-            if (request.UpstreamStatus is not null)
-            {
-                activity.SetTag(ResponseModel, system.State.Spec.Upstream.Model);
-                activity.SetTag(InputTokens, request.TokensIn);
-                if (request.Endpoint == "chat") activity.SetTag(OutputTokens, request.TokensOut);
-            }
-        }
+        if (activity.GetTagItem(Mode) is null) activity.SetTag(Mode, "none");
         if (activity.GetTagItem(Outcome) is null)
         {
             // Turned away before an evidence record exists: bad key, malformed body, unknown system.

@@ -126,13 +126,15 @@ public sealed class GatewayModeTests
     public async Task Approval_mode_holds_the_answer_until_a_reviewer_releases_it()
     {
         await using var h = await GatewayHarness.StartAsync(mode: "approval");
-        var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Can I get a refund?", stream: true));
+        var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Can I get a refund?"));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("true", response.Headers.GetValues("x-pilotage-held").Single());
         var held = await response.Content.ReadFromJsonAsync<JsonElement>();
         var id = held.GetProperty("id").GetString()!;
         Assert.Equal("pending", held.GetProperty("status").GetString());
+        // The held notice is a chat completion any client reads: its text names the interaction.
+        Assert.Contains(id, held.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("refund the order", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.False(h.Upstream.LastRequest["stream"]!.GetValue<bool>()); // held answers are fetched whole
 
         var pending = await h.Member.GetFromJsonAsync<JsonElement>($"/v1/interactions/{id}");
         Assert.Equal("pending", pending.GetProperty("status").GetString());

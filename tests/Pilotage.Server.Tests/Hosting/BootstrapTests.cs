@@ -76,7 +76,7 @@ public sealed class BootstrapTests
         var hosting = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
         Assert.Equal(expected, hosting.IsEnabled(LogLevel.Critical));
         // Everything else keeps the chosen level: errors still reach the operator.
-        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pilotage.Server.Gateway.GatewayService").IsEnabled(LogLevel.Error));
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Pilotage.Server.Gateway.GatewayPipeline").IsEnabled(LogLevel.Error));
     }
 
     [Fact]

@@ -145,6 +145,13 @@ public static class ScopeRules
         // ---- gateway ----------------------------------------------------------------------------------------
         Use("POST /v1/chat/completions", t => Json("POST", "/v1/chat/completions", new { model = t.Slug, messages = new[] { new { role = "user", content = "hello" } } })),
         Use("POST /v1/embeddings", t => Json("POST", "/v1/embeddings", new { model = t.Slug, input = "hello" })),
+        Use("POST /v1/responses", t => Json("POST", "/v1/responses", new { model = t.Slug, input = "hello" })),
+        Use("POST /v1/messages", t => Json("POST", "/v1/messages", new { model = t.Slug, max_tokens = 16, messages = new[] { new { role = "user", content = "hello" } } })),
+        // A stored response is its asker's (or readable by those who may read the system); another person's gets 404
+        // (ResponsesApiTests.Raw_http_carries_the_interaction_header_and_a_stored_response_is_fetched_and_continued_by_its_asker_only).
+        Account("GET /v1/responses/{id}", All, null),
+        // Unknown gateway paths: a JSON 404 or 405 for anyone, naming nothing but the path.
+        Account("ANY /v1/{**rest}", All, null),
         Use("POST /v1/manual-tasks", t => Json("POST", "/v1/manual-tasks", new { model = t.Slug, minutes = 3 })),
         new("GET /v1/models", Reach.List, All, Surface.Bearer, _ => Get("/v1/models"), SeenBy: "member"),
         // The training is for the people it serves at some stage and those who may read the system.

@@ -1,0 +1,87 @@
+using System.Buffers;
+using Pilotage.Core.Gateway;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// Reads a whole (not streamed) upstream answer within the size cap and the server's byte budget, checks that
+/// it is one JSON object and takes its token counts, in one forward pass.
+/// </summary>
+internal sealed class AnswerReader(BufferBudget bufferBudget)
+{
+    public const int MaxResponseBytes = 32 * 1024 * 1024;
+
+    /// <summary>The answer's bytes, with the exchange knowing them and their token counts; or the refusal.</summary>
+    public async Task<(byte[]? Answer, Exchange Exchange, Refusal? Refusal)> ReadAsync(
+        Subject subject, Exchange exchange, GatewayAdmission places, HttpResponseMessage upstream, IUpstreamProtocol protocol, CancellationToken ct, CancellationToken aborted)
+    {
+        var spec = subject.Spec;
+        byte[] bytes;
+        try
+        {
+            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            // Sized from Content-Length when the upstream sends one (up to the first budget step, so the
+            // pre-sized buffer never exceeds what is reserved below), and read through a pooled chunk: a fresh
+            // 16 KB chunk plus a growing buffer and its final copy were the largest allocation of a request
+            // (see docs/benchmarks.md, alloc mode). The length is only a hint; the loop still enforces the cap.
+            const int BudgetStep = 256 * 1024;
+            var expected = upstream.Content.Headers.ContentLength is > 0 and <= BudgetStep and var length ? (int)length : 0;
+            using var buffer = new MemoryStream(expected);
+            var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                long reserved = 0;
+                int read;
+                while ((read = await stream.ReadAsync(chunk, ct)) > 0)
+                {
+                    if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
+                    // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
+                    // so 512 calls in flight cannot each hold a 32 MB answer at once.
+                    if (buffer.Length + read > reserved)
+                    {
+                        var more = Math.Max(buffer.Length + read - reserved, BudgetStep);
+                        if (!bufferBudget.TryReserve(places, more * BufferBudget.CostPerByte))
+                        {
+                            return (null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));
+                        }
+                        reserved += more;
+                    }
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+            // When the length was announced and kept, the buffer is exactly the answer: no copy.
+            bytes = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException && !aborted.IsCancellationRequested)
+        {
+            var timedOut = e is OperationCanceledException;
+            return (null, exchange, Refusal.Failed(new GatewayRefusal(timedOut ? 504 : 502, timedOut ? "upstream_timeout" : "upstream_truncated",
+                $"the answer from the model behind '{spec.Name}' {(timedOut ? "took too long" : "was cut off")} ({e.Message}). Try again; if it persists, {ServingPolicy.ManualProcess}.")));
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, exchange, Refusal.Abandoned("the client disconnected while the upstream answered"));
+        }
+        try
+        {
+            bytes = protocol.Answer(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            return (null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
+                $"the model behind '{spec.Name}' answered with something Pilotage cannot read as a {Core.Specs.UpstreamProtocolWire.ToName(spec.Upstream.Protocol)} response ({e.Message}). Try again; if it persists, tell the owner {spec.Owner}.")));
+        }
+        // One forward pass over the bytes checks the shape and reads the token counts; building a node
+        // tree for every answer would cost more than the rest of the request (see docs/benchmarks.md).
+        if (!CompletionScanner.TryScan(bytes, out var tokensIn, out var tokensOut))
+        {
+            return (null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
+                $"the model behind '{spec.Name}' answered with something that is not an OpenAI JSON response. Try again; if it persists, tell the owner {spec.Owner}.")));
+        }
+        return (bytes, exchange.WithResponse(bytes) with { TokensIn = tokensIn, TokensOut = tokensOut }, null);
+    }
+}

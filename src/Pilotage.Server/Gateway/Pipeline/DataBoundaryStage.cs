@@ -1,0 +1,65 @@
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The data boundary: one scan of the request in the common model, which is every field that reaches the model
+/// whatever protocol the client spoke. Redacts in place; a blocked detector refuses (422) before anything is sent.
+/// With <c>dataBoundary.answers</c>, the model's answers go through it too, whole or chunk by chunk, before any
+/// protocol renders them (so every client protocol gets the same filtered text, and the evidence keeps it).
+/// </summary>
+internal sealed class DataBoundaryStage(Hosting.PilotageServerOptions options)
+{
+    public (ScrubResult Result, Refusal? Refusal) Apply(AdmittedRequest request)
+    {
+        var system = request.System;
+        var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, BudgetFor(system));
+        return (scrub, scrub.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, scrub)) : null);
+    }
+
+    /// <summary>
+    /// A whole chat answer through the answer boundary: the bytes to release (the same array when nothing
+    /// changed, or when the system filters no answers), or the refusal that withholds it.
+    /// </summary>
+    public (byte[] Answer, Refusal? Refusal) FilterAnswer(AdmittedRequest request, byte[] answer)
+    {
+        if (request.System.Boundary.Answers is not { } answers || request.Subject.Arrival.Operation != GatewayOperation.Chat) return (answer, null);
+        var filtered = answers.Filter(answer, out var found, BudgetFor(request.System));
+        return (filtered, found.Blocked ? new Refusal(AnswerBlocked(request.System.State.Spec, found.BlockedBy), RefusalRecord.RefusedAfterAnswer) : null);
+    }
+
+    /// <summary>A filter for one streamed answer, or null when the system filters no answers.</summary>
+    public StreamedAnswerFilter? StreamFilter(AdmittedRequest request) =>
+        request.System.Boundary.Answers?.Stream(BudgetFor(request.System));
+
+    internal static GatewayRefusal AnswerBlocked(SystemSpec spec, IEnumerable<string> blockedBy) =>
+        new(422, "data_boundary_answer_blocked",
+            $"the model's answer contained data ({string.Join(", ", blockedBy)}) that '{spec.Name}' must not release, so it was withheld. Rephrase the request; the owner {spec.Owner} can see the interaction.");
+
+    /// <summary>A budget for the custom patterns of one request (none to keep when the spec declares none).</summary>
+    private BoundaryBudget? BudgetFor(GatewaySystem system) =>
+        system.Boundary.HasCustomDetectors ? new BoundaryBudget(options.DataBoundaryBudget) : null;
+
+    internal static GatewayRefusal RefusalOf(SystemSpec spec, ScrubResult scrub)
+    {
+        if (scrub.BudgetExceededBy is { } detector) return Upstreams.UpstreamRefusals.BoundaryBudget(spec, detector);
+        if (scrub.Uninspectable.Count > 0 && scrub.BlockedBy.Count == 0)
+        {
+            return new GatewayRefusal(422, "data_boundary_uninspectable",
+                $"'{spec.Name}' has a data boundary and this input cannot be inspected (token ids); send text instead. Nothing was sent to the model.");
+        }
+        return new GatewayRefusal(422, "data_boundary_blocked",
+            $"the request contains {string.Join(", ", scrub.BlockedBy.Select(Describe))}, which '{spec.Name}' must not receive. Remove it and send again; nothing was sent to the model.");
+
+        static string Describe(string detector) => detector switch
+        {
+            "credit_card" => "a credit card number",
+            "iban" => "an IBAN",
+            "email" => "an e-mail address",
+            "phone" => "a phone number",
+            _ => $"data matching '{detector}'",
+        };
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>What a governed call asks of the model, as its evidence record names it.</summary>
+internal enum GatewayOperation { Chat, Embeddings }
+
+/// <summary>A request as it arrived: its interaction id, what it asks for, and when.</summary>
+internal sealed record Arrival(string Id, GatewayOperation Operation, DateTimeOffset At)
+{
+    private readonly long _started = Stopwatch.GetTimestamp();
+
+    public string Endpoint => Operation == GatewayOperation.Chat ? "chat" : "embeddings";
+    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+}
+
+/// <summary>A request's mark as a test case of an evaluation run (header <c>x-pilotage-eval</c>).</summary>
+public sealed record EvalMark(long Run, string Case, string Category);
+
+/// <summary>
+/// Who asks which system, and under which scope once it is decided: built up stage by stage with
+/// <c>with</c>, never changed in place. The system is unknown only while the body is unread (a request shed for load).
+/// </summary>
+internal sealed record Subject(Arrival Arrival, KeyGrant Key, GatewaySystem? System = null, ServingScope? Scope = null, EvalMark? Eval = null)
+{
+    public string Id => Arrival.Id;
+    public string Mode => Scope?.Mode.ToWire() ?? "none";
+    /// <summary>The system's spec; only read once the system is resolved.</summary>
+    public SystemSpec Spec => System!.State.Spec;
+    public string? Slug => System?.State.Slug;
+}
+
+/// <summary>
+/// A client's request in the common model (an OpenAI chat-completions or embeddings body) plus what the
+/// client asked of the answer's form. Built by a protocol adapter; the body is only read after the boundary.
+/// </summary>
+/// <param name="Stream">The client asked for a stream.</param>
+/// <param name="WantsUsage">A streamed chat client asked for the usage chunk (<c>stream_options.include_usage</c>).</param>
+/// <param name="Context">What the adapter needs again to render the answer (the Responses API's conversation, say).</param>
+internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null);
+
+/// <summary>A request that passed admission: immutable; it holds its places in flight until disposed.</summary>
+internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, GatewayAdmission Places) : IDisposable
+{
+    public ServingScope Scope => Subject.Scope!;
+    public GatewaySystem System => Subject.System!;
+    public string Id => Subject.Id;
+    public void Dispose() => Places.Dispose();
+}
+
+/// <summary>
+/// What happened on the way to the model and back: the facts the evidence record keeps beyond who and what.
+/// Each stage returns a new one with what it learnt.
+/// </summary>
+internal sealed record Exchange
+{
+    public static readonly Exchange None = new();
+
+    public ScrubResult? Boundary { get; init; }
+    /// <summary>The body sent upstream, serialised once as UTF-8.</summary>
+    public byte[]? Sent { get; init; }
+    public bool Streamed { get; init; }
+    public int TokensIn { get; init; }
+    public int TokensOut { get; init; }
+    public double? FirstByteMs { get; init; }
+    public int? UpstreamStatus { get; init; }
+    public string? ResponseText { get; init; }
+    /// <summary>The answer's bytes as received, kept only when they are valid UTF-8 (so they hash exactly like <see cref="ResponseText"/>).</summary>
+    public byte[]? ResponseBytes { get; init; }
+
+    public Exchange WithResponse(byte[] bytes) => this with
+    {
+        ResponseText = System.Text.Encoding.UTF8.GetString(bytes),
+        // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash is the text's hash.
+        ResponseBytes = System.Text.Unicode.Utf8.IsValid(bytes) ? bytes : null,
+    };
+
+    public Exchange WithText(string? text) => this with { ResponseText = text, ResponseBytes = null };
+}
+
+/// <summary>How a refused request is recorded: a refusal before a system is known has no record.</summary>
+internal enum RefusalRecord
+{
+    /// <summary>Before the system is known (bad key, bad body, unknown model): answered, not recorded.</summary>
+    None,
+    /// <summary>Refused before anything reached the model: recorded without waiting for the commit.</summary>
+    Refused,
+    /// <summary>Refused after the model answered (read-only mode): recorded durably.</summary>
+    RefusedAfterAnswer,
+    /// <summary>The upstream or the gateway failed: recorded durably with the detail.</summary>
+    Failed,
+    /// <summary>The client went away: recorded as failed, and nothing is answered.</summary>
+    Abandoned,
+}
+
+/// <summary>A stage's typed refusal: what the caller is told (in its protocol) and how it is recorded.</summary>
+internal sealed record Refusal(GatewayRefusal Error, RefusalRecord Record, string? RetryAfter = null, bool CloseConnection = false, string? Detail = null)
+{
+    public static Refusal Rejected(int status, string code, string message) => new(new GatewayRefusal(status, code, message), RefusalRecord.None);
+    public static Refusal Refused(GatewayRefusal error, string? retryAfter = null) => new(error, RefusalRecord.Refused, retryAfter);
+    public static Refusal Failed(GatewayRefusal error, string? detail = null) => new(error, RefusalRecord.Failed, Detail: detail ?? error.Message);
+    public static Refusal Abandoned(string detail) => new(new GatewayRefusal(499, "client_disconnected", detail), RefusalRecord.Abandoned, Detail: detail);
+
+    /// <summary>Refused for load before the body was read: Retry-After, and the connection closes rather than drain an unread body.</summary>
+    public static Refusal Shed(GatewayRefusal error) => new(error, RefusalRecord.Refused, "1", CloseConnection: true);
+}
+
+/// <summary>A stage's result: the value it passes on, or its refusal.</summary>
+internal readonly record struct Step<T>(T? Value, Refusal? Refusal) where T : class
+{
+    public static implicit operator Step<T>(T value) => new(value, null);
+    public static implicit operator Step<T>(Refusal refusal) => new(null, refusal);
+}

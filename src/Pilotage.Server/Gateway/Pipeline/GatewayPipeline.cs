@@ -1,0 +1,158 @@
+using System.Text.Json;
+using Pilotage.Core.Gateway;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Telemetry;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The enforcement point, as a pipeline of stages for every protocol a client speaks:
+/// authenticate → take places and read the body → parse (protocol) → resolve the system in the policy snapshot
+/// (once) → admit → data boundary → configure → forward → record → answer (protocol). A stage passes the request
+/// on or returns a typed <see cref="Refusal"/>, which the client's protocol renders.
+/// </summary>
+internal sealed class GatewayPipeline(
+    PolicyCache policy,
+    TimeProvider time,
+    GatewayMetrics metrics,
+    RequestIntake intake,
+    Admission admission,
+    DataBoundaryStage boundary,
+    UpstreamForwarder forwarder,
+    UpstreamProtocols upstreams,
+    AnswerReader reader,
+    StreamRelay relay,
+    AnswerDelivery delivery,
+    RefusalWriter refusals,
+    ILogger<GatewayPipeline> logger)
+{
+    public async Task HandleAsync(HttpContext http, IClientProtocol protocol)
+    {
+        var arrival = new Arrival(InteractionId.New(time), protocol.Operation, time.GetUtcNow());
+        using var activity = GatewayTracing.Start(arrival);
+        try
+        {
+            await RunAsync(http, protocol, arrival);
+        }
+        catch (Exception e) when (GatewayTracing.Threw(activity, e))
+        {
+            throw; // never reached: the filter only tags the activity
+        }
+        catch (Exception e)
+        {
+            await UnexpectedAsync(http, protocol, arrival, e);
+        }
+        finally
+        {
+            GatewayTracing.Finish(activity, http);
+        }
+    }
+
+    private async Task RunAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
+    {
+        // One snapshot for the whole request: the key, the system and its policy are read from the same version.
+        var snapshot = policy.Current;
+        var key = Authenticator.Authenticate(http.Request, snapshot, arrival.At);
+        if (key.Refusal is { } unauthenticated)
+        {
+            metrics.Refused(unauthenticated.Error.Code, null);
+            await refusals.RefuseAsync(http, protocol, null, Exchange.None, unauthenticated);
+            return;
+        }
+        var subject = new Subject(arrival, key.Value!);
+        var places = intake.TakePlaces(subject.Key);
+        if (places.Refusal is { } shed)
+        {
+            await refusals.RefuseAsync(http, protocol, subject, Exchange.None, shed);
+            return;
+        }
+        using var held = places.Value!;
+        var body = await intake.ReadAsync(http, held);
+        var parsed = body.Value is { } received ? await protocol.ParseAsync(received, subject.Key, http.RequestAborted) : default;
+        var system = parsed.Value is { } request ? Admission.Resolve(snapshot, request.Model) : default;
+        if ((body.Refusal ?? parsed.Refusal ?? system.Refusal) is { } unread)
+        {
+            await refusals.RefuseAsync(http, protocol, subject, Exchange.None, unread);
+            return;
+        }
+        var (decided, refusal) = await admission.AdmitAsync(http, snapshot, subject with { System = system.Value }, held, protocol.Operation == GatewayOperation.Chat);
+        if (refusal is not null)
+        {
+            await refusals.RefuseAsync(http, protocol, decided, Exchange.None, refusal);
+            return;
+        }
+        await ForwardAsync(http, protocol, new AdmittedRequest(decided, parsed.Value!, held));
+    }
+
+    /// <summary>Boundary, configuration, the upstream call, and the answer whole or streamed.</summary>
+    private async Task ForwardAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request)
+    {
+        var (scrub, blocked) = boundary.Apply(request);
+        var exchange = Exchange.None with { Boundary = scrub };
+        if (blocked is not null)
+        {
+            await refusals.RefuseAsync(http, protocol, request.Subject, exchange, blocked);
+            return;
+        }
+        var body = request.Request.Body;
+        var stream = false;
+        if (protocol.Operation == GatewayOperation.Chat) stream = SystemConfiguration.ApplyChat(body, request.System, request.Scope.Mode, request.Request.Stream);
+        else SystemConfiguration.ApplyEmbeddings(body, request.System);
+        exchange = exchange with { Sent = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode), Streamed = stream };
+        var upstream = upstreams.For(request.System);
+        if (upstream.Url(request.System, protocol.Operation) is not { } url)
+        {
+            await refusals.RefuseAsync(http, protocol, request.Subject, exchange, Refusal.Refused(new GatewayRefusal(400, "unsupported_operation",
+                $"the model behind '{request.System.State.Slug}' speaks {Core.Specs.UpstreamProtocolWire.ToName(request.System.State.Spec.Upstream.Protocol)}, which has no {request.Subject.Arrival.Endpoint}; use a system whose upstream offers them")));
+            return;
+        }
+        using var timeouts = forwarder.Timeouts(request.System.State.Spec, http.RequestAborted);
+        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, url, upstream.Request(exchange.Sent), timeouts, http.RequestAborted);
+        using var answered = response;
+        if (failed is not null)
+        {
+            await refusals.RefuseAsync(http, protocol, request.Subject, sent, failed);
+            return;
+        }
+        if (stream)
+        {
+            await relay.RelayAsync(http, request, sent, answered!, protocol.OpenStream(http, request), upstream.Stream(), boundary.StreamFilter(request), timeouts.Token);
+            return;
+        }
+        var (answer, read, unreadable) = await reader.ReadAsync(request.Subject, sent, request.Places, answered!, upstream, timeouts.Token, http.RequestAborted);
+        if (unreadable is not null)
+        {
+            await refusals.RefuseAsync(http, protocol, request.Subject, read, unreadable);
+            return;
+        }
+        var (released, withheld) = boundary.FilterAnswer(request, answer!);
+        if (!ReferenceEquals(released, answer)) read = read.WithResponse(released);
+        if (withheld is not null)
+        {
+            await refusals.RefuseAsync(http, protocol, request.Subject, read, withheld);
+            return;
+        }
+        await delivery.DeliverAsync(http, protocol, request, read, released);
+    }
+
+    /// <summary>
+    /// The gateway's last resort: its endpoints end the pipeline at routing, before the host's exception handler
+    /// (see <see cref="GatewayEndpoints"/>). A client that went away is not an error. Anything else is logged and
+    /// answered in the client's error shape, or, once the answer has started, the connection is aborted so that
+    /// the client sees a failure rather than a cut answer that looks whole.
+    /// </summary>
+    private async Task UnexpectedAsync(HttpContext http, IClientProtocol protocol, Arrival arrival, Exception e)
+    {
+        if (e is OperationCanceledException && http.RequestAborted.IsCancellationRequested) return;
+        logger.LogError(e, "Unexpected error in the gateway on {Path} (interaction {InteractionId})", http.Request.Path.Value, arrival.Id);
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return;
+        }
+        http.Response.Clear();
+        await protocol.WriteErrorAsync(http, new GatewayRefusal(500, "internal_error",
+            $"the gateway failed to handle this request (interaction {arrival.Id}); it has been logged. Retry, and report the interaction id if it persists."),
+            arrival.Id, "none");
+    }
+}

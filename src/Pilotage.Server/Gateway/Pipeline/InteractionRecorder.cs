@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Evidence;
+using Pilotage.Server.Storage;
+using Pilotage.Server.Telemetry;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The gateway's one writer of evidence: every outcome (served, held, shadowed, refused, failed) becomes one
+/// <see cref="InteractionRow"/> here, with the metrics and trace tags that go with it.
+/// </summary>
+internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache policy, BudgetLedger budget, GatewayMetrics metrics, ILogger<InteractionRecorder> logger)
+{
+    /// <summary>
+    /// Durable mode: appends the record and returns only once it committed (async mode: once queued). Returns the
+    /// refusal to send instead of the answer when the store cannot take it: no record, no answer.
+    /// </summary>
+    public async Task<GatewayRefusal?> CommitAsync(Subject subject, Exchange exchange, string outcome, GatewayRefusal? refusal = null, EvidenceHold? hold = null)
+    {
+        var record = Row(subject, exchange, outcome, refusal);
+        var durability = subject.Spec.Evidence.Durability == Core.Specs.EvidenceDurability.Async
+            ? Evidence.EvidenceDurability.Async
+            : Evidence.EvidenceDurability.Durable;
+        try
+        {
+            await evidence.AppendAsync(record, durability, StoreOutagePolicy.For(subject.Spec), hold, CancellationToken.None);
+        }
+        catch (EvidenceUnavailableException e)
+        {
+            GatewayTracing.Failed("evidence_unavailable");
+            return new GatewayRefusal(503, "evidence_unavailable",
+                $"the answer from '{subject.Spec.Name}' was withheld because its evidence record could not be stored ({e.Message}); Pilotage releases no answer without its record. Try again shortly.");
+        }
+        GatewayTracing.Record(record, subject.System);
+        if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
+        if (outcome == "served")
+        {
+            metrics.Served(subject.Slug!, subject.Mode, subject.Arrival.Endpoint, exchange.TokensIn, exchange.TokensOut, subject.Arrival.ElapsedMs / 1000.0, subject.Spec.Upstream.Model);
+        }
+        return null;
+    }
+
+    /// <summary>Records a stage's refusal as its kind asks (and counts it); nothing is released, so a store failure is only logged.</summary>
+    public async Task RefusedAsync(Subject subject, Exchange exchange, Refusal refusal)
+    {
+        switch (refusal.Record)
+        {
+            case RefusalRecord.None:
+                return;
+            case RefusalRecord.Refused:
+                metrics.Refused(refusal.Error.Code, subject.Slug);
+                // A refusal is evidence too, but it releases no answer: it need not wait for the commit.
+                await RecordOnlyAsync(Row(subject, exchange, "refused", refusal.Error), Evidence.EvidenceDurability.Async);
+                return;
+            case RefusalRecord.RefusedAfterAnswer:
+                metrics.Refused(refusal.Error.Code, subject.Slug);
+                await RecordOnlyAsync(Row(subject, exchange, "refused", refusal.Error));
+                return;
+            case RefusalRecord.Failed:
+                metrics.Failed(subject.Slug, refusal.Error.Code);
+                await RecordOnlyAsync(Row(subject, exchange, "failed", refusal.Error, refusal.Detail));
+                return;
+            default:
+                await RecordOnlyAsync(Row(subject, exchange, "failed", error: refusal.Detail));
+                return;
+        }
+    }
+
+    private async Task RecordOnlyAsync(InteractionRow record, Evidence.EvidenceDurability durability = Evidence.EvidenceDurability.Durable)
+    {
+        GatewayTracing.Record(record, policy.Current.Systems.GetValueOrDefault(record.System));
+        try
+        {
+            var system = policy.Current.Systems.GetValueOrDefault(record.System);
+            await evidence.AppendAsync(record, durability, system is null ? StoreOutage.FailClosed : StoreOutagePolicy.For(system.State.Spec), CancellationToken.None);
+        }
+        catch (EvidenceUnavailableException e)
+        {
+            logger.LogError("Evidence for interaction {Id} ({Outcome}) could not be stored: {Reason}", record.Id, record.Outcome, e.Message);
+        }
+    }
+
+    /// <summary>The evidence record of a request: who, which system at which stage, what the boundary found, what was sent and answered.</summary>
+    public static InteractionRow Row(Subject subject, Exchange exchange, string outcome, GatewayRefusal? refusal = null, string? error = null)
+    {
+        var state = subject.System?.State;
+        var keep = state?.Spec.Evidence.Content != ContentRetention.Hashes;
+        var upstream = state?.Spec.Upstream;
+        var requestText = exchange.Sent is { } sent ? Encoding.UTF8.GetString(sent) : null;
+        return new InteractionRow
+        {
+            Id = subject.Id,
+            CreatedAt = subject.Arrival.At,
+            System = state?.Slug ?? "",
+            Phase = state is null ? "" : PhaseWire(state.Lifecycle.Phase),
+            Stage = state?.Lifecycle.Stage ?? 0,
+            ConfigVersion = state?.ConfigVersion ?? 0,
+            UserId = subject.Key.User.Id,
+            UserEmail = subject.Key.User.Email,
+            KeyId = subject.Key.Id,
+            Groups = subject.Key.GroupsJson,
+            Endpoint = subject.Arrival.Endpoint,
+            Mode = subject.Mode,
+            Outcome = outcome,
+            RefusalCode = refusal?.Code,
+            RefusalReason = refusal?.Message,
+            DetectorHits = DetectorHits(exchange.Boundary),
+            Streamed = exchange.Streamed,
+            TokensIn = exchange.TokensIn,
+            TokensOut = exchange.TokensOut,
+            Cost = upstream is null ? 0m : (exchange.TokensIn * upstream.PricePer1kInput + exchange.TokensOut * upstream.PricePer1kOutput) / 1000m,
+            FirstByteMs = exchange.FirstByteMs,
+            TotalMs = subject.Arrival.ElapsedMs,
+            UpstreamStatus = exchange.UpstreamStatus,
+            RequestHash = exchange.Sent is { } bytes ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : null,
+            ResponseHash = exchange.ResponseBytes is { } received ? Convert.ToHexStringLower(SHA256.HashData(received)) : Hash(exchange.ResponseText),
+            RequestContent = keep ? requestText : null,
+            ResponseContent = keep ? exchange.ResponseText : null,
+            Error = error,
+            Category = subject.Eval?.Category,
+            EvalRun = subject.Eval?.Run,
+            EvalCase = subject.Eval?.Case,
+        };
+    }
+
+    /// <summary>The phase as stored (the enum name in lower case), without two new strings per record.</summary>
+    private static string PhaseWire(LifecyclePhase phase) => phase switch
+    {
+        LifecyclePhase.Proposed => "proposed",
+        LifecyclePhase.Pilot => "pilot",
+        LifecyclePhase.Decided => "decided",
+        LifecyclePhase.Rollout => "rollout",
+        LifecyclePhase.Production => "production",
+        LifecyclePhase.Paused => "paused",
+        LifecyclePhase.Restricted => "restricted",
+        LifecyclePhase.Retired => "retired",
+        _ => phase.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>What the boundary found, by detector: counts and actions only, never the values.</summary>
+    private static string? DetectorHits(ScrubResult? boundary)
+    {
+        if (boundary is null || (boundary.Counts.Count == 0 && boundary.Uninspectable.Count == 0)) return null;
+        var node = new JsonObject();
+        foreach (var count in boundary.Counts)
+        {
+            node[count.Detector] = new JsonObject { ["count"] = count.Count, ["action"] = count.Action == BoundaryAction.Block ? "block" : "redact" };
+        }
+        if (boundary.Uninspectable.Count > 0) node["uninspectable"] = boundary.Uninspectable.Count;
+        return node.ToJsonString();
+    }
+
+    private static string? Hash(string? text) =>
+        text is null ? null : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+}

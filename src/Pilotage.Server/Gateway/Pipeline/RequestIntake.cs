@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>A request body as received: its bytes (within the byte budget) and the JSON object they hold.</summary>
+internal sealed record ReceivedBody(JsonObject Json, ReadOnlyMemory<byte> Bytes);
+
+/// <summary>
+/// Takes the key's and the server's places among the calls in flight, then reads the body within the byte
+/// budget and parses it. The places come first, so a request refused for load costs neither its body nor a parse.
+/// </summary>
+internal sealed class RequestIntake(UpstreamLimits limits, BufferBudget bufferBudget)
+{
+    // Duplicate keys in a request are refused: with two "model"s, the gateway and the upstream could each read a different one.
+    private static readonly JsonDocumentOptions RequestParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
+    public Step<GatewayAdmission> TakePlaces(KeyGrant key)
+    {
+        var (admission, busy) = limits.Admit(key.Id);
+        return admission is null ? Refusal.Shed(busy!) : admission;
+    }
+
+    public async Task<Step<ReceivedBody>> ReadAsync(HttpContext http, GatewayAdmission places)
+    {
+        try
+        {
+            if (await bufferBudget.ReadBodyAsync(http.Request, places, http.RequestAborted) is not { } bytes)
+            {
+                return Refusal.Shed(bufferBudget.Exhausted("this request's body"));
+            }
+            return Parse(bytes.Span) is { } json
+                ? new ReceivedBody(json, bytes)
+                : Refusal.Rejected(400, "invalid_request", "the request body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            return Refusal.Rejected(400, "invalid_json", $"the request body is not valid JSON ({e.Message}); send a JSON object as the API documents it");
+        }
+        catch (BadHttpRequestException e)
+        {
+            return e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Refusal.Rejected(413, "request_too_large", $"the request body is larger than the gateway accepts ({Hosting.PilotageApp.MaxRequestBodyBytes / 1024 / 1024} MB); send less text, or split the work into several requests")
+                : Refusal.Rejected(e.StatusCode, "invalid_request", $"the request could not be read: {e.Message}");
+        }
+    }
+
+    // The duplicate-key check unescapes every key and throws InvalidOperationException, not JsonException, when a
+    // key holds half of a UTF-16 surrogate pair ("\ud800"): that is a malformed request like any other, not a 500.
+    private static JsonObject? Parse(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return JsonNode.Parse(bytes, documentOptions: RequestParseOptions) as JsonObject;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonException("a property name holds a \\u escape of half a UTF-16 surrogate pair, with no partner; fix or remove that key", e);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// A streamed answer: the upstream's chunks (common model) go to the client's protocol as they arrive, each
+/// through <see cref="AnswerRelease"/>; the stream's end goes out only once the evidence is committed. A cut,
+/// unreadable or timed-out stream ends with an error event, and read-only mode stops at a side-effecting call.
+/// </summary>
+internal sealed class StreamRelay(InteractionRecorder recorder)
+{
+    private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+
+    public async Task RelayAsync(HttpContext http, AdmittedRequest request, Exchange exchange, HttpResponseMessage upstream, IAnswerStream output, IUpstreamStream events, StreamedAnswerFilter? answerFilter, CancellationToken ct)
+    {
+        var subject = request.Subject;
+        var system = request.System;
+        var slug = system.State.Slug;
+        await output.StartAsync(held: false, ct);
+        var progress = new Progress { In = exchange.TokensIn, Out = exchange.TokensOut };
+        var done = false;
+        try
+        {
+            await using var stream = new CappedReadStream(await upstream.Content.ReadAsStreamAsync(ct), AnswerReader.MaxResponseBytes, "the streamed answer");
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            string? eventName = null;
+            while (!done && await reader.ReadLineAsync(ct) is { } line)
+            {
+                if (line.StartsWith("event:", StringComparison.Ordinal)) eventName = line[6..].Trim();
+                if (!line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                    continue; // comments and blank separators: each event is re-framed by the client's protocol
+                }
+                foreach (var translated in Translated(events, eventName, line.AsSpan(5).Trim().ToString()))
+                {
+                    if (translated == "[DONE]")
+                    {
+                        // What the answer boundary still holds back (text that might begin a match) goes out last.
+                        if (answerFilter?.Finish() is { } last && !await RelayChunkAsync(request, exchange, output, last, progress, ct)) return;
+                        done = true;
+                        break;
+                    }
+                    var data = answerFilter is null ? translated : answerFilter.Filter(translated);
+                    if (answerFilter is { Blocked: true })
+                    {
+                        ReadChunk(data, request, progress, out _, out _); // the evidence keeps what was safe to read
+                        var refusal = DataBoundaryStage.AnswerBlocked(system.State.Spec, answerFilter.BlockedBy);
+                        await recorder.RefusedAsync(subject, progress.Of(exchange), new Refusal(refusal, RefusalRecord.RefusedAfterAnswer));
+                        await output.FailAsync(refusal);
+                        return;
+                    }
+                    if (!await RelayChunkAsync(request, exchange, output, data, progress, ct)) return;
+                }
+                eventName = null;
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException)
+        {
+            var finished = progress.Of(exchange);
+            if (http.RequestAborted.IsCancellationRequested)
+            {
+                await recorder.RefusedAsync(subject, finished, Refusal.Abandoned("the client disconnected during the stream"));
+                return;
+            }
+            var brokeOff = $"the stream from the model behind '{slug}' broke off ({e.Message}). The answer above is incomplete; try again.";
+            var refusal = e switch
+            {
+                OperationCanceledException => new GatewayRefusal(504, "upstream_timeout", brokeOff),
+                MalformedChunkException => new GatewayRefusal(502, "upstream_malformed",
+                    $"the model behind '{slug}' sent a part of its stream Pilotage cannot read ({e.Message}), so the stream was ended there. The answer above is incomplete; try again, and if it persists tell the owner {system.State.Spec.Owner}."),
+                _ => new GatewayRefusal(502, "upstream_truncated", brokeOff),
+            };
+            await recorder.RefusedAsync(subject, finished, Refusal.Failed(refusal, e.Message));
+            await output.FailAsync(refusal);
+            return;
+        }
+        var complete = progress.Of(exchange);
+        if (!done)
+        {
+            var refusal = new GatewayRefusal(502, "upstream_truncated",
+                $"the stream from the model behind '{slug}' ended before it was complete. The answer above is incomplete; try again.");
+            await recorder.RefusedAsync(subject, complete, Refusal.Failed(refusal, "stream ended without [DONE]"));
+            await output.FailAsync(refusal);
+            return;
+        }
+        if (await recorder.CommitAsync(subject, complete, "served") is { } unavailable)
+        {
+            await output.FailAsync(unavailable);
+            return;
+        }
+        await output.CompleteAsync();
+    }
+
+    /// <summary>What the stream told so far: its text and token counts.</summary>
+    private sealed class Progress
+    {
+        public StringBuilder Text { get; } = new();
+        public int In { get; set; }
+        public int Out { get; set; }
+
+        public Exchange Of(Exchange exchange) => exchange.WithText(Text.ToString()) with { TokensIn = In, TokensOut = Out };
+    }
+
+    /// <summary>Reads and passes on one chunk; false when the stream ended here (a side-effecting call in read-only mode).</summary>
+    private async Task<bool> RelayChunkAsync(AdmittedRequest request, Exchange exchange, IAnswerStream output, string data, Progress progress, CancellationToken ct)
+    {
+        var chunk = ReadChunk(data, request, progress, out var blockedTool, out var usageOnly);
+        if (blockedTool is { } tool)
+        {
+            var refusal = new GatewayRefusal(403, "side_effect_blocked",
+                $"the model tried to call '{tool}', which changes things; '{request.System.State.Slug}' is read-only. Nothing was executed.");
+            await recorder.RefusedAsync(request.Subject, progress.Of(exchange), new Refusal(refusal, RefusalRecord.RefusedAfterAnswer));
+            await output.FailAsync(refusal);
+            return false;
+        }
+        if (usageOnly && !request.Request.WantsUsage) return true;
+        await AnswerRelease.ChunkAsync(output, chunk, data, ct);
+        return true;
+    }
+
+    /// <summary>An upstream event as chunks of the common model; an event the translation cannot read is a malformed chunk.</summary>
+    private static IEnumerable<string> Translated(IUpstreamStream events, string? eventName, string data)
+    {
+        try
+        {
+            var chunks = events.Translate(eventName, data);
+            return chunks as IReadOnlyList<string> ?? chunks.ToList();
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or InvalidOperationException)
+        {
+            throw new MalformedChunkException($"an event that is not valid ({e.Message})", e);
+        }
+    }
+
+    /// <summary>A stream chunk the gateway cannot read: not JSON, not an object, or fields it must read that it cannot (502 <c>upstream_malformed</c>).</summary>
+    private sealed class MalformedChunkException(string message, Exception? inner = null) : IOException(message, inner);
+
+    /// <summary>
+    /// Reads one chunk: its token counts, its text onto <paramref name="progress"/>, and in read-only mode the first
+    /// side-effecting function it calls. A chunk it cannot read throws <see cref="MalformedChunkException"/>.
+    /// </summary>
+    private static JsonObject ReadChunk(string data, AdmittedRequest request, Progress progress, out string? blockedTool, out bool usageOnly)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(data, documentOptions: ParseOptions);
+        }
+        catch (JsonException)
+        {
+            throw new MalformedChunkException("a chunk that is not JSON");
+        }
+        if (node is not JsonObject chunk)
+        {
+            throw new MalformedChunkException("a chunk that is not a JSON object");
+        }
+        try
+        {
+            var counts = UntrustedJson.Member(chunk, "usage");
+            if (counts is JsonObject)
+            {
+                progress.In = UntrustedJson.Int32(UntrustedJson.Member(counts, "prompt_tokens")) ?? progress.In;
+                progress.Out = UntrustedJson.Int32(UntrustedJson.Member(counts, "completion_tokens")) ?? progress.Out;
+            }
+            blockedTool = request.Scope.Mode == ServingMode.ReadOnly ? SystemConfiguration.BlockedToolCall(chunk, request.System.SideEffectingTools) : null;
+            usageOnly = false;
+            if (blockedTool is not null) return chunk;
+            var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
+            foreach (var choice in choices ?? [])
+            {
+                progress.Text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
+            }
+            usageOnly = choices is { Count: 0 } && counts is JsonObject;
+            return chunk;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new MalformedChunkException(e.Message, e);
+        }
+    }
+}

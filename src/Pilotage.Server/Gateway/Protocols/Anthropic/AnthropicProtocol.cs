@@ -1,0 +1,43 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pilotage.Core.Gateway;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The Anthropic Messages API (<c>POST /v1/messages</c>, keys as <c>x-api-key</c> or Bearer, any
+/// <c>anthropic-version</c>): requests translated to the common model (<see cref="AnthropicRequest"/>), answers
+/// and streams rendered as Anthropic messages and events, errors in Anthropic's shape.
+/// </summary>
+internal sealed class AnthropicProtocol : IClientProtocol
+{
+    public GatewayOperation Operation => GatewayOperation.Chat;
+
+    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    {
+        var json = body.Json;
+        if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(json)) is { } problem) return Invalid(problem);
+        var (chat, translation) = AnthropicRequest.ToChat(json);
+        if ((translation ?? RequestShape.ChatProblem(chat!)) is { } chatProblem) return Invalid(chatProblem);
+        var stream = chat!["stream"]?.GetValueKind() == JsonValueKind.True;
+        return ValueTask.FromResult<Step<ClientRequest>>(new ClientRequest(json["model"]!.GetValue<string>(), chat, stream, WantsUsage: true));
+    }
+
+    private static ValueTask<Step<ClientRequest>> Invalid(string problem) =>
+        ValueTask.FromResult<Step<ClientRequest>>(Refusal.Rejected(400, "invalid_request", problem));
+
+    public Task WriteErrorAsync(HttpContext http, GatewayRefusal refusal, string? interactionId, string mode) =>
+        AnthropicErrors.WriteAsync(http, refusal, interactionId, mode);
+
+    public Task WriteAnswerAsync(HttpContext http, ReleasedAnswer answer)
+    {
+        var completion = JsonNode.Parse(answer.Body) as JsonObject ?? [];
+        var message = AnthropicAnswer.FromChat(completion, answer.InteractionId, answer.Request.Model);
+        GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
+        return OpenAiErrors.WriteJsonAsync(http, answer.Status, Encoding.UTF8.GetBytes(message.ToJsonString()), answer.InteractionId, answer.Mode);
+    }
+
+    public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>
+        new AnthropicStream(http, request.Id, request.Subject.Mode, request.Request.Model);
+}

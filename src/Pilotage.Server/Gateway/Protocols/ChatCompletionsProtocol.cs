@@ -1,0 +1,100 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pilotage.Core.Gateway;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// OpenAI chat completions (<c>POST /v1/chat/completions</c>): the common model itself, so requests and answers
+/// pass as they are (the answer's bytes exactly as the upstream sent them) and errors take the OpenAI shape.
+/// </summary>
+internal sealed class ChatCompletionsProtocol : IClientProtocol
+{
+    public GatewayOperation Operation => GatewayOperation.Chat;
+
+    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    {
+        var json = body.Json;
+        var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
+            : ModelProblem(json) is { } model ? model
+            : json["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
+            : RequestShape.ChatProblem(json);
+        if (problem is not null) return ValueTask.FromResult<Step<ClientRequest>>(Refusal.Rejected(400, "invalid_request", problem));
+        var stream = json["stream"]?.GetValueKind() == JsonValueKind.True;
+        var usage = stream && json["stream_options"]?["include_usage"]?.GetValueKind() == JsonValueKind.True;
+        return ValueTask.FromResult<Step<ClientRequest>>(new ClientRequest(json["model"]!.GetValue<string>(), json, stream, usage));
+    }
+
+    /// <summary>The shared check of OpenAI requests' <c>model</c>: the name of the system.</summary>
+    public static string? ModelProblem(JsonObject json) =>
+        json["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String
+            ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
+            : null;
+
+    public Task WriteErrorAsync(HttpContext http, GatewayRefusal refusal, string? interactionId, string mode) =>
+        OpenAiErrors.WriteAsync(http, refusal, interactionId, mode);
+
+    public Task WriteAnswerAsync(HttpContext http, ReleasedAnswer answer)
+    {
+        GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
+        return OpenAiErrors.WriteJsonAsync(http, answer.Status, answer.Body, answer.InteractionId, answer.Mode);
+    }
+
+    public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) => new ChatStream(http, request.Id, request.Subject.Mode);
+
+    /// <summary>Chunks go out as the upstream framed them; <c>[DONE]</c> ends a complete answer.</summary>
+    private sealed class ChatStream(HttpContext http, string id, string mode) : IAnswerStream
+    {
+        private Stream Output => http.Response.Body;
+
+        public Task StartAsync(bool held, CancellationToken ct)
+        {
+            GatewayHeaders.StartEventStream(http, held ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, id, mode, held);
+            return Task.CompletedTask;
+        }
+
+        public async ValueTask WriteChunkAsync(JsonObject chunk, string raw, CancellationToken ct)
+        {
+            await Output.WriteAsync(Encoding.UTF8.GetBytes($"data: {raw}\n\n"), ct);
+            await Output.FlushAsync(ct);
+        }
+
+        public async ValueTask KeepAliveAsync(CancellationToken ct)
+        {
+            await Output.WriteAsync(": held for review\n\n"u8.ToArray(), ct);
+            await Output.FlushAsync(ct);
+        }
+
+        public async Task CompleteAsync() => await Output.WriteAsync("data: [DONE]\n\n"u8.ToArray(), CancellationToken.None);
+
+        public async Task FailAsync(GatewayRefusal refusal) => await Output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
+    }
+}
+
+/// <summary>OpenAI embeddings (<c>POST /v1/embeddings</c>): the common model itself, never streamed.</summary>
+internal sealed class EmbeddingsProtocol : IClientProtocol
+{
+    public GatewayOperation Operation => GatewayOperation.Embeddings;
+
+    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    {
+        var json = body.Json;
+        var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
+            : ChatCompletionsProtocol.ModelProblem(json) is { } model ? model
+            : json["input"] is null ? "'input' is required"
+            : null;
+        return ValueTask.FromResult<Step<ClientRequest>>(problem is not null
+            ? Refusal.Rejected(400, "invalid_request", problem)
+            : new ClientRequest(json["model"]!.GetValue<string>(), json, Stream: false));
+    }
+
+    public Task WriteErrorAsync(HttpContext http, GatewayRefusal refusal, string? interactionId, string mode) =>
+        OpenAiErrors.WriteAsync(http, refusal, interactionId, mode);
+
+    public Task WriteAnswerAsync(HttpContext http, ReleasedAnswer answer) =>
+        OpenAiErrors.WriteJsonAsync(http, answer.Status, answer.Body, answer.InteractionId, answer.Mode);
+
+    public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>
+        throw new NotSupportedException("embeddings are never streamed");
+}

@@ -1,0 +1,54 @@
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The protocol an upstream speaks (<c>upstream.protocol</c>): where the common model is sent, and how a request
+/// and its answer (whole or streamed) are translated to and from it. OpenAI chat completions is the common model
+/// itself, so nothing is translated for it.
+/// </summary>
+internal interface IUpstreamProtocol
+{
+    /// <summary>Where a request of <paramref name="operation"/> goes; null when this protocol has no such operation.</summary>
+    Uri? Url(GatewaySystem system, GatewayOperation operation);
+
+    /// <summary>The common-model body as this upstream reads it.</summary>
+    byte[] Request(byte[] common);
+
+    /// <summary>A whole answer of this upstream as a chat completion. Throws <see cref="InvalidDataException"/> when it cannot be read.</summary>
+    byte[] Answer(byte[] answer);
+
+    /// <summary>A reader of this upstream's stream events, turning each into chat-completion chunks (and <c>[DONE]</c>).</summary>
+    IUpstreamStream Stream();
+}
+
+/// <summary>One upstream stream's events, as chat-completion chunks.</summary>
+internal interface IUpstreamStream
+{
+    /// <summary>The chunks (JSON text, or <c>[DONE]</c>) one event becomes; <paramref name="eventName"/> is its <c>event:</c> line, if any.</summary>
+    IEnumerable<string> Translate(string? eventName, string data);
+}
+
+/// <summary>The upstream protocols by name, one instance each (they keep no state between requests).</summary>
+internal sealed class UpstreamProtocols
+{
+    private readonly OpenAiChatUpstream _chat = new();
+
+    /// <remarks>A spec names <c>openai-chat</c> only (the spec reader refuses the others), so every upstream is read as one.</remarks>
+    public IUpstreamProtocol For(GatewaySystem system) => _chat;
+}
+
+/// <summary>OpenAI chat completions: the common model, sent and read as it is.</summary>
+internal sealed class OpenAiChatUpstream : IUpstreamProtocol, IUpstreamStream
+{
+    public Uri? Url(GatewaySystem system, GatewayOperation operation) =>
+        operation == GatewayOperation.Chat ? system.ChatUrl : system.EmbeddingsUrl;
+
+    public byte[] Request(byte[] common) => common;
+
+    public byte[] Answer(byte[] answer) => answer;
+
+    public IUpstreamStream Stream() => this;
+
+    public IEnumerable<string> Translate(string? eventName, string data) => [data];
+}
