@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Pilotage.Cli.Client;
@@ -10,6 +9,7 @@ using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Pilots;
 using Spectre.Console;
+using Pilotage.Server.Gateway;
 
 namespace Pilotage.Cli.Pilots;
 

@@ -4,11 +4,10 @@ using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Metrics;
-using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Attention;
 

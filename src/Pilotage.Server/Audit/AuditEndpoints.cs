@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Pilotage.Core.Access;
-using Pilotage.Core.Audit;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Storage;

@@ -3,13 +3,12 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Pilotage.Core.Access;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway;
 
@@ -170,19 +169,4 @@ internal static class ServingModeWire
         ServingMode.ReadOnly => "read_only",
         _ => "shadow",
     };
-}
-
-/// <summary>A system as the gateway serves it: its state plus what is derived once per snapshot.</summary>
-public sealed record GatewaySystem(SystemState State, DataBoundaryPolicy Boundary, IReadOnlySet<string> SideEffectingTools, Uri ChatUrl, Uri EmbeddingsUrl)
-{
-    public static GatewaySystem From(SystemState state)
-    {
-        var baseUrl = state.Spec.Upstream.BaseUrl.TrimEnd('/') + "/";
-        return new GatewaySystem(
-            state,
-            DataBoundaryPolicy.From(state.Spec.DataBoundary),
-            state.Spec.Tools.SideEffecting.ToHashSet(StringComparer.Ordinal),
-            new Uri(new Uri(baseUrl), "chat/completions"),
-            new Uri(new Uri(baseUrl), "embeddings"));
-    }
 }

@@ -10,7 +10,7 @@ using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Telemetry;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway;
 
@@ -28,7 +28,7 @@ public sealed class GatewayService(
     KeyRateLimits rateLimits,
     UpstreamLimits upstreamLimits,
     BufferBudget bufferBudget,
-    Pilots.EvalRunRegistry evalRuns,
+    EvalRunRegistry evalRuns,
     GatewayMetrics metrics,
     Upstreams.UpstreamPolicy upstreamPolicy,
     Hosting.PilotageServerOptions options,
@@ -341,7 +341,7 @@ public sealed class GatewayService(
         var user = request.Key!.User;
         // A test case of an evaluation run (chat completions only) is attached before the decision: the
         // system's owner or an admin may evaluate it without being one of its users (see CallerOf).
-        if (requireMessages && http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader)
+        if (requireMessages && http.Request.Headers.TryGetValue(EvalRunRegistry.Header, out var evalHeader)
             && await evalRuns.AttachAsync(evalHeader.ToString(), request, http.RequestAborted) is { } evalRefusal)
         {
             await RefuseAsync(http, request, evalRefusal);

@@ -5,6 +5,7 @@ using Pilotage.Core.Metrics;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Gateway;
 
 namespace Pilotage.Server.Pilots;
 

@@ -5,6 +5,7 @@ using Pilotage.Core.Access;
 using Pilotage.Server.Access;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Reviews;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Pilotage.Core.Access;
 using Pilotage.Server.Incidents;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
@@ -9,7 +10,7 @@ namespace Pilotage.Server.Dashboard.Pages;
 /// Incidents: a person files one against a system they use, review or own, and sees their own; the roles
 /// with IncidentsReadAll see those of the systems they may read.
 /// </summary>
-public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Access.SystemScope scope, Gateway.PolicyCache policy) : DashboardPage
+public sealed class IncidentsModel(PilotageStore store, ControlPlane control, Access.SystemScope scope, PolicyCache policy) : DashboardPage
 {
     public override Permission Needed => Permission.Self;
 

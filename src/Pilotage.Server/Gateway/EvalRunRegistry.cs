@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Metrics;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Pilots;
+namespace Pilotage.Server.Gateway;
 
 /// <summary>
 /// Marks gateway requests that are test cases of a running evaluation (header
