@@ -7,7 +7,6 @@ using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Changes;
 
@@ -189,7 +188,7 @@ public static class ChangeRequestEndpoints
             system.SpecHash = SpecCanonicalJson.Hash(next);
             system.UpdatedAt = command.Now;
             system.ConfigVersion = number;
-            SystemCatalog.AddConfigVersion(command, system, next, $"{actor.Email} (change request {id})");
+            ConfigVersions.Add(command, system, next, $"{actor.Email} (change request {id})");
             change.Status = "applied";
             change.AppliedBy = actor.Email;
             change.AppliedAt = command.Now;

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Json;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
@@ -18,6 +17,7 @@ using Pilotage.Server.People;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
 using Pilotage.Server.Telemetry;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Hosting;
 
@@ -73,6 +73,7 @@ public static class PilotageApp
         services.AddSingleton<ControlPlane>();
         // PILOTAGE_WEBHOOK_URL / _SECRET / _FORMAT configure notifications when the options do not.
         services.AddSingleton(new Notifications.PilotageServerOptionsAccessor(options.Webhook ?? Notifications.WebhookOptions.FromEnvironment(Environment.GetEnvironmentVariable)));
+        services.AddSingleton<IAuditAppendObserver, Notifications.WebhookOutbox>();
         services.AddHttpClient(Notifications.WebhookSender.Client);
         services.AddSingleton<Notifications.WebhookSender>();
         services.AddHostedService(sp => sp.GetRequiredService<Notifications.WebhookSender>());
@@ -94,7 +95,7 @@ public static class PilotageApp
         services.AddSingleton<Systems.DecisionEvidence>();
         services.AddSingleton<Reports.EvidenceReportService>();
         services.AddSingleton<Attention.AttentionService>();
-        services.AddSingleton<Pilots.EvalRunRegistry>();
+        services.AddSingleton<EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<GatewayService>();
         services.AddSingleton<GatewayExtras>();
