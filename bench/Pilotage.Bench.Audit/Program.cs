@@ -104,10 +104,10 @@ static async Task<(PilotageStore Store, ControlPlane Control)> OpenAsync(string 
 {
     var store = new PilotageStore(StoreLocation.Parse(database));
     await store.MigrateAsync(CancellationToken.None);
-    return (store, new ControlPlane(store, TimeProvider.System, []));
+    return (store, new ControlPlane(store, TimeProvider.System, [], [new AuditTreeAppender()]));
 }
 
-/// <summary>Appends <paramref name="count"/> entries, <paramref name="perCommand"/> a command; returns the time an entry.</summary>
+// <summary>Appends <paramref name="count"/> entries, <paramref name="perCommand"/> a command; returns the time an entry.</summary>
 static async Task<TimeSpan> AppendAsync(ControlPlane control, int count, int perCommand)
 {
     var clock = Stopwatch.StartNew();

@@ -5,9 +5,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Bench.Ingest;
 

@@ -148,7 +148,7 @@ internal static class IngestBench
 
     /// <summary>
     /// Records the reviews in bulk with ReviewService's roll-up logic: per batch one transaction that
-    /// inserts the review rows, applies the <see cref="EvidenceTotals.ForReview"/> deltas with
+    /// inserts the review rows, applies the <see cref="Pilotage.Core.Evidence.EvidenceTotals.ForReview"/> deltas with
     /// <see cref="RollupWriter.ApplyAsync"/> and closes the reviewed queue items. Every review is a first
     /// review, so the lookup of a previous one (and its retraction) is skipped.
     /// </summary>

@@ -99,7 +99,7 @@ static async Task<double> CommandAsync(ServerProcess a, string verb, string reas
     return clock.Elapsed.TotalMilliseconds;
 }
 
-/// <summary>Polls the replica's gateway until it answers <paramref name="expected"/>; the time that took.</summary>
+// Polls the replica's gateway until it answers the expected status; the time that took.
 static async Task<TimeSpan> WaitAsync(HttpClient client, HttpStatusCode expected, int pollMs, TimeSpan within)
 {
     var clock = Stopwatch.StartNew();

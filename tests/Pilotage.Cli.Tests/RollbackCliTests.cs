@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Pilotage.Testing;
 
 namespace Pilotage.Cli.Tests;

@@ -114,7 +114,7 @@ internal static class ChangeCommands
     }
 
     /// <summary>What `apply` prints for a change request it opened: its id and the diff that waits for approval.</summary>
-    internal static void PrintRequested(CliContext cli, string slug, long id, IEnumerable<Server.Systems.SpecChangeView> changes)
+    internal static void PrintRequested(CliContext cli, string slug, long id, IEnumerable<SpecChangeView> changes)
     {
         cli.Output.Line($"{slug}: change request {Args.Number(id)} opened; the configuration in force is unchanged until it is approved and applied (pilotage change approve|apply {Args.Number(id)})");
         foreach (var change in changes) cli.Output.Line($"  {change.Path}: {change.Before ?? "(none)"} -> {change.After ?? "(removed)"}");

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Pilotage.Cli.Client;
@@ -8,6 +7,7 @@ using Pilotage.Core.Metrics;
 using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
+using Pilotage.Server.Gateway;
 using Pilotage.Server.Pilots;
 using Spectre.Console;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Cli.Serve;
 

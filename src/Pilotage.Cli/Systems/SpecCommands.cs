@@ -3,6 +3,7 @@ using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
+using Pilotage.Server.Changes;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Systems;

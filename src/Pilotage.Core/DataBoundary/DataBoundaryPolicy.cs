@@ -13,8 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 public sealed class DataBoundaryPolicy
 {
     /// <summary>Built-in detector names; this order (most specific first) breaks ties between overlapping hits.</summary>
-    public static IReadOnlyList<string> BuiltInDetectors { get; } =
-        [Detector.Secret, Detector.CreditCard, Detector.Iban, Detector.EuVat, Detector.UsSsn, Detector.UkNino, Detector.Email, Detector.Phone];
+    public static IReadOnlyList<string> BuiltInDetectors => DetectorNames.BuiltIn;
 
     /// <summary>The policy of a system that declares no detectors.</summary>
     public static DataBoundaryPolicy None { get; } = new([], []);

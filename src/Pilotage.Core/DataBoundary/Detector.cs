@@ -1,3 +1,4 @@
+using Pilotage.Core.Specs;
 using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
@@ -83,14 +84,14 @@ internal readonly struct TextProfile
 /// </summary>
 internal abstract class Detector(string name)
 {
-    public const string CreditCard = "credit_card";
-    public const string Iban = "iban";
-    public const string Email = "email";
-    public const string Phone = "phone";
-    public const string Secret = "secret";
-    public const string UsSsn = "us_ssn";
-    public const string UkNino = "uk_nino";
-    public const string EuVat = "eu_vat";
+    public const string CreditCard = DetectorNames.CreditCard;
+    public const string Iban = DetectorNames.Iban;
+    public const string Email = DetectorNames.Email;
+    public const string Phone = DetectorNames.Phone;
+    public const string Secret = DetectorNames.Secret;
+    public const string UsSsn = DetectorNames.UsSsn;
+    public const string UkNino = DetectorNames.UkNino;
+    public const string EuVat = DetectorNames.EuVat;
 
     /// <summary>Bound for the built-in patterns, which are linear; only a huge text could reach it.</summary>
     public const int BuiltInTimeoutMilliseconds = 250;

@@ -15,7 +15,7 @@ internal sealed partial class SpecDocumentReader(SpecReadSession session, string
     public const string Kind = "AiSystem";
 
     /// <summary>Detectors the gateway ships with; custom ones are declared in <c>dataBoundary.detectors</c>.</summary>
-    public static IReadOnlyList<string> BuiltInDetectors { get; } = DataBoundary.DataBoundaryPolicy.BuiltInDetectors;
+    public static IReadOnlyList<string> BuiltInDetectors => Specs.DetectorNames.BuiltIn;
 
     private static readonly ImmutableArray<string> Confidences = ["point", "lower", "upper"];
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Pilotage.Core.Access;
 using Pilotage.Server.Api;
-using Pilotage.Server.Gateway;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Access;
 

@@ -1,8 +1,8 @@
 using Pilotage.Core.Access;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Access;
 

@@ -4,10 +4,9 @@ using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Metrics;
-using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Attention;

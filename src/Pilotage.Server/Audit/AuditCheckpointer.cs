@@ -12,7 +12,7 @@ public sealed record CheckpointView(long TreeSize, string RootHash, string Check
 /// <summary>
 /// Signs checkpoints of the audit log: every N entries or T seconds in the background, and on request. Each is
 /// kept in the store and appended to the witness (a file outside the store, and a URL when configured).
-/// Commands only wake it (<see cref="Gateway.ICommitObserver"/>): nothing on a request path waits for a signature.
+/// Commands only wake it (<see cref="Storage.ICommitObserver"/>): nothing on a request path waits for a signature.
 /// </summary>
 public sealed class AuditCheckpointer(
     PilotageStore store, ControlPlane control, AuditLogKey key, AuditLogOptions options, TimeProvider time,
@@ -165,7 +165,7 @@ public sealed class AuditCheckpointer(
 /// Wakes the checkpointer after each committed command. Its own type, because the control plane holds its
 /// observers and the checkpointer holds the control plane (for the tree's catch-up).
 /// </summary>
-public sealed class AuditCheckpointSignal : Gateway.ICommitObserver
+public sealed class AuditCheckpointSignal : Storage.ICommitObserver
 {
     internal Channel<bool> Wake { get; } = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 

@@ -20,7 +20,7 @@ public static class AuditLogWiring
         services.AddSingleton<AuditCheckpointer>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         services.AddSingleton<AuditCheckpointSignal>();
-        services.AddSingleton<Gateway.ICommitObserver>(sp => sp.GetRequiredService<AuditCheckpointSignal>());
+        services.AddSingleton<Storage.ICommitObserver>(sp => sp.GetRequiredService<AuditCheckpointSignal>());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(AuditJsonContext.Default));
     }
 

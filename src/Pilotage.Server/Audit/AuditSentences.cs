@@ -107,8 +107,8 @@ public static class AuditSentences
 
     /// <summary>"by mia@example.org", or "by the pause rule on rejection_rate" when a rule acted.</summary>
     private static string By(string actor) =>
-        actor.StartsWith(PauseRules.PauseRuleActions.ActorPrefix, StringComparison.Ordinal)
-            ? "by the pause rule on " + actor[PauseRules.PauseRuleActions.ActorPrefix.Length..]
+        actor.StartsWith(Pilotage.Core.PauseRules.PauseRuleActor.Prefix, StringComparison.Ordinal)
+            ? "by the pause rule on " + actor[Pilotage.Core.PauseRules.PauseRuleActor.Prefix.Length..]
             : "by " + actor;
 
     private static string Decision(string outcome, string by, JsonElement? data)

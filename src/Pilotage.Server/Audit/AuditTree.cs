@@ -75,3 +75,13 @@ public static class AuditTree
         return MerkleProofs.Assemble(ranges, n => hashes[n.Key]);
     }
 }
+
+/// <summary>Keeps the Merkle tree with the log: each appended entry's leaf goes in with the entry, in its transaction.</summary>
+public sealed class AuditTreeAppender : IAuditAppendObserver
+{
+    public void OnAppended(AuditAppended appended)
+    {
+        ArgumentNullException.ThrowIfNull(appended);
+        AuditTree.Append(appended.Db, appended.Head, appended.Entry.Sequence, MerkleHash.Leaf(appended.Encoded));
+    }
+}

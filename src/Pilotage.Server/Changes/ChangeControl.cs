@@ -2,7 +2,6 @@ using System.Text.Json;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Changes;
 

@@ -5,9 +5,7 @@ using Pilotage.Core.Access;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
-using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Changes;
 
@@ -119,7 +117,7 @@ public sealed class ChangeRequestCommands(ControlPlane control)
             system.SpecHash = SpecCanonicalJson.Hash(next);
             system.UpdatedAt = command.Now;
             system.ConfigVersion = number;
-            SystemCatalog.AddConfigVersion(command, system, next, $"{actor.Email} (change request {id})");
+            ConfigVersions.Add(command, system, next, $"{actor.Email} (change request {id})");
             change.Status = ChangeStatus.Applied.Name();
             change.AppliedBy = actor.Email;
             change.AppliedAt = command.Now;

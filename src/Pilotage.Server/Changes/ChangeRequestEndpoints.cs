@@ -1,13 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
-using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
-using Pilotage.Server.Evidence;
-using Pilotage.Server.Storage;
-using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Changes;
 

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Changes;
+
+public sealed record SpecChangeView(string Path, string? Before, string? After);
 
 /// <summary>A change request as the API and the CLI show it.</summary>
 /// <param name="BaseVersion">The config version in force when it was requested: the diff is against it.</param>

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Attention;
 using Pilotage.Server.Audit;
-using Pilotage.Server.Evidence;
 using Pilotage.Server.Reports;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;

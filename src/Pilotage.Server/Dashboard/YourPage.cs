@@ -2,9 +2,9 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Reviews;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Dashboard;
 

@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Evidence;

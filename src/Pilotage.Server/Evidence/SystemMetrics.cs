@@ -1,10 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
-using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Evidence;
 

@@ -2,6 +2,11 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Gateway.Protocols.Anthropic;
+using Pilotage.Server.Gateway.Protocols.Responses;
+using Pilotage.Server.Gateway.Protocols;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Gateway;

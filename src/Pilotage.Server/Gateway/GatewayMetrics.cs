@@ -1,13 +1,12 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Pilotage.Server.Telemetry;
+using System.Diagnostics;
 
 namespace Pilotage.Server.Gateway;
 
 /// <summary>
 /// Gateway instruments with the OpenTelemetry GenAI semantic conventions (token usage, operation
 /// duration) plus Pilotage's own (refusals by reason, answers by mode). Exported by the
-/// OpenTelemetry pipeline of <see cref="TelemetrySetup"/>; <see cref="Activities"/> is the source of
+/// OpenTelemetry pipeline of <c>Telemetry.TelemetrySetup</c>; <see cref="Activities"/> is the source of
 /// the per-request activities (<see cref="GatewayTracing"/>).
 /// </summary>
 public sealed class GatewayMetrics : IDisposable

@@ -1,3 +1,4 @@
+
 namespace Pilotage.Server.Gateway;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Health;
 

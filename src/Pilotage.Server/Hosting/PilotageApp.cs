@@ -1,20 +1,21 @@
 using System.Runtime;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Hosting.Server;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Evidence;
+using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Gateway;
-using Pilotage.Server.Pilots;
-using Pilotage.Server.Reviews;
 using Pilotage.Server.Health;
 using Pilotage.Server.Incidents;
 using Pilotage.Server.Keys;
 using Pilotage.Server.People;
+using Pilotage.Server.Pilots;
+using Pilotage.Server.Policy;
+using Pilotage.Server.Reviews;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
 using Pilotage.Server.Telemetry;
@@ -73,6 +74,9 @@ public static class PilotageApp
         services.AddSingleton<ControlPlane>();
         // PILOTAGE_WEBHOOK_URL / _SECRET / _FORMAT configure notifications when the options do not.
         services.AddSingleton(new Notifications.PilotageServerOptionsAccessor(options.Webhook ?? Notifications.WebhookOptions.FromEnvironment(Environment.GetEnvironmentVariable)));
+        // The tree first: it is the log's own structure; the outbox only reports the entry.
+        services.AddSingleton<IAuditAppendObserver, Audit.AuditTreeAppender>();
+        services.AddSingleton<IAuditAppendObserver, Notifications.WebhookOutbox>();
         services.AddHttpClient(Notifications.WebhookSender.Client);
         services.AddSingleton<Notifications.WebhookSender>();
         services.AddHostedService(sp => sp.GetRequiredService<Notifications.WebhookSender>());
@@ -96,7 +100,7 @@ public static class PilotageApp
         services.AddSingleton<Reports.EvidenceReportService>();
         services.AddPilotageUseCases();
         services.AddSingleton<Attention.AttentionService>();
-        services.AddSingleton<Pilots.EvalRunRegistry>();
+        services.AddSingleton<EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
         services.AddGatewayPipeline();
         services.AddSingleton<GatewayExtras>();

@@ -1,11 +1,10 @@
+
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Incidents;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
-
-using Pilotage.Server.Gateway;
 using static Pilotage.Server.Incidents.IncidentRules;
 
 namespace Pilotage.Server.Incidents;

@@ -170,3 +170,16 @@ public sealed class WebhookSender(PilotageStore store, IHttpClientFactory client
 
 /// <summary>Gives background services the server options without a dependency on the whole host.</summary>
 public sealed record PilotageServerOptionsAccessor(WebhookOptions? Webhook);
+
+/// <summary>
+/// Adds the delivery of each notified audit action in the command's own transaction, so the
+/// notification commits with the entry it reports, or not at all.
+/// </summary>
+public sealed class WebhookOutbox(PilotageServerOptionsAccessor options) : IAuditAppendObserver
+{
+    public void OnAppended(AuditAppended appended)
+    {
+        ArgumentNullException.ThrowIfNull(appended);
+        if (options.Webhook is { } webhook && WebhookEvents.Notifies(appended.Entry.Action)) appended.Db.WebhookDeliveries.Add(WebhookEvents.Delivery(webhook, appended.Entry));
+    }
+}

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -7,6 +5,7 @@ using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
+using Pilotage.Server.Changes;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
 
@@ -34,7 +33,7 @@ public sealed record FireGuard(LifecyclePhase Phase, int Stage, int ConfigVersio
 /// </summary>
 public static class PauseRuleActions
 {
-    public const string ActorPrefix = "pause rule: ";
+    public const string ActorPrefix = PauseRuleActor.Prefix;
 
     public static Task<FireOutcome> FireAsync(ControlPlane control, string slug, PauseRuleSpec rule, int index, RuleCheck check, CancellationToken ct, FireGuard? guard = null)
     {
@@ -227,61 +226,9 @@ public static class PauseRuleActions
             return Pause(command, row, state, spec, actor, reason + $"; there is no earlier configuration than version {row.ConfigVersion} to roll back to, so the system is paused instead",
                 "paused instead of rolled back: no earlier configuration");
         }
-        var number = RestoreVersion(command, row, spec, previous, versions.Max(v => v.Version) + 1, $"{actor} (rollback to version {previous.Version})", reason);
+        var number = ConfigVersions.Restore(command, row, spec, previous, versions.Max(v => v.Version) + 1, $"{actor} (rollback to version {previous.Version})", reason);
         return new FireOutcome(true, false, true, $"rolled back to the configuration of version {previous.Version} (now in force as version {number})");
     }
-
-    /// <summary>
-    /// Puts an earlier version's configuration and upstream in force as a NEW version number (version
-    /// numbers only grow, so a later apply, which adds one, never collides with an existing version),
-    /// and audits <c>system.config_rolled_back</c>. Shared by the rollback pause-rule action and the
-    /// rollback endpoint; the caller's command commit refreshes the gateway's snapshot.
-    /// </summary>
-    /// <returns>The new version number, now in force.</returns>
-    internal static int RestoreVersion(CommandContext command, AiSystemRow row, SystemSpec spec, ConfigVersionRow previous, int number, string createdBy, string reason)
-    {
-        ArgumentNullException.ThrowIfNull(command);
-        ArgumentNullException.ThrowIfNull(row);
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(previous);
-        var restored = SpecCanonicalJson.Deserialize(previous.ConfigJson);
-        var next = spec with { Config = restored.Config, Upstream = restored.Upstream };
-        var before = VersionJson(row.ConfigVersion, spec);
-        var json = SpecCanonicalJson.Serialize(next);
-        row.SpecJson = json;
-        row.SpecHash = SpecCanonicalJson.Hash(next);
-        row.UpdatedAt = command.Now;
-        row.ConfigVersion = number;
-        var versioned = SpecCanonicalJson.Serialize(next with
-        {
-            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
-            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
-        });
-        command.Db.ConfigVersions.Add(new ConfigVersionRow
-        {
-            SystemId = row.Id,
-            Version = number,
-            ConfigJson = versioned,
-            Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
-            CreatedAt = command.Now,
-            CreatedBy = createdBy,
-        });
-        var after = VersionJson(number, next);
-        after["restoredFrom"] = previous.Version;
-        after["reason"] = reason;
-        command.Audit("system.config_rolled_back", $"system:{row.Slug}", before.ToJsonString(), after.ToJsonString());
-        return number;
-    }
-
-    private static JsonObject VersionJson(int version, SystemSpec spec) => new()
-    {
-        ["configVersion"] = version,
-        ["config"] = JsonNode.Parse(SpecCanonicalJson.Serialize(spec with
-        {
-            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
-            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
-        })),
-    };
 
     private static string Snapshot(AiSystemRow row) => JsonSerializer.Serialize(
         new LifecycleView(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason), ApiJsonContext.Default.LifecycleView);

@@ -6,9 +6,9 @@ using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Reviews;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.PauseRules;
 

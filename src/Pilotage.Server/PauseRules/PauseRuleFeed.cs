@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.PauseRules;

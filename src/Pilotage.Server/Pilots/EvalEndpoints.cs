@@ -4,6 +4,7 @@ using Pilotage.Core.Access;
 using Pilotage.Core.Metrics;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
+using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Pilots;

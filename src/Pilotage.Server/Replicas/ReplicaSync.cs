@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Replicas;

@@ -13,8 +13,8 @@ using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Reports;
 

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Server.Access;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Reviews;
 
@@ -25,7 +26,7 @@ public static class ApprovalEndpoints
 
     public sealed record ReasonBody(string? Reason);
 
-    private static async Task<IReadOnlyList<ApprovalView>> ListAsync(string? system, string? state, HttpContext http, PilotageStore store, Gateway.PolicyCache policy, CancellationToken ct)
+    private static async Task<IReadOnlyList<ApprovalView>> ListAsync(string? system, string? state, HttpContext http, PilotageStore store, PolicyCache policy, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var query = db.Approvals.AsNoTracking().AsQueryable();

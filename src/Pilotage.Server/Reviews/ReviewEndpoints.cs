@@ -1,9 +1,10 @@
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Pilotage.Core.Access;
 using Pilotage.Server.Access;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Reviews;

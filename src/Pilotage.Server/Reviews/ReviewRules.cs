@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Text;
 using Pilotage.Core.Evidence;
 using Pilotage.Server.Api;
 using Pilotage.Server.Gateway;

@@ -1,16 +1,16 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
+using System.Text;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Evidence;
-using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Reviews;

@@ -35,10 +35,14 @@ public sealed class CommandContext(PilotageDbContext db, DateTimeOffset now, str
 /// Runs every state-changing command: one transaction that holds the audit head lock, applies the
 /// change and appends its audit entries, so a change and its record commit together or not at all.
 /// </summary>
-public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumerable<Gateway.ICommitObserver> observers, Notifications.PilotageServerOptionsAccessor? options = null) : IDisposable
+/// <remarks>
+/// Features above storage follow commands through the observers it defines: <see cref="ICommitObserver"/>
+/// after the commit, <see cref="IAuditAppendObserver"/> inside the transaction.
+/// </remarks>
+public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumerable<ICommitObserver> observers, IEnumerable<IAuditAppendObserver> auditObservers) : IDisposable
 {
-    private readonly Notifications.WebhookOptions? _webhook = options?.Webhook;
-    private readonly Gateway.ICommitObserver[] _observers = [.. observers];
+    private readonly ICommitObserver[] _observers = [.. observers];
+    private readonly IAuditAppendObserver[] _auditObservers = [.. auditObservers];
 
     // Serialises commands inside this process; the head row lock does the same across replicas.
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -66,7 +70,7 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             var head = await LockHeadAsync(db, cancellationToken);
             var context = new CommandContext(db, AuditHasher.Normalise(time.GetUtcNow()), actor);
             var result = await command(context);
-            AppendAudit(context, head, _webhook);
+            AppendAudit(context, head, _auditObservers);
             await db.SaveChangesAsync(cancellationToken);
             if (context.PendingAudit.Count > 0 && db.Provider == StoreProvider.PostgreSql)
             {
@@ -117,7 +121,7 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         return await query.SingleAsync(cancellationToken);
     }
 
-    private static void AppendAudit(CommandContext context, AuditHeadRow head, Notifications.WebhookOptions? webhook)
+    private static void AppendAudit(CommandContext context, AuditHeadRow head, IAuditAppendObserver[] observers)
     {
         foreach (var (action, subject, before, after) in context.PendingAudit)
         {
@@ -138,9 +142,8 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
                 Hash = hash,
             };
             context.Db.AuditEntries.Add(entry);
-            // The notification commits with the entry it reports, or not at all.
-            if (webhook is not null && Notifications.WebhookEvents.Notifies(action)) context.Db.WebhookDeliveries.Add(Notifications.WebhookEvents.Delivery(webhook, entry));
-            Audit.AuditTree.Append(context.Db, head, record.Sequence, Core.Audit.Merkle.MerkleHash.Leaf(encoded));
+            var appended = new AuditAppended(context.Db, head, entry, encoded);
+            foreach (var observer in observers) observer.OnAppended(appended);
             head.Sequence = record.Sequence;
             head.Hash = hash;
         }

@@ -20,8 +20,8 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<ConfigVersionRow> ConfigVersions => Set<ConfigVersionRow>();
     public DbSet<AuditEntryRow> AuditEntries => Set<AuditEntryRow>();
     public DbSet<AuditHeadRow> AuditHead => Set<AuditHeadRow>();
-    public DbSet<Audit.AuditTreeNodeRow> AuditTreeNodes => Set<Audit.AuditTreeNodeRow>();
-    public DbSet<Audit.AuditCheckpointRow> AuditCheckpoints => Set<Audit.AuditCheckpointRow>();
+    public DbSet<AuditTreeNodeRow> AuditTreeNodes => Set<AuditTreeNodeRow>();
+    public DbSet<AuditCheckpointRow> AuditCheckpoints => Set<AuditCheckpointRow>();
     public DbSet<TrainingAcknowledgementRow> TrainingAcknowledgements => Set<TrainingAcknowledgementRow>();
     public DbSet<DecisionRow> Decisions => Set<DecisionRow>();
     public DbSet<InteractionRow> Interactions => Set<InteractionRow>();
@@ -99,7 +99,7 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.Property(h => h.Id).ValueGeneratedNever();
             e.HasData(new AuditHeadRow { Id = 1, Sequence = 0, Hash = AuditHasher.Genesis, TreeSize = 0, TreeFrontier = [] });
         });
-        Audit.AuditTreeRows.Configure(modelBuilder);
+        AuditTreeRows.Configure(modelBuilder);
 
         modelBuilder.Entity<TrainingAcknowledgementRow>(e =>
         {

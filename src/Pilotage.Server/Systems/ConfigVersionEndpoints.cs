@@ -3,7 +3,7 @@ using Pilotage.Core.Access;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
-using Pilotage.Server.PauseRules;
+using Pilotage.Server.Changes;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Systems;
@@ -74,7 +74,7 @@ public static class ConfigVersionEndpoints
                     ?? throw Problems.Conflict($"'{slug}' has no earlier configuration than version {row.ConfigVersion} that differs from it; the configuration in force is already in force");
             }
             var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
-            var number = PauseRuleActions.RestoreVersion(command, row, spec, target, versions.Max(v => v.Version) + 1,
+            var number = ConfigVersions.Restore(command, row, spec, target, versions.Max(v => v.Version) + 1,
                 $"{actor.Email} (rollback to version {target.Version})", reason);
             return new RollbackView(slug, target.Version, number, target.Hash, actor.Email, command.Now, reason);
         }, ct);

@@ -4,9 +4,9 @@ using Pilotage.Core.Pilots;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Gateway;
 using Pilotage.Server.Reports;
 using Pilotage.Server.Storage;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Systems;
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
@@ -6,6 +5,7 @@ using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
+using Pilotage.Server.Changes;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Systems;
@@ -112,7 +112,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
                 continue;
             }
             var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
-            if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes).Count > 0)
+            if (ChangeControl.IsPastPilot(row) && ChangeControl.Controlled(changes).Count > 0)
             {
                 results.Add(new ApplyResult(spec.Name, "change_request", row.ConfigVersion, Views(changes)));
                 continue;
@@ -138,7 +138,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
                     row = NewRow(spec, json, command.Now);
                     command.Db.Systems.Add(row);
                     await command.Db.SaveChangesAsync(ct); // assigns the id the config version refers to
-                    AddConfigVersion(command, row, spec);
+                    ConfigVersions.Add(command, row, spec);
                     command.Audit("system.created", $"system:{spec.Name}", null, json);
                     AuditPastPilot(command, spec, null);
                     results.Add(new ApplyResult(spec.Name, "created", row.ConfigVersion, Views(SpecDiff.Compare(null, spec))));
@@ -152,11 +152,11 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
                 var changes = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
                 var applying = changes;
                 long? changeRequest = null;
-                if (Changes.ChangeControl.IsPastPilot(row) && Changes.ChangeControl.Controlled(changes) is { Count: > 0 } controlled)
+                if (ChangeControl.IsPastPilot(row) && ChangeControl.Controlled(changes) is { Count: > 0 } controlled)
                 {
                     // Past the pilot, config and upstream wait for approval; the rest of the spec applies now.
-                    changeRequest = (await Changes.ChangeControl.RequestAsync(command, row, spec, controlled, ct)).Id;
-                    spec = Changes.ChangeControl.WithControlled(spec, SpecCanonicalJson.Deserialize(row.SpecJson));
+                    changeRequest = (await ChangeControl.RequestAsync(command, row, spec, controlled, ct)).Id;
+                    spec = ChangeControl.WithControlled(spec, SpecCanonicalJson.Deserialize(row.SpecJson));
                     json = SpecCanonicalJson.Serialize(spec);
                     applying = SpecDiff.Compare(SpecCanonicalJson.Deserialize(row.SpecJson), spec);
                     if (string.Equals(row.SpecJson, json, StringComparison.Ordinal))
@@ -176,7 +176,7 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
                 if (SpecDiff.TouchesChangeControl(applying))
                 {
                     row.ConfigVersion++;
-                    AddConfigVersion(command, row, spec);
+                    ConfigVersions.Add(command, row, spec);
                 }
                 command.Audit("system.updated", $"system:{spec.Name}", before, json);
                 AuditPastPilot(command, spec, SpecCanonicalJson.Deserialize(before).Pilot);
@@ -228,25 +228,6 @@ public sealed class SystemCatalog(PilotageStore store, ControlPlane control, Tim
         CreatedAt = now,
         UpdatedAt = now,
     };
-
-    internal static void AddConfigVersion(CommandContext command, AiSystemRow row, SystemSpec spec, string? createdBy = null)
-    {
-        // The versioned part: what is sent to the model. Stored whole so a rollback needs no reconstruction.
-        var versioned = SpecCanonicalJson.Serialize(spec with
-        {
-            Title = null, Purpose = "", Owner = "", DataBoundary = new(), Training = new(), Review = new(),
-            Baseline = new(), Pilot = null, Rollout = [], PauseRules = [],
-        });
-        command.Db.ConfigVersions.Add(new ConfigVersionRow
-        {
-            SystemId = row.Id,
-            Version = row.ConfigVersion,
-            ConfigJson = versioned,
-            Hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(versioned))),
-            CreatedAt = command.Now,
-            CreatedBy = createdBy ?? command.Actor,
-        });
-    }
 
     private static SystemSummary Summarise(AiSystemRow row, HashSet<string> deactivated)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Changes;
 
 namespace Pilotage.Server.Systems;
 
@@ -13,8 +14,6 @@ public sealed record SystemDetail(SystemSummary System, string Purpose, string S
 
 public sealed record SpecDocument(string? Source, string? Yaml);
 public sealed record ApplyRequest(IReadOnlyList<SpecDocument>? Documents);
-
-public sealed record SpecChangeView(string Path, string? Before, string? After);
 
 /// <param name="Action">For apply: created, updated, unchanged or change_requested. For diff: create, update, change_request or none.</param>
 /// <param name="ChangeRequest">The change request that holds the config/upstream change of a system past its pilot (docs/change-control.md).</param>

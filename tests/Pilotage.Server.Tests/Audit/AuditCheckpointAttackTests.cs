@@ -165,7 +165,7 @@ public sealed class AuditCheckpointAttackTests
             var record = Server.Audit.AuditTrail.ToRecord(row);
             row.Hash = previous = AuditHasher.Compute(record);
             db.AuditEntries.Add(row);
-            foreach (var (node, hash) in frontier.Append(AuditHasher.LeafHash(record))) db.AuditTreeNodes.Add(new Server.Audit.AuditTreeNodeRow { Id = node.Key, Hash = hash });
+            foreach (var (node, hash) in frontier.Append(AuditHasher.LeafHash(record))) db.AuditTreeNodes.Add(new Server.Storage.AuditTreeNodeRow { Id = node.Key, Hash = hash });
         }
         var head = await db.AuditHead.SingleAsync(h => h.Id == 1);
         head.Sequence = rows.Count;

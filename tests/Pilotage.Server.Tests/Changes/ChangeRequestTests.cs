@@ -46,7 +46,7 @@ public sealed class ChangeRequestTests
             row.LastDecision = "Proceed";
             await db.SaveChangesAsync();
         }
-        await server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+        await server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
     }
 
     private static string Spec(GatewayHarness harness, string prompt, string risk = "low", string extra = "") =>

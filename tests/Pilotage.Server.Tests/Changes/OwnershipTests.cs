@@ -103,7 +103,7 @@ public sealed class OwnershipTests
     public async Task With_the_serve_setting_an_orphaned_system_keeps_serving_but_shows_as_orphaned()
     {
         await using var harness = await GatewayHarness.StartAsync(mode: "full",
-            configure: o => o with { OrphanedSystems = Pilotage.Server.Hosting.OrphanedSystems.Serve });
+            configure: o => o with { OrphanedSystems = Pilotage.Server.Policy.OrphanedSystems.Serve });
         await DeactivateOwnerAsync(harness);
         Assert.True((await SummaryAsync(harness)).GetProperty("orphaned").GetBoolean());
         using var response = await ChatAsync(harness);

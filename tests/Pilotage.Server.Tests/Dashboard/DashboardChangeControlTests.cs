@@ -179,7 +179,7 @@ public sealed class DashboardChangeControlTests
         {
             await db.Database.ExecuteSqlRawAsync($"UPDATE ai_systems SET phase = 'Rollout', stage = 0, last_decision = 'Proceed' WHERE slug = '{System}'");
         }
-        await harness.Server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+        await harness.Server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
 
         // The expansion decision refuses with the gate's reasons; the page shows the same gate.
         using var expand = await harness.Server.Admin.PostAsJsonAsync($"/api/v1/systems/{System}/decisions", new { outcome = "expand", reason = "more people" });

@@ -2,8 +2,8 @@ using System.ClientModel;
 using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using OpenAI;
 using OpenAI.Chat;
+using OpenAI;
 using Pilotage.Server.Storage;
 using Pilotage.Testing;
 

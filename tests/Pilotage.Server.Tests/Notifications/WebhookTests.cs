@@ -6,8 +6,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pilotage.Server.Gateway;
-using Pilotage.Server.Hosting;
 using Pilotage.Server.Notifications;
 using Pilotage.Server.Tests.Gateway;
 using Pilotage.Testing;

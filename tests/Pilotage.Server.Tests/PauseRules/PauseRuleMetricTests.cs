@@ -28,7 +28,7 @@ public sealed class PauseRuleMetricTests
                 var fired = await db.AuditEntries.AsNoTracking().Where(a => a.Action == "system.rule_fired" && a.Subject == $"system:{System}").FirstOrDefaultAsync();
                 if (fired is not null)
                 {
-                    await server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+                    await server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
                     return fired;
                 }
             }

@@ -47,7 +47,7 @@ public sealed class PauseRuleTests
             {
                 // The entry is visible once the rule's command commits; the command then swaps the gateway's
                 // snapshot before it returns. Waiting for that swap here keeps the test from racing it.
-                await server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+                await server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
                 return fired[count - 1];
             }
             await Task.Delay(25);
@@ -123,7 +123,7 @@ public sealed class PauseRuleTests
         {
             await db.Database.ExecuteSqlRawAsync("UPDATE ai_systems SET phase = 'Rollout', stage = 0, last_decision = 'Proceed' WHERE slug = 'support-drafts'");
         }
-        await server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+        await server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
         var a = await ChatAsync(server, harness.Member);
         var b = await ChatAsync(server, harness.Member);
         await ReviewAsync(server, a, "rejected");

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Pilotage.Server.Tests.Gateway;
-using Pilotage.Testing;
 
 namespace Pilotage.Server.Tests.Pilots;
 

@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Pilotage.Server.Tests.Dashboard;
 using Pilotage.Server.Tests.Gateway;
-using Pilotage.Testing;
 
 namespace Pilotage.Server.Tests.Security;
 

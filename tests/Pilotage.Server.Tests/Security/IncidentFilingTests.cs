@@ -105,7 +105,7 @@ public sealed class IncidentFilingTests
             var entry = await db.AuditEntries.AsNoTracking().Where(a => a.Action == action && a.Subject == $"system:{System}").FirstOrDefaultAsync();
             if (entry is not null)
             {
-                await server.App.Services.GetRequiredService<Pilotage.Server.Gateway.PolicyCache>().RefreshAsync(CancellationToken.None);
+                await server.App.Services.GetRequiredService<Pilotage.Server.Policy.PolicyCache>().RefreshAsync(CancellationToken.None);
                 return entry;
             }
             await Task.Delay(25);

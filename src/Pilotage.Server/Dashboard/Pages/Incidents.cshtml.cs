@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Pilotage.Core.Access;
 using Pilotage.Server.Incidents;
-using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Dashboard.Pages;
 

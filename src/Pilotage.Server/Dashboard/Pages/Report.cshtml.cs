@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Pilotage.Core.Access;
 using Pilotage.Server.Reports;
-using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard.Pages;

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Pilotage.Core.Access;
 using Pilotage.Server.Access;
-using Pilotage.Server.Gateway;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Dashboard.Pages;
 

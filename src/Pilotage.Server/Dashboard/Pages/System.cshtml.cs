@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Pilotage.Core.Access;
-using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
@@ -19,7 +19,7 @@ public sealed class SystemModel(DashboardData data, LifecycleCommands lifecycle,
     };
 
     /// <summary>The server setting for orphaned systems: restricted to approval unless PILOTAGE_ORPHANED_SYSTEMS=serve.</summary>
-    public bool OrphansRestricted => options.OrphanedSystems == Hosting.OrphanedSystems.RestrictToApproval;
+    public bool OrphansRestricted => options.OrphanedSystems == OrphanedSystems.RestrictToApproval;
 
     /// <summary>The proposed new owner, signed in: only they may accept (an admin cannot on their behalf).</summary>
     public bool MayAccept { get; private set; }

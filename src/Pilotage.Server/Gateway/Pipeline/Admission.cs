@@ -1,14 +1,15 @@
 using Pilotage.Core.Access;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// Resolves the system a request names in the policy snapshot, then admits the request or refuses it: an
 /// evaluation run's mark, the serving decision (access, stage, pause, expiry), the key's rate, the budgets,
 /// and the system's place among the calls in flight. Nothing here reads the request's content.
 /// </summary>
-internal sealed class Admission(Pilots.EvalRunRegistry evalRuns, KeyRateLimits rateLimits, BudgetLedger budget, UpstreamLimits limits)
+internal sealed class Admission(EvalRunRegistry evalRuns, KeyRateLimits rateLimits, BudgetLedger budget, UpstreamLimits limits)
 {
     public static Step<GatewaySystem> Resolve(PolicySnapshot snapshot, string model) =>
         snapshot.Systems.TryGetValue(model, out var system)
@@ -22,7 +23,7 @@ internal sealed class Admission(Pilots.EvalRunRegistry evalRuns, KeyRateLimits r
         var user = subject.Key.User;
         // A test case of an evaluation run is attached before the decision: the system's owner or an admin may
         // evaluate it without being one of its users (see CallerOf).
-        if (evaluable && http.Request.Headers.TryGetValue(Pilots.EvalRunRegistry.Header, out var evalHeader))
+        if (evaluable && http.Request.Headers.TryGetValue(EvalRunRegistry.Header, out var evalHeader))
         {
             var (evalRefusal, mark, served) = await evalRuns.AttachAsync(evalHeader.ToString(), subject.System!, subject.Key, http.RequestAborted);
             if (evalRefusal is not null) return (subject, Refusal.Refused(evalRefusal));

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Gateway.Protocols;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// A whole answer under the scope's mode: served (after its record commits), held for review (approval),

@@ -1,7 +1,8 @@
 using System.Buffers;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Protocols;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// Reads a whole (not streamed) upstream answer within the size cap and the server's byte budget, checks that

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
+using Pilotage.Server.Gateway.Protocols;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The one place model answers pass on their way to the client, in every protocol: whole answers (served or

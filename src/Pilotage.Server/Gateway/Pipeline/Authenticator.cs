@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Primitives;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The first stage: the caller's Pilotage key, from <c>Authorization: Bearer</c> (OpenAI clients) or

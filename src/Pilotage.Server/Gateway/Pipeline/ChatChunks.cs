@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>Chat completions and stream chunks built by the gateway itself, in the common model.</summary>
 internal static class ChatChunks

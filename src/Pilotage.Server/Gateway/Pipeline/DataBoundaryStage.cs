@@ -1,8 +1,9 @@
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The data boundary: one scan of the request in the common model, which is every field that reaches the model

@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>What a governed call asks of the model, as its evidence record names it.</summary>
 internal enum GatewayOperation { Chat, Embeddings }

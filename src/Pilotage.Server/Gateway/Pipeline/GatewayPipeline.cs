@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Telemetry;
+using Pilotage.Server.Gateway.Protocols;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The enforcement point, as a pipeline of stages for every protocol a client speaks:

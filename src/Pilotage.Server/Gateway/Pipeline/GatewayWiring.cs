@@ -1,4 +1,8 @@
-namespace Pilotage.Server.Gateway;
+using Pilotage.Server.Gateway.Protocols;
+using Pilotage.Server.Gateway.Protocols.Responses;
+using Pilotage.Server.Gateway.Protocols.Anthropic;
+
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>The gateway's stages, one singleton each: they keep no state between requests.</summary>
 internal static class GatewayWiring

@@ -1,10 +1,11 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
+using Pilotage.Server.Gateway.Protocols;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// Approval mode: the answer is held with its record until a reviewer releases, edits or rejects it. With a wait

@@ -1,15 +1,15 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Evidence;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Telemetry;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The gateway's one writer of evidence: every outcome (served, held, shadowed, refused, failed) becomes one

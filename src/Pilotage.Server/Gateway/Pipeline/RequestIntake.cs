@@ -1,7 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>A request body as received: its bytes (within the byte budget) and the JSON object they hold.</summary>
 internal sealed record ReceivedBody(JsonObject Json, ReadOnlyMemory<byte> Bytes);

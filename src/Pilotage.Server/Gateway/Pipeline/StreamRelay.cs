@@ -1,11 +1,12 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Gateway.Protocols;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// A streamed answer: the upstream's chunks (common model) go to the client's protocol as they arrive, each

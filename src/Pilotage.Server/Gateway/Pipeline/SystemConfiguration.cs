@@ -1,8 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Pilotage.Core.Specs;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The system's configuration and mode applied to a request in the common model: the spec's model, system

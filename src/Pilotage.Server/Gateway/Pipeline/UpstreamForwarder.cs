@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// Sends the request to the system's upstream with its key and time-outs, and turns every way that can fail

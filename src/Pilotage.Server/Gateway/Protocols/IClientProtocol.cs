@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols;
 
 /// <summary>
 /// A protocol clients speak (OpenAI chat completions, embeddings, the Responses API, Anthropic Messages): the

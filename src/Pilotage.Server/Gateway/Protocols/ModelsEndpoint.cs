@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols;
 
 /// <summary><c>GET /v1/models</c>: the systems the caller's key may use now, by name, in the OpenAI list shape.</summary>
 internal sealed class ModelsEndpoint(PolicyCache policy, TimeProvider time, GatewayMetrics metrics, ILogger<ModelsEndpoint> logger)

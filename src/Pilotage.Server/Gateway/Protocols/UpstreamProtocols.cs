@@ -1,6 +1,7 @@
-using Pilotage.Core.Specs;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols;
 
 /// <summary>
 /// The protocol an upstream speaks (<c>upstream.protocol</c>): where the common model is sent, and how a request

@@ -1,8 +1,8 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Pilotage.Core.Gateway;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Anthropic;
 
 /// <summary>
 /// A chat completion (the common model) as an Anthropic <c>message</c>: the text as a <c>text</c> block, each tool

@@ -1,9 +1,11 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Anthropic;
 
 /// <summary>
 /// The Anthropic Messages API (<c>POST /v1/messages</c>, keys as <c>x-api-key</c> or Bearer, any

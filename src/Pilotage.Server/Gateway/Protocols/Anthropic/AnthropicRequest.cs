@@ -1,7 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Anthropic;
 
 /// <summary>
 /// An Anthropic Messages request (<c>POST /v1/messages</c>) as a chat-completions request: <c>system</c> becomes the

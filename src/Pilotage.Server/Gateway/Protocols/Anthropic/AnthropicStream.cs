@@ -1,8 +1,8 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Pilotage.Core.Gateway;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Anthropic;
 
 /// <summary>
 /// A streamed answer as Anthropic's events: <c>message_start</c>, per block <c>content_block_start</c>,

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Responses;
 
 /// <summary>
 /// A chat completion (the common model) as a Responses API <c>response</c> object: the message's text as an

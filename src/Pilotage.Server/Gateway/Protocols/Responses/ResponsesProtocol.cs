@@ -1,9 +1,11 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Responses;
 
 /// <summary>
 /// The OpenAI Responses API (<c>POST /v1/responses</c>, <c>GET /v1/responses/{id}</c>): requests are translated to

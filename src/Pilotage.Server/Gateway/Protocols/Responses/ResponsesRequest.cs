@@ -1,7 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Responses;
 
 /// <summary>What the Responses adapter needs again to render the answer: the request's settings it echoes.</summary>
 internal sealed record ResponsesContext(JsonObject Echo, string? PreviousResponseId);

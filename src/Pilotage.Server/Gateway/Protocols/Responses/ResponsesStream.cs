@@ -1,8 +1,8 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
 using Pilotage.Core.Gateway;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Responses;
 
 /// <summary>
 /// A streamed answer as the Responses API's typed events: <c>response.created</c>, <c>response.in_progress</c>,

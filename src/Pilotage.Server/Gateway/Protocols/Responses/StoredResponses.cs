@@ -1,11 +1,12 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
-using Pilotage.Core.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Gateway.Protocols.Responses;
 
 /// <summary>
 /// Responses kept by Pilotage, for upstreams that keep no conversation state (any chat-completions server): a

@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using Pilotage.Server.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
-namespace Pilotage.Server.Telemetry;
+namespace Pilotage.Server.Gateway;
 
 /// <summary>
 /// One activity per gateway request, named and tagged by the OpenTelemetry GenAI semantic conventions

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace Pilotage.Server.Audit;
+namespace Pilotage.Server.Storage;
 
 /// <summary>
 /// One complete subtree of the audit Merkle tree: leaves (level 0) and every node an append completed. They

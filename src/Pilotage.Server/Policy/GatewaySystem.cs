@@ -1,20 +1,7 @@
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
-using Pilotage.Core.Specs;
 
-namespace Pilotage.Server.Gateway;
-
-internal static class ServingModeWire
-{
-    public static string ToWire(this ServingMode mode) => mode switch
-    {
-        ServingMode.Full => "full",
-        ServingMode.Draft => "draft",
-        ServingMode.Approval => "approval",
-        ServingMode.ReadOnly => "read_only",
-        _ => "shadow",
-    };
-}
+namespace Pilotage.Server.Policy;
 
 /// <summary>A system as the gateway serves it: its state plus what is derived once per snapshot.</summary>
 public sealed record GatewaySystem(SystemState State, DataBoundaryPolicy Boundary, IReadOnlySet<string> SideEffectingTools, Uri ChatUrl, Uri EmbeddingsUrl)

@@ -8,7 +8,7 @@ using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Storage;
 
-namespace Pilotage.Server.Gateway;
+namespace Pilotage.Server.Policy;
 
 /// <summary>A person as the gateway sees them.</summary>
 public sealed record Principal(long Id, string Email, Role Role, bool Active, FrozenSet<string> Groups);
@@ -20,7 +20,7 @@ public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt,
     /// The user's groups as every evidence record stores them (sorted JSON array), computed once per
     /// snapshot instead of once per request: a grant never changes, a new snapshot builds new grants.
     /// </summary>
-    public string GroupsJson { get; } = System.Text.Json.JsonSerializer.Serialize(User.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray);
+    public string GroupsJson { get; } = System.Text.Json.JsonSerializer.Serialize(User.Groups.Order(StringComparer.Ordinal).ToArray(), PolicyJsonContext.Default.StringArray);
 }
 
 public enum KeyProblem { None, Missing, Unknown, Revoked, Expired, Deactivated }
@@ -136,16 +136,14 @@ public sealed class PolicySnapshot
     }
 }
 
-/// <summary>Told after every committed control-plane command, so derived state can follow.</summary>
-public interface ICommitObserver
-{
-    Task OnCommittedAsync(CancellationToken ct);
-}
+/// <summary>The snapshot's own serialisation: a grant's groups as evidence stores them.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
+internal sealed partial class PolicyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>Holds the current <see cref="PolicySnapshot"/> and rebuilds it after each committed change.</summary>
 public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger, Hosting.PilotageServerOptions? options = null) : ICommitObserver, IDisposable
 {
-    private readonly bool _restrictOrphans = (options?.OrphanedSystems ?? Hosting.OrphanedSystems.RestrictToApproval) == Hosting.OrphanedSystems.RestrictToApproval;
+    private readonly bool _restrictOrphans = (options?.OrphanedSystems ?? OrphanedSystems.RestrictToApproval) == OrphanedSystems.RestrictToApproval;
 
     private readonly SemaphoreSlim _rebuild = new(1, 1);
     private PolicySnapshot _current = PolicySnapshot.Empty;

@@ -2,10 +2,11 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Metrics;
-using Pilotage.Server.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
 
-namespace Pilotage.Server.Pilots;
+namespace Pilotage.Server.Gateway;
 
 /// <summary>
 /// Marks gateway requests that are test cases of a running evaluation (header
