@@ -62,12 +62,11 @@ internal static class AuditCommand
             else
             {
                 if (parse.GetValue(publicKey) is not null) throw new CliException("--public-key is for --db; the server checks with its own key", ExitCodes.Usage);
-                using var client = cli.Connect(parse);
+                using var call = cli.Call(parse, ct);
                 raw = note is null
-                    ? await client.GetAsync("api/v1/audit/verify", ct)
-                    : await client.SendJsonAsync(HttpMethod.Post, "api/v1/audit/verify", new VerifyAgainstRequest(note), AuditJsonContext.Default.VerifyAgainstRequest, ct);
-                result = raw.Deserialize(ApiJsonContext.Default.AuditVerification)
-                    ?? throw new CliException($"the server at {client.ServerText} sent an empty verification");
+                    ? await call.GetAsync("api/v1/audit/verify")
+                    : await call.SendAsync(HttpMethod.Post, "api/v1/audit/verify", new VerifyAgainstRequest(note), AuditJsonContext.Default.VerifyAgainstRequest);
+                result = call.Read(raw, ApiJsonContext.Default.AuditVerification);
             }
             if (cli.WantsJson(parse)) cli.Output.Json(raw);
             if (result.Ok)
@@ -136,8 +135,8 @@ internal static class AuditCommand
         command.Options.Add(output);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            using var response = await client.OpenStreamAsync("api/v1/audit/export", ct);
+            using var call = cli.Call(parse, ct);
+            using var response = await call.OpenStreamAsync("api/v1/audit/export");
             await using var body = await response.Content.ReadAsStreamAsync(ct);
             var file = parse.GetValue(output);
             if (file is null)

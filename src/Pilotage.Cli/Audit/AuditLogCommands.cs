@@ -21,19 +21,15 @@ internal static class AuditLogCommands
         command.Options.Add(output);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.SendAsync(HttpMethod.Post, "api/v1/audit/checkpoints", null, ct);
-            var view = raw.Deserialize(AuditJsonContext.Default.CheckpointView) ?? throw new CliException($"the server at {client.ServerText} sent an empty checkpoint");
+            using var call = cli.Call(parse, ct);
+            var raw = await call.SendAsync(HttpMethod.Post, "api/v1/audit/checkpoints");
+            var view = call.Read(raw, AuditJsonContext.Default.CheckpointView);
             if (parse.GetValue(output) is { } file)
             {
                 AuditFiles.Write(file, view.Checkpoint);
-                if (cli.WantsJson(parse)) cli.Output.Json(raw);
-                else cli.Output.Line($"wrote a signed checkpoint of {view.TreeSize} entries (root {view.RootHash}) to {file}");
-                return ExitCodes.Ok;
+                return call.Show(raw, _ => call.Output.Line($"wrote a signed checkpoint of {view.TreeSize} entries (root {view.RootHash}) to {file}"));
             }
-            if (cli.WantsJson(parse)) cli.Output.Json(raw);
-            else cli.Output.Out.Write(view.Checkpoint);
-            return ExitCodes.Ok;
+            return call.Show(raw, _ => call.Output.Out.Write(view.Checkpoint));
         });
         return command;
     }
@@ -49,17 +45,16 @@ internal static class AuditLogCommands
         {
             var sequence = parse.GetValue(entry);
             if (sequence < 1) throw new CliException($"ENTRY_ID is an entry's sequence number, 1 or more; '{sequence}' is not one", ExitCodes.Usage);
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"api/v1/audit/proofs/{sequence}", ct);
+            using var call = cli.Call(parse, ct);
+            var raw = await call.GetAsync($"api/v1/audit/proofs/{sequence}");
             var text = Indented(raw);
             if (parse.GetValue(output) is { } file)
             {
                 AuditFiles.Write(file, text);
-                if (!cli.WantsJson(parse)) cli.Output.Line($"wrote the proof of entry {sequence} to {file}");
-                else cli.Output.Json(raw);
-                return ExitCodes.Ok;
+                return call.Show(raw, _ => call.Output.Line($"wrote the proof of entry {sequence} to {file}"));
             }
-            cli.Output.Out.Write(text);
+            // The proof is JSON already: printed as it will be checked, with or without --json.
+            call.Output.Out.Write(text);
             return ExitCodes.Ok;
         });
         return command;
@@ -138,9 +133,9 @@ internal static class AuditLogCommands
             }
             else
             {
-                using var client = cli.Connect(parse);
-                var raw = await client.GetAsync("api/v1/audit/public-key", ct);
-                key = raw.GetProperty("publicKey").GetString() ?? throw new CliException($"the server at {client.ServerText} sent no public key");
+                using var call = cli.Call(parse, ct);
+                var raw = await call.GetAsync("api/v1/audit/public-key");
+                key = raw.GetProperty("publicKey").GetString() ?? throw new CliException($"the server at {call.Client.ServerText} sent no public key");
             }
             if (cli.WantsJson(parse))
             {

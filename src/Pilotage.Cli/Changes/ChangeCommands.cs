@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Changes;
 
@@ -29,23 +28,15 @@ internal static class ChangeCommands
             var query = new List<string>();
             if (only is not null) query.Add("system=" + Args.Escape(only));
             if (which is not null) query.Add("status=" + Args.Escape(which));
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync("api/v1/changes" + (query.Count > 0 ? "?" + string.Join('&', query) : ""), ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var changes = raw.Deserialize(ChangesJsonContext.Default.IReadOnlyListChangeRequestView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync("api/v1/changes" + (query.Count > 0 ? "?" + string.Join('&', query) : "")), ChangesJsonContext.Default.IReadOnlyListChangeRequestView,
                 ["ID", "SYSTEM", "STATUS", "RISK", "REQUESTED BY", "REQUESTED", "CHANGES", "GATE"],
-                changes.Select(c => (IReadOnlyList<string>)
+                c =>
                 [
                     Args.Number(c.Id), c.System, c.Status, c.Risk, c.RequestedBy, Output.Time(c.RequestedAt),
                     Args.Short(string.Join(", ", c.Diff.Select(d => d.Path)), 60), Gate(c.Gate),
-                ]).ToList(),
+                ],
                 only is null ? "no change requests" : $"no change requests for {only}");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -68,15 +59,8 @@ internal static class ChangeCommands
         command.Arguments.Add(id);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"api/v1/changes/{Args.Number(parse.GetValue(id))}", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            Print(cli, raw.Deserialize(ChangesJsonContext.Default.ChangeRequestView) ?? throw new CliException("the server sent an empty change request"));
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            return call.Show(await call.GetAsync($"api/v1/changes/{Args.Number(parse.GetValue(id))}"), ChangesJsonContext.Default.ChangeRequestView, c => Print(call.Output, c));
         });
         return command;
     }
@@ -96,33 +80,26 @@ internal static class ChangeCommands
             {
                 throw new CliException($"pilotage change {verb} {number} needs --reason \"…\" (it is kept in the audit trail)", ExitCodes.Usage);
             }
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/changes/{Args.Number(number)}/{verb}",
-                new ChangeDecisionRequest(why), ChangesJsonContext.Default.ChangeDecisionRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ChangesJsonContext.Default.ChangeRequestView) ?? throw new CliException("the server sent an empty change request");
-            cli.Output.Line(view.Status == "applied"
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/changes/{Args.Number(number)}/{verb}",
+                new ChangeDecisionRequest(why), ChangesJsonContext.Default.ChangeDecisionRequest);
+            return call.ShowLine(answer, ChangesJsonContext.Default.ChangeRequestView, view => view.Status == "applied"
                 ? string.Create(CultureInfo.InvariantCulture, $"change request {view.Id} applied: {view.System} now serves config v{view.AppliedVersion}")
                 : $"change request {view.Id} of {view.System} is {view.Status}");
-            return ExitCodes.Ok;
         });
         return command;
     }
 
     /// <summary>What `apply` prints for a change request it opened: its id and the diff that waits for approval.</summary>
-    internal static void PrintRequested(CliContext cli, string slug, long id, IEnumerable<SpecChangeView> changes)
+    internal static void PrintRequested(Output output, string slug, long id, IEnumerable<SpecChangeView> changes)
     {
-        cli.Output.Line($"{slug}: change request {Args.Number(id)} opened; the configuration in force is unchanged until it is approved and applied (pilotage change approve|apply {Args.Number(id)})");
-        foreach (var change in changes) cli.Output.Line($"  {change.Path}: {change.Before ?? "(none)"} -> {change.After ?? "(removed)"}");
+        output.Line($"{slug}: change request {Args.Number(id)} opened; the configuration in force is unchanged until it is approved and applied (pilotage change approve|apply {Args.Number(id)})");
+        foreach (var change in changes) output.Line($"  {change.Path}: {change.Before ?? "(none)"} -> {change.After ?? "(removed)"}");
     }
 
-    private static void Print(CliContext cli, ChangeRequestView c)
+    private static void Print(Output output, ChangeRequestView c)
     {
-        cli.Output.Fields(
+        output.Fields(
         [
             ("Change request", Args.Number(c.Id)),
             ("System", $"{c.System} (risk {c.Risk})"),
@@ -132,8 +109,8 @@ internal static class ChangeCommands
             ("Applied", c.AppliedBy is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{c.AppliedBy} at {Output.Time(c.AppliedAt)} as config v{c.AppliedVersion}")),
             ("Gate", Gate(c.Gate)),
         ]);
-        cli.Output.Line("Diff:");
-        foreach (var change in c.Diff) cli.Output.Line($"  {change.Path}: {change.Before ?? "(none)"} -> {change.After ?? "(removed)"}");
+        output.Line("Diff:");
+        foreach (var change in c.Diff) output.Line($"  {change.Path}: {change.Before ?? "(none)"} -> {change.After ?? "(removed)"}");
     }
 
     private static string Gate(RegressionGateResult? gate) => gate is null ? "-" : string.Create(CultureInfo.InvariantCulture,
@@ -142,21 +119,19 @@ internal static class ChangeCommands
     /// <summary><c>pilotage metrics SYSTEM --by-version</c>: the key figures of every config version side by side.</summary>
     internal static async Task<int> ByVersionAsync(CliContext cli, ParseResult parse, string slug, CancellationToken ct)
     {
-        using var client = cli.Connect(parse);
-        var raw = await client.GetAsync($"api/v1/systems/{Args.Escape(slug)}/metrics/versions", ct);
-        if (cli.WantsJson(parse))
-        {
-            cli.Output.Json(raw);
-            return ExitCodes.Ok;
-        }
-        var versions = raw.Deserialize(ChangesJsonContext.Default.IReadOnlyListVersionMetricsView) ?? [];
+        using var call = cli.Call(parse, ct);
+        return call.Show(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/metrics/versions"), ChangesJsonContext.Default.IReadOnlyListVersionMetricsView,
+            versions => SideBySide(call.Output, slug, versions));
+    }
+
+    private static void SideBySide(Output output, string slug, IReadOnlyList<VersionMetricsView> versions)
+    {
         var headers = new List<string> { "METRIC" };
         headers.AddRange(versions.Select(v => $"v{Args.Number(v.ConfigVersion)}{(v.Current ? " *" : "")}"));
         var rows = ChangeRequestQueries.KeyMetrics.Select(metric => (IReadOnlyList<string>)
             [metric, .. versions.Select(v => v.Metrics.TryGetValue(metric, out var m) && m.Value is { } value
                 ? $"{Pilotage.Core.Metrics.MetricCatalogue.Format(metric, value)} ({Evidence.MetricsCommand.Samples(m.N)})" : "-")]).ToList();
-        cli.Output.Table(headers, rows, $"no config versions recorded for {slug}");
-        return ExitCodes.Ok;
+        output.Table(headers, rows, $"no config versions recorded for {slug}");
     }
 
     private static Argument<long> IdArgument() => new("ID") { Description = "The change request's number, as 'pilotage changes' lists it" };

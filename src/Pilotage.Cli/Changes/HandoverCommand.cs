@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Changes;
 
@@ -31,22 +30,15 @@ internal static class HandoverCommand
             var chosen = (target is null ? 0 : 1) + (parse.GetValue(accept) ? 1 : 0) + (parse.GetValue(cancel) ? 1 : 0);
             if (chosen != 1) throw new CliException($"say one of: pilotage handover {slug} --to EMAIL | --accept | --cancel", ExitCodes.Usage);
             var path = $"api/v1/systems/{Args.Escape(slug)}/handover";
-            using var client = cli.Connect(parse);
-            var raw = target is not null
-                ? await client.SendJsonAsync(HttpMethod.Post, path, new HandoverRequest(target, Args.Blank(parse.GetValue(reason))), ChangesJsonContext.Default.HandoverRequest, ct)
+            using var call = cli.Call(parse, ct);
+            var answer = target is not null
+                ? await call.SendAsync(HttpMethod.Post, path, new HandoverRequest(target, Args.Blank(parse.GetValue(reason))), ChangesJsonContext.Default.HandoverRequest)
                 : parse.GetValue(accept)
-                    ? await client.SendAsync(HttpMethod.Post, path + "/accept", null, ct)
-                    : await client.SendAsync(HttpMethod.Delete, path, null, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ChangesJsonContext.Default.OwnershipView) ?? throw new CliException("the server sent an empty answer");
-            cli.Output.Line(view.PendingOwner is { } pending
+                    ? await call.SendAsync(HttpMethod.Post, path + "/accept")
+                    : await call.SendAsync(HttpMethod.Delete, path);
+            return call.ShowLine(answer, ChangesJsonContext.Default.OwnershipView, view => view.PendingOwner is { } pending
                 ? $"{view.System}: handover to {pending} proposed; it takes effect when they run 'pilotage handover {view.System} --accept'"
                 : $"{view.System}: owned by {view.Owner}{(view.Orphaned ? " (orphaned: the owner is deactivated)" : "")}");
-            return ExitCodes.Ok;
         });
         return command;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Changes;
 
@@ -30,18 +29,11 @@ internal static class RetentionCommands
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/purge",
-                new PurgeRequest(parse.GetValue(olderThan)), ChangesJsonContext.Default.PurgeRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ChangesJsonContext.Default.PurgeView) ?? throw new CliException("the server sent an empty answer");
-            cli.Output.Line(string.Create(CultureInfo.InvariantCulture,
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/purge",
+                new PurgeRequest(parse.GetValue(olderThan)), ChangesJsonContext.Default.PurgeRequest);
+            return call.ShowLine(answer, ChangesJsonContext.Default.PurgeView, view => string.Create(CultureInfo.InvariantCulture,
                 $"{view.System}: content older than {view.OlderThanDays} days blanked: {view.Interactions} interactions, {view.Reviews} reviews, {view.Approvals} held answers, {view.Feedback} comments (hashes, figures and outcomes kept)"));
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -61,19 +53,12 @@ internal static class RetentionCommands
             var why = Args.Blank(parse.GetValue(reason));
             var releasing = parse.GetValue(release);
             if (!releasing && why is null) throw new CliException($"a legal hold needs a reason: pilotage hold {slug} --reason \"…\" (or --release)", ExitCodes.Usage);
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/hold" + (releasing ? "/release" : ""),
-                new HoldRequest(why), ChangesJsonContext.Default.HoldRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ChangesJsonContext.Default.LegalHoldView) ?? throw new CliException("the server sent an empty answer");
-            cli.Output.Line(view.Held
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/hold" + (releasing ? "/release" : ""),
+                new HoldRequest(why), ChangesJsonContext.Default.HoldRequest);
+            return call.ShowLine(answer, ChangesJsonContext.Default.LegalHoldView, view => view.Held
                 ? $"{view.System}: under legal hold ({view.Reason}); nothing is purged until it is released"
                 : $"{view.System}: legal hold released by {view.By}; purging resumes");
-            return ExitCodes.Ok;
         });
         return command;
     }

@@ -66,5 +66,11 @@ internal sealed class CliContext(CliConsole console)
         return new ControlClient(server, token);
     }
 
+    /// <summary>
+    /// Connects (<see cref="Connect"/>) for one verb's requests, printing their answers as <c>--json</c> asks.
+    /// The caller disposes it.
+    /// </summary>
+    public ServerCall Call(ParseResult parse, CancellationToken ct) => new(Connect(parse), Output, WantsJson(parse), ct);
+
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -39,28 +39,21 @@ internal static class ImportCommand
                 Report(cli, json, local.Errors, Path.GetFileName(path));
                 return ExitCodes.Failure;
             }
-            using var client = cli.Connect(parse);
+            using var call = cli.Call(parse, ct);
             var content = new ByteArrayContent(bytes);
             content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
-            JsonElement raw;
+            JsonElement answer;
             try
             {
-                raw = await client.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/import", content, ct);
+                answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/import", content);
             }
             catch (ApiProblemException problem) when (Errors(problem.Body) is { Count: > 0 } errors)
             {
                 Report(cli, json, errors, Path.GetFileName(path));
                 return ExitCodes.Failure;
             }
-            if (json)
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var result = raw.Deserialize(ApiJsonContext.Default.ImportResponse)
-                ?? throw new CliException($"the server sent an empty answer to the import into '{slug}'");
-            cli.Output.Line($"{result.System}: imported {Args.Number(result.Imported)}, already present {Args.Number(result.AlreadyPresent)}");
-            return ExitCodes.Ok;
+            return call.ShowLine(answer, ApiJsonContext.Default.ImportResponse,
+                result => $"{result.System}: imported {Args.Number(result.Imported)}, already present {Args.Number(result.AlreadyPresent)}");
         });
         return command;
     }

@@ -65,31 +65,30 @@ internal static class MetricsCommand
             if (end is { } e) query.Add("to=" + Args.Escape(e.ToString("o", CultureInfo.InvariantCulture)));
             var path = $"api/v1/systems/{Args.Escape(slug)}/metrics" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
 
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync(path, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var rows = new List<IReadOnlyList<string>>();
-            if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("metrics", out var metrics) && metrics.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var metric in metrics.EnumerateObject())
-                {
-                    rows.Add(Row(metric.Name, metric.Value));
-                }
-            }
-            cli.Output.Table(["METRIC", "VALUE", "UNIT", "SAMPLES", "95 % INTERVAL"], rows, $"no figures for {slug} yet");
-            if (raw.ValueKind == JsonValueKind.Object && raw.TryGetProperty("reviewForecast", out var forecast)
-                && forecast.ValueKind == JsonValueKind.Object && forecast.TryGetProperty("summary", out var summary) && summary.ValueKind == JsonValueKind.String)
-            {
-                cli.Output.Line();
-                cli.Output.Line("review forecast: " + Args.OneLine(summary.GetString()));
-            }
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            return call.Show(await call.GetAsync(path), answer => Print(call.Output, slug, answer));
         });
         return command;
+    }
+
+    /// <summary>The figures as a table, then the review forecast's summary.</summary>
+    private static void Print(Output output, string slug, JsonElement answer)
+    {
+        var rows = new List<IReadOnlyList<string>>();
+        if (answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("metrics", out var metrics) && metrics.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var metric in metrics.EnumerateObject())
+            {
+                rows.Add(Row(metric.Name, metric.Value));
+            }
+        }
+        output.Table(["METRIC", "VALUE", "UNIT", "SAMPLES", "95 % INTERVAL"], rows, $"no figures for {slug} yet");
+        if (answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("reviewForecast", out var forecast)
+            && forecast.ValueKind == JsonValueKind.Object && forecast.TryGetProperty("summary", out var summary) && summary.ValueKind == JsonValueKind.String)
+        {
+            output.Line();
+            output.Line("review forecast: " + Args.OneLine(summary.GetString()));
+        }
     }
 
     /// <summary>

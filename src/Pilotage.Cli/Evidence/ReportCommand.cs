@@ -36,8 +36,8 @@ internal static class ReportCommand
             var json = cli.WantsJson(parse);
             var target = Args.Blank(parse.GetValue(output));
             var toStdout = target == "-" || (target is null && ext == "md" && !json);
-            using var client = cli.Connect(parse);
-            using var response = await client.OpenStreamAsync($"api/v1/systems/{Args.Escape(slug)}/report?format={ext}", ct);
+            using var call = cli.Call(parse, ct);
+            using var response = await call.OpenStreamAsync($"api/v1/systems/{Args.Escape(slug)}/report?format={ext}");
             if (toStdout)
             {
                 var text = await response.Content.ReadAsStringAsync(ct);

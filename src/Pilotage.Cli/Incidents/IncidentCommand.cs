@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Incidents;
 using Pilotage.Core.Specs;
@@ -59,18 +58,11 @@ internal static class IncidentCommand
             var what = Args.Blank(parse.GetValue(title)) ?? throw new CliException("an incident needs a title: --title \"what happened\"", ExitCodes.Usage);
             var request = new FileIncidentRequest(slug, parse.GetValue(kind) ?? "incident", parse.GetValue(severity), what,
                 Args.Blank(parse.GetValue(description)), parse.GetValue(interactions) ?? []);
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, "api/v1/incidents", request, ApiJsonContext.Default.FileIncidentRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var incident = View(raw, "filing the incident");
-            var line = $"filed {incident.Kind.Replace('_', ' ')} {Id(incident.Id)} ({incident.Severity}) against {incident.System}: {Args.OneLine(incident.Title)}";
-            if (incident.Severity is "high" or "critical") line += "; the owner is notified";
-            cli.Output.Line(line);
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/incidents", request, ApiJsonContext.Default.FileIncidentRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.IncidentView, incident =>
+                $"filed {incident.Kind.Replace('_', ' ')} {Id(incident.Id)} ({incident.Severity}) against {incident.System}: {Args.OneLine(incident.Title)}"
+                + (incident.Severity is "high" or "critical" ? "; the owner is notified" : ""));
         });
         return command;
     }
@@ -92,22 +84,11 @@ internal static class IncidentCommand
             if (Args.Blank(parse.GetValue(system)) is { } s) query.Add("system=" + Args.Escape(s));
             if (parse.GetValue(status) is { } st) query.Add("status=" + Args.Escape(st));
             if (parse.GetValue(kind) is { } k) query.Add("kind=" + Args.Escape(k));
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync("api/v1/incidents" + (query.Count > 0 ? "?" + string.Join('&', query) : ""), ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var incidents = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListIncidentView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync("api/v1/incidents" + (query.Count > 0 ? "?" + string.Join('&', query) : "")), ApiJsonContext.Default.IReadOnlyListIncidentView,
                 ["ID", "SYSTEM", "KIND", "SEVERITY", "STATUS", "ASSIGNED", "REPORTED", "TITLE"],
-                incidents.Select(i => (IReadOnlyList<string>)
-                [
-                    Id(i.Id), i.System, i.Kind, i.Severity, i.Status, i.AssignedTo ?? "-", Output.Time(i.ReportedAt), Args.Short(i.Title, 60),
-                ]).ToList(),
+                i => [Id(i.Id), i.System, i.Kind, i.Severity, i.Status, i.AssignedTo ?? "-", Output.Time(i.ReportedAt), Args.Short(i.Title, 60)],
                 query.Count == 0 ? "no incidents; file one with 'pilotage incident file SYSTEM --severity S --title T'" : "no incidents match");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -119,15 +100,8 @@ internal static class IncidentCommand
         command.Arguments.Add(id);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"api/v1/incidents/{Id(parse.GetValue(id))}", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var i = View(raw, "the incident");
-            cli.Output.Fields(
+            using var call = cli.Call(parse, ct);
+            return call.Show(await call.GetAsync($"api/v1/incidents/{Id(parse.GetValue(id))}"), ApiJsonContext.Default.IncidentView, i => call.Output.Fields(
             [
                 ("incident", Id(i.Id)),
                 ("system", i.System),
@@ -143,8 +117,7 @@ internal static class IncidentCommand
                 ("resolved", Output.Time(i.ResolvedAt)),
                 ("review note", i.ReviewNote is null ? "-" : Args.OneLine(i.ReviewNote)),
                 ("interactions", i.Interactions.Count == 0 ? "-" : string.Join(", ", i.Interactions)),
-            ]);
-            return ExitCodes.Ok;
+            ]));
         });
         return command;
     }
@@ -172,24 +145,15 @@ internal static class IncidentCommand
             {
                 throw new CliException($"nothing to change: give --status, --assign, --note or --severity (see 'pilotage incident update --help')", ExitCodes.Usage);
             }
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Patch, $"api/v1/incidents/{Id(number)}", request, ApiJsonContext.Default.UpdateIncidentRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var i = View(raw, "the update");
-            cli.Output.Line($"incident {Id(i.Id)} ({i.System}): {i.Status}, {i.Severity}, {(i.AssignedTo is null ? "unassigned" : "assigned to " + i.AssignedTo)}");
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/incidents/{Id(number)}", request, ApiJsonContext.Default.UpdateIncidentRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.IncidentView,
+                i => $"incident {Id(i.Id)} ({i.System}): {i.Status}, {i.Severity}, {(i.AssignedTo is null ? "unassigned" : "assigned to " + i.AssignedTo)}");
         });
         return command;
     }
 
     private static Argument<long> IdArgument() => new("ID") { Description = "The incident's number, as 'pilotage incident list' shows it" };
-
-    private static IncidentView View(JsonElement raw, string what) =>
-        raw.Deserialize(ApiJsonContext.Default.IncidentView) ?? throw new CliException($"the server sent an empty answer to {what}");
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 }

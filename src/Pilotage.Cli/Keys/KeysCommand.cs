@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.Keys;
@@ -31,23 +30,19 @@ internal static class KeysCommand
         command.SetAction(async (parse, ct) =>
         {
             var expiresAt = ParseExpiry(parse.GetValue(expires));
-            using var client = cli.Connect(parse);
-            var request = new CreateKeyRequest(parse.GetValue(user), parse.GetValue(name), expiresAt);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, "api/v1/keys", request, ApiJsonContext.Default.CreateKeyRequest, ct);
-            if (cli.WantsJson(parse))
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/keys",
+                new CreateKeyRequest(parse.GetValue(user), parse.GetValue(name), expiresAt), ApiJsonContext.Default.CreateKeyRequest);
+            return call.Show(answer, ApiJsonContext.Default.CreatedKey, key =>
             {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var key = raw.Deserialize(ApiJsonContext.Default.CreatedKey)!;
-            var expiry = key.ExpiresAt is null ? "does not expire" : $"expires {Output.Time(key.ExpiresAt)}";
-            cli.Output.Line($"created key {key.Id} for {key.User}{(key.Name is null ? "" : $" ({key.Name})")}; it {expiry}");
-            cli.Output.Line();
-            cli.Output.Line($"    {key.Key}");
-            cli.Output.Line();
-            cli.Output.Line("This is the only time the secret is shown: Pilotage stores only a hash of it and cannot show it again.");
-            cli.Output.Line("Keep it somewhere safe, e.g. export PILOTAGE_TOKEN=<key> for the CLI. Lost it? Revoke it and create another.");
-            return ExitCodes.Ok;
+                var expiry = key.ExpiresAt is null ? "does not expire" : $"expires {Output.Time(key.ExpiresAt)}";
+                call.Output.Line($"created key {key.Id} for {key.User}{(key.Name is null ? "" : $" ({key.Name})")}; it {expiry}");
+                call.Output.Line();
+                call.Output.Line($"    {key.Key}");
+                call.Output.Line();
+                call.Output.Line("This is the only time the secret is shown: Pilotage stores only a hash of it and cannot show it again.");
+                call.Output.Line("Keep it somewhere safe, e.g. export PILOTAGE_TOKEN=<key> for the CLI. Lost it? Revoke it and create another.");
+            });
         });
         return command;
     }
@@ -57,19 +52,11 @@ internal static class KeysCommand
         var command = cli.ClientCommand("list", "List API keys (yours; admins and auditors see everyone's). Secrets are never shown.");
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync("api/v1/keys", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var keys = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListKeyView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync("api/v1/keys"), ApiJsonContext.Default.IReadOnlyListKeyView,
                 ["ID", "USER", "NAME", "STATE", "CREATED", "EXPIRES"],
-                keys.Select(k => (IReadOnlyList<string>)[k.Id, k.User, k.Name ?? "-", k.State, Output.Time(k.CreatedAt), Output.Time(k.ExpiresAt)]).ToList(),
+                k => [k.Id, k.User, k.Name ?? "-", k.State, Output.Time(k.CreatedAt), Output.Time(k.ExpiresAt)],
                 "no keys");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -81,16 +68,9 @@ internal static class KeysCommand
         command.Arguments.Add(id);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.SendAsync(HttpMethod.Delete, $"api/v1/keys/{Uri.EscapeDataString(parse.GetValue(id)!)}", null, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var key = raw.Deserialize(ApiJsonContext.Default.KeyView)!;
-            cli.Output.Line($"revoked key {key.Id} of {key.User} (at {Output.Time(key.RevokedAt)})");
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Delete, $"api/v1/keys/{Args.Escape(parse.GetValue(id)!)}");
+            return call.ShowLine(answer, ApiJsonContext.Default.KeyView, key => $"revoked key {key.Id} of {key.User} (at {Output.Time(key.RevokedAt)})");
         });
         return command;
     }

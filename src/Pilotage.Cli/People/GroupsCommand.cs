@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.People;
@@ -28,15 +27,10 @@ internal static class GroupsCommand
         command.Options.Add(description);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, "api/v1/groups", new CreateGroupRequest(parse.GetValue(name), parse.GetValue(description)), ApiJsonContext.Default.CreateGroupRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            cli.Output.Line($"created group {raw.Deserialize(ApiJsonContext.Default.GroupView)!.Name}");
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/groups",
+                new CreateGroupRequest(parse.GetValue(name), parse.GetValue(description)), ApiJsonContext.Default.CreateGroupRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.GroupView, group => $"created group {group.Name}");
         });
         return command;
     }
@@ -46,19 +40,11 @@ internal static class GroupsCommand
         var command = cli.ClientCommand("list", "List groups with their members.");
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync("api/v1/groups", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var groups = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListGroupView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync("api/v1/groups"), ApiJsonContext.Default.IReadOnlyListGroupView,
                 ["GROUP", "MEMBERS", "DESCRIPTION"],
-                groups.Select(g => (IReadOnlyList<string>)[g.Name, g.Members.Count == 0 ? "-" : string.Join(",", g.Members), g.Description ?? "-"]).ToList(),
+                g => [g.Name, g.Members.Count == 0 ? "-" : string.Join(",", g.Members), g.Description ?? "-"],
                 "no groups");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -72,21 +58,14 @@ internal static class GroupsCommand
         command.Arguments.Add(email);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.SendAsync(method, $"api/v1/groups/{Uri.EscapeDataString(parse.GetValue(group)!)}/members/{Uri.EscapeDataString(parse.GetValue(email)!)}", null, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var change = raw.Deserialize(ApiJsonContext.Default.MembershipChange)!;
-            cli.Output.Line(change.Result switch
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(method, $"api/v1/groups/{Args.Escape(parse.GetValue(group)!)}/members/{Args.Escape(parse.GetValue(email)!)}");
+            return call.ShowLine(answer, ApiJsonContext.Default.MembershipChange, change => change.Result switch
             {
                 "added" => $"added {change.Email} to {change.Group}",
                 "removed" => $"removed {change.Email} from {change.Group}",
                 _ => method == HttpMethod.Put ? $"{change.Email} is already in {change.Group}" : $"{change.Email} was not in {change.Group}",
             });
-            return ExitCodes.Ok;
         });
         return command;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.People;
@@ -33,18 +32,12 @@ internal static class UsersCommand
         command.Options.Add(name);
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
+            using var call = cli.Call(parse, ct);
             var groupList = (parse.GetValue(groups) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var request = new CreateUserRequest(parse.GetValue(email), parse.GetValue(role), groupList, parse.GetValue(name));
-            var raw = await client.SendJsonAsync(HttpMethod.Post, "api/v1/users", request, ApiJsonContext.Default.CreateUserRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var user = raw.Deserialize(ApiJsonContext.Default.UserView)!;
-            cli.Output.Line($"added {user.Email} (role {user.Role}{(user.Groups.Count > 0 ? ", groups " + string.Join(", ", user.Groups) : "")})");
-            return ExitCodes.Ok;
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/users", request, ApiJsonContext.Default.CreateUserRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.UserView,
+                user => $"added {user.Email} (role {user.Role}{(user.Groups.Count > 0 ? ", groups " + string.Join(", ", user.Groups) : "")})");
         });
         return command;
     }
@@ -54,19 +47,11 @@ internal static class UsersCommand
         var command = cli.ClientCommand("list", "List everyone with their role, groups and whether they are active.");
         command.SetAction(async (parse, ct) =>
         {
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync("api/v1/users", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var users = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListUserView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync("api/v1/users"), ApiJsonContext.Default.IReadOnlyListUserView,
                 ["EMAIL", "NAME", "ROLE", "ACTIVE", "GROUPS"],
-                users.Select(u => (IReadOnlyList<string>)[u.Email, u.DisplayName ?? "-", u.Role, u.Active ? "yes" : "no", u.Groups.Count == 0 ? "-" : string.Join(",", u.Groups)]).ToList(),
+                u => [u.Email, u.DisplayName ?? "-", u.Role, u.Active ? "yes" : "no", u.Groups.Count == 0 ? "-" : string.Join(",", u.Groups)],
                 "no users");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -89,16 +74,9 @@ internal static class UsersCommand
             {
                 throw new CliException("nothing to change: give --role, --active or --name", ExitCodes.Usage);
             }
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Patch, $"api/v1/users/{Uri.EscapeDataString(parse.GetValue(email)!)}", request, ApiJsonContext.Default.UpdateUserRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var user = raw.Deserialize(ApiJsonContext.Default.UserView)!;
-            cli.Output.Line($"{user.Email}: role {user.Role}, {(user.Active ? "active" : "deactivated")}");
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/users/{Args.Escape(parse.GetValue(email)!)}", request, ApiJsonContext.Default.UpdateUserRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.UserView, user => $"{user.Email}: role {user.Role}, {(user.Active ? "active" : "deactivated")}");
         });
         return command;
     }

@@ -71,8 +71,8 @@ internal static class EvalCommand
                 await cli.Console.Error.WriteLineAsync($"warning: {coverage.Message}");
             }
             var options = new EvalOptions(parse.GetValue(concurrency), parse.GetValue(retries), TimeSpan.FromSeconds(parse.GetValue(timeout)));
-            using var client = cli.Connect(parse);
-            var runner = new EvalRunner(cli, client, slug, testSet, Convert.ToHexStringLower(SHA256.HashData(bytes)), options, json, parse.GetValue(change));
+            using var call = cli.Call(parse, ct);
+            var runner = new EvalRunner(cli, call.Client, slug, testSet, Convert.ToHexStringLower(SHA256.HashData(bytes)), options, json, parse.GetValue(change));
             return await runner.RunAsync(ct);
         });
         return command;

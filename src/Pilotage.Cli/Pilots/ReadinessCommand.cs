@@ -49,61 +49,57 @@ internal static class ReadinessCommand
                 ?? throw new CliException($"name the question to answer: pilotage readiness {slug} answer QUESTION_ID \"…\" ('pilotage readiness {slug}' lists them)", ExitCodes.Usage);
             var answer = Args.Blank(string.Join(' ', parse.GetValue(text) ?? []))
                 ?? throw new CliException($"the answer is empty: pilotage readiness {slug} answer {id} \"…\"", ExitCodes.Usage);
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Put, $"api/v1/systems/{Args.Escape(slug)}/readiness/{Args.Escape(id)}", w =>
+            using var call = cli.Call(parse, ct);
+            var raw = await call.SendAsync(HttpMethod.Put, $"api/v1/systems/{Args.Escape(slug)}/readiness/{Args.Escape(id)}", w =>
             {
                 w.WriteStartObject();
                 w.WriteString("answer", answer);
                 w.WriteEndObject();
-            }, ct);
-            if (cli.WantsJson(parse))
+            });
+            if (call.Json && raw.ValueKind == JsonValueKind.Undefined)
             {
-                if (raw.ValueKind == JsonValueKind.Undefined)
+                // An empty answer: the JSON says what was recorded.
+                call.Output.Json(w =>
                 {
-                    cli.Output.Json(w =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("system", slug);
-                        w.WriteString("question", id);
-                        w.WriteString("answer", answer);
-                        w.WriteEndObject();
-                    });
-                }
-                else
-                {
-                    cli.Output.Json(raw);
-                }
+                    w.WriteStartObject();
+                    w.WriteString("system", slug);
+                    w.WriteString("question", id);
+                    w.WriteString("answer", answer);
+                    w.WriteEndObject();
+                });
                 return ExitCodes.Ok;
             }
-            var status = Find(raw, id) is { } item ? Str(item, "status") : null;
-            cli.Output.Line(status is null ? $"{slug}: answered {id}" : $"{slug}: answered {id}; now {Status(status)}");
-            return ExitCodes.Ok;
+            return call.Show(raw, recorded =>
+            {
+                var status = Find(recorded, id) is { } item ? Str(item, "status") : null;
+                call.Output.Line(status is null ? $"{slug}: answered {id}" : $"{slug}: answered {id}; now {Status(status)}");
+            });
         });
         return command;
     }
 
     private static async Task<int> ShowAsync(CliContext cli, ParseResult parse, string slug, CancellationToken ct)
     {
-        using var client = cli.Connect(parse);
-        var raw = await client.GetAsync($"api/v1/systems/{Args.Escape(slug)}/readiness", ct);
-        if (cli.WantsJson(parse))
-        {
-            cli.Output.Json(raw);
-            return ExitCodes.Ok;
-        }
+        using var call = cli.Call(parse, ct);
+        return call.Show(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/readiness"), raw => Print(call.Output, slug, raw));
+    }
+
+    /// <summary>The questions by group, each group a table, then the verdict.</summary>
+    private static void Print(Output output, string slug, JsonElement raw)
+    {
         var items = Items(raw).Select(Question.From).ToList();
         if (items.Count == 0)
         {
-            cli.Output.Line($"no readiness questions for {slug}");
-            return ExitCodes.Ok;
+            output.Line($"no readiness questions for {slug}");
+            return;
         }
         var first = true;
         foreach (var group in items.GroupBy(q => q.Group))
         {
-            if (!first) cli.Output.Line();
+            if (!first) output.Line();
             first = false;
-            cli.Output.Line(group.First().GroupTitle ?? GroupTitle(group.Key));
-            cli.Output.Table(
+            output.Line(group.First().GroupTitle ?? GroupTitle(group.Key));
+            output.Table(
                 ["ID", "STATUS", "QUESTION", "ANSWER"],
                 group.Select(q => (IReadOnlyList<string>)[q.Id, Status(q.Status), q.Text, Args.Short(q.Answer, 70)]).ToList(),
                 "");
@@ -115,12 +111,11 @@ internal static class ReadinessCommand
             var blockers = raw.TryGetProperty("blockers", out var b) && b.ValueKind == JsonValueKind.Array
                 ? b.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : x.GetRawText()).ToList()
                 : [];
-            cli.Output.Line();
-            if (summary is not null) cli.Output.Line(Args.OneLine(summary));
-            else if (ready is { } yes) cli.Output.Line(yes ? "ready to proceed" : "not ready to proceed");
-            if (blockers.Count > 0 && summary is null) cli.Output.Line("blocking: " + string.Join(", ", blockers));
+            output.Line();
+            if (summary is not null) output.Line(Args.OneLine(summary));
+            else if (ready is { } yes) output.Line(yes ? "ready to proceed" : "not ready to proceed");
+            if (blockers.Count > 0 && summary is null) output.Line("blocking: " + string.Join(", ", blockers));
         }
-        return ExitCodes.Ok;
     }
 
     /// <summary>One question as the server lists it: flat, or a question object with its assessment around it.</summary>

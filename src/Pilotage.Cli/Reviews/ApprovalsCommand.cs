@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.Reviews;
@@ -38,24 +37,16 @@ internal static class ApprovalsCommand
             var which = parse.GetValue(state) ?? "pending";
             var query = $"api/v1/approvals?state={Uri.EscapeDataString(which)}";
             if (only is not null) query += $"&system={Uri.EscapeDataString(only)}";
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync(query, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var approvals = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListApprovalView) ?? [];
             var scope = only is null ? "" : $" for {only}";
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync(query), ApiJsonContext.Default.IReadOnlyListApprovalView,
                 ["ID", "SYSTEM", "STATE", "HELD", "DECIDED BY", "DECIDED", "REASON"],
-                approvals.Select(a => (IReadOnlyList<string>)
+                a =>
                 [
                     a.InteractionId, a.System, a.State, Output.Time(a.HeldAt), a.DecidedBy ?? "-", Output.Time(a.DecidedAt),
                     a.Reason is null ? "-" : a.Reason.ReplaceLineEndings(" ").Trim(),
-                ]).ToList(),
+                ],
                 which == "pending" ? $"no answers waiting for approval{scope}; nothing to review" : $"no {which} answers{scope}");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -94,20 +85,12 @@ internal static class ApprovalsCommand
 
     private static async Task<int> DecideAsync(CliContext cli, ParseResult parse, string interaction, string verb, string? reason, CancellationToken ct)
     {
-        using var client = cli.Connect(parse);
-        var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/approvals/{Uri.EscapeDataString(interaction)}/{verb}",
-            new ApprovalEndpoints.ReasonBody(reason), ApiJsonContext.Default.ReasonBody, ct);
-        if (cli.WantsJson(parse))
-        {
-            cli.Output.Json(raw);
-            return ExitCodes.Ok;
-        }
-        var view = raw.Deserialize(ApiJsonContext.Default.ApprovalView)
-            ?? throw new CliException($"the server sent an empty answer to the {verb} of '{interaction}'");
-        cli.Output.Line(view.State == "released"
+        using var call = cli.Call(parse, ct);
+        var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/approvals/{Args.Escape(interaction)}/{verb}",
+            new ApprovalEndpoints.ReasonBody(reason), ApiJsonContext.Default.ReasonBody);
+        return call.ShowLine(answer, ApiJsonContext.Default.ApprovalView, view => view.State == "released"
             ? $"released {view.InteractionId} ({view.System}); the app can now fetch it"
             : $"rejected {view.InteractionId} ({view.System}): {view.Reason}");
-        return ExitCodes.Ok;
     }
 
     private static Argument<string> IdArgument() => new("ID")

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.Reviews;
@@ -27,22 +26,11 @@ internal static class ReviewsCommand
             var only = Args.Blank(parse.GetValue(system));
             var query = $"api/v1/reviews?limit={parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)}";
             if (only is not null) query += "&system=" + Args.Escape(only);
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync(query, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var items = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListReviewQueueItem) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync(query), ApiJsonContext.Default.IReadOnlyListReviewQueueItem,
                 ["ID", "SYSTEM", "KIND", "WAITING", "OPENED BY", "ANSWER"],
-                items.Select(i => (IReadOnlyList<string>)
-                [
-                    i.InteractionId, i.System, i.Held ? i.Kind + " (held)" : i.Kind, Age(i.AgeSeconds), i.OpenedBy ?? "-", Args.Short(i.Answer ?? "-", 60),
-                ]).ToList(),
+                i => [i.InteractionId, i.System, i.Held ? i.Kind + " (held)" : i.Kind, Age(i.AgeSeconds), i.OpenedBy ?? "-", Args.Short(i.Answer ?? "-", 60)],
                 only is null ? "no answers waiting for review; the queue is empty" : $"no answers waiting for review for {only}; the queue is empty");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -95,27 +83,23 @@ internal static class ReviewsCommand
             }
             var tagList = parse.GetValue(tags) is { Length: > 0 } given ? given.Select(t => t.Trim()).Where(t => t.Length > 0).ToList() : null;
             var body = new ReviewRequest(what, text, parse.GetValue(seconds), null, Args.Blank(parse.GetValue(reason)), tagList, Args.Blank(parse.GetValue(escalateTo)));
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/interactions/{Args.Escape(interaction)}/review", body, ApiJsonContext.Default.ReviewRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var receipt = raw.Deserialize(ApiJsonContext.Default.ReviewReceipt)
-                ?? throw new CliException($"the server sent an empty answer to the review of '{interaction}'");
-            var review = receipt.Review;
-            var line = receipt.Status switch
-            {
-                "replaced" => $"{review.InteractionId} ({review.System}): review replaced, now {review.Outcome}",
-                "unchanged" => $"{review.InteractionId} ({review.System}): already reviewed {review.Outcome}; nothing changed",
-                _ => $"{review.InteractionId} ({review.System}): {review.Outcome}",
-            };
-            if (receipt.Approval is { } approval) line += $"; held answer {approval}";
-            cli.Output.Line(line);
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/interactions/{Args.Escape(interaction)}/review", body, ApiJsonContext.Default.ReviewRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.ReviewReceipt, Receipt);
         });
         return command;
+    }
+
+    private static string Receipt(ReviewReceipt receipt)
+    {
+        var review = receipt.Review;
+        var line = receipt.Status switch
+        {
+            "replaced" => $"{review.InteractionId} ({review.System}): review replaced, now {review.Outcome}",
+            "unchanged" => $"{review.InteractionId} ({review.System}): already reviewed {review.Outcome}; nothing changed",
+            _ => $"{review.InteractionId} ({review.System}): {review.Outcome}",
+        };
+        return receipt.Approval is { } approval ? line + $"; held answer {approval}" : line;
     }
 
     private static string Age(double seconds) => seconds switch

@@ -62,9 +62,9 @@ internal static class LifecycleCommands
             {
                 throw new CliException("this version of the server does not take --override on decisions", ExitCodes.Usage);
             }
-            using var client = cli.Connect(parse);
-            // Written by hand: 'override' is sent only when asked for, so a plain decision reads exactly as before.
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/decisions", w =>
+            using var call = cli.Call(parse, ct);
+            // Written by hand: 'override' is sent only when asked for, so a plain decision carries no such field.
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/decisions", w =>
             {
                 w.WriteStartObject();
                 w.WriteString("outcome", what);
@@ -72,18 +72,10 @@ internal static class LifecycleCommands
                 if (newEnd is { } end) w.WriteString("newEndDate", end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
                 if (overriding) w.WriteBoolean("override", true);
                 w.WriteEndObject();
-            }, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var decision = raw.Deserialize(ApiJsonContext.Default.DecisionView)
-                ?? throw new CliException($"the server sent an empty answer to the decision on '{slug}'");
-            cli.Output.Line(decision.Outcome == "extend"
+            });
+            return call.ShowLine(answer, ApiJsonContext.Default.DecisionView, decision => decision.Outcome == "extend"
                 ? $"{decision.System}: pilot extended to {Date(decision.NewEndDate)} (decision {Id(decision.Id)} by {decision.DecidedBy})"
                 : $"{decision.System}: {From(decision)} → {To(decision)} (decision {Id(decision.Id)} by {decision.DecidedBy})");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -96,24 +88,16 @@ internal static class LifecycleCommands
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/decisions", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var decisions = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListDecisionView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/decisions"), ApiJsonContext.Default.IReadOnlyListDecisionView,
                 ["ID", "WHEN", "WHO", "OUTCOME", "FROM → TO", "REASON"],
-                decisions.Select(d => (IReadOnlyList<string>)
+                d =>
                 [
                     Id(d.Id), Output.Time(d.DecidedAt), d.DecidedBy,
                     d.Outcome == "extend" ? $"extend to {Date(d.NewEndDate)}" : d.Outcome,
                     $"{From(d)} → {To(d)}", OneLine(d.Reason),
-                ]).ToList(),
+                ],
                 $"no decisions recorded for {slug} yet; 'pilotage decide {slug} pilot --reason \"…\"' starts its pilot");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -150,17 +134,8 @@ internal static class LifecycleCommands
                 return await PauseAllAsync(cli, parse, why, ct);
             }
             if (slug is null) throw new CliException("name the system to pause, or use --all to pause every serving system (see 'pilotage pause --help')", ExitCodes.Usage);
-            using var client = cli.Connect(parse);
-            var raw = await PauseOneAsync(client, slug, why, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ApiJsonContext.Default.LifecycleView)
-                ?? throw new CliException($"the server sent an empty answer to pausing '{slug}'");
-            cli.Output.Line(Paused(view, previous: null));
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            return call.ShowLine(await PauseOneAsync(call, slug, why), ApiJsonContext.Default.LifecycleView, view => Paused(view, previous: null));
         });
         return command;
     }
@@ -176,18 +151,9 @@ internal static class LifecycleCommands
         {
             var slug = parse.GetValue(system)!;
             var why = RequireReason(parse.GetValue(reason), $"resuming '{slug}'", $"pilotage resume {slug} --reason \"…\"");
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/resume",
-                new ReasonRequest(why), ApiJsonContext.Default.ReasonRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ApiJsonContext.Default.LifecycleView)
-                ?? throw new CliException($"the server sent an empty answer to resuming '{slug}'");
-            cli.Output.Line($"{view.System}: resumed, now {Phase(view.Phase, view.Stage)}");
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/resume", new ReasonRequest(why), ApiJsonContext.Default.ReasonRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.LifecycleView, view => $"{view.System}: resumed, now {Phase(view.Phase, view.Stage)}");
         });
         return command;
     }
@@ -198,10 +164,10 @@ internal static class LifecycleCommands
     /// </summary>
     private static async Task<int> PauseAllAsync(CliContext cli, ParseResult parse, string reason, CancellationToken ct)
     {
-        using var client = cli.Connect(parse);
-        var systems = (await client.GetAsync("api/v1/systems", ct)).Deserialize(ApiJsonContext.Default.IReadOnlyListSystemSummary) ?? [];
+        using var call = cli.Call(parse, ct);
+        var systems = call.Read(await call.GetAsync("api/v1/systems"), ApiJsonContext.Default.IReadOnlyListSystemSummary);
         var serving = systems.Where(s => ServingPhases.Contains(s.Phase, StringComparer.OrdinalIgnoreCase)).ToList();
-        var json = cli.WantsJson(parse);
+        var json = call.Json;
         var paused = new List<JsonElement>();
         var failed = new List<(string System, string Error)>();
         foreach (var system in serving)
@@ -209,7 +175,7 @@ internal static class LifecycleCommands
             ct.ThrowIfCancellationRequested();
             try
             {
-                var raw = await PauseOneAsync(client, system.Slug, reason, ct);
+                var raw = await PauseOneAsync(call, system.Slug, reason);
                 paused.Add(raw);
                 if (!json)
                 {
@@ -254,9 +220,8 @@ internal static class LifecycleCommands
         return ExitCodes.Failure;
     }
 
-    private static Task<JsonElement> PauseOneAsync(ControlClient client, string slug, string? reason, CancellationToken ct) =>
-        client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/pause",
-            new ReasonRequest(reason), ApiJsonContext.Default.ReasonRequest, ct);
+    private static Task<JsonElement> PauseOneAsync(ServerCall call, string slug, string? reason) =>
+        call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/pause", new ReasonRequest(reason), ApiJsonContext.Default.ReasonRequest);
 
     private static string Paused(LifecycleView view, string? previous)
     {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
@@ -21,22 +20,11 @@ internal static class RollbackCommand
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/versions", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var versions = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListConfigVersionView) ?? [];
-            cli.Output.Table(
+            using var call = cli.Call(parse, ct);
+            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/versions"), ApiJsonContext.Default.IReadOnlyListConfigVersionView,
                 ["VERSION", "CURRENT", "CREATED", "BY", "HASH"],
-                versions.Select(v => (IReadOnlyList<string>)
-                [
-                    v.Version.ToString(CultureInfo.InvariantCulture), v.Current ? "*" : "", Output.Time(v.CreatedAt), v.CreatedBy, v.Hash[..Math.Min(12, v.Hash.Length)],
-                ]).ToList(),
+                v => [v.Version.ToString(CultureInfo.InvariantCulture), v.Current ? "*" : "", Output.Time(v.CreatedAt), v.CreatedBy, v.Hash[..Math.Min(12, v.Hash.Length)]],
                 $"no configuration versions recorded for {slug}");
-            return ExitCodes.Ok;
         });
         return command;
     }
@@ -68,19 +56,11 @@ internal static class RollbackCommand
             }
             var version = parse.GetValue(to);
             if (version is < 1) throw new CliException($"--to {version} is not a version number; 'pilotage versions {slug}' lists them", ExitCodes.Usage);
-            using var client = cli.Connect(parse);
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Uri.EscapeDataString(slug)}/rollback",
-                new RollbackRequest(version, why.Trim()), ApiJsonContext.Default.RollbackRequest, ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(raw);
-                return ExitCodes.Ok;
-            }
-            var view = raw.Deserialize(ApiJsonContext.Default.RollbackView)
-                ?? throw new CliException($"the server sent an empty answer to rolling back '{slug}'");
-            cli.Output.Line(string.Create(CultureInfo.InvariantCulture,
+            using var call = cli.Call(parse, ct);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/rollback",
+                new RollbackRequest(version, why.Trim()), ApiJsonContext.Default.RollbackRequest);
+            return call.ShowLine(answer, ApiJsonContext.Default.RollbackView, view => string.Create(CultureInfo.InvariantCulture,
                 $"{view.System}: configuration of version {view.RestoredFrom} restored, now in force as version {view.ConfigVersion} (by {view.RolledBackBy})"));
-            return ExitCodes.Ok;
         });
         return command;
     }

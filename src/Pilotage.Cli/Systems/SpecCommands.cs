@@ -32,7 +32,7 @@ internal static class SpecCommands
             {
                 if (system.ChangeRequest is { } requested)
                 {
-                    Changes.ChangeCommands.PrintRequested(cli, system.Slug, requested, system.Changes);
+                    Changes.ChangeCommands.PrintRequested(cli.Output, system.Slug, requested, system.Changes);
                     continue;
                 }
                 cli.Output.Line(system.Action switch
@@ -151,13 +151,11 @@ internal static class SpecCommands
             ReportSpecErrors(cli, json, local.Errors.Select(SpecErrorView.From).ToList(), verb);
             return null;
         }
-        using var client = cli.Connect(parse);
+        using var call = cli.Call(parse, ct);
         try
         {
-            var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{verb}" + (allowPast ? "?allowPast=true" : ""), new ApplyRequest(local.Documents), ApiJsonContext.Default.ApplyRequest, ct);
-            var result = raw.Deserialize(ApiJsonContext.Default.ApplyResponse)
-                ?? throw new CliException($"the server at {client.ServerText} sent an empty answer to {verb}");
-            return (raw, result);
+            var raw = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{verb}" + (allowPast ? "?allowPast=true" : ""), new ApplyRequest(local.Documents), ApiJsonContext.Default.ApplyRequest);
+            return (raw, call.Read(raw, ApiJsonContext.Default.ApplyResponse));
         }
         catch (ApiProblemException problem) when (problem.SpecErrors.Count > 0)
         {

@@ -27,75 +27,69 @@ internal static class StatusCommand
                 // The optional argument would otherwise swallow a mistyped option as a system name.
                 throw new CliException($"unknown option '{slug}' (see 'pilotage status --help')", ExitCodes.Usage);
             }
-            using var client = cli.Connect(parse);
+            using var call = cli.Call(parse, ct);
             if (slug is null)
             {
-                var raw = await client.GetAsync("api/v1/systems", ct);
-                if (cli.WantsJson(parse))
-                {
-                    cli.Output.Json(raw);
-                    return ExitCodes.Ok;
-                }
-                var systems = raw.Deserialize(ApiJsonContext.Default.IReadOnlyListSystemSummary) ?? [];
-                cli.Output.Table(
-                    ["SYSTEM", "PHASE", "OWNER", "RISK", "CONFIG", "UPDATED"],
-                    systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Orphaned ? s.Owner + " (orphaned)" : s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
-                    "no AI systems yet; declare one in a spec file and run 'pilotage apply -f FILE'");
-                // The portfolio's attention items, worst first: what the dashboard shows in red and amber.
-                var attention = Attention(await client.GetAsync("api/v1/attention", ct)).Where(a => a.Level != "good").ToList();
-                if (systems.Count > 0)
-                {
-                    cli.Output.Line();
-                    if (attention.Count == 0) cli.Output.Line("nothing needs attention");
-                    foreach (var item in attention.OrderBy(a => a.Level == "bad" ? 0 : 1)) cli.Output.Line($"{item.Level}: {item.System}: {item.Text} ({client.ServerText}{item.Link})");
-                }
-                return ExitCodes.Ok;
+                return await call.ShowAsync(await call.GetAsync("api/v1/systems"), ApiJsonContext.Default.IReadOnlyListSystemSummary, systems => PortfolioAsync(call, systems));
             }
-            var one = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}", ct);
-            if (cli.WantsJson(parse))
-            {
-                cli.Output.Json(one);
-                return ExitCodes.Ok;
-            }
-            var detail = one.Deserialize(ApiJsonContext.Default.SystemDetail)
-                ?? throw new CliException($"the server sent an empty answer for system '{slug}'");
-            var s = detail.System;
-            cli.Output.Fields(
-            [
-                ("system", s.Slug),
-                ("title", s.Title),
-                ("owner", s.Orphaned ? $"{s.Owner} (orphaned: deactivated; a new owner must accept the system)" : s.PendingOwner is null ? s.Owner : $"{s.Owner} (handover to {s.PendingOwner} pending)"),
-                ("purpose", detail.Purpose),
-                ("risk", s.Risk),
-                ("phase", s.Phase),
-                ("stage", s.StageName is null ? "-" : $"{s.StageName} (stage {(s.Stage + 1).ToString(CultureInfo.InvariantCulture)})"),
-                ("config version", $"v{s.ConfigVersion}"),
-                ("spec hash", detail.SpecHash),
-                ("created", Output.Time(s.CreatedAt)),
-                ("updated", Output.Time(s.UpdatedAt)),
-            ]);
-            // What needs attention, as on the system's dashboard page, with where to act on it.
-            var items = Attention(await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/attention", ct)).Where(a => a.Level != "good").ToList();
-            cli.Output.Line();
-            if (items.Count == 0) cli.Output.Line("nothing needs attention");
-            foreach (var item in items) cli.Output.Line($"{item.Level}: {item.Text} ({client.ServerText}{item.Link})");
-            // The evidence's verdict and the seed's six mistakes, where someone looking at status sees them.
-            var report = await client.GetAsync($"api/v1/systems/{Uri.EscapeDataString(slug)}/report?format=json", ct);
-            if (report.TryGetProperty("criteria", out var criteria) && criteria.TryGetProperty("recommendation", out var recommendation))
-            {
-                cli.Output.Line();
-                cli.Output.Line($"recommendation: {recommendation.GetProperty("kind").GetString()?.Replace('_', ' ')} — {recommendation.GetProperty("summary").GetString()}");
-            }
-            if (report.TryGetProperty("mistakes", out var mistakes))
-            {
-                foreach (var mistake in mistakes.EnumerateArray().Where(m => m.GetProperty("found").GetBoolean()))
-                {
-                    cli.Output.Line($"warning: {mistake.GetProperty("title").GetString()}: {mistake.GetProperty("detail").GetString()}");
-                }
-            }
-            return ExitCodes.Ok;
+            return await call.ShowAsync(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}"), ApiJsonContext.Default.SystemDetail, detail => DetailAsync(call, slug, detail));
         });
         return command;
+    }
+
+    /// <summary>Every system, then the portfolio's attention items, worst first: what the dashboard shows in red and amber.</summary>
+    private static async Task PortfolioAsync(ServerCall call, IReadOnlyList<SystemSummary> systems)
+    {
+        call.Output.Table(
+            ["SYSTEM", "PHASE", "OWNER", "RISK", "CONFIG", "UPDATED"],
+            systems.Select(s => (IReadOnlyList<string>)[s.Slug, Phase(s), s.Orphaned ? s.Owner + " (orphaned)" : s.Owner, s.Risk, $"v{s.ConfigVersion}", Output.Time(s.UpdatedAt)]).ToList(),
+            "no AI systems yet; declare one in a spec file and run 'pilotage apply -f FILE'");
+        var attention = Attention(await call.GetAsync("api/v1/attention")).Where(a => a.Level != "good").ToList();
+        if (systems.Count > 0)
+        {
+            call.Output.Line();
+            if (attention.Count == 0) call.Output.Line("nothing needs attention");
+            foreach (var item in attention.OrderBy(a => a.Level == "bad" ? 0 : 1)) call.Output.Line($"{item.Level}: {item.System}: {item.Text} ({call.Client.ServerText}{item.Link})");
+        }
+    }
+
+    /// <summary>One system in detail, then what needs attention and what its evidence says.</summary>
+    private static async Task DetailAsync(ServerCall call, string slug, SystemDetail detail)
+    {
+        var s = detail.System;
+        call.Output.Fields(
+        [
+            ("system", s.Slug),
+            ("title", s.Title),
+            ("owner", s.Orphaned ? $"{s.Owner} (orphaned: deactivated; a new owner must accept the system)" : s.PendingOwner is null ? s.Owner : $"{s.Owner} (handover to {s.PendingOwner} pending)"),
+            ("purpose", detail.Purpose),
+            ("risk", s.Risk),
+            ("phase", s.Phase),
+            ("stage", s.StageName is null ? "-" : $"{s.StageName} (stage {(s.Stage + 1).ToString(CultureInfo.InvariantCulture)})"),
+            ("config version", $"v{s.ConfigVersion}"),
+            ("spec hash", detail.SpecHash),
+            ("created", Output.Time(s.CreatedAt)),
+            ("updated", Output.Time(s.UpdatedAt)),
+        ]);
+        // What needs attention, as on the system's dashboard page, with where to act on it.
+        var items = Attention(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/attention")).Where(a => a.Level != "good").ToList();
+        call.Output.Line();
+        if (items.Count == 0) call.Output.Line("nothing needs attention");
+        foreach (var item in items) call.Output.Line($"{item.Level}: {item.Text} ({call.Client.ServerText}{item.Link})");
+        // The evidence's verdict and the seed's six mistakes, where someone looking at status sees them.
+        var report = await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/report?format=json");
+        if (report.TryGetProperty("criteria", out var criteria) && criteria.TryGetProperty("recommendation", out var recommendation))
+        {
+            call.Output.Line();
+            call.Output.Line($"recommendation: {recommendation.GetProperty("kind").GetString()?.Replace('_', ' ')} — {recommendation.GetProperty("summary").GetString()}");
+        }
+        if (report.TryGetProperty("mistakes", out var mistakes))
+        {
+            foreach (var mistake in mistakes.EnumerateArray().Where(m => m.GetProperty("found").GetBoolean()))
+            {
+                call.Output.Line($"warning: {mistake.GetProperty("title").GetString()}: {mistake.GetProperty("detail").GetString()}");
+            }
+        }
     }
 
     private sealed record AttentionLine(string System, string Level, string Text, string Link);

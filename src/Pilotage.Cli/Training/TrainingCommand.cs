@@ -28,10 +28,8 @@ internal static class TrainingCommand
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
-            using var client = cli.Connect(parse);
-            var raw = await client.GetAsync($"v1/training/{Args.Escape(slug)}", ct);
-            Print(cli, parse, raw, slug, acknowledging: false);
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            return call.Show(await call.GetAsync($"v1/training/{Args.Escape(slug)}"), answer => Print(call.Output, answer, slug, acknowledging: false));
         });
         return command;
     }
@@ -44,35 +42,28 @@ internal static class TrainingCommand
         command.SetAction(async (parse, ct) =>
         {
             var slug = parse.GetValue(system)!;
-            using var client = cli.Connect(parse);
-            var raw = await client.SendAsync(HttpMethod.Post, $"v1/training/{Args.Escape(slug)}/acknowledge", null, ct);
-            Print(cli, parse, raw, slug, acknowledging: true);
-            return ExitCodes.Ok;
+            using var call = cli.Call(parse, ct);
+            return call.Show(await call.SendAsync(HttpMethod.Post, $"v1/training/{Args.Escape(slug)}/acknowledge"), answer => Print(call.Output, answer, slug, acknowledging: true));
         });
         return command;
     }
 
-    private static void Print(CliContext cli, ParseResult parse, JsonElement raw, string slug, bool acknowledging)
+    private static void Print(Output output, JsonElement raw, string slug, bool acknowledging)
     {
-        if (cli.WantsJson(parse))
-        {
-            cli.Output.Json(raw);
-            return;
-        }
         if (raw.ValueKind != JsonValueKind.Object) throw new CliException($"the server sent an unexpected answer about the training of '{slug}'");
         var required = raw.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.True;
         var acknowledged = raw.TryGetProperty("acknowledged", out var a) && a.ValueKind == JsonValueKind.True;
         var text = raw.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        if (text is not null) cli.Output.Line(text);
+        if (text is not null) output.Line(text);
         if (acknowledging)
         {
-            cli.Output.Line(required
+            output.Line(required
                 ? $"acknowledged the training of {slug}: the gateway now serves you within your groups"
                 : $"acknowledged the training of {slug} (it requires none; nothing changes for the gateway)");
         }
         else
         {
-            cli.Output.Line(!required ? $"{slug} requires no training"
+            output.Line(!required ? $"{slug} requires no training"
                 : acknowledged ? $"you have acknowledged the training of {slug}"
                 : $"not acknowledged yet: 'pilotage training ack {slug}' confirms you have read it");
         }
