@@ -66,7 +66,8 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             var head = await LockHeadAsync(db, cancellationToken);
             var context = new CommandContext(db, AuditHasher.Normalise(time.GetUtcNow()), actor);
             var result = await command(context);
-            AppendAudit(context, head, _webhook);
+            var tree = AppendAudit(context, head, _webhook);
+            await tree.WriteAsync(db, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             if (context.PendingAudit.Count > 0 && db.Provider == StoreProvider.PostgreSql)
             {
@@ -117,8 +118,9 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         return await query.SingleAsync(cancellationToken);
     }
 
-    private static void AppendAudit(CommandContext context, AuditHeadRow head, Notifications.WebhookOptions? webhook)
+    private static Audit.AuditTreeAppend AppendAudit(CommandContext context, AuditHeadRow head, Notifications.WebhookOptions? webhook)
     {
+        var tree = Audit.AuditTree.Begin(head);
         foreach (var (action, subject, before, after) in context.PendingAudit)
         {
             var record = new AuditRecord(head.Sequence + 1, context.Now, context.Actor, action, subject, before, after, head.Hash);
@@ -140,10 +142,11 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             context.Db.AuditEntries.Add(entry);
             // The notification commits with the entry it reports, or not at all.
             if (webhook is not null && Notifications.WebhookEvents.Notifies(action)) context.Db.WebhookDeliveries.Add(Notifications.WebhookEvents.Delivery(webhook, entry));
-            Audit.AuditTree.Append(context.Db, head, record.Sequence, Core.Audit.Merkle.MerkleHash.Leaf(encoded));
+            tree.Add(record.Sequence, Core.Audit.Merkle.MerkleHash.Leaf(encoded));
             head.Sequence = record.Sequence;
             head.Hash = hash;
         }
+        return tree;
     }
 
     private static void InterlockedMax(ref long target, long value)
