@@ -44,23 +44,29 @@ public static class AuditHasher
     /// </summary>
     public static byte[] Encode(AuditRecord entry)
     {
-        // A JSON array is an unambiguous encoding of the fields (no delimiter can be forged).
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartArray();
-            writer.WriteStringValue("pilotage-audit/v1");
-            writer.WriteNumberValue(entry.Sequence);
-            writer.WriteStringValue(Normalise(entry.At).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteStringValue(entry.Actor);
-            writer.WriteStringValue(entry.Action);
-            writer.WriteStringValue(entry.Subject);
-            if (entry.Before is null) writer.WriteNullValue(); else writer.WriteStringValue(entry.Before);
-            if (entry.After is null) writer.WriteNullValue(); else writer.WriteStringValue(entry.After);
-            writer.WriteStringValue(entry.PreviousHash);
-            writer.WriteEndArray();
-        }
+        using (var writer = new Utf8JsonWriter(buffer)) Write(writer, entry);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the canonical encoding (<see cref="Encode"/>) with a writer the caller reuses.</summary>
+    internal static void Write(Utf8JsonWriter writer, AuditRecord entry)
+    {
+        // A JSON array is an unambiguous encoding of the fields (no delimiter can be forged).
+        writer.WriteStartArray();
+        writer.WriteStringValue("pilotage-audit/v1");
+        writer.WriteNumberValue(entry.Sequence);
+        Span<char> at = stackalloc char[24];
+        Normalise(entry.At).TryFormat(at, out var written, "yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
+        writer.WriteStringValue(at[..written]);
+        writer.WriteStringValue(entry.Actor);
+        writer.WriteStringValue(entry.Action);
+        writer.WriteStringValue(entry.Subject);
+        if (entry.Before is null) writer.WriteNullValue(); else writer.WriteStringValue(entry.Before);
+        if (entry.After is null) writer.WriteNullValue(); else writer.WriteStringValue(entry.After);
+        writer.WriteStringValue(entry.PreviousHash);
+        writer.WriteEndArray();
+        writer.Flush();
     }
 
     /// <summary>The entry's leaf in the audit Merkle tree (RFC 9162 leaf hash of its canonical encoding).</summary>
@@ -91,8 +97,13 @@ public sealed class AuditChainVerifier
 
     public bool Failed => _firstBad is not null;
 
-    public void Add(AuditRecord entry, string storedHash)
+    public void Add(AuditRecord entry, string storedHash) => Add(entry, storedHash, SHA256.HashData(AuditHasher.Encode(entry)));
+
+    /// <summary>As <see cref="Add(AuditRecord, string)"/>, with the SHA-256 of the entry's encoding already computed (<see cref="AuditEntryHasher"/>).</summary>
+    public void Add(AuditRecord entry, string storedHash, ReadOnlySpan<byte> contentHash)
     {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(storedHash);
         if (_firstBad is not null) return;
         _count++;
         if (entry.Sequence != _expected)
@@ -107,8 +118,9 @@ public sealed class AuditChainVerifier
             _firstBad = new AuditBreak(entry.Sequence, $"entry {entry.Sequence} does not chain to entry {entry.Sequence - 1}: rows were reordered, replaced or deleted");
             return;
         }
-        var actual = AuditHasher.Compute(entry);
-        if (!string.Equals(actual, storedHash, StringComparison.Ordinal))
+        Span<char> actual = stackalloc char[2 * SHA256.HashSizeInBytes];
+        Convert.TryToHexStringLower(contentHash, actual, out _);
+        if (!actual.SequenceEqual(storedHash))
         {
             _firstBad = new AuditBreak(entry.Sequence, $"entry {entry.Sequence} was altered: its content no longer matches its hash");
             return;

@@ -13,8 +13,6 @@ namespace Pilotage.Server.Audit;
 /// </summary>
 public sealed class AuditLogVerifier(PilotageStore store, NoteVerifier? key, string? witnessPath)
 {
-    private const int Page = 2_000;
-
     public const string Given = "given";
     public const string Witness = "witness file";
     public const string Stored = "store";
@@ -53,25 +51,20 @@ public sealed class AuditLogVerifier(PilotageStore store, NoteVerifier? key, str
         var expected = 1L;
         var lastSequence = 0L;
         Compare(0, tree, bySize, checks);
-        // Paged by sequence rather than one long reader, so SQLite writers are not held off by a long scan.
-        long after = 0;
-        while (true)
+        await foreach (var page in new AuditEntryScan(store, head.Sequence).PagesAsync(cancellationToken))
         {
-            var page = await db.AuditEntries.AsNoTracking().Where(a => a.Sequence > after).OrderBy(a => a.Sequence).Take(Page).ToListAsync(cancellationToken);
-            foreach (var row in page)
+            for (var i = 0; i < page.Count; i++)
             {
-                var record = AuditTrail.ToRecord(row);
-                lastSequence = row.Sequence;
-                chain.Add(record, row.Hash);
+                var record = page.Records[i];
+                lastSequence = record.Sequence;
+                chain.Add(record, page.StoredHashes[i], page.ContentHash(i));
                 // The tree is rebuilt only over a gap-free run of sequences: a leaf is entry (index + 1).
-                if (row.Sequence != expected) continue;
+                if (record.Sequence != expected) continue;
                 expected++;
-                tree.Append(AuditHasher.LeafHash(record));
-                Compare(tree.Size, tree, bySize, checks);
+                tree.Append(page.LeafHash(i), null);
+                if (bySize.Count > 0) Compare(tree.Size, tree, bySize, checks);
                 if (tree.Size == head.TreeSize) storedTreeRootSeen = tree.Root();
             }
-            if (page.Count < Page) break;
-            after = page[^1].Sequence;
         }
         foreach (var (size, list) in bySize.Where(kv => kv.Key > tree.Size))
         {

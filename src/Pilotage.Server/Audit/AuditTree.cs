@@ -13,18 +13,8 @@ public static class AuditTree
 {
     private const int CatchUpPage = 5_000;
 
-    /// <summary>
-    /// Adds entry <paramref name="sequence"/>'s leaf when the tree holds every entry before it. Otherwise the
-    /// tree is still catching up with entries written before it existed, and <see cref="CatchUpAsync"/> adds it in order.
-    /// </summary>
-    public static void Append(PilotageDbContext db, AuditHeadRow head, long sequence, byte[] leafHash)
-    {
-        if (head.TreeSize != sequence - 1) return;
-        var frontier = MerkleFrontier.FromBytes(head.TreeSize, head.TreeFrontier);
-        foreach (var (node, hash) in frontier.Append(leafHash)) db.AuditTreeNodes.Add(new AuditTreeNodeRow { Id = node.Key, Hash = hash });
-        head.TreeSize = frontier.Size;
-        head.TreeFrontier = frontier.ToBytes();
-    }
+    /// <summary>Starts appending a command's leaves to the tree this head holds (<see cref="AuditTreeAppend"/>).</summary>
+    public static AuditTreeAppend Begin(AuditHeadRow head) => new(head);
 
     /// <summary>
     /// Adds the leaves of entries that have none (a store whose chain predates the tree), in order, a page per
@@ -42,13 +32,20 @@ public static class AuditTree
                     .Where(a => a.Sequence > head.TreeSize && a.Sequence <= head.Sequence)
                     .OrderBy(a => a.Sequence).Take(CatchUpPage).ToListAsync(cancellationToken);
                 var count = 0;
+                var append = Begin(head);
+                long? gap = rows.Count == 0 ? head.TreeSize + 1 : null;
                 foreach (var row in rows)
                 {
-                    if (row.Sequence != head.TreeSize + 1) return (count, head.TreeSize + 1);
-                    Append(db, head, row.Sequence, AuditHasher.LeafHash(AuditTrail.ToRecord(row)));
+                    if (row.Sequence != head.TreeSize + 1)
+                    {
+                        gap = head.TreeSize + 1;
+                        break;
+                    }
+                    append.Add(row.Sequence, AuditHasher.LeafHash(AuditTrail.ToRecord(row)));
                     count++;
                 }
-                return (count, rows.Count == 0 ? head.TreeSize + 1 : (long?)null);
+                await append.WriteAsync(db, cancellationToken);
+                return (count, gap);
             }, cancellationToken);
             total += added;
             if (gapAt is { } missing)
@@ -60,11 +57,11 @@ public static class AuditTree
         }
     }
 
-    /// <summary>The proof elements for these ranges, from the stored subtrees (one read of O(log n) rows).</summary>
+    /// <summary>The proof elements for these ranges, from the stored subtrees: one indexed read of O(log n) rows.</summary>
     public static async Task<IReadOnlyList<byte[]>> ProveAsync(PilotageDbContext db, IReadOnlyList<LeafRange> ranges, CancellationToken cancellationToken)
     {
         var keys = MerkleProofs.NodesFor(ranges).Select(n => n.Key).ToList();
-        var hashes = await db.AuditTreeNodes.AsNoTracking().Where(n => keys.Contains(n.Id)).ToDictionaryAsync(n => n.Id, n => n.Hash, cancellationToken);
+        var hashes = await AuditTreeNodeSql.ReadAsync(db, keys, cancellationToken);
         var missing = keys.FirstOrDefault(k => !hashes.ContainsKey(k), -1);
         if (missing != -1)
         {
@@ -76,12 +73,44 @@ public static class AuditTree
     }
 }
 
-/// <summary>Keeps the Merkle tree with the log: each appended entry's leaf goes in with the entry, in its transaction.</summary>
+/// <summary>
+/// One command's leaves going into the tree: the right edge read once from the head row, each leaf hashed into it
+/// in memory (O(log n)), and the subtrees completed written in one batch in the command's transaction.
+/// </summary>
+public sealed class AuditTreeAppend(AuditHeadRow head)
+{
+    private readonly List<(MerkleNode Node, byte[] Hash)> _completed = [];
+    private MerkleFrontier? _frontier;
+
+    /// <summary>
+    /// Adds entry <paramref name="sequence"/>'s leaf when the tree holds every entry before it. Otherwise the tree is
+    /// still catching up with entries written before it existed, and <see cref="AuditTree.CatchUpAsync"/> adds it in order.
+    /// </summary>
+    public void Add(long sequence, byte[] leafHash)
+    {
+        if (head.TreeSize != sequence - 1) return;
+        _frontier ??= MerkleFrontier.FromBytes(head.TreeSize, head.TreeFrontier);
+        _frontier.Append(leafHash, _completed);
+        head.TreeSize = _frontier.Size;
+    }
+
+    /// <summary>Writes the completed subtrees, and the new edge into the head row (saved with the command).</summary>
+    public Task WriteAsync(PilotageDbContext db, CancellationToken cancellationToken)
+    {
+        if (_frontier is null) return Task.CompletedTask;
+        head.TreeFrontier = _frontier.ToBytes();
+        return AuditTreeNodeSql.InsertAsync(db, _completed, cancellationToken);
+    }
+}
+
+/// <summary>Keeps the Merkle tree with the log: a command's leaves go in with its entries, in its transaction.</summary>
 public sealed class AuditTreeAppender : IAuditAppendObserver
 {
-    public void OnAppended(AuditAppended appended)
+    public Task OnAppendedAsync(AuditAppend append, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(appended);
-        AuditTree.Append(appended.Db, appended.Head, appended.Entry.Sequence, MerkleHash.Leaf(appended.Encoded));
+        ArgumentNullException.ThrowIfNull(append);
+        var tree = AuditTree.Begin(append.Head);
+        foreach (var appended in append.Entries) tree.Add(appended.Entry.Sequence, MerkleHash.Leaf(appended.Encoded));
+        return tree.WriteAsync(append.Db, ct);
     }
 }

@@ -177,9 +177,14 @@ public sealed record PilotageServerOptionsAccessor(WebhookOptions? Webhook);
 /// </summary>
 public sealed class WebhookOutbox(PilotageServerOptionsAccessor options) : IAuditAppendObserver
 {
-    public void OnAppended(AuditAppended appended)
+    public Task OnAppendedAsync(AuditAppend append, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(appended);
-        if (options.Webhook is { } webhook && WebhookEvents.Notifies(appended.Entry.Action)) appended.Db.WebhookDeliveries.Add(WebhookEvents.Delivery(webhook, appended.Entry));
+        ArgumentNullException.ThrowIfNull(append);
+        if (options.Webhook is not { } webhook) return Task.CompletedTask;
+        foreach (var appended in append.Entries)
+        {
+            if (WebhookEvents.Notifies(appended.Entry.Action)) append.Db.WebhookDeliveries.Add(WebhookEvents.Delivery(webhook, appended.Entry));
+        }
+        return Task.CompletedTask;
     }
 }

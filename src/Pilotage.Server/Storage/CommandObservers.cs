@@ -7,14 +7,17 @@ public interface ICommitObserver
 }
 
 /// <summary>
-/// Told of each audit entry a command appends, inside the command's transaction and before the head moves
-/// past it: whatever it adds to the context commits with the entry or not at all (the Merkle tree's nodes,
-/// the webhook outbox).
+/// Told of the audit entries a command appends, inside the command's transaction and before it saves:
+/// whatever it adds to the context or writes on its connection commits with the entries or not at all
+/// (the Merkle tree's nodes, the webhook outbox).
 /// </summary>
 public interface IAuditAppendObserver
 {
-    void OnAppended(AuditAppended appended);
+    Task OnAppendedAsync(AuditAppend append, CancellationToken ct);
 }
 
-/// <summary>An audit entry being appended: the command's context, the locked head, the row, and its canonical encoding (docs/audit.md).</summary>
-public sealed record AuditAppended(PilotageDbContext Db, AuditHeadRow Head, AuditEntryRow Entry, byte[] Encoded);
+/// <summary>One command's audit entries: its context, the locked head (already past them), and each entry.</summary>
+public sealed record AuditAppend(PilotageDbContext Db, AuditHeadRow Head, IReadOnlyList<AuditAppended> Entries);
+
+/// <summary>An appended audit entry: the row and its canonical encoding (docs/audit.md).</summary>
+public sealed record AuditAppended(AuditEntryRow Entry, byte[] Encoded);

@@ -70,7 +70,9 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
             var head = await LockHeadAsync(db, cancellationToken);
             var context = new CommandContext(db, AuditHasher.Normalise(time.GetUtcNow()), actor);
             var result = await command(context);
-            AppendAudit(context, head, _auditObservers);
+            var appended = AppendAudit(context, head);
+            // Inside the transaction, before the save: what observers add commits with the entries or not at all.
+            if (appended.Entries.Count > 0) foreach (var observer in _auditObservers) await observer.OnAppendedAsync(appended, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             if (context.PendingAudit.Count > 0 && db.Provider == StoreProvider.PostgreSql)
             {
@@ -121,8 +123,9 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
         return await query.SingleAsync(cancellationToken);
     }
 
-    private static void AppendAudit(CommandContext context, AuditHeadRow head, IAuditAppendObserver[] observers)
+    private static AuditAppend AppendAudit(CommandContext context, AuditHeadRow head)
     {
+        var entries = new List<AuditAppended>(context.PendingAudit.Count);
         foreach (var (action, subject, before, after) in context.PendingAudit)
         {
             var record = new AuditRecord(head.Sequence + 1, context.Now, context.Actor, action, subject, before, after, head.Hash);
@@ -142,11 +145,11 @@ public sealed class ControlPlane(PilotageStore store, TimeProvider time, IEnumer
                 Hash = hash,
             };
             context.Db.AuditEntries.Add(entry);
-            var appended = new AuditAppended(context.Db, head, entry, encoded);
-            foreach (var observer in observers) observer.OnAppended(appended);
+            entries.Add(new AuditAppended(entry, encoded));
             head.Sequence = record.Sequence;
             head.Hash = hash;
         }
+        return new AuditAppend(context.Db, head, entries);
     }
 
     private static void InterlockedMax(ref long target, long value)

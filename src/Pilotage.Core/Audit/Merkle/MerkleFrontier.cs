@@ -22,12 +22,20 @@ public sealed class MerkleFrontier
     /// <summary>Appends a leaf hash and returns every complete subtree this append finished (the leaf first, then upward).</summary>
     public IReadOnlyList<(MerkleNode Node, byte[] Hash)> Append(byte[] leafHash)
     {
+        var completed = new List<(MerkleNode, byte[])>(4);
+        Append(leafHash, completed);
+        return completed;
+    }
+
+    /// <summary>Appends a leaf hash, adding the complete subtrees it finished to <paramref name="completed"/> when given.</summary>
+    public void Append(byte[] leafHash, List<(MerkleNode Node, byte[] Hash)>? completed)
+    {
         ArgumentNullException.ThrowIfNull(leafHash);
         if (leafHash.Length != MerkleHash.Size) throw new ArgumentException("a leaf hash is 32 bytes", nameof(leafHash));
         var index = Size;
         var level = 0;
         var hash = leafHash;
-        var completed = new List<(MerkleNode, byte[])> { (new MerkleNode(0, index), hash) };
+        completed?.Add((new MerkleNode(0, index), hash));
         // A set low bit means the new subtree is a right child: its left sibling is the last root held.
         while ((index & 1) == 1)
         {
@@ -35,11 +43,10 @@ public sealed class MerkleFrontier
             _roots.RemoveAt(_roots.Count - 1);
             index >>= 1;
             level++;
-            completed.Add((new MerkleNode(level, index), hash));
+            completed?.Add((new MerkleNode(level, index), hash));
         }
         _roots.Add(hash);
         Size++;
-        return completed;
     }
 
     /// <summary>The tree's root (RFC 9162 MTH): the held subtree roots folded from the right.</summary>

@@ -13,10 +13,18 @@ public static class MerkleHash
     /// <summary>SHA-256(0x00 || data).</summary>
     public static byte[] Leaf(ReadOnlySpan<byte> data)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData([0x00]);
-        hash.AppendData(data);
-        return hash.GetHashAndReset();
+        // Entries are a few hundred bytes: one copy on the stack is cheaper than an incremental hash object.
+        if (data.Length > 4_096)
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData([0x00]);
+            hash.AppendData(data);
+            return hash.GetHashAndReset();
+        }
+        Span<byte> input = stackalloc byte[data.Length + 1];
+        input[0] = 0x00;
+        data.CopyTo(input[1..]);
+        return SHA256.HashData(input);
     }
 
     /// <summary>SHA-256(0x01 || left || right).</summary>
