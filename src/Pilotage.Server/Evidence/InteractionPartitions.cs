@@ -109,11 +109,13 @@ public sealed class InteractionPartitions(PilotageStore store, ControlPlane cont
     /// <summary>
     /// A month's partition, in one transaction: the table, the month's rows moved out of the DEFAULT
     /// partition, then attached (which checks the DEFAULT partition holds none of the month any more).
+    /// The DEFAULT partition is locked first, so no row of the month can land there in between.
     /// </summary>
     private async Task CreateAsync(NpgsqlConnection connection, InteractionPartition partition, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var command = new NpgsqlCommand($"""
+            LOCK TABLE interactions_default IN EXCLUSIVE MODE;
             CREATE TABLE {partition.Table} (LIKE interactions INCLUDING DEFAULTS);
             WITH moved AS (DELETE FROM interactions_default WHERE created_at >= @from AND created_at < @to RETURNING *)
                 INSERT INTO {partition.Table} SELECT * FROM moved;

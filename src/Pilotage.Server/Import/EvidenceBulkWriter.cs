@@ -36,7 +36,38 @@ internal static class EvidenceBulkWriter
         }
     }
 
+    /// <summary>
+    /// Page cache for a slice, in KiB: imported ids are hashes, so each row lands at a random place in the
+    /// primary-key index; with SQLite's default 2 MB cache, most inserts into a large table read a page back.
+    /// </summary>
+    private const int BulkCacheKib = 64 * 1024;
+
     private static void InsertAll(SqliteConnection connection, IReadOnlyList<InteractionRow> interactions, IReadOnlyList<ReviewRow> reviews, IReadOnlyList<FeedbackRow> feedback)
+    {
+        long cache;
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA cache_size";
+            cache = (long)pragma.ExecuteScalar()!;
+            pragma.CommandText = $"PRAGMA cache_size = -{BulkCacheKib}";
+            pragma.ExecuteNonQuery();
+        }
+        try
+        {
+            InsertRows(connection, interactions, reviews, feedback);
+        }
+        finally
+        {
+            // The connection goes back to the pool: its cache goes back to what it was.
+            using var pragma = connection.CreateCommand();
+#pragma warning disable CA2100 // a number read from SQLite itself
+            pragma.CommandText = $"PRAGMA cache_size = {cache}";
+#pragma warning restore CA2100
+            pragma.ExecuteNonQuery();
+        }
+    }
+
+    private static void InsertRows(SqliteConnection connection, IReadOnlyList<InteractionRow> interactions, IReadOnlyList<ReviewRow> reviews, IReadOnlyList<FeedbackRow> feedback)
     {
         Span<char> time = stackalloc char[SqliteText.MaxLength];
         using (var insert = SqliteRawInsert.Interactions(connection))
