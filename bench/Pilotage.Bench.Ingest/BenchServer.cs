@@ -23,10 +23,22 @@ internal sealed class BenchServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private BenchServer(WebApplication app, SystemPosition system)
+    private BenchServer(WebApplication app, SystemPosition system, string url)
     {
         _app = app;
         System = system;
+        Url = url;
+    }
+
+    /// <summary>Where the server listens, for calls through its HTTP API.</summary>
+    public string Url { get; }
+
+    /// <summary>A client that calls the API as the bench's admin.</summary>
+    public HttpClient Admin()
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
     }
 
     public SystemPosition System { get; }
@@ -61,7 +73,7 @@ internal sealed class BenchServer : IAsyncDisposable
             await policy.RefreshAsync(CancellationToken.None);
             var state = policy.Current.Systems[Slug].State;
             var position = new SystemPosition(Slug, state.Lifecycle.Phase.ToString().ToLowerInvariant(), state.Lifecycle.Stage, state.ConfigVersion);
-            return new BenchServer(app, position);
+            return new BenchServer(app, position, url);
         }
         catch
         {

@@ -12,6 +12,7 @@ using Pilotage.Bench.Ingest;
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Ingest -- [--interactions 1000000]
 //   [--store sqlite|postgres|both] [--writers 32] [--durable 100000] [--small 10000]
 //   [--review-batch 1000] [--metric-runs 20] [--backlog-probe 10000,100000]
+// With --import N, only the bulk import path is measured instead: N rows posted as CSV files to the import endpoint.
 var options = IngestOptions.Parse(args);
 var cpuModel = File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
@@ -24,7 +25,7 @@ if (options.Store is "sqlite" or "both")
 {
     var folder = Path.Combine(Path.GetTempPath(), "pilotage-ingest-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture));
     Directory.CreateDirectory(folder);
-    await IngestBench.RunAsync("SQLite",
+    await Run("SQLite",
         name => Task.FromResult(Path.Combine(folder, name + ".db")),
         () =>
         {
@@ -45,7 +46,7 @@ if (options.Store is "postgres" or "both")
     else
     {
         var created = new List<string>();
-        await IngestBench.RunAsync("PostgreSQL",
+        await Run("PostgreSQL",
             async label =>
             {
                 var name = "pilotage_ingest_" + label + "_" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12];
@@ -61,6 +62,9 @@ if (options.Store is "postgres" or "both")
             options);
     }
 }
+
+static Task Run(string label, Func<string, Task<string>> create, Func<Task> drop, IngestOptions o) =>
+    o.Import > 0 ? ImportBench.RunAsync(label, create, drop, o.Import) : IngestBench.RunAsync(label, create, drop, o);
 
 static async Task AdminAsync(string connectionString, string sql)
 {

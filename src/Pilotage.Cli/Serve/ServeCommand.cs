@@ -116,6 +116,7 @@ internal static class ServeCommand
         MaxConcurrentConnections = Bound(console, "PILOTAGE_MAX_CONNECTIONS", 4096),
         MaxConcurrentUpgradedConnections = Bound(console, "PILOTAGE_MAX_UPGRADED_CONNECTIONS", 256),
         DataBoundaryBudget = TimeSpan.FromMilliseconds(Bound(console, "PILOTAGE_DATA_BOUNDARY_BUDGET_MS", (int)Core.DataBoundary.BoundaryBudget.DefaultLimit.TotalMilliseconds)),
+        InteractionRetentionMonths = Bound(console, "PILOTAGE_INTERACTION_RETENTION_MONTHS", 0),
     };
 
     /// <summary>The upstream lists are read before anything starts, so a typo is a one-line usage error.</summary>

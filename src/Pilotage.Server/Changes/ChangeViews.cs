@@ -49,4 +49,5 @@ public sealed record VersionMetricsView(int ConfigVersion, bool Current, DateTim
 [JsonSerializable(typeof(PurgeRequest))]
 [JsonSerializable(typeof(LegalHoldView))]
 [JsonSerializable(typeof(HoldRequest))]
+[JsonSerializable(typeof(Evidence.PartitionDroppedView))]
 public sealed partial class ChangesJsonContext : JsonSerializerContext;

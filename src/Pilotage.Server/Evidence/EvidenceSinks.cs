@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
@@ -6,7 +5,6 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 using Pilotage.Server.Storage;
-using SQLitePCL;
 
 namespace Pilotage.Server.Evidence;
 
@@ -49,24 +47,17 @@ internal static class EvidenceSink
 
 /// <summary>
 /// SQLite: one prepared INSERT whose values are bound by position for each row, all rows in one
-/// BEGIN IMMEDIATE … COMMIT, so a batch costs one WAL fsync whatever its size.
+/// BEGIN IMMEDIATE … COMMIT, so a batch costs one WAL fsync whatever its size (<see cref="SqliteRawInsert"/>).
 /// </summary>
-/// <remarks>
-/// The insert goes through SQLitePCLRaw (the library under Microsoft.Data.Sqlite) on the connection's own
-/// handle rather than through <see cref="SqliteCommand"/>: the command looks up each of the 31 parameters by
-/// name, creates a binder object per parameter and copies every string into a new UTF-8 array for every row,
-/// which made the insert the writer's largest cost (docs/benchmarks.md). Values are rendered exactly as
-/// Microsoft.Data.Sqlite renders them for EF Core (a test compares both byte for byte).
-/// </remarks>
 internal sealed class SqliteEvidenceSink : IEvidenceSink
 {
     private readonly SqliteConnection _connection;
-    private readonly sqlite3_stmt _insert;
+    private readonly SqliteRawInsert _insert;
     private readonly SqlStatements _statements;
     private readonly WalCheckpointer _checkpointer;
     private bool? _flushing; // set explicitly on the first batch: durable batches never rely on a build's default
 
-    private SqliteEvidenceSink(SqliteConnection connection, sqlite3_stmt insert, WalCheckpointer checkpointer)
+    private SqliteEvidenceSink(SqliteConnection connection, SqliteRawInsert insert, WalCheckpointer checkpointer)
     {
         _connection = connection;
         _insert = insert;
@@ -93,11 +84,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
                 backstop.CommandText = $"PRAGMA wal_autocheckpoint={WalCheckpointer.WriterBackstopPages}";
                 backstop.ExecuteNonQuery();
             }
-            var names = EvidenceSink.Columns.Split(", ");
-            var sql = $"INSERT INTO interactions ({EvidenceSink.Columns}) VALUES ({string.Join(", ", names.Select((_, i) => "?" + (i + 1)))})";
-            var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var insert);
-            SqliteException.ThrowExceptionForRC(rc, connection.Handle);
-            return new SqliteEvidenceSink(connection, insert, new WalCheckpointer(builder.ConnectionString));
+            return new SqliteEvidenceSink(connection, SqliteRawInsert.Interactions(connection), new WalCheckpointer(builder.ConnectionString));
         }
         catch
         {
@@ -126,89 +113,7 @@ internal sealed class SqliteEvidenceSink : IEvidenceSink
         return rows;
     }
 
-    private void Insert(InteractionRow row)
-    {
-        var s = _insert;
-        try
-        {
-            Text(1, row.Id);
-            Chars(2, SqliteText.Of(EvidenceSink.Utc(row.CreatedAt), stackalloc char[SqliteText.MaxLength]));
-            Text(3, row.System);
-            Text(4, row.Phase);
-            Check(raw.sqlite3_bind_int64(s, 5, row.Stage));
-            Check(raw.sqlite3_bind_int64(s, 6, row.ConfigVersion));
-            Check(raw.sqlite3_bind_int64(s, 7, row.UserId));
-            Text(8, row.UserEmail);
-            Text(9, row.KeyId);
-            Text(10, row.Groups);
-            Text(11, row.Endpoint);
-            Text(12, row.Mode);
-            Text(13, row.Outcome);
-            Text(14, row.RefusalCode);
-            Text(15, row.RefusalReason);
-            Text(16, row.DetectorHits);
-            Check(raw.sqlite3_bind_int64(s, 17, row.Streamed ? 1 : 0));
-            Check(raw.sqlite3_bind_int64(s, 18, row.TokensIn));
-            Check(raw.sqlite3_bind_int64(s, 19, row.TokensOut));
-            Chars(20, SqliteText.Of(row.Cost, stackalloc char[SqliteText.MaxLength]));
-            Real(21, row.FirstByteMs);
-            Real(22, row.TotalMs);
-            Integer(23, row.UpstreamStatus);
-            Text(24, row.RequestHash);
-            Text(25, row.ResponseHash);
-            Text(26, row.RequestContent);
-            Text(27, row.ResponseContent);
-            Text(28, row.Error);
-            Text(29, row.Category);
-            Integer(30, row.EvalRun);
-            Text(31, row.EvalCase);
-            var rc = raw.sqlite3_step(s);
-            if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
-        }
-        finally
-        {
-            raw.sqlite3_reset(s);
-        }
-
-        void Text(int index, string? value) => Check(value is null ? raw.sqlite3_bind_null(s, index) : Bind(s, index, value));
-        void Chars(int index, ReadOnlySpan<char> value) => Check(Bind(s, index, value));
-        void Real(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(s, index, v) : raw.sqlite3_bind_null(s, index));
-        void Integer(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(s, index, v) : raw.sqlite3_bind_null(s, index));
-    }
-
-    // Text is bound as UTF-8, the database's encoding. Bound as UTF-16, SQLite converts each value itself, one
-    // character at a time (sqlite3VdbeMemTranslate was 1 % of the gateway's CPU in a profile, for the request and
-    // answer texts); .NET's vectorised transcoder does it for a fraction of that. SQLite copies what is bound
-    // (SQLITE_TRANSIENT), so one buffer serves every column; the sink has a single writer. Values too long for it
-    // get a pooled array of their exact size, returned at once, so a rare huge answer is not kept in this buffer.
-    private const int Utf8BufferBytes = 16 * 1024;
-    private readonly byte[] _utf8 = new byte[Utf8BufferBytes];
-
-    // An empty span reaches SQLite as a null pointer, which it binds as NULL; "" must stay "" (the string
-    // overload passes a terminated, non-null buffer).
-    private int Bind(sqlite3_stmt statement, int index, ReadOnlySpan<char> value)
-    {
-        if (value.IsEmpty) return raw.sqlite3_bind_text(statement, index, "");
-        if (Encoding.UTF8.GetMaxByteCount(value.Length) <= Utf8BufferBytes)
-        {
-            return raw.sqlite3_bind_text(statement, index, _utf8.AsSpan(0, Encoding.UTF8.GetBytes(value, _utf8)));
-        }
-        var length = Encoding.UTF8.GetByteCount(value);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            return raw.sqlite3_bind_text(statement, index, rented.AsSpan(0, Encoding.UTF8.GetBytes(value, rented)));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
-
-    private void Check(int rc)
-    {
-        if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
-    }
+    private void Insert(InteractionRow row) => _insert.Interaction(row);
 
     private List<InteractionRow> WithoutStored(SqliteTransaction transaction, IReadOnlyList<InteractionRow> rows)
     {
@@ -354,9 +259,12 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         await _statements.RunDeferredAsync(null, cancellationToken);
     }
 
-    private async Task CopyAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
+    private Task CopyAsync(IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken) => CopyAsync(_connection, rows, cancellationToken);
+
+    /// <summary>The rows as one binary COPY on <paramref name="connection"/>, inside whatever transaction it has open.</summary>
+    internal static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<InteractionRow> rows, CancellationToken cancellationToken)
     {
-        await using var copy = await _connection.BeginBinaryImportAsync(Copy, cancellationToken);
+        await using var copy = await connection.BeginBinaryImportAsync(Copy, cancellationToken);
         var values = new CopyValues(copy);
         for (var r = 0; r < rows.Count; r++)
         {

@@ -84,11 +84,12 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
 
         var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug)
             .GroupBy(i => new { i.Kind, i.Severity }).Select(g => new { g.Key.Kind, g.Key.Severity, Count = g.LongCount() }).ToListAsync(ct);
-        // Counted in SQL and only the oldest item read: a queue nobody drains must not slow every report.
+        // A queue nobody drains must not slow every report: the count is kept by the store as items are
+        // enqueued and settled (review_backlog), and the oldest item is one index seek on (system, state, id).
         // Interaction ids start with their time, so the smallest id is the oldest (SQLite cannot order by DateTimeOffset).
-        var pending = db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending");
-        var backlogCount = await pending.CountAsync(ct);
-        var oldest = backlogCount == 0 ? (DateTimeOffset?)null : await pending.OrderBy(i => i.InteractionId).Select(i => (DateTimeOffset?)i.EnqueuedAt).FirstOrDefaultAsync(ct);
+        var backlogCount = await db.ReviewBacklog.AsNoTracking().Where(b => b.System == slug).Select(b => b.Pending).FirstOrDefaultAsync(ct);
+        var oldest = backlogCount == 0 ? (DateTimeOffset?)null : await db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending")
+            .OrderBy(i => i.InteractionId).Select(i => (DateTimeOffset?)i.EnqueuedAt).FirstOrDefaultAsync(ct);
         var oldestHours = oldest is { } first ? Math.Max(0, (now - first).TotalHours) : 0;
 
         // Manual work reviewed the same way gives a measured baseline; the spec's figure is the fallback.

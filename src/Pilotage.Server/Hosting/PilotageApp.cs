@@ -112,6 +112,8 @@ public static class PilotageApp
         Replicas.ReplicaWiring.AddPilotageReplicas(services);
         services.AddSingleton<Changes.RetentionPurger>();
         services.AddHostedService(sp => sp.GetRequiredService<Changes.RetentionPurger>());
+        services.AddSingleton<Evidence.InteractionPartitions>();
+        services.AddHostedService(sp => sp.GetRequiredService<Evidence.InteractionPartitions>());
         services.AddPilotageTelemetry(builder.Configuration);
         services.AddSingleton<Upstreams.OwnListeners>();
         services.AddSingleton(sp => UpstreamPolicyFrom(options, builder.Configuration, sp.GetRequiredService<Upstreams.OwnListeners>()));

@@ -106,4 +106,10 @@ public sealed record PilotageServerOptions
 
     /// <summary>Minimum log level; tests raise it to keep output readable.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>
+    /// PostgreSQL: months of interactions kept; older months are dropped whole, as partitions
+    /// (Evidence/InteractionPartitions.cs). 0 keeps every month. Roll-ups, reviews and the audit log stay.
+    /// </summary>
+    public int InteractionRetentionMonths { get; init; }
 }

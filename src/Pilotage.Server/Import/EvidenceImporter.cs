@@ -19,10 +19,8 @@ internal static class EvidenceImporter
 {
     public const string Mode = "import";
 
-    /// <summary>Rows are saved in slices so the change tracker stays small on a 25 MB file.</summary>
-    private const int SaveEvery = 2000;
-
-    private const int QueryChunk = 500;
+    /// <summary>Ids and e-mails looked up per query (one array parameter each).</summary>
+    private const int QueryChunk = 5000;
 
     public static async Task<(int Imported, int AlreadyPresent)> WriteAsync(PilotageDbContext db, AiSystemRow system, IReadOnlyList<EvidenceRecord> records, CancellationToken ct)
     {
@@ -56,7 +54,9 @@ internal static class EvidenceImporter
 
         var delta = new RollupDelta();
         var active = new HashSet<(int Day, long User)>();
-        var pending = new List<object>();
+        var interactions = new List<InteractionRow>(rows.Count);
+        var reviews = new List<ReviewRow>();
+        var feedbacks = new List<FeedbackRow>();
         var imported = 0;
         foreach (var (id, record) in rows)
         {
@@ -83,8 +83,7 @@ internal static class EvidenceImporter
                 ResponseContent = keepContent ? record.Answer : null,
                 Category = record.Category,
             };
-            db.Interactions.Add(interaction);
-            pending.Add(interaction);
+            interactions.Add(interaction);
             // Not RollupDelta.AddInteraction: that would put every imported row in the latency
             // histogram at 0 ms and drag latency_p50/p95 of the real gateway traffic towards zero.
             var key = RollupKey.Of(interaction);
@@ -107,21 +106,19 @@ internal static class EvidenceImporter
                     ReviewedAt = interaction.CreatedAt,
                     Source = Mode,
                 };
-                db.Reviews.Add(review);
-                pending.Add(review);
+                reviews.Add(review);
                 delta.Add(key, EvidenceTotals.ForReview(outcome, seconds, rework, 0, outOfScope: false));
             }
             if (record.Rating is { } rating)
             {
                 var feedback = new FeedbackRow { InteractionId = id, UserId = userId, System = system.Slug, Rating = rating, At = interaction.CreatedAt };
-                db.Feedback.Add(feedback);
-                pending.Add(feedback);
+                feedbacks.Add(feedback);
                 delta.Add(key, EvidenceTotals.ForFeedback(rating));
             }
             imported++;
-            if (pending.Count >= SaveEvery) await FlushAsync(db, pending, ct);
         }
-        await FlushAsync(db, pending, ct);
+        // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
+        await EvidenceBulkWriter.WriteAsync(db, interactions, reviews, feedbacks, ct);
 
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
@@ -129,15 +126,6 @@ internal static class EvidenceImporter
         await RollupWriter.ApplyAsync(connection, transaction, delta, ct);
         await WriteActiveUsersAsync(connection, transaction, system.Slug, active, ct);
         return (imported, records.Count - imported);
-    }
-
-    /// <summary>Saves what is pending and stops tracking it (the command's own tracked rows, such as the audit head, stay).</summary>
-    private static async Task FlushAsync(PilotageDbContext db, List<object> pending, CancellationToken ct)
-    {
-        if (pending.Count == 0) return;
-        await db.SaveChangesAsync(ct);
-        foreach (var entity in pending) db.Entry(entity).State = EntityState.Detached;
-        pending.Clear();
     }
 
     /// <summary>Who used the system on which day (adoption), as the gateway's roll-ups record it.</summary>

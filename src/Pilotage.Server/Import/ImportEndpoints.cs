@@ -91,7 +91,7 @@ public static class ImportEndpoints
     }
 
     /// <summary>Rows per transaction: short enough that other writers wait well under a second.</summary>
-    private const int SliceRows = 2000;
+    private const int SliceRows = 10_000;
 
     private static void EnsureOwner(AiSystemRow? system, string slug, Actor actor)
     {

@@ -28,6 +28,7 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
     public DbSet<ApprovalRow> Approvals => Set<ApprovalRow>();
     public DbSet<ReviewRow> Reviews => Set<ReviewRow>();
     public DbSet<ReviewItemRow> ReviewItems => Set<ReviewItemRow>();
+    public DbSet<ReviewBacklogRow> ReviewBacklog => Set<ReviewBacklogRow>();
     public DbSet<FeedbackRow> Feedback => Set<FeedbackRow>();
     public DbSet<TaskTimeRow> TaskTimes => Set<TaskTimeRow>();
     public DbSet<IncidentRow> Incidents => Set<IncidentRow>();
@@ -142,7 +143,13 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
         {
             e.ToTable("review_items");
             e.HasKey(r => r.InteractionId);
-            e.HasIndex(r => new { r.System, r.State, r.EnqueuedAt });
+            // The queue and the metrics' oldest pending item read pending items in id (creation) order: one seek.
+            e.HasIndex(r => new { r.System, r.State, r.InteractionId });
+        });
+        modelBuilder.Entity<ReviewBacklogRow>(e =>
+        {
+            e.ToTable("review_backlog");
+            e.HasKey(b => b.System);
         });
         modelBuilder.Entity<FeedbackRow>(e =>
         {

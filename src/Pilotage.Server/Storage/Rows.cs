@@ -266,6 +266,16 @@ public sealed class ReviewItemRow
     public DateTimeOffset? DoneAt { get; set; }
 }
 
+/// <summary>
+/// How many queue items of a system are pending, kept by triggers on <c>review_items</c> (Storage/RawSchema.cs)
+/// in the transaction that enqueues or settles them, so the metrics read one row instead of counting the queue.
+/// </summary>
+public sealed class ReviewBacklogRow
+{
+    public required string System { get; set; }
+    public long Pending { get; set; }
+}
+
 public sealed class FeedbackRow
 {
     public required string InteractionId { get; set; }

@@ -1076,6 +1076,21 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("readiness_answers", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewBacklogRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("text")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Pending")
+                        .HasColumnType("bigint")
+                        .HasColumnName("pending");
+
+                    b.HasKey("System");
+
+                    b.ToTable("review_backlog", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ReviewItemRow", b =>
                 {
                     b.Property<string>("InteractionId")
@@ -1115,7 +1130,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.HasKey("InteractionId");
 
-                    b.HasIndex("System", "State", "EnqueuedAt");
+                    b.HasIndex("System", "State", "InteractionId");
 
                     b.ToTable("review_items", (string)null);
                 });

@@ -1055,6 +1055,21 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("readiness_answers", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.ReviewBacklogRow", b =>
+                {
+                    b.Property<string>("System")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("system");
+
+                    b.Property<long>("Pending")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("pending");
+
+                    b.HasKey("System");
+
+                    b.ToTable("review_backlog", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.ReviewItemRow", b =>
                 {
                     b.Property<string>("InteractionId")
@@ -1094,7 +1109,7 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
 
                     b.HasKey("InteractionId");
 
-                    b.HasIndex("System", "State", "EnqueuedAt");
+                    b.HasIndex("System", "State", "InteractionId");
 
                     b.ToTable("review_items", (string)null);
                 });
