@@ -44,56 +44,6 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
-            modelBuilder.Entity("Pilotage.Server.Audit.AuditCheckpointRow", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<string>("Note")
-                        .IsRequired()
-                        .HasColumnType("text")
-                        .HasColumnName("note");
-
-                    b.Property<byte[]>("RootHash")
-                        .IsRequired()
-                        .HasColumnType("bytea")
-                        .HasColumnName("root_hash");
-
-                    b.Property<long>("TreeSize")
-                        .HasColumnType("bigint")
-                        .HasColumnName("tree_size");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("TreeSize");
-
-                    b.ToTable("audit_checkpoints", (string)null);
-                });
-
-            modelBuilder.Entity("Pilotage.Server.Audit.AuditTreeNodeRow", b =>
-                {
-                    b.Property<long>("Id")
-                        .HasColumnType("bigint")
-                        .HasColumnName("id");
-
-                    b.Property<byte[]>("Hash")
-                        .IsRequired()
-                        .HasColumnType("bytea")
-                        .HasColumnName("hash");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("audit_tree_nodes", (string)null);
-                });
-
             modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
                 {
                     b.Property<string>("System")
@@ -334,6 +284,40 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.ToTable("approvals", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.AuditCheckpointRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("note");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("root_hash");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TreeSize");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.AuditEntryRow", b =>
                 {
                     b.Property<long>("Sequence")
@@ -419,6 +403,22 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                             TreeFrontier = new byte[0],
                             TreeSize = 0L
                         });
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.AuditTreeNodeRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_tree_nodes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.ChangeRequestRow", b =>

@@ -37,54 +37,6 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
-            modelBuilder.Entity("Pilotage.Server.Audit.AuditCheckpointRow", b =>
-                {
-                    b.Property<long>("Id")
-                        .ValueGeneratedOnAdd()
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("TEXT")
-                        .HasColumnName("created_at");
-
-                    b.Property<string>("Note")
-                        .IsRequired()
-                        .HasColumnType("TEXT")
-                        .HasColumnName("note");
-
-                    b.Property<byte[]>("RootHash")
-                        .IsRequired()
-                        .HasColumnType("BLOB")
-                        .HasColumnName("root_hash");
-
-                    b.Property<long>("TreeSize")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("tree_size");
-
-                    b.HasKey("Id");
-
-                    b.HasIndex("TreeSize");
-
-                    b.ToTable("audit_checkpoints", (string)null);
-                });
-
-            modelBuilder.Entity("Pilotage.Server.Audit.AuditTreeNodeRow", b =>
-                {
-                    b.Property<long>("Id")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("id");
-
-                    b.Property<byte[]>("Hash")
-                        .IsRequired()
-                        .HasColumnType("BLOB")
-                        .HasColumnName("hash");
-
-                    b.HasKey("Id");
-
-                    b.ToTable("audit_tree_nodes", (string)null);
-                });
-
             modelBuilder.Entity("Pilotage.Server.Storage.ActiveUserRow", b =>
                 {
                     b.Property<string>("System")
@@ -323,6 +275,38 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     b.ToTable("approvals", (string)null);
                 });
 
+            modelBuilder.Entity("Pilotage.Server.Storage.AuditCheckpointRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("note");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("root_hash");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tree_size");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TreeSize");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("Pilotage.Server.Storage.AuditEntryRow", b =>
                 {
                     b.Property<long>("Sequence")
@@ -408,6 +392,22 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                             TreeFrontier = new byte[0],
                             TreeSize = 0L
                         });
+                });
+
+            modelBuilder.Entity("Pilotage.Server.Storage.AuditTreeNodeRow", b =>
+                {
+                    b.Property<long>("Id")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("hash");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_tree_nodes", (string)null);
                 });
 
             modelBuilder.Entity("Pilotage.Server.Storage.ChangeRequestRow", b =>

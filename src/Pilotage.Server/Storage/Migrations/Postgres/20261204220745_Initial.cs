@@ -337,6 +337,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "review_backlog",
+                columns: table => new
+                {
+                    system = table.Column<string>(type: "text", nullable: false),
+                    pending = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_review_backlog", x => x.system);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "review_items",
                 columns: table => new
                 {
@@ -732,9 +744,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 columns: new[] { "user_id", "id" });
 
             migrationBuilder.CreateIndex(
-                name: "IX_review_items_system_state_enqueued_at",
+                name: "IX_review_items_system_state_interaction_id",
                 table: "review_items",
-                columns: new[] { "system", "state", "enqueued_at" });
+                columns: new[] { "system", "state", "interaction_id" });
 
             migrationBuilder.CreateIndex(
                 name: "IX_reviews_system",
@@ -756,6 +768,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "IX_webhook_deliveries_status_next_attempt_at",
                 table: "webhook_deliveries",
                 columns: new[] { "status", "next_attempt_at" });
+
+            // What the model cannot express: the review backlog's triggers (and on PostgreSQL the interactions
+            // table partitioned by month). Keep this call when the migration is regenerated (docs/architecture.md).
+            RawSchema.ApplyPostgres(migrationBuilder);
         }
 
         /// <inheritdoc />
@@ -814,6 +830,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "readiness_answers");
+
+            migrationBuilder.DropTable(
+                name: "review_backlog");
 
             migrationBuilder.DropTable(
                 name: "review_items");
