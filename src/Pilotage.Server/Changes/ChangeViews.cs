@@ -49,5 +49,4 @@ public sealed record VersionMetricsView(int ConfigVersion, bool Current, DateTim
 [JsonSerializable(typeof(PurgeRequest))]
 [JsonSerializable(typeof(LegalHoldView))]
 [JsonSerializable(typeof(HoldRequest))]
-[JsonSerializable(typeof(Evidence.PartitionDroppedView))]
 public sealed partial class ChangesJsonContext : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
@@ -159,7 +160,7 @@ public sealed class InteractionPartitions(PilotageStore store, ControlPlane cont
                 var count = await ScalarAsync<long>(db, $"SELECT count(*) FROM {partition.Table}", held, ct);
                 await ScalarAsync<object?>(db, $"DROP TABLE {partition.Table}", held, ct);
                 var dropped = new PartitionDroppedView(partition.Table, partition.From, partition.To, count, months);
-                command.Audit("evidence.partition_dropped", $"interactions:{partition.From:yyyy-MM}", null, JsonSerializer.Serialize(dropped, Changes.ChangesJsonContext.Default.PartitionDroppedView));
+                command.Audit("evidence.partition_dropped", $"interactions:{partition.From:yyyy-MM}", null, JsonSerializer.Serialize(dropped, PartitionJsonContext.Default.PartitionDroppedView));
                 return dropped;
             }, ct);
             if (view is not null) dropped.Add(view);
@@ -188,3 +189,7 @@ public sealed class InteractionPartitions(PilotageStore store, ControlPlane cont
 
     private static string Literal(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'+00'", CultureInfo.InvariantCulture);
 }
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(PartitionDroppedView))]
+internal sealed partial class PartitionJsonContext : JsonSerializerContext;
