@@ -29,13 +29,7 @@ public sealed class ChangeRequestCommands(ControlPlane control)
             {
                 throw Problems.Forbidden($"'{system.Slug}' is high risk: a change needs four eyes, so {actor.Email} cannot approve their own request {id}; ask its owner {system.Owner} or an admin");
             }
-            change.Status = ChangeStatus.Approved.Name();
-            change.DecidedBy = actor.Email;
-            change.DecidedAt = command.Now;
-            change.DecisionReason = reason;
-            var view = ChangeRequestView.From(change, system.Risk);
-            command.Audit("change.approved", $"system:{system.Slug}", null, Json(view));
-            return view;
+            return Decide(command, change, system, ChangeStatus.Approved, actor, reason);
         }, ct);
     }
 
@@ -48,13 +42,7 @@ public sealed class ChangeRequestCommands(ControlPlane control)
             var (change, system) = await LoadAsync(command, id, actor, ct);
             CheckOwnerOrAdmin(actor, system, "reject");
             if (!ChangeStatuses.IsPending(change.Status)) throw Problems.Conflict($"change request {id} is {change.Status}; only an open or approved request can be rejected");
-            change.Status = ChangeStatus.Rejected.Name();
-            change.DecidedBy = actor.Email;
-            change.DecidedAt = command.Now;
-            change.DecisionReason = reason;
-            var view = ChangeRequestView.From(change, system.Risk);
-            command.Audit("change.rejected", $"system:{system.Slug}", null, Json(view));
-            return view;
+            return Decide(command, change, system, ChangeStatus.Rejected, actor, reason);
         }, ct);
     }
 
@@ -136,6 +124,18 @@ public sealed class ChangeRequestCommands(ControlPlane control)
                 $"change request {id} lowers pass_rate on '{gateResult.TestSet}' from {gateResult.BaselinePassRate:0.###} (version {gateResult.BaselineVersion}, run {gateResult.BaselineRun}) to {gateResult.CandidatePassRate:0.###} (run {gateResult.CandidateRun}): a drop of {gateResult.Drop:0.###}, more than the {gateResult.MaxPassRateDrop:0.###} the spec allows; nothing was applied. Fix the candidate and request again, or change changeControl.regressionGate");
 
     /// <summary>The request and its system; a request of a system the caller may not read (and did not make) is not found.</summary>
+    /// <summary>Records an owner's or admin's decision on the request and audits it as <c>change.approved</c> or <c>change.rejected</c>.</summary>
+    private static ChangeRequestView Decide(CommandContext command, ChangeRequestRow change, AiSystemRow system, ChangeStatus status, Actor actor, string? reason)
+    {
+        change.Status = status.Name();
+        change.DecidedBy = actor.Email;
+        change.DecidedAt = command.Now;
+        change.DecisionReason = reason;
+        var view = ChangeRequestView.From(change, system.Risk);
+        command.Audit($"change.{status.Name()}", $"system:{system.Slug}", null, Json(view));
+        return view;
+    }
+
     private static async Task<(ChangeRequestRow Change, AiSystemRow System)> LoadAsync(CommandContext command, long id, Actor actor, CancellationToken ct)
     {
         var change = await command.Db.ChangeRequests.SingleOrDefaultAsync(c => c.Id == id, ct) ?? throw NotFound(id);
