@@ -5,7 +5,6 @@ using Microsoft.Data.Sqlite;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Audit;
 using Pilotage.Core.Audit.Checkpoints;
-using Pilotage.Server.Api;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Storage;
 
@@ -57,7 +56,7 @@ internal static class AuditCommand
                     throw new CliException("--checkpoint with --db needs the log's public key to check its signature: add --public-key KEY (from 'pilotage audit public-key')", ExitCodes.Usage);
                 }
                 result = await VerifyDatabaseAsync(database, key, note, ct);
-                raw = JsonSerializer.SerializeToElement(result, ApiJsonContext.Default.AuditVerification);
+                raw = JsonSerializer.SerializeToElement(result, AuditApiJsonContext.Default.AuditVerification);
             }
             else
             {
@@ -66,7 +65,7 @@ internal static class AuditCommand
                 raw = note is null
                     ? await call.GetAsync("api/v1/audit/verify")
                     : await call.SendAsync(HttpMethod.Post, "api/v1/audit/verify", new VerifyAgainstRequest(note), AuditJsonContext.Default.VerifyAgainstRequest);
-                result = call.Read(raw, ApiJsonContext.Default.AuditVerification);
+                result = call.Read(raw, AuditApiJsonContext.Default.AuditVerification);
             }
             if (cli.WantsJson(parse)) cli.Output.Json(raw);
             if (result.Ok)

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Client;
@@ -136,7 +135,7 @@ internal sealed class ControlClient : IDisposable
                     // Other verbs' located errors (an import's row and column) have another shape: Body keeps them.
                     try
                     {
-                        errors = list.Deserialize(ApiJsonContext.Default.ListSpecErrorView) ?? [];
+                        errors = list.Deserialize(SystemsApiJsonContext.Default.ListSpecErrorView) ?? [];
                     }
                     catch (JsonException)
                     {

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Hosting;
 using Pilotage.Server.People;
 using Pilotage.Server.Reviews;
@@ -120,7 +119,7 @@ internal sealed class DemoRun(CliContext cli, DemoOptions options, TimeProvider 
 
         using var owner = new ControlClient(admin.Server, _keys[DemoScript.Owner]);
         var applied = await owner.SendJsonAsync(HttpMethod.Post, "api/v1/systems/apply",
-            new ApplyRequest([new SpecDocument(specPath, yaml)]), ApiJsonContext.Default.ApplyRequest, ct);
+            new ApplyRequest([new SpecDocument(specPath, yaml)]), SystemsApiJsonContext.Default.ApplyRequest, ct);
         var version = applied.GetProperty("results")[0].GetProperty("configVersion").GetInt32();
         display.Done($"pilotage apply -f {specPath}: {DemoScript.System} declared (config v{version}), stage proposed: it does not serve yet");
 
@@ -147,8 +146,8 @@ internal sealed class DemoRun(CliContext cli, DemoOptions options, TimeProvider 
 
     private async Task CreateUserAsync(ControlClient admin, string email, string role, IReadOnlyList<string> groups, CancellationToken ct)
     {
-        await admin.SendJsonAsync(HttpMethod.Post, "api/v1/users", new CreateUserRequest(email, role, groups, null), ApiJsonContext.Default.CreateUserRequest, ct);
-        var key = await admin.SendJsonAsync(HttpMethod.Post, "api/v1/keys", new CreateKeyRequest(email, "demo", null), ApiJsonContext.Default.CreateKeyRequest, ct);
+        await admin.SendJsonAsync(HttpMethod.Post, "api/v1/users", new CreateUserRequest(email, role, groups, null), PeopleApiJsonContext.Default.CreateUserRequest, ct);
+        var key = await admin.SendJsonAsync(HttpMethod.Post, "api/v1/keys", new CreateKeyRequest(email, "demo", null), KeysApiJsonContext.Default.CreateKeyRequest, ct);
         _keys[email] = key.GetProperty("key").GetString() ?? throw new CliException($"the server returned no key for {email}");
     }
 
@@ -278,7 +277,7 @@ internal sealed class PilotTraffic(HttpClient gateway, string address, IReadOnly
         using var reviewer = new ControlClient(new Uri(address), keys[DemoScript.Reviewers[reviewerIndex]]);
         await reviewer.SendJsonAsync(HttpMethod.Post, $"api/v1/interactions/{Uri.EscapeDataString(id)}/review",
             new ReviewRequest(verdict.Outcome, verdict.FinalText, verdict.Seconds, null, verdict.Reason, verdict.Tags, verdict.EscalatedTo),
-            ApiJsonContext.Default.ReviewRequest, ct);
+            ReviewsApiJsonContext.Default.ReviewRequest, ct);
         lock (_lock) _reviews[verdict.Outcome] = _reviews.GetValueOrDefault(verdict.Outcome) + 1;
         progress.Reviewed(ticket, verdict);
         return true;

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Import;
-using Pilotage.Server.Api;
+using Pilotage.Server.Import;
 
 namespace Pilotage.Cli.Evidence;
 
@@ -52,7 +52,7 @@ internal static class ImportCommand
                 Report(cli, json, errors, Path.GetFileName(path));
                 return ExitCodes.Failure;
             }
-            return call.ShowLine(answer, ApiJsonContext.Default.ImportResponse,
+            return call.ShowLine(answer, ImportApiJsonContext.Default.ImportResponse,
                 result => $"{result.System}: imported {Args.Number(result.Imported)}, already present {Args.Number(result.AlreadyPresent)}");
         });
         return command;
@@ -64,7 +64,7 @@ internal static class ImportCommand
         if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("errors", out var list) || list.ValueKind != JsonValueKind.Array) return null;
         try
         {
-            return list.Deserialize(ApiJsonContext.Default.ListImportError);
+            return list.Deserialize(ImportApiJsonContext.Default.ListImportError);
         }
         catch (JsonException)
         {
@@ -81,7 +81,7 @@ internal static class ImportCommand
             {
                 w.WriteStartObject();
                 w.WritePropertyName("errors");
-                JsonSerializer.Serialize(w, errors.ToList(), ApiJsonContext.Default.ListImportError);
+                JsonSerializer.Serialize(w, errors.ToList(), ImportApiJsonContext.Default.ListImportError);
                 w.WriteEndObject();
             });
         }

@@ -3,7 +3,6 @@ using System.Globalization;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Incidents;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Incidents;
 
 namespace Pilotage.Cli.Incidents;
@@ -59,8 +58,8 @@ internal static class IncidentCommand
             var request = new FileIncidentRequest(slug, parse.GetValue(kind) ?? "incident", parse.GetValue(severity), what,
                 Args.Blank(parse.GetValue(description)), parse.GetValue(interactions) ?? []);
             using var call = cli.Call(parse, ct);
-            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/incidents", request, ApiJsonContext.Default.FileIncidentRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.IncidentView, incident =>
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/incidents", request, IncidentsApiJsonContext.Default.FileIncidentRequest);
+            return call.ShowLine(answer, IncidentsApiJsonContext.Default.IncidentView, incident =>
                 $"filed {incident.Kind.Replace('_', ' ')} {Id(incident.Id)} ({incident.Severity}) against {incident.System}: {Args.OneLine(incident.Title)}"
                 + (incident.Severity is "high" or "critical" ? "; the owner is notified" : ""));
         });
@@ -85,7 +84,7 @@ internal static class IncidentCommand
             if (parse.GetValue(status) is { } st) query.Add("status=" + Args.Escape(st));
             if (parse.GetValue(kind) is { } k) query.Add("kind=" + Args.Escape(k));
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync("api/v1/incidents" + (query.Count > 0 ? "?" + string.Join('&', query) : "")), ApiJsonContext.Default.IReadOnlyListIncidentView,
+            return call.Table(await call.GetAsync("api/v1/incidents" + (query.Count > 0 ? "?" + string.Join('&', query) : "")), IncidentsApiJsonContext.Default.IReadOnlyListIncidentView,
                 ["ID", "SYSTEM", "KIND", "SEVERITY", "STATUS", "ASSIGNED", "REPORTED", "TITLE"],
                 i => [Id(i.Id), i.System, i.Kind, i.Severity, i.Status, i.AssignedTo ?? "-", Output.Time(i.ReportedAt), Args.Short(i.Title, 60)],
                 query.Count == 0 ? "no incidents; file one with 'pilotage incident file SYSTEM --severity S --title T'" : "no incidents match");
@@ -101,7 +100,7 @@ internal static class IncidentCommand
         command.SetAction(async (parse, ct) =>
         {
             using var call = cli.Call(parse, ct);
-            return call.Show(await call.GetAsync($"api/v1/incidents/{Id(parse.GetValue(id))}"), ApiJsonContext.Default.IncidentView, i => call.Output.Fields(
+            return call.Show(await call.GetAsync($"api/v1/incidents/{Id(parse.GetValue(id))}"), IncidentsApiJsonContext.Default.IncidentView, i => call.Output.Fields(
             [
                 ("incident", Id(i.Id)),
                 ("system", i.System),
@@ -146,8 +145,8 @@ internal static class IncidentCommand
                 throw new CliException($"nothing to change: give --status, --assign, --note or --severity (see 'pilotage incident update --help')", ExitCodes.Usage);
             }
             using var call = cli.Call(parse, ct);
-            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/incidents/{Id(number)}", request, ApiJsonContext.Default.UpdateIncidentRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.IncidentView,
+            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/incidents/{Id(number)}", request, IncidentsApiJsonContext.Default.UpdateIncidentRequest);
+            return call.ShowLine(answer, IncidentsApiJsonContext.Default.IncidentView,
                 i => $"incident {Id(i.Id)} ({i.System}): {i.Status}, {i.Severity}, {(i.AssignedTo is null ? "unassigned" : "assigned to " + i.AssignedTo)}");
         });
         return command;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Keys;
 
 namespace Pilotage.Cli.Keys;
@@ -32,8 +31,8 @@ internal static class KeysCommand
             var expiresAt = ParseExpiry(parse.GetValue(expires));
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(HttpMethod.Post, "api/v1/keys",
-                new CreateKeyRequest(parse.GetValue(user), parse.GetValue(name), expiresAt), ApiJsonContext.Default.CreateKeyRequest);
-            return call.Show(answer, ApiJsonContext.Default.CreatedKey, key =>
+                new CreateKeyRequest(parse.GetValue(user), parse.GetValue(name), expiresAt), KeysApiJsonContext.Default.CreateKeyRequest);
+            return call.Show(answer, KeysApiJsonContext.Default.CreatedKey, key =>
             {
                 var expiry = key.ExpiresAt is null ? "does not expire" : $"expires {Output.Time(key.ExpiresAt)}";
                 call.Output.Line($"created key {key.Id} for {key.User}{(key.Name is null ? "" : $" ({key.Name})")}; it {expiry}");
@@ -53,7 +52,7 @@ internal static class KeysCommand
         command.SetAction(async (parse, ct) =>
         {
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync("api/v1/keys"), ApiJsonContext.Default.IReadOnlyListKeyView,
+            return call.Table(await call.GetAsync("api/v1/keys"), KeysApiJsonContext.Default.IReadOnlyListKeyView,
                 ["ID", "USER", "NAME", "STATE", "CREATED", "EXPIRES"],
                 k => [k.Id, k.User, k.Name ?? "-", k.State, Output.Time(k.CreatedAt), Output.Time(k.ExpiresAt)],
                 "no keys");
@@ -70,7 +69,7 @@ internal static class KeysCommand
         {
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(HttpMethod.Delete, $"api/v1/keys/{Args.Escape(parse.GetValue(id)!)}");
-            return call.ShowLine(answer, ApiJsonContext.Default.KeyView, key => $"revoked key {key.Id} of {key.User} (at {Output.Time(key.RevokedAt)})");
+            return call.ShowLine(answer, KeysApiJsonContext.Default.KeyView, key => $"revoked key {key.Id} of {key.User} (at {Output.Time(key.RevokedAt)})");
         });
         return command;
     }

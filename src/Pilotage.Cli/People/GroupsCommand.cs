@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.People;
 
 namespace Pilotage.Cli.People;
@@ -29,8 +28,8 @@ internal static class GroupsCommand
         {
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(HttpMethod.Post, "api/v1/groups",
-                new CreateGroupRequest(parse.GetValue(name), parse.GetValue(description)), ApiJsonContext.Default.CreateGroupRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.GroupView, group => $"created group {group.Name}");
+                new CreateGroupRequest(parse.GetValue(name), parse.GetValue(description)), PeopleApiJsonContext.Default.CreateGroupRequest);
+            return call.ShowLine(answer, PeopleApiJsonContext.Default.GroupView, group => $"created group {group.Name}");
         });
         return command;
     }
@@ -41,7 +40,7 @@ internal static class GroupsCommand
         command.SetAction(async (parse, ct) =>
         {
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync("api/v1/groups"), ApiJsonContext.Default.IReadOnlyListGroupView,
+            return call.Table(await call.GetAsync("api/v1/groups"), PeopleApiJsonContext.Default.IReadOnlyListGroupView,
                 ["GROUP", "MEMBERS", "DESCRIPTION"],
                 g => [g.Name, g.Members.Count == 0 ? "-" : string.Join(",", g.Members), g.Description ?? "-"],
                 "no groups");
@@ -60,7 +59,7 @@ internal static class GroupsCommand
         {
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(method, $"api/v1/groups/{Args.Escape(parse.GetValue(group)!)}/members/{Args.Escape(parse.GetValue(email)!)}");
-            return call.ShowLine(answer, ApiJsonContext.Default.MembershipChange, change => change.Result switch
+            return call.ShowLine(answer, PeopleApiJsonContext.Default.MembershipChange, change => change.Result switch
             {
                 "added" => $"added {change.Email} to {change.Group}",
                 "removed" => $"removed {change.Email} from {change.Group}",

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.People;
 
 namespace Pilotage.Cli.People;
@@ -35,8 +34,8 @@ internal static class UsersCommand
             using var call = cli.Call(parse, ct);
             var groupList = (parse.GetValue(groups) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var request = new CreateUserRequest(parse.GetValue(email), parse.GetValue(role), groupList, parse.GetValue(name));
-            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/users", request, ApiJsonContext.Default.CreateUserRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.UserView,
+            var answer = await call.SendAsync(HttpMethod.Post, "api/v1/users", request, PeopleApiJsonContext.Default.CreateUserRequest);
+            return call.ShowLine(answer, PeopleApiJsonContext.Default.UserView,
                 user => $"added {user.Email} (role {user.Role}{(user.Groups.Count > 0 ? ", groups " + string.Join(", ", user.Groups) : "")})");
         });
         return command;
@@ -48,7 +47,7 @@ internal static class UsersCommand
         command.SetAction(async (parse, ct) =>
         {
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync("api/v1/users"), ApiJsonContext.Default.IReadOnlyListUserView,
+            return call.Table(await call.GetAsync("api/v1/users"), PeopleApiJsonContext.Default.IReadOnlyListUserView,
                 ["EMAIL", "NAME", "ROLE", "ACTIVE", "GROUPS"],
                 u => [u.Email, u.DisplayName ?? "-", u.Role, u.Active ? "yes" : "no", u.Groups.Count == 0 ? "-" : string.Join(",", u.Groups)],
                 "no users");
@@ -75,8 +74,8 @@ internal static class UsersCommand
                 throw new CliException("nothing to change: give --role, --active or --name", ExitCodes.Usage);
             }
             using var call = cli.Call(parse, ct);
-            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/users/{Args.Escape(parse.GetValue(email)!)}", request, ApiJsonContext.Default.UpdateUserRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.UserView, user => $"{user.Email}: role {user.Role}, {(user.Active ? "active" : "deactivated")}");
+            var answer = await call.SendAsync(HttpMethod.Patch, $"api/v1/users/{Args.Escape(parse.GetValue(email)!)}", request, PeopleApiJsonContext.Default.UpdateUserRequest);
+            return call.ShowLine(answer, PeopleApiJsonContext.Default.UserView, user => $"{user.Email}: role {user.Role}, {(user.Active ? "active" : "deactivated")}");
         });
         return command;
     }

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Pilots;
@@ -87,7 +86,7 @@ internal static class EvalCommand
             {
                 w.WriteStartObject();
                 w.WritePropertyName("errors");
-                JsonSerializer.Serialize(w, errors.Select(SpecErrorView.From).ToList(), ApiJsonContext.Default.ListSpecErrorView);
+                JsonSerializer.Serialize(w, errors.Select(SpecErrorView.From).ToList(), SystemsApiJsonContext.Default.ListSpecErrorView);
                 w.WriteEndObject();
             });
         }

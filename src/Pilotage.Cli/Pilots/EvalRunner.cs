@@ -6,7 +6,6 @@ using Pilotage.Cli.Client;
 using Pilotage.Core.Metrics;
 using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
-using Pilotage.Server.Api;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Pilots;
 using Spectre.Console;
@@ -50,8 +49,8 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
     public async Task<int> RunAsync(CancellationToken ct)
     {
         var started = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/evals",
-            new StartEvalRequest(set.Name, hash, set.Cases.Count, change), ApiJsonContext.Default.StartEvalRequest, ct);
-        var run = started.Deserialize(ApiJsonContext.Default.EvalRunView)
+            new StartEvalRequest(set.Name, hash, set.Cases.Count, change), PilotsApiJsonContext.Default.StartEvalRequest, ct);
+        var run = started.Deserialize(PilotsApiJsonContext.Default.EvalRunView)
             ?? throw new CliException($"the server sent an empty answer to starting an evaluation of '{slug}'");
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -314,8 +313,8 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
     {
         // Not the caller's token: after Ctrl-C the run must still be closed with what was done.
         var raw = await client.SendJsonAsync(HttpMethod.Post, $"api/v1/evals/{run.ToString(CultureInfo.InvariantCulture)}/finish",
-            new FinishEvalRequest(status), ApiJsonContext.Default.FinishEvalRequest, CancellationToken.None);
-        return raw.Deserialize(ApiJsonContext.Default.EvalRunView)
+            new FinishEvalRequest(status), PilotsApiJsonContext.Default.FinishEvalRequest, CancellationToken.None);
+        return raw.Deserialize(PilotsApiJsonContext.Default.EvalRunView)
             ?? throw new CliException($"the server sent an empty answer to finishing evaluation run {run}");
     }
 
@@ -329,7 +328,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
             {
                 w.WriteStartObject();
                 w.WritePropertyName("run");
-                JsonSerializer.Serialize(w, run, ApiJsonContext.Default.EvalRunView);
+                JsonSerializer.Serialize(w, run, PilotsApiJsonContext.Default.EvalRunView);
                 w.WriteStartArray("results");
                 foreach (var o in outcomes)
                 {
@@ -429,7 +428,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
                     try
                     {
                         await _client.SendJsonAsync(HttpMethod.Post, $"api/v1/evals/{_run.ToString(CultureInfo.InvariantCulture)}/results",
-                            new EvalResultsRequest(batch.ToList()), ApiJsonContext.Default.EvalResultsRequest, CancellationToken.None);
+                            new EvalResultsRequest(batch.ToList()), PilotsApiJsonContext.Default.EvalResultsRequest, CancellationToken.None);
                         Posted += batch.Count;
                     }
                     catch (Exception e) when (e is CliException or HttpRequestException or JsonException)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Reviews;
 
 namespace Pilotage.Cli.Reviews;
@@ -39,7 +38,7 @@ internal static class ApprovalsCommand
             if (only is not null) query += $"&system={Uri.EscapeDataString(only)}";
             var scope = only is null ? "" : $" for {only}";
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync(query), ApiJsonContext.Default.IReadOnlyListApprovalView,
+            return call.Table(await call.GetAsync(query), ReviewsApiJsonContext.Default.IReadOnlyListApprovalView,
                 ["ID", "SYSTEM", "STATE", "HELD", "DECIDED BY", "DECIDED", "REASON"],
                 a =>
                 [
@@ -87,8 +86,8 @@ internal static class ApprovalsCommand
     {
         using var call = cli.Call(parse, ct);
         var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/approvals/{Args.Escape(interaction)}/{verb}",
-            new ApprovalEndpoints.ReasonBody(reason), ApiJsonContext.Default.ReasonBody);
-        return call.ShowLine(answer, ApiJsonContext.Default.ApprovalView, view => view.State == "released"
+            new ApprovalEndpoints.ReasonBody(reason), ReviewsApiJsonContext.Default.ReasonBody);
+        return call.ShowLine(answer, ReviewsApiJsonContext.Default.ApprovalView, view => view.State == "released"
             ? $"released {view.InteractionId} ({view.System}); the app can now fetch it"
             : $"rejected {view.InteractionId} ({view.System}): {view.Reason}");
     }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Reviews;
 
 namespace Pilotage.Cli.Reviews;
@@ -27,7 +26,7 @@ internal static class ReviewsCommand
             var query = $"api/v1/reviews?limit={parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)}";
             if (only is not null) query += "&system=" + Args.Escape(only);
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync(query), ApiJsonContext.Default.IReadOnlyListReviewQueueItem,
+            return call.Table(await call.GetAsync(query), ReviewsApiJsonContext.Default.IReadOnlyListReviewQueueItem,
                 ["ID", "SYSTEM", "KIND", "WAITING", "OPENED BY", "ANSWER"],
                 i => [i.InteractionId, i.System, i.Held ? i.Kind + " (held)" : i.Kind, Age(i.AgeSeconds), i.OpenedBy ?? "-", Args.Short(i.Answer ?? "-", 60)],
                 only is null ? "no answers waiting for review; the queue is empty" : $"no answers waiting for review for {only}; the queue is empty");
@@ -84,8 +83,8 @@ internal static class ReviewsCommand
             var tagList = parse.GetValue(tags) is { Length: > 0 } given ? given.Select(t => t.Trim()).Where(t => t.Length > 0).ToList() : null;
             var body = new ReviewRequest(what, text, parse.GetValue(seconds), null, Args.Blank(parse.GetValue(reason)), tagList, Args.Blank(parse.GetValue(escalateTo)));
             using var call = cli.Call(parse, ct);
-            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/interactions/{Args.Escape(interaction)}/review", body, ApiJsonContext.Default.ReviewRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.ReviewReceipt, Receipt);
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/interactions/{Args.Escape(interaction)}/review", body, ReviewsApiJsonContext.Default.ReviewRequest);
+            return call.ShowLine(answer, ReviewsApiJsonContext.Default.ReviewReceipt, Receipt);
         });
         return command;
     }

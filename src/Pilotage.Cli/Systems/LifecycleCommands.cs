@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Systems;
@@ -73,7 +72,7 @@ internal static class LifecycleCommands
                 if (overriding) w.WriteBoolean("override", true);
                 w.WriteEndObject();
             });
-            return call.ShowLine(answer, ApiJsonContext.Default.DecisionView, decision => decision.Outcome == "extend"
+            return call.ShowLine(answer, SystemsApiJsonContext.Default.DecisionView, decision => decision.Outcome == "extend"
                 ? $"{decision.System}: pilot extended to {Date(decision.NewEndDate)} (decision {Id(decision.Id)} by {decision.DecidedBy})"
                 : $"{decision.System}: {From(decision)} → {To(decision)} (decision {Id(decision.Id)} by {decision.DecidedBy})");
         });
@@ -89,7 +88,7 @@ internal static class LifecycleCommands
         {
             var slug = parse.GetValue(system)!;
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/decisions"), ApiJsonContext.Default.IReadOnlyListDecisionView,
+            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/decisions"), SystemsApiJsonContext.Default.IReadOnlyListDecisionView,
                 ["ID", "WHEN", "WHO", "OUTCOME", "FROM → TO", "REASON"],
                 d =>
                 [
@@ -135,7 +134,7 @@ internal static class LifecycleCommands
             }
             if (slug is null) throw new CliException("name the system to pause, or use --all to pause every serving system (see 'pilotage pause --help')", ExitCodes.Usage);
             using var call = cli.Call(parse, ct);
-            return call.ShowLine(await PauseOneAsync(call, slug, why), ApiJsonContext.Default.LifecycleView, view => Paused(view, previous: null));
+            return call.ShowLine(await PauseOneAsync(call, slug, why), SystemsApiJsonContext.Default.LifecycleView, view => Paused(view, previous: null));
         });
         return command;
     }
@@ -152,8 +151,8 @@ internal static class LifecycleCommands
             var slug = parse.GetValue(system)!;
             var why = RequireReason(parse.GetValue(reason), $"resuming '{slug}'", $"pilotage resume {slug} --reason \"…\"");
             using var call = cli.Call(parse, ct);
-            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/resume", new ReasonRequest(why), ApiJsonContext.Default.ReasonRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.LifecycleView, view => $"{view.System}: resumed, now {Phase(view.Phase, view.Stage)}");
+            var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/resume", new ReasonRequest(why), SystemsApiJsonContext.Default.ReasonRequest);
+            return call.ShowLine(answer, SystemsApiJsonContext.Default.LifecycleView, view => $"{view.System}: resumed, now {Phase(view.Phase, view.Stage)}");
         });
         return command;
     }
@@ -165,7 +164,7 @@ internal static class LifecycleCommands
     private static async Task<int> PauseAllAsync(CliContext cli, ParseResult parse, string reason, CancellationToken ct)
     {
         using var call = cli.Call(parse, ct);
-        var systems = call.Read(await call.GetAsync("api/v1/systems"), ApiJsonContext.Default.IReadOnlyListSystemSummary);
+        var systems = call.Read(await call.GetAsync("api/v1/systems"), SystemsApiJsonContext.Default.IReadOnlyListSystemSummary);
         var serving = systems.Where(s => ServingPhases.Contains(s.Phase, StringComparer.OrdinalIgnoreCase)).ToList();
         var json = call.Json;
         var paused = new List<JsonElement>();
@@ -179,7 +178,7 @@ internal static class LifecycleCommands
                 paused.Add(raw);
                 if (!json)
                 {
-                    var view = raw.Deserialize(ApiJsonContext.Default.LifecycleView);
+                    var view = raw.Deserialize(SystemsApiJsonContext.Default.LifecycleView);
                     cli.Output.Line(view is null ? $"{system.Slug}: paused" : Paused(view, Phase(system.Phase, system.Stage)));
                 }
             }
@@ -221,7 +220,7 @@ internal static class LifecycleCommands
     }
 
     private static Task<JsonElement> PauseOneAsync(ServerCall call, string slug, string? reason) =>
-        call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/pause", new ReasonRequest(reason), ApiJsonContext.Default.ReasonRequest);
+        call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/pause", new ReasonRequest(reason), SystemsApiJsonContext.Default.ReasonRequest);
 
     private static string Paused(LifecycleView view, string? previous)
     {

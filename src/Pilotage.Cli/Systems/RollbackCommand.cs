@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Systems;
@@ -21,7 +20,7 @@ internal static class RollbackCommand
         {
             var slug = parse.GetValue(system)!;
             using var call = cli.Call(parse, ct);
-            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/versions"), ApiJsonContext.Default.IReadOnlyListConfigVersionView,
+            return call.Table(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}/versions"), SystemsApiJsonContext.Default.IReadOnlyListConfigVersionView,
                 ["VERSION", "CURRENT", "CREATED", "BY", "HASH"],
                 v => [v.Version.ToString(CultureInfo.InvariantCulture), v.Current ? "*" : "", Output.Time(v.CreatedAt), v.CreatedBy, v.Hash[..Math.Min(12, v.Hash.Length)]],
                 $"no configuration versions recorded for {slug}");
@@ -58,8 +57,8 @@ internal static class RollbackCommand
             if (version is < 1) throw new CliException($"--to {version} is not a version number; 'pilotage versions {slug}' lists them", ExitCodes.Usage);
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{Args.Escape(slug)}/rollback",
-                new RollbackRequest(version, why.Trim()), ApiJsonContext.Default.RollbackRequest);
-            return call.ShowLine(answer, ApiJsonContext.Default.RollbackView, view => string.Create(CultureInfo.InvariantCulture,
+                new RollbackRequest(version, why.Trim()), SystemsApiJsonContext.Default.RollbackRequest);
+            return call.ShowLine(answer, SystemsApiJsonContext.Default.RollbackView, view => string.Create(CultureInfo.InvariantCulture,
                 $"{view.System}: configuration of version {view.RestoredFrom} restored, now in force as version {view.ConfigVersion} (by {view.RolledBackBy})"));
         });
         return command;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using Pilotage.Cli.Client;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Changes;
 using Pilotage.Server.Systems;
 
@@ -154,8 +153,8 @@ internal static class SpecCommands
         using var call = cli.Call(parse, ct);
         try
         {
-            var raw = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{verb}" + (allowPast ? "?allowPast=true" : ""), new ApplyRequest(local.Documents), ApiJsonContext.Default.ApplyRequest);
-            return (raw, call.Read(raw, ApiJsonContext.Default.ApplyResponse));
+            var raw = await call.SendAsync(HttpMethod.Post, $"api/v1/systems/{verb}" + (allowPast ? "?allowPast=true" : ""), new ApplyRequest(local.Documents), SystemsApiJsonContext.Default.ApplyRequest);
+            return (raw, call.Read(raw, SystemsApiJsonContext.Default.ApplyResponse));
         }
         catch (ApiProblemException problem) when (problem.SpecErrors.Count > 0)
         {
@@ -173,7 +172,7 @@ internal static class SpecCommands
             {
                 w.WriteStartObject();
                 w.WritePropertyName("errors");
-                JsonSerializer.Serialize(w, errors.ToList(), ApiJsonContext.Default.ListSpecErrorView);
+                JsonSerializer.Serialize(w, errors.ToList(), SystemsApiJsonContext.Default.ListSpecErrorView);
                 w.WriteEndObject();
             });
         }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Cli.Systems;
@@ -30,9 +29,9 @@ internal static class StatusCommand
             using var call = cli.Call(parse, ct);
             if (slug is null)
             {
-                return await call.ShowAsync(await call.GetAsync("api/v1/systems"), ApiJsonContext.Default.IReadOnlyListSystemSummary, systems => PortfolioAsync(call, systems));
+                return await call.ShowAsync(await call.GetAsync("api/v1/systems"), SystemsApiJsonContext.Default.IReadOnlyListSystemSummary, systems => PortfolioAsync(call, systems));
             }
-            return await call.ShowAsync(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}"), ApiJsonContext.Default.SystemDetail, detail => DetailAsync(call, slug, detail));
+            return await call.ShowAsync(await call.GetAsync($"api/v1/systems/{Args.Escape(slug)}"), SystemsApiJsonContext.Default.SystemDetail, detail => DetailAsync(call, slug, detail));
         });
         return command;
     }

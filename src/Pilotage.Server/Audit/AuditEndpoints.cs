@@ -93,7 +93,7 @@ public static class AuditEndpoints
         http.Response.Headers.ContentDisposition = "attachment; filename=\"pilotage-audit.jsonl\"";
         await foreach (var row in trail.ExportAsync(ct))
         {
-            await JsonSerializer.SerializeAsync(http.Response.Body, ToView(row), ApiJsonContext.Default.AuditEntryView, ct);
+            await JsonSerializer.SerializeAsync(http.Response.Body, ToView(row), AuditApiJsonContext.Default.AuditEntryView, ct);
             await http.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -144,8 +145,21 @@ public static class PilotageApp
             // (a scope and start/end lines per call) cost each request on the hot path and told nothing more.
             .RemoveAllLoggers();
 
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(1, Changes.ChangesJsonContext.Default));
+        // Each feature owns the source-generated context of its payloads; the minimal API resolves through all of them.
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            IJsonTypeInfoResolver[] contexts =
+            [
+                ApiJsonContext.Default, People.PeopleApiJsonContext.Default, Keys.KeysApiJsonContext.Default,
+                Audit.AuditApiJsonContext.Default, Systems.SystemsApiJsonContext.Default, Health.HealthApiJsonContext.Default,
+                Notifications.NotificationsApiJsonContext.Default, Pilots.PilotsApiJsonContext.Default,
+                Evidence.EvidenceApiJsonContext.Default, Attention.AttentionApiJsonContext.Default,
+                Reviews.ReviewsApiJsonContext.Default, Incidents.IncidentsApiJsonContext.Default,
+                Import.ImportApiJsonContext.Default, Readiness.ReadinessApiJsonContext.Default,
+                Reports.ReportsApiJsonContext.Default, Changes.ChangesJsonContext.Default,
+            ];
+            for (var i = 0; i < contexts.Length; i++) o.SerializerOptions.TypeInfoResolverChain.Insert(i, contexts[i]);
+        });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();

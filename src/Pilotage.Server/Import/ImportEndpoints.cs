@@ -84,7 +84,7 @@ public static class ImportEndpoints
         var response = new ImportResponse(slug, file.Records.Count, imported, alreadyPresent, file.Sha256);
         await control.ExecuteAsync(actor.Email, command =>
         {
-            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response, ApiJsonContext.Default.ImportResponse));
+            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response, ImportApiJsonContext.Default.ImportResponse));
             return Task.FromResult(true);
         }, ct);
         return response;

@@ -80,7 +80,7 @@ public sealed class IncidentCommands(ControlPlane control)
             command.Db.Incidents.Add(row);
             await command.Db.SaveChangesAsync(ct);
             var filed = ToView(row);
-            command.Audit("incident.filed", Subject(row), null, JsonSerializer.Serialize(filed, ApiJsonContext.Default.IncidentView));
+            command.Audit("incident.filed", Subject(row), null, JsonSerializer.Serialize(filed, IncidentsApiJsonContext.Default.IncidentView));
             if (severity.NeedsReview()) Escalate(command, row, system.Owner);
             return filed;
         }, ct);

@@ -56,7 +56,7 @@ public static class KeyEndpoints
             var row = new ApiKeyRow { Id = id, UserId = user.Id, Name = request?.Name, SecretHash = ApiKeyToken.Hash(token), CreatedAt = command.Now, ExpiresAt = request?.ExpiresAt?.ToUniversalTime() };
             command.Db.ApiKeys.Add(row);
             row.User = user;
-            command.Audit("key.created", $"key:{id}", null, JsonSerializer.Serialize(ToView(row, command.Now), ApiJsonContext.Default.KeyView));
+            command.Audit("key.created", $"key:{id}", null, JsonSerializer.Serialize(ToView(row, command.Now), KeysApiJsonContext.Default.KeyView));
             return new CreatedKey(id, token, user.Email, row.Name, row.ExpiresAt);
         }, ct);
         return Results.Created($"/api/v1/keys/{created.Id}", created);
@@ -86,10 +86,10 @@ public static class KeyEndpoints
                 throw Problems.Forbidden($"key {id} belongs to someone else; only admins revoke other people's keys");
             }
             if (row.RevokedAt is not null) return ToView(row, command.Now);
-            var before = JsonSerializer.Serialize(ToView(row, command.Now), ApiJsonContext.Default.KeyView);
+            var before = JsonSerializer.Serialize(ToView(row, command.Now), KeysApiJsonContext.Default.KeyView);
             row.RevokedAt = command.Now;
             var view = ToView(row, command.Now);
-            command.Audit("key.revoked", $"key:{id}", before, JsonSerializer.Serialize(view, ApiJsonContext.Default.KeyView));
+            command.Audit("key.revoked", $"key:{id}", before, JsonSerializer.Serialize(view, KeysApiJsonContext.Default.KeyView));
             return view;
         }, ct);
     }

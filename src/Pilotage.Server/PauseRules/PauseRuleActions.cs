@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Api;
 using Pilotage.Server.Changes;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
@@ -231,5 +230,5 @@ public static class PauseRuleActions
     }
 
     private static string Snapshot(AiSystemRow row) => JsonSerializer.Serialize(
-        new LifecycleView(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason), ApiJsonContext.Default.LifecycleView);
+        new LifecycleView(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason), SystemsApiJsonContext.Default.LifecycleView);
 }

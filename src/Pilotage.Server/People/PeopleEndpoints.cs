@@ -73,7 +73,7 @@ public static partial class PeopleEndpoints
                 user.Memberships.Add(new GroupMembershipRow { User = user, Group = group });
             }
             var view = new UserView(email, user.DisplayName, user.Role, true, groupNames, command.Now);
-            command.Audit("user.created", $"user:{email}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.UserView));
+            command.Audit("user.created", $"user:{email}", null, JsonSerializer.Serialize(view, PeopleApiJsonContext.Default.UserView));
             return view;
         }, ct);
         return Results.Created($"/api/v1/users/{email}", view);
@@ -99,10 +99,10 @@ public static partial class PeopleEndpoints
             if (request.Active is not null) user.Active = request.Active.Value;
             if (request.DisplayName is not null) user.DisplayName = request.DisplayName;
             var after = ToView(user);
-            if (!Equals(JsonSerializer.Serialize(before, ApiJsonContext.Default.UserView), JsonSerializer.Serialize(after, ApiJsonContext.Default.UserView)))
+            if (!Equals(JsonSerializer.Serialize(before, PeopleApiJsonContext.Default.UserView), JsonSerializer.Serialize(after, PeopleApiJsonContext.Default.UserView)))
             {
                 command.Audit("user.updated", $"user:{user.Email}",
-                    JsonSerializer.Serialize(before, ApiJsonContext.Default.UserView), JsonSerializer.Serialize(after, ApiJsonContext.Default.UserView));
+                    JsonSerializer.Serialize(before, PeopleApiJsonContext.Default.UserView), JsonSerializer.Serialize(after, PeopleApiJsonContext.Default.UserView));
             }
             return after;
         }, ct);
@@ -125,7 +125,7 @@ public static partial class PeopleEndpoints
             var group = new GroupRow { Name = name, Description = request?.Description, CreatedAt = command.Now };
             command.Db.Groups.Add(group);
             var view = new GroupView(name, group.Description, [], command.Now);
-            command.Audit("group.created", $"group:{name}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.GroupView));
+            command.Audit("group.created", $"group:{name}", null, JsonSerializer.Serialize(view, PeopleApiJsonContext.Default.GroupView));
             return view;
         }, ct);
         return Results.Created($"/api/v1/groups/{name}", view);
@@ -177,7 +177,7 @@ public static partial class PeopleEndpoints
         if (group is not null) return group;
         group = new GroupRow { Name = name, CreatedAt = command.Now };
         command.Db.Groups.Add(group);
-        command.Audit("group.created", $"group:{name}", null, JsonSerializer.Serialize(new GroupView(name, null, [], command.Now), ApiJsonContext.Default.GroupView));
+        command.Audit("group.created", $"group:{name}", null, JsonSerializer.Serialize(new GroupView(name, null, [], command.Now), PeopleApiJsonContext.Default.GroupView));
         return group;
     }
 

@@ -68,7 +68,7 @@ public static class EvalEndpoints
             command.Db.EvalRuns.Add(run);
             await command.Db.SaveChangesAsync(ct);
             var view = ToView(run, []);
-            command.Audit("eval.started", $"system:{slug}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.EvalRunView));
+            command.Audit("eval.started", $"system:{slug}", null, JsonSerializer.Serialize(view, PilotsApiJsonContext.Default.EvalRunView));
             return view;
         }, ct);
         registry.Started(view.Id, slug, actor.Email, request.Change);
@@ -160,7 +160,7 @@ public static class EvalEndpoints
             run.Status = status;
             run.FinishedAt = command.Now;
             var view = ToView(run, await command.Db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
-            command.Audit($"eval.{status}", $"system:{run.System}", null, JsonSerializer.Serialize(view, ApiJsonContext.Default.EvalRunView));
+            command.Audit($"eval.{status}", $"system:{run.System}", null, JsonSerializer.Serialize(view, PilotsApiJsonContext.Default.EvalRunView));
             return view;
         }, ct);
         registry.Finished(id);

@@ -79,5 +79,5 @@ public static class ReadinessEndpoints
     }
 
     private static string Serialize(ReadinessAnswerRow row) => JsonSerializer.Serialize(
-        new ReadinessAnswerRecord(row.System, row.QuestionId, row.Answer, row.AnsweredBy, row.AnsweredAt), ApiJsonContext.Default.ReadinessAnswerRecord);
+        new ReadinessAnswerRecord(row.System, row.QuestionId, row.Answer, row.AnsweredBy, row.AnsweredAt), ReadinessApiJsonContext.Default.ReadinessAnswerRecord);
 }

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Pilotage.Server.Reviews;
 
 // One set of records serves both surfaces: the gateway's evidence endpoints serialise them in
-// snake_case (ReviewsJsonContext, like the OpenAI API), the control API in camelCase (ApiJsonContext).
+// snake_case (ReviewsJsonContext, like the OpenAI API), the control API in camelCase (ReviewsApiJsonContext).
 
 /// <summary>A review of one AI answer (or piece of manual work). Missing numbers are measured or kept, see <see cref="ReviewService"/>.</summary>
 public sealed record ReviewRequest(

@@ -227,7 +227,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         approval.DecidedAt = now;
         approval.Reason = reason;
         audit($"approval.{state}", $"interaction:{approval.InteractionId}", null,
-            JsonSerializer.Serialize(ApprovalEndpoints.ToView(approval), ApiJsonContext.Default.ApprovalView));
+            JsonSerializer.Serialize(ApprovalEndpoints.ToView(approval), ReviewsApiJsonContext.Default.ApprovalView));
     }
 
     // ---- feedback and task time -------------------------------------------------------------------

@@ -67,7 +67,7 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
             if (next.Phase == LifecyclePhase.Pilot && state.Phase != LifecyclePhase.Pilot) row.PilotEndsOverride = null;
             await command.Db.SaveChangesAsync(ct);
             var view = ToView(slug, decision);
-            command.Audit($"system.decision.{outcome}", $"system:{slug}", before, JsonSerializer.Serialize(view, ApiJsonContext.Default.DecisionView));
+            command.Audit($"system.decision.{outcome}", $"system:{slug}", before, JsonSerializer.Serialize(view, SystemsApiJsonContext.Default.DecisionView));
             return view;
         }, ct);
     }
@@ -107,7 +107,7 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
             row.PausedBy = null;
             row.PausedAt = null;
             row.PauseReason = null;
-            command.Audit("system.resumed", $"system:{slug}", before, JsonSerializer.Serialize(new ReasonRequest(reason), ApiJsonContext.Default.ReasonRequest));
+            command.Audit("system.resumed", $"system:{slug}", before, JsonSerializer.Serialize(new ReasonRequest(reason), SystemsApiJsonContext.Default.ReasonRequest));
             return ToLifecycleView(row);
         }, ct);
     }
@@ -153,7 +153,7 @@ public sealed class LifecycleCommands(ControlPlane control, DecisionEvidence evi
     }
 
     private static string Snapshot(AiSystemRow row) =>
-        JsonSerializer.Serialize(ToLifecycleView(row), ApiJsonContext.Default.LifecycleView);
+        JsonSerializer.Serialize(ToLifecycleView(row), SystemsApiJsonContext.Default.LifecycleView);
 
     private static LifecycleView ToLifecycleView(AiSystemRow row) =>
         new(row.Slug, row.Phase.ToLowerInvariant(), row.Stage, row.PausedBy, row.PausedAt, row.PauseReason);

@@ -24,8 +24,8 @@ public static class SystemEndpoints
                 var response = await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
                 // 202: a config change of a system past its pilot was accepted as a change request, not put in force.
                 return response.Results.Any(r => r.ChangeRequest is not null)
-                    ? Results.Json(response, ApiJsonContext.Default.ApplyResponse, statusCode: StatusCodes.Status202Accepted)
-                    : Results.Json(response, ApiJsonContext.Default.ApplyResponse);
+                    ? Results.Json(response, SystemsApiJsonContext.Default.ApplyResponse, statusCode: StatusCodes.Status202Accepted)
+                    : Results.Json(response, SystemsApiJsonContext.Default.ApplyResponse);
             })
             .RequirePermission(Permission.SystemsWrite).WithSummary("Apply specs (YAML, multi-document) idempotently; all or nothing. A pilot end date in the past is refused unless ?allowPast=true (importing a past pilot, recorded as such)")
             .Accepts<ApplyRequest>("application/json", "application/yaml");
@@ -73,7 +73,7 @@ public static class SystemEndpoints
             try
             {
                 buffer.Position = 0;
-                var request = await JsonSerializer.DeserializeAsync(buffer, ApiJsonContext.Default.ApplyRequest, ct);
+                var request = await JsonSerializer.DeserializeAsync(buffer, SystemsApiJsonContext.Default.ApplyRequest, ct);
                 return request?.Documents ?? [];
             }
             catch (JsonException e)

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Pilotage.Cli.Client;
-using Pilotage.Server.Api;
 using Pilotage.Server.Systems;
+using Pilotage.Server.Keys;
 
 namespace Pilotage.Cli.Tests.Client;
 
@@ -106,7 +106,7 @@ public sealed class ServerCallTests : IAsyncLifetime
             "\"errors\":[{\"source\":\"a.yaml\",\"path\":\"spec.pilot.ends\",\"message\":\"not a date\",\"line\":7,\"column\":12}]");
         using var call = Call();
 
-        var refusal = await Refusal(() => call.SendAsync(HttpMethod.Post, "api/v1/systems/apply", new ApplyRequest([]), ApiJsonContext.Default.ApplyRequest));
+        var refusal = await Refusal(() => call.SendAsync(HttpMethod.Post, "api/v1/systems/apply", new ApplyRequest([]), SystemsApiJsonContext.Default.ApplyRequest));
 
         var problem = Assert.IsType<ApiProblemException>(refusal);
         Assert.Equal((422, "1 problem in the spec", ExitCodes.Failure), (problem.Status, problem.Message, problem.ExitCode));
@@ -144,7 +144,7 @@ public sealed class ServerCallTests : IAsyncLifetime
         using var call = Call();
 
         var answer = await call.SendAsync(HttpMethod.Delete, "api/v1/keys/k1");
-        var refusal = Assert.Throws<CliException>(() => call.ShowLine(answer, ApiJsonContext.Default.KeyView, k => k.Id));
+        var refusal = Assert.Throws<CliException>(() => call.ShowLine(answer, KeysApiJsonContext.Default.KeyView, k => k.Id));
 
         Assert.Equal($"the server at {_server.Url} sent an empty answer to DELETE /api/v1/keys/k1", refusal.Message);
         Assert.Equal("", _out.ToString());
@@ -156,7 +156,7 @@ public sealed class ServerCallTests : IAsyncLifetime
         _server.Answer(Keys, 200, KeyList);
         using var call = Call(json: true);
 
-        var code = call.Table(await call.GetAsync("api/v1/keys"), ApiJsonContext.Default.IReadOnlyListKeyView, ["ID"], k => [k.Id], "no keys");
+        var code = call.Table(await call.GetAsync("api/v1/keys"), KeysApiJsonContext.Default.IReadOnlyListKeyView, ["ID"], k => [k.Id], "no keys");
 
         Assert.Equal(ExitCodes.Ok, code);
         using var printed = JsonDocument.Parse(_out.ToString());
@@ -172,9 +172,9 @@ public sealed class ServerCallTests : IAsyncLifetime
         _server.Answer("GET /api/v1/keys?user=nobody", 200, "[]");
         using var call = Call();
 
-        var code = call.Table(await call.GetAsync("api/v1/keys"), ApiJsonContext.Default.IReadOnlyListKeyView,
+        var code = call.Table(await call.GetAsync("api/v1/keys"), KeysApiJsonContext.Default.IReadOnlyListKeyView,
             ["ID", "USER", "NAME"], k => [k.Id, k.User, k.Name ?? "-"], "no keys");
-        call.Table(await call.GetAsync("api/v1/keys?user=nobody"), ApiJsonContext.Default.IReadOnlyListKeyView,
+        call.Table(await call.GetAsync("api/v1/keys?user=nobody"), KeysApiJsonContext.Default.IReadOnlyListKeyView,
             ["ID"], k => [k.Id], "no keys for nobody");
 
         Assert.Equal(ExitCodes.Ok, code);
@@ -193,14 +193,14 @@ public sealed class ServerCallTests : IAsyncLifetime
         _server.Answer("DELETE /api/v1/keys/k1", 200, key);
         using (var call = Call())
         {
-            call.ShowLine(await call.SendAsync(HttpMethod.Delete, "api/v1/keys/k1"), ApiJsonContext.Default.KeyView, k => $"revoked key {k.Id} of {k.User} (at {Output.Time(k.RevokedAt)})");
+            call.ShowLine(await call.SendAsync(HttpMethod.Delete, "api/v1/keys/k1"), KeysApiJsonContext.Default.KeyView, k => $"revoked key {k.Id} of {k.User} (at {Output.Time(k.RevokedAt)})");
         }
         Assert.Equal("revoked key k1 of dana@example.org (at 2026-03-05 08:00Z)\n", _out.ToString().ReplaceLineEndings("\n"));
 
         _out.GetStringBuilder().Clear();
         using (var call = Call(json: true))
         {
-            call.ShowLine(await call.SendAsync(HttpMethod.Delete, "api/v1/keys/k1"), ApiJsonContext.Default.KeyView, _ => "not printed with --json");
+            call.ShowLine(await call.SendAsync(HttpMethod.Delete, "api/v1/keys/k1"), KeysApiJsonContext.Default.KeyView, _ => "not printed with --json");
         }
         Assert.Equal("revoked", JsonDocument.Parse(_out.ToString()).RootElement.GetProperty("state").GetString());
         Assert.DoesNotContain("not printed", _out.ToString(), StringComparison.Ordinal);
