@@ -27,20 +27,10 @@ public sealed class ProjectLayeringTests
         ["Gateway"],
         ["Access"]);
 
-    /// <summary>
-    /// Uses of a higher layer not yet removed (issue 26): six features still read the host's
-    /// <c>PilotageServerOptions</c> instead of options of their own. Each must still exist, so the list
-    /// only shrinks.
-    /// </summary>
-    private static readonly HashSet<(string From, string To)> NotYetRemoved =
-    [
-        ("Policy", "Hosting"), ("Audit", "Hosting"), ("Evidence", "Hosting"), ("Attention", "Hosting"), ("Gateway", "Hosting"), ("Dashboard", "Hosting"),
-    ];
-
     [Fact]
     public void Server_features_only_use_features_below_them_and_form_no_loop()
     {
-        var violations = Check("Pilotage.Server", Server, ["Pilotage.Cli"], NotYetRemoved);
+        var violations = Check("Pilotage.Server", Server, ["Pilotage.Cli"]);
 
         Assert.True(violations.Count == 0, "Pilotage.Server's layering is broken:\n" + string.Join("\n", violations));
     }
@@ -48,22 +38,20 @@ public sealed class ProjectLayeringTests
     [Fact]
     public void Core_features_only_use_features_below_them_and_never_the_server_or_the_cli()
     {
-        var violations = Check("Pilotage.Core", Core, ["Pilotage.Server", "Pilotage.Cli"], []);
+        var violations = Check("Pilotage.Core", Core, ["Pilotage.Server", "Pilotage.Cli"]);
 
         Assert.True(violations.Count == 0, "Pilotage.Core's layering is broken:\n" + string.Join("\n", violations));
     }
 
-    private static List<string> Check(string name, Layering layering, string[] forbidden, HashSet<(string From, string To)> notYetRemoved)
+    private static List<string> Check(string name, Layering layering, string[] forbidden)
     {
         var project = CheckedProject.Load(name);
-        var full = ReferenceScanner.Scan(project.Compilation, project.Sources, name, forbidden);
-        var stale = notYetRemoved.Where(e => !full.References.Any(r => (r.From, r.To) == e)).Select(e => $"{e.From} → {e.To} no longer exists: remove it from NotYetRemoved");
-        var scan = full with { References = [.. full.References.Where(r => !notYetRemoved.Contains((r.From, r.To)))] };
+        var scan = ReferenceScanner.Scan(project.Compilation, project.Sources, name, forbidden);
         Assert.True(scan.CompileErrors.Count == 0, "The sources did not compile for the check:\n" + string.Join("\n", scan.CompileErrors.Take(20)));
         var folders = project.Sources.Values
             .Where(s => !string.IsNullOrEmpty(s.Folder))
             .Select(s => s.Folder!.Split('/')[0])
             .Distinct(StringComparer.Ordinal);
-        return [.. layering.Violations(scan, folders), .. stale];
+        return [.. layering.Violations(scan, folders)];
     }
 }

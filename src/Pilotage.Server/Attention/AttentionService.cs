@@ -19,9 +19,9 @@ namespace Pilotage.Server.Attention;
 /// same whatever the traffic. The dashboard, the API (<c>/api/v1/attention</c>) and <c>pilotage status</c>
 /// show the same items.
 /// </summary>
-public sealed class AttentionService(PilotageStore store, PolicyCache policy, SystemMetrics metrics, TimeProvider time, Hosting.PilotageServerOptions options)
+public sealed class AttentionService(PilotageStore store, PolicyCache policy, SystemMetrics metrics, TimeProvider time, AttentionThresholds thresholds)
 {
-    private AttentionThresholds Limits => options.Attention;
+    private AttentionThresholds Limits => thresholds;
 
     /// <summary>Items of every system, by slug (a system with nothing to say has an empty list).</summary>
     /// <param name="readable">The systems the caller may read (read scoping); null for every system.</param>

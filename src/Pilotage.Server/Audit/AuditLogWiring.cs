@@ -1,4 +1,3 @@
-using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Audit;
@@ -6,9 +5,9 @@ namespace Pilotage.Server.Audit;
 /// <summary>Registers the verifiable audit log: its key, the checkpointer, and the start-up catch-up of the tree.</summary>
 public static class AuditLogWiring
 {
-    public static void AddAuditLog(IServiceCollection services, PilotageServerOptions options)
+    public static void AddAuditLog(IServiceCollection services, AuditLogOptions? options)
     {
-        var audit = options.AuditLog ?? new AuditLogOptions();
+        var audit = options ?? new AuditLogOptions();
         services.AddSingleton(audit);
         services.AddSingleton(sp =>
         {

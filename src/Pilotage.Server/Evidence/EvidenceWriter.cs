@@ -5,7 +5,6 @@ using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Pilotage.Core.Specs;
-using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Evidence;
@@ -534,12 +533,12 @@ public static class EvidenceServiceCollectionExtensions
         }
         else
         {
-            // The spool: PilotageServerOptions.SpoolDirectory, else PILOTAGE_SPOOL_DIR, else beside the store (EvidenceSpool.DefaultPath).
+            // The spool: EvidenceOptions.SpoolDirectory, else PILOTAGE_SPOOL_DIR, else beside the store (EvidenceSpool.DefaultPath).
             services.AddSingleton(sp => new EvidenceWriterOptions
             {
                 SpoolPath = EvidenceSpool.DefaultPath(
                     sp.GetRequiredService<StoreLocation>(),
-                    sp.GetService<PilotageServerOptions>()?.SpoolDirectory ?? Environment.GetEnvironmentVariable(EvidenceSpool.DirectoryVariable)),
+                    sp.GetService<EvidenceOptions>()?.SpoolDirectory ?? Environment.GetEnvironmentVariable(EvidenceSpool.DirectoryVariable)),
             });
         }
         services.AddSingleton<EvidenceWriter>();

@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
-using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Evidence;
@@ -27,11 +26,11 @@ public sealed record PartitionDroppedView(string Partition, DateTimeOffset From,
 /// On PostgreSQL the interactions table is partitioned by month of <c>created_at</c> (Storage/RawSchema.cs).
 /// This keeps partitions ready for the current month and the next <see cref="MonthsAhead"/>, moves rows that
 /// landed in the DEFAULT partition (a far past or future timestamp) into partitions of their own months, and,
-/// when <see cref="PilotageServerOptions.InteractionRetentionMonths"/> is set, drops whole months older
+/// when <see cref="EvidenceOptions.InteractionRetentionMonths"/> is set, drops whole months older
 /// than the retention period instead of deleting rows. It runs at start and then daily; replicas take
 /// turns through an advisory lock. SQLite has one table and nothing to do.
 /// </summary>
-public sealed class InteractionPartitions(PilotageStore store, ControlPlane control, PilotageServerOptions options, TimeProvider time, ILogger<InteractionPartitions> logger) : BackgroundService
+public sealed class InteractionPartitions(PilotageStore store, ControlPlane control, EvidenceOptions options, TimeProvider time, ILogger<InteractionPartitions> logger) : BackgroundService
 {
     public const int MonthsAhead = 3;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Pilotage.Core.Gateway;
-using Pilotage.Server.Hosting;
+using Pilotage.Server.Api;
 
 namespace Pilotage.Server.Gateway;
 
@@ -13,7 +13,7 @@ namespace Pilotage.Server.Gateway;
 /// Retry-After instead of the server growing without limit. A reservation lasts until the request is over,
 /// since the parsed body and the answer live that long.
 /// </summary>
-public sealed class BufferBudget(PilotageServerOptions options)
+public sealed class BufferBudget(GatewayOptions options)
 {
     /// <summary>
     /// Each buffered byte is counted this many times: a body is held as read, as a parsed document, as the text
@@ -52,11 +52,11 @@ public sealed class BufferBudget(PilotageServerOptions options)
     /// </summary>
     public async ValueTask<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, GatewayAdmission admission, CancellationToken ct)
     {
-        var declared = request.ContentLength is { } length ? Math.Min(length, PilotageApp.MaxRequestBodyBytes) : 0;
+        var declared = request.ContentLength is { } length ? Math.Min(length, RequestLimits.MaxBodyBytes) : 0;
         if (!TryReserve(admission, declared * CostPerByte)) return null;
         var reserved = declared;
         // One byte more than declared, so the read that confirms the end needs no larger array.
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared + 1, 256, PilotageApp.MaxRequestBodyBytes + 1));
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(declared + 1, 256, RequestLimits.MaxBodyBytes + 1));
         while (true)
         {
             // A declared length is read into exactly its size (one more read confirms the end); only a chunked

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Pilotage.Core.Gateway;
-using Pilotage.Server.Hosting;
 
 namespace Pilotage.Server.Gateway;
 
@@ -14,12 +13,12 @@ namespace Pilotage.Server.Gateway;
 /// </summary>
 public sealed class UpstreamLimits : IDisposable
 {
-    private readonly PilotageServerOptions _options;
+    private readonly GatewayOptions _options;
     private readonly ConcurrencyLimiter _global;
     private readonly ConcurrentDictionary<string, ConcurrencyLimiter> _perSystem = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrencyLimiter> _perKey = new(StringComparer.Ordinal);
 
-    public UpstreamLimits(PilotageServerOptions options)
+    public UpstreamLimits(GatewayOptions options)
     {
         _options = options;
         _global = Limiter(options.MaxUpstreamInFlight);

@@ -27,7 +27,7 @@ namespace Pilotage.Server.Hosting;
 public static class PilotageApp
 {
     /// <summary>The largest request body any endpoint accepts; endpoints narrow it further.</summary>
-    public const long MaxRequestBodyBytes = 16 * 1024 * 1024;
+    public const long MaxRequestBodyBytes = RequestLimits.MaxBodyBytes;
 
     /// <summary>The argument every host Pilotage starts gets (the demo's simulated model and the benchmarks' servers too).</summary>
     // The host would otherwise watch its content root (the working directory, where pilotage.db lives by
@@ -65,6 +65,18 @@ public static class PilotageApp
 
         var services = builder.Services;
         services.AddSingleton(options);
+        // Each feature reads options of its own, built here from the host's.
+        services.AddSingleton(new PolicyOptions(options.OrphanedSystems));
+        services.AddSingleton(new GatewayOptions
+        {
+            MaxUpstreamInFlight = options.MaxUpstreamInFlight,
+            MaxUpstreamInFlightPerSystem = options.MaxUpstreamInFlightPerSystem,
+            MaxUpstreamInFlightPerKey = options.MaxUpstreamInFlightPerKey,
+            MaxBufferedBytes = options.MaxBufferedBytes,
+            DataBoundaryBudget = options.DataBoundaryBudget,
+        });
+        services.AddSingleton(options.Attention);
+        services.AddSingleton(new Evidence.EvidenceOptions { SpoolDirectory = options.SpoolDirectory, InteractionRetentionMonths = options.InteractionRetentionMonths });
         // A background task that fails (the store unreachable, say) logs and retries; it must never stop
         // the host, which would take the gateway and the kill switch down with it.
         services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
@@ -84,7 +96,7 @@ public static class PilotageApp
         services.AddSingleton<Notifications.PilotExpiryWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<Notifications.PilotExpiryWatcher>());
         services.AddSingleton<AuditTrail>();
-        AuditLogWiring.AddAuditLog(services, options);
+        AuditLogWiring.AddAuditLog(services, options.AuditLog);
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton<PolicyCache>();

@@ -141,7 +141,7 @@ public sealed class PolicySnapshot
 internal sealed partial class PolicyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>Holds the current <see cref="PolicySnapshot"/> and rebuilds it after each committed change.</summary>
-public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger, Hosting.PilotageServerOptions? options = null) : ICommitObserver, IDisposable
+public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger, PolicyOptions? options = null) : ICommitObserver, IDisposable
 {
     private readonly bool _restrictOrphans = (options?.OrphanedSystems ?? OrphanedSystems.RestrictToApproval) == OrphanedSystems.RestrictToApproval;
 

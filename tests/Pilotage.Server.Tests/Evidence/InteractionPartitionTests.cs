@@ -4,7 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Hosting;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Tests.Gateway;
 using Pilotage.Testing;
@@ -106,7 +105,7 @@ public sealed class InteractionPartitionTests
     {
         var services = harness.Server.App.Services;
         var partitions = new InteractionPartitions(services.GetRequiredService<PilotageStore>(), services.GetRequiredService<ControlPlane>(),
-            new PilotageServerOptions { InteractionRetentionMonths = retentionMonths }, harness.Time, NullLogger<InteractionPartitions>.Instance);
+            new EvidenceOptions { InteractionRetentionMonths = retentionMonths }, harness.Time, NullLogger<InteractionPartitions>.Instance);
         // The server's own run at start may hold the maintenance lock for a moment.
         for (var attempt = 0; ; attempt++)
         {

@@ -6,7 +6,7 @@ using Pilotage.Server.Policy;
 namespace Pilotage.Server.Dashboard.Pages;
 
 public sealed class SystemModel(DashboardData data, LifecycleCommands lifecycle, Changes.ChangeRequestCommands changes, Changes.OwnershipCommands ownership,
-    Changes.LegalHoldCommands holds, Hosting.PilotageServerOptions options) : DashboardPage
+    Changes.LegalHoldCommands holds, PolicyOptions options) : DashboardPage
 {
     public override Permission Needed => Permission.SystemsRead;
 

@@ -11,7 +11,7 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// With <c>dataBoundary.answers</c>, the model's answers go through it too, whole or chunk by chunk, before any
 /// protocol renders them (so every client protocol gets the same filtered text, and the evidence keeps it).
 /// </summary>
-internal sealed class DataBoundaryStage(Hosting.PilotageServerOptions options)
+internal sealed class DataBoundaryStage(GatewayOptions options)
 {
     public (ScrubResult Result, Refusal? Refusal) Apply(AdmittedRequest request)
     {

@@ -41,7 +41,7 @@ internal sealed class RequestIntake(UpstreamLimits limits, BufferBudget bufferBu
         catch (BadHttpRequestException e)
         {
             return e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? Refusal.Rejected(413, "request_too_large", $"the request body is larger than the gateway accepts ({Hosting.PilotageApp.MaxRequestBodyBytes / 1024 / 1024} MB); send less text, or split the work into several requests")
+                ? Refusal.Rejected(413, "request_too_large", $"the request body is larger than the gateway accepts ({Api.RequestLimits.MaxBodyBytes / 1024 / 1024} MB); send less text, or split the work into several requests")
                 : Refusal.Rejected(e.StatusCode, "invalid_request", $"the request could not be read: {e.Message}");
         }
     }

@@ -1,0 +1,23 @@
+namespace Pilotage.Server.Gateway;
+
+/// <summary>
+/// The gateway's bounds, from <c>pilotage serve</c>'s flags and environment (the host builds it from its
+/// options; docs/security.md states each bound and why).
+/// </summary>
+public sealed record GatewayOptions
+{
+    /// <summary>Upstream calls in flight at once, all systems together; beyond it 503 with Retry-After.</summary>
+    public int MaxUpstreamInFlight { get; init; } = 512;
+
+    /// <summary>Upstream calls in flight at once for one system, so one hanging model cannot take every slot; beyond it 503.</summary>
+    public int MaxUpstreamInFlightPerSystem { get; init; } = 256;
+
+    /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
+    public int MaxUpstreamInFlightPerKey { get; init; } = 64;
+
+    /// <summary>Bytes of request bodies and non-streamed answers held in memory at once, all requests together; beyond it 503.</summary>
+    public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>The time one request's custom data-boundary patterns may take together; beyond it 422 <c>boundary_budget_exceeded</c>.</summary>
+    public TimeSpan DataBoundaryBudget { get; init; } = Core.DataBoundary.BoundaryBudget.DefaultLimit;
+}
