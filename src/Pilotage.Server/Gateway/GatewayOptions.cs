@@ -7,13 +7,13 @@ namespace Pilotage.Server.Gateway;
 public sealed record GatewayOptions
 {
     /// <summary>Upstream calls in flight at once, all systems together; beyond it 503 with Retry-After.</summary>
-    public int MaxUpstreamInFlight { get; init; } = 512;
+    public int MaxUpstreamInFlight { get; init; } = 4096;
 
     /// <summary>Upstream calls in flight at once for one system, so one hanging model cannot take every slot; beyond it 503.</summary>
-    public int MaxUpstreamInFlightPerSystem { get; init; } = 256;
+    public int MaxUpstreamInFlightPerSystem { get; init; } = 2048;
 
     /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
-    public int MaxUpstreamInFlightPerKey { get; init; } = 64;
+    public int MaxUpstreamInFlightPerKey { get; init; } = 256;
 
     /// <summary>Bytes of request bodies and non-streamed answers held in memory at once, all requests together; beyond it 503.</summary>
     public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;

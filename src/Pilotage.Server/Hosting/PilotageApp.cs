@@ -141,7 +141,10 @@ public static class PilotageApp
                 UseProxy = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(2),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
-                MaxConnectionsPerServer = 512,
+                // As many connections as calls may be in flight: a lower cap queued the calls beyond it silently,
+                // each waiting for a streamed answer to end (docs/scaling.md). Over HTTP/2, streams share connections.
+                MaxConnectionsPerServer = Math.Max(1, options.MaxUpstreamInFlight),
+                EnableMultipleHttp2Connections = true,
                 // One handler serves every caller, so it must keep no state between their calls: cookies an
                 // upstream sets (a balancer's affinity cookie, say) would otherwise go out with everyone's
                 // next calls. A redirect is reported (upstream_redirect, naming the target), not followed:

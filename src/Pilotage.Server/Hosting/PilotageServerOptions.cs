@@ -43,13 +43,13 @@ public sealed record PilotageServerOptions
     public OrphanedSystems OrphanedSystems { get; init; } = OrphanedSystems.RestrictToApproval;
 
     /// <summary>Upstream calls in flight at once, all systems together; beyond it the gateway answers 503 with Retry-After (docs/security.md).</summary>
-    public int MaxUpstreamInFlight { get; init; } = 512;
+    public int MaxUpstreamInFlight { get; init; } = 4096;
 
     /// <summary>Upstream calls in flight at once for one system, so one hanging model cannot take every slot; beyond it 503.</summary>
-    public int MaxUpstreamInFlightPerSystem { get; init; } = 256;
+    public int MaxUpstreamInFlightPerSystem { get; init; } = 2048;
 
     /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
-    public int MaxUpstreamInFlightPerKey { get; init; } = 64;
+    public int MaxUpstreamInFlightPerKey { get; init; } = 256;
 
     /// <summary>
     /// Bytes of request bodies and non-streamed answers the gateway holds in memory at once, all requests
@@ -58,7 +58,7 @@ public sealed record PilotageServerOptions
     public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;
 
     /// <summary>Open connections Kestrel accepts at once (<c>PILOTAGE_MAX_CONNECTIONS</c>); more wait in the OS backlog.</summary>
-    public int MaxConcurrentConnections { get; init; } = 4096;
+    public int MaxConcurrentConnections { get; init; } = 8192;
 
     /// <summary>Upgraded (WebSocket) connections at once (<c>PILOTAGE_MAX_UPGRADED_CONNECTIONS</c>); Pilotage serves none today.</summary>
     public int MaxConcurrentUpgradedConnections { get; init; } = 256;

@@ -41,6 +41,10 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            // HTTP/2 where the upstream offers it (TLS ALPN), else HTTP/1.1: streamed answers last seconds, and over
+            // HTTP/1.1 each holds a connection of its own (docs/scaling.md).
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         string? upstreamKey = null;
         if (spec.Upstream.ApiKeyEnv is { } env)

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Pilotage.Bench.Streams;
+using Pilotage.Testing;
+
+// Streamed answers held open at once: N answers of a slow streaming model (first words after --first-ms, a few
+// words every --chunk-ms, --answer-seconds in all), sent straight to the model and through Pilotage (`pilotage
+// serve`, a process of its own, SQLite, async evidence), side by side in one run. Reports what was refused, the time
+// to the first words (p50, p99) and the Pilotage process's memory per open stream.
+//
+// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default]
+// --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
+// server's own, to show what they refuse. The model speaks HTTP/2 over TLS; Pilotage reaches it by HTTP/2.
+var streams = Arg("--streams", 2000);
+var answerSeconds = Arg("--answer-seconds", 5.0);
+var firstMs = Arg("--first-ms", 500);
+var chunkMs = Arg("--chunk-ms", 250);
+var rounds = Arg("--rounds", 2);
+var bounds = Arg("--bounds", "fit");
+const int PerKey = 64;
+var keyCount = (streams + PerKey - 1) / PerKey;
+
+var cpu = File.Exists("/proc/cpuinfo")
+    ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+    : null;
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"{streams} streams at once, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+
+var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
+Directory.CreateDirectory(folder);
+try
+{
+    await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
+    var pem = Path.Combine(folder, "upstream.pem");
+    await File.WriteAllTextAsync(pem, upstream.CertificatePem);
+    var environment = new Dictionary<string, string> { ["SSL_CERT_FILE"] = pem };
+    if (bounds == "fit")
+    {
+        var open = streams.ToString(CultureInfo.InvariantCulture);
+        environment["PILOTAGE_MAX_UPSTREAM_IN_FLIGHT"] = open;
+        environment["PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_SYSTEM"] = open;
+        environment["PILOTAGE_MAX_CONNECTIONS"] = (streams + 256).ToString(CultureInfo.InvariantCulture);
+    }
+    await using var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: environment);
+    var keys = await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount);
+    using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), keys, http2: true, upstream.Thumbprint);
+    using var through = new StreamLoad(new Uri(pilotage.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
+    await direct.WarmUpAsync(Math.Min(streams, 200));
+    await through.WarmUpAsync(streams);
+    var idle = Memory.ResidentMb(pilotage.ProcessId);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pilotage serve (pid {pilotage.ProcessId}) after warm-up: {idle:0} MB resident"));
+
+    for (var round = 1; round <= rounds; round++)
+    {
+        var straight = await direct.RunAsync(streams);
+        Report($"round {round} straight to the model", straight, null);
+        using var sampler = new Memory(pilotage.ProcessId);
+        var proxied = await through.RunAsync(streams);
+        Report($"round {round} through Pilotage", proxied, (idle, sampler.PeakMb));
+        Compare(straight, proxied);
+    }
+}
+finally
+{
+    Directory.Delete(folder, recursive: true);
+}
+return 0;
+
+void Report(string what, StreamResult[] results, (double Idle, double Peak)? memory)
+{
+    var ok = results.Where(r => r.Status == 200).ToArray();
+    var refused = results.Where(r => r.Status != 200).GroupBy(r => r.Status).Select(g => $"{g.Count()}×{(g.Key == 0 ? "failed" : g.Key.ToString(CultureInfo.InvariantCulture))}");
+    var first = ok.Select(r => r.FirstTokenMs).Where(d => !double.IsNaN(d)).Order().ToArray();
+    var total = ok.Select(r => r.TotalMs).Order().ToArray();
+    var line = string.Create(CultureInfo.InvariantCulture,
+        $"{what}: {ok.Length} served, refused {(refused.Any() ? string.Join(", ", refused) : "none")}; first words p50 {Pct(first, 50):0} ms, p99 {Pct(first, 99):0} ms; whole answer p50 {Pct(total, 50):0} ms, p99 {Pct(total, 99):0} ms; {(ok.Length == 0 ? 0 : ok.Average(r => r.Chunks)):0.0} chunks each");
+    if (memory is { } m)
+    {
+        line += string.Create(CultureInfo.InvariantCulture, $"; memory {m.Idle:0} → {m.Peak:0} MB peak, {(m.Peak - m.Idle) * 1024 / Math.Max(1, ok.Length):0} KB per open stream");
+    }
+    Console.WriteLine(line);
+}
+
+void Compare(StreamResult[] straight, StreamResult[] proxied)
+{
+    double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
+    var (a, b) = (First(straight), First(proxied));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
+}
+
+static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream, int keyCount)
+{
+    (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner" })).EnsureSuccessStatusCode();
+    (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "apps@example.org", role = "member", groups = new List<string> { "bench-pilot" } })).EnsureSuccessStatusCode();
+    var spec = $"""
+        apiVersion: pilotage/v1
+        kind: AiSystem
+        metadata:
+          name: bench-streams
+        spec:
+          owner: owner@example.org
+          purpose: Draft replies to support tickets
+          risk: low
+          upstream:
+            baseUrl: {upstream}
+            model: bench-model
+          config:
+            systemPrompt: You draft polite replies.
+          pilot:
+            group: bench-pilot
+            mode: full
+            ends: 2099-12-31
+          evidence: {"{ durability: async }"}
+        """;
+    using (var yaml = new StringContent(spec, Encoding.UTF8, "application/yaml"))
+    {
+        using var applied = await server.Admin.PostAsync("/api/v1/systems/apply", yaml);
+        if (!applied.IsSuccessStatusCode) throw new InvalidOperationException("apply: " + await applied.Content.ReadAsStringAsync());
+    }
+    (await server.Admin.PostAsJsonAsync("/api/v1/systems/bench-streams/decisions", new { outcome = "pilot", reason = "bench" })).EnsureSuccessStatusCode();
+    var keys = new List<string>();
+    for (var i = 0; i < keyCount; i++)
+    {
+        using var created = await server.Admin.PostAsJsonAsync("/api/v1/keys", new { user = "apps@example.org", name = $"app-{i}" });
+        created.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        keys.Add(json.RootElement.GetProperty("key").GetString()!);
+    }
+    return keys;
+}
+
+T Arg<T>(string name, T fallback)
+{
+    var i = Array.IndexOf(args, name);
+    if (i < 0 || i + 1 >= args.Length) return fallback;
+    return (T)Convert.ChangeType(args[i + 1], typeof(T), CultureInfo.InvariantCulture);
+}
