@@ -8,7 +8,7 @@ public sealed class UserRow
     public long Id { get; set; }
     public required string Email { get; set; }
     public string? DisplayName { get; set; }
-    /// <summary>The role in force: the one an admin gave, or the highest one the person's directory groups map to (People/DirectoryRoleSync).</summary>
+    /// <summary>The role in force: the one an admin gave, or the highest one the person's directory groups map to (People/DirectoryRoles).</summary>
     public required string Role { get; set; }
     /// <summary>The role an admin gave (users add / update); in force whenever no mapped directory group gives one. Null: the same as <see cref="Role"/>.</summary>
     public string? AssignedRole { get; set; }

@@ -260,6 +260,24 @@ public sealed class ScimProvisioningTests
         Assert.Equal(2, (await scim.SendAsync(HttpMethod.Get, "/Schemas")).Body.GetProperty("Resources").GetArrayLength());
     }
 
+    [PostgresFact]
+    public async Task On_postgresql_group_membership_and_deactivation_take_effect_on_the_next_request()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var h = await Gateway.GatewayHarness.StartAsync(database: database.ConnectionString, configure: ScimClient.Configure);
+        var scim = ScimClient.For(h.Server);
+        var id = await scim.CreateUserAsync("pg@example.org");
+        var key = await h.Server.CreateKeyAsync("pg@example.org");
+        Assert.Equal((HttpStatusCode.Forbidden, "not_in_allowed_group"), await ScimClient.ChatAsync(h.Server, key));
+        var group = await scim.GroupIdAsync(GatewayHarnessGroup);
+        await scim.PatchAsync($"/Groups/{group}", $$"""[{"op":"add","path":"members","value":[{"value":"{{id}}"}]}]""");
+        Assert.Equal((HttpStatusCode.OK, ""), await ScimClient.ChatAsync(h.Server, key));
+        await scim.PatchAsync($"/Groups/{group}", $$"""[{"op":"remove","path":"members","value":[{"value":"{{id}}"}]}]""");
+        Assert.Equal((HttpStatusCode.Forbidden, "not_in_allowed_group"), await ScimClient.ChatAsync(h.Server, key));
+        await scim.PatchAsync($"/Users/{id}", """[{"op":"replace","value":{"active":false}}]""");
+        Assert.Equal((HttpStatusCode.Unauthorized, "account_deactivated"), await ScimClient.ChatAsync(h.Server, key));
+    }
+
     private static async Task<int> SessionsOfAsync(PilotageTestServer server, string email)
     {
         await using var db = server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
