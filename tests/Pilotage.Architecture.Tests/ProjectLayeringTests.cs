@@ -12,7 +12,7 @@ public sealed class ProjectLayeringTests
         ["Policy", "Api"],
         ["Access", "Upstreams", "Replicas"],
         ["Evidence", "People", "Keys", "Health", "Notifications"],
-        ["Audit", "Changes", "Reports", "Import"],
+        ["Audit", "Changes", "Reports", "Import", "Scim"],
         ["Systems", "Readiness", "Incidents"],
         ["PauseRules", "Gateway", "Attention", "Reviews"],
         ["Pilots", "Telemetry"],

@@ -117,5 +117,23 @@ public sealed class PeopleAndKeysCliTests(ServerFixture server) : IDisposable
         Assert.Contains("no group 'no-such-group'", unknown.ErrorLine(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Users_show_says_which_role_a_person_has_and_why()
+    {
+        Assert.Equal(0, (await Cli.RunAsync("users", "add", "noor@example.org", "--role", "owner", "--groups", "team-x", "--name", "Noor")).ExitCode);
+        var show = await Cli.RunAsync("users", "show", "NOOR@example.org");
+        Assert.True(show.ExitCode == 0, show.ToString());
+        Assert.Contains("noor@example.org (Noor)", show.Out, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^\s+role:\s+owner$", show.Out);
+        Assert.Matches(@"(?m)^\s+why:\s+owner given by an admin; no group of theirs is mapped to a role$", show.Out);
+        Assert.Matches(@"(?m)^\s+groups:\s+team-x$", show.Out);
+        var json = await Cli.RunAsync("users", "show", "noor@example.org", "--json");
+        Assert.Equal("owner", json.Json().GetProperty("assignedRole").GetString());
+
+        var unknown = await Cli.RunAsync("users", "show", "nobody@example.org");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no user nobody@example.org", unknown.ErrorLine(), StringComparison.Ordinal);
+    }
+
     public void Dispose() => _home.Dispose();
 }

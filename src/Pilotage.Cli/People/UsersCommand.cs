@@ -4,7 +4,7 @@ using Pilotage.Server.People;
 
 namespace Pilotage.Cli.People;
 
-/// <summary><c>pilotage users add|list|set</c>: who may use and govern AI systems, and in which role.</summary>
+/// <summary><c>pilotage users add|list|show|set</c>: who may use and govern AI systems, and in which role.</summary>
 internal static class UsersCommand
 {
     private const string RoleHelp = "admin, owner, reviewer, auditor or member";
@@ -14,6 +14,7 @@ internal static class UsersCommand
         var users = new Command("users", "Manage people: add them, list them, change their role or deactivate them. People are identified by e-mail.");
         users.Subcommands.Add(Add(cli));
         users.Subcommands.Add(List(cli));
+        users.Subcommands.Add(Show(cli));
         users.Subcommands.Add(Set(cli));
         return users;
     }
@@ -51,6 +52,28 @@ internal static class UsersCommand
                 ["EMAIL", "NAME", "ROLE", "ACTIVE", "GROUPS"],
                 u => [u.Email, u.DisplayName ?? "-", u.Role, u.Active ? "yes" : "no", u.Groups.Count == 0 ? "-" : string.Join(",", u.Groups)],
                 "no users");
+        });
+        return command;
+    }
+
+    private static Command Show(CliContext cli)
+    {
+        var email = new Argument<string>("EMAIL") { Description = "The person's e-mail address" };
+        var command = cli.ClientCommand("show", "Show one person: their role and why they have it (the admin's choice or a directory group's mapping), their groups and whether they are active.");
+        command.Arguments.Add(email);
+        command.SetAction(async (parse, ct) =>
+        {
+            using var call = cli.Call(parse, ct);
+            var answer = await call.GetAsync($"api/v1/users/{Args.Escape(parse.GetValue(email)!)}");
+            return call.ShowLine(answer, PeopleApiJsonContext.Default.UserView, user => string.Join(Environment.NewLine,
+            [
+                $"{user.Email}{(user.DisplayName is null ? "" : $" ({user.DisplayName})")}",
+                $"  role:     {user.Role}",
+                $"  why:      {user.RoleReason ?? "given by an admin"}",
+                $"  assigned: {user.AssignedRole ?? user.Role} (the role an admin gave; in force when no mapped group gives one)",
+                $"  groups:   {(user.Groups.Count == 0 ? "-" : string.Join(", ", user.Groups))}",
+                $"  active:   {(user.Active ? "yes" : "no")}",
+            ]));
         });
         return command;
     }

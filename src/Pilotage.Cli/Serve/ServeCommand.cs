@@ -104,6 +104,7 @@ internal static class ServeCommand
         Database = database,
         Urls = urls ?? PilotageServerOptions.DefaultUrls,
         AdminToken = console.Env("PILOTAGE_ADMIN_TOKEN"),
+        ScimToken = console.Env("PILOTAGE_SCIM_TOKEN"),
         CredentialsPath = console.CredentialsPath(),
         Announce = console.Out,
         LogLevel = verbose ? LogLevel.Information : LogLevel.Warning,

@@ -112,6 +112,9 @@ public static class PilotageApp
         services.AddSingleton<Systems.DecisionEvidence>();
         services.AddSingleton<Reports.EvidenceReportService>();
         services.AddPilotageUseCases();
+        services.AddSingleton(options.DirectoryRoles ?? DirectoryRoleMapFrom(builder.Configuration));
+        services.AddSingleton<DirectoryRoles>();
+        Scim.ScimEndpoints.AddScim(services, options.ScimToken);
         services.AddSingleton<Attention.AttentionService>();
         services.AddSingleton<EvalRunRegistry>();
         services.AddSingleton<GatewayMetrics>();
@@ -220,6 +223,7 @@ public static class PilotageApp
         Attention.AttentionEndpoints.MapAttention(api);
         app.MapGateway();
         app.MapEvidenceForApps();
+        Scim.ScimEndpoints.MapScim(app);
         Dashboard.DashboardSetup.MapDashboard(app);
         return app;
     }
@@ -231,6 +235,11 @@ public static class PilotageApp
             .Select(e => Upstreams.HostPattern.Parse(e, "--upstream-allow")).ToList(),
         own,
         options.UpstreamResolver ?? Upstreams.UpstreamPolicy.SystemResolver);
+
+    /// <summary>The directory role mapping from configuration: <c>Pilotage:Identity:Roles:&lt;group&gt;=&lt;role&gt;</c>, <c>Pilotage:Identity:GroupIds:&lt;id&gt;=&lt;group&gt;</c>.</summary>
+    private static Core.Access.DirectoryRoleMap DirectoryRoleMapFrom(ConfigurationManager configuration) => Core.Access.DirectoryRoleMap.Parse(
+        configuration.GetSection("Pilotage:Identity:Roles").GetChildren().Select(c => new KeyValuePair<string, string?>(c.Key, c.Value)),
+        configuration.GetSection("Pilotage:Identity:GroupIds").GetChildren().Select(c => new KeyValuePair<string, string?>(c.Key, c.Value)));
 
     /// <summary>A list in configuration: an array (<c>Pilotage__UpstreamSecrets__0=…</c>) or one value with entries separated by ';'.</summary>
     internal static IEnumerable<string> ConfiguredList(IConfiguration configuration, string key)
@@ -245,9 +254,13 @@ public static class PilotageApp
     {
         // A list entry that cannot be read stops the start with its message, before anything else happens.
         app.Services.GetRequiredService<Upstreams.UpstreamPolicy>();
+        app.Services.GetRequiredService<Core.Access.DirectoryRoleMap>();
+        app.Services.GetRequiredService<Scim.ScimToken>();
         var store = app.Services.GetRequiredService<PilotageStore>();
         await store.MigrateAsync(cancellationToken);
         await AuditLogWiring.StartAsync(app.Services, cancellationToken);
+        // A changed group → role mapping takes effect (audited) before the first request.
+        await app.Services.GetRequiredService<DirectoryRoles>().ReconcileAsync(cancellationToken);
         await app.Services.GetRequiredService<PolicyCache>().RefreshAsync(cancellationToken);
         await app.Services.GetRequiredService<BudgetLedger>().SeedAsync(store, cancellationToken);
         await PauseRules.PauseRuleWiring.StartAsync(app.Services, cancellationToken);

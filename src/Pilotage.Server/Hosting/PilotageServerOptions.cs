@@ -112,4 +112,13 @@ public sealed record PilotageServerOptions
     /// (Evidence/InteractionPartitions.cs). 0 keeps every month. Roll-ups, reviews and the audit log stay.
     /// </summary>
     public int InteractionRetentionMonths { get; init; }
+
+    /// <summary>
+    /// The directory group → role mapping and the group id table (config <c>Pilotage:Identity:Roles</c>,
+    /// <c>Pilotage:Identity:GroupIds</c>; docs/identity.md). Null: read from configuration; tests set it.
+    /// </summary>
+    public Core.Access.DirectoryRoleMap? DirectoryRoles { get; init; }
+
+    /// <summary><c>PILOTAGE_SCIM_TOKEN</c>: the SCIM provisioning client's bearer token; SCIM is off without it (docs/identity.md).</summary>
+    public string? ScimToken { get; init; }
 }

@@ -8,7 +8,11 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.People;
 
-public sealed record UserView(string Email, string? DisplayName, string Role, bool Active, IReadOnlyList<string> Groups, DateTimeOffset CreatedAt);
+/// <param name="AssignedRole">The role an admin gave; in force when no mapped directory group gives one.</param>
+/// <param name="RoleGroup">The directory group whose mapping gave <paramref name="Role"/>; null when the role is the one an admin gave.</param>
+/// <param name="RoleReason">Why the person has <paramref name="Role"/>, in one sentence.</param>
+public sealed record UserView(string Email, string? DisplayName, string Role, bool Active, IReadOnlyList<string> Groups, DateTimeOffset CreatedAt,
+    string? AssignedRole = null, string? RoleGroup = null, string? RoleReason = null, string? ExternalId = null);
 public sealed record CreateUserRequest(string? Email, string? Role, IReadOnlyList<string>? Groups, string? DisplayName);
 public sealed record UpdateUserRequest(string? Role, bool? Active, string? DisplayName);
 public sealed record GroupView(string Name, string? Description, IReadOnlyList<string> Members, DateTimeOffset CreatedAt);
@@ -39,21 +43,21 @@ public static partial class PeopleEndpoints
         groups.MapDelete("/{name}/members/{email}", RemoveMemberAsync).RequirePermission(Permission.GroupsManage).WithSummary("Remove a user from a group");
     }
 
-    private static async Task<IReadOnlyList<UserView>> ListUsersAsync(PilotageStore store, CancellationToken ct)
+    private static async Task<IReadOnlyList<UserView>> ListUsersAsync(PilotageStore store, DirectoryRoles roles, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var rows = await db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).OrderBy(u => u.Email).ToListAsync(ct);
-        return rows.Select(ToView).ToList();
+        return rows.Select(u => ToView(u, roles)).ToList();
     }
 
-    private static async Task<UserView> GetUserAsync(string email, PilotageStore store, CancellationToken ct)
+    private static async Task<UserView> GetUserAsync(string email, PilotageStore store, DirectoryRoles roles, CancellationToken ct)
     {
         await using var db = store.CreateDbContext();
         var row = await FindUserAsync(db, email, ct);
-        return ToView(row);
+        return ToView(row, roles);
     }
 
-    private static async Task<IResult> CreateUserAsync(CreateUserRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static async Task<IResult> CreateUserAsync(CreateUserRequest? request, HttpContext http, ControlPlane control, DirectoryRoles roles, CancellationToken ct)
     {
         var email = NormaliseEmail(request?.Email);
         var role = ParseRole(request?.Role ?? "member");
@@ -65,21 +69,22 @@ public static partial class PeopleEndpoints
             {
                 throw Problems.Conflict($"a user {email} already exists; change it with PATCH /api/v1/users/{email}");
             }
-            var user = new UserRow { Email = email, Role = role.ToName(), DisplayName = request?.DisplayName, CreatedAt = command.Now };
+            var user = new UserRow { Email = email, Role = role.ToName(), AssignedRole = role.ToName(), DisplayName = request?.DisplayName, CreatedAt = command.Now };
             command.Db.Users.Add(user);
             foreach (var name in groupNames)
             {
                 var group = await GetOrCreateGroupAsync(command, name, ct);
                 user.Memberships.Add(new GroupMembershipRow { User = user, Group = group });
             }
-            var view = new UserView(email, user.DisplayName, user.Role, true, groupNames, command.Now);
+            var view = ToView(user, roles);
             command.Audit("user.created", $"user:{email}", null, JsonSerializer.Serialize(view, PeopleApiJsonContext.Default.UserView));
-            return view;
+            roles.Apply(command, user, groupNames, "api");
+            return ToView(user, roles);
         }, ct);
         return Results.Created($"/api/v1/users/{email}", view);
     }
 
-    private static async Task<UserView> UpdateUserAsync(string email, UpdateUserRequest? request, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static async Task<UserView> UpdateUserAsync(string email, UpdateUserRequest? request, HttpContext http, ControlPlane control, DirectoryRoles roles, CancellationToken ct)
     {
         if (request is null || (request.Role is null && request.Active is null && request.DisplayName is null))
         {
@@ -90,15 +95,21 @@ public static partial class PeopleEndpoints
         return await control.ExecuteAsync(actor.Email, async command =>
         {
             var user = await FindUserAsync(command.Db, email, ct);
-            var before = ToView(user);
+            var before = ToView(user, roles);
             if (user.Id == actor.UserId && (request.Active == false || (role is not null && role != Role.Admin)))
             {
                 throw Problems.Conflict("you cannot deactivate or demote yourself; ask another admin");
             }
-            if (role is not null) user.Role = role.Value.ToName();
+            if (role is not null)
+            {
+                // The admin's choice; a mapped directory group of theirs still decides the role in force.
+                user.AssignedRole = role.Value.ToName();
+                user.Role = roles.Explain(user).Role.ToName();
+            }
             if (request.Active is not null) user.Active = request.Active.Value;
+            if (request.Active == false) await DirectoryRoles.EndSessionsAsync(command, user.Id, ct);
             if (request.DisplayName is not null) user.DisplayName = request.DisplayName;
-            var after = ToView(user);
+            var after = ToView(user, roles);
             if (!Equals(JsonSerializer.Serialize(before, PeopleApiJsonContext.Default.UserView), JsonSerializer.Serialize(after, PeopleApiJsonContext.Default.UserView)))
             {
                 command.Audit("user.updated", $"user:{user.Email}",
@@ -131,7 +142,7 @@ public static partial class PeopleEndpoints
         return Results.Created($"/api/v1/groups/{name}", view);
     }
 
-    private static async Task<IResult> AddMemberAsync(string name, string email, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static async Task<IResult> AddMemberAsync(string name, string email, HttpContext http, ControlPlane control, DirectoryRoles roles, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
         var added = await control.ExecuteAsync(actor.Email, async command =>
@@ -142,12 +153,13 @@ public static partial class PeopleEndpoints
             if (await command.Db.Memberships.AnyAsync(m => m.GroupId == group.Id && m.UserId == user.Id, ct)) return false;
             command.Db.Memberships.Add(new GroupMembershipRow { GroupId = group.Id, UserId = user.Id });
             command.Audit("group.member_added", $"group:{name}", null, JsonSerializer.Serialize(user.Email, ApiJsonContext.Default.String));
+            roles.Apply(command, user, GroupsOf(user).Append(group.Name), "api");
             return true;
         }, ct);
         return Results.Ok(new MembershipChange(name, email.ToLowerInvariant(), added ? "added" : "unchanged"));
     }
 
-    private static async Task<IResult> RemoveMemberAsync(string name, string email, HttpContext http, ControlPlane control, CancellationToken ct)
+    private static async Task<IResult> RemoveMemberAsync(string name, string email, HttpContext http, ControlPlane control, DirectoryRoles roles, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
         var removed = await control.ExecuteAsync(actor.Email, async command =>
@@ -158,6 +170,7 @@ public static partial class PeopleEndpoints
             if (membership is null) return false;
             command.Db.Memberships.Remove(membership);
             command.Audit("group.member_removed", $"group:{name}", JsonSerializer.Serialize(user.Email, ApiJsonContext.Default.String), null);
+            roles.Apply(command, user, GroupsOf(user).Where(g => g != group.Name), "api");
             return true;
         }, ct);
         return Results.Ok(new MembershipChange(name, email.ToLowerInvariant(), removed ? "removed" : "unchanged"));
@@ -181,8 +194,16 @@ public static partial class PeopleEndpoints
         return group;
     }
 
-    private static UserView ToView(UserRow u) =>
-        new(u.Email, u.DisplayName, u.Role, u.Active, u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).Order(StringComparer.Ordinal).ToList(), u.CreatedAt);
+    internal static IEnumerable<string> GroupsOf(UserRow u) => u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name);
+
+    internal static UserView ToView(UserRow u, DirectoryRoles roles)
+    {
+        var decision = roles.Explain(u);
+        // The reason explains the stored role; should they differ (a config change not yet applied), say so rather than guess.
+        var reason = decision.Role.ToName() == u.Role ? decision.Reason : $"{u.Role} as stored; the mapping now gives {decision.Reason}";
+        return new(u.Email, u.DisplayName, u.Role, u.Active, GroupsOf(u).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), u.CreatedAt,
+            u.AssignedRole ?? u.Role, decision.Rule?.Group, reason, u.ExternalId);
+    }
 
     internal static string NormaliseEmail(string? email)
     {

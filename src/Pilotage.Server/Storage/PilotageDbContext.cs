@@ -54,12 +54,16 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
             e.HasIndex(u => u.Email).IsUnique();
             e.Property(u => u.Email).HasMaxLength(320);
             e.Property(u => u.Role).HasMaxLength(16);
+            e.Property(u => u.AssignedRole).HasMaxLength(16);
+            e.Property(u => u.ExternalId).HasMaxLength(256);
         });
         modelBuilder.Entity<GroupRow>(e =>
         {
             e.ToTable("groups");
             e.HasIndex(g => g.Name).IsUnique();
             e.Property(g => g.Name).HasMaxLength(100);
+            e.Property(g => g.DisplayName).HasMaxLength(256);
+            e.Property(g => g.ExternalId).HasMaxLength(256);
         });
         modelBuilder.Entity<GroupMembershipRow>(e =>
         {

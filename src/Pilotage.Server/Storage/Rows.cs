@@ -8,7 +8,12 @@ public sealed class UserRow
     public long Id { get; set; }
     public required string Email { get; set; }
     public string? DisplayName { get; set; }
+    /// <summary>The role in force: the one an admin gave, or the highest one the person's directory groups map to (People/DirectoryRoles).</summary>
     public required string Role { get; set; }
+    /// <summary>The role an admin gave (users add / update); in force whenever no mapped directory group gives one. Null: the same as <see cref="Role"/>.</summary>
+    public string? AssignedRole { get; set; }
+    /// <summary>The identifier the SCIM client gave this person (SCIM <c>externalId</c>), if provisioned by one.</summary>
+    public string? ExternalId { get; set; }
     public bool Active { get; set; } = true;
     public DateTimeOffset CreatedAt { get; set; }
     public List<GroupMembershipRow> Memberships { get; set; } = [];
@@ -19,6 +24,10 @@ public sealed class GroupRow
     public long Id { get; set; }
     public required string Name { get; set; }
     public string? Description { get; set; }
+    /// <summary>The directory's name for the group when it differs from <see cref="Name"/> (SCIM <c>displayName</c>, "AI Reviewers").</summary>
+    public string? DisplayName { get; set; }
+    /// <summary>The identifier the SCIM client gave this group (SCIM <c>externalId</c>), if provisioned by one.</summary>
+    public string? ExternalId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public List<GroupMembershipRow> Memberships { get; set; } = [];
 }

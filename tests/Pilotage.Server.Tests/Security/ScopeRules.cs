@@ -178,6 +178,23 @@ public static class ScopeRules
         new("GET /", Reach.Public, All, Surface.Anonymous, _ => Get("/")),
         new("GET /dashboard/assets/{name}", Reach.Public, All, Surface.Anonymous, _ => Get("/dashboard/assets/dashboard.css")),
 
+        // ---- SCIM: the provisioning client's token, never a person's key (Scim/ScimProvisioningTests refuses keys and no token) ----
+        new("GET /scim/v2/Users/", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/Users/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("POST /scim/v2/Users/", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("PUT /scim/v2/Users/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("PATCH /scim/v2/Users/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("DELETE /scim/v2/Users/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/Groups/", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/Groups/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("POST /scim/v2/Groups/", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("PUT /scim/v2/Groups/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("PATCH /scim/v2/Groups/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("DELETE /scim/v2/Groups/{id}", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/ServiceProviderConfig", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/ResourceTypes", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+        new("GET /scim/v2/Schemas", Reach.Elsewhere, "", Surface.Anonymous, null, Why: "SCIM token only: Scim/ScimProvisioningTests"),
+
         // ---- no sign-in ----------------------------------------------------------------------------------------
         new("GET /healthz", Reach.Public, All, Surface.Anonymous, _ => Get("/healthz")),
         new("GET /readyz", Reach.Public, All, Surface.Anonymous, _ => Get("/readyz")),

@@ -248,6 +248,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
                     name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
                     description = table.Column<string>(type: "text", nullable: true),
+                    display_name = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    external_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
@@ -488,6 +490,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     email = table.Column<string>(type: "character varying(320)", maxLength: 320, nullable: false),
                     display_name = table.Column<string>(type: "text", nullable: true),
                     role = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    assigned_role = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                    external_id = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
                     active = table.Column<bool>(type: "boolean", nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },

@@ -11,7 +11,7 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqlitePilotageDbContext))]
-    [Migration("20261204220711_Initial")]
+    [Migration("20261204232540_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -798,6 +798,16 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
 
+                    b.Property<string>("DisplayName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("display_name");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_id");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -1448,6 +1458,11 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("active");
 
+                    b.Property<string>("AssignedRole")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("assigned_role");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
@@ -1461,6 +1476,11 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .HasMaxLength(320)
                         .HasColumnType("TEXT")
                         .HasColumnName("email");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("external_id");
 
                     b.Property<string>("Role")
                         .IsRequired()

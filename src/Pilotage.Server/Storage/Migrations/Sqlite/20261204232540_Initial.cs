@@ -247,6 +247,8 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                         .Annotation("Sqlite:Autoincrement", true),
                     name = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
                     description = table.Column<string>(type: "TEXT", nullable: true),
+                    display_name = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    external_id = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
                     created_at = table.Column<DateTimeOffset>(type: "TEXT", nullable: false)
                 },
                 constraints: table =>
@@ -487,6 +489,8 @@ namespace Pilotage.Server.Storage.Migrations.Sqlite
                     email = table.Column<string>(type: "TEXT", maxLength: 320, nullable: false),
                     display_name = table.Column<string>(type: "TEXT", nullable: true),
                     role = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    assigned_role = table.Column<string>(type: "TEXT", maxLength: 16, nullable: true),
+                    external_id = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
                     active = table.Column<bool>(type: "INTEGER", nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "TEXT", nullable: false)
                 },

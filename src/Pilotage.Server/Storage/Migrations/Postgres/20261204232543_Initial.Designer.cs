@@ -12,7 +12,7 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresPilotageDbContext))]
-    [Migration("20261204220745_Initial")]
+    [Migration("20261204232543_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -817,6 +817,16 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("text")
                         .HasColumnName("description");
 
+                    b.Property<string>("DisplayName")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("display_name");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("external_id");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -1471,6 +1481,11 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasColumnType("boolean")
                         .HasColumnName("active");
 
+                    b.Property<string>("AssignedRole")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("assigned_role");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -1484,6 +1499,11 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                         .HasMaxLength(320)
                         .HasColumnType("character varying(320)")
                         .HasColumnName("email");
+
+                    b.Property<string>("ExternalId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("external_id");
 
                     b.Property<string>("Role")
                         .IsRequired()

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Access;
+using Pilotage.Server.Storage;
+
+namespace Pilotage.Server.People;
+
+/// <summary>A person's role as the audit trail records a change made by the directory mapping.</summary>
+public sealed record DirectoryRoleChange(string Email, string Role, string Source, string? Group, string? Rule, string Reason, string Via);
+
+/// <summary>
+/// Applies the operator's group → role mapping (<see cref="DirectoryRoleMap"/>) to people. Every path that changes
+/// someone's groups calls <see cref="Apply"/> inside its command: the API and CLI (<c>users add</c>, <c>groups
+/// add-member</c>…), SCIM, and the sign-in path through <see cref="SyncDirectoryGroupsAsync"/>. A change of rights is
+/// audited as <c>user.role_from_directory</c>, naming the group and the rule.
+/// </summary>
+public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, ILogger<DirectoryRoles> logger)
+{
+    /// <summary>The audit actor for changes no person made: the mapping applied at start-up after the config changed.</summary>
+    public const string MappingActor = "pilotage:directory-roles";
+
+    public DirectoryRoleMap Map => map;
+
+    /// <summary>Why <paramref name="user"/> has the role they have, from their current groups.</summary>
+    public RoleDecision Explain(UserRow user) =>
+        map.Decide(AssignedOf(user), user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name));
+
+    /// <summary>
+    /// Sets <paramref name="user"/>'s role in force from <paramref name="groups"/> (their groups after the change) and
+    /// audits the change when their rights change. <paramref name="via"/> names the path (api, scim, token…).
+    /// </summary>
+    public RoleDecision Apply(CommandContext command, UserRow user, IEnumerable<string> groups, string via)
+    {
+        var assigned = AssignedOf(user);
+        var decision = map.Decide(assigned, groups);
+        var now = decision.Role.ToName();
+        if (string.Equals(user.Role, now, StringComparison.Ordinal)) return decision;
+        var before = new DirectoryRoleChange(user.Email, user.Role, user.AssignedRole is null || user.AssignedRole == user.Role ? "assigned" : "directory", null, null, $"{user.Role} before the change", via);
+        // The admin's choice is kept apart from the role in force, so leaving every mapped group restores it.
+        user.AssignedRole ??= assigned.ToName();
+        user.Role = now;
+        var after = new DirectoryRoleChange(user.Email, now, decision.Source == RoleSource.DirectoryGroup ? "directory" : "assigned",
+            decision.Rule?.Group, decision.Rule?.ToString(), decision.Reason, via);
+        command.Audit("user.role_from_directory", $"user:{user.Email}",
+            JsonSerializer.Serialize(before, PeopleJsonContext.Default.DirectoryRoleChange), JsonSerializer.Serialize(after, PeopleJsonContext.Default.DirectoryRoleChange));
+        return decision;
+    }
+
+    /// <summary>
+    /// The one entry point for groups a directory reports for a person (an OIDC token's groups claim): the person is
+    /// created as a member if Pilotage does not know them yet, their groups become exactly <paramref name="groups"/>
+    /// (names or ids, translated through <c>Pilotage:Identity:GroupIds</c>; unknown ones created), and the mapping
+    /// decides their role. Nothing is written when nothing changes. Returns the person's role decision.
+    /// </summary>
+    public async Task<RoleDecision> SyncDirectoryGroupsAsync(string email, IEnumerable<string> groups, string source, CancellationToken ct)
+    {
+        var normalised = PeopleEndpoints.NormaliseEmail(email);
+        var names = groups.Select(map.GroupNameOf).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return await control.ExecuteAsync($"{source}:{normalised}", async command =>
+        {
+            var user = await command.Db.Users.Include(u => u.Memberships).ThenInclude(m => m.Group).SingleOrDefaultAsync(u => u.Email == normalised, ct);
+            if (user is null)
+            {
+                user = new UserRow { Email = normalised, Role = Role.Member.ToName(), AssignedRole = Role.Member.ToName(), CreatedAt = command.Now };
+                command.Db.Users.Add(user);
+                command.Audit("user.created", $"user:{normalised}", null, JsonSerializer.Serialize(new DirectoryRoleChange(normalised, user.Role, "assigned", null, null, $"first seen through {source}", source), PeopleJsonContext.Default.DirectoryRoleChange));
+            }
+            await SetGroupsAsync(command, user, names, ct);
+            return Apply(command, user, names, source);
+        }, ct);
+    }
+
+    /// <summary>Makes <paramref name="user"/>'s groups exactly <paramref name="names"/>, auditing each membership added or removed.</summary>
+    internal static async Task SetGroupsAsync(CommandContext command, UserRow user, IReadOnlyCollection<string> names, CancellationToken ct)
+    {
+        foreach (var membership in user.Memberships.Where(m => m.Group is not null && !names.Contains(m.Group.Name)).ToList())
+        {
+            user.Memberships.Remove(membership);
+            command.Db.Memberships.Remove(membership);
+            command.Audit("group.member_removed", $"group:{membership.Group!.Name}", JsonSerializer.Serialize(user.Email, PeopleJsonContext.Default.String), null);
+        }
+        var have = user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in names.Where(n => !have.Contains(n)))
+        {
+            var group = await PeopleEndpoints.GetOrCreateGroupAsync(command, name, ct);
+            user.Memberships.Add(new GroupMembershipRow { User = user, Group = group });
+            command.Audit("group.member_added", $"group:{name}", null, JsonSerializer.Serialize(user.Email, PeopleJsonContext.Default.String));
+        }
+    }
+
+    /// <summary>
+    /// At start-up: applies the mapping in force to everyone, so a changed config takes effect (and is audited)
+    /// before the first request, not when each person's groups next change.
+    /// </summary>
+    public async Task ReconcileAsync(CancellationToken ct)
+    {
+        var changed = await control.ExecuteAsync(MappingActor, async command =>
+        {
+            var users = await command.Db.Users.Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct);
+            var count = 0;
+            foreach (var user in users)
+            {
+                var before = user.Role;
+                Apply(command, user, user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name), "config");
+                if (before != user.Role) count++;
+            }
+            return count;
+        }, ct);
+        if (changed > 0) logger.LogWarning("The directory role mapping changed the role of {Count} people at start-up (audited as user.role_from_directory)", changed);
+    }
+
+    /// <summary>The role an admin gave: the stored choice, or the role itself for people the mapping never changed.</summary>
+    private static Role AssignedOf(UserRow user) =>
+        Roles.TryParse(user.AssignedRole ?? user.Role, out var role) ? role : Role.Member;
+
+    /// <summary>
+    /// Ends everything a deactivated person still holds that the policy snapshot does not cover: their dashboard
+    /// sessions are deleted in the deactivating command (the snapshot, rebuilt after the commit, refuses their keys).
+    /// </summary>
+    public static Task EndSessionsAsync(CommandContext command, long userId, CancellationToken ct) =>
+        command.Db.DashboardSessions.Where(s => s.UserId == userId).ExecuteDeleteAsync(ct);
+}
+
+/// <summary>People's own audit payloads.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(DirectoryRoleChange))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class PeopleJsonContext : JsonSerializerContext;
