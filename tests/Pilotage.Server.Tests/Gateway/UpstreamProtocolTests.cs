@@ -210,4 +210,36 @@ public sealed class UpstreamProtocolTests
             Environment.SetEnvironmentVariable(Env, null);
         }
     }
+
+    [Theory]
+    [InlineData("openai-responses")]
+    [InlineData("anthropic")]
+    public async Task Read_only_mode_and_the_data_boundary_hold_across_a_translation(string upstream)
+    {
+        await using var h = await StartAsync(upstream, mode: "read_only", extra: "  tools:\n    sideEffecting: [send_email]\n  dataBoundary:\n    redact: [credit_card]");
+        var offered = new object[]
+        {
+            new { type = "function", function = new { name = "send_email", parameters = new { type = "object" } } },
+            new { type = "function", function = new { name = "lookup_order", parameters = new { type = "object" } } },
+        };
+        const string Card = "4111 1111 1111 1111";
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody($"Where is 1234? My card is {Card}", tools: offered))).StatusCode);
+        var sent = h.Upstream.LastRequest;
+        Assert.Equal(["lookup_order"], sent["tools"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()).ToArray());
+        Assert.DoesNotContain(Card, sent.ToJsonString(), StringComparison.Ordinal);
+        Assert.Contains("Where is 1234?", sent.ToJsonString(), StringComparison.Ordinal);
+
+        // The model calls the side-effecting tool anyway: blocked whole and streamed, in each client's protocol.
+        h.Upstream.Behaviour = UpstreamBehaviour.ToolCall;
+        var blocked = await GatewayRefusalTests.SendAsync(h.Member, GatewayHarness.ChatBody("Email the customer", tools: offered));
+        Assert.Equal((HttpStatusCode.Forbidden, "side_effect_blocked"), (blocked.Status, blocked.Code));
+        var streamed = await (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Email the customer", stream: true, tools: offered))).Content.ReadAsStringAsync();
+        Assert.Contains("side_effect_blocked", streamed, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", streamed, StringComparison.Ordinal);
+        using var raw = AnthropicMessagesTests.Raw(h);
+        var anthropic = await (await raw.PostAsJsonAsync("/v1/messages", AnthropicMessagesTests.Body("Email the customer", stream: true, tools: new[] { new { name = "send_email", input_schema = new { type = "object" } } }))).Content.ReadAsStringAsync();
+        var last = ResponsesApiTests.SseEvents(anthropic)[^1];
+        Assert.Equal(("error", "side_effect_blocked"), (last.Type, last.Data["error"]!["code"]!.GetValue<string>()));
+        Assert.DoesNotContain("message_stop", anthropic, StringComparison.Ordinal);
+    }
 }
