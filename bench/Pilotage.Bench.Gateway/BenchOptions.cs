@@ -46,7 +46,13 @@ internal sealed class BenchOptions
     /// </summary>
     public bool SuppressAutoDefaultScheme { get; private set; }
 
-    /// <summary>Child only: <c>name=url|bearer|model</c>.</summary>
+    /// <summary>
+    /// <c>--responses</c>: also the OpenAI Responses API (<c>/v1/responses</c>) through YARP and through Pilotage (a
+    /// system whose upstream speaks <c>openai-responses</c>), beside chat completions in the same pass.
+    /// </summary>
+    public bool Responses { get; private set; }
+
+    /// <summary>Child only: <c>name=url|bearer|model</c>, and <c>|path</c> for another API than chat completions.</summary>
     public List<LoadTarget> Targets { get; } = [];
 
     /// <summary>Null when help was asked for.</summary>
@@ -74,6 +80,7 @@ internal sealed class BenchOptions
                 case "--types": o.AllocTypes = true; break;
                 case "--only": o.Only.Add(Next()); break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
+                case "--responses": o.Responses = true; break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;
                 case "-h" or "--help": return null;
@@ -98,16 +105,24 @@ internal sealed class BenchOptions
     }
 }
 
-/// <summary>Where the load generator sends its chat completions.</summary>
-internal sealed record LoadTarget(string Name, string Url, string Bearer, string Model)
+/// <summary>Where the load generator sends its requests: chat completions, or the API at <see cref="Path"/>.</summary>
+internal sealed record LoadTarget(string Name, string Url, string Bearer, string Model, string Path = LoadTarget.ChatPath)
 {
-    public string Format() => $"{Name}={Url}|{Bearer}|{Model}";
+    public const string ChatPath = "v1/chat/completions";
+    public const string ResponsesPath = "v1/responses";
+
+    public string Format() => Path == ChatPath ? $"{Name}={Url}|{Bearer}|{Model}" : $"{Name}={Url}|{Bearer}|{Model}|{Path}";
+
+    /// <summary>The body of one request: the same question, in the shape of the target's API.</summary>
+    public string Body(string question) => Path == ResponsesPath
+        ? $$"""{"model":"{{Model}}","input":"{{question}}"}"""
+        : $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{question}}"}]}""";
 
     public static LoadTarget Parse(string text)
     {
         var eq = text.IndexOf('=', StringComparison.Ordinal);
         var parts = text[(eq + 1)..].Split('|');
-        if (eq <= 0 || parts.Length != 3) throw new ArgumentException($"bad target '{text}'");
-        return new LoadTarget(text[..eq], parts[0], parts[1], parts[2]);
+        if (eq <= 0 || parts.Length is not (3 or 4)) throw new ArgumentException($"bad target '{text}'");
+        return new LoadTarget(text[..eq], parts[0], parts[1], parts[2], parts.Length == 4 ? parts[3] : ChatPath);
     }
 }

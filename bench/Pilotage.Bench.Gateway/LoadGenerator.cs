@@ -12,9 +12,6 @@ namespace Pilotage.Bench.Gateway;
 /// </summary>
 internal static class LoadGenerator
 {
-    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
-        """{"model":"MODEL","messages":[{"role":"user","content":"Where is my parcel 42? It was due yesterday."}]}""");
-
     public static async Task<int> RunAsync(BenchOptions o)
     {
         var clients = o.Targets.ToDictionary(t => t.Name, Client);
@@ -75,18 +72,17 @@ internal static class LoadGenerator
         return client;
     }
 
-    private static byte[] BodyFor(LoadTarget target) =>
-        Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Body).Replace("MODEL", target.Model, StringComparison.Ordinal));
+    private static byte[] BodyFor(LoadTarget target) => Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday."));
 
     /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
-    private static async Task<double> SendAsync(HttpClient client, byte[] body)
+    private static async Task<double> SendAsync(HttpClient client, string path, byte[] body)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            using var response = await client.PostAsync("v1/chat/completions", content);
+            using var response = await client.PostAsync(path, content);
             await response.Content.LoadIntoBufferAsync();
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             return response.StatusCode == HttpStatusCode.OK ? elapsed : -1;
@@ -113,7 +109,7 @@ internal static class LoadGenerator
             while (next < total && start + (long)(next * interval) <= now)
             {
                 var i = next++;
-                inFlight[i] = Task.Run(async () => latencies[i] = await SendAsync(client, body));
+                inFlight[i] = Task.Run(async () => latencies[i] = await SendAsync(client, target.Path, body));
             }
             if (next < total)
             {
@@ -134,7 +130,7 @@ internal static class LoadGenerator
         var perWorker = await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
             var mine = new List<double>(4096);
-            while (Stopwatch.GetTimestamp() < deadline) mine.Add(await SendAsync(client, body));
+            while (Stopwatch.GetTimestamp() < deadline) mine.Add(await SendAsync(client, target.Path, body));
             return mine;
         })));
         var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;

@@ -18,6 +18,8 @@ internal static class Orchestrator
     private const string Yarp = "yarp";
     private const string Durable = "pilotage-durable";
     private const string Async = "pilotage-async";
+    private const string YarpResponses = "yarp-responses";
+    private const string PilotageResponses = "pilotage-responses";
 
     /// <param name="yarpChild">YARP's own process, told the phases and asked for its request times at the end; null when YARP shares the upstream's.</param>
     public static async Task<string> RunPassAsync(string label, BenchOptions options, string upstreamUrl, string yarpUrl, Process? yarpChild, PilotageUnderTest pilotage)
@@ -28,6 +30,13 @@ internal static class Orchestrator
             new(Yarp, yarpUrl + "/", "", "bench-model"),
             new(Durable, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Durable),
             new(Async, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Async),
+            .. options.Responses
+                ? new LoadTarget[]
+                {
+                    new(YarpResponses, yarpUrl + "/", "", "bench-model", LoadTarget.ResponsesPath),
+                    new(PilotageResponses, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Responses, LoadTarget.ResponsesPath),
+                }
+                : [],
         ];
         Console.WriteLine($"== {label}: Pilotage on {pilotage.Store} at {pilotage.Url}");
         foreach (var target in targets) await SmokeAsync(target);
@@ -140,8 +149,8 @@ internal static class Orchestrator
     {
         using var client = new HttpClient { BaseAddress = new Uri(target.Url) };
         if (target.Bearer.Length > 0) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Bearer);
-        using var content = new StringContent($$"""{"model":"{{target.Model}}","messages":[{"role":"user","content":"hello"}]}""", Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("v1/chat/completions", content);
+        using var content = new StringContent(target.Body("hello"), Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync(target.Path, content);
         var text = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode || !text.Contains("\"usage\"", StringComparison.Ordinal))
         {
@@ -220,12 +229,14 @@ internal static class Orchestrator
         Line($"");
         Line($"Maximum throughput, closed loop, {o.Concurrency} workers for {o.Seconds} s:");
         Line($"");
-        Line($"| target | req/s (median) | per round | vs YARP (median of per-round ratios) | p50 ms | p99 ms | errors |");
+        Line($"| target | req/s (median) | per round | vs YARP of the same API (median of per-round ratios) | p50 ms | p99 ms | errors |");
         Line($"|---|---:|---|---:|---:|---:|---:|");
         foreach (var name in names)
         {
             double Rps(int r) => R("tput", r, name).Count / R("tput", r, name).Seconds;
-            var ratio = Median(rounds.Select(r => Rps(r) / (R("tput", r, Yarp).Count / R("tput", r, Yarp).Seconds)));
+            // Each API against YARP carrying the same API: the Responses targets against YARP's Responses calls.
+            var reference = name.EndsWith("-responses", StringComparison.Ordinal) ? YarpResponses : Yarp;
+            var ratio = Median(rounds.Select(r => Rps(r) / (R("tput", r, reference).Count / R("tput", r, reference).Seconds)));
             Line($"| {name} | {Median(rounds.Select(Rps)):0} | {string.Join(" / ", rounds.Select(r => Rps(r).ToString("0", CultureInfo.InvariantCulture)))} | {ratio:0.00} | {Median(rounds.Select(r => R("tput", r, name).P50)):0.00} | {Median(rounds.Select(r => R("tput", r, name).P99)):0.00} | {rounds.Sum(r => R("tput", r, name).Errors)} |");
         }
         Line($"");

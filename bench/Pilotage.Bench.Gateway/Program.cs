@@ -20,6 +20,8 @@ if (options is null)
           --rounds K       rounds; targets rotate their order every round (default 3)
           --warmup W       seconds of closed-loop warm-up per target (default 3)
           --store S        sqlite | postgres | both (default both; postgres needs PILOTAGE_BENCH_POSTGRES)
+          --responses      also the Responses API (/v1/responses) through YARP and through Pilotage (an
+                           openai-responses upstream), compared with YARP carrying the same API
           --yarp-process P own (default): YARP in a process of its own, as Pilotage; shared: in the upstream's
           --mode alloc     instead: bytes allocated and CPU µs per request, in process (deterministic)
           --requests N     alloc mode: requests per target and round (default 4000; --concurrency, --rounds apply)

@@ -39,6 +39,11 @@ internal static class Servers
         {"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}
         """.Trim());
 
+    /// <summary>The same answer as a Responses API <c>response</c> (about 450 bytes).</summary>
+    public static readonly byte[] Response = Encoding.UTF8.GetBytes("""
+        {"id":"resp_bench","object":"response","created_at":1764000000,"status":"completed","model":"bench-model","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Thank you for your message. We will refund the order within 5 days.","annotations":[]}]}],"usage":{"input_tokens":120,"output_tokens":40,"total_tokens":160}}
+        """.Trim());
+
     private static WebApplicationBuilder Builder()
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [PilotageApp.NoConfigReload] });
@@ -58,16 +63,19 @@ internal static class Servers
     public static async Task<RunningApp> StartUpstreamAsync()
     {
         var app = Builder().Build();
-        app.MapPost("/v1/chat/completions", async (HttpContext http) =>
-        {
-            await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted);
-            http.Response.StatusCode = 200;
-            http.Response.ContentType = "application/json";
-            http.Response.ContentLength = Completion.Length;
-            await http.Response.Body.WriteAsync(Completion, http.RequestAborted);
-        });
+        app.MapPost("/v1/chat/completions", (HttpContext http) => AnswerAsync(http, Completion));
+        app.MapPost("/v1/responses", (HttpContext http) => AnswerAsync(http, Response));
         await app.StartAsync();
         return new RunningApp(app, RunningApp.AddressOf(app));
+    }
+
+    private static async Task AnswerAsync(HttpContext http, byte[] answer)
+    {
+        await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted);
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        http.Response.ContentLength = answer.Length;
+        await http.Response.Body.WriteAsync(answer, http.RequestAborted);
     }
 
     /// <summary>A bare YARP reverse proxy: every path to the upstream, nothing else in the pipeline.</summary>
@@ -184,11 +192,15 @@ internal sealed class ServerChild : IAsyncDisposable
     }
 }
 
-/// <summary>Pilotage in this process, with a member key and two systems in pilot: durable and async evidence.</summary>
+/// <summary>
+/// Pilotage in this process, with a member key and three systems in pilot: durable and async evidence, and durable
+/// in front of an upstream that speaks the Responses API.
+/// </summary>
 internal sealed class PilotageUnderTest : IAsyncDisposable
 {
     public const string Durable = "bench-durable";
     public const string Async = "bench-async";
+    public const string Responses = "bench-responses";
     private const string AdminToken = "bench-admin";
     private static readonly string[] BenchGroups = ["bench"];
 
@@ -265,16 +277,16 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "bench@example.org", role = "member", groups = BenchGroups }), "create user");
         using var keyJson = JsonDocument.Parse(await Ok(admin.PostAsJsonAsync("/api/v1/keys", new { user = "bench@example.org" }), "create key"));
         var key = keyJson.RootElement.GetProperty("key").GetString()!;
-        foreach (var (slug, extra) in new[] { (Durable, ""), (Async, "  evidence: { durability: async }") })
+        foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Responses, "", "openai-responses") })
         {
-            using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra), Encoding.UTF8, "application/yaml");
+            using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra, protocol), Encoding.UTF8, "application/yaml");
             await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);
             await Ok(admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "bench" }), "pilot " + slug);
         }
         return new PilotageUnderTest(app, url, key, store, cleanup, flushStore);
     }
 
-    private static string Spec(string name, string upstream, string extra) => $"""
+    private static string Spec(string name, string upstream, string extra, string protocol) => $"""
         apiVersion: pilotage/v1
         kind: AiSystem
         metadata:
@@ -286,6 +298,7 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
           upstream:
             baseUrl: {upstream}
             model: bench-model
+            protocol: {protocol}
             pricePer1kInput: 0.5
             pricePer1kOutput: 1.5
           config:

@@ -13,15 +13,23 @@ public sealed class GatewaySpecTests
         return Assert.Single(result.Errors);
     }
 
-    [Theory]
-    [InlineData("    protocol: grpc", "unknown upstream protocol 'grpc': allowed values are openai-chat, openai-responses, anthropic")]
-    [InlineData("    protocol: anthropic", "https://api.anthropic.com/v1/")]
-    [InlineData("    protocol: openai-responses", "openai-chat upstreams only")]
-    public void An_upstream_protocol_other_than_openai_chat_is_refused_with_the_way_out(string extra, string fragment)
+    [Fact]
+    public void An_unknown_upstream_protocol_is_refused_naming_the_allowed_ones()
     {
-        var error = SingleError(extra);
+        var error = SingleError("    protocol: grpc");
         Assert.Equal("spec.upstream.protocol", error.Path);
-        Assert.Contains(fragment, error.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown upstream protocol 'grpc': allowed values are openai-chat, openai-responses, anthropic", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("openai-responses", UpstreamProtocol.OpenAiResponses)]
+    [InlineData("anthropic", UpstreamProtocol.Anthropic)]
+    public void The_responses_and_anthropic_upstream_protocols_are_read_and_change_the_specs_hash(string name, UpstreamProtocol protocol)
+    {
+        var written = SpecReader.Read(SpecYaml.With("    protocol: " + name), "demo.yaml");
+        Assert.Empty(written.Errors);
+        Assert.Equal(protocol, written.Specs.Single().Upstream.Protocol);
+        Assert.NotEqual(SpecCanonicalJson.Hash(SpecReader.Read(SpecYaml.Minimal, "demo.yaml").Specs.Single()), SpecCanonicalJson.Hash(written.Specs.Single()));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public enum UpstreamBehaviour
 /// A real OpenAI-compatible server on 127.0.0.1 that the tests control: what it answers, how slowly,
 /// and what it received. The gateway reaches it over loopback exactly as it would reach a provider.
 /// </summary>
-public sealed class FakeUpstream : IAsyncDisposable
+public sealed partial class FakeUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly CancellationTokenSource _stopping = new();
@@ -87,6 +87,7 @@ public sealed class FakeUpstream : IAsyncDisposable
             Interlocked.Increment(ref self!._inFlight);
             if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
             if (http.Request.Headers.Cookie.ToString() is { Length: > 0 } cookie) self.Cookies.Enqueue(cookie);
+            if (http.Request.Headers["x-api-key"].ToString() is { Length: > 0 } apiKey) self.ApiKeys.Enqueue(apiKey);
             try
             {
                 await next(http);
@@ -99,6 +100,8 @@ public sealed class FakeUpstream : IAsyncDisposable
         app.MapPost("/v1/chat/completions", (HttpContext http) => self!.ChatAsync(http));
         app.MapPost("/v1/moved/chat/completions", (HttpContext http) => self!.ChatAsync(http, moved: true));
         app.MapPost("/v1/embeddings", (HttpContext http) => self!.EmbeddingsAsync(http));
+        app.MapPost("/v1/responses", (HttpContext http) => self!.ResponsesAsync(http));
+        app.MapPost("/v1/messages", (HttpContext http) => self!.MessagesAsync(http));
         await app.StartAsync();
         self = new FakeUpstream(app, app.Urls.First());
         return self;

@@ -70,15 +70,9 @@ internal sealed partial class SpecDocumentReader
             Error(map.Child("protocol"),
                 $"unknown upstream protocol '{text}': allowed values are {string.Join(", ", UpstreamProtocolWire.Names)} (the API the upstream at baseUrl speaks; openai-chat when omitted)",
                 map.Get("protocol")!);
+            return UpstreamProtocol.OpenAiChat;
         }
-        else if (protocol != UpstreamProtocol.OpenAiChat)
-        {
-            // Clients of every protocol are served; the gateway sends the common model to chat-completions upstreams only.
-            Error(map.Child("protocol"),
-                $"the gateway sends requests to openai-chat upstreams only, so '{text}' cannot be served; point baseUrl at the provider's OpenAI-compatible endpoint (Anthropic's is https://api.anthropic.com/v1/, OpenAI's https://api.openai.com/v1) and omit protocol",
-                map.Get("protocol")!);
-        }
-        return UpstreamProtocol.OpenAiChat;
+        return protocol;
     }
 
     /// <summary><c>approval: { wait: 30s }</c> beside <c>mode: approval</c>.</summary>

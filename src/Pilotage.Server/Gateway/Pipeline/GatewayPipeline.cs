@@ -108,7 +108,7 @@ internal sealed class GatewayPipeline(
             return;
         }
         using var timeouts = forwarder.Timeouts(request.System.State.Spec, http.RequestAborted);
-        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, url, upstream.Request(exchange.Sent), timeouts, http.RequestAborted);
+        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, url, upstream, timeouts, http.RequestAborted);
         using var answered = response;
         if (failed is not null)
         {

@@ -35,9 +35,19 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
 
     /// <summary>The upstream's successful response (headers read), with what the exchange learnt; or the refusal.</summary>
     public async Task<(HttpResponseMessage? Response, Exchange Exchange, Refusal? Refusal)> SendAsync(
-        Subject subject, Exchange exchange, Uri url, byte[] body, UpstreamTimeouts timeouts, CancellationToken aborted)
+        Subject subject, Exchange exchange, Uri url, Protocols.IUpstreamProtocol protocol, UpstreamTimeouts timeouts, CancellationToken aborted)
     {
         var spec = subject.Spec;
+        byte[] body;
+        try
+        {
+            body = protocol.Request(exchange.Sent!);
+        }
+        catch (InvalidDataException e)
+        {
+            return (null, exchange, Refusal.Failed(new GatewayRefusal(400, "untranslatable_request",
+                $"the request cannot be sent to the model behind '{spec.Name}', which speaks {UpstreamProtocolWire.ToName(spec.Upstream.Protocol)} ({e.Message})")));
+        }
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
@@ -57,8 +67,8 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
                 return (null, exchange, Refusal.Failed(Upstreams.UpstreamRefusals.Secret(spec, secretRefusal)));
             }
             upstreamKey = Environment.GetEnvironmentVariable(env) is { Length: > 0 } value ? value : null;
-            if (upstreamKey is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", upstreamKey);
         }
+        protocol.Authorize(message.Headers, upstreamKey);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         double Elapsed() => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var host = UpstreamFailures.HostOf(url);

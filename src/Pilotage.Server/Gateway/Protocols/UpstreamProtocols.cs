@@ -1,4 +1,7 @@
+using System.Net.Http.Headers;
+using Pilotage.Core.Specs;
 using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Gateway.Protocols.Upstream;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway.Protocols;
@@ -6,12 +9,15 @@ namespace Pilotage.Server.Gateway.Protocols;
 /// <summary>
 /// The protocol an upstream speaks (<c>upstream.protocol</c>): where the common model is sent, and how a request
 /// and its answer (whole or streamed) are translated to and from it. OpenAI chat completions is the common model
-/// itself, so nothing is translated for it.
+/// itself, so nothing is translated for it; the others are in <see cref="Upstream"/> (rules in docs/gateway.md).
 /// </summary>
 internal interface IUpstreamProtocol
 {
     /// <summary>Where a request of <paramref name="operation"/> goes; null when this protocol has no such operation.</summary>
     Uri? Url(GatewaySystem system, GatewayOperation operation);
+
+    /// <summary>Sets the upstream key (when the spec names one) and any header this protocol requires.</summary>
+    void Authorize(HttpRequestHeaders headers, string? key);
 
     /// <summary>The common-model body as this upstream reads it.</summary>
     byte[] Request(byte[] common);
@@ -34,9 +40,15 @@ internal interface IUpstreamStream
 internal sealed class UpstreamProtocols
 {
     private readonly OpenAiChatUpstream _chat = new();
+    private readonly OpenAiResponsesUpstream _responses = new();
+    private readonly AnthropicUpstream _anthropic = new();
 
-    /// <remarks>A spec names <c>openai-chat</c> only (the spec reader refuses the others), so every upstream is read as one.</remarks>
-    public IUpstreamProtocol For(GatewaySystem system) => _chat;
+    public IUpstreamProtocol For(GatewaySystem system) => system.State.Spec.Upstream.Protocol switch
+    {
+        UpstreamProtocol.OpenAiResponses => _responses,
+        UpstreamProtocol.Anthropic => _anthropic,
+        _ => _chat,
+    };
 }
 
 /// <summary>OpenAI chat completions: the common model, sent and read as it is.</summary>
@@ -44,6 +56,11 @@ internal sealed class OpenAiChatUpstream : IUpstreamProtocol, IUpstreamStream
 {
     public Uri? Url(GatewaySystem system, GatewayOperation operation) =>
         operation == GatewayOperation.Chat ? system.ChatUrl : system.EmbeddingsUrl;
+
+    public void Authorize(HttpRequestHeaders headers, string? key)
+    {
+        if (key is not null) headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+    }
 
     public byte[] Request(byte[] common) => common;
 
