@@ -15,6 +15,7 @@ var all = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [.. DataBounda
 var clean = Prompt(ascii: true, hits: false);
 var accented = Prompt(ascii: false, hits: false);
 var withHits = Prompt(ascii: true, hits: true);
+var scripts = Scripts();
 var body = new JsonObject { ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = clean }) }.ToJsonString();
 
 Console.WriteLine($"prompt: {clean.Length} characters; detectors: {string.Join(", ", DataBoundaryPolicy.BuiltInDetectors)}; {batches} batches");
@@ -22,13 +23,30 @@ var copy = Measure("baseline: copy the 4 KB prompt", () => _ = new string(clean.
 var parse = Measure("baseline: parse a 4 KB request body", () => _ = JsonNode.Parse(body));
 var scanClean = Measure("scan: 4 KB ASCII prose, no hit", () => _ = all.Apply(clean));
 var scanAccented = Measure("scan: 4 KB prose with accents and no-break spaces", () => _ = all.Apply(accented));
+var scanScripts = Measure("scan: 4 KB Cyrillic, CJK and Arabic prose with digits", () => _ = all.Apply(scripts));
 var scanHits = Measure("scan: 4 KB prose with a card, an IBAN, an address, a phone", () => _ = all.Apply(withHits));
 var walk = Measure("walk: parse + scrub a 4 KB chat request", () => _ = RequestScrubber.Scrub(JsonNode.Parse(body)!.AsObject(), all));
+
+// What the gateway bench's boundary system adds to one request: the request's walk (the gateway parses the body
+// anyway) and the answer's filter (parsed only for the boundary).
+var gateway = DataBoundaryPolicy.From(new DataBoundarySpec
+{
+    Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
+    Redact = ["email", "phone"],
+    Answers = AnswerBoundaryMode.Redact,
+});
+var conversation = Pilotage.Bench.Gateway.BenchPrompt.Body("realistic", "m");
+var answer = """{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}"""u8.ToArray();
+var parseConversation = Measure("gateway: parse the realistic 2 KB conversation", () => _ = JsonNode.Parse(conversation));
+var scrubConversation = Measure("gateway: parse + scrub it (all detectors)", () => _ = RequestScrubber.Scrub(JsonNode.Parse(conversation)!.AsObject(), gateway));
+var filterAnswer = Measure("gateway: filter the answer (all detectors, redact)", () => _ = gateway.Answers!.Filter(answer, out _));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"gateway: boundary's own cost per request",-62} {scrubConversation - parseConversation + filterAnswer,8:0.00} µs"));
 
 foreach (var detector in DataBoundaryPolicy.BuiltInDetectors)
 {
     var one = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [detector] });
     Measure($"  {detector} alone, clean ASCII prompt", () => _ = one.Apply(clean));
+    Measure($"  {detector} alone, Cyrillic, CJK and Arabic prompt", () => _ = one.Apply(scripts));
 }
 
 // Built-in detectors run without a timeout because each is linear by construction: on the inputs that would make a
@@ -49,6 +67,7 @@ Console.WriteLine();
 Console.WriteLine($"clean scan / copy            {scanClean / copy,8:0.0}x");
 Console.WriteLine($"clean scan / parse           {scanClean / parse,8:0.00}x");
 Console.WriteLine($"accented scan / clean scan   {scanAccented / scanClean,8:0.0}x");
+Console.WriteLine($"scripts scan / clean scan    {scanScripts / scanClean,8:0.0}x");
 Console.WriteLine($"scan with hits / clean scan  {scanHits / scanClean,8:0.0}x");
 Console.WriteLine($"parse + walk / parse         {walk / parse,8:0.00}x");
 
@@ -111,6 +130,20 @@ static (string Name, string Unit)[] Adversarial() =>
     ("private key end markers (secret)", "-----END X"),
     ("Cyrillic prose with digits", "Клиент написал 12 раз о заказе 55213. "),
 ];
+
+static string Scripts()
+{
+    string[] sentences =
+    [
+        "Клиент написал во вторник о заказе 55213 и спросил, обработан ли возврат на сумму 129,90 EUR.",
+        "顾客于11月18日就订单55213来信，询问退款是否已在5至7个工作日内处理。",
+        "كتب العميل يوم الثلاثاء بشأن الطلب 55213 وسأل عما إذا تمت معالجة استرداد المبلغ خلال 30 يومًا.",
+        "Версия 2.4.1 приложения показывает статус в разделе «Заказы»; итог — 19% НДС.",
+    ];
+    var text = new StringBuilder();
+    for (var i = 0; text.Length < 4096; i++) text.Append(sentences[i % sentences.Length]).Append(' ');
+    return text.ToString(0, 4096);
+}
 
 static string Prompt(bool ascii, bool hits)
 {

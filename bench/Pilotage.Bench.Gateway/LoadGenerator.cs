@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 
 namespace Pilotage.Bench.Gateway;
 
@@ -12,9 +11,6 @@ namespace Pilotage.Bench.Gateway;
 /// </summary>
 internal static class LoadGenerator
 {
-    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
-        """{"model":"MODEL","messages":[{"role":"user","content":"Where is my parcel 42? It was due yesterday."}]}""");
-
     public static async Task<int> RunAsync(BenchOptions o)
     {
         var clients = o.Targets.ToDictionary(t => t.Name, Client);
@@ -23,7 +19,7 @@ internal static class LoadGenerator
             foreach (var target in o.Targets)
             {
                 await Gate($"warmup 0 {target.Name}");
-                if (o.Warmup > 0) await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
+                if (o.Warmup > 0) await ClosedLoopAsync(BenchPrompt.Body(o.Prompt, target.Model), clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
             }
             for (var round = 0; round < o.Rounds; round++)
             {
@@ -31,14 +27,14 @@ internal static class LoadGenerator
                 foreach (var target in order)
                 {
                     await Gate($"rate {round} {target.Name}");
-                    var r = await FixedRateAsync(target, clients[target.Name], o.Rate, TimeSpan.FromSeconds(o.Seconds));
+                    var r = await FixedRateAsync(BenchPrompt.Body(o.Prompt, target.Model), clients[target.Name], o.Rate, TimeSpan.FromSeconds(o.Seconds));
                     Console.WriteLine(Invariant($"RESULT rate {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
                     Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Rate} req/s: p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Count} sent, {r.Errors} errors)"));
                 }
                 foreach (var target in order)
                 {
                     await Gate($"tput {round} {target.Name}");
-                    var r = await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds));
+                    var r = await ClosedLoopAsync(BenchPrompt.Body(o.Prompt, target.Model), clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds));
                     Console.WriteLine(Invariant($"RESULT tput {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
                     Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Concurrency} workers: {r.Count / r.Seconds:0} req/s, p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Errors} errors)"));
                 }
@@ -75,9 +71,6 @@ internal static class LoadGenerator
         return client;
     }
 
-    private static byte[] BodyFor(LoadTarget target) =>
-        Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Body).Replace("MODEL", target.Model, StringComparison.Ordinal));
-
     /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
     private static async Task<double> SendAsync(HttpClient client, byte[] body)
     {
@@ -98,9 +91,8 @@ internal static class LoadGenerator
     }
 
     /// <summary>Open loop: requests start on schedule whether or not earlier ones finished.</summary>
-    private static async Task<PhaseResult> FixedRateAsync(LoadTarget target, HttpClient client, int rate, TimeSpan duration)
+    private static async Task<PhaseResult> FixedRateAsync(byte[] body, HttpClient client, int rate, TimeSpan duration)
     {
-        var body = BodyFor(target);
         var total = (int)(rate * duration.TotalSeconds);
         var latencies = new double[total];
         var inFlight = new Task[total];
@@ -126,9 +118,8 @@ internal static class LoadGenerator
     }
 
     /// <summary>Closed loop: <paramref name="workers"/> each send the next request as soon as the last one answered.</summary>
-    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, HttpClient client, int workers, TimeSpan duration)
+    private static async Task<PhaseResult> ClosedLoopAsync(byte[] body, HttpClient client, int workers, TimeSpan duration)
     {
-        var body = BodyFor(target);
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var perWorker = await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
