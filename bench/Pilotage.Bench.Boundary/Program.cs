@@ -15,6 +15,7 @@ var all = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [.. DataBounda
 var clean = Prompt(ascii: true, hits: false);
 var accented = Prompt(ascii: false, hits: false);
 var withHits = Prompt(ascii: true, hits: true);
+var scripts = Scripts();
 var body = new JsonObject { ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = clean }) }.ToJsonString();
 
 Console.WriteLine($"prompt: {clean.Length} characters; detectors: {string.Join(", ", DataBoundaryPolicy.BuiltInDetectors)}; {batches} batches");
@@ -22,19 +23,51 @@ var copy = Measure("baseline: copy the 4 KB prompt", () => _ = new string(clean.
 var parse = Measure("baseline: parse a 4 KB request body", () => _ = JsonNode.Parse(body));
 var scanClean = Measure("scan: 4 KB ASCII prose, no hit", () => _ = all.Apply(clean));
 var scanAccented = Measure("scan: 4 KB prose with accents and no-break spaces", () => _ = all.Apply(accented));
+var scanScripts = Measure("scan: 4 KB Cyrillic, CJK and Arabic prose with digits", () => _ = all.Apply(scripts));
 var scanHits = Measure("scan: 4 KB prose with a card, an IBAN, an address, a phone", () => _ = all.Apply(withHits));
 var walk = Measure("walk: parse + scrub a 4 KB chat request", () => _ = RequestScrubber.Scrub(JsonNode.Parse(body)!.AsObject(), all));
+
+// What the gateway bench's boundary system adds to one request: the request's walk (the gateway parses the body
+// anyway) and the answer's filter (parsed only for the boundary).
+var gateway = DataBoundaryPolicy.From(new DataBoundarySpec
+{
+    Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
+    Redact = ["email", "phone"],
+    Answers = AnswerBoundaryMode.Redact,
+});
+var conversation = Pilotage.Bench.Gateway.BenchPrompt.Body("realistic", "m");
+var answer = """{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}"""u8.ToArray();
+var parseConversation = Measure("gateway: parse the realistic 2 KB conversation", () => _ = JsonNode.Parse(conversation));
+var scrubConversation = Measure("gateway: parse + scrub it (all detectors)", () => _ = RequestScrubber.Scrub(JsonNode.Parse(conversation)!.AsObject(), gateway));
+var filterAnswer = Measure("gateway: filter the answer (all detectors, redact)", () => _ = gateway.Answers!.Filter(answer, out _));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"gateway: boundary's own cost per request",-62} {scrubConversation - parseConversation + filterAnswer,8:0.00} µs"));
 
 foreach (var detector in DataBoundaryPolicy.BuiltInDetectors)
 {
     var one = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [detector] });
     Measure($"  {detector} alone, clean ASCII prompt", () => _ = one.Apply(clean));
+    Measure($"  {detector} alone, Cyrillic, CJK and Arabic prompt", () => _ = one.Apply(scripts));
+}
+
+// Built-in detectors run without a timeout because each is linear by construction: on the inputs that would make a
+// backtracking pattern super-linear, the cost per character must stay flat from 16 KB to 256 KB.
+Console.WriteLine();
+Console.WriteLine("adversarial inputs, every built-in detector: ns per character at 16 KB, 64 KB and 256 KB (quadratic: x4 per step)");
+foreach (var (name, unit) in Adversarial())
+{
+    var perChar = Sizes.Select(kb =>
+    {
+        var text = Repeat(unit, kb * 1024);
+        return Once(() => _ = all.Apply(text), 5) * 1000 / text.Length;
+    }).ToArray();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name,-50} {perChar[0],7:0.0} {perChar[1],7:0.0} {perChar[2],7:0.0} ns"));
 }
 
 Console.WriteLine();
 Console.WriteLine($"clean scan / copy            {scanClean / copy,8:0.0}x");
 Console.WriteLine($"clean scan / parse           {scanClean / parse,8:0.00}x");
 Console.WriteLine($"accented scan / clean scan   {scanAccented / scanClean,8:0.0}x");
+Console.WriteLine($"scripts scan / clean scan    {scanScripts / scanClean,8:0.0}x");
 Console.WriteLine($"scan with hits / clean scan  {scanHits / scanClean,8:0.0}x");
 Console.WriteLine($"parse + walk / parse         {walk / parse,8:0.00}x");
 
@@ -62,6 +95,56 @@ double Measure(string label, Action action)
     return median;
 }
 
+static double Once(Action action, int runs)
+{
+    action();
+    var samples = new double[runs];
+    for (var i = 0; i < runs; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        samples[i] = clock.Elapsed.TotalMicroseconds;
+    }
+    Array.Sort(samples);
+    return samples[runs / 2];
+}
+
+static string Repeat(string unit, int length)
+{
+    var text = new StringBuilder(length + unit.Length);
+    while (text.Length < length) text.Append(unit);
+    return text.ToString(0, length);
+}
+
+static (string Name, string Unit)[] Adversarial() =>
+[
+    ("digit groups (card, phone runs)", "1234 "),
+    ("IBAN-shaped run then groups (phone look-behind)", "AB12 1234 "),
+    ("long local part, no domain (e-mail)", "abcdefgh"),
+    ("many '@' and dotted labels (e-mail)", "a@b.c."),
+    ("SSN-shaped fragments", "123-45-"),
+    ("NINO/VAT-shaped fragments", "AB12 DE1"),
+    ("token prefixes (secret)", "glpat-ghp_AKIAeyJ"),
+    ("JWT-shaped parts (secret)", "eyJhbGciOiJIUzI1NiJ9."),
+    ("private key headers (secret)", "-----BEGIN PRIVATE KEY-----AAAA"),
+    ("private key end markers (secret)", "-----END X"),
+    ("Cyrillic prose with digits", "Клиент написал 12 раз о заказе 55213. "),
+];
+
+static string Scripts()
+{
+    string[] sentences =
+    [
+        "Клиент написал во вторник о заказе 55213 и спросил, обработан ли возврат на сумму 129,90 EUR.",
+        "顾客于11月18日就订单55213来信，询问退款是否已在5至7个工作日内处理。",
+        "كتب العميل يوم الثلاثاء بشأن الطلب 55213 وسأل عما إذا تمت معالجة استرداد المبلغ خلال 30 يومًا.",
+        "Версия 2.4.1 приложения показывает статус в разделе «Заказы»; итог — 19% НДС.",
+    ];
+    var text = new StringBuilder();
+    for (var i = 0; text.Length < 4096; i++) text.Append(sentences[i % sentences.Length]).Append(' ');
+    return text.ToString(0, 4096);
+}
+
 static string Prompt(bool ascii, bool hits)
 {
     var sentences = ascii
@@ -86,4 +169,9 @@ static string Prompt(bool ascii, bool hits)
         if (hits && i == 10) text.Append("Card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00, mail dana@example.org, phone +44 20 7946 0958. ");
     }
     return text.ToString(0, 4096);
+}
+
+internal static partial class Program
+{
+    private static readonly int[] Sizes = [16, 64, 256];
 }

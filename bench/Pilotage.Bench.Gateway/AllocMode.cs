@@ -16,9 +16,6 @@ namespace Pilotage.Bench.Gateway;
 /// </summary>
 internal static class AllocMode
 {
-    private static readonly byte[] Body = Encoding.UTF8.GetBytes(
-        """{"model":"MODEL","messages":[{"role":"user","content":"Where is my parcel 42? It was due yesterday."}]}""");
-
     public static async Task RunAsync(BenchOptions o, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
     {
         var targets = new[]
@@ -27,10 +24,11 @@ internal static class AllocMode
             new LoadTarget("yarp", yarpUrl, "", "bench-model"),
             new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
             new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
+            new LoadTarget("pilotage-boundary", pilotage.Url, pilotage.Key, PilotageUnderTest.Boundary),
         }.Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name)).ToArray();
         var results = targets.ToDictionary(t => t.Name, _ => new List<(double Bytes, double CpuUs)>());
         using var clients = new ClientSet(targets);
-        foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
+        foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Prompt, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
         await DrainAsync(pilotage);
         using var sampler = o.AllocTypes ? new AllocationSampler() : null;
         for (var round = 0; round < o.Rounds; round++)
@@ -42,7 +40,7 @@ internal static class AllocMode
                 if (sampler is not null) sampler.Enabled = true;
                 var bytes = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                await SendAsync(clients[t.Name], t, o.Requests, o.Concurrency);
+                await SendAsync(clients[t.Name], t, o.Prompt, o.Requests, o.Concurrency);
                 await DrainAsync(pilotage);
                 var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / o.Requests;
                 var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - bytes) / (double)o.Requests;
@@ -56,7 +54,7 @@ internal static class AllocMode
             }
         }
         await ReportForeignMeasurementsAsync(pilotage);
-        Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
+        Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}, {BenchPrompt.Describe(o.Prompt)}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
         Console.WriteLine("| target | B/req | CPU µs/req | minus direct: B/req | minus direct: CPU µs/req |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         var direct = results["direct"];
@@ -94,9 +92,9 @@ internal static class AllocMode
         await Task.Delay(50); // the last batch's commit and roll-ups
     }
 
-    private static async Task SendAsync(HttpClient client, LoadTarget target, int count, int concurrency)
+    private static async Task SendAsync(HttpClient client, LoadTarget target, string prompt, int count, int concurrency)
     {
-        var body = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(Body).Replace("MODEL", target.Model, StringComparison.Ordinal));
+        var body = BenchPrompt.Body(prompt, target.Model);
         var next = -1;
         var workers = Enumerable.Range(0, concurrency).Select(async _ =>
         {

@@ -33,7 +33,10 @@ internal sealed class BenchOptions
     /// <summary>Alloc mode: also print the most allocated types (sampled GCAllocationTick events).</summary>
     public bool AllocTypes { get; private set; }
 
-    /// <summary>Alloc mode: measure only these targets (besides direct, the baseline), e.g. for a CPU profile of one of them.</summary>
+    /// <summary><c>--prompt short|realistic</c>: the request every target is sent (see <see cref="BenchPrompt"/>).</summary>
+    public string Prompt { get; private set; } = "short";
+
+    /// <summary>Measure only these targets (besides direct and, in bench mode, YARP: the baselines), e.g. for a CPU profile of one of them.</summary>
     public List<string> Only { get; } = [];
 
     /// <summary><c>--store sqlite|postgres|both</c>: which passes run (PostgreSQL needs PILOTAGE_BENCH_POSTGRES).</summary>
@@ -77,6 +80,7 @@ internal sealed class BenchOptions
                 case "--yarp-process": o.YarpInOwnProcess = Next() switch { "own" => true, "shared" => false, _ => throw new ArgumentException("--yarp-process is own or shared") }; break;
                 case "--mode": o.Mode = Next() is "bench" or "alloc" ? args[i] : throw new ArgumentException("--mode is bench or alloc"); break;
                 case "--requests": o.Requests = Positive(); break;
+                case "--prompt": o.Prompt = Next() is "short" or "realistic" ? args[i] : throw new ArgumentException("--prompt is short or realistic"); break;
                 case "--types": o.AllocTypes = true; break;
                 case "--only": o.Only.Add(Next()); break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
@@ -100,6 +104,7 @@ internal sealed class BenchOptions
             "--concurrency", Concurrency.ToString(CultureInfo.InvariantCulture),
             "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
             "--warmup", Warmup.ToString(CultureInfo.InvariantCulture),
+            "--prompt", Prompt,
         ];
         return common.Concat(targets.SelectMany(t => new[] { "--target", t.Format() }));
     }

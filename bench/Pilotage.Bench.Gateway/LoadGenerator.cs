@@ -20,7 +20,7 @@ internal static class LoadGenerator
             foreach (var target in o.Targets)
             {
                 await Gate($"warmup 0 {target.Name}");
-                if (o.Warmup > 0) await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
+                if (o.Warmup > 0) await ClosedLoopAsync(target, BodyFor(target, o.Prompt), clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
             }
             for (var round = 0; round < o.Rounds; round++)
             {
@@ -28,14 +28,14 @@ internal static class LoadGenerator
                 foreach (var target in order)
                 {
                     await Gate($"rate {round} {target.Name}");
-                    var r = await FixedRateAsync(target, clients[target.Name], o.Rate, TimeSpan.FromSeconds(o.Seconds));
+                    var r = await FixedRateAsync(target, BodyFor(target, o.Prompt), clients[target.Name], o.Rate, TimeSpan.FromSeconds(o.Seconds));
                     Console.WriteLine(Invariant($"RESULT rate {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
                     Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Rate} req/s: p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Count} sent, {r.Errors} errors)"));
                 }
                 foreach (var target in order)
                 {
                     await Gate($"tput {round} {target.Name}");
-                    var r = await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds));
+                    var r = await ClosedLoopAsync(target, BodyFor(target, o.Prompt), clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds));
                     Console.WriteLine(Invariant($"RESULT tput {round} {target.Name} {r.Count} {r.Errors} {r.Seconds:0.000} {r.P50:0.000} {r.P90:0.000} {r.P99:0.000} {r.Max:0.000}"));
                     Console.Error.WriteLine(Invariant($"  round {round + 1} {target.Name,-16} {o.Concurrency} workers: {r.Count / r.Seconds:0} req/s, p50 {r.P50:0.000} ms p99 {r.P99:0.000} ms ({r.Errors} errors)"));
                 }
@@ -72,7 +72,10 @@ internal static class LoadGenerator
         return client;
     }
 
-    private static byte[] BodyFor(LoadTarget target) => Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday."));
+    /// <summary>The target's request: the chosen prompt for chat completions; the short question in the Responses API's shape.</summary>
+    private static byte[] BodyFor(LoadTarget target, string prompt) => target.Path == LoadTarget.ResponsesPath
+        ? Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday."))
+        : BenchPrompt.Body(prompt, target.Model);
 
     /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
     private static async Task<double> SendAsync(HttpClient client, string path, byte[] body)
@@ -94,9 +97,8 @@ internal static class LoadGenerator
     }
 
     /// <summary>Open loop: requests start on schedule whether or not earlier ones finished.</summary>
-    private static async Task<PhaseResult> FixedRateAsync(LoadTarget target, HttpClient client, int rate, TimeSpan duration)
+    private static async Task<PhaseResult> FixedRateAsync(LoadTarget target, byte[] body, HttpClient client, int rate, TimeSpan duration)
     {
-        var body = BodyFor(target);
         var total = (int)(rate * duration.TotalSeconds);
         var latencies = new double[total];
         var inFlight = new Task[total];
@@ -122,9 +124,8 @@ internal static class LoadGenerator
     }
 
     /// <summary>Closed loop: <paramref name="workers"/> each send the next request as soon as the last one answered.</summary>
-    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, HttpClient client, int workers, TimeSpan duration)
+    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, byte[] body, HttpClient client, int workers, TimeSpan duration)
     {
-        var body = BodyFor(target);
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var perWorker = await Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>

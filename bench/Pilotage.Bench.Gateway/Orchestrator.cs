@@ -20,6 +20,7 @@ internal static class Orchestrator
     private const string Async = "pilotage-async";
     private const string YarpResponses = "yarp-responses";
     private const string PilotageResponses = "pilotage-responses";
+    private const string Boundary = "pilotage-boundary";
 
     /// <param name="yarpChild">YARP's own process, told the phases and asked for its request times at the end; null when YARP shares the upstream's.</param>
     public static async Task<string> RunPassAsync(string label, BenchOptions options, string upstreamUrl, string yarpUrl, Process? yarpChild, PilotageUnderTest pilotage)
@@ -30,6 +31,7 @@ internal static class Orchestrator
             new(Yarp, yarpUrl + "/", "", "bench-model"),
             new(Durable, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Durable),
             new(Async, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Async),
+            new(Boundary, pilotage.Url + "/", pilotage.Key, PilotageUnderTest.Boundary),
             .. options.Responses
                 ? new LoadTarget[]
                 {
@@ -38,8 +40,12 @@ internal static class Orchestrator
                 }
                 : [],
         ];
+        // --only keeps the baselines: direct for the added latency, YARP for the throughput ratio.
+        targets = [.. targets.Where(t => options.Only.Count == 0 || t.Name is Direct or Yarp || options.Only.Contains(t.Name))];
         Console.WriteLine($"== {label}: Pilotage on {pilotage.Store} at {pilotage.Url}");
+        Console.WriteLine($"   sending the {BenchPrompt.Describe(options.Prompt)}");
         foreach (var target in targets) await SmokeAsync(target);
+        if (targets.Any(t => t.Name == Boundary)) await SmokeBlockedAsync(targets.Single(t => t.Name == Boundary));
 
         var results = new List<(string Kind, int Round, string Target, PhaseResult Result)>();
         var samples = new List<MemorySample>();
@@ -160,6 +166,17 @@ internal static class Orchestrator
         Console.WriteLine($"  smoke {target.Name}: {(int)response.StatusCode}, x-pilotage-mode {mode}");
     }
 
+    /// <summary>The boundary target really scans: a card number is refused before it reaches the upstream.</summary>
+    private static async Task SmokeBlockedAsync(LoadTarget target)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(target.Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.Bearer);
+        using var content = new StringContent($$"""{"model":"{{target.Model}}","messages":[{"role":"user","content":"my card is 4111 1111 1111 1111"}]}""", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("v1/chat/completions", content);
+        if ((int)response.StatusCode != 422) throw new InvalidOperationException($"{target.Name}: a card number was not refused ({(int)response.StatusCode})");
+        Console.WriteLine($"  smoke {target.Name}: a card number is refused (422)");
+    }
+
     internal static Process StartChild(IEnumerable<string> arguments)
     {
         var path = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
@@ -239,6 +256,14 @@ internal static class Orchestrator
             var ratio = Median(rounds.Select(r => Rps(r) / (R("tput", r, reference).Count / R("tput", r, reference).Seconds)));
             Line($"| {name} | {Median(rounds.Select(Rps)):0} | {string.Join(" / ", rounds.Select(r => Rps(r).ToString("0", CultureInfo.InvariantCulture)))} | {ratio:0.00} | {Median(rounds.Select(r => R("tput", r, name).P50)):0.00} | {Median(rounds.Select(r => R("tput", r, name).P99)):0.00} | {rounds.Sum(r => R("tput", r, name).Errors)} |");
         }
+        if (names.Contains(Async) && names.Contains(Boundary))
+        {
+            // The boundary's price in the terms of the target: points of the throughput ratio to the bare proxy.
+            double Ratio(int r, string name) => R("tput", r, name).Count / R("tput", r, name).Seconds / (R("tput", r, Yarp).Count / R("tput", r, Yarp).Seconds);
+            var points = rounds.Select(r => (Ratio(r, Async) - Ratio(r, Boundary)) * 100).ToList();
+            Line($"");
+            Line($"Data boundary: {Median(points):0.0} points of the ratio to YARP (median of per-round {Async} − {Boundary}; per round {string.Join(" / ", points.Select(p => p.ToString("0.0", CultureInfo.InvariantCulture)))}).");
+        }
         Line($"");
         Line($"Pilotage process memory (sampled every 250 ms; the process holds Pilotage and the benchmark harness only; workstation GC like `pilotage serve`):");
         Line($"");
@@ -303,6 +328,7 @@ internal static class Orchestrator
         Line($"- whole pass: {end.RecordsWritten - start.RecordsWritten:N0} records written, {end.Failures - start.Failures} failed batches, {end.AsyncRecordsLost - start.AsyncRecordsLost} async records lost");
         Line($"");
         // What durable mode adds over async is the wait for a commit: compare it with the commits of the same phase.
+        if (!names.Contains(Durable) || !names.Contains(Async)) return s.ToString();
         Line($"Durable premium at {o.Rate} req/s against the group-commit interval of the same phase (the writer's own durable commit times, `{EvidenceMetrics.CommitDuration}`):");
         Line($"");
         Line($"| round | durable p99 − async p99 ms | durable commit p50 ms | durable commit p99 ms | longest commit ms | commits | writer busy | within one interval | within two |");

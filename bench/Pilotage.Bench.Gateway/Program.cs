@@ -26,7 +26,10 @@ if (options is null)
           --mode alloc     instead: bytes allocated and CPU µs per request, in process (deterministic)
           --requests N     alloc mode: requests per target and round (default 4000; --concurrency, --rounds apply)
           --types          alloc mode: also list the most allocated types (sampled in process)
-          --only NAME      alloc mode: only this target besides direct (yarp, pilotage-async, pilotage-durable); repeatable
+          --only NAME      only this target besides the baselines (direct; in bench mode YARP too): yarp,
+                           pilotage-async, pilotage-durable, pilotage-boundary (async evidence, every built-in
+                           data-boundary detector on requests and answers); repeatable
+          --prompt P       short (default: one line) | realistic (a 2 KB support conversation, same for every target)
           --suppress-auto-default-scheme
                            diagnostic: stop ASP.NET Core from making Pilotage's API-key scheme the
                            default, so it no longer authenticates (with a store query) every /v1 request

@@ -201,6 +201,18 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
     public const string Durable = "bench-durable";
     public const string Async = "bench-async";
     public const string Responses = "bench-responses";
+
+    /// <summary>As <see cref="Async"/>, with every built-in detector of the data boundary on requests and answers.</summary>
+    public const string Boundary = "bench-boundary";
+
+    /// <summary>Blocks what must never reach the model, redacts contact data, and redacts answers: every built-in detector runs on every text.</summary>
+    private const string BoundarySpec = """
+          evidence: { durability: async }
+          dataBoundary:
+            block: [credit_card, iban, secret, us_ssn, uk_nino, eu_vat]
+            redact: [email, phone]
+            answers: redact
+        """;
     private const string AdminToken = "bench-admin";
     private static readonly string[] BenchGroups = ["bench"];
 
@@ -277,7 +289,7 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "bench@example.org", role = "member", groups = BenchGroups }), "create user");
         using var keyJson = JsonDocument.Parse(await Ok(admin.PostAsJsonAsync("/api/v1/keys", new { user = "bench@example.org" }), "create key"));
         var key = keyJson.RootElement.GetProperty("key").GetString()!;
-        foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Responses, "", "openai-responses") })
+        foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Boundary, BoundarySpec, "openai-chat"), (Responses, "", "openai-responses") })
         {
             using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra, protocol), Encoding.UTF8, "application/yaml");
             await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);

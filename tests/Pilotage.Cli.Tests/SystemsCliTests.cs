@@ -10,6 +10,23 @@ public sealed class SystemsCliTests(ServerFixture server) : IDisposable
     private Cli Cli => new(server, _home);
 
     [Fact]
+    public async Task Apply_notes_under_the_system_each_custom_pattern_that_runs_with_a_timeout()
+    {
+        var spec = Cli.Spec("apply-timed-pattern", text => text.Replace(
+            "dataBoundary: { block: [credit_card, iban], redact: [email, phone] }",
+            "dataBoundary: { block: [credit_card], redact: [ticket, order], detectors: [ { name: ticket, pattern: 'T-[0-9]{4}' }, { name: order, pattern: 'O-[0-9]+(?![0-9])' } ] }",
+            StringComparison.Ordinal));
+
+        var apply = await Cli.RunAsync("apply", "-f", spec);
+
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var lines = apply.Out.Trim().Split('\n');
+        Assert.Equal("apply-timed-pattern created (config v1)", lines[0]);
+        var note = Assert.Single(lines[1..]);
+        Assert.StartsWith("  note: data boundary detector 'order' runs on the backtracking engine because it uses ", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Apply_of_the_example_creates_it_and_status_shows_it_proposed_with_its_owner()
     {
         var spec = Cli.Spec("apply-create");

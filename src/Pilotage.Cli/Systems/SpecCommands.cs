@@ -32,6 +32,7 @@ internal static class SpecCommands
                 if (system.ChangeRequest is { } requested)
                 {
                     Changes.ChangeCommands.PrintRequested(cli.Output, system.Slug, requested, system.Changes);
+                    PrintNotes(cli, system);
                     continue;
                 }
                 cli.Output.Line(system.Action switch
@@ -41,6 +42,7 @@ internal static class SpecCommands
                     "unchanged" => $"{system.Slug} unchanged",
                     var other => $"{system.Slug} {other} (config v{system.ConfigVersion})",
                 });
+                PrintNotes(cli, system);
             }
             if (!result.Changed) cli.Output.Line("no changes");
             return ExitCodes.Ok;
@@ -77,6 +79,7 @@ internal static class SpecCommands
                         ? $"{system.Slug}: none"
                         : $"{system.Slug}: {system.Action} (config v{system.ConfigVersion})");
                     foreach (var change in system.Changes.SelectMany(Expand)) cli.Output.Line("  " + Describe(change));
+                    PrintNotes(cli, system);
                 }
                 if (!result.Changed) cli.Output.Line("no changes");
             }
@@ -182,6 +185,12 @@ internal static class SpecCommands
         }
         var consequence = verb == "apply" ? "nothing was applied" : "nothing was compared";
         cli.Console.Error.WriteLine($"error: {Count(errors.Count, "problem")} in the spec; {consequence}");
+    }
+
+    /// <summary>What the owner should know about how the system will run, one indented line each.</summary>
+    private static void PrintNotes(CliContext cli, ApplyResult system)
+    {
+        foreach (var note in system.Notes ?? []) cli.Output.Line($"  note: {note}");
     }
 
     internal static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";

@@ -120,9 +120,19 @@ public sealed class StreamedAnswerFilter
         {
             return data;
         }
-        if (chunk?["choices"] is not JsonArray choices)
+        return chunk is not null && Filter(chunk) ? chunk.ToJsonString() : data;
+    }
+
+    /// <summary>
+    /// As <see cref="Filter(string)"/>, on a chunk the caller has parsed already (the gateway reads each chunk once):
+    /// rewritten in place. False when it carries no choices, and is left as it is.
+    /// </summary>
+    public bool Filter(JsonObject chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        if (chunk["choices"] is not JsonArray choices)
         {
-            return data;
+            return false;
         }
         lastHead = new JsonObject { ["id"] = chunk["id"]?.DeepClone(), ["object"] = chunk["object"]?.DeepClone(), ["created"] = chunk["created"]?.DeepClone(), ["model"] = chunk["model"]?.DeepClone() };
         foreach (var item in choices)
@@ -163,7 +173,7 @@ public sealed class StreamedAnswerFilter
                 FlushToolCalls(delta, index);
             }
         }
-        return chunk.ToJsonString();
+        return true;
     }
 
     /// <summary>What is still held back when the stream ends without a finish chunk: one last chunk, or null.</summary>

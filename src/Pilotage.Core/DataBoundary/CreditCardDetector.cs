@@ -17,7 +17,7 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 
     // A whole run of digit groups; which part of it is a card is decided in code, by group. No
     // alternatives that overlap, so the engine never backtracks.
-    [GeneratedRegex("(?<![0-9])[0-9]+(?:[ ./_-][0-9]+)*", RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+    [GeneratedRegex("(?<![0-9])[0-9]+(?:[ ./_-][0-9]+)*", RegexOptions.CultureInvariant)]
     private static partial Regex Run();
 
     /// <summary>19 digits and 18 separators.</summary>

@@ -3,24 +3,27 @@ using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
 
-/// <summary>A detector declared in the spec as a regular expression; every non-empty match is a hit.</summary>
+/// <summary>
+/// A detector declared in the spec as a regular expression; every non-empty match is a hit. A pattern the linear-time
+/// engine accepts runs there, with no timeout; any other is bounded in time (see <see cref="PatternEngine"/>).
+/// </summary>
 internal sealed class CustomDetector : Detector
 {
-    private const RegexOptions Options = RegexOptions.CultureInvariant;
-
     private readonly Regex regex;
-    private readonly string pattern;
+    private readonly CustomPattern pattern;
     private readonly TimeSpan timeout;
 
-    public CustomDetector(string name, string pattern, TimeSpan timeout)
+    public CustomDetector(string name, CustomPattern pattern, TimeSpan timeout)
         : base(name)
     {
         this.pattern = pattern;
         this.timeout = timeout;
-        // Compiled once per policy (policies live until the next state change), bounded in time because
-        // a spec author can write a catastrophically backtracking pattern.
-        regex = new Regex(pattern, Options | RegexOptions.Compiled, timeout);
+        // Built once per policy (policies live until the next state change).
+        regex = pattern.Build(timeout);
     }
+
+    /// <summary>True when the pattern backtracks: its matches are bounded by the timeout and charged to the request's budget.</summary>
+    public bool Timed => pattern.Engine == PatternEngine.Timed;
 
     /// <summary>a declared pattern can match anything: in streamed answers, matches up to this length are found.</summary>
     public override int LongestMatch => 256;
@@ -40,14 +43,20 @@ internal sealed class CustomDetector : Detector
     }
 
     /// <summary>
-    /// As <see cref="Find(string, int, ref List{Finding}?)"/>, within what is left of the request's budget. While
-    /// more than the per-match timeout is left, the compiled engine runs; in the last stretch each match runs with the
-    /// time that is left as its timeout, so the budget is never overrun by more than one check.
+    /// As <see cref="Find(string, int, ref List{Finding}?)"/>, within what is left of the request's budget (a linear
+    /// pattern is not charged: its time is bounded by the text's length). While more than the per-match timeout is left,
+    /// the compiled engine runs; in the last stretch each match runs with the time that is left as its timeout, so the
+    /// budget is never overrun by more than one check.
     /// </summary>
     /// <exception cref="BoundaryBudgetExceededException">the budget ran out before the text was scanned.</exception>
     /// <exception cref="RegexMatchTimeoutException">one match took longer than the per-match timeout.</exception>
     public void Find(string text, int index, ref List<Finding>? sink, BoundaryBudget budget)
     {
+        if (!Timed)
+        {
+            Find(text, index, ref sink);
+            return;
+        }
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -85,7 +94,7 @@ internal sealed class CustomDetector : Detector
                 Match last;
                 try
                 {
-                    last = new Regex(pattern, Options, remaining).Match(text, position);
+                    last = pattern.Interpreted(remaining).Match(text, position);
                 }
                 catch (RegexMatchTimeoutException)
                 {

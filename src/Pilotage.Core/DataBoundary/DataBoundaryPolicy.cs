@@ -40,8 +40,9 @@ public sealed class DataBoundaryPolicy
         detectors.Select((d, i) => (d.Name, actions[i])).ToArray();
 
     /// <summary>
-    /// Builds the policy. Custom patterns run with <paramref name="customTimeout"/> (default: the
-    /// spec's documented bound, <see cref="SpecDocumentReader.DetectorTimeout"/>).
+    /// Builds the policy. Custom patterns that need the backtracking engine run with <paramref name="customTimeout"/>
+    /// per match (default: the spec's documented bound, <see cref="SpecDocumentReader.DetectorTimeout"/>); the others
+    /// run on the linear-time engine, with no timeout (see <see cref="PatternEngine"/>).
     /// </summary>
     /// <exception cref="ArgumentException">a name in block/redact is neither built in nor declared, or a pattern does not compile.</exception>
     public static DataBoundaryPolicy From(DataBoundarySpec spec, TimeSpan? customTimeout = null)
@@ -96,7 +97,7 @@ public sealed class DataBoundaryPolicy
                 Detector.UsSsn => new UsSsnDetector(),
                 Detector.UkNino => new UkNinoDetector(),
                 Detector.EuVat => new EuVatDetector(),
-                _ => new CustomDetector(name, custom[name], timeout),
+                _ => new CustomDetector(name, CustomPattern.Of(custom[name]), timeout),
             });
             builtActions.Add(action);
         }
@@ -114,13 +115,19 @@ public sealed class DataBoundaryPolicy
 
     /// <summary>
     /// Scans <paramref name="text"/> with every detector, resolves overlaps, and redacts every hit.
-    /// A detector that runs out of time counts as a blocking hit (fail closed): the policy cannot
-    /// say the text is clean, nor where to redact.
+    /// A timed custom pattern that runs out of time counts as a blocking hit (fail closed): the policy
+    /// cannot say the text is clean, nor where to redact.
     /// </summary>
     public BoundaryResult Apply(string text) => Apply(text, null);
 
-    /// <summary>True when the spec declares custom patterns: only they need a <see cref="BoundaryBudget"/>.</summary>
+    /// <summary>True when the spec declares custom patterns (which may match texts of any length).</summary>
     public bool HasCustomDetectors => detectors.Any(d => d is CustomDetector);
+
+    /// <summary>
+    /// True when a custom pattern runs on the backtracking engine: only such patterns are bounded in time, so only they
+    /// need a <see cref="BoundaryBudget"/>. Built-in detectors and linear patterns take time linear in the text.
+    /// </summary>
+    public bool HasTimedPatterns => detectors.Any(d => d is CustomDetector { Timed: true });
 
     /// <summary>
     /// As <see cref="Apply(string)"/>, with the custom patterns charged to the request's <paramref name="budget"/>
@@ -152,7 +159,7 @@ public sealed class DataBoundaryPolicy
             }
             try
             {
-                if (budget is not null && detectors[i] is CustomDetector custom)
+                if (budget is not null && detectors[i] is CustomDetector { Timed: true } custom)
                 {
                     custom.Find(text, i, ref findings, budget);
                 }

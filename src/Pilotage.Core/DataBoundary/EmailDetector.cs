@@ -12,7 +12,7 @@ internal sealed partial class EmailDetector() : Detector(Email)
     // long texts without addresses linear.
     [GeneratedRegex(
         @"[\p{L}\p{M}\p{N}._%+'-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)*\.\p{L}{2,63}(?![\p{L}\p{N}-])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Address();
 
     /// <summary>addresses hold no whitespace: the stream never cuts inside one.</summary>

@@ -32,7 +32,7 @@ internal sealed partial class IbanDetector() : Detector(Iban)
     // form may swallow a short word after the number; Find retries at group boundaries for that.
     [GeneratedRegex(
         "\\G[A-Za-z]{2}[0-9]{2}(?:[A-Za-z0-9]{11,30}|(?:[ ./_-][A-Za-z0-9]{4}){2,7}(?:[ ./_-][A-Za-z0-9]{1,4})?)(?![0-9A-Za-z])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     /// <summary>34 characters and 8 separators.</summary>

@@ -10,7 +10,7 @@ namespace Pilotage.Core.DataBoundary;
 internal sealed partial class UsSsnDetector() : Detector(UsSsn)
 {
     [GeneratedRegex(@"(?<![0-9][ ./_-]?)([0-9]{3})([ ./_-])([0-9]{2})\2([0-9]{4})(?![ ./_-]?[0-9])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     /// <summary>"123-45-6789" with any separator.</summary>
@@ -42,7 +42,7 @@ internal sealed partial class UsSsnDetector() : Detector(UsSsn)
 internal sealed partial class UkNinoDetector() : Detector(UkNino)
 {
     [GeneratedRegex(@"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ ./_-]?[0-9]{2}[ ./_-]?[0-9]{2}[ ./_-]?[0-9]{2}[ ./_-]?[A-D](?![A-Za-z0-9])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     /// <summary>"QQ 12 34 56 C".</summary>
@@ -68,7 +68,7 @@ internal sealed partial class EuVatDetector() : Detector(EuVat)
 {
     // The prefix, then up to 14 characters of digits (and the letters some formats use) with single separators.
     [GeneratedRegex(@"(?<![A-Za-z0-9])(ATU|BE|DE|DK|ES|FI|FR|IT|LU|NL|PL|PT|SE)[ ./_-]?([0-9A-Z](?:[ ./_-]?[0-9A-Z]){7,13})(?![A-Za-z0-9])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     /// <summary>a prefix, 14 characters and their separators.</summary>

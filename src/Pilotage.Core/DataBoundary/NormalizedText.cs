@@ -15,22 +15,33 @@ namespace Pilotage.Core.DataBoundary;
 /// </summary>
 /// <remarks>
 /// Plain ASCII text with single separators is already normal: it is used as it is, with no copy and
-/// no map, which keeps the common prompt at the cost of one vectorised scan.
+/// no map, which keeps the common prompt at the cost of one vectorised scan. Any other text is copied once, with
+/// a map back only where it is not one to one.
 /// </remarks>
 internal sealed class NormalizedText
 {
     /// <summary>Separator characters between digit groups, as they read after normalisation.</summary>
     private static readonly SearchValues<char> AsciiSeparators = SearchValues.Create(" -./_");
 
-    private readonly int[]? starts;
-    private readonly int[]? ends;
+    /// <summary>
+    /// Where the normalised text does not map one to one onto the original, in normalised order: each entry is one
+    /// normalised character and the original span it came from. Every other character maps to one original
+    /// character, in step with its neighbours (after an entry, normalised <c>n</c> is original
+    /// <c>n + OrigEnd - NormEnd</c> of that entry). Null when the whole text maps one to one.
+    /// </summary>
+    private readonly Edit[]? edits;
 
-    private NormalizedText(string original, string text, int[]? starts, int[]? ends)
+    private NormalizedText(string original, string text, Edit[]? edits)
     {
         Original = original;
         Text = text;
-        this.starts = starts;
-        this.ends = ends;
+        this.edits = edits;
+    }
+
+    /// <summary>One normalised character (<c>NormStart</c>) and the original span it came from.</summary>
+    private readonly record struct Edit(int NormStart, int OrigStart, int OrigEnd)
+    {
+        public int NormEnd => NormStart + 1;
     }
 
     /// <summary>The text as it was given.</summary>
@@ -39,43 +50,73 @@ internal sealed class NormalizedText
     /// <summary>The text detectors read.</summary>
     public string Text { get; }
 
-    /// <summary>True when <see cref="Text"/> is <see cref="Original"/>: spans need no mapping.</summary>
-    public bool IsIdentity => starts is null;
+    /// <summary>True when each character of <see cref="Text"/> comes from the character at the same index of <see cref="Original"/>: spans need no mapping.</summary>
+    public bool IsIdentity => edits is null;
 
     /// <summary>The original span a normalised span came from: the first character's start to the last one's end.</summary>
     public (int Start, int Length) ToOriginal(int start, int length)
     {
-        if (starts is null || ends is null)
+        if (edits is null)
         {
             return (start, length);
         }
         if (length == 0)
         {
-            var at = start < starts.Length ? starts[start] : Original.Length;
-            return (at, 0);
+            return (OriginalOffset(start), 0);
         }
-        var from = starts[start];
-        return (from, ends[start + length - 1] - from);
+        var from = Span(start).Start;
+        return (from, Span(start + length - 1).End - from);
     }
 
     /// <summary>Where normalised character <paramref name="index"/> begins in the original (the end for <c>Text.Length</c>).</summary>
     public int OriginalOffset(int index) =>
-        starts is null ? index : index < starts.Length ? starts[index] : Original.Length;
+        edits is null ? index : index < Text.Length ? Span(index).Start : Original.Length;
+
+    /// <summary>The original span of normalised character <paramref name="index"/>.</summary>
+    private (int Start, int End) Span(int index)
+    {
+        var edits = this.edits!;
+        // The last entry at or before the index.
+        int low = 0, high = edits.Length;
+        while (low < high)
+        {
+            var mid = (low + high) >>> 1;
+            if (edits[mid].NormStart <= index)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+        if (low == 0)
+        {
+            return (index, index + 1);
+        }
+        var edit = edits[low - 1];
+        if (edit.NormStart == index)
+        {
+            return (edit.OrigStart, edit.OrigEnd);
+        }
+        var at = edit.OrigEnd + (index - edit.NormEnd);
+        return (at, at + 1);
+    }
 
     public static NormalizedText Of(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return IsAlreadyNormal(text) ? new NormalizedText(text, text, null, null) : Build(text);
+        if (text.AsSpan().ContainsAnyExceptInRange('\0', '\u007f'))
+        {
+            return Build(text);
+        }
+        // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
+        return HasRunToFold(text) ? Fold(text, text, null) : new NormalizedText(text, text, null);
     }
 
-    /// <summary>ASCII with no run of two separators touching a digit: nothing to fold.</summary>
-    private static bool IsAlreadyNormal(string text)
+    /// <summary>True when a run of two separators touches a digit: only then can the second pass fold anything.</summary>
+    private static bool HasRunToFold(ReadOnlySpan<char> span)
     {
-        var span = text.AsSpan();
-        if (span.ContainsAnyExceptInRange('\0', '\u007f'))
-        {
-            return false;
-        }
         var i = span.IndexOfAnyInRange('0', '9');
         while (i >= 0)
         {
@@ -83,148 +124,309 @@ internal sealed class NormalizedText
             if ((i + 2 < span.Length && AsciiSeparators.Contains(span[i + 1]) && AsciiSeparators.Contains(span[i + 2]))
                 || (i >= 2 && AsciiSeparators.Contains(span[i - 1]) && AsciiSeparators.Contains(span[i - 2])))
             {
-                return false;
+                return true;
             }
             var next = span[(i + 1)..].IndexOfAnyInRange('0', '9');
             i = next < 0 ? -1 : i + 1 + next;
         }
-        return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Normalised characters as they are written, with the map back kept only where it is not one to one (see
+    /// <see cref="edits"/>): a prompt with a few digits that end a sentence, or in a script of its own, costs a copy
+    /// and a handful of entries, not a map per character.
+    /// </summary>
+    private ref struct Writer
+    {
+        public char[] Chars;
+        public int Length;
+        public List<Edit>? Edits;
+        private int lastEnd;
+
+        public Writer(int capacity)
+        {
+            Chars = ArrayPool<char>.Shared.Rent(Math.Max(capacity, 16));
+        }
+
+        public void Put(char c, int start, int end)
+        {
+            if (Length == Chars.Length)
+            {
+                var larger = ArrayPool<char>.Shared.Rent(Chars.Length * 2);
+                Chars.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<char>.Shared.Return(Chars);
+                Chars = larger;
+            }
+            // In step with the character before it: no entry (see edits).
+            if (start != lastEnd || end != start + 1)
+            {
+                (Edits ??= []).Add(new Edit(Length, start, end));
+            }
+            Chars[Length++] = c;
+            lastEnd = end;
+        }
+
+        /// <summary>Characters that each map to the one original character at the same offset from <paramref name="start"/>.</summary>
+        public void PutRun(ReadOnlySpan<char> run, int start)
+        {
+            if (run.IsEmpty)
+            {
+                return;
+            }
+            Put(run[0], start, start + 1);
+            if (Length + run.Length > Chars.Length)
+            {
+                var larger = ArrayPool<char>.Shared.Rent(Math.Max(Chars.Length * 2, Length + run.Length));
+                Chars.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<char>.Shared.Return(Chars);
+                Chars = larger;
+            }
+            // After the first, each is in step with the one before it: no entries.
+            run[1..].CopyTo(Chars.AsSpan(Length));
+            Length += run.Length - 1;
+            lastEnd = start + run.Length;
+        }
+
+        public readonly void Return() => ArrayPool<char>.Shared.Return(Chars);
+    }
+
+    /// <summary>Reads the spans of a normalised character sequence in increasing order, from its entries.</summary>
+    private ref struct SpanCursor(List<Edit>? edits)
+    {
+        private int next;
+        private int shift;
+
+        /// <summary>Where the next entry at or after the last index read is: characters before it map one to one.</summary>
+        public readonly int NextEntry => edits is not null && next < edits.Count ? edits[next].NormStart : int.MaxValue;
+
+        public (int Start, int End) At(int index)
+        {
+            while (edits is not null && next < edits.Count && edits[next].NormStart < index)
+            {
+                shift = edits[next].OrigEnd - edits[next].NormEnd;
+                next++;
+            }
+            if (edits is not null && next < edits.Count && edits[next].NormStart == index)
+            {
+                return (edits[next].OrigStart, edits[next].OrigEnd);
+            }
+            return (index + shift, index + shift + 1);
+        }
     }
 
     private static NormalizedText Build(string text)
     {
-        // First pass: character by character (combining sequences together), NFKC, Cf out, digits to ASCII.
-        var chars = new List<char>(text.Length);
-        var from = new List<int>(text.Length);
-        var to = new List<int>(text.Length);
-        var i = 0;
-        while (i < text.Length)
+        // First pass: character by character (combining sequences together), NFKC, Cf out, digits to ASCII. ASCII and
+        // the letters of any script map to themselves (see Plain), so only what changes is looked at closely.
+        var first = new Writer(text.Length + 16);
+        try
         {
-            var end = SequenceEnd(text, i);
-            var c = text[i];
-            if (end == i + 1 && c < 0x80)
+            var i = 0;
+            while (i < text.Length)
             {
-                Emit(c, i, end);
-            }
-            else
-            {
-                // The sequence's characters each map to the whole sequence: a mark redacts with its base.
-                for (var at = i; at < end;)
+                // A run of characters that map to themselves goes over in one copy.
+                var plain = i;
+                while (plain < text.Length && Plain.Of(text[plain]) == Plain.Itself && (plain + 1 == text.Length || Plain.Of(text[plain + 1]) != Plain.MaybeMark))
                 {
-                    if (Rune.DecodeFromUtf16(text.AsSpan(at, end - at), out var rune, out var used) != System.Buffers.OperationStatus.Done)
+                    plain++;
+                }
+                if (plain > i)
+                {
+                    first.PutRun(text.AsSpan(i, plain - i), i);
+                    i = plain;
+                    continue;
+                }
+                var c = text[i];
+                var end = SequenceEnd(text, i);
+                if (end == i + 1 && c < 0x80)
+                {
+                    first.Put(c, i, end);
+                }
+                else
+                {
+                    // The sequence's characters each map to the whole sequence: a mark redacts with its base.
+                    for (var at = i; at < end;)
                     {
-                        rune = new Rune(text[at] == '\0' ? ' ' : '\uFFFD'); // a lone surrogate: no detector reads it
-                        used = 1;
+                        if (Rune.DecodeFromUtf16(text.AsSpan(at, end - at), out var rune, out var used) != OperationStatus.Done)
+                        {
+                            rune = new Rune(text[at] == '\0' ? ' ' : '\uFFFD'); // a lone surrogate: no detector reads it
+                            used = 1;
+                        }
+                        EmitRune(ref first, rune, i, end);
+                        at += used;
                     }
-                    EmitRune(rune, i, end);
-                    at += used;
                 }
+                i = end;
             }
-            i = end;
+            var chars = first.Chars.AsSpan(0, first.Length);
+            return HasRunToFold(chars) ? Fold(text, chars, first.Edits) : Done(text, chars, first.Edits);
         }
-
-        // Second pass: separator runs between alphanumeric groups, one side digits, become one character.
-        var outChars = new char[chars.Count];
-        var outStarts = new int[chars.Count];
-        var outEnds = new int[chars.Count];
-        var n = 0;
-        for (var k = 0; k < chars.Count;)
+        finally
         {
-            if (!IsSeparator(chars[k]) || n == 0 || !char.IsAsciiLetterOrDigit(outChars[n - 1]))
-            {
-                outChars[n] = chars[k];
-                outStarts[n] = from[k];
-                outEnds[n] = to[k];
-                n++;
-                k++;
-                continue;
-            }
-            var runEnd = k;
-            while (runEnd < chars.Count && IsSeparator(chars[runEnd]))
-            {
-                runEnd++;
-            }
-            // Between two digits any run folds; next to a letter only a run of spaces does, so that the
-            // dashes and underscores inside tokens and keys keep their length.
-            var bounded = runEnd < chars.Count && char.IsAsciiLetterOrDigit(chars[runEnd])
-                && ((char.IsAsciiDigit(outChars[n - 1]) && char.IsAsciiDigit(chars[runEnd]))
-                    || ((char.IsAsciiDigit(outChars[n - 1]) || char.IsAsciiDigit(chars[runEnd])) && AllSpaces(chars, k, runEnd)));
-            if (!bounded)
-            {
-                for (; k < runEnd; k++)
-                {
-                    outChars[n] = chars[k];
-                    outStarts[n] = from[k];
-                    outEnds[n] = to[k];
-                    n++;
-                }
-                continue;
-            }
-            // The run reads as its most telling character: a dash, dot, slash or underscore over a space.
-            var separator = ' ';
-            for (var s = k; s < runEnd; s++)
-            {
-                if (chars[s] != ' ')
-                {
-                    separator = chars[s];
-                    break;
-                }
-            }
-            outChars[n] = separator;
-            outStarts[n] = from[k];
-            outEnds[n] = to[runEnd - 1];
-            n++;
-            k = runEnd;
+            first.Return();
         }
-        return new NormalizedText(text, new string(outChars, 0, n), outStarts[..n], outEnds[..n]);
+    }
 
-        void EmitRune(Rune rune, int start, int end)
+    /// <summary>Second pass: separator runs between alphanumeric groups, one side digits, become one character.</summary>
+    private static NormalizedText Fold(string text, ReadOnlySpan<char> chars, List<Edit>? firstEdits)
+    {
+        var spans = new SpanCursor(firstEdits);
+        var output = new Writer(chars.Length);
+        try
         {
-            var category = Rune.GetUnicodeCategory(rune);
-            if (category == UnicodeCategory.Format)
+            for (var k = 0; k < chars.Length;)
             {
-                return;
+                if (!IsSeparator(chars[k]) || output.Length == 0 || !char.IsAsciiLetterOrDigit(output.Chars[output.Length - 1]))
+                {
+                    var (start, end) = spans.At(k);
+                    output.Put(chars[k], start, end);
+                    k++;
+                    // Up to the next separator, or the next character the first pass did not map one to one: one copy.
+                    var limit = Math.Min(chars.Length, spans.NextEntry);
+                    if (limit > k)
+                    {
+                        var run = chars[k..limit].IndexOfAny(AsciiSeparators);
+                        var stop = run < 0 ? limit : k + run;
+                        if (stop > k)
+                        {
+                            output.PutRun(chars[k..stop], spans.At(k).Start);
+                            k = stop;
+                        }
+                    }
+                    continue;
+                }
+                var runEnd = k;
+                while (runEnd < chars.Length && IsSeparator(chars[runEnd]))
+                {
+                    runEnd++;
+                }
+                // Between two digits any run folds; next to a letter only a run of spaces does, so that the
+                // dashes and underscores inside tokens and keys keep their length.
+                var before = output.Chars[output.Length - 1];
+                var bounded = runEnd < chars.Length && char.IsAsciiLetterOrDigit(chars[runEnd])
+                    && ((char.IsAsciiDigit(before) && char.IsAsciiDigit(chars[runEnd]))
+                        || ((char.IsAsciiDigit(before) || char.IsAsciiDigit(chars[runEnd])) && AllSpaces(chars[k..runEnd])));
+                if (!bounded)
+                {
+                    for (; k < runEnd; k++)
+                    {
+                        var (start, end) = spans.At(k);
+                        output.Put(chars[k], start, end);
+                    }
+                    continue;
+                }
+                // The run reads as its most telling character: a dash, dot, slash or underscore over a space.
+                var separator = ' ';
+                foreach (var s in chars[k..runEnd])
+                {
+                    if (s != ' ')
+                    {
+                        separator = s;
+                        break;
+                    }
+                }
+                var from = spans.At(k).Start;
+                var to = spans.At(runEnd - 1).End;
+                output.Put(separator, from, to);
+                k = runEnd;
             }
-            if (category is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
-                && Rune.GetNumericValue(rune) is >= 0 and <= 9 and var value && value == Math.Floor(value)
-                && (category == UnicodeCategory.DecimalDigitNumber || IsCompatibilityDigit(rune.Value)))
+            return Done(text, output.Chars.AsSpan(0, output.Length), output.Edits);
+        }
+        finally
+        {
+            output.Return();
+        }
+    }
+
+    private static NormalizedText Done(string text, ReadOnlySpan<char> chars, List<Edit>? edits)
+    {
+        // A text shorter or longer than the original, or with removed characters at its end, needs its map.
+        var identity = edits is null && chars.Length == text.Length;
+        return new NormalizedText(text, chars.SequenceEqual(text) ? text : new string(chars), identity ? null : [.. edits ?? []]);
+    }
+
+    private static void EmitRune(ref Writer into, Rune rune, int start, int end)
+    {
+        var category = Rune.GetUnicodeCategory(rune);
+        if (category == UnicodeCategory.Format)
+        {
+            return;
+        }
+        if (category is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
+            && Rune.GetNumericValue(rune) is >= 0 and <= 9 and var value && value == Math.Floor(value)
+            && (category == UnicodeCategory.DecimalDigitNumber || IsCompatibilityDigit(rune.Value)))
+        {
+            into.Put((char)('0' + (int)value), start, end);
+            return;
+        }
+        Span<char> folded = stackalloc char[3];
+        var length = Compatibility.Fold(rune, folded);
+        if (length > 0)
+        {
+            for (var f = 0; f < length; f++)
             {
-                Emit((char)('0' + (int)value), start, end);
-                return;
+                into.Put(folded[f], start, end);
             }
+            return;
+        }
+        if (category == UnicodeCategory.SpaceSeparator)
+        {
+            into.Put(' ', start, end);
+            return;
+        }
+        if (category == UnicodeCategory.DashPunctuation)
+        {
+            into.Put('-', start, end);
+            return;
+        }
+        Span<char> utf16 = stackalloc char[2];
+        var written = rune.EncodeToUtf16(utf16);
+        for (var u = 0; u < written; u++)
+        {
+            into.Put(utf16[u], start, end);
+        }
+    }
+
+    /// <summary>
+    /// What the first pass does with a UTF-16 unit on its own, from a table of the Basic Multilingual Plane built once:
+    /// most text (ASCII, and the letters and punctuation of every script) maps to itself and skips the per-character
+    /// Unicode lookups.
+    /// </summary>
+    private static class Plain
+    {
+        /// <summary>Maps to itself and is not a combining mark nor part of a surrogate pair.</summary>
+        public const byte Itself = 0;
+        /// <summary>A combining mark or a surrogate (which may begin one): the character before it is part of a sequence.</summary>
+        public const byte MaybeMark = 1;
+        /// <summary>Anything else: folded, removed, a digit, a space or dash of another kind.</summary>
+        public const byte Other = 2;
+
+        private static readonly byte[] Table = Build();
+
+        public static byte Of(char c) => Table[c];
+
+        private static byte[] Build()
+        {
+            var table = new byte[char.MaxValue + 1];
             Span<char> folded = stackalloc char[3];
-            var length = Compatibility.Fold(rune, folded);
-            if (length > 0)
+            for (var c = 0x80; c <= char.MaxValue; c++)
             {
-                for (var f = 0; f < length; f++)
+                if (char.IsSurrogate((char)c))
                 {
-                    Emit(folded[f], start, end);
+                    table[c] = MaybeMark;
+                    continue;
                 }
-                return;
+                var category = CharUnicodeInfo.GetUnicodeCategory((char)c);
+                table[c] = category switch
+                {
+                    UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark => MaybeMark,
+                    UnicodeCategory.Format or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
+                        or UnicodeCategory.SpaceSeparator or UnicodeCategory.DashPunctuation => Other,
+                    _ => Compatibility.Fold(new Rune(c), folded) > 0 ? Other : Itself,
+                };
             }
-            if (category == UnicodeCategory.SpaceSeparator)
-            {
-                Emit(' ', start, end);
-                return;
-            }
-            if (category == UnicodeCategory.DashPunctuation)
-            {
-                Emit('-', start, end);
-                return;
-            }
-            Span<char> utf16 = stackalloc char[2];
-            var written = rune.EncodeToUtf16(utf16);
-            for (var u = 0; u < written; u++)
-            {
-                Emit(utf16[u], start, end);
-            }
-        }
-
-        void Emit(char c, int start, int end)
-        {
-            chars.Add(c);
-            from.Add(start);
-            to.Add(end);
+            return table;
         }
     }
 
@@ -251,15 +453,5 @@ internal sealed class NormalizedText
 
     private static bool IsSeparator(char c) => c is ' ' or '-' or '.' or '/' or '_';
 
-    private static bool AllSpaces(List<char> chars, int from, int to)
-    {
-        for (var i = from; i < to; i++)
-        {
-            if (chars[i] != ' ')
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    private static bool AllSpaces(ReadOnlySpan<char> run) => !run.ContainsAnyExcept(' ');
 }

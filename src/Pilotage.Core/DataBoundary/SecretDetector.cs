@@ -14,23 +14,23 @@ internal sealed partial class SecretDetector() : Detector(Secret)
 {
     [GeneratedRegex(
         @"(?<![A-Za-z0-9])(?:(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}|AIza[0-9A-Za-z_-]{33,35}|(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}|(?:glpat|gldt|glrt|glcbt|glptt|gloas)-[0-9A-Za-z_-]{20,300}(?:\.[0-9a-z]{2}[0-9a-z]{7})?)(?![A-Za-z0-9_-])",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Token();
 
     // Azure AD client secrets carry "Q~" after three characters and a digit; storage keys follow "AccountKey=".
     [GeneratedRegex(
         @"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])|(?<=AccountKey=)[A-Za-z0-9+/]{86}==",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Azure();
 
     [GeneratedRegex(
         @"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\s:,.-]*?(?:-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|(?=[^A-Za-z0-9+/=\s:,.-]|$))",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex PrivateKey();
 
     [GeneratedRegex(
         @"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{14,}\.ey[A-Za-z0-9_-]{14,}\.(?:[A-Za-z0-9_-]{10,}={0,2})?",
-        RegexOptions.CultureInvariant, BuiltInTimeoutMilliseconds)]
+        RegexOptions.CultureInvariant)]
     private static partial Regex Jwt();
 
     /// <summary>The shortest token any of the formats has (a GitLab token: 6 + 20).</summary>

@@ -22,7 +22,7 @@ public static class EvidenceFileBoundary
         var records = new List<EvidenceRecord>(file.Records.Count);
         foreach (var record in file.Records)
         {
-            var budget = policy.HasCustomDetectors ? new BoundaryBudget(BoundaryBudget.DefaultLimit) : null;
+            var budget = policy.HasTimedPatterns ? new BoundaryBudget(BoundaryBudget.DefaultLimit) : null;
             var prompt = Scan(record.Prompt, "prompt");
             var answer = Scan(record.Answer, "answer");
             var finalText = record.FinalText is null ? null : Scan(record.FinalText, "final_text");

@@ -26,7 +26,7 @@ internal static class EvidenceBoundary
         BoundaryResult result;
         try
         {
-            result = policy.Apply(text, policy.HasCustomDetectors ? new BoundaryBudget(BoundaryBudget.DefaultLimit) : null);
+            result = policy.Apply(text, policy.HasTimedPatterns ? new BoundaryBudget(BoundaryBudget.DefaultLimit) : null);
         }
         catch (BoundaryBudgetExceededException e)
         {

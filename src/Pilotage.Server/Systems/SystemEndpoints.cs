@@ -21,7 +21,7 @@ public static class SystemEndpoints
             {
                 var specs = await catalog.ReadAsync(await ReadDocumentsAsync(http, ct), allowPast == true, ct);
                 await CheckUpstreamsAsync(specs, upstreams, ct);
-                var response = await catalog.ApplyAsync(specs, Actor.From(http.User), ct);
+                var response = WithNotes(await catalog.ApplyAsync(specs, Actor.From(http.User), ct), specs);
                 // 202: a config change of a system past its pilot was accepted as a change request, not put in force.
                 return response.Results.Any(r => r.ChangeRequest is not null)
                     ? Results.Json(response, SystemsApiJsonContext.Default.ApplyResponse, statusCode: StatusCodes.Status202Accepted)
@@ -33,10 +33,26 @@ public static class SystemEndpoints
             {
                 var specs = await catalog.ReadAsync(await ReadDocumentsAsync(http, ct), allowPast == true, ct);
                 await CheckUpstreamsAsync(specs, upstreams, ct);
-                return await catalog.DiffAsync(specs, Actor.From(http.User), ct);
+                return WithNotes(await catalog.DiffAsync(specs, Actor.From(http.User), ct), specs);
             })
             .RequirePermission(Permission.SystemsWrite).WithSummary("Show what applying the specs would change")
             .Accepts<ApplyRequest>("application/json", "application/yaml");
+    }
+
+    /// <summary>
+    /// Each system's notes: the custom data-boundary patterns that need the backtracking engine, so run with a timeout
+    /// that refuses the request when it runs out (the others run in linear time and need no note).
+    /// </summary>
+    private static ApplyResponse WithNotes(ApplyResponse response, IReadOnlyList<SystemSpec> specs)
+    {
+        var notes = specs.ToDictionary(
+            s => s.Name,
+            s => s.DataBoundary.Detectors.Select(d => Core.DataBoundary.CustomPattern.Of(d.Pattern).Note(d.Name)).OfType<string>().ToArray(),
+            StringComparer.Ordinal);
+        return response with
+        {
+            Results = [.. response.Results.Select(r => notes.TryGetValue(r.Slug, out var n) && n.Length > 0 ? r with { Notes = n } : r)],
+        };
     }
 
     /// <summary>

@@ -17,7 +17,8 @@ public sealed record ApplyRequest(IReadOnlyList<SpecDocument>? Documents);
 
 /// <param name="Action">For apply: created, updated, unchanged or change_requested. For diff: create, update, change_request or none.</param>
 /// <param name="ChangeRequest">The change request that holds the config/upstream change of a system past its pilot (docs/change-control.md).</param>
-public sealed record ApplyResult(string Slug, string Action, int ConfigVersion, IReadOnlyList<SpecChangeView> Changes, long? ChangeRequest = null);
+/// <param name="Notes">What the owner should know about how the spec will run (a custom data-boundary pattern that runs with a timeout); null when nothing.</param>
+public sealed record ApplyResult(string Slug, string Action, int ConfigVersion, IReadOnlyList<SpecChangeView> Changes, long? ChangeRequest = null, IReadOnlyList<string>? Notes = null);
 public sealed record ApplyResponse(bool Changed, IReadOnlyList<ApplyResult> Results);
 
 public sealed record SpecErrorView(string Source, string Path, string Message, int Line, int Column)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Specs;
 
@@ -132,22 +131,39 @@ public class DataBoundaryPolicyTests
     [Fact]
     public void A_pathological_custom_pattern_times_out_and_fails_closed()
     {
-        var evil = new CustomDetectorSpec { Name = "evil", Pattern = "(a+)+$" };
+        // The look-ahead keeps it on the backtracking engine, where it is exponential in the run of 'a's: it always
+        // reaches its timeout, however fast the machine.
+        var evil = new CustomDetectorSpec { Name = "evil", Pattern = "(a+)+(?=b)" };
         var policy = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = ["evil", "email"], Detectors = [evil] },
             TimeSpan.FromMilliseconds(20));
         var text = new string('a', 5_000) + "! and " + Email;
 
-        var clock = Stopwatch.StartNew();
         var result = policy.Apply(text);
-        clock.Stop();
 
+        Assert.True(policy.HasTimedPatterns);
         Assert.True(result.Blocked, "a detector that cannot finish must not let the text through");
         Assert.Equal(["evil"], result.BlockedBy);
         var timeout = Assert.Single(result.Hits, h => h.Detector == "evil");
         Assert.Equal(BoundaryAction.Block, timeout.Action);
         Assert.Contains("timed out", timeout.Note, StringComparison.Ordinal);
         Assert.Contains("[REDACTED:email]", result.Text, StringComparison.Ordinal); // other detectors still ran
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void The_classic_catastrophic_pattern_runs_on_the_linear_engine_whatever_its_timeout()
+    {
+        // On the backtracking engine "(a+)+$" is exponential in a run of 'a's not at the end. Here it runs with a
+        // one-tick timeout, which any backtracking scan would exceed at once: the result can only be right, and not a
+        // refusal, because the pattern runs on the linear engine, which has no timeout at all.
+        var spec = new DataBoundarySpec { Redact = ["runs"], Detectors = [new CustomDetectorSpec { Name = "runs", Pattern = "(a+)+$" }] };
+        var policy = DataBoundaryPolicy.From(spec, TimeSpan.FromTicks(1));
+        var text = new string('a', 100_000) + "! then aaa";
+
+        var result = policy.Apply(text, new BoundaryBudget(TimeSpan.FromTicks(1)));
+
+        Assert.False(policy.HasTimedPatterns);
+        Assert.False(result.Blocked);
+        Assert.Equal(new string('a', 100_000) + "! then [REDACTED:runs]", result.Text);
     }
 
     [Fact]
@@ -175,15 +191,14 @@ public class DataBoundaryPolicyTests
     }
 
     [Fact]
-    public void Large_clean_texts_are_scanned_quickly()
+    public void Large_clean_texts_come_back_untouched()
     {
+        // How fast is measured in bench/Pilotage.Bench.Boundary, not here: a unit test's time depends on the machine.
         var policy = Policy(block: ["credit_card", "iban"], redact: ["email", "phone"]);
         var text = string.Concat(Enumerable.Repeat("The quarterly review of 2026 covers 12 regions and 340 stores. ", 4_000));
-        var clock = Stopwatch.StartNew();
         var result = policy.Apply(text);
-        clock.Stop();
         Assert.Same(text, result.Text);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        Assert.True(result.IsClean);
     }
 
     [Fact]

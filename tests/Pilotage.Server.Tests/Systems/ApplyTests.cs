@@ -185,6 +185,36 @@ public sealed class ApplyTests
         Assert.Equal(3, systems!.Length);
     }
 
+    [Fact]
+    public async Task Apply_and_diff_tell_the_owner_which_custom_patterns_run_with_a_timeout()
+    {
+        await using var server = await PilotageTestServer.StartAsync();
+        var spec = Example.Replace(
+            "dataBoundary: { block: [credit_card, iban], redact: [email, phone] }",
+            "dataBoundary: { block: [credit_card, iban], redact: [email, phone, ticket, order], detectors: [ { name: ticket, pattern: 'T-[0-9]{4}' }, { name: order, pattern: '(?<=order )[0-9]{6}' } ] }",
+            StringComparison.Ordinal);
+        Assert.NotEqual(Example, spec);
+
+        using var diffBody = new StringContent(spec, Encoding.UTF8, "application/yaml");
+        var diff = await (await server.Admin.PostAsync("/api/v1/systems/diff", diffBody)).Content.ReadFromJsonAsync<JsonElement>();
+        var applied = await server.ApplyAsync(spec);
+
+        foreach (var result in new[] { diff.GetProperty("results")[0], applied.GetProperty("results")[0] })
+        {
+            // Only the look-behind pattern needs the backtracking engine; the other one runs in linear time, unbounded.
+            var note = Assert.Single(result.GetProperty("notes").EnumerateArray()).GetString()!;
+            Assert.Contains("detector 'order' runs on the backtracking engine", note, StringComparison.Ordinal);
+            Assert.Contains("100 ms timeout", note, StringComparison.Ordinal);
+            Assert.DoesNotContain("'ticket'", note, StringComparison.Ordinal);
+        }
+        var again = await server.ApplyAsync(spec);
+        Assert.Equal("unchanged", again.GetProperty("results")[0].GetProperty("action").GetString());
+        Assert.Single(again.GetProperty("results")[0].GetProperty("notes").EnumerateArray());
+        // The example's boundary has built-in detectors only: nothing to note.
+        var plain = await server.ApplyAsync(Example);
+        Assert.True(plain.GetProperty("results")[0].TryGetProperty("notes", out var none) is false || none.ValueKind == JsonValueKind.Null);
+    }
+
     private static async Task<long> AuditCountAsync(PilotageTestServer server) =>
         (await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify")).GetProperty("entries").GetInt64();
 }

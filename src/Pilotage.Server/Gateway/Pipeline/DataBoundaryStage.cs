@@ -39,9 +39,9 @@ internal sealed class DataBoundaryStage(GatewayOptions options)
         new(422, "data_boundary_answer_blocked",
             $"the model's answer contained data ({string.Join(", ", blockedBy)}) that '{spec.Name}' must not release, so it was withheld. Rephrase the request; the owner {spec.Owner} can see the interaction.");
 
-    /// <summary>A budget for the custom patterns of one request (none to keep when the spec declares none).</summary>
+    /// <summary>A budget for the timed custom patterns of one request (none when the spec has none: the rest is linear).</summary>
     private BoundaryBudget? BudgetFor(GatewaySystem system) =>
-        system.Boundary.HasCustomDetectors ? new BoundaryBudget(options.DataBoundaryBudget) : null;
+        system.Boundary.HasTimedPatterns ? new BoundaryBudget(options.DataBoundaryBudget) : null;
 
     internal static GatewayRefusal RefusalOf(SystemSpec spec, ScrubResult scrub)
     {

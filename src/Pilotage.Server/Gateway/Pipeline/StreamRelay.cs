@@ -42,20 +42,23 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
                     if (translated == "[DONE]")
                     {
                         // What the answer boundary still holds back (text that might begin a match) goes out last.
-                        if (answerFilter?.Finish() is { } last && !await RelayChunkAsync(request, exchange, output, last, progress, ct)) return;
+                        if (answerFilter?.Finish() is { } last && !await RelayChunkAsync(request, exchange, output, Parse(last), last, progress, ct)) return;
                         done = true;
                         break;
                     }
-                    var data = answerFilter is null ? translated : answerFilter.Filter(translated);
+                    // Parsed once: the answer boundary rewrites the chunk in place, and what it leaves is read and sent.
+                    var chunk = Parse(translated);
+                    var data = translated;
+                    if (answerFilter is not null && answerFilter.Filter(chunk)) data = chunk.ToJsonString();
                     if (answerFilter is { Blocked: true })
                     {
-                        ReadChunk(data, request, progress, out _, out _); // the evidence keeps what was safe to read
+                        ReadChunk(chunk, request, progress, out _, out _); // the evidence keeps what was safe to read
                         var refusal = DataBoundaryStage.AnswerBlocked(system.State.Spec, answerFilter.BlockedBy);
                         await recorder.RefusedAsync(subject, progress.Of(exchange), new Refusal(refusal, RefusalRecord.RefusedAfterAnswer));
                         await output.FailAsync(refusal);
                         return;
                     }
-                    if (!await RelayChunkAsync(request, exchange, output, data, progress, ct)) return;
+                    if (!await RelayChunkAsync(request, exchange, output, chunk, data, progress, ct)) return;
                 }
                 eventName = null;
             }
@@ -108,9 +111,9 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
     }
 
     /// <summary>Reads and passes on one chunk; false when the stream ended here (a side-effecting call in read-only mode).</summary>
-    private async Task<bool> RelayChunkAsync(AdmittedRequest request, Exchange exchange, IAnswerStream output, string data, Progress progress, CancellationToken ct)
+    private async Task<bool> RelayChunkAsync(AdmittedRequest request, Exchange exchange, IAnswerStream output, JsonObject chunk, string data, Progress progress, CancellationToken ct)
     {
-        var chunk = ReadChunk(data, request, progress, out var blockedTool, out var usageOnly);
+        ReadChunk(chunk, request, progress, out var blockedTool, out var usageOnly);
         if (blockedTool is { } tool)
         {
             var refusal = new GatewayRefusal(403, "side_effect_blocked",
@@ -141,11 +144,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
     /// <summary>A stream chunk the gateway cannot read: not JSON, not an object, or fields it must read that it cannot (502 <c>upstream_malformed</c>).</summary>
     private sealed class MalformedChunkException(string message, Exception? inner = null) : IOException(message, inner);
 
-    /// <summary>
-    /// Reads one chunk: its token counts, its text onto <paramref name="progress"/>, and in read-only mode the first
-    /// side-effecting function it calls. A chunk it cannot read throws <see cref="MalformedChunkException"/>.
-    /// </summary>
-    private static JsonObject ReadChunk(string data, AdmittedRequest request, Progress progress, out string? blockedTool, out bool usageOnly)
+    /// <summary>One chunk of the common model as JSON; one that is not a JSON object throws <see cref="MalformedChunkException"/>.</summary>
+    private static JsonObject Parse(string data)
     {
         JsonNode? node;
         try
@@ -156,10 +156,15 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
         {
             throw new MalformedChunkException("a chunk that is not JSON");
         }
-        if (node is not JsonObject chunk)
-        {
-            throw new MalformedChunkException("a chunk that is not a JSON object");
-        }
+        return node as JsonObject ?? throw new MalformedChunkException("a chunk that is not a JSON object");
+    }
+
+    /// <summary>
+    /// Reads one chunk: its token counts, its text onto <paramref name="progress"/>, and in read-only mode the first
+    /// side-effecting function it calls. A chunk it cannot read throws <see cref="MalformedChunkException"/>.
+    /// </summary>
+    private static void ReadChunk(JsonObject chunk, AdmittedRequest request, Progress progress, out string? blockedTool, out bool usageOnly)
+    {
         try
         {
             var counts = UntrustedJson.Member(chunk, "usage");
@@ -170,14 +175,13 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
             }
             blockedTool = request.Scope.Mode == ServingMode.ReadOnly ? SystemConfiguration.BlockedToolCall(chunk, request.System.SideEffectingTools) : null;
             usageOnly = false;
-            if (blockedTool is not null) return chunk;
+            if (blockedTool is not null) return;
             var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
             foreach (var choice in choices ?? [])
             {
                 progress.Text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
             }
             usageOnly = choices is { Count: 0 } && counts is JsonObject;
-            return chunk;
         }
         catch (InvalidDataException e)
         {
