@@ -26,7 +26,7 @@ public static class DashboardSetup
     /// <summary>How long a session lasts without use (it slides while used).</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
-    public static IServiceCollection AddDashboard(this IServiceCollection services)
+    public static IServiceCollection AddDashboard(this IServiceCollection services, Identity.OidcOptions? oidc = null)
     {
         services.AddRazorPages(o =>
             {

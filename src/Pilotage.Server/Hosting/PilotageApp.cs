@@ -87,6 +87,8 @@ public static class PilotageApp
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton<PolicyCache>();
+        var oidc = OidcFrom(options, builder.Configuration);
+        Identity.IdentityWiring.AddIdentity(services, oidc);
         services.AddSingleton<SystemScope>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PolicyCache>());
         services.AddEvidenceWriter();
@@ -155,7 +157,7 @@ public static class PilotageApp
         services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PermissionResultHandler>();
         services.AddOpenApi("v1");
-        Dashboard.DashboardSetup.AddDashboard(services);
+        Dashboard.DashboardSetup.AddDashboard(services, oidc);
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -202,6 +204,14 @@ public static class PilotageApp
             .Select(e => Upstreams.HostPattern.Parse(e, "--upstream-allow")).ToList(),
         own,
         options.UpstreamResolver ?? Upstreams.UpstreamPolicy.SystemResolver);
+
+    /// <summary>The provider from the flags, else from the configuration (<c>Pilotage:Oidc:Authority</c>, <c>ClientId</c>, <c>ClientSecretEnv</c>, <c>Audience</c>, <c>GroupsClaim</c>).</summary>
+    private static Identity.OidcOptions? OidcFrom(PilotageServerOptions options, ConfigurationManager configuration)
+    {
+        if (options.Oidc is not null) return options.Oidc;
+        var section = configuration.GetSection("Pilotage:Oidc");
+        return Identity.OidcOptions.Create(section["Authority"], section["ClientId"], section["ClientSecretEnv"], section["Audience"], section["GroupsClaim"], Environment.GetEnvironmentVariable);
+    }
 
     /// <summary>A list in configuration: an array (<c>Pilotage__UpstreamSecrets__0=…</c>) or one value with entries separated by ';'.</summary>
     internal static IEnumerable<string> ConfiguredList(IConfiguration configuration, string key)
