@@ -33,7 +33,7 @@ public sealed class OidcProvider : IAsyncDisposable
     public string Issuer { get; }
 
     /// <summary>Starts a provider whose dashboard client may redirect to <paramref name="redirectUris"/> (sign-in and sign-out callbacks).</summary>
-    public static async Task<OidcProvider> StartAsync(IEnumerable<string>? redirectUris = null, IEnumerable<string>? postLogoutRedirectUris = null)
+    public static async Task<OidcProvider> StartAsync(IEnumerable<string>? redirectUris = null, IEnumerable<string>? postLogoutRedirectUris = null, int port = 0)
     {
         var script = OidcProviderGate.Script;
         var start = new ProcessStartInfo("node")
@@ -46,7 +46,7 @@ public sealed class OidcProvider : IAsyncDisposable
         };
         start.ArgumentList.Add(script);
         start.ArgumentList.Add("--port");
-        start.ArgumentList.Add(FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.ArgumentList.Add((port == 0 ? FreePort() : port).ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.ArgumentList.Add("--audience");
         start.ArgumentList.Add(Audience);
         foreach (var uri in redirectUris ?? []) { start.ArgumentList.Add("--redirect-uri"); start.ArgumentList.Add(uri); }
@@ -106,7 +106,8 @@ public sealed class OidcProvider : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free now, for a server whose address the provider must know before it starts.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
@@ -163,5 +164,15 @@ public sealed class OidcFactAttribute : FactAttribute
     public OidcFactAttribute()
     {
         if (OidcProviderGate.SkipReasonOrNull() is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>A test that signs in through the real OpenID provider in headless Chromium: needs both (see <see cref="OidcProviderGate"/>, <see cref="ChromiumGate"/>).</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class OidcBrowserFactAttribute : FactAttribute
+{
+    public OidcBrowserFactAttribute()
+    {
+        if ((OidcProviderGate.SkipReasonOrNull() ?? ChromiumGate.SkipReasonOrNull()) is { } reason) Skip = reason;
     }
 }

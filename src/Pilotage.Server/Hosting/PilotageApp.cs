@@ -210,7 +210,9 @@ public static class PilotageApp
     {
         if (options.Oidc is not null) return options.Oidc;
         var section = configuration.GetSection("Pilotage:Oidc");
-        return Identity.OidcOptions.Create(section["Authority"], section["ClientId"], section["ClientSecretEnv"], section["Audience"], section["GroupsClaim"], Environment.GetEnvironmentVariable);
+        var oidc = Identity.OidcOptions.Create(section["Authority"], section["ClientId"], section["ClientSecretEnv"], section["Audience"], section["GroupsClaim"], Environment.GetEnvironmentVariable);
+        var scopes = ConfiguredList(configuration, "Pilotage:Oidc:Scopes").ToList();
+        return oidc is not null && scopes.Count > 0 ? oidc with { Scopes = scopes } : oidc;
     }
 
     /// <summary>A list in configuration: an array (<c>Pilotage__UpstreamSecrets__0=…</c>) or one value with entries separated by ';'.</summary>

@@ -56,7 +56,13 @@ public sealed class AccessTokens(OidcOptions? options, ProviderMetadata? metadat
         token is { Length: > 16 and <= MaxLength } && token.StartsWith("eyJ", StringComparison.Ordinal) && token.AsSpan().Count('.') == 2;
 
     /// <summary>The id evidence and rate limits use for a person calling with access tokens (one bucket per person).</summary>
-    public static string CredentialId(Principal person) => "oidc:" + person.Id.ToString(CultureInfo.InvariantCulture);
+    public static string CredentialId(Principal person) => CredentialPrefix + person.Id.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>What every credential id from the identity provider starts with; a Pilotage key id never does.</summary>
+    public const string CredentialPrefix = "oidc:";
+
+    /// <summary>The grant a person signed in through the provider acts with (dashboard sessions; tokens add their expiry).</summary>
+    public static KeyGrant GrantFor(Principal person, DateTimeOffset? expires = null) => new(CredentialId(person), [], expires, false, person);
 
     public async ValueTask<TokenCheck> CheckAsync(string token, CancellationToken ct)
     {
@@ -90,7 +96,6 @@ public sealed class AccessTokens(OidcOptions? options, ProviderMetadata? metadat
     private static TokenCheck Usable(KeyGrant grant) =>
         grant.User.Active ? new(grant, TokenProblem.None, "") : new(null, TokenProblem.Deactivated, $"the account {grant.User.Email} is deactivated");
 
-    private static KeyGrant GrantFor(Principal person, DateTimeOffset expires) => new(CredentialId(person), [], expires, false, person);
 
     /// <summary>Who a valid token names: the person, their groups, and when the token expires.</summary>
     private sealed record Seen(string Name, IReadOnlyList<string> Groups, DateTimeOffset Expires);

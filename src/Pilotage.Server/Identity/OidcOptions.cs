@@ -26,6 +26,9 @@ public sealed record OidcOptions
     /// <summary><c>--oidc-audience</c>: the <c>aud</c> an access token must carry to be accepted; null: access tokens are not accepted.</summary>
     public string? Audience { get; init; }
 
+    /// <summary>The scopes the dashboard asks for at sign-in (config <c>Pilotage:Oidc:Scopes</c>; Okta needs <c>groups</c> for the groups claim).</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = ["openid", "email", "profile"];
+
     /// <summary><c>--oidc-groups-claim</c>: the claim holding the person's groups.</summary>
     public string GroupsClaim { get; init; } = "groups";
 
