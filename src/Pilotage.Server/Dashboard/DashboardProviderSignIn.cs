@@ -64,9 +64,10 @@ internal static class DashboardProviderSignIn
 
     public static void Map(WebApplication app)
     {
-        app.MapGet(StartPath, (string? returnUrl, HttpContext http) =>
+        // Only with a provider: without one the address does not exist.
+        if (!app.Services.GetRequiredService<ProviderSignIn>().Enabled) return;
+        app.MapGet(StartPath, (string? returnUrl) =>
         {
-            if (!http.RequestServices.GetRequiredService<ProviderSignIn>().Enabled) return Results.NotFound();
             var target = !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith(DashboardSetup.Root, StringComparison.Ordinal) && !returnUrl.StartsWith("//", StringComparison.Ordinal)
                 ? returnUrl : DashboardSetup.Root;
             return Results.Challenge(new AuthenticationProperties { RedirectUri = target }, [Scheme]);
