@@ -100,9 +100,12 @@ public sealed class OidcProvider : IAsyncDisposable
     }
 
     /// <summary>Adds (or replaces) an account.</summary>
-    public async Task AddAccountAsync(string id, string? email, params string[] groups)
+    public Task AddAccountAsync(string id, string? email, params string[] groups) => AddAccountAsync(id, email, true, groups);
+
+    /// <summary>Adds (or replaces) an account whose e-mail the provider may not have verified.</summary>
+    public async Task AddAccountAsync(string id, string? email, bool emailVerified, params string[] groups)
     {
-        using var response = await _http.PostAsJsonAsync("/test/accounts", new { id, email, groups });
+        using var response = await _http.PostAsJsonAsync("/test/accounts", new { id, email, groups, emailVerified });
         response.EnsureSuccessStatusCode();
     }
 

@@ -46,7 +46,7 @@ function accountClaims(id) {
   const account = accounts.get(id);
   if (!account) return undefined;
   const claims = { sub: id, groups: account.groups ?? [] };
-  if (account.email) Object.assign(claims, { email: account.email, email_verified: true });
+  if (account.email) Object.assign(claims, { email: account.email, email_verified: account.emailVerified ?? true });
   if (account.name) claims.name = account.name;
   return claims;
 }
@@ -101,7 +101,7 @@ function build(issuer, key) {
         jwt: (ctx, token, jwt) => {
           const claims = token.accountId ? accountClaims(token.accountId) : undefined;
           if (claims) {
-            if (claims.email) jwt.payload.email = claims.email;
+            if (claims.email) Object.assign(jwt.payload, { email: claims.email, email_verified: claims.email_verified });
             jwt.payload.groups = claims.groups;
           }
           const offset = Number(ctx?.oidc?.params?.iat_offset ?? 0);
@@ -168,7 +168,7 @@ const server = http.createServer(async (req, res) => {
     }
     if (req.method === 'POST' && req.url === '/test/accounts') {
       const body = await readJson(req);
-      accounts.set(body.id, { email: body.email, groups: body.groups ?? [], name: body.name });
+      accounts.set(body.id, { email: body.email, groups: body.groups ?? [], name: body.name, emailVerified: body.emailVerified });
       res.writeHead(204);
       res.end();
       return;

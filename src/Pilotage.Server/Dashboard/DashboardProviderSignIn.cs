@@ -81,6 +81,12 @@ internal static class DashboardProviderSignIn
         var options = services.GetRequiredService<OidcOptions>();
         var claims = context.Principal!;
         var email = claims.FindFirstValue("email");
+        if (!string.IsNullOrWhiteSpace(email) && string.Equals(claims.FindFirstValue("email_verified"), "false", StringComparison.OrdinalIgnoreCase))
+        {
+            // An address the provider has not verified could be anyone's.
+            context.Fail($"the identity provider has not verified the e-mail {email}");
+            return;
+        }
         var name = !string.IsNullOrWhiteSpace(email) ? email.Trim().ToLowerInvariant() : claims.FindFirstValue("sub");
         if (string.IsNullOrWhiteSpace(name))
         {

@@ -150,6 +150,11 @@ public sealed class AccessTokens(OidcOptions? options, ProviderMetadata? metadat
         if (!result.IsValid) return (Refused(ProblemOf(result.Exception), MessageOf(result.Exception, jwt, o)), null);
 
         var email = jwt.TryGetPayloadValue<string>("email", out var mail) && !string.IsNullOrWhiteSpace(mail) ? mail.Trim().ToLowerInvariant() : null;
+        // An address the provider says it has not verified could be anyone's (someone typed it): it names nobody.
+        if (email is not null && jwt.TryGetPayloadValue<bool>("email_verified", out var verified) && !verified)
+        {
+            return (Refused(TokenProblem.NoSubject, $"the access token's e-mail {email} is not verified by the identity provider (email_verified is false); verify it there"), null);
+        }
         var name = email ?? (string.IsNullOrWhiteSpace(jwt.Subject) ? null : jwt.Subject.Trim());
         if (name is null || name.Length > 320)
         {

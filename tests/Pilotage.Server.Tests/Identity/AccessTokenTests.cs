@@ -124,6 +124,14 @@ public sealed class AccessTokenTests(ProviderAndGateway f) : IClassFixture<Provi
     }
 
     [OidcFact]
+    public async Task A_token_whose_email_the_provider_has_not_verified_cannot_pass_for_that_person()
+    {
+        // Someone typed the owner's address into their directory profile.
+        await f.Provider.AddAccountAsync("eve", "owner@example.org", false, "support-pilot");
+        await AssertRefusedAsync(await f.Provider.TokenAsync("eve"), HttpStatusCode.Unauthorized, "invalid_token", "not verified");
+    }
+
+    [OidcFact]
     public async Task A_person_outside_the_stages_groups_is_refused_403()
     {
         var token = await f.Provider.TokenAsync("bob");
