@@ -10,7 +10,7 @@ public sealed class ProjectLayeringTests
     public static readonly Layering Server = new(
         ["Storage"],
         ["Policy", "Api"],
-        ["Access", "Upstreams", "Replicas"],
+        ["Access", "Identity", "Upstreams", "Replicas"],
         ["Evidence", "People", "Keys", "Health", "Notifications"],
         ["Audit", "Changes", "Reports", "Import", "Scim"],
         ["Systems", "Readiness", "Incidents"],

@@ -30,6 +30,27 @@ public sealed class ServeCliTests : IDisposable
         Assert.False(File.Exists(_home.File("gc.db")), "nothing is started on a setting that cannot be read");
     }
 
+    [Fact]
+    public async Task An_identity_provider_over_plain_http_elsewhere_than_loopback_stops_the_start_with_the_reason()
+    {
+        var serve = await Cli.RunWithAsync(new Dictionary<string, string?>(), "serve", "--db", _home.File("oidc.db"), "--urls", "http://127.0.0.1:0",
+            "--oidc-authority", "http://login.example.org/realms/acme", "--oidc-audience", "api://pilotage");
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains("--oidc-authority must use https", serve.ErrorLine(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_home.File("oidc.db")), "nothing is started on a provider that cannot be trusted");
+    }
+
+    [Fact]
+    public async Task A_client_secret_variable_that_is_not_set_is_named()
+    {
+        var serve = await Cli.RunWithAsync(new Dictionary<string, string?>(), "serve", "--db", _home.File("oidc2.db"), "--urls", "http://127.0.0.1:0",
+            "--oidc-authority", "https://login.example.org/realms/acme", "--oidc-client-id", "pilotage", "--oidc-client-secret-env", "PILOTAGE_TEST_NO_SUCH_SECRET");
+
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains("PILOTAGE_TEST_NO_SUCH_SECRET", serve.ErrorLine(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(null, System.Runtime.GCLatencyMode.SustainedLowLatency)]
     [InlineData("sustained", System.Runtime.GCLatencyMode.SustainedLowLatency)]

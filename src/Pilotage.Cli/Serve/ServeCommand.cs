@@ -48,6 +48,15 @@ internal static class ServeCommand
             Description = "The append-only file every signed checkpoint is written to; put it on other storage than the database [default: $PILOTAGE_AUDIT_WITNESS, else the key file's path + '.witness', or beside the store]",
             HelpName = "PATH",
         };
+        var oidcAuthority = new Option<string?>("--oidc-authority")
+        {
+            Description = "The organisation's OpenID provider (issuer URL, https unless on a loopback address): dashboard sign-in with --oidc-client-id, access tokens on the gateway and the API with --oidc-audience (docs/identity.md)",
+            HelpName = "URL",
+        };
+        var oidcClientId = new Option<string?>("--oidc-client-id") { Description = "The dashboard's client id at the provider (authorization code + PKCE)", HelpName = "ID" };
+        var oidcClientSecretEnv = new Option<string?>("--oidc-client-secret-env") { Description = "The environment variable holding the dashboard client's secret", HelpName = "NAME" };
+        var oidcAudience = new Option<string?>("--oidc-audience") { Description = "The audience ('aud') the provider's access tokens for Pilotage carry; without it, access tokens are not accepted", HelpName = "AUD" };
+        var oidcGroupsClaim = new Option<string?>("--oidc-groups-claim") { Description = "The claim holding a person's groups [default: groups]", HelpName = "NAME" };
         var command = new Command("serve", "Run the Pilotage server (control API) in the foreground; Ctrl-C stops it. Set PILOTAGE_ADMIN_TOKEN to choose the bootstrap admin key, otherwise one is generated and shown once.")
         {
             db,
@@ -57,6 +66,11 @@ internal static class ServeCommand
             upstreamAllow,
             auditKey,
             auditWitness,
+            oidcAuthority,
+            oidcClientId,
+            oidcClientSecretEnv,
+            oidcAudience,
+            oidcGroupsClaim,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -75,6 +89,8 @@ internal static class ServeCommand
                 UpstreamSecrets = parse.GetValue(upstreamSecret) ?? [],
                 UpstreamAllow = parse.GetValue(upstreamAllow) ?? [],
                 AuditLog = AuditLog(cli.Console, parse.GetValue(auditKey), parse.GetValue(auditWitness)),
+                Oidc = Setting(() => Pilotage.Server.Identity.OidcOptions.Create(parse.GetValue(oidcAuthority), parse.GetValue(oidcClientId),
+                    parse.GetValue(oidcClientSecretEnv), parse.GetValue(oidcAudience), parse.GetValue(oidcGroupsClaim), cli.Console.Env)),
             };
             CheckUpstreamLists(options);
             try

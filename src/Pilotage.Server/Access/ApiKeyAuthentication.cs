@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Pilotage.Core.Access;
 using Pilotage.Server.Api;
+using Pilotage.Server.Identity;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Access;
@@ -11,25 +12,40 @@ namespace Pilotage.Server.Access;
 /// <summary>
 /// Bearer authentication with Pilotage API keys: the same keys the gateway accepts. A key is found
 /// by the id inside the token in the policy snapshot and compared by hash in constant time; revoked,
-/// expired and deactivated keys are refused with the reason.
+/// expired and deactivated keys are refused with the reason. When the server accepts the identity
+/// provider's access tokens, a JWT is checked by <see cref="AccessTokens"/> instead, as on the gateway.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     PolicyCache policy,
+    AccessTokens tokens,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "PilotageKey";
     public const string KeyIdClaim = "pilotage:key";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (tokens.Enabled && Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            && PolicySnapshot.BearerToken(header) is { } bearer && AccessTokens.LooksLikeJwt(bearer))
+        {
+            var check = await tokens.CheckAsync(bearer, Context.RequestAborted);
+            return check.Grant is { } grant
+                ? AuthenticateResult.Success(new AuthenticationTicket(PrincipalFor(grant, SchemeName), SchemeName))
+                : AuthenticateResult.Fail(check.Message);
+        }
+        return await KeyAsync(header);
+    }
+
+    private Task<AuthenticateResult> KeyAsync(string header)
     {
         // ASP.NET Core authenticates every request with the default scheme; only the control API
         // uses this one (the gateway checks keys itself), so other paths cost nothing here.
         if (!Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)) return Task.FromResult(AuthenticateResult.NoResult());
-        var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header)) return Task.FromResult(AuthenticateResult.NoResult());
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {

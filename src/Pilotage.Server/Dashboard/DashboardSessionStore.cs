@@ -24,7 +24,7 @@ public sealed class DashboardSessionStore(PilotageStore store, TimeProvider time
         var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var now = time.GetUtcNow();
         var keyId = ticket.Principal.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim)
-            ?? throw new InvalidOperationException("a dashboard session is made from an API key; the ticket names none");
+            ?? throw new InvalidOperationException("a dashboard session is made from an API key or a sign-in at the identity provider; the ticket names neither");
         await using var db = store.CreateDbContext();
         // Sessions nobody signed out of end with their cookie; their rows go when the next person signs in.
         var cutoff = now.ToUnixTimeSeconds();
@@ -65,8 +65,15 @@ public sealed class DashboardSessionStore(PilotageStore store, TimeProvider time
         var seconds = now.ToUnixTimeSeconds();
         await using var db = store.CreateDbContext();
         var session = await db.DashboardSessions.AsNoTracking().Where(s => s.Id == hash && s.ExpiresAt > seconds)
-            .Select(s => new { s.KeyId, s.Ticket }).SingleOrDefaultAsync(cancellationToken);
+            .Select(s => new { s.KeyId, s.UserId, s.Ticket }).SingleOrDefaultAsync(cancellationToken);
         if (session is null) return null;
+        if (session.KeyId.StartsWith(Identity.AccessTokens.CredentialPrefix, StringComparison.Ordinal))
+        {
+            // Signed in through the identity provider: the person must still be active.
+            if (await db.Users.AsNoTracking().AnyAsync(u => u.Id == session.UserId && u.Active, cancellationToken)) return TicketSerializer.Default.Deserialize(session.Ticket);
+            await db.DashboardSessions.Where(s => s.Id == hash).ExecuteDeleteAsync(cancellationToken);
+            return null;
+        }
         var grant = await db.ApiKeys.AsNoTracking().Where(k => k.Id == session.KeyId)
             .Select(k => new { k.RevokedAt, k.ExpiresAt, Active = k.User != null && k.User.Active }).SingleOrDefaultAsync(cancellationToken);
         // The key the session was made from must still be usable: revoked, expired or its person deactivated ends it.

@@ -26,7 +26,7 @@ public static class DashboardSetup
     /// <summary>How long a session lasts without use (it slides while used).</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
-    public static IServiceCollection AddDashboard(this IServiceCollection services)
+    public static IServiceCollection AddDashboard(this IServiceCollection services, Identity.OidcOptions? oidc = null)
     {
         services.AddRazorPages(o =>
             {
@@ -52,6 +52,7 @@ public static class DashboardSetup
             o.Events.OnValidatePrincipal = ValidateAsync;
         });
         services.AddDashboardSessions();
+        DashboardProviderSignIn.Add(services, oidc);
         services.AddAuthorization(o => o.AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser()));
         services.AddAntiforgery(o =>
         {
@@ -89,6 +90,7 @@ public static class DashboardSetup
         app.MapGet("/dashboard/assets/{name}", DashboardAssets.Serve).AllowAnonymous().ExcludeFromDescription();
         // The server's address in a browser opens the dashboard (which asks for a key when there is no session).
         app.MapGet("/", () => Results.Redirect(Root)).AllowAnonymous().ExcludeFromDescription();
+        DashboardProviderSignIn.Map(app);
         app.MapRazorPages();
         return app;
     }
@@ -99,6 +101,19 @@ public static class DashboardSetup
         var keyId = context.Principal?.FindFirstValue(ApiKeyAuthenticationHandler.KeyIdClaim);
         var policy = context.HttpContext.RequestServices.GetRequiredService<PolicyCache>().Current;
         var now = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (context.Principal is { } signedIn && DashboardProviderSignIn.IsProviderSession(signedIn))
+        {
+            // Signed in through the identity provider: the person must still be known and active, as the snapshot has them.
+            var email = signedIn.FindFirstValue(ClaimTypes.Email) ?? "";
+            if (policy.People.TryGetValue(email, out var person) && person.Active && Identity.AccessTokens.CredentialId(person) == keyId)
+            {
+                context.ReplacePrincipal(ApiKeyAuthenticationHandler.PrincipalFor(Identity.AccessTokens.GrantFor(person), Scheme));
+                return;
+            }
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme);
+            return;
+        }
         if (keyId is null || !policy.Keys.TryGetValue(keyId, out var key) || !IsUsable(key, now))
         {
             context.RejectPrincipal();

@@ -25,7 +25,10 @@ public sealed class SecurityHeaders(RequestDelegate next)
     public static void Apply(HttpContext context)
     {
         var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        // Signing out of a provider session posts the form here, which redirects to the provider: form-action must allow its origin.
+        headers.ContentSecurityPolicy = context.RequestServices?.GetService<ProviderSignIn>() is { Origin: { } origin }
+            ? ContentSecurityPolicy.Replace("form-action 'self'", "form-action 'self' " + origin, StringComparison.Ordinal)
+            : ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";

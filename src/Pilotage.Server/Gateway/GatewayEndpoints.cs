@@ -32,7 +32,7 @@ public static class GatewayEndpoints
         v1.MapGet("/models", http => services.GetRequiredService<ModelsEndpoint>().ListAsync(http)).ShortCircuit();
         var responses = new Lazy<ResponsesProtocol>(services.GetRequiredService<ResponsesProtocol>);
         v1.MapPost("/responses", http => pipeline.Value.HandleAsync(http, responses.Value)).ShortCircuit();
-        v1.MapGet("/responses/{id}", (string id, HttpContext http) => responses.Value.GetAsync(http, id, services.GetRequiredService<PolicyCache>())).ShortCircuit();
+        v1.MapGet("/responses/{id}", (string id, HttpContext http) => responses.Value.GetAsync(http, id, services.GetRequiredService<PolicyCache>(), services.GetRequiredService<Identity.AccessTokens>())).ShortCircuit();
         var messages = new Lazy<AnthropicProtocol>(services.GetRequiredService<AnthropicProtocol>);
         v1.MapPost("/messages", http => pipeline.Value.HandleAsync(http, messages.Value)).ShortCircuit();
         // Any other path or method under /v1 is answered in the OpenAI error shape a client can show, not a bare 404 or 405.
@@ -65,12 +65,12 @@ public static class GatewayEndpoints
 }
 
 /// <summary>Training acknowledgement and the status of one interaction (how a held answer is fetched).</summary>
-public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, PilotageStore store, ApprovalStore approvals, TimeProvider time)
+public sealed class GatewayExtras(PolicyCache policy, Identity.AccessTokens tokens, ControlPlane control, PilotageStore store, ApprovalStore approvals, TimeProvider time)
 {
     public async Task TrainingAsync(HttpContext http, string slug, bool acknowledge)
     {
-        var snapshot = policy.Current;
-        if (await AuthenticateAsync(http, snapshot, time.GetUtcNow()) is not { } key) return;
+        var (caller, snapshot) = await AuthenticateAsync(http, time.GetUtcNow());
+        if (caller is not { } key) return;
         // The training is for the people the system serves at some stage and those who may read it; to anyone
         // else it does not exist, as on the control API.
         var who = new Person(key.User.Role, key.User.Email, key.User.Groups);
@@ -108,8 +108,8 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
 
     public async Task InteractionAsync(HttpContext http, string id)
     {
-        var snapshot = policy.Current;
-        if (await AuthenticateAsync(http, snapshot, time.GetUtcNow()) is not { } key) return;
+        var (caller, snapshot) = await AuthenticateAsync(http, time.GetUtcNow());
+        if (caller is not { } key) return;
         await using var db = store.CreateDbContext();
         var record = await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, http.RequestAborted);
         var allowed = record is not null && (record.UserId == key.User.Id
@@ -139,10 +139,15 @@ public sealed class GatewayExtras(PolicyCache policy, ControlPlane control, Pilo
             GatewayJsonContext.Default.InteractionStatus, http.RequestAborted);
     }
 
-    private static async Task<KeyGrant?> AuthenticateAsync(HttpContext http, PolicySnapshot snapshot, DateTimeOffset at)
+    private async Task<(KeyGrant? Key, PolicySnapshot Snapshot)> AuthenticateAsync(HttpContext http, DateTimeOffset at)
     {
-        if (snapshot.CheckKey(Authenticator.TokenOf(http.Request), at).Usable is { } key) return key;
-        await OpenAiErrors.WriteAsync(http, new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'"), null, "none");
-        return null;
+        var (step, snapshot) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, at);
+        if (step.Value is { } key) return (key, snapshot);
+        // A refused token keeps its reason (expired, wrong audience…); a refused key the one general answer.
+        var refusal = Identity.AccessTokens.LooksLikeJwt(Authenticator.TokenOf(http.Request)) && tokens.Enabled && step.Refusal is { } refused
+            ? refused.Error
+            : new GatewayRefusal(401, "invalid_api_key", "send a valid, active Pilotage key as 'Authorization: Bearer <key>'");
+        await OpenAiErrors.WriteAsync(http, refusal, null, "none");
+        return (null, snapshot);
     }
 }

@@ -100,6 +100,8 @@ public static class PilotageApp
         services.AddSingleton<SystemCatalog>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton<PolicyCache>();
+        var oidc = OidcFrom(options, builder.Configuration);
+        Identity.IdentityWiring.AddIdentity(services, oidc);
         services.AddSingleton<SystemScope>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PolicyCache>());
         services.AddEvidenceWriter();
@@ -187,7 +189,7 @@ public static class PilotageApp
         services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, PermissionResultHandler>();
         services.AddOpenApi("v1");
-        Dashboard.DashboardSetup.AddDashboard(services);
+        Dashboard.DashboardSetup.AddDashboard(services, oidc);
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -240,6 +242,16 @@ public static class PilotageApp
     private static Core.Access.DirectoryRoleMap DirectoryRoleMapFrom(ConfigurationManager configuration) => Core.Access.DirectoryRoleMap.Parse(
         configuration.GetSection("Pilotage:Identity:Roles").GetChildren().Select(c => new KeyValuePair<string, string?>(c.Key, c.Value)),
         configuration.GetSection("Pilotage:Identity:GroupIds").GetChildren().Select(c => new KeyValuePair<string, string?>(c.Key, c.Value)));
+
+    /// <summary>The provider from the flags, else from the configuration (<c>Pilotage:Oidc:Authority</c>, <c>ClientId</c>, <c>ClientSecretEnv</c>, <c>Audience</c>, <c>GroupsClaim</c>).</summary>
+    private static Identity.OidcOptions? OidcFrom(PilotageServerOptions options, ConfigurationManager configuration)
+    {
+        if (options.Oidc is not null) return options.Oidc;
+        var section = configuration.GetSection("Pilotage:Oidc");
+        var oidc = Identity.OidcOptions.Create(section["Authority"], section["ClientId"], section["ClientSecretEnv"], section["Audience"], section["GroupsClaim"], Environment.GetEnvironmentVariable);
+        var scopes = ConfiguredList(configuration, "Pilotage:Oidc:Scopes").ToList();
+        return oidc is not null && scopes.Count > 0 ? oidc with { Scopes = scopes } : oidc;
+    }
 
     /// <summary>A list in configuration: an array (<c>Pilotage__UpstreamSecrets__0=…</c>) or one value with entries separated by ';'.</summary>
     internal static IEnumerable<string> ConfiguredList(IConfiguration configuration, string key)

@@ -95,6 +95,12 @@ public sealed record PilotageServerOptions
     /// </summary>
     public TimeSpan DataBoundaryBudget { get; init; } = Core.DataBoundary.BoundaryBudget.DefaultLimit;
 
+    /// <summary>
+    /// <c>--oidc-*</c> (config <c>Pilotage:Oidc:*</c>): the organisation's OpenID provider, for dashboard sign-in and
+    /// access tokens on the gateway and the API (docs/identity.md); null: Pilotage keys only.
+    /// </summary>
+    public Identity.OidcOptions? Oidc { get; init; }
+
     /// <summary>Extra log providers (tests capture the logs to check that no secret or prompt is written).</summary>
     public IReadOnlyList<ILoggerProvider> LoggerProviders { get; init; } = [];
 

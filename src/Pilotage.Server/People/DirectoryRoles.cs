@@ -2,12 +2,10 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Server.Identity;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.People;
-
-/// <summary>A person's role as the audit trail records a change made by the directory mapping.</summary>
-public sealed record DirectoryRoleChange(string Email, string Role, string Source, string? Group, string? Rule, string Reason, string Via);
 
 /// <summary>
 /// Applies the operator's group → role mapping (<see cref="DirectoryRoleMap"/>) to people. Every path that changes
@@ -24,28 +22,14 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
 
     /// <summary>Why <paramref name="user"/> has the role they have, from their current groups.</summary>
     public RoleDecision Explain(UserRow user) =>
-        map.Decide(AssignedOf(user), user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name));
+        map.Decide(DirectoryRoleRule.AssignedOf(user), user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name));
 
     /// <summary>
     /// Sets <paramref name="user"/>'s role in force from <paramref name="groups"/> (their groups after the change) and
     /// audits the change when their rights change. <paramref name="via"/> names the path (api, scim, token…).
     /// </summary>
-    public RoleDecision Apply(CommandContext command, UserRow user, IEnumerable<string> groups, string via)
-    {
-        var assigned = AssignedOf(user);
-        var decision = map.Decide(assigned, groups);
-        var now = decision.Role.ToName();
-        if (string.Equals(user.Role, now, StringComparison.Ordinal)) return decision;
-        var before = new DirectoryRoleChange(user.Email, user.Role, user.AssignedRole is null || user.AssignedRole == user.Role ? "assigned" : "directory", null, null, $"{user.Role} before the change", via);
-        // The admin's choice is kept apart from the role in force, so leaving every mapped group restores it.
-        user.AssignedRole ??= assigned.ToName();
-        user.Role = now;
-        var after = new DirectoryRoleChange(user.Email, now, decision.Source == RoleSource.DirectoryGroup ? "directory" : "assigned",
-            decision.Rule?.Group, decision.Rule?.ToString(), decision.Reason, via);
-        command.Audit("user.role_from_directory", $"user:{user.Email}",
-            JsonSerializer.Serialize(before, PeopleJsonContext.Default.DirectoryRoleChange), JsonSerializer.Serialize(after, PeopleJsonContext.Default.DirectoryRoleChange));
-        return decision;
-    }
+    public RoleDecision Apply(CommandContext command, UserRow user, IEnumerable<string> groups, string via) =>
+        DirectoryRoleRule.Apply(map, command, user, groups, via);
 
     /// <summary>
     /// The one entry point for groups a directory reports for a person (an OIDC token's groups claim): the person is
@@ -64,7 +48,7 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
             {
                 user = new UserRow { Email = normalised, Role = Role.Member.ToName(), AssignedRole = Role.Member.ToName(), CreatedAt = command.Now };
                 command.Db.Users.Add(user);
-                command.Audit("user.created", $"user:{normalised}", null, JsonSerializer.Serialize(new DirectoryRoleChange(normalised, user.Role, "assigned", null, null, $"first seen through {source}", source), PeopleJsonContext.Default.DirectoryRoleChange));
+                command.Audit("user.created", $"user:{normalised}", null, DirectoryRoleRule.Json(new DirectoryRoleChange(normalised, user.Role, "assigned", null, null, $"first seen through {source}", source)));
             }
             await SetGroupsAsync(command, user, names, ct);
             return Apply(command, user, names, source);
@@ -110,10 +94,6 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
         if (changed > 0) logger.LogWarning("The directory role mapping changed the role of {Count} people at start-up (audited as user.role_from_directory)", changed);
     }
 
-    /// <summary>The role an admin gave: the stored choice, or the role itself for people the mapping never changed.</summary>
-    private static Role AssignedOf(UserRow user) =>
-        Roles.TryParse(user.AssignedRole ?? user.Role, out var role) ? role : Role.Member;
-
     /// <summary>
     /// Ends everything a deactivated person still holds that the policy snapshot does not cover: their dashboard
     /// sessions are deleted in the deactivating command (the snapshot, rebuilt after the commit, refuses their keys).
@@ -124,6 +104,5 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
 
 /// <summary>People's own audit payloads.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(DirectoryRoleChange))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class PeopleJsonContext : JsonSerializerContext;

@@ -56,6 +56,9 @@ public sealed class PolicySnapshot
 
     public long Version { get; }
     public FrozenDictionary<string, KeyGrant> Keys { get; }
+
+    /// <summary>Every person by e-mail (or, for a person known only by a token's subject, that subject): access tokens name people, not keys.</summary>
+    public FrozenDictionary<string, Principal> People { get; init; } = FrozenDictionary<string, Principal>.Empty;
     public FrozenDictionary<string, GatewaySystem> Systems { get; }
 
     public bool HasTraining(long userId, long systemId) => _trained.Contains((userId, systemId));
@@ -132,7 +135,10 @@ public sealed class PolicySnapshot
         var acks = await db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct);
         var trained = acks.Where(a => trainingHashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
             .Select(a => (a.UserId, a.SystemId)).ToFrozenSet();
-        return new PolicySnapshot(version, grants.ToFrozenDictionary(StringComparer.Ordinal), systems.ToFrozenDictionary(StringComparer.Ordinal), trained, bootstrap);
+        return new PolicySnapshot(version, grants.ToFrozenDictionary(StringComparer.Ordinal), systems.ToFrozenDictionary(StringComparer.Ordinal), trained, bootstrap)
+        {
+            People = principals.Values.ToFrozenDictionary(p => p.Email, StringComparer.Ordinal),
+        };
     }
 }
 

@@ -8,15 +8,25 @@ using Pilotage.Server.Policy;
 namespace Pilotage.Server.Dashboard.Pages;
 
 /// <summary>Signs in with an API key, checked exactly as the API checks it; failures are counted per address.</summary>
-public sealed class SignInModel(PolicyCache policy, TimeProvider time, SignInThrottle throttle) : PageModel
+public sealed class SignInModel(PolicyCache policy, TimeProvider time, SignInThrottle throttle, ProviderSignIn provider) : PageModel
 {
     public string? Problem { get; private set; }
+
+    /// <summary>Whether the organisation's identity provider is offered (keys stay for break-glass admins).</summary>
+    public bool ProviderEnabled => provider.Enabled;
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
-    public void OnGet()
+    public void OnGet(string? problem)
     {
+        // Why the identity provider's sign-in failed, by code (the server log has the details).
+        Problem = problem switch
+        {
+            "deactivated" => "Your account is deactivated in Pilotage; ask an admin.",
+            "provider" => "The identity provider did not sign you in. Try again, or ask an admin.",
+            _ => null,
+        };
     }
 
     public async Task<IActionResult> OnPostAsync(string? token)

@@ -9,6 +9,13 @@ public sealed class SignOutModel : PageModel
 {
     public async Task<IActionResult> OnPostAsync()
     {
+        if (DashboardProviderSignIn.IsProviderSession(User) && HttpContext.RequestServices.GetRequiredService<ProviderSignIn>().Enabled)
+        {
+            // At the provider first (it reads the id token from the session), then here; the provider sends the browser back to sign-in.
+            await HttpContext.SignOutAsync(DashboardProviderSignIn.Scheme, new AuthenticationProperties { RedirectUri = DashboardSetup.SignInPath });
+            await HttpContext.SignOutAsync(DashboardSetup.Scheme);
+            return new EmptyResult();
+        }
         await HttpContext.SignOutAsync(DashboardSetup.Scheme);
         return LocalRedirect(DashboardSetup.SignInPath);
     }

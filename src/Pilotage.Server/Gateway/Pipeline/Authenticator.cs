@@ -1,15 +1,32 @@
 using Microsoft.Extensions.Primitives;
+using Pilotage.Server.Identity;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// The first stage: the caller's Pilotage key, from <c>Authorization: Bearer</c> (OpenAI clients) or
-/// <c>x-api-key</c> (Anthropic clients), checked against the policy snapshot. Nothing else is read yet.
+/// <c>x-api-key</c> (Anthropic clients), checked against the policy snapshot; or an access token from the
+/// organisation's identity provider (a JWT), checked by <see cref="AccessTokens"/>. Nothing else is read yet.
 /// </summary>
 internal static class Authenticator
 {
     public const string AnthropicKeyHeader = "x-api-key";
+
+    /// <summary>
+    /// A key or, when the server accepts them, an access token. A token's person may be new to the snapshot the
+    /// request started with, so the snapshot to decide on is returned with the grant.
+    /// </summary>
+    public static async ValueTask<(Step<KeyGrant> Key, PolicySnapshot Snapshot)> AuthenticateAsync(HttpRequest request, PolicyCache policy, AccessTokens tokens, DateTimeOffset now)
+    {
+        var snapshot = policy.Current;
+        var token = TokenOf(request);
+        if (!tokens.Enabled || !AccessTokens.LooksLikeJwt(token)) return (Authenticate(request, snapshot, now), snapshot);
+        var check = await tokens.CheckAsync(token!, request.HttpContext.RequestAborted);
+        return check.Grant is { } grant
+            ? (grant, policy.Current)
+            : (Refusal.Rejected(check.Status, check.Code, check.Message), snapshot);
+    }
 
     public static Step<KeyGrant> Authenticate(HttpRequest request, PolicySnapshot snapshot, DateTimeOffset now)
     {

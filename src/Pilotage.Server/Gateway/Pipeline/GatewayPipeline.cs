@@ -2,6 +2,7 @@ using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway.Protocols;
+using Pilotage.Server.Identity;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway.Pipeline;
@@ -14,6 +15,7 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// </summary>
 internal sealed class GatewayPipeline(
     PolicyCache policy,
+    AccessTokens tokens,
     TimeProvider time,
     GatewayMetrics metrics,
     RequestIntake intake,
@@ -52,8 +54,7 @@ internal sealed class GatewayPipeline(
     private async Task RunAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
     {
         // One snapshot for the whole request: the key, the system and its policy are read from the same version.
-        var snapshot = policy.Current;
-        var key = Authenticator.Authenticate(http.Request, snapshot, arrival.At);
+        var (key, snapshot) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, arrival.At);
         if (key.Refusal is { } unauthenticated)
         {
             metrics.Refused(unauthenticated.Error.Code, null);

@@ -1,20 +1,20 @@
 using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Identity;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway.Protocols;
 
 /// <summary><c>GET /v1/models</c>: the systems the caller's key may use now, by name, in the OpenAI list shape.</summary>
-internal sealed class ModelsEndpoint(PolicyCache policy, TimeProvider time, GatewayMetrics metrics, ILogger<ModelsEndpoint> logger)
+internal sealed class ModelsEndpoint(PolicyCache policy, AccessTokens tokens, TimeProvider time, GatewayMetrics metrics, ILogger<ModelsEndpoint> logger)
 {
     public async Task ListAsync(HttpContext http)
     {
         try
         {
-            var snapshot = policy.Current;
             var now = time.GetUtcNow();
-            var key = Authenticator.Authenticate(http.Request, snapshot, now);
+            var (key, snapshot) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, now);
             if (key.Refusal is { } refusal)
             {
                 metrics.Refused(refusal.Error.Code, null);

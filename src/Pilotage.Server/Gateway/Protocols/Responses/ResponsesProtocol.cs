@@ -63,9 +63,9 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
     private static ResponsesContext Context(ClientRequest request) => request.Context as ResponsesContext ?? new ResponsesContext([], null);
 
     /// <summary><c>GET /v1/responses/{id}</c>: a stored response, rendered again from its evidence record.</summary>
-    public async Task GetAsync(HttpContext http, string id, PolicyCache policy)
+    public async Task GetAsync(HttpContext http, string id, PolicyCache policy, Identity.AccessTokens tokens)
     {
-        var key = Authenticator.Authenticate(http.Request, policy.Current, time.GetUtcNow());
+        var (key, _) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, time.GetUtcNow());
         if (key.Refusal is { } refusal)
         {
             await OpenAiErrors.WriteAsync(http, refusal.Error, null, "none");

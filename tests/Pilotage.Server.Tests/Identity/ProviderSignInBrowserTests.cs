@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.Playwright;
+using Pilotage.Server.Identity;
+using Pilotage.Testing;
+
+namespace Pilotage.Server.Tests.Identity;
+
+/// <summary>
+/// Dashboard sign-in through the real OpenID provider in headless Chromium: the provider's login and consent, back
+/// on the dashboard as that person; signing out ends the session here and at the provider.
+/// </summary>
+public sealed class ProviderSignInBrowserTests
+{
+    [OidcBrowserFact]
+    public async Task A_person_signs_in_at_the_provider_lands_on_the_dashboard_as_themselves_and_signs_out_everywhere()
+    {
+        var port = OidcProvider.FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        await using var provider = await OidcProvider.StartAsync([url + "/dashboard/signin-oidc"], [url + "/dashboard/signout-oidc"]);
+        await using var server = await PilotageTestServer.StartAsync(configure: o => o with
+        {
+            Urls = url,
+            Oidc = new OidcOptions
+            {
+                Authority = new Uri(provider.Issuer),
+                ClientId = OidcProvider.ClientId,
+                ClientSecret = OidcProvider.ClientSecret,
+                Scopes = ["openid", "email", "profile", "groups"],
+            },
+        });
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumGate.ExecutablePath, Headless = true, Args = [.. ChromiumGate.Args], Timeout = 60_000 });
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url });
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/dashboard/sign-in?returnUrl=%2Fdashboard%2Fme");
+        await page.ClickAsync("#sign-in-provider");
+        await page.WaitForURLAsync(u => u.StartsWith(provider.Issuer, StringComparison.Ordinal));
+        await page.FillAsync("input[name=login]", "alice");
+        await page.FillAsync("input[name=password]", "any");
+        await page.ClickAsync("button[type=submit]");
+        // The consent page (the first time this client asks for these scopes).
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync(u => u.StartsWith(url + "/dashboard/me", StringComparison.Ordinal));
+        Assert.Contains("alice@example.org", await page.ContentAsync(), StringComparison.Ordinal);
+
+        // The person is known from the sign-in, with the groups the provider gave.
+        var alice = await server.Admin.GetStringAsync("/api/v1/users/alice@example.org");
+        Assert.Contains("support-pilot", alice, StringComparison.Ordinal);
+
+        await page.ClickAsync("form[action='/dashboard/sign-out'] button");
+        await page.WaitForURLAsync(u => u.StartsWith(provider.Issuer, StringComparison.Ordinal));
+        await page.ClickAsync("button[name=logout]");
+        await page.WaitForURLAsync(u => u.StartsWith(url + "/dashboard/sign-in", StringComparison.Ordinal));
+
+        // Signed out here: the dashboard asks for a sign-in again.
+        var response = await page.GotoAsync("/dashboard/me");
+        Assert.StartsWith(url + "/dashboard/sign-in", page.Url, StringComparison.Ordinal);
+        Assert.Equal((int)HttpStatusCode.OK, response!.Status);
+        // And at the provider: signing in again asks for the login, not straight back in.
+        await page.ClickAsync("#sign-in-provider");
+        await page.WaitForURLAsync(u => u.StartsWith(provider.Issuer, StringComparison.Ordinal));
+        Assert.Equal(1, await page.Locator("input[name=login]").CountAsync());
+    }
+}
