@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Npgsql;
+using Pilotage.Server.Replicas;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Gateway.Allowances;
@@ -161,7 +162,11 @@ public sealed class ClusterAllowances(StoreLocation location, TimeProvider time,
         var options = _options;
         logger.LogInformation("Limits: shared by the replicas through the store (slices given back every {Return} s; a lease lasts {Lease} s unrenewed)",
             options.ReturnInterval.TotalSeconds, options.LeaseTime.TotalSeconds);
-        var listening = new AllowanceRecalls(Store, OnRecall, time, logger).ListenAsync(stoppingToken);
+        // Without LISTEN (PILOTAGE_REPLICA_LISTEN=off, e.g. behind a transaction pooler) recalls are not heard:
+        // unused slices still go back within two intervals.
+        var listening = ReplicaOptions.FromEnvironment(Environment.GetEnvironmentVariable).Listen
+            ? new AllowanceRecalls(Store, OnRecall, time, logger).ListenAsync(stoppingToken)
+            : Task.CompletedTask;
         var lastCleanup = time.GetUtcNow();
         try
         {
