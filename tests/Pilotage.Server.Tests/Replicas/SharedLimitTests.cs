@@ -81,16 +81,28 @@ public sealed class SharedLimitTests
 
         var onA = a.ClientFor(key);
         var admittedOnA = 0;
-        for (var i = 0; i < 6; i++) admittedOnA += await SendAsync(onA) == HttpStatusCode.OK ? 1 : 0;
-        Assert.Equal(6, admittedOnA);
-        // A has reported all it spent and still holds an unused slice: the moment to kill it.
+        for (var i = 0; i < 5; i++) admittedOnA += await SendAsync(onA) == HttpStatusCode.OK ? 1 : 0;
+        Assert.Equal(5, admittedOnA);
+        // The moment to kill A: it has reported all it spent and still holds an unused slice (given back after two
+        // idle intervals). On a busy machine that moment can be missed: one more request opens it again.
         var held = 0L;
-        await WaitForAsync(async () =>
+        for (var attempt = 0; held == 0 && attempt < 8; attempt++)
         {
-            var (used, outstanding) = await AllowanceAsync(database.ConnectionString, otherKeys);
-            held = outstanding;
-            return outstanding > 0 && used - outstanding == admittedOnA;
-        }, "replica A to report what it spent while still holding a slice");
+            Assert.Equal(HttpStatusCode.OK, await SendAsync(onA));
+            admittedOnA++;
+            var clock0 = global::System.Diagnostics.Stopwatch.StartNew();
+            while (clock0.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                var (used, outstanding) = await AllowanceAsync(database.ConnectionString, otherKeys);
+                if (outstanding > 0 && used - outstanding == admittedOnA)
+                {
+                    held = outstanding;
+                    break;
+                }
+                await Task.Delay(10);
+            }
+        }
+        Assert.True(held > 0, "replica A never held a slice with all its spending reported");
         await a.KillAsync();
 
         // B gets what is not held at once, and A's unused slice once its lease (1 s) expires: exactly the rest.
@@ -103,7 +115,6 @@ public sealed class SharedLimitTests
             else await Task.Delay(100);
         }
         Assert.Equal(PerMinute, admittedOnA + admittedOnB);
-        Assert.True(held > 0);
         // Nothing more, even after more leases would have expired: nothing was handed out twice.
         await Task.Delay(1500);
         Assert.Equal(HttpStatusCode.TooManyRequests, await SendAsync(onB));
