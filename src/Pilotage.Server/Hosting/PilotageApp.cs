@@ -105,6 +105,8 @@ public static class PilotageApp
         services.AddSingleton<SystemScope>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<PolicyCache>());
         services.AddEvidenceWriter();
+        services.AddSingleton<Gateway.Allowances.ClusterAllowances>();
+        services.AddHostedService(sp => sp.GetRequiredService<Gateway.Allowances.ClusterAllowances>());
         services.AddSingleton<BudgetLedger>();
         services.AddSingleton<KeyRateLimits>();
         services.AddSingleton<UpstreamLimits>();

@@ -101,17 +101,23 @@ public sealed class PolicySnapshot
     /// <param name="restrictOrphans">Serve systems whose owner is deactivated in approval mode (the OrphanedSystems setting).</param>
     public static async Task<PolicySnapshot> LoadAsync(PilotageStore store, long version, CancellationToken ct, bool restrictOrphans = true)
     {
-        await using var db = store.CreateDbContext();
-        var users = await db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct);
+        // The four reads are independent: on PostgreSQL they go out at once on their own connections, so a rebuild
+        // (what a replica does when another one pauses a system) costs one round trip, not four; SQLite shares one connection.
+        var parallel = store.Location.Provider == StoreProvider.PostgreSql;
+        var usersRead = Read(store, parallel, null, db => db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct));
+        var keysRead = Read(store, parallel, usersRead, db => db.ApiKeys.AsNoTracking().ToListAsync(ct));
+        var rowsRead = Read(store, parallel, keysRead, db => db.Systems.AsNoTracking().ToListAsync(ct));
+        var acksRead = Read(store, parallel, rowsRead, db => db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct));
+        var users = await usersRead;
         var principals = users.ToDictionary(u => u.Id, u => new Principal(
             u.Id, u.Email, Roles.TryParse(u.Role, out var role) ? role : Role.Member, u.Active,
             u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToFrozenSet(StringComparer.Ordinal)));
-        var keys = await db.ApiKeys.AsNoTracking().ToListAsync(ct);
+        var keys = await keysRead;
         var grants = keys.Where(k => principals.ContainsKey(k.UserId))
             .ToDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
         var bootstrap = grants.Values.Where(g => ApiKeyToken.BootstrapGeneration(g.Id) > 0).MaxBy(g => ApiKeyToken.BootstrapGeneration(g.Id));
 
-        var rows = await db.Systems.AsNoTracking().ToListAsync(ct);
+        var rows = await rowsRead;
         // Orphaned: the owner's account exists but is deactivated (an owner never registered as a user is not).
         var deactivated = users.Where(u => !u.Active).Select(u => u.Email).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var systems = new Dictionary<string, GatewaySystem>(StringComparer.Ordinal);
@@ -132,13 +138,21 @@ public sealed class PolicySnapshot
             });
             trainingHashes[row.Id] = TrainingHash(spec.Training.Text);
         }
-        var acks = await db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct);
+        var acks = await acksRead;
         var trained = acks.Where(a => trainingHashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
             .Select(a => (a.UserId, a.SystemId)).ToFrozenSet();
         return new PolicySnapshot(version, grants.ToFrozenDictionary(StringComparer.Ordinal), systems.ToFrozenDictionary(StringComparer.Ordinal), trained, bootstrap)
         {
             People = principals.Values.ToFrozenDictionary(p => p.Email, StringComparer.Ordinal),
         };
+    }
+
+    /// <summary>One read on its own context: started now when <paramref name="parallel"/>, else after <paramref name="after"/>.</summary>
+    private static async Task<List<T>> Read<T>(PilotageStore store, bool parallel, Task? after, Func<PilotageDbContext, Task<List<T>>> query)
+    {
+        if (!parallel && after is not null) await after;
+        await using var db = store.CreateDbContext();
+        return await query(db);
     }
 }
 

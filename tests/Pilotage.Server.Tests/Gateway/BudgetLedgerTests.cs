@@ -1,5 +1,8 @@
 using Pilotage.Core.Specs;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Gateway.Allowances;
+using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Tests.Gateway;
 
@@ -37,7 +40,8 @@ public sealed class BudgetLedgerTests
     public void Each_limit_counts_its_own_system_person_day_and_month()
     {
         var clock = new Clock(new DateTimeOffset(2026, 3, 31, 23, 0, 0, TimeSpan.Zero));
-        var ledger = new BudgetLedger(clock);
+        using var sqlite = new ClusterAllowances(new StoreLocation(StoreProvider.Sqlite, "Data Source=budget.db"), clock, NullLogger<ClusterAllowances>.Instance);
+        var ledger = new BudgetLedger(clock, sqlite);
         var daily = Spec("    costPerDay: 1.0");
         var perUserMonthly = Spec("    costPerUserPerMonth: 0.5");
 

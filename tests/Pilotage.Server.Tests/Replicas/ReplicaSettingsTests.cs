@@ -1,3 +1,4 @@
+using Pilotage.Server.Gateway.Allowances;
 using Pilotage.Server.Replicas;
 using Pilotage.Testing;
 
@@ -30,6 +31,26 @@ public sealed class ReplicaSettingsTests
     public void Bad_settings_say_what_is_wrong_and_what_to_give(string? listen, string? seconds, string expected)
     {
         var error = Assert.Throws<ArgumentException>(() => ReplicaOptions.FromEnvironment(Env(listen, seconds)));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Shared_limits_default_to_giving_back_every_half_second_and_ten_second_leases()
+    {
+        var options = AllowanceOptions.FromEnvironment(_ => null);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), options.ReturnInterval);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.LeaseTime);
+        var fast = AllowanceOptions.FromEnvironment(name => name == "PILOTAGE_LIMIT_RETURN_SECONDS" ? "0.2" : "1");
+        Assert.Equal(TimeSpan.FromSeconds(0.2), fast.ReturnInterval);
+        Assert.Equal(TimeSpan.FromSeconds(1), fast.LeaseTime);
+    }
+
+    [Theory]
+    [InlineData("PILOTAGE_LIMIT_RETURN_SECONDS", "2", "PILOTAGE_LIMIT_RETURN_SECONDS is '2'; give a number of seconds between 0.05 and 0.5")]
+    [InlineData("PILOTAGE_LIMIT_LEASE_SECONDS", "soon", "PILOTAGE_LIMIT_LEASE_SECONDS is 'soon'; give a number of seconds between 0.5 and 600")]
+    public void Bad_limit_settings_say_what_is_wrong_and_what_to_give(string name, string value, string expected)
+    {
+        var error = Assert.Throws<ArgumentException>(() => AllowanceOptions.FromEnvironment(n => n == name ? value : null));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 

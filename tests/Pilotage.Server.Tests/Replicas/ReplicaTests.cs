@@ -63,7 +63,7 @@ public sealed class ReplicaTests
         Assert.True(again < TimeSpan.FromSeconds(1), $"after reconnecting, replica B refused {again.TotalMilliseconds:0} ms after the pause (the safety net alone checks every 5 s)");
     }
 
-    private static async Task<string> CreateKeyAsync(ServerProcess server, string user)
+    internal static async Task<string> CreateKeyAsync(ServerProcess server, string user)
     {
         using var key = await server.Admin.PostAsJsonAsync("/api/v1/keys", new { user });
         key.EnsureSuccessStatusCode();
@@ -169,10 +169,10 @@ public sealed class ReplicaTests
 
     private static string Rules(params string[] rules) => "  pauseRules:\n" + string.Join("\n", rules.Select(r => "    - " + r));
 
-    private static StringContent Yaml(string yaml) => new(yaml, Encoding.UTF8, "application/yaml");
+    internal static StringContent Yaml(string yaml) => new(yaml, Encoding.UTF8, "application/yaml");
 
     /// <summary>Through replica A only: people, a member key, the system in pilot. Returns the member's key and its id.</summary>
-    private static async Task<(string Key, string Id)> SetUpPilotAsync(ServerProcess a, FakeUpstream upstream, string mode, string extra)
+    internal static async Task<(string Key, string Id)> SetUpPilotAsync(ServerProcess a, FakeUpstream upstream, string mode, string extra)
     {
         (await a.Admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner" })).EnsureSuccessStatusCode();
         (await a.Admin.PostAsJsonAsync("/api/v1/users", new { email = "rita@example.org", role = "reviewer", groups = new[] { "support-leads" } })).EnsureSuccessStatusCode();
@@ -188,7 +188,7 @@ public sealed class ReplicaTests
     }
 
     /// <summary>Sends chat requests until one answers <paramref name="expected"/>; returns how long that took.</summary>
-    private static async Task<TimeSpan> WaitForStatusAsync(HttpClient client, HttpStatusCode expected, TimeSpan within)
+    internal static async Task<TimeSpan> WaitForStatusAsync(HttpClient client, HttpStatusCode expected, TimeSpan within)
     {
         var clock = Stopwatch.StartNew();
         HttpStatusCode last = 0;
@@ -239,7 +239,7 @@ public sealed class ReplicaTests
         }, $"{count} pause rules in force");
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    internal static async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(15))

@@ -33,8 +33,8 @@ internal sealed class Admission(EvalRunRegistry evalRuns, KeyRateLimits rateLimi
         var decision = ServingPolicy.Decide(system.State, CallerOf(snapshot, user, system, evaluating: subject.Eval is not null), subject.Arrival.At);
         subject = subject with { Scope = decision.Scope };
         if (decision.Refusal is { } refused) return (subject, Refusal.Refused(refused));
-        if (rateLimits.Check(system.State.Spec, subject.Key.Id) is { } limited) return (subject, Refusal.Refused(limited, retryAfter: "60"));
-        if (budget.Check(system.State.Spec, user.Id, user.Email) is { } spent) return (subject, Refusal.Refused(spent));
+        if (await rateLimits.CheckAsync(system.State.Spec, subject.Key.Id) is { } limited) return (subject, Refusal.Refused(limited, retryAfter: "60"));
+        if (await budget.CheckAsync(system.State.Spec, user.Id, user.Email) is { } spent) return (subject, Refusal.Refused(spent));
         // The system's place needs the body's model, so it comes last; the request holds it from here on.
         if (limits.AdmitSystem(places, system.State.Slug) is { } busy) return (subject, Refusal.Refused(busy, retryAfter: "1"));
         return (subject, null);
