@@ -33,6 +33,8 @@ public sealed class ProviderSignInBrowserTests
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumGate.ExecutablePath, Headless = true, Args = [.. ChromiumGate.Args], Timeout = 60_000 });
         var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = url });
         var page = await context.NewPageAsync();
+        // The machine may be busy with the rest of the suite: a provider round trip can take longer than Playwright's 30 s default.
+        page.SetDefaultTimeout(90_000);
 
         await page.GotoAsync("/dashboard/sign-in?returnUrl=%2Fdashboard%2Fme");
         await page.ClickAsync("#sign-in-provider");
@@ -40,7 +42,9 @@ public sealed class ProviderSignInBrowserTests
         await page.FillAsync("input[name=login]", "alice");
         await page.FillAsync("input[name=password]", "any");
         await page.ClickAsync("button[type=submit]");
-        // The consent page (the first time this client asks for these scopes).
+        // The consent page (the first time this client asks for these scopes). Its button has the login page's selector,
+        // so wait for the login form to go first: under load a second click could land on the login page again.
+        await page.Locator("input[name=login]").WaitForAsync(new() { State = WaitForSelectorState.Detached });
         await page.ClickAsync("button[type=submit]");
         await page.WaitForURLAsync(u => u.StartsWith(url + "/dashboard/me", StringComparison.Ordinal));
         Assert.Contains("alice@example.org", await page.ContentAsync(), StringComparison.Ordinal);
