@@ -79,7 +79,7 @@ public sealed class DashboardRoutingTests(DashboardFixture fixture) : IClassFixt
     [InlineData("/v1/no-such-endpoint")]
     [InlineData("/metrics/nope")]
     [InlineData("/openapi/nope.json")]
-    [InlineData("/scim/v2/Users")]
+    [InlineData("/scim/v2/NoSuchResource")]
     public async Task Other_machine_paths_never_get_the_html_page(string path)
     {
         var response = await fixture.Server.Anonymous.GetAsync(path);
