@@ -12,7 +12,9 @@ using Pilotage.Testing;
 // to the first words (p50, p99) and the Pilotage process's memory per open stream.
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
-//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0]
+// --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
+// are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
 // server's own, to show what they refuse. The model speaks HTTP/2 over TLS; Pilotage reaches it by HTTP/2.
 var streams = Arg("--streams", 2000);
@@ -21,6 +23,7 @@ var firstMs = Arg("--first-ms", 500);
 var chunkMs = Arg("--chunk-ms", 250);
 var rounds = Arg("--rounds", 2);
 var bounds = Arg("--bounds", "fit");
+var ramp = TimeSpan.FromSeconds(Arg("--ramp-seconds", 0.0));
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -30,7 +33,7 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams at once, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
 Directory.CreateDirectory(folder);
@@ -58,10 +61,10 @@ try
 
     for (var round = 1; round <= rounds; round++)
     {
-        var straight = await direct.RunAsync(streams);
+        var straight = await direct.RunAsync(streams, ramp);
         Report($"round {round} straight to the model", straight, null);
         using var sampler = new Memory(pilotage.ProcessId);
-        var proxied = await through.RunAsync(streams);
+        var proxied = await through.RunAsync(streams, ramp);
         Report($"round {round} through Pilotage", proxied, (idle, sampler.PeakMb));
         Compare(straight, proxied);
     }

@@ -32,14 +32,22 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
         await Task.WhenAll(Enumerable.Range(0, streams).Select(i => OneAsync(i, WarmUpBody)));
     }
 
-    public async Task<StreamResult[]> RunAsync(int streams)
+    /// <summary>
+    /// Every stream, all started at once (<paramref name="ramp"/> zero) or evenly over <paramref name="ramp"/>: with a
+    /// ramp as long as an answer, the last stream opens before the first ends, so all are open together then.
+    /// </summary>
+    public async Task<StreamResult[]> RunAsync(int streams, TimeSpan ramp)
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = Stopwatch.GetTimestamp();
         var tasks = Enumerable.Range(0, streams).Select(async i =>
         {
             await gate.Task;
+            var due = ramp * i / streams - Stopwatch.GetElapsedTime(started);
+            if (due > TimeSpan.Zero) await Task.Delay(due);
             return await OneAsync(i, Body);
         }).ToArray();
+        started = Stopwatch.GetTimestamp();
         gate.SetResult();
         return await Task.WhenAll(tasks);
     }
