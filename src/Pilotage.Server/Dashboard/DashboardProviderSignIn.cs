@@ -21,6 +21,13 @@ internal static class DashboardProviderSignIn
     public const string Scheme = "PilotageProvider";
     public const string StartPath = "/dashboard/sign-in/provider";
 
+    /// <summary>
+    /// Where the sign-in lands before the page asked for. The provider is another site, and a navigation that began
+    /// there (the callback and its redirect) does not carry the SameSite=Strict session cookie; this page moves on by
+    /// itself (a meta refresh is a same-site navigation), so the first page is reached signed in.
+    /// </summary>
+    public const string LandingPath = "/dashboard/signed-in";
+
     public static void Add(IServiceCollection services, OidcOptions? oidc)
     {
         services.AddSingleton(new ProviderSignIn(oidc?.ClientId is not null, oidc?.ClientId is null ? null : oidc.Authority.GetLeftPart(UriPartial.Authority)));
@@ -50,6 +57,11 @@ internal static class DashboardProviderSignIn
                 cookie.Path = DashboardSetup.Root;
             }
             o.Events.OnTokenValidated = SignedInAsync;
+            o.Events.OnTicketReceived = context =>
+            {
+                context.ReturnUri = LandingPath + "?to=" + Uri.EscapeDataString(LocalTarget(context.ReturnUri));
+                return Task.CompletedTask;
+            };
             o.Events.OnRemoteFailure = context =>
             {
                 // The provider's refusal (or a stale sign-in) sends the person back to the sign-in page with the reason.
@@ -67,12 +79,24 @@ internal static class DashboardProviderSignIn
         // Only with a provider: without one the address does not exist.
         if (!app.Services.GetRequiredService<ProviderSignIn>().Enabled) return;
         app.MapGet(StartPath, (string? returnUrl) =>
+            Results.Challenge(new AuthenticationProperties { RedirectUri = LocalTarget(returnUrl) }, [Scheme]))
+            .AllowAnonymous().ExcludeFromDescription();
+        app.MapGet(LandingPath, (string? to, HttpContext http) =>
         {
-            var target = !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith(DashboardSetup.Root, StringComparison.Ordinal) && !returnUrl.StartsWith("//", StringComparison.Ordinal)
-                ? returnUrl : DashboardSetup.Root;
-            return Results.Challenge(new AuthenticationProperties { RedirectUri = target }, [Scheme]);
+            var target = System.Net.WebUtility.HtmlEncode(LocalTarget(to));
+            http.Response.Headers.CacheControl = "no-store";
+            return Results.Content(
+                $"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url={target}\"><title>Signed in</title></head>" +
+                $"<body><p>Signed in. <a href=\"{target}\">Continue to the dashboard</a>.</p></body></html>", "text/html; charset=utf-8");
         }).AllowAnonymous().ExcludeFromDescription();
     }
+
+    /// <summary>A dashboard path to go to after sign-in; anything else (another host, a scheme-relative URL) is the dashboard's root.</summary>
+    internal static string LocalTarget(string? path) =>
+        !string.IsNullOrEmpty(path) && path.StartsWith(DashboardSetup.Root, StringComparison.Ordinal)
+            && !path.StartsWith("//", StringComparison.Ordinal) && !path.Contains('\\', StringComparison.Ordinal)
+            && !path.Contains("://", StringComparison.Ordinal)
+            ? path : DashboardSetup.Root;
 
     /// <summary>The id token names the person: they become known (or their groups are brought up to date) and the session is theirs.</summary>
     private static async Task SignedInAsync(TokenValidatedContext context)

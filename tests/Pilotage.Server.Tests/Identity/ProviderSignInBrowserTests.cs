@@ -15,7 +15,9 @@ public sealed class ProviderSignInBrowserTests
     public async Task A_person_signs_in_at_the_provider_lands_on_the_dashboard_as_themselves_and_signs_out_everywhere()
     {
         var port = OidcProvider.FreePort();
-        var url = $"http://127.0.0.1:{port}";
+        // Pilotage on localhost, the provider on 127.0.0.1: two sites, as a real provider is, so the SameSite=Strict
+        // session must survive a sign-in that comes back from another site.
+        var url = $"http://localhost:{port}";
         await using var provider = await OidcProvider.StartAsync([url + "/dashboard/signin-oidc"], [url + "/dashboard/signout-oidc"]);
         await using var server = await PilotageTestServer.StartAsync(configure: o => o with
         {
@@ -66,5 +68,24 @@ public sealed class ProviderSignInBrowserTests
         await page.ClickAsync("#sign-in-provider");
         await page.WaitForURLAsync(u => u.StartsWith(provider.Issuer, StringComparison.Ordinal));
         Assert.Equal(1, await page.Locator("input[name=login]").CountAsync());
+    }
+
+    [OidcFact]
+    public async Task The_page_after_sign_in_only_leads_into_the_dashboard()
+    {
+        await using var provider = await OidcProvider.StartAsync();
+        await using var server = await PilotageTestServer.StartAsync(configure: o => o with
+        {
+            Oidc = new OidcOptions { Authority = new Uri(provider.Issuer), ClientId = OidcProvider.ClientId, ClientSecret = OidcProvider.ClientSecret },
+        });
+
+        // A link someone else made cannot send a person who just signed in to another site or out of the dashboard.
+        foreach (var hostile in new[] { "https://evil.example/", "//evil.example/x", "/dashboard\\evil.example", "/api/v1/keys", "javascript:alert(1)" })
+        {
+            var html = await server.Anonymous.GetStringAsync("/dashboard/signed-in?to=" + Uri.EscapeDataString(hostile));
+            Assert.Contains("content=\"0;url=/dashboard\"", html, StringComparison.Ordinal);
+        }
+        var fine = await server.Anonymous.GetStringAsync("/dashboard/signed-in?to=" + Uri.EscapeDataString("/dashboard/systems/drafts?tab=1&x=\"><b>"));
+        Assert.Contains("url=/dashboard/systems/drafts?tab=1&amp;x=&quot;&gt;&lt;b&gt;\"", fine, StringComparison.Ordinal);
     }
 }
