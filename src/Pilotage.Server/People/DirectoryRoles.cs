@@ -9,9 +9,10 @@ namespace Pilotage.Server.People;
 
 /// <summary>
 /// Applies the operator's group → role mapping (<see cref="DirectoryRoleMap"/>) to people. Every path that changes
-/// someone's groups calls <see cref="Apply"/> inside its command: the API and CLI (<c>users add</c>, <c>groups
-/// add-member</c>…), SCIM, and the sign-in path through <see cref="SyncDirectoryGroupsAsync"/>. A change of rights is
-/// audited as <c>user.role_from_directory</c>, naming the group and the rule.
+/// someone's groups applies it inside its command through <see cref="DirectoryRoleRule"/>: the API and CLI (<c>users
+/// add</c>, <c>groups add-member</c>…), SCIM, and the identity provider's tokens and sign-ins
+/// (<c>Identity/DirectoryPeople</c>). A change of rights is audited as <c>user.role_from_directory</c>, naming the
+/// group and the rule.
 /// </summary>
 public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, ILogger<DirectoryRoles> logger)
 {
@@ -32,7 +33,8 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
         DirectoryRoleRule.Apply(map, command, user, groups, via);
 
     /// <summary>
-    /// The one entry point for groups a directory reports for a person (an OIDC token's groups claim): the person is
+    /// Groups a directory reports for a person, as one command (tokens and sign-ins take the cached path of
+    /// <c>Identity/DirectoryPeople</c>, which writes only when the groups change): the person is
     /// created as a member if Pilotage does not know them yet, their groups become exactly <paramref name="groups"/>
     /// (names or ids, translated through <c>Pilotage:Identity:GroupIds</c>; unknown ones created), and the mapping
     /// decides their role. Nothing is written when nothing changes. Returns the person's role decision.
