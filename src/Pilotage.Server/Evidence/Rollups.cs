@@ -57,6 +57,9 @@ public sealed class RollupDelta
         if (row.UserId != 0 && row.Outcome is not "refused" && key.Kind == "ai") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
     }
 
+    /// <summary>A person who used the system on a day (adoption), for evidence recorded without <see cref="AddInteraction"/>.</summary>
+    public void AddActiveUser(string system, int day, long user) => _active.Add((system, day, user));
+
     public IReadOnlyDictionary<RollupKey, EvidenceTotals> Totals => _totals;
     public IReadOnlyDictionary<(RollupKey Key, int Bucket), long> Latency => _latency;
     public IReadOnlyCollection<(string System, int Day, long User)> ActiveUsers => _active;
