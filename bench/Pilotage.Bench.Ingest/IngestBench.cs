@@ -292,6 +292,9 @@ internal static class IngestBench
             await using (var db = server.Store.CreateDbContext())
             {
                 var pending = await db.ReviewItems.CountAsync(i => i.System == server.System.Slug && i.State == "pending");
+                // The kept count (enqueued per batch by the evidence writer, reopened by the trigger) must equal the scan.
+                var kept = await db.ReviewBacklog.Where(b => b.System == server.System.Slug).Select(b => b.Pending).FirstOrDefaultAsync();
+                if (kept != pending) throw new InvalidOperationException($"review_backlog says {kept} pending, the queue holds {pending}");
                 await MetricsAsync(label, server, options.MetricRuns, $"{options.Interactions:N0} interactions with {pending:N0} pending queue items (probe)");
             }
         }

@@ -76,6 +76,26 @@ public sealed class EvidenceCliTests(ServerFixture server) : IDisposable
     }
 
     [Fact]
+    public async Task Import_records_the_good_rows_prints_each_refused_one_and_exits_1_and_atomic_imports_nothing()
+    {
+        await ApplyAsync("import-partial-cli");
+        var csv = _home.File("mixed.csv");
+        await File.WriteAllTextAsync(csv, "timestamp,prompt,answer\n2026-03-02T09:14:00Z,Where is my parcel?,On its way.\n2026-03-02T09:15:00Z,=1+1,Two.\n");
+
+        var atomic = await Cli.RunAsync("import", "import-partial-cli", csv, "--atomic");
+        Assert.Equal(1, atomic.ExitCode);
+        Assert.Contains("mixed.csv: row 3, prompt: starts with '='", atomic.Out, StringComparison.Ordinal);
+        Assert.Contains("nothing was imported", atomic.ErrorLine(), StringComparison.Ordinal);
+
+        var import = await Cli.RunAsync("import", "import-partial-cli", csv);
+        Assert.Equal(1, import.ExitCode);
+        var lines = LifecycleCliTests.Lines(import.Out);
+        Assert.Contains(lines, l => l.StartsWith("mixed.csv: row 3, prompt: starts with '='", StringComparison.Ordinal));
+        Assert.Contains("import-partial-cli: imported 1, already present 0, refused 1", lines);
+        Assert.Contains("1 row of mixed.csv refused", import.ErrorLine(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Import_of_a_bad_file_prints_each_row_error_and_imports_nothing()
     {
         var csv = _home.File("bad.csv");

@@ -33,10 +33,23 @@ public sealed record EvidenceRecord(
     DateTimeOffset Timestamp,
     string? User);
 
-/// <summary>The result of reading an evidence file: its rows when every one is valid, else every error.</summary>
+/// <summary>
+/// The result of reading an evidence file: its valid rows and every error. <see cref="EvidenceCsv.Read"/>
+/// returns rows only when every one is valid; <see cref="EvidenceCsv.ReadRows"/> returns the valid rows
+/// of a file whose other rows are refused (<see cref="Rejected"/>).
+/// </summary>
 public sealed record EvidenceFile(IReadOnlyList<EvidenceRecord> Records, IReadOnlyList<ImportError> Errors, long Bytes, string Sha256)
 {
     public bool IsValid => Errors.Count == 0;
+
+    /// <summary>Data rows refused, each with at least one error (a row with three errors counts once).</summary>
+    public int Rejected { get; init; }
+
+    /// <summary>
+    /// The file as a whole cannot be read — too large, an empty or broken header, no rows — so none of its
+    /// rows can be imported, whatever their own state.
+    /// </summary>
+    public bool Unreadable { get; init; }
 }
 
 /// <summary>
@@ -50,6 +63,13 @@ public static partial class EvidenceCsv
 
     /// <summary>At most this many errors are listed; one more entry says how many were left out.</summary>
     public const int MaxErrorsListed = 1000;
+
+    /// <summary>
+    /// The longest value a field may hold, in characters: far above a real prompt or answer (a long
+    /// conversation with its documents), low enough that one runaway cell — a missing closing quote
+    /// swallowing the rest of a file — is refused on its row instead of stored as one interaction.
+    /// </summary>
+    public const int MaxFieldChars = 1024 * 1024;
 
     public const string Prompt = "prompt";
     public const string Answer = "answer";
@@ -85,28 +105,43 @@ public static partial class EvidenceCsv
     /// <param name="now">When given, timestamps more than a day after it are errors (a swapped day and month, a wrong year).</param>
     public static EvidenceFile Read(ReadOnlySpan<byte> content, DateTimeOffset? now = null)
     {
+        var file = ReadRows(content, now);
+        return file.IsValid ? file : file with { Records = [] };
+    }
+
+    /// <summary>
+    /// Reads an evidence file row by row: the valid rows, and every refused row's errors (invalid UTF-8 in it,
+    /// broken quoting, the wrong number of fields, a bad value). Problems of the file as a whole — its size, its
+    /// header, no rows at all — make it <see cref="EvidenceFile.Unreadable"/> with no rows.
+    /// </summary>
+    public static EvidenceFile ReadRows(ReadOnlySpan<byte> content, DateTimeOffset? now = null)
+    {
         var sha = Convert.ToHexStringLower(SHA256.HashData(content));
         if (content.Length > MaxFileBytes) return Fail(content.Length, sha, new ImportError(0, null, TooLarge(content.Length)));
         if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) content = content[3..];
-        if (Decode(content) is not { } text)
-        {
-            var valid = ValidPrefix(content);
-            var line = content[..valid].Count((byte)'\n') + 1;
-            var column = valid - (content[..valid].LastIndexOf((byte)'\n') + 1) + 1;
-            return Fail(content.Length, sha, new ImportError(line, null,
-                $"the file is not valid UTF-8 (byte {column} of line {line}); save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"));
-        }
+        var (text, invalid) = Decode(content);
         var errors = new ErrorList();
         var records = new List<EvidenceRecord>();
         var (csv, problems) = CsvReader.Read(text);
         if (csv.Count == 0 || csv.All(r => IsBlank(r.Fields)))
         {
             errors.Add(new ImportError(1, null, $"the file is empty; the first line must name the columns, e.g. {string.Join(",", Columns)}"));
-            return new EvidenceFile([], errors.ToList(), content.Length, sha);
+            return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
         }
 
         var header = csv[0];
         var columns = ReadHeader(header, errors);
+        var nextInvalid = 0;
+        if (InvalidIn(invalid, ref nextInvalid, header.Line, csv.Count > 1 ? csv[1].Line - 1 : int.MaxValue) is { } headerBytes)
+        {
+            errors.Add(NotUtf8(headerBytes));
+        }
+        foreach (var problem in problems)
+        {
+            if (problem.Record == 0) errors.Add(new ImportError(problem.Line, null, problem.Message));
+        }
+        // Without a header that names the columns, no row can be read.
+        if (errors.Count > 0) return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
         foreach (var problem in problems)
         {
             errors.Add(new ImportError(problem.Line, NameAt(columns, problem.Field), problem.Message));
@@ -117,10 +152,17 @@ public static partial class EvidenceCsv
         for (var r = 1; r < csv.Count; r++)
         {
             var record = csv[r];
-            if (IsBlank(record.Fields)) continue;
+            var lastLine = r + 1 < csv.Count ? csv[r + 1].Line - 1 : int.MaxValue;
+            var bytes = InvalidIn(invalid, ref nextInvalid, record.Line, lastLine);
+            if (bytes is null && IsBlank(record.Fields)) continue;
             dataRows++;
             // A quoting problem is reported once, not again as the wrong number of fields it causes.
             if (malformed.Contains(r)) continue;
+            if (bytes is { } at)
+            {
+                errors.Add(NotUtf8(at));
+                continue;
+            }
             if (record.Fields.Count != header.Fields.Count)
             {
                 errors.Add(new ImportError(record.Line, null,
@@ -132,8 +174,19 @@ public static partial class EvidenceCsv
         if (dataRows == 0 && errors.Count == 0)
         {
             errors.Add(new ImportError(1, null, "the file has a header but no rows"));
+            return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
         }
-        return new EvidenceFile(errors.Count == 0 ? records : [], errors.ToList(), content.Length, sha);
+        return new EvidenceFile(records, errors.ToList(), content.Length, sha) { Rejected = dataRows - records.Count };
+    }
+
+    private static ImportError NotUtf8((int Line, int Byte) at) =>
+        new(at.Line, null, $"the row is not valid UTF-8 (byte {at.Byte} of line {at.Line}); save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')");
+
+    /// <summary>The first invalid byte on lines <paramref name="first"/>…<paramref name="last"/>; rows come in order, so the search resumes at <paramref name="next"/>.</summary>
+    private static (int Line, int Byte)? InvalidIn(List<(int Line, int Byte)> invalid, ref int next, int first, int last)
+    {
+        while (next < invalid.Count && invalid[next].Line < first) next++;
+        return next < invalid.Count && invalid[next].Line <= last ? invalid[next] : null;
     }
 
     /// <summary>
@@ -152,39 +205,40 @@ public static partial class EvidenceCsv
         return IdPrefix + Convert.ToHexStringLower(hash)[..32];
     }
 
-    private static EvidenceFile Fail(long bytes, string sha, ImportError error) => new([], [error], bytes, sha);
+    private static EvidenceFile Fail(long bytes, string sha, ImportError error) => new([], [error], bytes, sha) { Unreadable = true };
 
-    private static string? Decode(ReadOnlySpan<byte> content)
+    /// <summary>
+    /// The text, and where it is not UTF-8: each invalid sequence becomes U+FFFD in the text and is listed with
+    /// its line and byte on that line (1-based; lines end as <see cref="CsvReader"/> ends them), so the rows
+    /// holding one are refused and the others still read.
+    /// </summary>
+    private static (string Text, List<(int Line, int Byte)> Invalid) Decode(ReadOnlySpan<byte> content)
     {
-        try
+        var invalid = new List<(int Line, int Byte)>();
+        if (Utf8.IsValid(content)) return (Encoding.UTF8.GetString(content), invalid);
+        var text = new StringBuilder(content.Length);
+        var line = 1;
+        var lineStart = 0;
+        Span<char> chars = stackalloc char[2];
+        for (var i = 0; i < content.Length;)
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(content);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>How many leading bytes are valid UTF-8.</summary>
-    private static int ValidPrefix(ReadOnlySpan<byte> content)
-    {
-        var buffer = ArrayPool<char>.Shared.Rent(4096);
-        try
-        {
-            var read = 0;
-            while (read < content.Length)
+            if (Rune.DecodeFromUtf8(content[i..], out var rune, out var consumed) != OperationStatus.Done)
             {
-                var status = Utf8.ToUtf16(content[read..], buffer, out var bytesRead, out _, replaceInvalidSequences: false, isFinalBlock: true);
-                read += bytesRead;
-                if (status != OperationStatus.DestinationTooSmall) break;
+                invalid.Add((line, i - lineStart + 1));
+                text.Append('\uFFFD');
+                i += Math.Max(consumed, 1);
+                continue;
             }
-            return read;
+            var b = content[i];
+            if (b == (byte)'\n' || (b == (byte)'\r' && (i + 1 >= content.Length || content[i + 1] != (byte)'\n')))
+            {
+                line++;
+                lineStart = i + 1;
+            }
+            text.Append(chars[..rune.EncodeToUtf16(chars)]);
+            i += consumed;
         }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(buffer);
-        }
+        return (text.ToString(), invalid);
     }
 
     private static bool IsBlank(IReadOnlyList<string> fields) => fields.All(string.IsNullOrWhiteSpace);
@@ -244,6 +298,24 @@ public static partial class EvidenceCsv
         var row = record.Line;
         string? Value(string column) => columns.TryGetValue(column, out var index) ? record.Fields[index] : null;
         void Error(string column, string message) => errors.Add(new ImportError(row, column, message));
+
+        foreach (var (name, index) in columns)
+        {
+            var length = record.Fields[index].Length;
+            if (length > MaxFieldChars)
+            {
+                Error(name, string.Create(CultureInfo.InvariantCulture,
+                    $"the value is {length:N0} characters long; a field holds at most {MaxFieldChars:N0} (check for a quote that is never closed)"));
+            }
+        }
+        if (errors.Count != before) return null;
+        foreach (var name in (ReadOnlySpan<string>)[Prompt, Answer, FinalText, User])
+        {
+            if (Value(name) is { } text && FormulaStart(text) is { } start)
+            {
+                Error(name, $"starts with {start}, which a spreadsheet runs as a formula when the evidence is opened in one (CSV injection); if it is text, start it with an apostrophe (') or a space");
+            }
+        }
 
         var prompt = Value(Prompt);
         if (columns.ContainsKey(Prompt) && string.IsNullOrWhiteSpace(prompt)) Error(Prompt, "the prompt is empty; every row needs the prompt the AI was given");
@@ -332,6 +404,29 @@ public static partial class EvidenceCsv
 
         if (errors.Count != before) return null;
         return new EvidenceRecord(row, prompt!, answer!, outcome, finalText, outcome is null ? null : seconds ?? 0, rating, category, timestamp, user);
+    }
+
+    /// <summary>
+    /// How the value starts if a spreadsheet would run it as a formula (OWASP "CSV injection"): =, +, @, a tab or a
+    /// carriage return, or a minus that does not start a plain number or a dash followed by a space ("- item").
+    /// </summary>
+    private static string? FormulaStart(string value)
+    {
+        if (value.Length == 0) return null;
+        switch (value[0])
+        {
+            case '=' or '+' or '@':
+                return $"'{value[0]}'";
+            case '\t':
+                return "a tab";
+            case '\r':
+                return "a carriage return";
+            case '-' when value.Length > 1 && value[1] != ' '
+                && !double.TryParse(value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _):
+                return "'-'";
+            default:
+                return null;
+        }
     }
 
     private static bool TryParseTimestamp(string value, out DateTimeOffset timestamp) =>

@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Npgsql;
+using NpgsqlTypes;
 using Pilotage.Core.Evidence;
 using Pilotage.Server.Storage;
 
@@ -56,6 +58,9 @@ public sealed class RollupDelta
         // Adoption counts people using the AI: not manual work, not test runs, not refused attempts.
         if (row.UserId != 0 && row.Outcome is not "refused" && key.Kind == "ai") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
     }
+
+    /// <summary>A person who used the system on a day (adoption), for evidence recorded without <see cref="AddInteraction"/>.</summary>
+    public void AddActiveUser(string system, int day, long user) => _active.Add((system, day, user));
 
     public IReadOnlyDictionary<RollupKey, EvidenceTotals> Totals => _totals;
     public IReadOnlyDictionary<(RollupKey Key, int Bucket), long> Latency => _latency;
@@ -210,6 +215,13 @@ internal static class BatchFollowUps
         var delta = new RollupDelta();
         foreach (var row in rows) delta.AddInteraction(row);
         await RollupWriter.ApplyAsync(connection, transaction, delta, statements, ct);
+        if (connection is NpgsqlConnection)
+        {
+            await EnqueueOnPostgresAsync(connection, transaction, rows, statements, ct);
+            return;
+        }
+        // The pending count moves with the items this batch really enqueued (a conflict skips one), once per system.
+        var enqueued = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
             if (ReviewKind(row) is not { } kind) continue;
@@ -218,7 +230,65 @@ internal static class BatchFollowUps
             command.Set(1, "@system", row.System);
             command.Set(2, "@kind", kind);
             command.Set(3, "@at", EvidenceSink.Utc(row.CreatedAt));
+            if (await command.ExecuteAsync(ct) > 0) enqueued[row.System] = enqueued.GetValueOrDefault(row.System) + 1;
+        }
+        foreach (var (system, count) in enqueued)
+        {
+            await using var command = StatementLease.Of(statements, connection, transaction, BacklogSql);
+            command.Set(0, "@system", system);
+            command.Set(1, "@count", count);
             await command.ExecuteAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Adds <c>@count</c> pending items to a system's <c>review_backlog</c> row. Items are counted where they are
+    /// enqueued, per batch, in its transaction; settling, reopening, moving and deleting them is counted by the
+    /// triggers on <c>review_items</c> (Storage/RawSchema.cs).
+    /// </summary>
+    internal const string BacklogSql =
+        "INSERT INTO review_backlog (system, pending) VALUES (@system, @count) ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + excluded.pending";
+
+    // The batch's items in one statement (it may be deferred into the batch's single round trip, where no row
+    // count comes back), and the backlog moved by what it really inserted.
+    private const string EnqueuePostgresSql = """
+        WITH added AS (
+            INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at)
+            SELECT t.id, t.system, t.kind, 'pending', t.at FROM unnest(@ids, @systems, @kinds, @ats) AS t(id, system, kind, at)
+            ON CONFLICT (interaction_id) DO NOTHING
+            RETURNING system)
+        INSERT INTO review_backlog (system, pending) SELECT system, count(*) FROM added GROUP BY system
+        ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + excluded.pending
+        """;
+
+    private static async Task EnqueueOnPostgresAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<InteractionRow> rows, SqlStatements? statements, CancellationToken ct)
+    {
+        var ids = new List<string>();
+        var systems = new List<string>();
+        var kinds = new List<string>();
+        var ats = new List<DateTimeOffset>();
+        foreach (var row in rows)
+        {
+            if (ReviewKind(row) is not { } kind) continue;
+            ids.Add(row.Id);
+            systems.Add(row.System);
+            kinds.Add(kind);
+            ats.Add(EvidenceSink.Utc(row.CreatedAt));
+        }
+        if (ids.Count == 0) return;
+        DbCommand? own = null;
+        var parameters = statements is { Deferring: true }
+            ? statements.AddDeferred(EnqueuePostgresSql).Parameters
+            : (own = SqlStatements.Create(connection, EnqueuePostgresSql)).Parameters;
+        parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = ids.ToArray() });
+        parameters.Add(new NpgsqlParameter("systems", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = systems.ToArray() });
+        parameters.Add(new NpgsqlParameter("kinds", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = kinds.ToArray() });
+        parameters.Add(new NpgsqlParameter("ats", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = ats.ToArray() });
+        if (own is null) return;
+        await using (own)
+        {
+            own.Transaction = transaction;
+            await own.ExecuteNonQueryAsync(ct);
         }
     }
 

@@ -29,20 +29,21 @@ internal sealed class SqliteRawInsert : IDisposable
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
 
-    public SqliteRawInsert(SqliteConnection connection, string table, string columns)
+    /// <param name="skipExisting">A row whose key is already there is left as it is (<c>ON CONFLICT DO NOTHING</c>); <see cref="Step"/> says whether it was added.</param>
+    public SqliteRawInsert(SqliteConnection connection, string table, string columns, bool skipExisting = false)
     {
         _connection = connection;
         var count = columns.Split(", ").Length;
-        var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Range(1, count).Select(i => "?" + i))})";
+        var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Range(1, count).Select(i => "?" + i))}){(skipExisting ? " ON CONFLICT DO NOTHING" : "")}";
         var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out _statement);
         SqliteException.ThrowExceptionForRC(rc, connection.Handle);
     }
 
     /// <summary>The insert of <see cref="EvidenceSink.Columns"/> into <c>interactions</c>.</summary>
-    public static SqliteRawInsert Interactions(SqliteConnection connection) => new(connection, "interactions", EvidenceSink.Columns);
+    public static SqliteRawInsert Interactions(SqliteConnection connection, bool skipExisting = false) => new(connection, "interactions", EvidenceSink.Columns, skipExisting);
 
-    /// <summary>Inserts one interaction, its values in <see cref="EvidenceSink.Columns"/> order.</summary>
-    public void Interaction(InteractionRow row)
+    /// <summary>Inserts one interaction, its values in <see cref="EvidenceSink.Columns"/> order; false when it was already there (<c>skipExisting</c>).</summary>
+    public bool Interaction(InteractionRow row)
     {
         Text(1, row.Id);
         Chars(2, SqliteText.Of(EvidenceSink.Utc(row.CreatedAt), stackalloc char[SqliteText.MaxLength]));
@@ -75,7 +76,7 @@ internal sealed class SqliteRawInsert : IDisposable
         Text(29, row.Category);
         Integer(30, row.EvalRun);
         Text(31, row.EvalCase);
-        Step();
+        return Step();
     }
 
     public void Text(int index, string? value) => Check(value is null ? raw.sqlite3_bind_null(_statement, index) : Bind(index, value));
@@ -86,13 +87,14 @@ internal sealed class SqliteRawInsert : IDisposable
 
     public void Integer(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
 
-    /// <summary>Runs the insert with the values bound, then makes it ready for the next row.</summary>
-    public void Step()
+    /// <summary>Runs the insert with the values bound, then makes it ready for the next row; false when a conflict skipped the row.</summary>
+    public bool Step()
     {
         try
         {
             var rc = raw.sqlite3_step(_statement);
             if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+            return raw.sqlite3_changes(_connection.Handle) > 0;
         }
         finally
         {

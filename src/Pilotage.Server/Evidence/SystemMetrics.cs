@@ -56,22 +56,39 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
             rollups = rollups.Where(r => r.ConfigVersion == version);
             latency = latency.Where(r => r.ConfigVersion == version);
         }
-        var rows = await rollups.ToListAsync(ct);
+        // Summed by the store, one row per kind and one per latency bucket: a period of a year holds thousands of
+        // hourly roll-up rows and tens of thousands of bucket rows, which were read one by one.
+        var sums = await rollups.GroupBy(r => r.Kind).Select(g => new
+        {
+            FirstHour = g.Min(r => r.Hour),
+            LastHour = g.Max(r => r.Hour),
+            Totals = new RollupRow
+            {
+                System = slug, Phase = "", Kind = g.Key,
+                Requests = g.Sum(r => r.Requests), Served = g.Sum(r => r.Served), Refused = g.Sum(r => r.Refused), Failed = g.Sum(r => r.Failed),
+                Held = g.Sum(r => r.Held), Shadowed = g.Sum(r => r.Shadowed), Blocked = g.Sum(r => r.Blocked), Redacted = g.Sum(r => r.Redacted),
+                TokensIn = g.Sum(r => r.TokensIn), TokensOut = g.Sum(r => r.TokensOut), CostNanos = g.Sum(r => r.CostNanos), LatencyMsSum = g.Sum(r => r.LatencyMsSum),
+                Reviewed = g.Sum(r => r.Reviewed), Accepted = g.Sum(r => r.Accepted), Edited = g.Sum(r => r.Edited), Rejected = g.Sum(r => r.Rejected),
+                Escalated = g.Sum(r => r.Escalated), OutOfScope = g.Sum(r => r.OutOfScope), ReviewSeconds = g.Sum(r => r.ReviewSeconds), ReworkSum = g.Sum(r => r.ReworkSum),
+                ReworkSeconds = g.Sum(r => r.ReworkSeconds), FeedbackCount = g.Sum(r => r.FeedbackCount), FeedbackSum = g.Sum(r => r.FeedbackSum),
+                TaskCount = g.Sum(r => r.TaskCount), TaskMinutes = g.Sum(r => r.TaskMinutes),
+            },
+        }).ToListAsync(ct);
         var ai = new EvidenceTotals();
         var manual = new EvidenceTotals();
         var eval = new EvidenceTotals();
         long firstHour = long.MaxValue, lastHour = long.MinValue;
-        foreach (var row in rows)
+        foreach (var sum in sums)
         {
-            (row.Kind switch { "manual" => manual, "eval" => eval, _ => ai }).Add(RollupWriter.ToTotals(row));
-            if (row.Kind == "ai")
+            (sum.Totals.Kind switch { "manual" => manual, "eval" => eval, _ => ai }).Add(RollupWriter.ToTotals(sum.Totals));
+            if (sum.Totals.Kind == "ai")
             {
-                firstHour = Math.Min(firstHour, row.Hour);
-                lastHour = Math.Max(lastHour, row.Hour);
+                firstHour = sum.FirstHour;
+                lastHour = sum.LastHour;
             }
         }
         var buckets = new long[LatencyHistogram.Bounds.Count];
-        foreach (var bucket in await latency.Where(r => r.Kind == "ai").Select(r => new { r.Bucket, r.Count }).ToListAsync(ct))
+        foreach (var bucket in await latency.Where(r => r.Kind == "ai").GroupBy(r => r.Bucket).Select(g => new { Bucket = g.Key, Count = g.Sum(r => r.Count) }).ToListAsync(ct))
         {
             if (bucket.Bucket >= 0 && bucket.Bucket < buckets.Length) buckets[bucket.Bucket] += bucket.Count;
         }

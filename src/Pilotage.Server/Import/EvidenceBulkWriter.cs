@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 using Pilotage.Server.Evidence;
@@ -8,31 +9,58 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Import;
 
 /// <summary>
-/// Writes imported rows on the caller's open transaction in bulk: on PostgreSQL one binary COPY per table,
-/// on SQLite one prepared insert per table stepped for every row (bound through SQLite's own API). Rows
-/// are written as EF Core would write them, so they read back the same.
+/// Writes imported rows on the caller's open transaction in bulk, skipping those already recorded: on
+/// PostgreSQL one lookup of the slice's keys, then one binary COPY per table; on SQLite one prepared insert
+/// per table stepped for every row (bound through SQLite's own API), the interactions' insert skipping a
+/// row already there, so no lookup is needed. Rows are written as EF Core would write them, so they read back the same.
 /// </summary>
 internal static class EvidenceBulkWriter
 {
     private const string ReviewColumns = "interaction_id, system, outcome, final_text, reason, tags, escalated_to, reviewer, seconds, rework, rework_seconds, reviewed_at, source";
     private const string FeedbackColumns = "interaction_id, user_id, system, rating, comment, at";
 
-    public static async Task WriteAsync(PilotageDbContext db, IReadOnlyList<InteractionRow> interactions, IReadOnlyList<ReviewRow> reviews, IReadOnlyList<FeedbackRow> feedback, CancellationToken ct)
+    // By the whole primary key (id, created_at): each key is one index probe in the partition of its month.
+    private const string ExistingSql =
+        "SELECT i.id FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) JOIN interactions i ON i.id = u.id AND i.created_at = u.at";
+
+    /// <summary>Writes the rows not recorded yet and returns them.</summary>
+    public static async Task<List<ImportRow>> WriteAsync(PilotageDbContext db, IReadOnlyList<ImportRow> rows, CancellationToken ct)
     {
-        if (db.Database.CurrentTransaction is null) throw new InvalidOperationException("a bulk import must run inside a transaction");
+        var transaction = db.Database.CurrentTransaction?.GetDbTransaction() ?? throw new InvalidOperationException("a bulk import must run inside a transaction");
         switch (db.Database.GetDbConnection())
         {
             case NpgsqlConnection postgres:
-                await PostgresEvidenceSink.CopyAsync(postgres, interactions, ct);
-                await CopyReviewsAsync(postgres, reviews, ct);
-                await CopyFeedbackAsync(postgres, feedback, ct);
-                break;
+                var fresh = await NewOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, ct);
+                await PostgresEvidenceSink.CopyAsync(postgres, fresh.ConvertAll(r => r.Interaction), ct);
+                await CopyReviewsAsync(postgres, fresh.Where(r => r.Review is not null).Select(r => r.Review!), ct);
+                await CopyFeedbackAsync(postgres, fresh.Where(r => r.Feedback is not null).Select(r => r.Feedback!), ct);
+                return fresh;
             case SqliteConnection sqlite:
-                InsertAll(sqlite, interactions, reviews, feedback);
-                break;
+                return InsertAll(sqlite, rows);
             default:
                 throw new InvalidOperationException("unknown store");
         }
+    }
+
+    private static async Task<List<ImportRow>> NewOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ImportRow> rows, CancellationToken ct)
+    {
+        var ids = new string[rows.Count];
+        var ats = new DateTimeOffset[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            ids[i] = rows[i].Interaction.Id;
+            ats[i] = EvidenceSink.Utc(rows[i].Interaction.CreatedAt);
+        }
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(ExistingSql, connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = ats, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) existing.Add(reader.GetString(0));
+        }
+        if (existing.Count == 0) return [.. rows];
+        return rows.Where(r => !existing.Contains(r.Interaction.Id)).ToList();
     }
 
     /// <summary>
@@ -41,7 +69,7 @@ internal static class EvidenceBulkWriter
     /// </summary>
     private const int BulkCacheKib = 64 * 1024;
 
-    private static void InsertAll(SqliteConnection connection, IReadOnlyList<InteractionRow> interactions, IReadOnlyList<ReviewRow> reviews, IReadOnlyList<FeedbackRow> feedback)
+    private static List<ImportRow> InsertAll(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
     {
         long cache;
         using (var pragma = connection.CreateCommand())
@@ -53,7 +81,7 @@ internal static class EvidenceBulkWriter
         }
         try
         {
-            InsertRows(connection, interactions, reviews, feedback);
+            return InsertRows(connection, rows);
         }
         finally
         {
@@ -66,17 +94,22 @@ internal static class EvidenceBulkWriter
         }
     }
 
-    private static void InsertRows(SqliteConnection connection, IReadOnlyList<InteractionRow> interactions, IReadOnlyList<ReviewRow> reviews, IReadOnlyList<FeedbackRow> feedback)
+    private static List<ImportRow> InsertRows(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
     {
         Span<char> time = stackalloc char[SqliteText.MaxLength];
-        using (var insert = SqliteRawInsert.Interactions(connection))
+        var fresh = new List<ImportRow>(rows.Count);
+        using (var insert = SqliteRawInsert.Interactions(connection, skipExisting: true))
         {
-            foreach (var row in interactions) insert.Interaction(row);
+            foreach (var row in rows)
+            {
+                if (insert.Interaction(row.Interaction)) fresh.Add(row);
+            }
         }
         using (var insert = new SqliteRawInsert(connection, "reviews", ReviewColumns))
         {
-            foreach (var r in reviews)
+            foreach (var row in fresh)
             {
+                if (row.Review is not { } r) continue;
                 insert.Text(1, r.InteractionId);
                 insert.Text(2, r.System);
                 insert.Text(3, r.Outcome);
@@ -95,8 +128,9 @@ internal static class EvidenceBulkWriter
         }
         using (var insert = new SqliteRawInsert(connection, "feedback", FeedbackColumns))
         {
-            foreach (var f in feedback)
+            foreach (var row in fresh)
             {
+                if (row.Feedback is not { } f) continue;
                 insert.Text(1, f.InteractionId);
                 insert.Integer(2, f.UserId);
                 insert.Text(3, f.System);
@@ -106,11 +140,11 @@ internal static class EvidenceBulkWriter
                 insert.Step();
             }
         }
+        return fresh;
     }
 
-    private static async Task CopyReviewsAsync(NpgsqlConnection connection, IReadOnlyList<ReviewRow> reviews, CancellationToken ct)
+    private static async Task CopyReviewsAsync(NpgsqlConnection connection, IEnumerable<ReviewRow> reviews, CancellationToken ct)
     {
-        if (reviews.Count == 0) return;
         await using var copy = await connection.BeginBinaryImportAsync($"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var r in reviews)
         {
@@ -133,9 +167,8 @@ internal static class EvidenceBulkWriter
         await copy.CompleteAsync(ct);
     }
 
-    private static async Task CopyFeedbackAsync(NpgsqlConnection connection, IReadOnlyList<FeedbackRow> feedback, CancellationToken ct)
+    private static async Task CopyFeedbackAsync(NpgsqlConnection connection, IEnumerable<FeedbackRow> feedback, CancellationToken ct)
     {
-        if (feedback.Count == 0) return;
         await using var copy = await connection.BeginBinaryImportAsync($"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var f in feedback)
         {

@@ -1,8 +1,8 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
+using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Import;
 using Pilotage.Core.Specs;
@@ -11,145 +11,169 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Import;
 
+/// <summary>One imported row ready to write: its interaction, and its review and feedback when it has them.</summary>
+internal sealed record ImportRow(InteractionRow Interaction, ReviewRow? Review, FeedbackRow? Feedback, EvidenceTotals? ReviewTotals);
+
+/// <summary>Rows of one slice of a file, checked and built, and what was refused or repeated among them.</summary>
+internal sealed record ImportBatch(List<ImportRow> Rows, int Repeated);
+
 /// <summary>
-/// Records validated import rows on the caller's transaction: an interaction per row (plus its
-/// review and feedback when the row has them) and the roll-ups of exactly the rows that were new.
+/// Turns validated import rows into evidence: <see cref="Prepare"/> checks them against the data boundary and
+/// builds their rows (ids, hashes, rework) without the database; <see cref="WriteAsync"/> records on the
+/// caller's transaction the rows not recorded yet, with the roll-ups of exactly those rows.
 /// </summary>
-internal static class EvidenceImporter
+internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? boundary)
 {
     public const string Mode = "import";
 
     /// <summary>Ids and e-mails looked up per query (one array parameter each).</summary>
-    private const int QueryChunk = 5000;
+    private const int QueryChunk = 10_000;
 
-    public static async Task<(int Imported, int AlreadyPresent)> WriteAsync(PilotageDbContext db, AiSystemRow system, IReadOnlyList<EvidenceRecord> records, CancellationToken ct)
+    private readonly bool _keepContent = SpecCanonicalJson.Deserialize(system.SpecJson).Evidence.Content != ContentRetention.Hashes;
+    private readonly string _phase = system.Phase.ToLowerInvariant();
+    // The same row twice in a file is one interaction, like the same row in two imports (ids of the whole file).
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // E-mail → user id (0: not a Pilotage user), looked up once per import.
+    private readonly Dictionary<string, long> _users = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Rows the data boundary refused, each with its row and column named.</summary>
+    public List<ImportError> Refused { get; } = [];
+
+    public int RefusedRows { get; private set; }
+
+    /// <summary>Checks and builds a slice; runs off the writer's thread (one caller at a time).</summary>
+    public ImportBatch Prepare(ReadOnlySpan<EvidenceRecord> records)
     {
-        var spec = SpecCanonicalJson.Deserialize(system.SpecJson);
-        var keepContent = spec.Evidence.Content != ContentRetention.Hashes;
-        var phase = system.Phase.ToLowerInvariant();
-
-        // The same row twice in one file is one interaction, like the same row in two imports.
-        var rows = new List<(string Id, EvidenceRecord Record)>(records.Count);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var record in records)
+        var rows = new List<ImportRow>(records.Length);
+        var repeated = 0;
+        foreach (var given in records)
         {
+            var record = given;
+            if (boundary is not null)
+            {
+                if (EvidenceFileBoundary.Check(record, boundary, Refused) is not { } kept)
+                {
+                    RefusedRows++;
+                    continue;
+                }
+                record = kept;
+            }
             var id = EvidenceCsv.InteractionId(system.Slug, record);
-            if (seen.Add(id)) rows.Add((id, record));
+            if (!_seen.Add(id))
+            {
+                repeated++;
+                continue;
+            }
+            rows.Add(Build(id, record));
         }
+        return new ImportBatch(rows, repeated);
+    }
 
-        var existing = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var chunk in rows.Select(r => r.Id).Chunk(QueryChunk))
+    private ImportRow Build(string id, EvidenceRecord record)
+    {
+        var interaction = new InteractionRow
         {
-            existing.UnionWith(await db.Interactions.AsNoTracking().Where(i => chunk.Contains(i.Id)).Select(i => i.Id).ToListAsync(ct));
+            Id = id,
+            CreatedAt = record.Timestamp.ToUniversalTime(),
+            System = system.Slug,
+            Phase = _phase,
+            Stage = system.Stage,
+            ConfigVersion = system.ConfigVersion,
+            UserEmail = record.User ?? "",
+            KeyId = "",
+            Groups = "[]",
+            Endpoint = "chat",
+            Mode = Mode,
+            Outcome = "served",
+            RequestHash = Sha256(record.Prompt),
+            ResponseHash = Sha256(record.Answer),
+            RequestContent = _keepContent ? record.Prompt : null,
+            ResponseContent = _keepContent ? record.Answer : null,
+            Category = record.Category,
+        };
+        ReviewRow? review = null;
+        EvidenceTotals? reviewTotals = null;
+        if (record.Outcome is { } outcome)
+        {
+            var seconds = record.ReviewSeconds ?? 0;
+            var rework = outcome == ReviewOutcome.Edited ? Pilotage.Core.Evidence.Rework.Between(record.Answer, record.FinalText ?? "") : (double?)null;
+            review = new ReviewRow
+            {
+                InteractionId = id,
+                System = system.Slug,
+                Outcome = outcome.ToString().ToLowerInvariant(),
+                FinalText = record.FinalText,
+                Reviewer = record.User ?? Mode,
+                Seconds = seconds,
+                Rework = rework,
+                ReviewedAt = interaction.CreatedAt,
+                Source = Mode,
+            };
+            reviewTotals = EvidenceTotals.ForReview(outcome, seconds, rework, 0, outOfScope: false);
         }
+        var feedback = record.Rating is { } rating
+            ? new FeedbackRow { InteractionId = id, System = system.Slug, Rating = rating, At = interaction.CreatedAt }
+            : null;
+        return new ImportRow(interaction, review, feedback, reviewTotals);
+    }
 
-        var users = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-        foreach (var chunk in records.Select(r => r.User).OfType<string>().Distinct(StringComparer.Ordinal).Chunk(QueryChunk))
+    /// <summary>Records the rows of <paramref name="batch"/> not recorded yet, with their roll-ups, on the open transaction.</summary>
+    public async Task<(int Imported, int AlreadyPresent)> WriteAsync(PilotageDbContext db, ImportBatch batch, SqlStatements statements, CancellationToken ct)
+    {
+        var unknown = batch.Rows.Select(r => r.Interaction.UserEmail).Where(e => e.Length > 0 && !_users.ContainsKey(e)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        foreach (var chunk in unknown.Chunk(QueryChunk))
         {
+            foreach (var email in chunk) _users[email] = 0;
             foreach (var user in await db.Users.AsNoTracking().Where(u => chunk.Contains(u.Email)).Select(u => new { u.Email, u.Id }).ToListAsync(ct))
             {
-                users[user.Email] = user.Id;
+                _users[user.Email] = user.Id;
             }
         }
-
-        var delta = new RollupDelta();
-        var active = new HashSet<(int Day, long User)>();
-        var interactions = new List<InteractionRow>(rows.Count);
-        var reviews = new List<ReviewRow>();
-        var feedbacks = new List<FeedbackRow>();
-        var imported = 0;
-        foreach (var (id, record) in rows)
+        foreach (var row in batch.Rows)
         {
-            if (existing.Contains(id)) continue;
-            var userId = record.User is { } email ? users.GetValueOrDefault(email) : 0;
-            var interaction = new InteractionRow
-            {
-                Id = id,
-                CreatedAt = record.Timestamp.ToUniversalTime(),
-                System = system.Slug,
-                Phase = phase,
-                Stage = system.Stage,
-                ConfigVersion = system.ConfigVersion,
-                UserId = userId,
-                UserEmail = record.User ?? "",
-                KeyId = "",
-                Groups = "[]",
-                Endpoint = "chat",
-                Mode = Mode,
-                Outcome = "served",
-                RequestHash = Sha256(record.Prompt),
-                ResponseHash = Sha256(record.Answer),
-                RequestContent = keepContent ? record.Prompt : null,
-                ResponseContent = keepContent ? record.Answer : null,
-                Category = record.Category,
-            };
-            interactions.Add(interaction);
+            var userId = row.Interaction.UserEmail.Length > 0 ? _users[row.Interaction.UserEmail] : 0;
+            row.Interaction.UserId = userId;
+            if (row.Feedback is { } feedback) feedback.UserId = userId;
+        }
+
+        // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
+        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, ct);
+
+        // The roll-ups of exactly the rows recorded now, in memory, written once for the slice.
+        var delta = new RollupDelta();
+        foreach (var row in fresh)
+        {
+            var interaction = row.Interaction;
             // Not RollupDelta.AddInteraction: that would put every imported row in the latency
             // histogram at 0 ms and drag latency_p50/p95 of the real gateway traffic towards zero.
             var key = RollupKey.Of(interaction);
             delta.Add(key, EvidenceTotals.ForInteraction(interaction.Outcome, null, false, 0, 0, 0m, 0));
-            if (userId != 0) active.Add((RollupKey.DayOf(interaction.CreatedAt), userId));
-
-            if (record.Outcome is { } outcome)
-            {
-                var seconds = record.ReviewSeconds ?? 0;
-                var rework = outcome == ReviewOutcome.Edited ? Pilotage.Core.Evidence.Rework.Between(record.Answer, record.FinalText ?? "") : (double?)null;
-                var review = new ReviewRow
-                {
-                    InteractionId = id,
-                    System = system.Slug,
-                    Outcome = outcome.ToString().ToLowerInvariant(),
-                    FinalText = record.FinalText,
-                    Reviewer = record.User ?? Mode,
-                    Seconds = seconds,
-                    Rework = rework,
-                    ReviewedAt = interaction.CreatedAt,
-                    Source = Mode,
-                };
-                reviews.Add(review);
-                delta.Add(key, EvidenceTotals.ForReview(outcome, seconds, rework, 0, outOfScope: false));
-            }
-            if (record.Rating is { } rating)
-            {
-                var feedback = new FeedbackRow { InteractionId = id, UserId = userId, System = system.Slug, Rating = rating, At = interaction.CreatedAt };
-                feedbacks.Add(feedback);
-                delta.Add(key, EvidenceTotals.ForFeedback(rating));
-            }
-            imported++;
+            if (interaction.UserId != 0) delta.AddActiveUser(system.Slug, RollupKey.DayOf(interaction.CreatedAt), interaction.UserId);
+            if (row.ReviewTotals is { } review) delta.Add(key, review);
+            if (row.Feedback is { } feedback) delta.Add(key, EvidenceTotals.ForFeedback(feedback.Rating));
         }
-        // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
-        await EvidenceBulkWriter.WriteAsync(db, interactions, reviews, feedbacks, ct);
-
-        var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
-            ?? throw new InvalidOperationException("an import must run inside a control-plane command's transaction");
-        await RollupWriter.ApplyAsync(connection, transaction, delta, ct);
-        await WriteActiveUsersAsync(connection, transaction, system.Slug, active, ct);
-        return (imported, records.Count - imported);
+            ?? throw new InvalidOperationException("an import must run inside a transaction");
+        await RollupWriter.ApplyAsync(db.Database.GetDbConnection(), transaction, delta, statements, ct);
+        return (fresh.Count, batch.Rows.Count - fresh.Count + batch.Repeated);
     }
 
-    /// <summary>Who used the system on which day (adoption), as the gateway's roll-ups record it.</summary>
-    private static async Task WriteActiveUsersAsync(DbConnection connection, DbTransaction transaction, string system, HashSet<(int Day, long User)> active, CancellationToken ct)
+    private static string Sha256(string text)
     {
-        foreach (var (day, user) in active)
+        // Hashed from a stack or pooled buffer: no byte array per value.
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        var rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
+        try
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO active_users (system, day, user_id) VALUES (@system, @day, @user) ON CONFLICT (system, day, user_id) DO NOTHING";
-            Parameter(command, "@system", system);
-            Parameter(command, "@day", day);
-            Parameter(command, "@user", user);
-            await command.ExecuteNonQueryAsync(ct);
+            Span<byte> buffer = rented ?? stackalloc byte[4096];
+            var length = Encoding.UTF8.GetBytes(text, buffer);
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(buffer[..length], hash);
+            return Convert.ToHexStringLower(hash);
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
-
-    private static void Parameter(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
-
-    private static string Sha256(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }

@@ -10,14 +10,18 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Import;
 
-/// <summary>What an import did: rows in the file, rows newly recorded, rows already recorded by an earlier import.</summary>
-public sealed record ImportResponse(string System, int Rows, int Imported, int AlreadyPresent, string FileSha256);
+/// <summary>
+/// What an import did: data rows in the file, rows newly recorded, rows already recorded (by an earlier import, or
+/// earlier in the same file), rows refused, and why each refused row was (at most 1000 entries, in file order).
+/// </summary>
+public sealed record ImportResponse(string System, int Rows, int Imported, int AlreadyPresent, int Rejected, IReadOnlyList<ImportError> Errors, string FileSha256);
 
 /// <summary>
-/// <c>POST /api/v1/systems/{slug}/import</c>: evidence gathered outside the gateway, as CSV
-/// (docs/import.md). The whole file is validated first — every error with its row and column, nothing
-/// written unless every row is valid — then recorded in one transaction with its roll-ups and audit
-/// entry. Row ids are derived from the rows, so importing the same file again changes nothing.
+/// <c>POST /api/v1/systems/{slug}/import</c>: evidence gathered outside the gateway, as CSV (docs/import.md).
+/// Every row is checked — its encoding, shape, values and the data boundary — and a refused row is named with
+/// its line, column and reason while the good rows are recorded, in slices of one transaction each with their
+/// roll-ups, and one audit entry. <c>?atomic=true</c> records nothing unless every row is good. Row ids are derived
+/// from the rows, so importing a file again (after fixing its refused rows) records only what is not there yet.
 /// </summary>
 public static class ImportEndpoints
 {
@@ -31,10 +35,10 @@ public static class ImportEndpoints
             // No Accepts("text/csv") metadata: routing would then answer 415 without a word to a curl
             // --data-binary (form content type); the handler reads any body and explains what it refuses.
             .WithTags("Evidence")
-            .WithSummary("Import evidence from a CSV file sent as the body, Content-Type text/csv (prompt, answer, outcome, final_text, review_seconds, rating, category, timestamp, user); all or nothing, idempotent");
+            .WithSummary("Import evidence from a CSV file sent as the body, Content-Type text/csv (prompt, answer, outcome, final_text, review_seconds, rating, category, timestamp, user); good rows are recorded and every refused row is named (?atomic=true: all or nothing); idempotent");
     }
 
-    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, PilotageStore store, ControlPlane control, TimeProvider time, CancellationToken ct)
+    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, PilotageStore store, ControlPlane control, TimeProvider time, CancellationToken ct, bool atomic = false)
     {
         var actor = Actor.From(http.User);
         // Who may import is settled before the body is read: a refusal does not wait for 25 MB.
@@ -43,55 +47,63 @@ public static class ImportEndpoints
             EnsureOwner(await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct), slug, actor);
         }
         var (buffer, length) = await ReadBodyAsync(http, ct);
-        var file = EvidenceCsv.Read(buffer.AsSpan(0, length), time.GetUtcNow());
-        if (!file.IsValid)
-        {
-            var count = file.Errors.Count;
-            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Invalid import file",
-                $"{count} problem(s) found; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
-                new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
-        }
-        // Valid as a whole, the file is written in slices, each its own transaction, outside the
-        // control-plane lock: a 25 MB import must not hold up a pause (SQLite has one writer at a time).
-        // A failure part-way leaves a prefix imported; importing the same file again completes it,
-        // because row ids are deterministic.
+        var file = EvidenceCsv.ReadRows(buffer.AsSpan(0, length), time.GetUtcNow());
+        if (file.Unreadable || (atomic && !file.IsValid)) throw Refused("Invalid import file", $"{file.Errors.Count} problem(s) found", file.Errors);
+        // The file is written in slices, each its own transaction, outside the control-plane lock: a 25 MB
+        // import must not hold up a pause (SQLite has one writer at a time). A failure part-way leaves whole
+        // slices imported; importing the same file again completes it, because row ids are deterministic.
         AiSystemRow? system;
         await using (var db = store.CreateDbContext())
         {
             system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
         }
         EnsureOwner(system, slug, actor);
-        // The evidence store never holds what the boundary forbids: blocked rows refuse the file, the rest is stored redacted.
-        file = EvidenceFileBoundary.Apply(file, Evidence.EvidenceBoundary.PolicyOf(system));
-        if (!file.IsValid)
+        // The evidence store never holds what the boundary forbids: a blocked row is refused, the rest is stored redacted.
+        var policy = Evidence.EvidenceBoundary.PolicyOf(system);
+        if (atomic)
         {
-            var count = file.Errors.Count;
-            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Data boundary",
-                $"{count} row value(s) hold data the data boundary of '{slug}' blocks; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
-                new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
+            // All or nothing: every row passes the boundary before the first is written.
+            file = EvidenceFileBoundary.Apply(file, policy);
+            if (!file.IsValid)
+            {
+                throw Refused("Data boundary", $"{file.Errors.Count} row value(s) hold data the data boundary of '{slug}' blocks", file.Errors);
+            }
         }
-        var imported = 0;
-        var alreadyPresent = 0;
-        foreach (var slice in file.Records.Chunk(SliceRows))
+        var importer = new EvidenceImporter(system!, atomic || policy.IsEmpty ? null : policy);
+        var (imported, alreadyPresent) = file.Records.Count == 0 ? (0, 0) : await ImportPipeline.RunAsync(store, importer, file.Records, ct);
+        var rejected = file.Rejected + importer.RefusedRows;
+        var errors = Merge(file.Errors, importer.Refused);
+        if (imported + alreadyPresent == 0)
         {
-            await using var db = store.CreateDbContext();
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            var (added, present) = await EvidenceImporter.WriteAsync(db, system!, slice, ct);
-            await transaction.CommitAsync(ct);
-            imported += added;
-            alreadyPresent += present;
+            var title = file.Rejected == 0 ? "Data boundary" : "Invalid import file";
+            throw Refused(title, $"all {rejected} row(s) were refused", errors);
         }
-        var response = new ImportResponse(slug, file.Records.Count, imported, alreadyPresent, file.Sha256);
+        var response = new ImportResponse(slug, imported + alreadyPresent + rejected, imported, alreadyPresent, rejected, errors, file.Sha256);
         await control.ExecuteAsync(actor.Email, command =>
         {
-            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response, ImportApiJsonContext.Default.ImportResponse));
+            // The counts, not the refused rows' messages: the answer has those, the audit trail says what happened.
+            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response with { Errors = [] }, ImportApiJsonContext.Default.ImportResponse));
             return Task.FromResult(true);
         }, ct);
         return response;
     }
 
-    /// <summary>Rows per transaction: short enough that other writers wait well under a second.</summary>
-    private const int SliceRows = 10_000;
+    private static CommandRefusedException Refused(string title, string lead, IReadOnlyList<ImportError> errors) =>
+        new(StatusCodes.Status422UnprocessableEntity, title,
+            $"{lead}; nothing was imported. {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}",
+            new Dictionary<string, object?> { ["errors"] = errors.ToList() });
+
+    /// <summary>The reader's errors and the boundary's, in file order, at most <see cref="EvidenceCsv.MaxErrorsListed"/> and a last entry for the rest.</summary>
+    private static List<ImportError> Merge(IReadOnlyList<ImportError> read, List<ImportError> boundary)
+    {
+        if (boundary.Count == 0) return [.. read];
+        // The reader's own "… and N more" entry (row 0, no column) goes last.
+        var located = read.Where(e => e.Row != 0).Concat(boundary).OrderBy(e => e.Row).ToList();
+        var more = read.Where(e => e.Row == 0).ToList();
+        if (located.Count <= EvidenceCsv.MaxErrorsListed) return [.. located, .. more];
+        var left = located.Count - EvidenceCsv.MaxErrorsListed;
+        return [.. located.Take(EvidenceCsv.MaxErrorsListed), new ImportError(0, null, $"… and {left} more error(s) not listed{(more.Count > 0 ? ", besides those counted above" : "")}; 'rejected' counts every refused row")];
+    }
 
     private static void EnsureOwner(AiSystemRow? system, string slug, Actor actor)
     {

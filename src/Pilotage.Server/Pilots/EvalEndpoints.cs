@@ -117,6 +117,7 @@ public static class EvalEndpoints
         var now = time.GetUtcNow();
         var caseIds = inputs.Select(r => r.CaseId!).ToList();
         var existing = await db.EvalResults.Where(r => r.RunId == id && caseIds.Contains(r.CaseId)).ToDictionaryAsync(r => r.CaseId, ct);
+        var enqueued = 0;
         foreach (var input in inputs)
         {
             if (!existing.TryGetValue(input.CaseId!, out var row))
@@ -136,9 +137,16 @@ public static class EvalEndpoints
                 && await db.Interactions.AnyAsync(i => i.Id == interaction && i.EvalRun == id, ct))
             {
                 db.ReviewItems.Add(new ReviewItemRow { InteractionId = interaction, System = run.System, Kind = "eval", State = "pending", EnqueuedAt = now });
+                enqueued++;
             }
         }
         await db.SaveChangesAsync(ct);
+        // The pending count moves with the items enqueued, in the same transaction (Evidence/Rollups.cs, BatchFollowUps.BacklogSql).
+        if (enqueued > 0)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"INSERT INTO review_backlog (system, pending) VALUES ({run.System}, {(long)enqueued}) ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + excluded.pending", ct);
+        }
         await transaction.CommitAsync(ct);
         return ToView(run, await db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
     }

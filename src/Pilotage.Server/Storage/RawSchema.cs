@@ -9,17 +9,13 @@ namespace Pilotage.Server.Storage;
 /// </summary>
 public static class RawSchema
 {
-    /// <summary>SQLite: the backlog triggers.</summary>
+    /// <summary>SQLite: the backlog triggers (changes of enqueued items; enqueuing is counted per batch).</summary>
     public static void ApplySqlite(MigrationBuilder migration)
     {
-        // A pending item counts once for its system; every change of state or system moves the count with it.
-        migration.Sql("""
-            CREATE TRIGGER review_backlog_insert AFTER INSERT ON review_items WHEN NEW.state = 'pending'
-            BEGIN
-                INSERT INTO review_backlog (system, pending) VALUES (NEW.system, 1)
-                ON CONFLICT (system) DO UPDATE SET pending = pending + 1;
-            END;
-            """);
+        // A pending item counts once for its system. Enqueued items are counted per batch by the code that
+        // enqueues them (Evidence/Rollups.cs, BatchFollowUps), not by a trigger per row: the evidence writer
+        // enqueues most drafts and paid for a trigger on every one. Every later change of state or system, and a
+        // delete, moves the count here.
         migration.Sql("""
             CREATE TRIGGER review_backlog_update_from AFTER UPDATE OF state, system ON review_items WHEN OLD.state = 'pending'
             BEGIN
@@ -41,7 +37,7 @@ public static class RawSchema
             """);
     }
 
-    /// <summary>PostgreSQL: the backlog trigger, and interactions partitioned by month (Evidence/InteractionPartitions.cs).</summary>
+    /// <summary>PostgreSQL: the backlog trigger (changes of enqueued items; enqueuing is counted per batch), and interactions partitioned by month (Evidence/InteractionPartitions.cs).</summary>
     public static void ApplyPostgres(MigrationBuilder migration)
     {
         migration.Sql("""
@@ -55,7 +51,7 @@ public static class RawSchema
                         UPDATE review_backlog SET pending = pending - 1 WHERE system = OLD.system;
                     END IF;
                 END IF;
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                IF TG_OP = 'UPDATE' THEN
                     IF NEW.state = 'pending' THEN
                         INSERT INTO review_backlog (system, pending) VALUES (NEW.system, 1)
                         ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + 1;
@@ -65,7 +61,7 @@ public static class RawSchema
             END $$;
             """);
         migration.Sql("""
-            CREATE TRIGGER review_backlog AFTER INSERT OR DELETE OR UPDATE OF state, system ON review_items
+            CREATE TRIGGER review_backlog AFTER DELETE OR UPDATE OF state, system ON review_items
             FOR EACH ROW EXECUTE FUNCTION pilotage_review_backlog();
             """);
 

@@ -276,8 +276,9 @@ public sealed class ReviewItemRow
 }
 
 /// <summary>
-/// How many queue items of a system are pending, kept by triggers on <c>review_items</c> (Storage/RawSchema.cs)
-/// in the transaction that enqueues or settles them, so the metrics read one row instead of counting the queue.
+/// How many queue items of a system are pending, kept in the transaction that enqueues or settles them: enqueued
+/// items per batch by the code that enqueues them (Evidence/Rollups.cs), every later change by triggers on
+/// <c>review_items</c> (Storage/RawSchema.cs), so the metrics read one row instead of counting the queue.
 /// </summary>
 public sealed class ReviewBacklogRow
 {

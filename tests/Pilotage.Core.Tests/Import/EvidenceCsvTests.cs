@@ -208,6 +208,66 @@ public sealed class EvidenceCsvTests
         Assert.Contains("byte 6 of line 3", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Read_by_row_keeps_the_good_rows_and_names_each_refused_one()
+    {
+        var bytes = Encoding.UTF8.GetBytes("prompt,answer,timestamp\np,a,2026-03-01\np,a\n=1+1,a,2026-03-01\np,caf")
+            .Concat(new byte[] { 0xE9 }).Concat(Encoding.UTF8.GetBytes(",2026-03-01\nq,b,2026-03-02\np,a,2026-03-01,x\n")).ToArray();
+        var file = EvidenceCsv.ReadRows(bytes);
+        Assert.False(file.Unreadable);
+        Assert.Equal([2, 6], file.Records.Select(r => r.Row));
+        Assert.Equal(4, file.Rejected);
+        Assert.Equal([(3, null), (4, "prompt"), (5, null), (7, null)], file.Errors.Select(e => (e.Row, e.Column)));
+        Assert.Contains("byte 6 of line 5", file.Errors[2].Message, StringComparison.Ordinal);
+        // Read is all or nothing: the same file gives the errors and no rows.
+        Assert.Empty(EvidenceCsv.Read(bytes).Records);
+    }
+
+    [Theory]
+    [InlineData("=HYPERLINK(\"\"http://evil.example\"\")", "'='")]
+    [InlineData("+cmd|' /C calc'!A0", "'+'")]
+    [InlineData("-2+3+cmd|' /C calc'!A0", "'-'")]
+    [InlineData("@SUM(1+1)", "'@'")]
+    [InlineData("\t=1+1", "a tab")]
+    public void A_cell_a_spreadsheet_would_run_as_a_formula_is_refused_on_its_row(string value, string start)
+    {
+        var error = OneError("prompt,answer,timestamp\n\"" + value + "\",a,2026-03-01\n");
+        Assert.Equal((2, "prompt"), (error.Row, error.Column));
+        Assert.Contains($"starts with {start}, which a spreadsheet runs as a formula", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("- a list item")]
+    [InlineData("-5")]
+    [InlineData("-12.5")]
+    [InlineData("'=1+1")]
+    [InlineData(" =1+1")]
+    public void Text_that_only_looks_like_a_formula_is_kept(string value)
+    {
+        var file = Read("prompt,answer,timestamp\n\"" + value + "\",a,2026-03-01\n");
+        Assert.True(file.IsValid, string.Join("; ", file.Errors));
+    }
+
+    [Fact]
+    public void A_field_over_the_limit_is_refused_on_its_row_and_column()
+    {
+        var file = EvidenceCsv.ReadRows(Encoding.UTF8.GetBytes("prompt,answer,timestamp\np," + new string('a', EvidenceCsv.MaxFieldChars + 1) + ",2026-03-01\nq,b,2026-03-01\n"));
+        var error = Assert.Single(file.Errors);
+        Assert.Equal((2, "answer"), (error.Row, error.Column));
+        Assert.Contains("1,048,577 characters long; a field holds at most 1,048,576", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, Assert.Single(file.Records).Row);
+    }
+
+    [Fact]
+    public void A_header_that_is_not_utf8_makes_the_file_unreadable()
+    {
+        var bytes = new byte[] { (byte)'p', 0xFF }.Concat(Encoding.UTF8.GetBytes("rompt,answer,timestamp\np,a,2026-03-01\n")).ToArray();
+        var file = EvidenceCsv.ReadRows(bytes);
+        Assert.True(file.Unreadable);
+        Assert.Empty(file.Records);
+        Assert.Contains(file.Errors, e => e.Row == 1 && e.Message.Contains("not valid UTF-8 (byte 2 of line 1)", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("review_seconds", "-3", "cannot be negative")]
     [InlineData("review_seconds", "12,5", "not a number of seconds")]

@@ -75,7 +75,9 @@ public sealed class InteractionPartitionTests
             ("int_held", "support-drafts", held.From.AddDays(1)),
             ("int_queued", "other-system", queued.From.AddDays(2)),
             ("int_kept", "other-system", kept.From.AddDays(1)));
-        await SqlAsync(harness, "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES ('int_queued', 'other-system', 'draft', 'pending', now())");
+        // Enqueued by hand, so counted by hand too (the evidence writer counts what it enqueues per batch).
+        await SqlAsync(harness, "INSERT INTO review_items (interaction_id, system, kind, state, enqueued_at) VALUES ('int_queued', 'other-system', 'draft', 'pending', now()); "
+            + "INSERT INTO review_backlog (system, pending) VALUES ('other-system', 1) ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + 1");
         await SqlAsync(harness, "UPDATE ai_systems SET legal_hold_at = now(), legal_hold_by = 'auditor@example.org', legal_hold_reason = 'matter 7' WHERE slug = 'support-drafts'");
         await MaintainAsync(harness, 0); // the months of these rows get their partitions
 

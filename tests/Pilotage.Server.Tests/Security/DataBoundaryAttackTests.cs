@@ -113,7 +113,8 @@ public sealed class DataBoundaryAttackTests
     {
         await using var h = await GatewayHarness.StartAsync(mode: "full", extra: Blocking);
         var csv = "prompt,answer,timestamp\nplease refund,done,2026-03-01\ncharge 4111\u00a01111\u00a01111\u00a01111,ok,2026-03-02\n";
-        var refused = await h.Owner.PostAsync($"/api/v1/systems/{GatewayHarness.System}/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        // All or nothing: the blocked row refuses the file.
+        var refused = await h.Owner.PostAsync($"/api/v1/systems/{GatewayHarness.System}/import?atomic=true", new StringContent(csv, Encoding.UTF8, "text/csv"));
         var text = await refused.Content.ReadAsStringAsync();
         Assert.True(refused.StatusCode == HttpStatusCode.UnprocessableEntity, text);
         Assert.Contains("row 3, prompt", text, StringComparison.Ordinal);
@@ -121,11 +122,20 @@ public sealed class DataBoundaryAttackTests
         Assert.DoesNotContain("1111", text, StringComparison.Ordinal);
         Assert.Equal(0, await h.InteractionCountAsync());
 
+        // By default the blocked row alone is refused, named without its value, and the other row is recorded.
+        var partial = await h.Owner.PostAsync($"/api/v1/systems/{GatewayHarness.System}/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        var partialText = await partial.Content.ReadAsStringAsync();
+        Assert.True(partial.StatusCode == HttpStatusCode.OK, partialText);
+        Assert.Contains("\"rejected\":1", partialText, StringComparison.Ordinal);
+        Assert.Contains("credit_card", partialText, StringComparison.Ordinal);
+        Assert.DoesNotContain("1111", partialText, StringComparison.Ordinal);
+        Assert.Equal(1, await h.InteractionCountAsync());
+
         var redacted = await h.Owner.PostAsync($"/api/v1/systems/{GatewayHarness.System}/import",
             new StringContent("prompt,answer,timestamp\nwrite to dana\uff20example.org,sent,2026-03-01\n", Encoding.UTF8, "text/csv"));
         Assert.Equal(HttpStatusCode.OK, redacted.StatusCode);
         await using var db = h.Server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
-        var row = await db.Interactions.AsNoTracking().SingleAsync();
+        var row = await db.Interactions.AsNoTracking().SingleAsync(i => i.RequestContent != "please refund");
         Assert.Equal("write to [REDACTED:email]", row.RequestContent);
     }
 
