@@ -106,7 +106,7 @@ internal sealed class NormalizedText
     public static NormalizedText Of(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.AsSpan().ContainsAnyExceptInRange('\0', '\u007f'))
+        if (!System.Text.Ascii.IsValid(text))
         {
             return Build(text);
         }
@@ -117,7 +117,7 @@ internal sealed class NormalizedText
     /// <summary>True when a run of two separators touches a digit: only then can the second pass fold anything.</summary>
     private static bool HasRunToFold(ReadOnlySpan<char> span)
     {
-        var i = span.IndexOfAnyInRange('0', '9');
+        var i = AsciiDigits.IndexOf(span);
         while (i >= 0)
         {
             // A digit with two separators right after it, or right before it, starts or ends a run to fold.
@@ -126,7 +126,7 @@ internal sealed class NormalizedText
             {
                 return true;
             }
-            var next = span[(i + 1)..].IndexOfAnyInRange('0', '9');
+            var next = AsciiDigits.IndexOf(span[(i + 1)..]);
             i = next < 0 ? -1 : i + 1 + next;
         }
         return false;
