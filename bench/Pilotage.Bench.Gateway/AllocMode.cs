@@ -40,12 +40,13 @@ internal static class AllocMode
                 if (sampler is not null) sampler.Enabled = true;
                 var bytes = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var collections = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
                 await SendAsync(clients[t.Name], t, o.Prompt, o.Requests, o.Concurrency);
                 await DrainAsync(pilotage);
                 var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / o.Requests;
                 var perRequest = (GC.GetTotalAllocatedBytes(precise: true) - bytes) / (double)o.Requests;
                 results[t.Name].Add((perRequest, cpuUs));
-                Console.Error.WriteLine(Invariant($"  round {round + 1} {t.Name,-16} {perRequest,9:0} B/req {cpuUs,7:0.0} CPU µs/req"));
+                Console.Error.WriteLine(Invariant($"  round {round + 1} {t.Name,-16} {perRequest,9:0} B/req {cpuUs,7:0.0} CPU µs/req  GCs gen0/1/2 {GC.CollectionCount(0) - collections.Item1}/{GC.CollectionCount(1) - collections.Item2}/{GC.CollectionCount(2) - collections.Item3}"));
                 if (sampler is not null)
                 {
                     sampler.Enabled = false;

@@ -25,6 +25,8 @@ internal sealed class AllocationSampler : EventListener
         if (!Enabled || e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.PayloadNames is null) return;
         var type = e.PayloadNames.IndexOf("TypeName") is var t and >= 0 ? e.Payload![t] as string ?? "?" : "?";
         var amount = e.PayloadNames.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(e.Payload![a], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+        // Kind 1 is the large object heap (85 KB and more): each such allocation counts towards a gen 2 collection.
+        if (e.PayloadNames.IndexOf("AllocationKind") is var k and >= 0 && Convert.ToInt32(e.Payload![k], System.Globalization.CultureInfo.InvariantCulture) == 1) type += " (LOH)";
         _bytesByType.AddOrUpdate(type, amount, (_, sum) => sum + amount);
     }
 

@@ -52,10 +52,17 @@ public sealed class AnswerBoundary
     public byte[] Filter(byte[] answer, out ScrubResult result, BoundaryBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(answer);
+        // A timed custom pattern would be charged twice when the walk follows, so such a policy always walks.
+        if (!Policy.HasTimedPatterns && ReadsClean(answer, budget))
+        {
+            // Nothing the walk below could find: the answer goes out as the model wrote it, with no document built.
+            result = ScrubResult.Clean;
+            return answer;
+        }
         JsonObject? json;
         try
         {
-            json = JsonNode.Parse(answer, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject;
+            json = JsonNode.Parse(answer, documentOptions: new JsonDocumentOptions { MaxDepth = MaxDepth }) as JsonObject;
         }
         catch (JsonException)
         {
@@ -69,6 +76,64 @@ public sealed class AnswerBoundary
         result = Filter(json, budget);
         return result.Redacted ? JsonSerializer.SerializeToUtf8Bytes(json) : answer;
     }
+
+    /// <summary>
+    /// True when <paramref name="answer"/> is one JSON object in which every string and every property name is clean,
+    /// read straight from the bytes: the walk (<see cref="RequestScrubber.Scrub"/>) could then change and report
+    /// nothing. It reads at least what the walk reads (it also reads encoded media, which the walk skips), so it
+    /// is never cleaner than the walk. Anything else answers false and the walk decides: a hit, a detector out of
+    /// budget, a top-level <c>input</c> or <c>prompt</c> (which the walk checks for token ids), bytes that are not
+    /// one JSON object within the depth the walk parses.
+    /// </summary>
+    private bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget)
+    {
+        var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            var structural = false; // the value about to be read is a structural key's
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        var name = reader.GetString()!;
+                        if (reader.CurrentDepth == 1 && RequestScrubber.TokenInputs.Contains(name))
+                        {
+                            return false;
+                        }
+                        if (RequestScrubber.MayHoldHit(name, Policy) && !Policy.Apply(name, budget).IsClean)
+                        {
+                            return false;
+                        }
+                        structural = RequestScrubber.StructuralKeys.Contains(name);
+                        break;
+                    case JsonTokenType.String:
+                        var text = reader.GetString()!;
+                        if (!(structural && text.Length <= RequestScrubber.StructuralValueLimit) && !Policy.Apply(text, budget).IsClean)
+                        {
+                            return false;
+                        }
+                        structural = false;
+                        break;
+                    default:
+                        structural = false;
+                        break;
+                }
+            }
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or BoundaryBudgetExceededException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The depth a whole answer is parsed to.</summary>
+    private const int MaxDepth = 64;
 
     /// <summary>A filter for one streamed answer (OpenAI server-sent chunks).</summary>
     public StreamedAnswerFilter Stream(BoundaryBudget? budget = null) => new(Policy, budget);

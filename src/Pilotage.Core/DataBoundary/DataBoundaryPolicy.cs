@@ -27,6 +27,8 @@ public sealed class DataBoundaryPolicy
         this.detectors = detectors;
         this.actions = actions;
         placeholders = Array.ConvertAll(detectors, d => "[REDACTED:" + d.Name + "]");
+        HasCustomDetectors = detectors.Any(d => d is CustomDetector);
+        HasTimedPatterns = detectors.Any(d => d is CustomDetector { Timed: true });
     }
 
     /// <summary>What the boundary does to answers (<c>dataBoundary.answers</c>); null when answers are not scanned.</summary>
@@ -121,13 +123,13 @@ public sealed class DataBoundaryPolicy
     public BoundaryResult Apply(string text) => Apply(text, null);
 
     /// <summary>True when the spec declares custom patterns (which may match texts of any length).</summary>
-    public bool HasCustomDetectors => detectors.Any(d => d is CustomDetector);
+    public bool HasCustomDetectors { get; }
 
     /// <summary>
     /// True when a custom pattern runs on the backtracking engine: only such patterns are bounded in time, so only they
     /// need a <see cref="BoundaryBudget"/>. Built-in detectors and linear patterns take time linear in the text.
     /// </summary>
-    public bool HasTimedPatterns => detectors.Any(d => d is CustomDetector { Timed: true });
+    public bool HasTimedPatterns { get; }
 
     /// <summary>
     /// As <see cref="Apply(string)"/>, with the custom patterns charged to the request's <paramref name="budget"/>

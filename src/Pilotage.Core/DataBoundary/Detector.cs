@@ -24,7 +24,7 @@ internal readonly struct TextProfile
         var span = text.AsSpan();
         var digits = 0;
         var longestRun = 0;
-        var first = span.IndexOfAnyInRange('0', '9');
+        var first = AsciiDigits.IndexOf(span);
         if (first >= 0)
         {
             // Digits in all, and the most digits in one run of digit groups joined by at most two separator
@@ -52,7 +52,7 @@ internal readonly struct TextProfile
                 {
                     run = 0;
                     gap = 0;
-                    var next = span[(i + 1)..].IndexOfAnyInRange('0', '9');
+                    var next = AsciiDigits.IndexOf(span[(i + 1)..]);
                     if (next < 0)
                     {
                         break;

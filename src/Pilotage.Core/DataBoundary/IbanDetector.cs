@@ -46,7 +46,7 @@ internal sealed partial class IbanDetector() : Detector(Iban)
         // at the letters (\G). Letting the regex look for two letters followed by digits at every position of a
         // 4 KB prompt cost ten times the rest of the boundary.
         var span = text.AsSpan();
-        for (var i = span.IndexOfAnyInRange('0', '9'); i >= 0 && i + 1 < span.Length; i = NextDigit(span, i + 1))
+        for (var i = AsciiDigits.IndexOf(span); i >= 0 && i + 1 < span.Length; i = NextDigit(span, i + 1))
         {
             if (i < 2 || !char.IsAsciiDigit(span[i + 1]) || !char.IsAsciiLetter(span[i - 1]) || !char.IsAsciiLetter(span[i - 2])
                 || (i >= 3 && char.IsAsciiLetterOrDigit(span[i - 3])))
@@ -66,7 +66,7 @@ internal sealed partial class IbanDetector() : Detector(Iban)
 
     private static int NextDigit(ReadOnlySpan<char> span, int from)
     {
-        var next = span[from..].IndexOfAnyInRange('0', '9');
+        var next = AsciiDigits.IndexOf(span[from..]);
         return next < 0 ? -1 : from + next;
     }
 

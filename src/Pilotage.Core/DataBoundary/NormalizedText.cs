@@ -106,7 +106,7 @@ internal sealed class NormalizedText
     public static NormalizedText Of(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.AsSpan().ContainsAnyExceptInRange('\0', '\u007f'))
+        if (!System.Text.Ascii.IsValid(text))
         {
             return Build(text);
         }
@@ -117,7 +117,7 @@ internal sealed class NormalizedText
     /// <summary>True when a run of two separators touches a digit: only then can the second pass fold anything.</summary>
     private static bool HasRunToFold(ReadOnlySpan<char> span)
     {
-        var i = span.IndexOfAnyInRange('0', '9');
+        var i = AsciiDigits.IndexOf(span);
         while (i >= 0)
         {
             // A digit with two separators right after it, or right before it, starts or ends a run to fold.
@@ -126,7 +126,7 @@ internal sealed class NormalizedText
             {
                 return true;
             }
-            var next = span[(i + 1)..].IndexOfAnyInRange('0', '9');
+            var next = AsciiDigits.IndexOf(span[(i + 1)..]);
             i = next < 0 ? -1 : i + 1 + next;
         }
         return false;
@@ -226,10 +226,15 @@ internal sealed class NormalizedText
             while (i < text.Length)
             {
                 // A run of characters that map to themselves goes over in one copy.
+                // One look-up per character; a character followed by a mark starts a sequence, so it stays out.
                 var plain = i;
-                while (plain < text.Length && Plain.Of(text[plain]) == Plain.Itself && (plain + 1 == text.Length || Plain.Of(text[plain + 1]) != Plain.MaybeMark))
+                while (plain < text.Length && Plain.Of(text[plain]) == Plain.Itself)
                 {
                     plain++;
+                }
+                if (plain > i && plain < text.Length && Plain.Of(text[plain]) == Plain.MaybeMark)
+                {
+                    plain--;
                 }
                 if (plain > i)
                 {
@@ -268,74 +273,103 @@ internal sealed class NormalizedText
         }
     }
 
-    /// <summary>Second pass: separator runs between alphanumeric groups, one side digits, become one character.</summary>
+    /// <summary>
+    /// Second pass: separator runs between alphanumeric groups, one side digits, become one character. Only a run of
+    /// two or more that touches a digit can change (a single separator reads as itself), so the pass goes from digit
+    /// to digit and copies the text in between in blocks: prose in any script, with a space every few characters, is
+    /// not walked word by word.
+    /// </summary>
     private static NormalizedText Fold(string text, ReadOnlySpan<char> chars, List<Edit>? firstEdits)
     {
         var spans = new SpanCursor(firstEdits);
         var output = new Writer(chars.Length);
         try
         {
-            for (var k = 0; k < chars.Length;)
+            var copied = 0; // chars[..copied] are written
+            for (var digit = AsciiDigits.IndexOf(chars); digit >= 0;)
             {
-                if (!IsSeparator(chars[k]) || output.Length == 0 || !char.IsAsciiLetterOrDigit(output.Chars[output.Length - 1]))
+                // The run of separators that ends at this digit, then the one that starts after it.
+                var before = digit;
+                while (before > copied && IsSeparator(chars[before - 1]))
                 {
-                    var (start, end) = spans.At(k);
-                    output.Put(chars[k], start, end);
-                    k++;
-                    // Up to the next separator, or the next character the first pass did not map one to one: one copy.
-                    var limit = Math.Min(chars.Length, spans.NextEntry);
-                    if (limit > k)
-                    {
-                        var run = chars[k..limit].IndexOfAny(AsciiSeparators);
-                        var stop = run < 0 ? limit : k + run;
-                        if (stop > k)
-                        {
-                            output.PutRun(chars[k..stop], spans.At(k).Start);
-                            k = stop;
-                        }
-                    }
-                    continue;
+                    before--;
                 }
-                var runEnd = k;
-                while (runEnd < chars.Length && IsSeparator(chars[runEnd]))
+                if (digit - before >= 2 && Bounded(chars, before, digit))
                 {
-                    runEnd++;
+                    FoldRun(ref output, ref spans, chars, copied, before, digit);
+                    copied = digit;
                 }
-                // Between two digits any run folds; next to a letter only a run of spaces does, so that the
-                // dashes and underscores inside tokens and keys keep their length.
-                var before = output.Chars[output.Length - 1];
-                var bounded = runEnd < chars.Length && char.IsAsciiLetterOrDigit(chars[runEnd])
-                    && ((char.IsAsciiDigit(before) && char.IsAsciiDigit(chars[runEnd]))
-                        || ((char.IsAsciiDigit(before) || char.IsAsciiDigit(chars[runEnd])) && AllSpaces(chars[k..runEnd])));
-                if (!bounded)
+                var after = digit + 1;
+                while (after < chars.Length && IsSeparator(chars[after]))
                 {
-                    for (; k < runEnd; k++)
-                    {
-                        var (start, end) = spans.At(k);
-                        output.Put(chars[k], start, end);
-                    }
-                    continue;
+                    after++;
                 }
-                // The run reads as its most telling character: a dash, dot, slash or underscore over a space.
-                var separator = ' ';
-                foreach (var s in chars[k..runEnd])
+                if (after - digit > 2 && Bounded(chars, digit + 1, after))
                 {
-                    if (s != ' ')
-                    {
-                        separator = s;
-                        break;
-                    }
+                    FoldRun(ref output, ref spans, chars, copied, digit + 1, after);
+                    copied = after;
                 }
-                var from = spans.At(k).Start;
-                var to = spans.At(runEnd - 1).End;
-                output.Put(separator, from, to);
-                k = runEnd;
+                var next = after < chars.Length ? AsciiDigits.IndexOf(chars[after..]) : -1;
+                digit = next < 0 ? -1 : after + next;
             }
+            Copy(ref output, ref spans, chars, copied, chars.Length);
             return Done(text, output.Chars.AsSpan(0, output.Length), output.Edits);
         }
         finally
         {
             output.Return();
+        }
+    }
+
+    /// <summary>
+    /// Whether the whole run of separators <c>chars[start..end]</c> folds: between two digits any run does; between a
+    /// digit and a letter only a run of spaces does, so that the dashes and underscores inside tokens and keys keep their
+    /// length. A run at either end of the text, or next to anything else, stays as it is.
+    /// </summary>
+    private static bool Bounded(ReadOnlySpan<char> chars, int start, int end)
+    {
+        if (start == 0 || end == chars.Length || !char.IsAsciiLetterOrDigit(chars[start - 1]) || !char.IsAsciiLetterOrDigit(chars[end]))
+        {
+            return false;
+        }
+        var before = chars[start - 1];
+        var after = chars[end];
+        return (char.IsAsciiDigit(before) && char.IsAsciiDigit(after))
+            || ((char.IsAsciiDigit(before) || char.IsAsciiDigit(after)) && AllSpaces(chars[start..end]));
+    }
+
+    /// <summary>Copies <c>chars[from..start]</c>, then writes the run <c>chars[start..end]</c> as one character.</summary>
+    private static void FoldRun(ref Writer output, ref SpanCursor spans, ReadOnlySpan<char> chars, int from, int start, int end)
+    {
+        Copy(ref output, ref spans, chars, from, start);
+        // The run reads as its most telling character: a dash, dot, slash or underscore over a space.
+        var separator = ' ';
+        foreach (var s in chars[start..end])
+        {
+            if (s != ' ')
+            {
+                separator = s;
+                break;
+            }
+        }
+        var origin = spans.At(start).Start;
+        output.Put(separator, origin, spans.At(end - 1).End);
+    }
+
+    /// <summary>Copies <c>chars[from..to]</c> as they are, each with its original span, in blocks between the first pass's entries.</summary>
+    private static void Copy(ref Writer output, ref SpanCursor spans, ReadOnlySpan<char> chars, int from, int to)
+    {
+        while (from < to)
+        {
+            var (start, end) = spans.At(from);
+            output.Put(chars[from], start, end);
+            from++;
+            var limit = Math.Min(to, spans.NextEntry);
+            if (limit > from)
+            {
+                output.PutRun(chars[from..limit], spans.At(from).Start);
+                from = limit;
+            }
         }
     }
 

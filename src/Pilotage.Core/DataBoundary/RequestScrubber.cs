@@ -86,7 +86,14 @@ public static class RequestScrubber
     public const int StructuralValueLimit = 64;
 
     /// <summary>Inputs that may be given as token ids, which the boundary cannot read.</summary>
-    private static readonly string[] TokenInputs = ["input", "prompt"];
+    internal static readonly string[] TokenInputs = ["input", "prompt"];
+
+    /// <summary>The shortest text a built-in detector finds ("a@b.co").</summary>
+    private const int ShortestBuiltInMatch = 6;
+
+    /// <summary>False for a property name too short for any detector of <paramref name="policy"/> to find anything in.</summary>
+    internal static bool MayHoldHit(string name, DataBoundaryPolicy policy) =>
+        name.Length >= ShortestBuiltInMatch || policy.HasCustomDetectors;
 
     /// <summary>
     /// The one walk: every string and property name of <paramref name="body"/> through the policy, hits replaced
@@ -297,9 +304,9 @@ public static class RequestScrubber
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
         public string? ScrubName(string name, Walker walker)
         {
-            if (name.Length < ShortestBuiltInMatch && !policy.HasCustomDetectors)
+            if (!MayHoldHit(name, policy))
             {
-                return null; // shorter than anything a built-in detector finds ("a@b.co")
+                return null;
             }
             var result = policy.Apply(name, budget);
             if (result.IsClean)
@@ -309,8 +316,6 @@ public static class RequestScrubber
             Record(result, walker.Path() + " (name)");
             return result.Text;
         }
-
-        private const int ShortestBuiltInMatch = 6;
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
 

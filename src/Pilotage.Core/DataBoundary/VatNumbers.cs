@@ -26,7 +26,7 @@ internal static class VatNumbers
     };
 
     private static bool Digits(ReadOnlySpan<char> number, int length) =>
-        number.Length == length && !number.ContainsAnyExceptInRange('0', '9');
+        number.Length == length && AsciiDigits.All(number);
 
     private static long Value(ReadOnlySpan<char> digits)
     {
@@ -110,7 +110,7 @@ internal static class VatNumbers
     /// <summary>NIF of a person (DNI, NIE: mod 23 letter) or of an entity (CIF: a letter or digit control).</summary>
     private static bool Spain(ReadOnlySpan<char> n)
     {
-        if (n[1..8].ContainsAnyExceptInRange('0', '9'))
+        if (!AsciiDigits.All(n[1..8]))
         {
             return false;
         }

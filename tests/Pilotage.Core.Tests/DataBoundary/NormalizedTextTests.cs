@@ -96,6 +96,11 @@ public sealed class NormalizedTextTests
     [InlineData("call  0612   345678", "call 0612 345678")]
     [InlineData("key__abc--def", "key__abc--def")]
     [InlineData("\uff14\uff11\uff11\uff11\u200b1111", "41111111")]
+    [InlineData("  12  ab  34--56..  ", "  12 ab 34-56..  ")]
+    [InlineData("ab--12 cd__34 ef  56", "ab--12 cd__34 ef 56")]
+    [InlineData("1 - 2 - 3\u00a0\u00a04", "1-2-3 4")]
+    [InlineData("\u0416\u0416 12\u2014 \u0416 3./4 ", "\u0416\u0416 12- \u0416 3.4 ")]
+    [InlineData("--12--", "--12--")]
     public void Separator_runs_fold_between_digit_groups_and_stay_inside_words(string text, string expected) =>
         Assert.Equal(expected, NormalizedText.Of(text).Text);
 
