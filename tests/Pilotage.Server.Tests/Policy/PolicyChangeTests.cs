@@ -95,6 +95,43 @@ public sealed class PolicyChangeTests
     }
 
     [Fact]
+    public async Task A_revoked_key_is_refused_on_the_next_request_while_the_other_keys_stay_the_same_instances()
+    {
+        await using var harness = await TwoSystemsAsync();
+        var policy = PolicyOf(harness);
+        var before = policy.Current;
+        var member = before.Keys.Values.Single(k => k.User.Email == "mia@example.org");
+
+        (await harness.Server.Admin.DeleteAsync($"/api/v1/keys/{member.Id}")).EnsureSuccessStatusCode();
+
+        Assert.Equal(401, (int)(await harness.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
+        var after = policy.Current;
+        Assert.True(after.Keys[member.Id].Revoked);
+        Assert.All(before.Keys.Values.Where(k => k.Id != member.Id), k => Assert.Same(k, after.Keys[k.Id]));
+        Assert.Same(before.Systems[System], after.Systems[System]);
+        await AssertAsWholeAsync(harness, after);
+    }
+
+    [Fact]
+    public async Task A_new_training_text_takes_back_the_acknowledgements_of_the_old_one_in_a_scoped_change()
+    {
+        const string training = "  training:\n    required: true\n    text: Use for drafts only.";
+        await using var harness = await GatewayHarness.StartAsync("full", training);
+        var policy = PolicyOf(harness);
+        (await harness.Member.PostAsync($"/v1/training/{System}/acknowledge", null)).EnsureSuccessStatusCode();
+        var mia = policy.Current.People["mia@example.org"];
+        Assert.True(policy.Current.HasTraining(mia.Id, policy.Current.Systems[System].State.Id));
+        var rebuilds = policy.Rebuilds;
+
+        await harness.Server.ApplyAsync(GatewayHarness.Spec(System, harness.Upstream.BaseUrl, "full", training.Replace("drafts only", "drafts only; never paste card numbers", StringComparison.Ordinal)));
+
+        Assert.False(policy.Current.HasTraining(mia.Id, policy.Current.Systems[System].State.Id));
+        Assert.Equal(403, (int)(await harness.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("hi"))).StatusCode);
+        Assert.Equal(rebuilds.Whole, policy.Rebuilds.Whole);
+        await AssertAsWholeAsync(harness, policy.Current);
+    }
+
+    [Fact]
     public Task Concurrent_commands_and_catch_ups_lose_no_change_on_SQLite() => ConcurrentChangesAsync(null);
 
     [PostgresFact]
