@@ -55,6 +55,21 @@ internal sealed class BenchOptions
     /// </summary>
     public bool Responses { get; private set; }
 
+    /// <summary><c>--sweep</c>, <c>--mixed</c>, <c>--replicas</c>: a capacity mode instead of the side-by-side pass (see <see cref="Capacity"/>).</summary>
+    public string? CapacityMode { get; private set; }
+
+    /// <summary>Sweep: the connection counts stepped through (<c>--steps 8,16,32</c>).</summary>
+    public List<int> Steps { get; } = [];
+
+    /// <summary>Capacity modes: connections per API key (the gateway caps answers in flight per key), so keys grow with connections.</summary>
+    public int ConnectionsPerKey { get; private set; } = 32;
+
+    /// <summary>Child only: <c>--capacity-load</c>, the load of a capacity mode (several keys and replicas per target).</summary>
+    public bool CapacityLoad { get; private set; }
+
+    /// <summary>Child only, with <c>--capacity-load</c>: every target at once instead of one after another.</summary>
+    public bool Together { get; private set; }
+
     /// <summary>Child only: <c>name=url|bearer|model</c>, and <c>|path</c> for another API than chat completions.</summary>
     public List<LoadTarget> Targets { get; } = [];
 
@@ -87,6 +102,13 @@ internal sealed class BenchOptions
                 case "--responses": o.Responses = true; break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;
+                case "--sweep": o.CapacityMode = "sweep"; break;
+                case "--mixed": o.CapacityMode = "mixed"; break;
+                case "--replicas": o.CapacityMode = "replicas"; break;
+                case "--steps": o.Steps.AddRange(Next().Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture) is var n && n > 0 ? n : throw new ArgumentException("--steps are positive connection counts, e.g. 8,16,32"))); break;
+                case "--connections-per-key": o.ConnectionsPerKey = Positive(); break;
+                case "--capacity-load": o.CapacityLoad = true; break;
+                case "--together": o.Together = true; break;
                 case "-h" or "--help": return null;
                 default: throw new ArgumentException($"unknown argument {args[i]} (try --help)");
             }

@@ -78,7 +78,7 @@ internal static class LoadGenerator
         : BenchPrompt.Body(prompt, target.Model);
 
     /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
-    private static async Task<double> SendAsync(HttpClient client, string path, byte[] body)
+    internal static async Task<double> SendAsync(HttpClient client, string path, byte[] body)
     {
         var started = Stopwatch.GetTimestamp();
         try

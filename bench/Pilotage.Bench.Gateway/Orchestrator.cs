@@ -143,7 +143,7 @@ internal static class Orchestrator
     /// Waits until the evidence queue is empty (async records of the last phase written), has the store write out
     /// what is still bound for the disk, then pauses briefly: each phase starts with nothing left over.
     /// </summary>
-    private static async Task DrainAsync(PilotageUnderTest pilotage)
+    internal static async Task DrainAsync(PilotageUnderTest pilotage)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (pilotage.Writer.Stats.Queued > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);

@@ -29,6 +29,10 @@ if (options is null)
           --only NAME      only this target besides the baselines (direct; in bench mode YARP too): yarp,
                            pilotage-async, pilotage-durable, pilotage-boundary (async evidence, every built-in
                            data-boundary detector on requests and answers); repeatable
+          --sweep          instead: capacity; steps connections (and keys, --connections-per-key, default 32) through
+                           --steps (default 8,16,32,64,128,256) until throughput stops rising: YARP, durable, async
+          --mixed          instead: a durable and an async system at once (--concurrency split between them)
+          --replicas       instead: two `pilotage serve` processes on one PostgreSQL (PILOTAGE_BENCH_POSTGRES) vs one
           --prompt P       short (default: one line) | realistic (a 2 KB support conversation, same for every target)
           --suppress-auto-default-scheme
                            diagnostic: stop ASP.NET Core from making Pilotage's API-key scheme the
@@ -48,6 +52,14 @@ if (options.ServersMode)
 if (options.YarpFor is { } yarpUpstream)
 {
     return await ServerChild.RunYarpAsync(yarpUpstream);
+}
+if (options.CapacityLoad)
+{
+    return await CapacityLoad.RunAsync(options);
+}
+if (options.CapacityMode is not null)
+{
+    return await Capacity.RunAsync(options);
 }
 
 if (options.SuppressAutoDefaultScheme)

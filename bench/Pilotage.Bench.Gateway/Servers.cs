@@ -285,17 +285,43 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         var url = await PilotageApp.StartAsync(app, CancellationToken.None);
         using var admin = new HttpClient { BaseAddress = new Uri(url) };
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        var key = await SetUpAsync(admin, upstreamBaseUrl);
+        return new PilotageUnderTest(app, url, key, store, cleanup, flushStore);
+    }
+
+    /// <summary>The bench's owner, member and systems in pilot, through an admin client of any Pilotage (in process or a replica); returns the member's key.</summary>
+    internal static async Task<string> SetUpAsync(HttpClient admin, string upstreamBaseUrl)
+    {
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner", groups = Array.Empty<string>() }), "create owner");
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "bench@example.org", role = "member", groups = BenchGroups }), "create user");
-        using var keyJson = JsonDocument.Parse(await Ok(admin.PostAsJsonAsync("/api/v1/keys", new { user = "bench@example.org" }), "create key"));
-        var key = keyJson.RootElement.GetProperty("key").GetString()!;
+        var key = (await KeysAsync(admin, 1))[0];
         foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Boundary, BoundarySpec, "openai-chat"), (Responses, "", "openai-responses") })
         {
             using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra, protocol), Encoding.UTF8, "application/yaml");
             await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);
             await Ok(admin.PostAsJsonAsync($"/api/v1/systems/{slug}/decisions", new { outcome = "pilot", reason = "bench" }), "pilot " + slug);
         }
-        return new PilotageUnderTest(app, url, key, store, cleanup, flushStore);
+        return key;
+    }
+
+    /// <summary>More keys of the bench's member: the gateway caps answers in flight per key, so many connections need several.</summary>
+    internal static async Task<List<string>> KeysAsync(HttpClient admin, int count)
+    {
+        var keys = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            using var keyJson = JsonDocument.Parse(await Ok(admin.PostAsJsonAsync("/api/v1/keys", new { user = "bench@example.org" }), "create key"));
+            keys.Add(keyJson.RootElement.GetProperty("key").GetString()!);
+        }
+        return keys;
+    }
+
+    /// <summary>An admin client of this Pilotage.</summary>
+    public HttpClient Admin()
+    {
+        var admin = new HttpClient { BaseAddress = new Uri(Url) };
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        return admin;
     }
 
     private static string Spec(string name, string upstream, string extra, string protocol) => $"""
@@ -331,7 +357,7 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         return text;
     }
 
-    private static async Task AdminSqlAsync(string connectionString, string sql)
+    internal static async Task AdminSqlAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +19,7 @@ public sealed record KeyGrant(string Id, byte[] Hash, DateTimeOffset? ExpiresAt,
 {
     /// <summary>
     /// The user's groups as every evidence record stores them (sorted JSON array), computed once per
-    /// snapshot instead of once per request: a grant never changes, a new snapshot builds new grants.
+    /// grant instead of once per request: a grant never changes, a changed user gets new grants.
     /// </summary>
     public string GroupsJson { get; } = System.Text.Json.JsonSerializer.Serialize(User.Groups.Order(StringComparer.Ordinal).ToArray(), PolicyJsonContext.Default.StringArray);
 }
@@ -33,35 +34,65 @@ public readonly record struct KeyCheck(KeyGrant? Key, KeyProblem Problem)
 }
 
 /// <summary>
-/// Everything the gateway decides on, immutable. A control-plane change builds a new snapshot and
-/// swaps it in one reference assignment, so the very next request sees the change.
+/// What a scoped change needs besides the public maps: who is who by id, whose keys are whose, who owns
+/// which system and which e-mails are deactivated (ignoring case, as an owner is matched).
+/// </summary>
+internal sealed record PolicyIndex(
+    PolicyDictionary<long, Principal> PeopleById,
+    PolicyDictionary<long, IReadOnlyList<string>> KeysByUser,
+    PolicyDictionary<string, string> Owners,
+    ImmutableDictionary<string, int> Deactivated)
+{
+    public static PolicyIndex Empty { get; } = new(
+        PolicyDictionary<long, Principal>.Empty(EqualityComparer<long>.Default),
+        PolicyDictionary<long, IReadOnlyList<string>>.Empty(EqualityComparer<long>.Default),
+        PolicyDictionary<string, string>.Empty(StringComparer.Ordinal),
+        ImmutableDictionary.Create<string, int>(StringComparer.OrdinalIgnoreCase));
+
+    public bool IsDeactivated(string email) => Deactivated.ContainsKey(email);
+}
+
+/// <summary>
+/// Everything the gateway decides on, immutable. A control-plane change builds a new snapshot from the
+/// previous one, rebuilding only the entries it touched (<see cref="PolicyChange"/>), and swaps it in one
+/// reference assignment, so the very next request sees the change.
 /// </summary>
 public sealed class PolicySnapshot
 {
-    private readonly FrozenSet<(long User, long System)> _trained;
+    private readonly PolicyDictionary<long, FrozenSet<long>> _trained;
+    private readonly KeyGrant? _bootstrap;
 
-    /// <param name="bootstrap">The newest bootstrap key (<see cref="ApiKeyToken.BootstrapGeneration"/>), if any.</param>
-    public PolicySnapshot(long version, FrozenDictionary<string, KeyGrant> keys, FrozenDictionary<string, GatewaySystem> systems, FrozenSet<(long User, long System)> trained, KeyGrant? bootstrap = null)
+    internal PolicySnapshot(long version, PolicyDictionary<string, KeyGrant> keys, PolicyDictionary<string, GatewaySystem> systems,
+        PolicyDictionary<string, Principal> people, PolicyDictionary<long, FrozenSet<long>> trained, KeyGrant? bootstrap, PolicyIndex index)
     {
         Version = version;
         Keys = keys;
         Systems = systems;
+        People = people;
         _trained = trained;
         _bootstrap = bootstrap;
+        Index = index;
     }
 
-    private readonly KeyGrant? _bootstrap;
-
-    public static PolicySnapshot Empty { get; } = new(0, FrozenDictionary<string, KeyGrant>.Empty, FrozenDictionary<string, GatewaySystem>.Empty, FrozenSet<(long, long)>.Empty);
+    public static PolicySnapshot Empty { get; } = new(0,
+        PolicyDictionary<string, KeyGrant>.Empty(StringComparer.Ordinal), PolicyDictionary<string, GatewaySystem>.Empty(StringComparer.Ordinal),
+        PolicyDictionary<string, Principal>.Empty(StringComparer.Ordinal), PolicyDictionary<long, FrozenSet<long>>.Empty(EqualityComparer<long>.Default), null, PolicyIndex.Empty);
 
     public long Version { get; }
-    public FrozenDictionary<string, KeyGrant> Keys { get; }
+    public PolicyDictionary<string, KeyGrant> Keys { get; }
 
     /// <summary>Every person by e-mail (or, for a person known only by a token's subject, that subject): access tokens name people, not keys.</summary>
-    public FrozenDictionary<string, Principal> People { get; init; } = FrozenDictionary<string, Principal>.Empty;
-    public FrozenDictionary<string, GatewaySystem> Systems { get; }
+    public PolicyDictionary<string, Principal> People { get; }
+    public PolicyDictionary<string, GatewaySystem> Systems { get; }
 
-    public bool HasTraining(long userId, long systemId) => _trained.Contains((userId, systemId));
+    internal PolicyIndex Index { get; }
+
+    /// <summary>The users who acknowledged each system's current training text, by system id.</summary>
+    internal PolicyDictionary<long, FrozenSet<long>> Trained => _trained;
+
+    internal KeyGrant? Bootstrap => _bootstrap;
+
+    public bool HasTraining(long userId, long systemId) => _trained.TryGetValue(systemId, out var users) && users.Contains(userId);
 
     /// <summary>The token of an <c>Authorization: Bearer …</c> header; null when there is none.</summary>
     public static string? BearerToken(string? header) =>
@@ -98,53 +129,74 @@ public sealed class PolicySnapshot
     public static string TrainingHash(string? text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text ?? "")));
 
+    /// <summary>Builds the whole snapshot from the store (at start, and when a change can't be scoped).</summary>
     /// <param name="restrictOrphans">Serve systems whose owner is deactivated in approval mode (the OrphanedSystems setting).</param>
     public static async Task<PolicySnapshot> LoadAsync(PilotageStore store, long version, CancellationToken ct, bool restrictOrphans = true)
     {
         // The four reads are independent: on PostgreSQL they go out at once on their own connections, so a rebuild
-        // (what a replica does when another one pauses a system) costs one round trip, not four; SQLite shares one connection.
+        // costs one round trip, not four; SQLite shares one connection.
         var parallel = store.Location.Provider == StoreProvider.PostgreSql;
         var usersRead = Read(store, parallel, null, db => db.Users.AsNoTracking().Include(u => u.Memberships).ThenInclude(m => m.Group).ToListAsync(ct));
         var keysRead = Read(store, parallel, usersRead, db => db.ApiKeys.AsNoTracking().ToListAsync(ct));
         var rowsRead = Read(store, parallel, keysRead, db => db.Systems.AsNoTracking().ToListAsync(ct));
         var acksRead = Read(store, parallel, rowsRead, db => db.TrainingAcknowledgements.AsNoTracking().ToListAsync(ct));
-        var users = await usersRead;
-        var principals = users.ToDictionary(u => u.Id, u => new Principal(
-            u.Id, u.Email, Roles.TryParse(u.Role, out var role) ? role : Role.Member, u.Active,
-            u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToFrozenSet(StringComparer.Ordinal)));
+        var principals = (await usersRead).Select(PrincipalOf).ToDictionary(p => p.Id);
         var keys = await keysRead;
-        var grants = keys.Where(k => principals.ContainsKey(k.UserId))
-            .ToDictionary(k => k.Id, k => new KeyGrant(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, principals[k.UserId]), StringComparer.Ordinal);
-        var bootstrap = grants.Values.Where(g => ApiKeyToken.BootstrapGeneration(g.Id) > 0).MaxBy(g => ApiKeyToken.BootstrapGeneration(g.Id));
+        var grants = keys.Where(k => principals.ContainsKey(k.UserId)).Select(k => GrantOf(k, principals[k.UserId])).ToList();
+        var bootstrap = NewestBootstrap(grants);
 
-        var rows = await rowsRead;
         // Orphaned: the owner's account exists but is deactivated (an owner never registered as a user is not).
-        var deactivated = users.Where(u => !u.Active).Select(u => u.Email).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var systems = new Dictionary<string, GatewaySystem>(StringComparer.Ordinal);
-        var trainingHashes = new Dictionary<long, string>();
-        foreach (var row in rows)
-        {
-            var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
-            var lifecycle = new LifecycleState(
-                Enum.Parse<LifecyclePhase>(row.Phase), row.Stage,
-                row.LastDecision is null ? null : Enum.Parse<PilotOutcome>(row.LastDecision),
-                row.SuspendedPhase is null ? null : Enum.Parse<LifecyclePhase>(row.SuspendedPhase), row.SuspendedStage)
-            { ResumeRestricted = row.ResumeRestricted };
-            var pause = row.PausedAt is { } at ? new PauseInfo(row.PausedBy ?? "unknown", at, row.PauseReason ?? "no reason given") : null;
-            systems[row.Slug] = GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride)
-            {
-                OrphanRestricted = restrictOrphans && deactivated.Contains(row.Owner),
-                PendingOwner = row.PendingOwner,
-            });
-            trainingHashes[row.Id] = TrainingHash(spec.Training.Text);
-        }
+        var deactivated = ImmutableDictionary.CreateRange(StringComparer.OrdinalIgnoreCase,
+            principals.Values.Where(p => !p.Active).GroupBy(p => p.Email, StringComparer.OrdinalIgnoreCase).Select(g => KeyValuePair.Create(g.Key, g.Count())));
+        var rows = await rowsRead;
+        var systems = rows.Select(r => SystemOf(r, restrictOrphans && deactivated.ContainsKey(r.Owner))).ToList();
         var acks = await acksRead;
-        var trained = acks.Where(a => trainingHashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
-            .Select(a => (a.UserId, a.SystemId)).ToFrozenSet();
-        return new PolicySnapshot(version, grants.ToFrozenDictionary(StringComparer.Ordinal), systems.ToFrozenDictionary(StringComparer.Ordinal), trained, bootstrap)
+        var trained = Trainings(systems, acks);
+        var index = new PolicyIndex(
+            PolicyDictionary<long, Principal>.From(principals.Select(p => KeyValuePair.Create(p.Key, p.Value)), EqualityComparer<long>.Default),
+            PolicyDictionary<long, IReadOnlyList<string>>.From(grants.GroupBy(g => g.User.Id).Select(g => KeyValuePair.Create(g.Key, (IReadOnlyList<string>)[.. g.Select(k => k.Id)])), EqualityComparer<long>.Default),
+            PolicyDictionary<string, string>.From(rows.Select(r => KeyValuePair.Create(r.Slug, r.Owner)), StringComparer.Ordinal),
+            deactivated);
+        return new PolicySnapshot(version,
+            PolicyDictionary<string, KeyGrant>.From(grants.Select(g => KeyValuePair.Create(g.Id, g)), StringComparer.Ordinal),
+            PolicyDictionary<string, GatewaySystem>.From(systems.Select(s => KeyValuePair.Create(s.State.Slug, s)), StringComparer.Ordinal),
+            PolicyDictionary<string, Principal>.From(principals.Values.Select(p => KeyValuePair.Create(p.Email, p)), StringComparer.Ordinal),
+            PolicyDictionary<long, FrozenSet<long>>.From(trained, EqualityComparer<long>.Default),
+            bootstrap, index);
+    }
+
+    internal static Principal PrincipalOf(UserRow u) => new(
+        u.Id, u.Email, Roles.TryParse(u.Role, out var role) ? role : Role.Member, u.Active,
+        u.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToFrozenSet(StringComparer.Ordinal));
+
+    internal static KeyGrant GrantOf(ApiKeyRow k, Principal user) => new(k.Id, k.SecretHash, k.ExpiresAt, k.RevokedAt is not null, user);
+
+    internal static KeyGrant? NewestBootstrap(IEnumerable<KeyGrant> grants) =>
+        grants.Where(g => ApiKeyToken.BootstrapGeneration(g.Id) > 0).MaxBy(g => ApiKeyToken.BootstrapGeneration(g.Id));
+
+    internal static GatewaySystem SystemOf(AiSystemRow row, bool orphanRestricted)
+    {
+        var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+        var lifecycle = new LifecycleState(
+            Enum.Parse<LifecyclePhase>(row.Phase), row.Stage,
+            row.LastDecision is null ? null : Enum.Parse<PilotOutcome>(row.LastDecision),
+            row.SuspendedPhase is null ? null : Enum.Parse<LifecyclePhase>(row.SuspendedPhase), row.SuspendedStage)
+        { ResumeRestricted = row.ResumeRestricted };
+        var pause = row.PausedAt is { } at ? new PauseInfo(row.PausedBy ?? "unknown", at, row.PauseReason ?? "no reason given") : null;
+        return GatewaySystem.From(new SystemState(row.Id, spec, lifecycle, row.ConfigVersion, pause, row.PilotEndsOverride)
         {
-            People = principals.Values.ToFrozenDictionary(p => p.Email, StringComparer.Ordinal),
-        };
+            OrphanRestricted = orphanRestricted,
+            PendingOwner = row.PendingOwner,
+        });
+    }
+
+    /// <summary>Per system, the users whose acknowledgement is of its current training text.</summary>
+    internal static IEnumerable<KeyValuePair<long, FrozenSet<long>>> Trainings(IEnumerable<GatewaySystem> systems, IEnumerable<TrainingAcknowledgementRow> acks)
+    {
+        var hashes = systems.ToDictionary(s => s.State.Id, s => TrainingHash(s.State.Spec.Training.Text));
+        return acks.Where(a => hashes.TryGetValue(a.SystemId, out var hash) && hash == a.TextHash)
+            .GroupBy(a => a.SystemId)
+            .Select(g => KeyValuePair.Create(g.Key, g.Select(a => a.UserId).ToFrozenSet()));
     }
 
     /// <summary>One read on its own context: started now when <paramref name="parallel"/>, else after <paramref name="after"/>.</summary>
@@ -159,36 +211,3 @@ public sealed class PolicySnapshot
 /// <summary>The snapshot's own serialisation: a grant's groups as evidence stores them.</summary>
 [System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
 internal sealed partial class PolicyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
-
-/// <summary>Holds the current <see cref="PolicySnapshot"/> and rebuilds it after each committed change.</summary>
-public sealed class PolicyCache(PilotageStore store, ILogger<PolicyCache> logger, PolicyOptions? options = null) : ICommitObserver, IDisposable
-{
-    private readonly bool _restrictOrphans = (options?.OrphanedSystems ?? OrphanedSystems.RestrictToApproval) == OrphanedSystems.RestrictToApproval;
-
-    private readonly SemaphoreSlim _rebuild = new(1, 1);
-    private PolicySnapshot _current = PolicySnapshot.Empty;
-    private long _version;
-
-    /// <summary>The snapshot in force: read once per request.</summary>
-    public PolicySnapshot Current => Volatile.Read(ref _current);
-
-    public Task OnCommittedAsync(CancellationToken ct) => RefreshAsync(ct);
-
-    public async Task RefreshAsync(CancellationToken ct)
-    {
-        // Serialised so that a slow rebuild cannot overwrite a newer one.
-        await _rebuild.WaitAsync(ct);
-        try
-        {
-            var snapshot = await PolicySnapshot.LoadAsync(store, Interlocked.Increment(ref _version), ct, _restrictOrphans);
-            Volatile.Write(ref _current, snapshot);
-            logger.LogDebug("Policy snapshot {Version}: {Systems} systems, {Keys} keys", snapshot.Version, snapshot.Systems.Count, snapshot.Keys.Count);
-        }
-        finally
-        {
-            _rebuild.Release();
-        }
-    }
-
-    public void Dispose() => _rebuild.Dispose();
-}
