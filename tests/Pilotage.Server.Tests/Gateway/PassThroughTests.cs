@@ -336,6 +336,32 @@ public sealed class PassThroughAttackTests
     }
 
     [Fact]
+    public async Task With_an_answer_boundary_what_it_cannot_read_is_not_released_whole_or_streamed()
+    {
+        await using var h = await UpstreamProtocolTests.StartAsync("anthropic", mode: "full", extra: "  dataBoundary:\n    redact: [credit_card]\n    answers: redact");
+        h.Upstream.RawAnswer = $$$"""{"id":"msg_up","type":"message","role":"assistant","model":"fake-model","content":[{"type":"thinking","thinking":"their card is {{{Card}}}","signature":"s"},{"type":"text","text":"Done."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":2}}""";
+        h.Upstream.RawEventStream = string.Concat(new[]
+        {
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_up\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"fake-model\",\"content\":[],\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}",
+            $"event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"thinking_delta\",\"thinking\":\"their card is {Card}\"}}}}",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Done.\"}}",
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}",
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}",
+        }.Select(e => e + "\n\n"));
+        using var raw = AnthropicMessagesTests.Raw(h);
+        foreach (var stream in new[] { false, true })
+        {
+            var response = await raw.PostAsJsonAsync("/v1/messages", AnthropicMessagesTests.Body("which card?", stream));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("Done.", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("1111", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_chat_client_that_turns_off_usage_still_has_its_tokens_counted()
     {
         await using var h = await GatewayHarness.StartAsync();

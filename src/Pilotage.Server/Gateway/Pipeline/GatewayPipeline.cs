@@ -87,9 +87,20 @@ internal sealed class GatewayPipeline(
     }
 
     /// <summary>Whether the system the body names has an upstream of the client's own protocol, so that its body passes through.</summary>
-    private static bool PassesThrough(PolicySnapshot snapshot, IClientProtocol protocol, ReceivedBody body) =>
-        protocol.Native is { } native && UntrustedJson.Text(body.Json["model"]) is { } model
-        && snapshot.Systems.TryGetValue(model, out var system) && system.State.Spec.Upstream.Protocol == native;
+    private static bool PassesThrough(PolicySnapshot snapshot, IClientProtocol protocol, ReceivedBody body)
+    {
+        if (protocol.Native is not { } native) return false;
+        string? model;
+        try
+        {
+            model = UntrustedJson.Text(UntrustedJson.Member(body.Json, "model"));
+        }
+        catch (InvalidDataException)
+        {
+            return false; // a key that cannot be decoded: the protocol's parse refuses the body with a 400 naming it
+        }
+        return model is not null && snapshot.Systems.TryGetValue(model, out var system) && system.State.Spec.Upstream.Protocol == native;
+    }
 
     /// <summary>Boundary, configuration, the upstream call, and the answer whole or streamed.</summary>
     private async Task ForwardAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request)
