@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
@@ -93,11 +94,11 @@ internal sealed class GatewayPipeline(
         string? model;
         try
         {
-            model = UntrustedJson.Text(UntrustedJson.Member(body.Json, "model"));
+            model = UntrustedJson.Member(body.Json, "model") is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException)
         {
-            return false; // a key that cannot be decoded: the protocol's parse refuses the body with a 400 naming it
+            return false; // text that cannot be decoded (a key, the model): the protocol's parse refuses the body with a 400 naming it
         }
         return model is not null && snapshot.Systems.TryGetValue(model, out var system) && system.State.Spec.Upstream.Protocol == native;
     }
