@@ -25,7 +25,9 @@ internal static class AllocMode
             new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
             new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
             new LoadTarget("pilotage-boundary", pilotage.Url, pilotage.Key, PilotageUnderTest.Boundary),
-        }.Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name)).ToArray();
+            new LoadTarget("yarp-responses", yarpUrl, "", "bench-model", LoadTarget.ResponsesPath),
+            new LoadTarget("pilotage-responses", pilotage.Url, pilotage.Key, PilotageUnderTest.Responses, LoadTarget.ResponsesPath),
+        }.Where(t => o.Responses || t.Path == LoadTarget.ChatPath).Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name)).ToArray();
         var results = targets.ToDictionary(t => t.Name, _ => new List<(double Bytes, double CpuUs)>());
         using var clients = new ClientSet(targets);
         foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Prompt, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
@@ -95,7 +97,8 @@ internal static class AllocMode
 
     private static async Task SendAsync(HttpClient client, LoadTarget target, string prompt, int count, int concurrency)
     {
-        var body = BenchPrompt.Body(prompt, target.Model);
+        // The Responses targets ask the short question in that API's shape, as the load generator does.
+        var body = target.Path == LoadTarget.ResponsesPath ? Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday.")) : BenchPrompt.Body(prompt, target.Model);
         var next = -1;
         var workers = Enumerable.Range(0, concurrency).Select(async _ =>
         {
@@ -103,7 +106,7 @@ internal static class AllocMode
             {
                 using var content = new ByteArrayContent(body);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var response = await client.PostAsync("v1/chat/completions", content);
+                using var response = await client.PostAsync(target.Path, content);
                 var answer = await response.Content.ReadAsByteArrayAsync();
                 if (response.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"{target.Name}: {(int)response.StatusCode} {Encoding.UTF8.GetString(answer)}");
             }

@@ -22,9 +22,9 @@ public sealed partial class FakeUpstream
     {
         var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
         Received.Enqueue(body);
-        if (body["input"] is not JsonArray)
+        if (body["input"] is not JsonArray && body["input"]?.GetValueKind() != System.Text.Json.JsonValueKind.String)
         {
-            await ErrorAsync(http, 400, new JsonObject { ["error"] = new JsonObject { ["message"] = "'input' must be a list of items here", ["type"] = "invalid_request_error" } });
+            await ErrorAsync(http, 400, new JsonObject { ["error"] = new JsonObject { ["message"] = "'input' must be a string or a list of items", ["type"] = "invalid_request_error" } });
             return;
         }
         if (await FailedAsync(http, anthropic: false) || await RawAsync(http, body)) return;

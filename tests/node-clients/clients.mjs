@@ -31,21 +31,23 @@ ids.responsesStream = completed.id.replace(/^resp_/, '');
 
 const anthropic = new Anthropic({ baseURL: url, apiKey, maxRetries: 0, timeout: 60_000 });
 
-const message = await anthropic.messages.create({ model, max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: prompt }] });
+// The interaction id is in a header: to an Anthropic upstream the message passes through with the upstream's own id.
+const { data: message, response: plainResponse } = await anthropic.messages.create({ model, max_tokens: 256, system: 'Be brief.', messages: [{ role: 'user', content: prompt }] }).withResponse();
 assert.equal(message.content.map(b => b.text).join(''), expected);
 assert.equal(message.stop_reason, 'end_turn');
-ids.messages = message.id.replace(/^msg_/, '');
+ids.messages = plainResponse.headers.get('x-pilotage-interaction-id');
 
 let messageText = '';
 let started;
 let stopped = false;
-for await (const event of await anthropic.messages.create({ model, max_tokens: 256, stream: true, messages: [{ role: 'user', content: prompt }] })) {
+const { data: events, response: streamResponse } = await anthropic.messages.create({ model, max_tokens: 256, stream: true, messages: [{ role: 'user', content: prompt }] }).withResponse();
+for await (const event of events) {
   if (event.type === 'message_start') started = event.message;
   if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') messageText += event.delta.text;
   if (event.type === 'message_stop') stopped = true;
 }
 assert.equal(messageText, expected);
 assert.ok(started && stopped, 'the stream went from message_start to message_stop');
-ids.messagesStream = started.id.replace(/^msg_/, '');
+ids.messagesStream = streamResponse.headers.get('x-pilotage-interaction-id');
 
 console.log(JSON.stringify(ids));

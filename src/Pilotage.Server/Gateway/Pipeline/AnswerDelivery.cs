@@ -13,7 +13,8 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
 {
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
 
-    public async Task DeliverAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange, byte[] answer)
+    /// <param name="native">The upstream's answer as received, when it passes through to the client as it is.</param>
+    public async Task DeliverAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange, byte[] answer, byte[]? native = null)
     {
         var subject = request.Subject;
         var system = request.System;
@@ -28,7 +29,7 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
                 await ShadowAsync(http, protocol, request, exchange);
                 return;
             }
-            await ServeAsync(http, protocol, request, exchange, answer);
+            await ServeAsync(http, protocol, request, exchange, answer, native);
             return;
         }
         string? blockedTool = null;
@@ -59,7 +60,7 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
                     RefusalRecord.RefusedAfterAnswer));
                 return;
             default:
-                await ServeAsync(http, protocol, request, exchange, answer);
+                await ServeAsync(http, protocol, request, exchange, answer, native);
                 return;
         }
     }
@@ -67,14 +68,14 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
     private static System.Text.Json.Nodes.JsonNode? JsonNode(byte[] answer) => System.Text.Json.Nodes.JsonNode.Parse(answer, documentOptions: ParseOptions);
 
     /// <summary>Durable mode: the answer is written only after its evidence record committed.</summary>
-    private async Task ServeAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange, byte[] answer)
+    private async Task ServeAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange, byte[] answer, byte[]? native)
     {
         if (await recorder.CommitAsync(request.Subject, exchange, "served") is { } unavailable)
         {
             await protocol.WriteErrorAsync(http, unavailable, request.Id, request.Subject.Mode);
             return;
         }
-        await AnswerRelease.WholeAsync(http, protocol, new ReleasedAnswer(StatusCodes.Status200OK, answer, request.Id, request.Subject.Mode, request.Request));
+        await AnswerRelease.WholeAsync(http, protocol, new ReleasedAnswer(StatusCodes.Status200OK, answer, request.Id, request.Subject.Mode, request.Request, Native: native));
     }
 
     private async Task ShadowAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange)

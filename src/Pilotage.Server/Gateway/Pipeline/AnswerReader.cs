@@ -12,8 +12,8 @@ internal sealed class AnswerReader(BufferBudget bufferBudget)
 {
     public const int MaxResponseBytes = 32 * 1024 * 1024;
 
-    /// <summary>The answer's bytes, with the exchange knowing them and their token counts; or the refusal.</summary>
-    public async Task<(byte[]? Answer, Exchange Exchange, Refusal? Refusal)> ReadAsync(
+    /// <summary>The answer's bytes in the common model and as received, with the exchange knowing them and their token counts; or the refusal.</summary>
+    public async Task<(byte[]? Answer, byte[]? Received, Exchange Exchange, Refusal? Refusal)> ReadAsync(
         Subject subject, Exchange exchange, GatewayAdmission places, HttpResponseMessage upstream, IUpstreamProtocol protocol, CancellationToken ct, CancellationToken aborted)
     {
         var spec = subject.Spec;
@@ -43,7 +43,7 @@ internal sealed class AnswerReader(BufferBudget bufferBudget)
                         var more = Math.Max(buffer.Length + read - reserved, BudgetStep);
                         if (!bufferBudget.TryReserve(places, more * BufferBudget.CostPerByte))
                         {
-                            return (null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));
+                            return (null, null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));
                         }
                         reserved += more;
                     }
@@ -60,29 +60,30 @@ internal sealed class AnswerReader(BufferBudget bufferBudget)
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or OperationCanceledException && !aborted.IsCancellationRequested)
         {
             var timedOut = e is OperationCanceledException;
-            return (null, exchange, Refusal.Failed(new GatewayRefusal(timedOut ? 504 : 502, timedOut ? "upstream_timeout" : "upstream_truncated",
+            return (null, null, exchange, Refusal.Failed(new GatewayRefusal(timedOut ? 504 : 502, timedOut ? "upstream_timeout" : "upstream_truncated",
                 $"the answer from the model behind '{spec.Name}' {(timedOut ? "took too long" : "was cut off")} ({e.Message}). Try again; if it persists, {ServingPolicy.ManualProcess}.")));
         }
         catch (OperationCanceledException)
         {
-            return (null, exchange, Refusal.Abandoned("the client disconnected while the upstream answered"));
+            return (null, null, exchange, Refusal.Abandoned("the client disconnected while the upstream answered"));
         }
+        var received = bytes;
         try
         {
             bytes = protocol.Answer(bytes);
         }
         catch (InvalidDataException e)
         {
-            return (null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
+            return (null, null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
                 $"the model behind '{spec.Name}' answered with something Pilotage cannot read as a {Core.Specs.UpstreamProtocolWire.ToName(spec.Upstream.Protocol)} response ({e.Message}). Try again; if it persists, tell the owner {spec.Owner}.")));
         }
         // One forward pass over the bytes checks the shape and reads the token counts; building a node
         // tree for every answer would cost more than the rest of the request (see docs/benchmarks.md).
         if (!CompletionScanner.TryScan(bytes, out var tokensIn, out var tokensOut))
         {
-            return (null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
+            return (null, null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_malformed",
                 $"the model behind '{spec.Name}' answered with something that is not an OpenAI JSON response. Try again; if it persists, tell the owner {spec.Owner}.")));
         }
-        return (bytes, exchange.WithResponse(bytes) with { TokensIn = tokensIn, TokensOut = tokensOut }, null);
+        return (bytes, received, exchange.WithResponse(bytes) with { TokensIn = tokensIn, TokensOut = tokensOut }, null);
     }
 }

@@ -17,7 +17,19 @@ internal sealed class DataBoundaryStage(GatewayOptions options)
     {
         var system = request.System;
         var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, BudgetFor(system));
-        return (scrub, scrub.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, scrub)) : null);
+        if (request.Request.Native is not { } native || scrub.Blocked) return (scrub, scrub.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, scrub)) : null);
+        // Passed through: what is sent is the client's own body, every field of it (known to the common model or
+        // not) is scanned and redacted there. The common model (the evidence) was scanned too: it joins some texts
+        // the body keeps apart (Anthropic's text blocks), so data split across them shows as more hits there.
+        var sent = RequestScrubber.Scrub(native, system.Boundary, BudgetFor(system));
+        if (sent.Blocked) return (sent, Refusal.Refused(RefusalOf(system.State.Spec, sent)));
+        if (scrub.Hits.Count > sent.Hits.Count)
+        {
+            var split = string.Join(", ", scrub.Hits.Select(h => h.Hit.Detector).Distinct(StringComparer.Ordinal));
+            return (scrub, Refusal.Refused(new GatewayRefusal(422, "data_boundary_blocked",
+                $"the request spreads data ({split}) over several fields that the model reads as one text, where '{system.State.Spec.Name}' cannot redact it. Send it in one field, or remove it; nothing was sent to the model.")));
+        }
+        return (sent, null);
     }
 
     /// <summary>

@@ -42,7 +42,11 @@ internal sealed record Subject(Arrival Arrival, KeyGrant Key, GatewaySystem? Sys
 /// <param name="Stream">The client asked for a stream.</param>
 /// <param name="WantsUsage">A streamed chat client asked for the usage chunk (<c>stream_options.include_usage</c>).</param>
 /// <param name="Context">What the adapter needs again to render the answer (the Responses API's conversation, say).</param>
-internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null);
+/// <param name="Native">For a client of the upstream's own protocol (other than chat completions, whose body is the
+/// common model): the client's body itself, which is what is sent, with only what policy controls rewritten (see
+/// <see cref="NativeConfiguration"/>). <see cref="Body"/> is then its reading in the common model, for the evidence and
+/// the checks. Null when the request is translated.</param>
+internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null, JsonObject? Native = null);
 
 /// <summary>A request that passed admission: immutable; it holds its places in flight until disposed.</summary>
 internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, GatewayAdmission Places) : IDisposable

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
@@ -70,7 +71,7 @@ internal sealed class GatewayPipeline(
         }
         using var held = places.Value!;
         var body = await intake.ReadAsync(http, held);
-        var parsed = body.Value is { } received ? await protocol.ParseAsync(received, subject.Key, http.RequestAborted) : default;
+        var parsed = body.Value is { } received ? await protocol.ParseAsync(received, subject.Key, PassesThrough(snapshot, protocol, received), http.RequestAborted) : default;
         var system = parsed.Value is { } request ? Admission.Resolve(snapshot, request.Model) : default;
         if ((body.Refusal ?? parsed.Refusal ?? system.Refusal) is { } unread)
         {
@@ -84,6 +85,22 @@ internal sealed class GatewayPipeline(
             return;
         }
         await ForwardAsync(http, protocol, new AdmittedRequest(decided, parsed.Value!, held));
+    }
+
+    /// <summary>Whether the system the body names has an upstream of the client's own protocol, so that its body passes through.</summary>
+    private static bool PassesThrough(PolicySnapshot snapshot, IClientProtocol protocol, ReceivedBody body)
+    {
+        if (protocol.Native is not { } native) return false;
+        string? model;
+        try
+        {
+            model = UntrustedJson.Member(body.Json, "model") is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException)
+        {
+            return false; // text that cannot be decoded (a key, the model): the protocol's parse refuses the body with a 400 naming it
+        }
+        return model is not null && snapshot.Systems.TryGetValue(model, out var system) && system.State.Spec.Upstream.Protocol == native;
     }
 
     /// <summary>Boundary, configuration, the upstream call, and the answer whole or streamed.</summary>
@@ -100,7 +117,10 @@ internal sealed class GatewayPipeline(
         var stream = false;
         if (protocol.Operation == GatewayOperation.Chat) stream = SystemConfiguration.ApplyChat(body, request.System, request.Scope.Mode, request.Request.Stream);
         else SystemConfiguration.ApplyEmbeddings(body, request.System);
+        var native = request.Request.Native;
+        if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
         exchange = exchange with { Sent = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode), Streamed = stream };
+        var forwarded = native is null ? null : JsonSerializer.SerializeToUtf8Bytes(native, GatewayJsonContext.Default.JsonNode);
         var upstream = upstreams.For(request.System);
         if (upstream.Url(request.System, protocol.Operation) is not { } url)
         {
@@ -109,7 +129,7 @@ internal sealed class GatewayPipeline(
             return;
         }
         using var timeouts = forwarder.Timeouts(request.System.State.Spec, http.RequestAborted);
-        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, url, upstream, timeouts, http.RequestAborted);
+        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, forwarded, url, upstream, timeouts, http.RequestAborted);
         using var answered = response;
         if (failed is not null)
         {
@@ -118,10 +138,13 @@ internal sealed class GatewayPipeline(
         }
         if (stream)
         {
-            await relay.RelayAsync(http, request, sent, answered!, protocol.OpenStream(http, request), upstream.Stream(), boundary.StreamFilter(request), timeouts.Token);
+            // An answer boundary rewrites chunks of the common model: its stream is rendered from them, not passed through.
+            var filter = boundary.StreamFilter(request);
+            var output = (native is null || filter is not null ? null : protocol.OpenPassThrough(http, request)) ?? protocol.OpenStream(http, request);
+            await relay.RelayAsync(http, request, sent, answered!, output, upstream.Stream(), filter, timeouts.Token);
             return;
         }
-        var (answer, read, unreadable) = await reader.ReadAsync(request.Subject, sent, request.Places, answered!, upstream, timeouts.Token, http.RequestAborted);
+        var (answer, received, read, unreadable) = await reader.ReadAsync(request.Subject, sent, request.Places, answered!, upstream, timeouts.Token, http.RequestAborted);
         if (unreadable is not null)
         {
             await refusals.RefuseAsync(http, protocol, request.Subject, read, unreadable);
@@ -134,7 +157,9 @@ internal sealed class GatewayPipeline(
             await refusals.RefuseAsync(http, protocol, request.Subject, read, withheld);
             return;
         }
-        await delivery.DeliverAsync(http, protocol, request, read, released);
+        // An answer boundary reads the common model, not what it has no place for (thinking, reasoning): with one,
+        // the client gets the answer rendered from what the boundary read and released, never the upstream's own.
+        await delivery.DeliverAsync(http, protocol, request, read, released, native is not null && request.System.Boundary.Answers is null ? received : null);
     }
 
     /// <summary>

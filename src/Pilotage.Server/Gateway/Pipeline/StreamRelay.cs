@@ -10,7 +10,8 @@ namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
 /// A streamed answer: the upstream's chunks (common model) go to the client's protocol as they arrive, each
-/// through <see cref="AnswerRelease"/>; the stream's end goes out only once the evidence is committed. A cut,
+/// through <see cref="AnswerRelease"/> (or, passed through, the upstream's own events once read: <see cref="PassThroughStream"/>);
+/// the stream's end goes out only once the evidence is committed. A cut,
 /// unreadable or timed-out stream ends with an error event, and read-only mode stops at a side-effecting call.
 /// </summary>
 internal sealed class StreamRelay(InteractionRecorder recorder)
@@ -37,7 +38,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
                 {
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
                 }
-                foreach (var translated in Translated(events, eventName, line.AsSpan(5).Trim().ToString()))
+                var data = line.AsSpan(5).Trim().ToString();
+                foreach (var translated in Translated(events, eventName, data))
                 {
                     if (translated == "[DONE]")
                     {
@@ -48,8 +50,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
                     }
                     // Parsed once: the answer boundary rewrites the chunk in place, and what it leaves is read and sent.
                     var chunk = Parse(translated);
-                    var data = translated;
-                    if (answerFilter is not null && answerFilter.Filter(chunk)) data = chunk.ToJsonString();
+                    var text = translated;
+                    if (answerFilter is not null && answerFilter.Filter(chunk)) text = chunk.ToJsonString();
                     if (answerFilter is { Blocked: true })
                     {
                         ReadChunk(chunk, request, progress, out _, out _); // the evidence keeps what was safe to read
@@ -58,8 +60,10 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
                         await output.FailAsync(refusal);
                         return;
                     }
-                    if (!await RelayChunkAsync(request, exchange, output, chunk, data, progress, ct)) return;
+                    if (!await RelayChunkAsync(request, exchange, output, chunk, text, progress, ct)) return;
                 }
+                // Passed through: the upstream's own event, once everything it says was read and allowed.
+                if (output is PassThroughStream passThrough) await passThrough.RelayAsync(eventName, data, last: done, ct);
                 eventName = null;
             }
         }

@@ -34,14 +34,15 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
             aborted);
 
     /// <summary>The upstream's successful response (headers read), with what the exchange learnt; or the refusal.</summary>
+    /// <param name="passedThrough">The client's own body, configured, when it passes through; else the common model (<see cref="Exchange.Sent"/>) is translated.</param>
     public async Task<(HttpResponseMessage? Response, Exchange Exchange, Refusal? Refusal)> SendAsync(
-        Subject subject, Exchange exchange, Uri url, Protocols.IUpstreamProtocol protocol, UpstreamTimeouts timeouts, CancellationToken aborted)
+        Subject subject, Exchange exchange, byte[]? passedThrough, Uri url, Protocols.IUpstreamProtocol protocol, UpstreamTimeouts timeouts, CancellationToken aborted)
     {
         var spec = subject.Spec;
         byte[] body;
         try
         {
-            body = protocol.Request(exchange.Sent!);
+            body = passedThrough ?? protocol.Request(exchange.Sent!);
         }
         catch (InvalidDataException e)
         {

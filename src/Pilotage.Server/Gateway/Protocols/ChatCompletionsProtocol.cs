@@ -15,7 +15,10 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
 {
     public GatewayOperation Operation => GatewayOperation.Chat;
 
-    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    public Core.Specs.UpstreamProtocol? Native => Core.Specs.UpstreamProtocol.OpenAiChat;
+
+    /// <summary>The body is the common model: to a chat upstream it passes through whatever <paramref name="passThrough"/> says.</summary>
+    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
         var json = body.Json;
         var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
@@ -44,6 +47,8 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
     }
 
     public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) => new ChatStream(http, request.Id, request.Subject.Mode);
+
+    public PassThroughStream? OpenPassThrough(HttpContext http, AdmittedRequest request) => null;
 
     /// <summary>Chunks go out as the upstream framed them; <c>[DONE]</c> ends a complete answer.</summary>
     private sealed class ChatStream(HttpContext http, string id, string mode) : IAnswerStream
@@ -79,7 +84,9 @@ internal sealed class EmbeddingsProtocol : IClientProtocol
 {
     public GatewayOperation Operation => GatewayOperation.Embeddings;
 
-    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    public Core.Specs.UpstreamProtocol? Native => null;
+
+    public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
         var json = body.Json;
         var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
@@ -99,4 +106,6 @@ internal sealed class EmbeddingsProtocol : IClientProtocol
 
     public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>
         throw new NotSupportedException("embeddings are never streamed");
+
+    public PassThroughStream? OpenPassThrough(HttpContext http, AdmittedRequest request) => null;
 }

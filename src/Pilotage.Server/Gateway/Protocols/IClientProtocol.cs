@@ -14,8 +14,13 @@ internal interface IClientProtocol
 {
     GatewayOperation Operation { get; }
 
+    /// <summary>The upstream protocol this client protocol is: with such an upstream, requests and answers pass through.</summary>
+    Core.Specs.UpstreamProtocol? Native { get; }
+
     /// <summary>The client's body in the common model, or a 400 naming what is wrong.</summary>
-    ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct);
+    /// <param name="passThrough">The system's upstream speaks this protocol (<see cref="Native"/>): what the common model
+    /// cannot carry is forwarded in <see cref="ClientRequest.Native"/> rather than refused.</param>
+    ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct);
 
     /// <summary>A refusal or error, before anything of the answer was written.</summary>
     Task WriteErrorAsync(HttpContext http, GatewayRefusal refusal, string? interactionId, string mode);
@@ -25,11 +30,16 @@ internal interface IClientProtocol
 
     /// <summary>The writer of a streamed answer, for chunks in the common model.</summary>
     IAnswerStream OpenStream(HttpContext http, AdmittedRequest request);
+
+    /// <summary>The writer of an upstream's own stream of this protocol, relayed event by event; null when
+    /// <see cref="OpenStream"/> already relays the upstream's chunks as they are (chat completions).</summary>
+    PassThroughStream? OpenPassThrough(HttpContext http, AdmittedRequest request);
 }
 
 /// <summary>A whole answer on its way to the client.</summary>
 /// <param name="Held">A held answer's notice (in approval mode): marked with <c>x-pilotage-held: true</c>.</param>
-internal sealed record ReleasedAnswer(int Status, byte[] Body, string InteractionId, string Mode, ClientRequest Request, bool Held = false);
+/// <param name="Native">The upstream's answer as it came, in the client's own protocol: written instead of rendering <paramref name="Body"/>.</param>
+internal sealed record ReleasedAnswer(int Status, byte[] Body, string InteractionId, string Mode, ClientRequest Request, bool Held = false, byte[]? Native = null);
 
 /// <summary>A streamed answer in the client's protocol, written chunk by chunk from the common model.</summary>
 internal interface IAnswerStream

@@ -7,11 +7,13 @@ namespace Pilotage.Server.Gateway.Protocols.Anthropic;
 /// An Anthropic Messages request (<c>POST /v1/messages</c>) as a chat-completions request: <c>system</c> becomes the
 /// first system message, text and image blocks chat content, <c>tool_use</c> blocks tool calls, <c>tool_result</c>
 /// blocks tool messages, <c>tools</c> function tools (<c>input_schema</c> as parameters), <c>stop_sequences</c>
-/// <c>stop</c>. A block the common model cannot carry is refused with a 400 naming it.
+/// <c>stop</c>. A block the common model cannot carry is refused with a 400 naming it, unless the body passes
+/// through to an Anthropic upstream (<c>passThrough</c>): then it is forwarded as it is, and left out of
+/// the common model, which is the evidence's reading of the request.
 /// </summary>
 internal static class AnthropicRequest
 {
-    public static (JsonObject? Chat, string? Problem) ToChat(JsonObject request)
+    public static (JsonObject? Chat, string? Problem) ToChat(JsonObject request, bool passThrough = false)
     {
         var chat = new JsonObject { ["model"] = request["model"]!.GetValue<string>() };
         var messages = new JsonArray();
@@ -22,7 +24,7 @@ internal static class AnthropicRequest
             case JsonValue value when value.GetValueKind() == JsonValueKind.String:
                 messages.Add(new JsonObject { ["role"] = "system", ["content"] = value.GetValue<string>() });
                 break;
-            case JsonArray blocks when Texts(blocks) is { } text:
+            case JsonArray blocks when Texts(blocks, passThrough) is { } text:
                 messages.Add(new JsonObject { ["role"] = "system", ["content"] = text });
                 break;
             default:
@@ -31,10 +33,10 @@ internal static class AnthropicRequest
         if (request["messages"] is not JsonArray { Count: > 0 } turns) return (null, "'messages' must be a non-empty array of {\"role\": \"user\"|\"assistant\", \"content\": ...}");
         for (var i = 0; i < turns.Count; i++)
         {
-            if (Turn(turns[i], i, messages) is { } problem) return (null, problem);
+            if (Turn(turns[i], i, messages, passThrough) is { } problem) return (null, problem);
         }
         chat["messages"] = messages;
-        if (Tools(request, chat) is { } toolProblem) return (null, toolProblem);
+        if (Tools(request, chat, passThrough) is { } toolProblem) return (null, toolProblem);
         foreach (var (from, to) in new[] { ("max_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"), ("stop_sequences", "stop") })
         {
             if (request[from] is { } value) chat[to] = value.DeepClone();
@@ -48,7 +50,7 @@ internal static class AnthropicRequest
         return (chat, null);
     }
 
-    private static string? Turn(JsonNode? node, int i, JsonArray messages)
+    private static string? Turn(JsonNode? node, int i, JsonArray messages, bool passThrough)
     {
         var role = UntrustedJson.Text(UntrustedJson.Member(node, "role"));
         if (role is not ("user" or "assistant")) return $"'messages[{i}].role' must be user or assistant";
@@ -83,10 +85,12 @@ internal static class AnthropicRequest
                     break;
                 case "tool_result" when role == "user" && UntrustedJson.Text(UntrustedJson.Member(block, "tool_use_id")) is { } resultOf:
                     var result = UntrustedJson.Member(block, "content");
-                    var output = result is JsonArray resultBlocks ? Texts(resultBlocks) : UntrustedJson.Text(result) ?? (result is null ? "" : null);
+                    var output = result is JsonArray resultBlocks ? Texts(resultBlocks, passThrough) : UntrustedJson.Text(result) ?? (result is null ? "" : null);
                     if (output is null) return $"{where}.content must be a string or a list of text blocks";
                     messages.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = resultOf, ["content"] = output });
                     break;
+                case not null when passThrough:
+                    break; // thinking, documents, server tools…: the upstream reads them, the common model has no place for them
                 case var type:
                     return $"{where} is a '{type}' block Pilotage cannot translate here; send text, image, tool_use (assistant) and tool_result (user) blocks";
             }
@@ -108,12 +112,17 @@ internal static class AnthropicRequest
             ? string.Concat(parts.Select(p => UntrustedJson.Text(UntrustedJson.Member(p, "text"))))
             : parts;
 
-    private static string? Texts(JsonArray blocks)
+    /// <summary>The text blocks' texts joined; null when a block is not text (passed through, such a block is skipped).</summary>
+    private static string? Texts(JsonArray blocks, bool passThrough)
     {
         var texts = new List<string>();
         foreach (var block in blocks)
         {
-            if (UntrustedJson.Text(UntrustedJson.Member(block, "type")) != "text" || UntrustedJson.Text(UntrustedJson.Member(block, "text")) is not { } text) return null;
+            if (UntrustedJson.Text(UntrustedJson.Member(block, "type")) != "text" || UntrustedJson.Text(UntrustedJson.Member(block, "text")) is not { } text)
+            {
+                if (passThrough) continue;
+                return null;
+            }
             texts.Add(text);
         }
         return string.Join("\n\n", texts);
@@ -126,7 +135,7 @@ internal static class AnthropicRequest
         _ => null,
     };
 
-    private static string? Tools(JsonObject request, JsonObject chat)
+    private static string? Tools(JsonObject request, JsonObject chat, bool passThrough)
     {
         if (request["tools"] is null) return null;
         if (request["tools"] is not JsonArray tools) return "'tools' must be an array of tool definitions";
@@ -135,6 +144,7 @@ internal static class AnthropicRequest
         {
             if (tools[i] is not JsonObject tool || UntrustedJson.Text(tool["name"]) is not { } name || (tool["type"] is { } type && UntrustedJson.Text(type) != "custom"))
             {
+                if (passThrough) continue; // a server tool: the upstream runs it
                 return $"'tools[{i}]' must be a client tool ({{\"name\": ..., \"input_schema\": ...}}); Pilotage does not translate server tools";
             }
             var function = new JsonObject { ["name"] = name, ["parameters"] = tool["input_schema"]?.DeepClone() ?? new JsonObject { ["type"] = "object" } };
@@ -158,6 +168,7 @@ internal static class AnthropicRequest
                 chat["tool_choice"] = new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = forced } };
                 break;
             default:
+                if (passThrough) break;
                 return "'tool_choice' must be {\"type\": \"auto\"|\"any\"|\"none\"} or {\"type\": \"tool\", \"name\": ...}";
         }
         if (UntrustedJson.Member(choice, "disable_parallel_tool_use") is JsonValue parallel && parallel.GetValueKind() == JsonValueKind.True) chat["parallel_tool_calls"] = false;

@@ -10,13 +10,16 @@ namespace Pilotage.Server.Gateway.Protocols.Responses;
 /// <summary>
 /// The OpenAI Responses API (<c>POST /v1/responses</c>, <c>GET /v1/responses/{id}</c>): requests are translated to
 /// the common model (<see cref="ResponsesRequest"/>), answers and streams rendered back as response objects and
-/// typed events; errors take the OpenAI shape.
+/// typed events; errors take the OpenAI shape. To a Responses upstream the body, answer and events pass through,
+/// with only what policy controls rewritten, and the response id is Pilotage's (docs/gateway.md).
 /// </summary>
 internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider time) : IClientProtocol
 {
     public GatewayOperation Operation => GatewayOperation.Chat;
 
-    public async ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, CancellationToken ct)
+    public Core.Specs.UpstreamProtocol? Native => Core.Specs.UpstreamProtocol.OpenAiResponses;
+
+    public async ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
         var json = body.Json;
         if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(json)) is { } problem) return Invalid(problem);
@@ -36,12 +39,43 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             default:
                 return Invalid("'previous_response_id' must be a string: the id of an earlier response");
         }
-        var (chat, translation) = ResponsesRequest.ToChat(json, history);
+        var (chat, translation) = ResponsesRequest.ToChat(json, history, passThrough);
         if (translation is not null) return Invalid(translation);
         // The translated request meets the same checks as one sent to chat completions.
         if (RequestShape.ChatProblem(chat!) is { } chatProblem) return Invalid(chatProblem);
         var stream = chat!["stream"]?.GetValueKind() == JsonValueKind.True;
-        return new ClientRequest(model, chat, stream, WantsUsage: true, Context: new ResponsesContext(ResponsesAnswer.Echo(json), previous));
+        var context = new ResponsesContext(json, previous);
+        if (passThrough && previous is not null) Continue(json, history);
+        return new ClientRequest(model, chat, stream, WantsUsage: true, Context: context, Native: passThrough ? json : null);
+    }
+
+    /// <summary>
+    /// A body passed through that continues a response: Pilotage keeps the conversation (the upstream is sent
+    /// <c>store: false</c>), so the earlier turns go in front of <c>input</c>, as items, instead of the id.
+    /// </summary>
+    private static void Continue(JsonObject json, IReadOnlyList<JsonObject> history)
+    {
+        json.Remove("previous_response_id");
+        var earlier = Upstream.ResponsesUpstreamRequest.FromChat(new JsonObject { ["messages"] = new JsonArray([.. history.Select(m => m.DeepClone())]) })["input"] as JsonArray ?? [];
+        var items = new JsonArray();
+        foreach (var item in earlier.ToList())
+        {
+            earlier.Remove(item);
+            items.Add(item);
+        }
+        if (json["input"] is JsonArray input)
+        {
+            foreach (var item in input.ToList())
+            {
+                input.Remove(item);
+                items.Add(item);
+            }
+        }
+        else
+        {
+            items.Add(new JsonObject { ["role"] = "user", ["content"] = json["input"]?.DeepClone() });
+        }
+        json["input"] = items;
     }
 
     private static Refusal Invalid(string problem) => Refusal.Rejected(400, "invalid_request", problem);
@@ -51,6 +85,19 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
 
     public Task WriteAnswerAsync(HttpContext http, ReleasedAnswer answer)
     {
+        if (answer.Native is { } native)
+        {
+            var context = Context(answer.Request);
+            var identified = context.PreviousResponseId is null ? WithId(native, ResponsesAnswer.ResponseId(answer.InteractionId)) : null;
+            if (identified is null)
+            {
+                var passed = JsonNode.Parse(native) as JsonObject ?? [];
+                Identify(passed, answer.InteractionId, context);
+                identified = Encoding.UTF8.GetBytes(passed.ToJsonString());
+            }
+            GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
+            return OpenAiErrors.WriteJsonAsync(http, answer.Status, identified, answer.InteractionId, answer.Mode);
+        }
         var completion = JsonNode.Parse(answer.Body) as JsonObject ?? [];
         var response = ResponsesAnswer.FromChat(completion, answer.InteractionId, answer.Request.Model, Context(answer.Request), time.GetUtcNow().ToUnixTimeSeconds());
         GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
@@ -59,6 +106,53 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
 
     public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>
         new ResponsesStream(http, request.Id, request.Subject.Mode, request.Request.Model, Context(request.Request), time.GetUtcNow().ToUnixTimeSeconds());
+
+    public PassThroughStream? OpenPassThrough(HttpContext http, AdmittedRequest request)
+    {
+        var context = Context(request.Request);
+        return new PassThroughStream(http, request.Id, request.Subject.Mode, ResponsesStream.ErrorEvent, (eventName, data) =>
+        {
+            // Only the events that carry the response object name it; the others pass untouched.
+            if (eventName is not null && !eventName.StartsWith("response.", StringComparison.Ordinal) || eventName?.Contains("delta", StringComparison.Ordinal) == true || !data.Contains("\"response\"", StringComparison.Ordinal)) return data;
+            if (JsonNode.Parse(data) is not JsonObject e || UntrustedJson.Member(e, "response") is not JsonObject response) return data;
+            Identify(response, request.Id, context);
+            return e.ToJsonString();
+        });
+    }
+
+    /// <summary>
+    /// A response passed through takes Pilotage's id (<c>resp_</c> and the interaction id): the conversation and the
+    /// response are kept in Pilotage's evidence, where <c>previous_response_id</c> and <c>GET /v1/responses/{id}</c> find them.
+    /// </summary>
+    private static void Identify(JsonObject response, string interactionId, ResponsesContext context)
+    {
+        response["id"] = ResponsesAnswer.ResponseId(interactionId);
+        if (context.PreviousResponseId is { } previous) response["previous_response_id"] = previous;
+    }
+
+    /// <summary>
+    /// The response with its top-level <c>id</c> replaced in place, the rest of its bytes as they came (no tree is
+    /// built: this is every answer's path). Null when it has no string <c>id</c>. A response with a key twice never
+    /// gets here: reading it into the common model refused it.
+    /// </summary>
+    private static byte[]? WithId(byte[] response, string id)
+    {
+        var reader = new Utf8JsonReader(response, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isId = reader.ValueTextEquals("id"u8);
+            reader.Read();
+            if (isId && reader.TokenType == JsonTokenType.String)
+            {
+                var start = (int)reader.TokenStartIndex;
+                var end = start + reader.ValueSpan.Length + 2; // the raw token, quotes included
+                return [.. response.AsSpan(0, start), .. Encoding.UTF8.GetBytes("\"" + JsonEncodedText.Encode(id) + "\""), .. response.AsSpan(end)];
+            }
+            reader.Skip();
+        }
+        return null;
+    }
 
     private static ResponsesContext Context(ClientRequest request) => request.Context as ResponsesContext ?? new ResponsesContext([], null);
 
@@ -80,7 +174,7 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "response_not_found", why), row?.Id, row?.Mode ?? "none");
             return;
         }
-        var response = ResponsesAnswer.FromChat(StoredResponses.Completion(row), row.Id, row.System, new ResponsesContext(ResponsesAnswer.Echo([]), null), row.CreatedAt.ToUnixTimeSeconds());
+        var response = ResponsesAnswer.FromChat(StoredResponses.Completion(row), row.Id, row.System, new ResponsesContext([], null), row.CreatedAt.ToUnixTimeSeconds());
         await OpenAiErrors.WriteJsonAsync(http, StatusCodes.Status200OK, Encoding.UTF8.GetBytes(response.ToJsonString()), row.Id, row.Mode);
     }
 }

@@ -118,6 +118,10 @@ internal sealed class ResponsesStream(HttpContext http, string interactionId, st
     public async Task FailAsync(GatewayRefusal refusal) =>
         await EventAsync("error", new JsonObject { ["code"] = refusal.Code, ["message"] = refusal.Message, ["param"] = null }, CancellationToken.None);
 
+    /// <summary>The <c>error</c> event of a stream passed through (the upstream numbered the events before it; this one has no number).</summary>
+    public static byte[] ErrorEvent(GatewayRefusal refusal) =>
+        Encoding.UTF8.GetBytes($"event: error\ndata: {new JsonObject { ["type"] = "error", ["code"] = refusal.Code, ["message"] = refusal.Message, ["param"] = null }.ToJsonString()}\n\n");
+
     private async ValueTask CreatedAsync(CancellationToken ct)
     {
         if (_created) return;
