@@ -1,11 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Import;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Import;
@@ -15,9 +12,7 @@ public sealed record ImportResponse(string System, int Rows, int Imported, int A
 
 /// <summary>
 /// <c>POST /api/v1/systems/{slug}/import</c>: evidence gathered outside the gateway, as CSV
-/// (docs/import.md). The whole file is validated first — every error with its row and column, nothing
-/// written unless every row is valid — then recorded in one transaction with its roll-ups and audit
-/// entry. Row ids are derived from the rows, so importing the same file again changes nothing.
+/// (docs/import.md). The route reads the body within its limits and hands it to <see cref="ImportCommands"/>.
 /// </summary>
 public static class ImportEndpoints
 {
@@ -34,72 +29,13 @@ public static class ImportEndpoints
             .WithSummary("Import evidence from a CSV file sent as the body, Content-Type text/csv (prompt, answer, outcome, final_text, review_seconds, rating, category, timestamp, user); all or nothing, idempotent");
     }
 
-    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, PilotageStore store, ControlPlane control, TimeProvider time, CancellationToken ct)
+    // Who may import is settled before the body is read: a refusal does not wait for 25 MB.
+    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, ImportCommands imports, CancellationToken ct)
     {
         var actor = Actor.From(http.User);
-        // Who may import is settled before the body is read: a refusal does not wait for 25 MB.
-        await using (var db = store.CreateDbContext())
-        {
-            EnsureOwner(await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct), slug, actor);
-        }
+        await imports.EnsureMayImportAsync(slug, actor, ct);
         var (buffer, length) = await ReadBodyAsync(http, ct);
-        var file = EvidenceCsv.Read(buffer.AsSpan(0, length), time.GetUtcNow());
-        if (!file.IsValid)
-        {
-            var count = file.Errors.Count;
-            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Invalid import file",
-                $"{count} problem(s) found; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
-                new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
-        }
-        // Valid as a whole, the file is written in slices, each its own transaction, outside the
-        // control-plane lock: a 25 MB import must not hold up a pause (SQLite has one writer at a time).
-        // A failure part-way leaves a prefix imported; importing the same file again completes it,
-        // because row ids are deterministic.
-        AiSystemRow? system;
-        await using (var db = store.CreateDbContext())
-        {
-            system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
-        }
-        EnsureOwner(system, slug, actor);
-        // The evidence store never holds what the boundary forbids: blocked rows refuse the file, the rest is stored redacted.
-        file = EvidenceFileBoundary.Apply(file, Evidence.EvidenceBoundary.PolicyOf(system));
-        if (!file.IsValid)
-        {
-            var count = file.Errors.Count;
-            throw new CommandRefusedException(StatusCodes.Status422UnprocessableEntity, "Data boundary",
-                $"{count} row value(s) hold data the data boundary of '{slug}' blocks; nothing was imported. {string.Join("; ", file.Errors.Take(3))}{(count > 3 ? "; …" : "")}",
-                new Dictionary<string, object?> { ["errors"] = file.Errors.ToList() });
-        }
-        var imported = 0;
-        var alreadyPresent = 0;
-        foreach (var slice in file.Records.Chunk(SliceRows))
-        {
-            await using var db = store.CreateDbContext();
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            var (added, present) = await EvidenceImporter.WriteAsync(db, system!, slice, ct);
-            await transaction.CommitAsync(ct);
-            imported += added;
-            alreadyPresent += present;
-        }
-        var response = new ImportResponse(slug, file.Records.Count, imported, alreadyPresent, file.Sha256);
-        await control.ExecuteAsync(actor.Email, command =>
-        {
-            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response, ImportApiJsonContext.Default.ImportResponse));
-            return Task.FromResult(true);
-        }, ct);
-        return response;
-    }
-
-    /// <summary>Rows per transaction: short enough that other writers wait well under a second.</summary>
-    private const int SliceRows = 10_000;
-
-    private static void EnsureOwner(AiSystemRow? system, string slug, Actor actor)
-    {
-        if (system is null) throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
-        if (actor.Role != Role.Admin && !string.Equals(system.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
-        {
-            throw Problems.Forbidden($"'{slug}' is owned by {system.Owner}; only its owner or an admin may import evidence into it");
-        }
+        return await imports.ImportAsync(slug, buffer.AsMemory(0, length), actor, ct);
     }
 
     private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpContext http, CancellationToken ct)
