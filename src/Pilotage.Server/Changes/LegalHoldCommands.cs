@@ -48,3 +48,23 @@ public sealed class LegalHoldCommands(ControlPlane control)
         }, ct);
     }
 }
+
+/// <summary>Which systems are under legal hold, for the pages that show it.</summary>
+public sealed class LegalHoldQueries(PilotageStore store)
+{
+    /// <summary>The slugs of the systems under legal hold.</summary>
+    public async Task<IReadOnlySet<string>> HeldAsync(CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        return (await db.Systems.AsNoTracking().Where(s => s.LegalHoldAt != null).Select(s => s.Slug).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The system's hold: who placed it, when and why; <c>Held</c> false when there is none.</summary>
+    public async Task<LegalHoldView> HoldAsync(string slug, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var row = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
+            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        return new LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);
+    }
+}

@@ -19,6 +19,7 @@ internal static class UseCaseWiring
         services.AddSingleton<Changes.OwnershipCommands>();
         services.AddSingleton<Changes.LegalHoldCommands>();
         services.AddSingleton<Changes.RetentionCommands>();
+        services.AddSingleton<Changes.LegalHoldQueries>();
         services.AddSingleton<People.PeopleCommands>();
         services.AddSingleton<People.PeopleQueries>();
         services.AddSingleton<Keys.KeyCommands>();

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Metrics;
+using Pilotage.Core.Specs;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Gateway;
@@ -36,7 +38,7 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
             var run = new EvalRunRow
             {
                 System = slug, ConfigVersion = system.ConfigVersion, TestSet = request.TestSet.Trim(), TestSetHash = request.TestSetHash.Trim(),
-                StartedBy = actor.Email, StartedAt = command.Now, Status = "running", Cases = Math.Max(0, request.Cases), ChangeRequest = request.Change,
+                StartedBy = actor.Email, StartedAt = command.Now, Status = EvalRunStatus.Running.Name(), Cases = Math.Max(0, request.Cases), ChangeRequest = request.Change,
             };
             command.Db.EvalRuns.Add(run);
             await command.Db.SaveChangesAsync(ct);
@@ -57,14 +59,14 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
         {
             if (string.IsNullOrWhiteSpace(input.CaseId)) throw Problems.BadRequest($"results[{index}].caseId is required");
             if (input.Category is null || !MetricCatalogue.Categories.Contains(input.Category)) throw Problems.BadRequest($"results[{index}].category must be one of {string.Join(", ", MetricCatalogue.Categories)}");
-            if (input.Verdict is null || !EvalRules.Verdicts.Contains(input.Verdict)) throw Problems.BadRequest($"results[{index}].verdict must be one of {string.Join(", ", EvalRules.Verdicts)}");
+            if (EvalNames.ParseVerdict(input.Verdict) is null) throw Problems.BadRequest($"results[{index}].verdict must be one of {string.Join(", ", SpecEnum.Names<CaseVerdictKind>())}");
         }
         // Results are evidence, not control-plane changes: written in their own transaction, not audited one by one.
         await using var db = store.CreateDbContext();
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var run = await db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct);
         if (run is null || !EvalRules.Visible(run, actor, scope)) throw EvalRules.NoRun(id);
-        if (run.Status != "running") throw Problems.Conflict($"evaluation run {id} is {run.Status}; start a new run");
+        if (EvalNames.ParseStatus(run.Status) != EvalRunStatus.Running) throw Problems.Conflict($"evaluation run {id} is {run.Status}; start a new run");
         if (!string.Equals(run.StartedBy, actor.Email, StringComparison.OrdinalIgnoreCase) && actor.Role != Role.Admin)
         {
             throw Problems.Forbidden($"evaluation run {id} was started by {run.StartedBy}");
@@ -86,7 +88,7 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
             row.InteractionId = input.InteractionId;
             row.At = now;
             // Cases graded by a person join the review queue like any draft.
-            if (input.Verdict == "needs_human" && input.InteractionId is { } interaction
+            if (EvalNames.ParseVerdict(input.Verdict) == CaseVerdictKind.NeedsHuman && input.InteractionId is { } interaction
                 && !await db.ReviewItems.AnyAsync(i => i.InteractionId == interaction, ct)
                 && await db.Interactions.AnyAsync(i => i.Id == interaction && i.EvalRun == id, ct))
             {
@@ -101,8 +103,8 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
     /// <summary>Finishes a run: completed, or interrupted (results so far are kept); finishing a finished run changes nothing.</summary>
     public async Task<EvalRunView> FinishAsync(long id, FinishEvalRequest? request, Actor actor, CancellationToken ct)
     {
-        var status = request?.Status ?? "completed";
-        if (status is not ("completed" or "interrupted")) throw Problems.BadRequest("status must be completed or interrupted");
+        var status = request?.Status is null ? EvalRunStatus.Completed : EvalNames.ParseStatus(request.Status) ?? EvalRunStatus.Running;
+        if (status == EvalRunStatus.Running) throw Problems.BadRequest("status must be completed or interrupted");
         var view = await control.ExecuteAsync(actor.Email, async command =>
         {
             var run = await command.Db.EvalRuns.SingleOrDefaultAsync(r => r.Id == id, ct);
@@ -111,11 +113,11 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
             {
                 throw Problems.Forbidden($"evaluation run {id} was started by {run.StartedBy}");
             }
-            if (run.Status != "running") return EvalRunView.Of(run, await command.Db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
-            run.Status = status;
+            if (EvalNames.ParseStatus(run.Status) != EvalRunStatus.Running) return EvalRunView.Of(run, await command.Db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
+            run.Status = status.Name();
             run.FinishedAt = command.Now;
             var view = EvalRunView.Of(run, await command.Db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
-            command.Audit($"eval.{status}", $"system:{run.System}", null, JsonSerializer.Serialize(view, PilotsApiJsonContext.Default.EvalRunView));
+            command.Audit($"eval.{status.Name()}", $"system:{run.System}", null, JsonSerializer.Serialize(view, PilotsApiJsonContext.Default.EvalRunView));
             return view;
         }, ct);
         registry.Finished(id);
@@ -150,8 +152,6 @@ public sealed class EvalQueries(PilotageStore store, SystemScope scope)
 /// <summary>The rules the evaluation commands share: verdicts, who sees a run, who may evaluate a system.</summary>
 internal static class EvalRules
 {
-    internal static readonly string[] Verdicts = ["pass", "fail", "needs_human", "error"];
-
     /// <summary>A run exists for the person who started it and for those who may read its system.</summary>
     internal static bool Visible(EvalRunRow run, Actor actor, SystemScope scope) =>
         string.Equals(run.StartedBy, actor.Email, StringComparison.OrdinalIgnoreCase) || scope.MayRead(actor.Person, run.System);

@@ -1,4 +1,5 @@
 using Pilotage.Core.Access;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Access;
 using Pilotage.Server.Storage;
 
@@ -17,7 +18,9 @@ public sealed record EvalRunView(long Id, string System, int ConfigVersion, stri
     internal static EvalRunView Of(EvalRunRow run, IReadOnlyList<EvalResultRow> results) => new(
         run.Id, run.System, run.ConfigVersion, run.TestSet, run.TestSetHash, run.StartedBy, run.StartedAt, run.FinishedAt, run.Status, run.Cases, results.Count,
         results.GroupBy(r => r.Category).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new EvalCategoryCount(
-            g.Key, g.Count(r => r.Verdict == "pass"), g.Count(r => r.Verdict == "fail"), g.Count(r => r.Verdict == "needs_human"), g.Count(r => r.Verdict == "error"))).ToList());
+            g.Key, Count(g, CaseVerdictKind.Pass), Count(g, CaseVerdictKind.Fail), Count(g, CaseVerdictKind.NeedsHuman), Count(g, CaseVerdictKind.Error))).ToList());
+
+    private static int Count(IEnumerable<EvalResultRow> results, CaseVerdictKind verdict) => results.Count(r => EvalNames.ParseVerdict(r.Verdict) == verdict);
 }
 public sealed record EvalResultView(string CaseId, string Category, string Verdict, string? Reason, string? InteractionId, DateTimeOffset At);
 public sealed record EvalRunDetail(EvalRunView Run, IReadOnlyList<EvalResultView> Results);

@@ -136,7 +136,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         {
             InteractionId = interaction.Id,
             System = interaction.System,
-            Outcome = ReviewRules.Name(input.Outcome),
+            Outcome = input.Outcome.Name(),
             FinalText = input.FinalText,
             Reason = input.Reason,
             Tags = ReviewRules.TagsJson(input.Tags),
