@@ -28,8 +28,10 @@ public sealed class CheckedProject
     public IReadOnlyDictionary<SyntaxTree, SourceFile> Sources { get; }
 
     /// <summary>Compiles src/<paramref name="name"/> against the assemblies beside this test.</summary>
-    public static CheckedProject Load(string name)
+    /// <param name="assemblyName">The built assembly's name when it is not the project's (the CLI builds <c>pilotage</c>).</param>
+    public static CheckedProject Load(string name, string? assemblyName = null)
     {
+        var assembly = assemblyName ?? name;
         var projectDir = Path.Combine(RepoRoot(), "src", name);
         var files = Directory.EnumerateFiles(projectDir, "*.cs", SearchOption.AllDirectories)
             .Where(f => !IsBuildOutput(Path.GetRelativePath(projectDir, f)))
@@ -42,9 +44,9 @@ public sealed class CheckedProject
                 return new SourceFile(Path.GetRelativePath(projectDir, f).Replace('\\', '/'), folder, File.ReadAllText(f));
             })
             .ToList();
-        files.AddRange(GeneratedSources(Path.Combine(AppContext.BaseDirectory, name + ".pdb")));
+        files.AddRange(GeneratedSources(Path.Combine(AppContext.BaseDirectory, assembly + ".pdb")));
         files.AddRange(ImplicitUsings(projectDir, name));
-        return Compile(name, files, ReferencesExcept(name));
+        return Compile(name, files, ReferencesExcept(assembly));
     }
 
     /// <summary>Compiles in-memory sources (the checker's own tests).</summary>

@@ -11,7 +11,7 @@ namespace Pilotage.Cli.Changes;
 /// </summary>
 internal static class ChangeCommands
 {
-    private static readonly string[] Statuses = ["open", "approved", "rejected", "applied", "withdrawn"];
+    private static readonly string[] Statuses = [.. ChangeStatuses.All.Select(s => s.Name())];
 
     public static Command List(CliContext cli)
     {
@@ -83,7 +83,7 @@ internal static class ChangeCommands
             using var call = cli.Call(parse, ct);
             var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/changes/{Args.Number(number)}/{verb}",
                 new ChangeDecisionRequest(why), ChangesJsonContext.Default.ChangeDecisionRequest);
-            return call.ShowLine(answer, ChangesJsonContext.Default.ChangeRequestView, view => view.Status == "applied"
+            return call.ShowLine(answer, ChangesJsonContext.Default.ChangeRequestView, view => ChangeStatuses.Parse(view.Status) == ChangeStatus.Applied
                 ? string.Create(CultureInfo.InvariantCulture, $"change request {view.Id} applied: {view.System} now serves config v{view.AppliedVersion}")
                 : $"change request {view.Id} of {view.System} is {view.Status}");
         });

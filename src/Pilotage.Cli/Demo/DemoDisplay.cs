@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Pilotage.Cli.Client;
+using Pilotage.Core.Evidence;
 using Spectre.Console;
 
 namespace Pilotage.Cli.Demo;
@@ -157,7 +158,7 @@ internal sealed class DemoDisplay
 
     /// <summary>Unsafe answers caught and escalations are the story's point, so they get a line even before the wave.</summary>
     private static bool Notable(ReviewVerdict verdict) =>
-        verdict.Outcome == "escalated" || (verdict.Tags?.Contains("unsafe") ?? false);
+        ReviewOutcomes.Parse(verdict.Outcome) == ReviewOutcome.Escalated || (verdict.Tags?.Contains("unsafe") ?? false);
 
     private static string Describe(ReviewVerdict verdict) =>
         verdict.Outcome
@@ -197,7 +198,7 @@ internal sealed class DemoDisplay
             reviewed.Description = Markup.Escape($"reviews  {tally.DescribeReviews()}");
             if (ticket.Wave || Notable(verdict))
             {
-                var colour = verdict.Outcome == "rejected" ? "red" : "default";
+                var colour = ReviewOutcomes.Parse(verdict.Outcome) == ReviewOutcome.Rejected ? "red" : "default";
                 terminal.MarkupLine($"  ticket {ticket.Number.ToString(CultureInfo.InvariantCulture)} [{colour}]{Markup.Escape(verdict.Outcome)}[/]{Markup.Escape(Describe(verdict)[verdict.Outcome.Length..])}");
             }
         }

@@ -99,7 +99,7 @@ internal sealed class EvalRunner(CliContext cli, ControlClient client, string sl
         EvalRunView finished;
         try
         {
-            finished = await FinishAsync(run.Id, interrupted ? "interrupted" : "completed");
+            finished = await FinishAsync(run.Id, (interrupted ? EvalRunStatus.Interrupted : EvalRunStatus.Completed).Name());
         }
         catch (CliException) when (failure is not null || poster.Failure is not null)
         {

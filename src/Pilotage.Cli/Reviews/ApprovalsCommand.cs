@@ -86,7 +86,7 @@ internal static class ApprovalsCommand
     {
         using var call = cli.Call(parse, ct);
         var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/approvals/{Args.Escape(interaction)}/{verb}",
-            new ApprovalEndpoints.ReasonBody(reason), ReviewsApiJsonContext.Default.ReasonBody);
+            new ReasonBody(reason), ReviewsApiJsonContext.Default.ReasonBody);
         return call.ShowLine(answer, ReviewsApiJsonContext.Default.ApprovalView, view => view.State == "released"
             ? $"released {view.InteractionId} ({view.System}); the app can now fetch it"
             : $"rejected {view.InteractionId} ({view.System}): {view.Reason}");

@@ -13,7 +13,7 @@ namespace Pilotage.Cli.Systems;
 internal static class LifecycleCommands
 {
     /// <summary>The outcomes the server accepts, in lifecycle order.</summary>
-    internal static readonly string[] Outcomes = ["pilot", "proceed", "narrow", "redesign", "repilot", "stop", "expand", "restrict", "retire", "extend"];
+    internal static readonly string[] Outcomes = [.. DecisionOutcomes.All.Select(o => o.Name())];
 
     /// <summary>
     /// Whether the decision endpoint reads <c>override</c>: the CLI is built with the server, so the
@@ -72,7 +72,7 @@ internal static class LifecycleCommands
                 if (overriding) w.WriteBoolean("override", true);
                 w.WriteEndObject();
             });
-            return call.ShowLine(answer, SystemsApiJsonContext.Default.DecisionView, decision => decision.Outcome == "extend"
+            return call.ShowLine(answer, SystemsApiJsonContext.Default.DecisionView, decision => DecisionOutcomes.Parse(decision.Outcome) == DecisionOutcome.Extend
                 ? $"{decision.System}: pilot extended to {Date(decision.NewEndDate)} (decision {Id(decision.Id)} by {decision.DecidedBy})"
                 : $"{decision.System}: {From(decision)} → {To(decision)} (decision {Id(decision.Id)} by {decision.DecidedBy})");
         });
@@ -93,7 +93,7 @@ internal static class LifecycleCommands
                 d =>
                 [
                     Id(d.Id), Output.Time(d.DecidedAt), d.DecidedBy,
-                    d.Outcome == "extend" ? $"extend to {Date(d.NewEndDate)}" : d.Outcome,
+                    DecisionOutcomes.Parse(d.Outcome) == DecisionOutcome.Extend ? $"extend to {Date(d.NewEndDate)}" : d.Outcome,
                     $"{From(d)} → {To(d)}", OneLine(d.Reason),
                 ],
                 $"no decisions recorded for {slug} yet; 'pilotage decide {slug} pilot --reason \"…\"' starts its pilot");
@@ -278,7 +278,7 @@ internal static class LifecycleCommands
 
     private static DateOnly? ParseUntil(string? text, string outcome, string slug)
     {
-        if (outcome != "extend")
+        if (DecisionOutcomes.Parse(outcome) != DecisionOutcome.Extend)
         {
             return Blank(text) is null
                 ? null

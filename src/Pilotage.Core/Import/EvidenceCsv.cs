@@ -85,10 +85,7 @@ public static partial class EvidenceCsv
 
     public static IReadOnlyList<string> RequiredColumns { get; } = [Prompt, Answer, Timestamp];
 
-    // In the order of ReviewOutcome.
-    private static readonly string[] OutcomeNames = ["accepted", "edited", "rejected", "escalated"];
-
-    public static IReadOnlyList<string> Outcomes => OutcomeNames;
+    public static IReadOnlyList<string> Outcomes => ReviewOutcomes.Names;
 
     public static IReadOnlyList<string> Categories => MetricCatalogue.Categories;
 
@@ -337,15 +334,11 @@ public static partial class EvidenceCsv
         var rawOutcome = Value(Outcome)?.Trim().ToLowerInvariant();
         if (!string.IsNullOrEmpty(rawOutcome))
         {
-            var index = Array.IndexOf(OutcomeNames, rawOutcome);
-            if (index < 0)
+            outcome = ReviewOutcomes.Parse(rawOutcome);
+            if (outcome is null)
             {
                 var suggestion = EditDistance.Closest(rawOutcome, Outcomes);
                 Error(Outcome, $"unknown outcome '{Value(Outcome)!.Trim()}'{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")} Use {string.Join(", ", Outcomes)}, or leave it empty when the answer was not reviewed");
-            }
-            else
-            {
-                outcome = (ReviewOutcome)index;
             }
         }
 

@@ -24,6 +24,18 @@ public sealed class AuditTrail(PilotageStore store, AuditLogKey? key = null)
         return await query.OrderBy(a => a.Sequence).Take(limit).ToListAsync(cancellationToken);
     }
 
+    /// <summary>The <paramref name="count"/> most recent entries, newest first.</summary>
+    public async Task<IReadOnlyList<AuditEntryRow>> RecentAsync(int count, CancellationToken cancellationToken)
+    {
+        long head;
+        await using (var db = store.CreateDbContext())
+        {
+            head = await db.AuditEntries.MaxAsync(a => (long?)a.Sequence, cancellationToken) ?? 0;
+        }
+        var page = await ListAsync(Math.Max(0, head - count), count, null, cancellationToken);
+        return page.Reverse().ToList();
+    }
+
     /// <summary>Streams every entry in order, a page at a time.</summary>
     public async IAsyncEnumerable<AuditEntryRow> ExportAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Specs;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
@@ -18,11 +19,11 @@ internal static class RegressionGate
     public static async Task<RegressionGateResult> CheckAsync(PilotageDbContext db, AiSystemRow system, ChangeRequestRow change, RegressionGateSpec gate, DateTimeOffset now, CancellationToken ct)
     {
         var candidate = await db.EvalRuns.AsNoTracking()
-            .Where(r => r.System == system.Slug && r.ChangeRequest == change.Id && r.Status == "completed" && r.TestSet == gate.TestSet)
+            .Where(r => r.System == system.Slug && r.ChangeRequest == change.Id && r.Status == EvalRunStatus.Completed.Name() && r.TestSet == gate.TestSet)
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct)
             ?? throw Problems.Conflict($"the regression gate of '{system.Slug}' needs an evaluation of the candidate with the test set '{gate.TestSet}': pilotage eval {system.Slug} --set FILE --change {change.Id}");
         var baseline = await db.EvalRuns.AsNoTracking()
-            .Where(r => r.System == system.Slug && r.ChangeRequest == null && r.ConfigVersion == system.ConfigVersion && r.Status == "completed" && r.TestSetHash == candidate.TestSetHash)
+            .Where(r => r.System == system.Slug && r.ChangeRequest == null && r.ConfigVersion == system.ConfigVersion && r.Status == EvalRunStatus.Completed.Name() && r.TestSetHash == candidate.TestSetHash)
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct)
             ?? throw Problems.Conflict($"the regression gate of '{system.Slug}' compares with the configuration in force (version {system.ConfigVersion}), which has no completed evaluation with the same test set file as run {candidate.Id}: pilotage eval {system.Slug} --set FILE");
         var baseCounts = (await SystemMetrics.PassRatesOfRunAsync(db, baseline.Id, ct)).GetValueOrDefault("") ?? CaseCounts.None;

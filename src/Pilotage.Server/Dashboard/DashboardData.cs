@@ -1,10 +1,8 @@
 using System.Globalization;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Attention;
 using Pilotage.Server.Audit;
 using Pilotage.Server.Reports;
-using Pilotage.Server.Storage;
 using Pilotage.Server.Systems;
 
 namespace Pilotage.Server.Dashboard;
@@ -38,24 +36,25 @@ public sealed record SystemPageData(
         Changes.OrderBy(c => Pilotage.Server.Changes.ChangeStatuses.IsPending(c.Status) ? 0 : 1).ThenByDescending(c => c.Id);
 }
 
-/// <summary>Reads what the pages show. Pages never query the store themselves; commands go through the same methods as the API.</summary>
-public sealed class DashboardData(PilotageStore store, ReportQueries reports, SystemQueries systems, Incidents.IncidentQueries incidentQueries,
-    Changes.ChangeRequestQueries changeQueries, Changes.OwnershipCommands ownership, AuditTrail audit, DecisionEvidence decisions, AttentionService attention, Access.SystemScope scope)
+/// <summary>Reads what the pages show through the features' queries. Neither it nor the pages query the store; commands go through the same classes as the API.</summary>
+public sealed class DashboardData(SystemCatalog catalog, ReportQueries reports, SystemQueries systems, Incidents.IncidentQueries incidentQueries,
+    Changes.ChangeRequestQueries changeQueries, Changes.OwnershipCommands ownership, Changes.LegalHoldQueries holds, AuditTrail audit, DecisionEvidence decisions,
+    AttentionService attention, Access.SystemScope scope)
 {
     /// <summary>The systems the person may read (owners: theirs; reviewers: the ones they review; admins and auditors: all).</summary>
     public async Task<IReadOnlyList<PortfolioRow>> PortfolioAsync(Access.Actor actor, CancellationToken ct)
     {
-        await using var db = store.CreateDbContext();
-        var systems = await db.Systems.AsNoTracking().OrderBy(s => s.Slug).Select(s => new { s.Slug, s.LegalHoldAt }).ToListAsync(ct);
         var readable = scope.Restriction(actor.Person);
+        var systems = await catalog.ListAsync(readable, ct);
+        var held = await holds.HeldAsync(ct);
         var items = await attention.PortfolioAsync(readable, ct);
         var rows = new List<PortfolioRow>();
-        foreach (var system in systems.Where(s => readable is null || readable.Contains(s.Slug)))
+        foreach (var system in systems)
         {
             var report = await reports.BuildAsync(system.Slug, ct);
             var owner = await ownership.ReadAsync(system.Slug, ct);
             rows.Add(new PortfolioRow(report.System, items.GetValueOrDefault(system.Slug) ?? [], report.Mistakes.Where(m => m.Found).ToList(), report.Criteria.Recommendation.Kind,
-                owner, system.LegalHoldAt is not null));
+                owner, held.Contains(system.Slug)));
         }
         return rows;
     }
@@ -63,27 +62,21 @@ public sealed class DashboardData(PilotageStore store, ReportQueries reports, Sy
     public async Task<SystemPageData> SystemAsync(string slug, Access.Actor actor, CancellationToken ct)
     {
         var report = await reports.BuildAsync(slug, ct);
-        await using var db = store.CreateDbContext();
-        var row = await db.Systems.AsNoTracking().SingleAsync(s => s.Slug == slug, ct);
-        var spec = SpecCanonicalJson.Deserialize(row.SpecJson);
+        var spec = await systems.SpecAsync(slug, ct);
         var entries = await audit.ListAsync(0, 500, $"system:{slug}", ct);
         var timeline = entries.Select(e => new TimelineEntry(e.At, AuditSentences.Describe(e.Action, e.Actor, e.After))).Reverse().ToList();
         var versions = await systems.VersionsAsync(slug, ct);
         var incidents = await incidentQueries.ListAsync(slug, null, null, actor, ct);
         var changes = await changeQueries.ListAsync(slug, null, null, ct);
         var owner = await ownership.ReadAsync(slug, ct);
-        var hold = new Changes.LegalHoldView(slug, row.LegalHoldAt is not null, row.LegalHoldBy, row.LegalHoldAt, row.LegalHoldReason);
+        var hold = await holds.HoldAsync(slug, ct);
         var byVersion = await changeQueries.ByVersionAsync(slug, ct);
         var gate = await decisions.CurrentGateAsync(slug, ct);
         var items = await attention.SystemAsync(slug, ct);
         return new SystemPageData(report, spec, timeline, versions, incidents.Take(20).ToList(), changes, owner, hold, byVersion, gate, items);
     }
 
-    public async Task<bool> ExistsAsync(string slug, CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        return await db.Systems.AsNoTracking().AnyAsync(s => s.Slug == slug, ct);
-    }
+    public Task<bool> ExistsAsync(string slug, CancellationToken ct) => systems.ExistsAsync(slug, ct);
 
     internal static string Num(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 }

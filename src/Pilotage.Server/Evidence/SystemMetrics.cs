@@ -1,9 +1,10 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
-using Pilotage.Server.Storage;
 using Pilotage.Server.Policy;
+using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Evidence;
 
@@ -143,7 +144,7 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
     /// </summary>
     internal static async Task<IReadOnlyDictionary<string, CaseCounts>> PassRatesAsync(PilotageDbContext db, string slug, int configVersion, CancellationToken ct)
     {
-        var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.ChangeRequest == null && r.Status != "running")
+        var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == slug && r.ConfigVersion == configVersion && r.ChangeRequest == null && r.Status != EvalRunStatus.Running.Name())
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
         return run is null ? new Dictionary<string, CaseCounts>(StringComparer.Ordinal) : await PassRatesOfRunAsync(db, run.Id, ct);
     }
@@ -157,21 +158,22 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
     {
         var rates = new Dictionary<string, CaseCounts>(StringComparer.Ordinal);
         var results = await db.EvalResults.AsNoTracking().Where(r => r.RunId == runId).ToListAsync(ct);
-        var graded = results.Where(r => r.Verdict == "needs_human" && r.InteractionId != null).Select(r => r.InteractionId!).ToList();
+        var graded = results.Where(r => EvalNames.ParseVerdict(r.Verdict) == CaseVerdictKind.NeedsHuman && r.InteractionId != null).Select(r => r.InteractionId!).ToList();
         var reviews = graded.Count == 0 ? new Dictionary<string, string>()
             : await db.Reviews.AsNoTracking().Where(r => graded.Contains(r.InteractionId)).ToDictionaryAsync(r => r.InteractionId, r => r.Outcome, ct);
         foreach (var result in results)
         {
             bool? passed;
-            switch (result.Verdict)
+            switch (EvalNames.ParseVerdict(result.Verdict))
             {
-                case "pass": passed = true; break;
-                case "fail": passed = false; break;
-                case "error": passed = null; break;
+                case CaseVerdictKind.Pass: passed = true; break;
+                case CaseVerdictKind.Fail: passed = false; break;
+                case CaseVerdictKind.Error: passed = null; break;
                 default:
                     // Waiting for a person: counted once graded.
-                    if (result.InteractionId is not { } id || !reviews.TryGetValue(id, out var outcome) || outcome is not ("accepted" or "edited" or "rejected")) continue;
-                    passed = outcome == "accepted";
+                    var outcome = result.InteractionId is { } id && reviews.TryGetValue(id, out var stored) ? ReviewOutcomes.Parse(stored) : null;
+                    if (outcome is not (ReviewOutcome.Accepted or ReviewOutcome.Edited or ReviewOutcome.Rejected)) continue;
+                    passed = outcome == ReviewOutcome.Accepted;
                     break;
             }
             foreach (var key in new[] { "", result.Category })

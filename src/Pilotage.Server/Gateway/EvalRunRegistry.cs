@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Metrics;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
@@ -55,7 +56,7 @@ public sealed class EvalRunRegistry(PilotageStore store)
         {
             // Not started by this process (another replica, or a restart): read it once.
             await using var db = store.CreateDbContext();
-            var row = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.Status == "running", ct);
+            var row = await db.EvalRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == runId && r.Status == EvalRunStatus.Running.Name(), ct);
             if (row is null) return (new GatewayRefusal(400, "eval_run_not_running", $"evaluation run {runId} does not exist or has finished; start a new one with 'pilotage eval'"), null, system);
             owner = (row.System, row.StartedBy, row.ChangeRequest);
             _running[runId] = owner;

@@ -18,6 +18,21 @@ internal static class UseCaseWiring
         services.AddSingleton<Changes.ChangeRequestQueries>();
         services.AddSingleton<Changes.OwnershipCommands>();
         services.AddSingleton<Changes.LegalHoldCommands>();
+        services.AddSingleton<Changes.RetentionCommands>();
+        services.AddSingleton<Changes.LegalHoldQueries>();
+        services.AddSingleton<People.PeopleCommands>();
+        services.AddSingleton<People.PeopleQueries>();
+        services.AddSingleton<Keys.KeyCommands>();
+        services.AddSingleton<Keys.KeyQueries>();
+        services.AddSingleton<Reviews.ApprovalQueries>();
+        services.AddSingleton<Import.ImportCommands>();
+        services.AddSingleton<Readiness.ReadinessCommands>();
+        services.AddSingleton<Audit.AuditQueries>();
+        services.AddSingleton<Pilots.EvalCommands>();
+        services.AddSingleton<Pilots.EvalQueries>();
+        services.AddSingleton<Systems.ConfigVersionCommands>();
+        services.AddSingleton<Notifications.WebhookQueries>();
+        services.AddSingleton<Attention.AttentionQueries>();
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Server.Policy;
@@ -17,7 +16,7 @@ public sealed record DirectoryPersonView(string Email, string Role, bool Active,
 /// the groups of the people it names. Nothing is written while the groups are unchanged, so the request path reads
 /// the policy snapshot only; a change is one audited command, after which the snapshot has it.
 /// </summary>
-public sealed partial class DirectoryPeople(ControlPlane control, PolicyCache policy, OidcOptions options, DirectoryRoleMap roles, ILogger<DirectoryPeople> logger) : IDisposable
+public sealed class DirectoryPeople(ControlPlane control, PolicyCache policy, OidcOptions options, DirectoryRoleMap roles, ILogger<DirectoryPeople> logger) : IDisposable
 {
     // First sights and group changes are rare; one at a time keeps two requests of a new person from racing to create them.
     private readonly SemaphoreSlim _writing = new(1, 1);
@@ -72,15 +71,8 @@ public sealed partial class DirectoryPeople(ControlPlane control, PolicyCache po
         return true;
     }
 
-    private static async Task<GroupRow> GroupAsync(CommandContext command, string name, CancellationToken ct)
-    {
-        var group = command.Db.Groups.Local.FirstOrDefault(g => g.Name == name) ?? await command.Db.Groups.SingleOrDefaultAsync(g => g.Name == name, ct);
-        if (group is not null) return group;
-        group = new GroupRow { Name = name, Description = "from the identity provider", CreatedAt = command.Now };
-        command.Db.Groups.Add(group);
-        command.Audit("group.created", $"group:{name}", null, JsonSerializer.Serialize(name, IdentityJsonContext.Default.String));
-        return group;
-    }
+    private static Task<GroupRow> GroupAsync(CommandContext command, string name, CancellationToken ct) =>
+        GroupRecords.GetOrCreateAsync(command, name, "from the identity provider", g => JsonSerializer.Serialize(g.Name, IdentityJsonContext.Default.String), ct);
 
     private static string View(string email, string role, bool active, IEnumerable<string> groups, string source) =>
         JsonSerializer.Serialize(new DirectoryPersonView(email, role, active, groups.Order(StringComparer.Ordinal).ToList(), source), IdentityJsonContext.Default.DirectoryPersonView);
@@ -97,14 +89,11 @@ public sealed partial class DirectoryPeople(ControlPlane control, PolicyCache po
             // Entra sends group object ids: the operator's Pilotage:Identity:GroupIds names them.
             var raw = roles.GroupNameOf(claimed) ?? claimed;
             var name = raw.Trim().ToLowerInvariant();
-            if (GroupShape().IsMatch(name)) kept.Add(name);
+            if (GroupRecords.IsValidName(name)) kept.Add(name);
             else logger.LogWarning("Group '{Group}' from the identity provider is left out: group names are 1-100 of a-z 0-9 . _ - (docs/identity.md)", raw);
         }
         return kept.ToFrozenSet(StringComparer.Ordinal);
     }
-
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,99}$")]
-    private static partial Regex GroupShape();
 
     public void Dispose() => _writing.Dispose();
 }

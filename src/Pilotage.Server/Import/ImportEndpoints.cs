@@ -1,11 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Import;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Import;
@@ -18,10 +15,8 @@ public sealed record ImportResponse(string System, int Rows, int Imported, int A
 
 /// <summary>
 /// <c>POST /api/v1/systems/{slug}/import</c>: evidence gathered outside the gateway, as CSV (docs/import.md).
-/// Every row is checked — its encoding, shape, values and the data boundary — and a refused row is named with
-/// its line, column and reason while the good rows are recorded, in slices of one transaction each with their
-/// roll-ups, and one audit entry. <c>?atomic=true</c> records nothing unless every row is good. Row ids are derived
-/// from the rows, so importing a file again (after fixing its refused rows) records only what is not there yet.
+/// The route reads the body within its limits and hands it to <see cref="ImportCommands"/>: good rows are recorded,
+/// every refused row is named, and <c>?atomic=true</c> records nothing unless every row is good.
 /// </summary>
 public static class ImportEndpoints
 {
@@ -38,80 +33,13 @@ public static class ImportEndpoints
             .WithSummary("Import evidence from a CSV file sent as the body, Content-Type text/csv (prompt, answer, outcome, final_text, review_seconds, rating, category, timestamp, user); good rows are recorded and every refused row is named (?atomic=true: all or nothing); idempotent");
     }
 
-    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, PilotageStore store, ControlPlane control, TimeProvider time, CancellationToken ct, bool atomic = false)
+    // Who may import is settled before the body is read: a refusal does not wait for 25 MB.
+    private static async Task<ImportResponse> ImportAsync(string slug, HttpContext http, ImportCommands imports, CancellationToken ct, bool atomic = false)
     {
         var actor = Actor.From(http.User);
-        // Who may import is settled before the body is read: a refusal does not wait for 25 MB.
-        await using (var db = store.CreateDbContext())
-        {
-            EnsureOwner(await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct), slug, actor);
-        }
+        await imports.EnsureMayImportAsync(slug, actor, ct);
         var (buffer, length) = await ReadBodyAsync(http, ct);
-        var file = EvidenceCsv.ReadRows(buffer.AsSpan(0, length), time.GetUtcNow());
-        if (file.Unreadable || (atomic && !file.IsValid)) throw Refused("Invalid import file", $"{file.Errors.Count} problem(s) found", file.Errors);
-        // The file is written in slices, each its own transaction, outside the control-plane lock: a 25 MB
-        // import must not hold up a pause (SQLite has one writer at a time). A failure part-way leaves whole
-        // slices imported; importing the same file again completes it, because row ids are deterministic.
-        AiSystemRow? system;
-        await using (var db = store.CreateDbContext())
-        {
-            system = await db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct);
-        }
-        EnsureOwner(system, slug, actor);
-        // The evidence store never holds what the boundary forbids: a blocked row is refused, the rest is stored redacted.
-        var policy = Evidence.EvidenceBoundary.PolicyOf(system);
-        if (atomic)
-        {
-            // All or nothing: every row passes the boundary before the first is written.
-            file = EvidenceFileBoundary.Apply(file, policy);
-            if (!file.IsValid)
-            {
-                throw Refused("Data boundary", $"{file.Errors.Count} row value(s) hold data the data boundary of '{slug}' blocks", file.Errors);
-            }
-        }
-        var importer = new EvidenceImporter(system!, atomic || policy.IsEmpty ? null : policy);
-        var (imported, alreadyPresent) = file.Records.Count == 0 ? (0, 0) : await ImportPipeline.RunAsync(store, importer, file.Records, ct);
-        var rejected = file.Rejected + importer.RefusedRows;
-        var errors = Merge(file.Errors, importer.Refused);
-        if (imported + alreadyPresent == 0)
-        {
-            var title = file.Rejected == 0 ? "Data boundary" : "Invalid import file";
-            throw Refused(title, $"all {rejected} row(s) were refused", errors);
-        }
-        var response = new ImportResponse(slug, imported + alreadyPresent + rejected, imported, alreadyPresent, rejected, errors, file.Sha256);
-        await control.ExecuteAsync(actor.Email, command =>
-        {
-            // The counts, not the refused rows' messages: the answer has those, the audit trail says what happened.
-            command.Audit("evidence.imported", $"system:{slug}", null, JsonSerializer.Serialize(response with { Errors = [] }, ImportApiJsonContext.Default.ImportResponse));
-            return Task.FromResult(true);
-        }, ct);
-        return response;
-    }
-
-    private static CommandRefusedException Refused(string title, string lead, IReadOnlyList<ImportError> errors) =>
-        new(StatusCodes.Status422UnprocessableEntity, title,
-            $"{lead}; nothing was imported. {string.Join("; ", errors.Take(3))}{(errors.Count > 3 ? "; …" : "")}",
-            new Dictionary<string, object?> { ["errors"] = errors.ToList() });
-
-    /// <summary>The reader's errors and the boundary's, in file order, at most <see cref="EvidenceCsv.MaxErrorsListed"/> and a last entry for the rest.</summary>
-    private static List<ImportError> Merge(IReadOnlyList<ImportError> read, List<ImportError> boundary)
-    {
-        if (boundary.Count == 0) return [.. read];
-        // The reader's own "… and N more" entry (row 0, no column) goes last.
-        var located = read.Where(e => e.Row != 0).Concat(boundary).OrderBy(e => e.Row).ToList();
-        var more = read.Where(e => e.Row == 0).ToList();
-        if (located.Count <= EvidenceCsv.MaxErrorsListed) return [.. located, .. more];
-        var left = located.Count - EvidenceCsv.MaxErrorsListed;
-        return [.. located.Take(EvidenceCsv.MaxErrorsListed), new ImportError(0, null, $"… and {left} more error(s) not listed{(more.Count > 0 ? ", besides those counted above" : "")}; 'rejected' counts every refused row")];
-    }
-
-    private static void EnsureOwner(AiSystemRow? system, string slug, Actor actor)
-    {
-        if (system is null) throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
-        if (actor.Role != Role.Admin && !string.Equals(system.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
-        {
-            throw Problems.Forbidden($"'{slug}' is owned by {system.Owner}; only its owner or an admin may import evidence into it");
-        }
+        return await imports.ImportAsync(slug, buffer.AsMemory(0, length), atomic, actor, ct);
     }
 
     private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpContext http, CancellationToken ct)

@@ -32,31 +32,6 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
     public RoleDecision Apply(CommandContext command, UserRow user, IEnumerable<string> groups, string via) =>
         DirectoryRoleRule.Apply(map, command, user, groups, via);
 
-    /// <summary>
-    /// Groups a directory reports for a person, as one command (tokens and sign-ins take the cached path of
-    /// <c>Identity/DirectoryPeople</c>, which writes only when the groups change): the person is
-    /// created as a member if Pilotage does not know them yet, their groups become exactly <paramref name="groups"/>
-    /// (names or ids, translated through <c>Pilotage:Identity:GroupIds</c>; unknown ones created), and the mapping
-    /// decides their role. Nothing is written when nothing changes. Returns the person's role decision.
-    /// </summary>
-    public async Task<RoleDecision> SyncDirectoryGroupsAsync(string email, IEnumerable<string> groups, string source, CancellationToken ct)
-    {
-        var normalised = PeopleEndpoints.NormaliseEmail(email);
-        var names = groups.Select(map.GroupNameOf).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        return await control.ExecuteAsync($"{source}:{normalised}", async command =>
-        {
-            var user = await command.Db.Users.Include(u => u.Memberships).ThenInclude(m => m.Group).SingleOrDefaultAsync(u => u.Email == normalised, ct);
-            if (user is null)
-            {
-                user = new UserRow { Email = normalised, Role = Role.Member.ToName(), AssignedRole = Role.Member.ToName(), CreatedAt = command.Now };
-                command.Db.Users.Add(user);
-                command.Audit("user.created", $"user:{normalised}", null, DirectoryRoleRule.Json(new DirectoryRoleChange(normalised, user.Role, "assigned", null, null, $"first seen through {source}", source)));
-            }
-            await SetGroupsAsync(command, user, names, ct);
-            return Apply(command, user, names, source);
-        }, ct);
-    }
-
     /// <summary>Makes <paramref name="user"/>'s groups exactly <paramref name="names"/>, auditing each membership added or removed.</summary>
     internal static async Task SetGroupsAsync(CommandContext command, UserRow user, IReadOnlyCollection<string> names, CancellationToken ct)
     {
@@ -69,7 +44,7 @@ public sealed class DirectoryRoles(DirectoryRoleMap map, ControlPlane control, I
         var have = user.Memberships.Where(m => m.Group is not null).Select(m => m.Group!.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in names.Where(n => !have.Contains(n)))
         {
-            var group = await PeopleEndpoints.GetOrCreateGroupAsync(command, name, ct);
+            var group = await PeopleRules.GetOrCreateGroupAsync(command, name, ct);
             user.Memberships.Add(new GroupMembershipRow { User = user, Group = group });
             command.Audit("group.member_added", $"group:{name}", null, JsonSerializer.Serialize(user.Email, PeopleJsonContext.Default.String));
         }

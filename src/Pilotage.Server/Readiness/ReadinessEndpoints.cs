@@ -1,11 +1,6 @@
-using System.Text.Json;
-using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
-using Pilotage.Core.Pilots;
 using Pilotage.Server.Access;
-using Pilotage.Server.Api;
 using Pilotage.Server.Reports;
-using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Readiness;
 
@@ -15,69 +10,18 @@ public sealed record ReadinessAnswerRequest(string? Answer);
 /// <summary>What the audit trail keeps of a person's answer (before and after).</summary>
 public sealed record ReadinessAnswerRecord(string System, string QuestionId, string Answer, string AnsweredBy, DateTimeOffset AnsweredAt);
 
-/// <summary>
-/// The seed's twenty readiness questions of a system: read them answered (from the system's own state
-/// and people's answers), and let the owner or an admin answer one. An answer is a recorded statement
-/// by an accountable person, so it is a control-plane command with the audit entry <c>readiness.answered</c>.
-/// </summary>
+/// <summary>The readiness routes: reading goes to <see cref="EvidenceReportService"/>, answering to <see cref="ReadinessCommands"/>.</summary>
 public static class ReadinessEndpoints
 {
-    public const int MaxAnswer = 4000;
-
     public static void MapReadiness(this IEndpointRouteBuilder api)
     {
         var systems = api.MapGroup("/systems").WithTags("Readiness");
-        systems.MapGet("/{slug}/readiness", GetAsync).RequirePermission(Permission.SystemsRead)
+        systems.MapGet("/{slug}/readiness", (string slug, EvidenceReportService reports, CancellationToken ct) => reports.ReadinessAsync(slug, ct))
+            .RequirePermission(Permission.SystemsRead)
             .WithSummary("The 20 readiness questions, each with its status (ok, warning, blocking, needs_answer), answer, figure and any person's answer");
-        systems.MapPut("/{slug}/readiness/{questionId}", AnswerAsync).RequirePermission(Permission.SystemsOperate)
+        systems.MapPut("/{slug}/readiness/{questionId}", (string slug, string questionId, ReadinessAnswerRequest? request, HttpContext http, ReadinessCommands readiness, CancellationToken ct) =>
+                readiness.AnswerAsync(slug, questionId, request?.Answer, Actor.From(http.User), ct))
+            .RequirePermission(Permission.SystemsOperate)
             .WithSummary("Answer a readiness question (or add a note) as the system's owner or an admin");
     }
-
-    private static Task<ReportReadiness> GetAsync(string slug, EvidenceReportService reports, CancellationToken ct) =>
-        reports.ReadinessAsync(slug, ct);
-
-    private static async Task<ReportReadinessAnswer> AnswerAsync(string slug, string questionId, ReadinessAnswerRequest? request, HttpContext http,
-        ControlPlane control, EvidenceReportService reports, CancellationToken ct)
-    {
-        var actor = Actor.From(http.User);
-        if (ReadinessQuestions.Find(questionId) is null)
-        {
-            throw Problems.NotFound($"no readiness question '{questionId}'; the questions are {string.Join(", ", ReadinessQuestions.All.Select(q => q.Id))}");
-        }
-        var answer = request?.Answer?.Trim() ?? "";
-        if (answer.Length == 0) throw Problems.BadRequest("send the answer: {\"answer\": \"…\"}");
-        if (answer.Length > MaxAnswer) throw Problems.BadRequest($"the answer is longer than {MaxAnswer} characters");
-
-        await control.ExecuteAsync(actor.Email, async command =>
-        {
-            var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
-                ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
-            if (actor.Role != Role.Admin && !string.Equals(system.Owner, actor.Email, StringComparison.OrdinalIgnoreCase))
-            {
-                throw Problems.Forbidden($"'{slug}' is owned by {system.Owner}; only its owner or an admin may answer its readiness questions");
-            }
-            var row = await command.Db.ReadinessAnswers.SingleOrDefaultAsync(a => a.System == slug && a.QuestionId == questionId, ct);
-            var before = row is null ? null : Serialize(row);
-            if (row is null)
-            {
-                row = new ReadinessAnswerRow { System = slug, QuestionId = questionId, Answer = answer, AnsweredBy = actor.Email, AnsweredAt = command.Now };
-                command.Db.ReadinessAnswers.Add(row);
-            }
-            else
-            {
-                row.Answer = answer;
-                row.AnsweredBy = actor.Email;
-                row.AnsweredAt = command.Now;
-            }
-            await command.Db.SaveChangesAsync(ct);
-            command.Audit("readiness.answered", $"system:{slug}", before, Serialize(row));
-            return true;
-        }, ct);
-
-        var readiness = await reports.ReadinessAsync(slug, ct);
-        return readiness.Questions.Single(q => q.Id == questionId);
-    }
-
-    private static string Serialize(ReadinessAnswerRow row) => JsonSerializer.Serialize(
-        new ReadinessAnswerRecord(row.System, row.QuestionId, row.Answer, row.AnsweredBy, row.AnsweredAt), ReadinessApiJsonContext.Default.ReadinessAnswerRecord);
 }

@@ -13,8 +13,8 @@ using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
-using Pilotage.Server.Storage;
 using Pilotage.Server.Policy;
+using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Reports;
 
@@ -76,11 +76,11 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
             ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
 
         var run = await db.EvalRuns.AsNoTracking()
-            .Where(r => r.System == slug && r.ConfigVersion == state.ConfigVersion && r.Status != "running")
+            .Where(r => r.System == slug && r.ConfigVersion == state.ConfigVersion && r.Status != EvalRunStatus.Running.Name())
             .OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
         var cases = run is null ? [] : await db.EvalResults.AsNoTracking().Where(r => r.RunId == run.Id).Select(r => new { r.Category, r.Verdict }).ToListAsync(ct);
         // Coverage counts the cases that ran to a verdict: an errored case tested nothing.
-        var caseCategories = cases.Where(c => c.Verdict != "error").Select(c => c.Category).ToList();
+        var caseCategories = cases.Where(c => EvalNames.ParseVerdict(c.Verdict) != CaseVerdictKind.Error).Select(c => c.Category).ToList();
         var erroredCases = cases.Count - caseCategories.Count;
 
         var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai")

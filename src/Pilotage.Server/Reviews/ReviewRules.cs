@@ -25,8 +25,6 @@ internal sealed record ReviewInput(
 /// </summary>
 internal static partial class ReviewRules
 {
-    public static readonly string[] Outcomes = ["accepted", "edited", "rejected", "escalated"];
-
     /// <summary>
     /// Tags the reports know. Others are accepted when they look like these (lowercase words joined by
     /// underscores): teams name their own failure modes, and a fixed list would push them into "other".
@@ -56,15 +54,9 @@ internal static partial class ReviewRules
     {
         if (request is null) throw Problems.BadRequest("send a JSON body: {\"outcome\": \"accepted|edited|rejected|escalated\", …}");
         var outcomeText = request.Outcome?.Trim().ToLowerInvariant();
-        if (string.IsNullOrEmpty(outcomeText)) throw Problems.BadRequest($"'outcome' is required: one of {string.Join(", ", Outcomes)}");
-        var outcome = outcomeText switch
-        {
-            "accepted" => ReviewOutcome.Accepted,
-            "edited" => ReviewOutcome.Edited,
-            "rejected" => ReviewOutcome.Rejected,
-            "escalated" => ReviewOutcome.Escalated,
-            _ => throw Problems.BadRequest($"unknown outcome '{request.Outcome}': use one of {string.Join(", ", Outcomes)}"),
-        };
+        if (string.IsNullOrEmpty(outcomeText)) throw Problems.BadRequest($"'outcome' is required: one of {string.Join(", ", ReviewOutcomes.Names)}");
+        var outcome = ReviewOutcomes.Parse(outcomeText)
+            ?? throw Problems.BadRequest($"unknown outcome '{request.Outcome}': use one of {string.Join(", ", ReviewOutcomes.Names)}");
         if (outcome == ReviewOutcome.Edited && string.IsNullOrWhiteSpace(request.FinalText))
         {
             throw Problems.BadRequest("an 'edited' review needs 'final_text': the answer as it was sent, so the rework can be measured");
@@ -121,21 +113,8 @@ internal static partial class ReviewRules
         return result;
     }
 
-    public static ReviewOutcome OutcomeOf(string stored) => stored switch
-    {
-        "accepted" => ReviewOutcome.Accepted,
-        "edited" => ReviewOutcome.Edited,
-        "rejected" => ReviewOutcome.Rejected,
-        _ => ReviewOutcome.Escalated,
-    };
-
-    public static string Name(ReviewOutcome outcome) => outcome switch
-    {
-        ReviewOutcome.Accepted => "accepted",
-        ReviewOutcome.Edited => "edited",
-        ReviewOutcome.Rejected => "rejected",
-        _ => "escalated",
-    };
+    /// <summary>A stored review's outcome (the store holds only the four names; anything else counts as escalated).</summary>
+    public static ReviewOutcome OutcomeOf(string stored) => ReviewOutcomes.Parse(stored) ?? ReviewOutcome.Escalated;
 
     public static string? TagsJson(IReadOnlyList<string> tags) =>
         tags.Count == 0 ? null : JsonSerializer.Serialize(tags.ToArray(), Gateway.GatewayJsonContext.Default.StringArray);

@@ -103,7 +103,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
                     string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(), [], null);
                 await ApplyReviewAsync(command.Db, command.Now, interaction, input, who, SourceReviewer, command.Audit, ct);
             }
-            return ApprovalEndpoints.ToView(approval);
+            return ApprovalView.Of(approval);
         }, ct);
         ReviewCommitted?.Invoke(id, "recorded");
         return decided;
@@ -136,7 +136,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         {
             InteractionId = interaction.Id,
             System = interaction.System,
-            Outcome = ReviewRules.Name(input.Outcome),
+            Outcome = input.Outcome.Name(),
             FinalText = input.FinalText,
             Reason = input.Reason,
             Tags = ReviewRules.TagsJson(input.Tags),
@@ -227,7 +227,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         approval.DecidedAt = now;
         approval.Reason = reason;
         audit($"approval.{state}", $"interaction:{approval.InteractionId}", null,
-            JsonSerializer.Serialize(ApprovalEndpoints.ToView(approval), ReviewsApiJsonContext.Default.ApprovalView));
+            JsonSerializer.Serialize(ApprovalView.Of(approval), ReviewsApiJsonContext.Default.ApprovalView));
     }
 
     // ---- feedback and task time -------------------------------------------------------------------
@@ -416,7 +416,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             row.RefusalCode, row.RefusalReason, ContentText.Element(row.DetectorHits), row.Streamed, row.TokensIn, row.TokensOut, row.Cost,
             row.FirstByteMs, row.TotalMs, row.UpstreamStatus, row.Category, row.RequestHash, row.ResponseHash,
             ContentText.Prompt(row.RequestContent, plain), AnswerOf(row, approval),
-            approval is null ? null : ApprovalEndpoints.ToView(approval),
+            approval is null ? null : ApprovalView.Of(approval),
             item is null ? null : ToQueueItem(item, row, approval, time.GetUtcNow()),
             review is null ? null : ToView(review),
             feedback.Select(ToView).ToList(),

@@ -7,7 +7,7 @@ namespace Pilotage.Server.Reviews;
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(ApprovalView))]
 [JsonSerializable(typeof(IReadOnlyList<ApprovalView>))]
-[JsonSerializable(typeof(ApprovalEndpoints.ReasonBody))]
+[JsonSerializable(typeof(ReasonBody))]
 [JsonSerializable(typeof(ReviewRequest))]
 [JsonSerializable(typeof(ReviewReceipt))]
 [JsonSerializable(typeof(IReadOnlyList<ReviewQueueItem>))]

@@ -148,7 +148,7 @@ public sealed class ScimGroups(PilotageStore store, ControlPlane control, Direct
             if (user.Memberships.Any(m => m.Group == group)) continue;
             user.Memberships.Add(new GroupMembershipRow { User = user, Group = group });
             command.Audit("group.member_added", $"group:{group.Name}", null, JsonSerializer.Serialize(user.Email, ApiJsonContext.Default.String));
-            roles.Apply(command, user, PeopleEndpoints.GroupsOf(user), "scim");
+            roles.Apply(command, user, PeopleRules.GroupsOf(user), "scim");
         }
     }
 
@@ -165,7 +165,7 @@ public sealed class ScimGroups(PilotageStore store, ControlPlane control, Direct
             user.Memberships.Remove(membership);
             command.Db.Memberships.Remove(membership);
             command.Audit("group.member_removed", $"group:{group.Name}", JsonSerializer.Serialize(user.Email, ApiJsonContext.Default.String), null);
-            roles.Apply(command, user, PeopleEndpoints.GroupsOf(user), "scim");
+            roles.Apply(command, user, PeopleRules.GroupsOf(user), "scim");
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class ScimUsers(PilotageStore store, ControlPlane control, Directo
         var (start, count) = ScimProtocol.Page(http);
         await using var db = store.CreateDbContext();
         var query = db.Users.AsNoTracking();
-        // Stored lowercased (PeopleEndpoints.NormaliseEmail), so an exact comparison with the lowercased value is case-insensitive.
+        // Stored lowercased (PeopleRules.NormaliseEmail), so an exact comparison with the lowercased value is case-insensitive.
         var userName = filter?.Value.Trim().ToLowerInvariant();
         if (filter is { Attribute: "userName" }) query = query.Where(u => u.Email == userName);
         if (filter is { Attribute: "externalId" }) query = query.Where(u => u.ExternalId == filter.Value);
@@ -73,7 +73,7 @@ public sealed class ScimUsers(PilotageStore store, ControlPlane control, Directo
                 CreatedAt = command.Now,
             };
             command.Db.Users.Add(user);
-            command.Audit("user.created", $"user:{email}", null, JsonSerializer.Serialize(PeopleEndpoints.ToView(user, roles), PeopleApiJsonContext.Default.UserView));
+            command.Audit("user.created", $"user:{email}", null, JsonSerializer.Serialize(PeopleRules.ToView(user, roles), PeopleApiJsonContext.Default.UserView));
             return user;
         }, http.RequestAborted);
         http.Response.Headers.Location = Location(http, created.Id);
@@ -136,9 +136,9 @@ public sealed class ScimUsers(PilotageStore store, ControlPlane control, Directo
         await control.ExecuteAsync(ScimProtocol.Actor, async command =>
         {
             var user = await FindAsync(command.Db, id, http.RequestAborted);
-            var before = JsonSerializer.Serialize(PeopleEndpoints.ToView(user, roles), PeopleApiJsonContext.Default.UserView);
+            var before = JsonSerializer.Serialize(PeopleRules.ToView(user, roles), PeopleApiJsonContext.Default.UserView);
             await change(command, user);
-            var after = JsonSerializer.Serialize(PeopleEndpoints.ToView(user, roles), PeopleApiJsonContext.Default.UserView);
+            var after = JsonSerializer.Serialize(PeopleRules.ToView(user, roles), PeopleApiJsonContext.Default.UserView);
             if (before != after) command.Audit("user.updated", $"user:{user.Email}", before, after);
             return user;
         }, http.RequestAborted);
@@ -158,7 +158,7 @@ public sealed class ScimUsers(PilotageStore store, ControlPlane control, Directo
                 user.ExternalId = Bounded(ScimPatching.Text(value, path), "externalId");
                 break;
             case "username":
-                var email = PeopleEndpoints.NormaliseEmail(ScimPatching.Text(value, path));
+                var email = PeopleRules.NormaliseEmail(ScimPatching.Text(value, path));
                 if (email != user.Email) throw Immutable(user.Email, email);
                 break;
             case "name" when value is { ValueKind: JsonValueKind.Object } name && name.TryGetProperty("formatted", out var formatted):
@@ -202,7 +202,7 @@ public sealed class ScimUsers(PilotageStore store, ControlPlane control, Directo
             .Concat((user.Emails ?? []).OrderByDescending(e => e.Primary == true).Select(e => e.Value));
         var email = candidates.FirstOrDefault(c => c is not null && c.Contains('@', StringComparison.Ordinal))
             ?? throw ScimException.BadRequest("invalidValue", $"userName '{user.UserName}' is not an e-mail address and no e-mail is given; map the directory's mail attribute to userName");
-        return PeopleEndpoints.NormaliseEmail(email);
+        return PeopleRules.NormaliseEmail(email);
     }
 
     private static string? DisplayNameOf(ScimUser user) => Bounded(

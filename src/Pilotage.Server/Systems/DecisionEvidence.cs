@@ -2,11 +2,12 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Pilots;
 using Pilotage.Core.Specs;
+using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Evidence;
+using Pilotage.Server.Policy;
 using Pilotage.Server.Reports;
 using Pilotage.Server.Storage;
-using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Systems;
 
@@ -85,7 +86,7 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
             {
                 blockers.Add($"no active owner: {spec.Owner} has no active account (add the user, or hand the system over)");
             }
-            var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == spec.Name && r.Status != "running").OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
+            var run = await db.EvalRuns.AsNoTracking().Where(r => r.System == spec.Name && r.Status != EvalRunStatus.Running.Name()).OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
             if (run is null) blockers.Add("no test run: run the test set through the gateway (pilotage eval SYSTEM --set FILE)");
             else if (run.ConfigVersion != system.State.ConfigVersion) blockers.Add($"the last test run was for config v{run.ConfigVersion}, not the current v{system.State.ConfigVersion}: run it again");
             else if (time.GetUtcNow() - (run.FinishedAt ?? run.StartedAt) > TestRunValidity) blockers.Add($"the last test run is older than {TestRunValidity.TotalDays:0} days: run it again");

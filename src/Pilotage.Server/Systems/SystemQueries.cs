@@ -1,12 +1,28 @@
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Specs;
 using Pilotage.Server.Api;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Systems;
 
-/// <summary>What the API and the dashboard read about one system's lifecycle: its decisions and configuration versions.</summary>
+/// <summary>What the API and the dashboard read about one system: its spec, its decisions and configuration versions.</summary>
 public sealed class SystemQueries(PilotageStore store)
 {
+    public async Task<bool> ExistsAsync(string slug, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        return await db.Systems.AsNoTracking().AnyAsync(s => s.Slug == slug, ct);
+    }
+
+    /// <summary>The spec in force, as stored (canonical JSON read back).</summary>
+    public async Task<SystemSpec> SpecAsync(string slug, CancellationToken ct)
+    {
+        await using var db = store.CreateDbContext();
+        var json = await db.Systems.AsNoTracking().Where(s => s.Slug == slug).Select(s => s.SpecJson).SingleOrDefaultAsync(ct)
+            ?? throw Problems.NotFound($"no system '{slug}'; 'pilotage status' lists them");
+        return SpecCanonicalJson.Deserialize(json);
+    }
+
     /// <summary>The decisions recorded for a system, oldest first.</summary>
     public async Task<IReadOnlyList<DecisionView>> DecisionsAsync(string slug, CancellationToken ct)
     {

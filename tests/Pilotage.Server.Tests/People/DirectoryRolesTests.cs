@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
 using Pilotage.Core.Access;
 using Pilotage.Server.People;
 using Pilotage.Server.Tests.Scim;
@@ -10,40 +9,11 @@ using Pilotage.Testing;
 namespace Pilotage.Server.Tests.People;
 
 /// <summary>
-/// The group → role mapping outside SCIM: the one entry point the sign-in path calls with a token's groups, and a
-/// changed mapping applied at start-up, audited.
+/// A changed group → role mapping applied at start-up, audited (the paths that change groups are tested with them:
+/// the API in People, SCIM in Scim, tokens and sign-ins in Identity/DirectoryPeopleTests).
 /// </summary>
 public sealed class DirectoryRolesTests
 {
-    [Fact]
-    public async Task Groups_a_directory_reports_make_the_person_known_translate_ids_and_decide_the_role_once()
-    {
-        await using var server = await PilotageTestServer.StartAsync(configure: ScimClient.Configure);
-        var roles = server.App.Services.GetRequiredService<DirectoryRoles>();
-
-        // Entra ID puts group object ids in its tokens; the table names them.
-        var decision = await roles.SyncDirectoryGroupsAsync("Ines@Example.org", ["8F1C6A0E-2B1D-4C55-9A57-0C2F5B1E9D11", "Support"], "oidc", CancellationToken.None);
-        Assert.Equal(Role.Reviewer, decision.Role);
-        Assert.Equal("ai-reviewers", decision.Rule?.Group);
-        var view = await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/users/ines@example.org");
-        Assert.Equal("reviewer", view.GetProperty("role").GetString());
-        Assert.Equal(["ai-reviewers", "support"], view.GetProperty("groups").EnumerateArray().Select(g => g.GetString()));
-        var audit = Assert.Single(await ScimClient.AuditAsync(server, "user.role_from_directory"));
-        Assert.Equal("oidc:ines@example.org", audit.Actor);
-
-        // The same groups again write nothing; fewer groups take the role away again, audited.
-        var entries = (await ScimClient.AuditAsync(server, "group.member_added")).Count;
-        await roles.SyncDirectoryGroupsAsync("ines@example.org", ["ai-reviewers", "support"], "oidc", CancellationToken.None);
-        Assert.Equal(entries, (await ScimClient.AuditAsync(server, "group.member_added")).Count);
-        Assert.Single(await ScimClient.AuditAsync(server, "user.role_from_directory"));
-        decision = await roles.SyncDirectoryGroupsAsync("ines@example.org", ["support"], "oidc", CancellationToken.None);
-        Assert.Equal(Role.Member, decision.Role);
-        Assert.Equal(2, (await ScimClient.AuditAsync(server, "user.role_from_directory")).Count);
-        Assert.Single(await ScimClient.AuditAsync(server, "group.member_removed"));
-
-        await Assert.ThrowsAnyAsync<Exception>(() => roles.SyncDirectoryGroupsAsync("not an address", [], "oidc", CancellationToken.None));
-    }
-
     [Fact]
     public async Task A_changed_mapping_takes_effect_at_start_and_is_audited_and_a_bad_one_stops_the_start()
     {

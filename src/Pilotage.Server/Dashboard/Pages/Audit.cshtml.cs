@@ -5,7 +5,7 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Dashboard.Pages;
 
-public sealed class AuditModel(AuditTrail trail, PilotageStore store) : DashboardPage
+public sealed class AuditModel(AuditTrail trail) : DashboardPage
 {
     public const int Shown = 200;
 
@@ -28,12 +28,5 @@ public sealed class AuditModel(AuditTrail trail, PilotageStore store) : Dashboar
         await LoadAsync(ct);
     }
 
-    private async Task LoadAsync(CancellationToken ct)
-    {
-        await using var db = store.CreateDbContext();
-        var last = Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.MaxAsync(db.AuditEntries, a => (long?)a.Sequence, ct);
-        var head = await last ?? 0;
-        var page = await trail.ListAsync(Math.Max(0, head - Shown), Shown, null, ct);
-        Entries = page.Reverse().ToList();
-    }
+    private async Task LoadAsync(CancellationToken ct) => Entries = await trail.RecentAsync(Shown, ct);
 }
