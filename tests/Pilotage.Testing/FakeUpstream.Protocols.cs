@@ -15,6 +15,9 @@ public sealed partial class FakeUpstream
     /// <summary>The <c>x-api-key</c> headers the gateway sent (Anthropic's key header).</summary>
     public ConcurrentQueue<string> ApiKeys { get; } = new();
 
+    /// <summary>The <c>anthropic-beta</c> header of every request, in order ("" when there was none).</summary>
+    public ConcurrentQueue<string> AnthropicBetas { get; } = new();
+
     /// <summary>When set, the exact body of every streamed Responses or Anthropic answer: for event streams no real model should send.</summary>
     public string? RawEventStream { get; set; }
 

@@ -88,6 +88,7 @@ public sealed partial class FakeUpstream : IAsyncDisposable
             if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
             if (http.Request.Headers.Cookie.ToString() is { Length: > 0 } cookie) self.Cookies.Enqueue(cookie);
             if (http.Request.Headers["x-api-key"].ToString() is { Length: > 0 } apiKey) self.ApiKeys.Enqueue(apiKey);
+            self.AnthropicBetas.Enqueue(http.Request.Headers["anthropic-beta"].ToString());
             try
             {
                 await next(http);

@@ -258,6 +258,28 @@ public sealed class PassThroughTests
         AssertPassedThrough(body, h.Upstream.LastRequest, "model", "messages");
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(h.Upstream.RawAnswer), JsonNode.Parse(await raw.Content.ReadAsStringAsync())));
     }
+    [Fact]
+    public async Task An_anthropic_client_s_beta_names_reach_an_anthropic_upstream_with_its_body_and_no_other_upstream()
+    {
+        await using var h = await UpstreamProtocolTests.StartAsync("anthropic");
+        using var raw = AnthropicMessagesTests.Raw(h);
+        raw.DefaultRequestHeaders.Add("anthropic-beta", "interleaved-thinking-2025-05-14, files-api-2025-04-14");
+        var response = await raw.PostAsJsonAsync("/v1/messages", AnthropicBody());
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("interleaved-thinking-2025-05-14,files-api-2025-04-14", h.Upstream.AnthropicBetas.Last());
+
+        // A chat client's request is translated: its body is Pilotage's own, so no beta of the client goes with it.
+        using var chat = new HttpClient { BaseAddress = new Uri(h.Server.Url) };
+        chat.DefaultRequestHeaders.Add("Authorization", $"Bearer {h.MemberKey}");
+        chat.DefaultRequestHeaders.Add("anthropic-beta", "interleaved-thinking-2025-05-14");
+        var translated = await chat.PostAsJsonAsync("/v1/chat/completions", new JsonObject
+        {
+            ["model"] = GatewayHarness.System,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hello" }),
+        });
+        Assert.Equal(HttpStatusCode.OK, translated.StatusCode);
+        Assert.Equal("", h.Upstream.AnthropicBetas.Last());
+    }
 }
 
 /// <summary>Attacks on a body that passes through: nothing reaches the upstream that policy would not let through.</summary>
@@ -375,5 +397,21 @@ public sealed class PassThroughAttackTests
         Assert.DoesNotContain("\"usage\"", text, StringComparison.Ordinal);
         var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
         Assert.Equal((120, 40), (record.TokensIn, record.TokensOut));
+    }
+
+    [Fact]
+    public async Task An_anthropic_beta_header_that_is_not_a_list_of_beta_names_is_refused_and_nothing_is_sent()
+    {
+        await using var h = await UpstreamProtocolTests.StartAsync("anthropic");
+        using var raw = AnthropicMessagesTests.Raw(h);
+        // Another header smuggled as a "beta name": refused whole, in Anthropic's error shape.
+        raw.DefaultRequestHeaders.TryAddWithoutValidation("anthropic-beta", "interleaved-thinking-2025-05-14, x-api-key: sk-someone-elses");
+        var response = await raw.PostAsync("/v1/messages", new StringContent(
+            """{"model":"support-drafts","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("error", error["type"]!.GetValue<string>());
+        Assert.Contains("anthropic-beta", error["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(h.Upstream.Received);
     }
 }

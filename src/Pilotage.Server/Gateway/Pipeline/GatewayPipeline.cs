@@ -128,8 +128,18 @@ internal sealed class GatewayPipeline(
                 $"the model behind '{request.System.State.Slug}' speaks {Core.Specs.UpstreamProtocolWire.ToName(request.System.State.Spec.Upstream.Protocol)}, which has no {request.Subject.Arrival.Endpoint}; use a system whose upstream offers them")));
             return;
         }
+        string? betas = null;
+        if (native is not null && request.System.State.Spec.Upstream.Protocol == Core.Specs.UpstreamProtocol.Anthropic)
+        {
+            (betas, var betaError) = Protocols.Anthropic.AnthropicBetas.Read(http.Request.Headers["anthropic-beta"]);
+            if (betaError is not null)
+            {
+                await refusals.RefuseAsync(http, protocol, request.Subject, exchange, Refusal.Refused(new GatewayRefusal(400, "invalid_beta_header", betaError)));
+                return;
+            }
+        }
         using var timeouts = forwarder.Timeouts(request.System.State.Spec, http.RequestAborted);
-        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, forwarded, url, upstream, timeouts, http.RequestAborted);
+        var (response, sent, failed) = await forwarder.SendAsync(request.Subject, exchange, forwarded, url, upstream, timeouts, http.RequestAborted, betas);
         using var answered = response;
         if (failed is not null)
         {

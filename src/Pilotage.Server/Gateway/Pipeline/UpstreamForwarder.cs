@@ -35,8 +35,10 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
 
     /// <summary>The upstream's successful response (headers read), with what the exchange learnt; or the refusal.</summary>
     /// <param name="passedThrough">The client's own body, configured, when it passes through; else the common model (<see cref="Exchange.Sent"/>) is translated.</param>
+    /// <param name="anthropicBetas">The client's checked <c>anthropic-beta</c> names, for a body passed through to Anthropic.</param>
     public async Task<(HttpResponseMessage? Response, Exchange Exchange, Refusal? Refusal)> SendAsync(
-        Subject subject, Exchange exchange, byte[]? passedThrough, Uri url, Protocols.IUpstreamProtocol protocol, UpstreamTimeouts timeouts, CancellationToken aborted)
+        Subject subject, Exchange exchange, byte[]? passedThrough, Uri url, Protocols.IUpstreamProtocol protocol, UpstreamTimeouts timeouts, CancellationToken aborted,
+        string? anthropicBetas = null)
     {
         var spec = subject.Spec;
         byte[] body;
@@ -70,6 +72,8 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
             upstreamKey = Environment.GetEnvironmentVariable(env) is { Length: > 0 } value ? value : null;
         }
         protocol.Authorize(message.Headers, upstreamKey);
+        // Only for a body passed through to Anthropic, checked by the pipeline (Protocols/Anthropic/AnthropicBetas).
+        if (anthropicBetas is not null) message.Headers.TryAddWithoutValidation("anthropic-beta", anthropicBetas);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         double Elapsed() => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var host = UpstreamFailures.HostOf(url);
