@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pilotage.Cli.Client;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Reviews;
 
 namespace Pilotage.Cli.Reviews;
@@ -10,7 +11,7 @@ namespace Pilotage.Cli.Reviews;
 /// </summary>
 internal static class ApprovalsCommand
 {
-    internal static readonly string[] States = ["pending", "released", "rejected"];
+    internal static readonly string[] States = [.. ApprovalStates.Names];
 
     public static Command Create(CliContext cli)
     {
@@ -33,7 +34,7 @@ internal static class ApprovalsCommand
         command.SetAction(async (parse, ct) =>
         {
             var only = Blank(parse.GetValue(system));
-            var which = parse.GetValue(state) ?? "pending";
+            var which = parse.GetValue(state) ?? ApprovalStates.Pending;
             var query = $"api/v1/approvals?state={Uri.EscapeDataString(which)}";
             if (only is not null) query += $"&system={Uri.EscapeDataString(only)}";
             var scope = only is null ? "" : $" for {only}";
@@ -45,7 +46,7 @@ internal static class ApprovalsCommand
                     a.InteractionId, a.System, a.State, Output.Time(a.HeldAt), a.DecidedBy ?? "-", Output.Time(a.DecidedAt),
                     a.Reason is null ? "-" : a.Reason.ReplaceLineEndings(" ").Trim(),
                 ],
-                which == "pending" ? $"no answers waiting for approval{scope}; nothing to review" : $"no {which} answers{scope}");
+                which == ApprovalStates.Pending ? $"no answers waiting for approval{scope}; nothing to review" : $"no {which} answers{scope}");
         });
         return command;
     }
@@ -87,7 +88,7 @@ internal static class ApprovalsCommand
         using var call = cli.Call(parse, ct);
         var answer = await call.SendAsync(HttpMethod.Post, $"api/v1/approvals/{Args.Escape(interaction)}/{verb}",
             new ReasonBody(reason), ReviewsApiJsonContext.Default.ReasonBody);
-        return call.ShowLine(answer, ReviewsApiJsonContext.Default.ApprovalView, view => view.State == "released"
+        return call.ShowLine(answer, ReviewsApiJsonContext.Default.ApprovalView, view => view.State == ApprovalStates.Released
             ? $"released {view.InteractionId} ({view.System}); the app can now fetch it"
             : $"rejected {view.InteractionId} ({view.System}): {view.Reason}");
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Pilotage.Cli.Client;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Reviews;
 
 namespace Pilotage.Cli.Reviews;
@@ -11,7 +12,7 @@ namespace Pilotage.Cli.Reviews;
 /// </summary>
 internal static class ReviewsCommand
 {
-    internal static readonly string[] Outcomes = ["accepted", "edited", "rejected", "escalated"];
+    internal static readonly string[] Outcomes = [.. ReviewOutcomes.Names];
 
     public static Command Queue(CliContext cli)
     {
@@ -94,8 +95,8 @@ internal static class ReviewsCommand
         var review = receipt.Review;
         var line = receipt.Status switch
         {
-            "replaced" => $"{review.InteractionId} ({review.System}): review replaced, now {review.Outcome}",
-            "unchanged" => $"{review.InteractionId} ({review.System}): already reviewed {review.Outcome}; nothing changed",
+            ReceiptStatuses.Replaced => $"{review.InteractionId} ({review.System}): review replaced, now {review.Outcome}",
+            ReceiptStatuses.Unchanged => $"{review.InteractionId} ({review.System}): already reviewed {review.Outcome}; nothing changed",
             _ => $"{review.InteractionId} ({review.System}): {review.Outcome}",
         };
         return receipt.Approval is { } approval ? line + $"; held answer {approval}" : line;

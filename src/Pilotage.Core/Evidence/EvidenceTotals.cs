@@ -86,14 +86,14 @@ public sealed class EvidenceTotals : IEquatable<EvidenceTotals>
         if (redacted) Redacted++;
         switch (outcome)
         {
-            case "served": Served++; LatencyMsSum += totalMs; break;
-            case "refused":
+            case InteractionOutcomes.Served: Served++; LatencyMsSum += totalMs; break;
+            case InteractionOutcomes.Refused:
                 Refused++;
-                if (refusalCode is "data_boundary_blocked" or "data_boundary_uninspectable") Blocked++;
+                if (RefusalCodes.IsBoundaryBlock(refusalCode)) Blocked++;
                 break;
-            case "failed": Failed++; break;
-            case "held": Held++; LatencyMsSum += totalMs; break;
-            case "shadowed": Shadowed++; break;
+            case InteractionOutcomes.Failed: Failed++; break;
+            case InteractionOutcomes.Held: Held++; LatencyMsSum += totalMs; break;
+            case InteractionOutcomes.Shadowed: Shadowed++; break;
         }
     }
 

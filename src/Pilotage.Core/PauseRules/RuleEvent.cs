@@ -29,13 +29,13 @@ public sealed record RuleEvent(RuleSampleKind Kind, DateTimeOffset At, EvidenceT
 {
     public static RuleEvent Interaction(DateTimeOffset at, string outcome, string? refusalCode, int tokensIn, int tokensOut, decimal cost, double totalMs) =>
         new(RuleSampleKind.Interaction, at, EvidenceTotals.ForInteraction(outcome, refusalCode, redacted: false, tokensIn, tokensOut, cost, totalMs),
-            LatencyBucket: outcome is "served" or "held" ? LatencyHistogram.BucketOf(totalMs) : null);
+            LatencyBucket: InteractionOutcomes.IsAnswered(outcome) ? LatencyHistogram.BucketOf(totalMs) : null);
 
     public static RuleEvent Complaint(DateTimeOffset at) => new(RuleSampleKind.Complaint, at, new EvidenceTotals());
 
     public static RuleEvent Review(DateTimeOffset at, string key, ReviewOutcome outcome, IReadOnlyCollection<string> tags,
         double seconds = 0, double? rework = null, double reworkSeconds = 0, bool replaces = false) =>
-        new(RuleSampleKind.Review, at, EvidenceTotals.ForReview(outcome, seconds, rework, reworkSeconds, tags.Contains("out_of_scope")), key, Replaces: replaces);
+        new(RuleSampleKind.Review, at, EvidenceTotals.ForReview(outcome, seconds, rework, reworkSeconds, tags.Contains(ReviewOutcomes.OutOfScopeTag)), key, Replaces: replaces);
 
     public static RuleEvent Incident(DateTimeOffset at, string severity) =>
         new(RuleSampleKind.Incident, at, new EvidenceTotals(), Severity: severity.ToLowerInvariant());

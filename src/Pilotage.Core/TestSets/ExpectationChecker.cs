@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Json.Schema;
+using Pilotage.Core.Evidence;
 
 namespace Pilotage.Core.TestSets;
 
@@ -40,7 +41,7 @@ public static class ExpectationChecker
     /// say nothing about the system's behaviour and give an <see cref="CaseVerdictKind.Error"/> verdict.
     /// </summary>
     public static IReadOnlySet<string> ContentRefusalCodes { get; } =
-        FrozenSet.ToFrozenSet(["data_boundary_blocked", "data_boundary_uninspectable", "side_effect_blocked", "out_of_scope"], StringComparer.Ordinal);
+        FrozenSet.ToFrozenSet([RefusalCodes.DataBoundaryBlocked, RefusalCodes.DataBoundaryUninspectable, RefusalCodes.SideEffectBlocked, "out_of_scope"], StringComparer.Ordinal);
 
     /// <summary>Shown in a reason: the start of the answer, so a reviewer of results can see what was said.</summary>
     private const int MaxQuoted = 80;

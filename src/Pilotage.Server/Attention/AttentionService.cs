@@ -43,12 +43,12 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
         var since = RollupKey.HourOf(now) - Limits.WindowHours + 1;
         await using var db = store.CreateDbContext();
         var recent = await db.Rollups.AsNoTracking()
-            .Where(r => r.Hour >= since && r.Kind != "manual" && slugs.Contains(r.System))
+            .Where(r => r.Hour >= since && r.Kind != RollupKinds.Manual && slugs.Contains(r.System))
             .GroupBy(r => new { r.System, r.Kind })
             .Select(g => new WindowCounts(g.Key.System, g.Key.Kind, g.Sum(r => r.Requests), g.Sum(r => r.Refused), g.Sum(r => r.Failed)))
             .ToListAsync(ct);
         var codes = await db.RollupCodes.AsNoTracking()
-            .Where(r => r.Hour >= since && r.Kind != "manual" && slugs.Contains(r.System))
+            .Where(r => r.Hour >= since && r.Kind != RollupKinds.Manual && slugs.Contains(r.System))
             .GroupBy(r => new { r.System, r.Kind, r.Outcome, r.Code })
             .Select(g => new WindowCode(g.Key.System, g.Key.Kind, g.Key.Outcome, g.Key.Code, g.Sum(r => r.Count)))
             .ToListAsync(ct);
@@ -56,7 +56,7 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
         var started = await db.Systems.AsNoTracking().Where(s => pilots.Contains(s.Slug))
             .Select(s => new { s.Slug, Since = s.PhaseSince ?? s.CreatedAt }).ToDictionaryAsync(s => s.Slug, s => s.Since, ct);
         // The last hour with a real request, for running pilots only.
-        var lastUse = await db.Rollups.AsNoTracking().Where(r => r.Kind == "ai" && r.Requests > 0 && pilots.Contains(r.System))
+        var lastUse = await db.Rollups.AsNoTracking().Where(r => r.Kind == RollupKinds.Ai && r.Requests > 0 && pilots.Contains(r.System))
             .GroupBy(r => r.System).Select(g => new { System = g.Key, Hour = g.Max(r => r.Hour) }).ToDictionaryAsync(g => g.System, g => g.Hour, ct);
 
         var items = new Dictionary<string, IReadOnlyList<AttentionItem>>(StringComparer.Ordinal);
@@ -68,8 +68,8 @@ public sealed class AttentionService(PilotageStore store, PolicyCache policy, Sy
             Lifecycle(list, state, now);
             PauseRules(list, state, figures);
             Backlog(list, state, figures);
-            Upstream(list, state, recent.Where(r => r.System == slug).ToList(), codes.Where(c => c.System == slug && c.Outcome == "failed").ToList());
-            Refusals(list, state, recent.FirstOrDefault(r => r.System == slug && r.Kind == "ai"), codes.Where(c => c.System == slug && c.Outcome == "refused" && c.Kind == "ai").ToList());
+            Upstream(list, state, recent.Where(r => r.System == slug).ToList(), codes.Where(c => c.System == slug && c.Outcome == InteractionOutcomes.Failed).ToList());
+            Refusals(list, state, recent.FirstOrDefault(r => r.System == slug && r.Kind == RollupKinds.Ai), codes.Where(c => c.System == slug && c.Outcome == InteractionOutcomes.Refused && c.Kind == RollupKinds.Ai).ToList());
             // An expired pilot is already the worse news; it is quiet because the gateway refuses it.
             if (started.TryGetValue(slug, out var pilotSince) && list.All(i => i.Kind != AttentionKind.PilotExpired))
             {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
@@ -83,7 +84,7 @@ public sealed class RetentionPurger(ControlPlane control, TimeProvider time, ILo
             reviews += await db.Reviews.Where(r => chunk.Contains(r.InteractionId)).ExecuteUpdateAsync(u => u.SetProperty(r => r.FinalText, (string?)null), ct);
         }
         // Held answers are kept until decided whatever the retention; decided ones are content like any other.
-        var approvalIds = (await db.Approvals.AsNoTracking().Where(a => a.System == slug && a.State != "pending" && a.HeldResponse != PurgedAnswer)
+        var approvalIds = (await db.Approvals.AsNoTracking().Where(a => a.System == slug && a.State != ApprovalStates.Pending && a.HeldResponse != PurgedAnswer)
                 .Select(a => new { a.InteractionId, a.HeldAt }).ToListAsync(ct))
             .Where(a => a.HeldAt < cutoff).Select(a => a.InteractionId).ToList();
         var approvals = 0;

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Access;
@@ -95,7 +96,7 @@ public sealed class YourPage(PilotageStore store, PolicyCache policy, TimeProvid
         var held = await db.Approvals.AsNoTracking().Where(a => ids.Contains(a.InteractionId)).ToDictionaryAsync(a => a.InteractionId, a => a.State, ct);
         var interactions = rows.Select(r => new OwnInteraction(
             r.Id, r.CreatedAt, r.System, r.Outcome, r.Mode, r.RefusalCode, r.RefusalReason,
-            Snippet(ContentText.Prompt(r.RequestContent, r.Endpoint == "manual")),
+            Snippet(ContentText.Prompt(r.RequestContent, r.Endpoint == InteractionEndpointNames.Manual)),
             held.GetValueOrDefault(r.Id),
             reviews.TryGetValue(r.Id, out var review) ? new OwnReview(review.Outcome, review.Reviewer, review.ReviewedAt, review.Reason, review.FinalText) : null)).ToList();
         return new YourPageData(groups.Order(StringComparer.Ordinal).ToList(), systems, interactions, RecentInteractions);

@@ -19,7 +19,7 @@ public readonly record struct RollupKey(string System, string Phase, int Stage, 
     public static RollupKey Of(InteractionRow row) =>
         new(row.System, row.Phase, row.Stage, row.ConfigVersion, HourOf(row.CreatedAt), KindOf(row));
 
-    public static string KindOf(InteractionRow row) => row.Endpoint == "manual" ? "manual" : row.EvalRun is not null ? "eval" : "ai";
+    public static string KindOf(InteractionRow row) => row.Endpoint == InteractionEndpointNames.Manual ? RollupKinds.Manual : row.EvalRun is not null ? RollupKinds.Eval : RollupKinds.Ai;
 }
 
 /// <summary>Changes to the roll-ups that belong to one transaction: counters, latency buckets, active users.</summary>
@@ -45,18 +45,18 @@ public sealed class RollupDelta
         if (!_totals.TryGetValue(key, out var sum)) _totals[key] = sum = new EvidenceTotals();
         sum.AddInteraction(row.Outcome, row.RefusalCode, row.DetectorHits?.Contains("\"redact\"", StringComparison.Ordinal) == true,
             row.TokensIn, row.TokensOut, row.Cost, row.TotalMs);
-        if (row.Outcome is "served" or "held")
+        if (InteractionOutcomes.IsAnswered(row.Outcome))
         {
             var bucket = (key, LatencyHistogram.BucketOf(row.TotalMs));
             _latency[bucket] = _latency.GetValueOrDefault(bucket) + 1;
         }
-        if (row.Outcome is "refused" or "failed")
+        if (row.Outcome is InteractionOutcomes.Refused or InteractionOutcomes.Failed)
         {
             var code = (row.System, key.Hour, key.Kind, row.Outcome, CodeOf(row.RefusalCode));
             _codes[code] = _codes.GetValueOrDefault(code) + 1;
         }
         // Adoption counts people using the AI: not manual work, not test runs, not refused attempts.
-        if (row.UserId != 0 && row.Outcome is not "refused" && key.Kind == "ai") _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
+        if (row.UserId != 0 && row.Outcome is not InteractionOutcomes.Refused && key.Kind == RollupKinds.Ai) _active.Add((row.System, RollupKey.DayOf(row.CreatedAt), row.UserId));
     }
 
     /// <summary>A person who used the system on a day (adoption), for evidence recorded without <see cref="AddInteraction"/>.</summary>
@@ -297,9 +297,9 @@ internal static class BatchFollowUps
     {
         // Test cases reach the queue only when their expectation needs a person (posted with the run's results).
         { EvalRun: not null } => null,
-        { Endpoint: "manual" } => "manual",
-        { Outcome: "held" } => "approval",
-        { Outcome: "served", Mode: "draft", Endpoint: "chat" } => "draft",
+        { Endpoint: InteractionEndpointNames.Manual } => ReviewItemKinds.Manual,
+        { Outcome: InteractionOutcomes.Held } => ReviewItemKinds.Approval,
+        { Outcome: InteractionOutcomes.Served, Mode: "draft", Endpoint: InteractionEndpointNames.Chat } => ReviewItemKinds.Draft,
         _ => null,
     };
 }

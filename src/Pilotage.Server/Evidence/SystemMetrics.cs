@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
+using Pilotage.Core.Incidents;
 using Pilotage.Core.TestSets;
 using Pilotage.Server.Api;
 using Pilotage.Server.Policy;
@@ -81,15 +82,15 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
         long firstHour = long.MaxValue, lastHour = long.MinValue;
         foreach (var sum in sums)
         {
-            (sum.Totals.Kind switch { "manual" => manual, "eval" => eval, _ => ai }).Add(RollupWriter.ToTotals(sum.Totals));
-            if (sum.Totals.Kind == "ai")
+            (sum.Totals.Kind switch { RollupKinds.Manual => manual, RollupKinds.Eval => eval, _ => ai }).Add(RollupWriter.ToTotals(sum.Totals));
+            if (sum.Totals.Kind == RollupKinds.Ai)
             {
                 firstHour = sum.FirstHour;
                 lastHour = sum.LastHour;
             }
         }
         var buckets = new long[LatencyHistogram.Bounds.Count];
-        foreach (var bucket in await latency.Where(r => r.Kind == "ai").GroupBy(r => r.Bucket).Select(g => new { Bucket = g.Key, Count = g.Sum(r => r.Count) }).ToListAsync(ct))
+        foreach (var bucket in await latency.Where(r => r.Kind == RollupKinds.Ai).GroupBy(r => r.Bucket).Select(g => new { Bucket = g.Key, Count = g.Sum(r => r.Count) }).ToListAsync(ct))
         {
             if (bucket.Bucket >= 0 && bucket.Bucket < buckets.Length) buckets[bucket.Bucket] += bucket.Count;
         }
@@ -102,11 +103,12 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
 
         var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug)
             .GroupBy(i => new { i.Kind, i.Severity }).Select(g => new { g.Key.Kind, g.Key.Severity, Count = g.LongCount() }).ToListAsync(ct);
+        var (incidentKind, complaintKind) = (IncidentKind.Incident.ToName(), IncidentKind.Complaint.ToName());
         // A queue nobody drains must not slow every report: the count is kept by the store as items are
         // enqueued and settled (review_backlog), and the oldest item is one index seek on (system, state, id).
         // Interaction ids start with their time, so the smallest id is the oldest (SQLite cannot order by DateTimeOffset).
         var backlogCount = await db.ReviewBacklog.AsNoTracking().Where(b => b.System == slug).Select(b => b.Pending).FirstOrDefaultAsync(ct);
-        var oldest = backlogCount == 0 ? (DateTimeOffset?)null : await db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == "pending")
+        var oldest = backlogCount == 0 ? (DateTimeOffset?)null : await db.ReviewItems.AsNoTracking().Where(i => i.System == slug && i.State == ReviewItemStates.Pending)
             .OrderBy(i => i.InteractionId).Select(i => (DateTimeOffset?)i.EnqueuedAt).FirstOrDefaultAsync(ct);
         var oldestHours = oldest is { } first ? Math.Max(0, (now - first).TotalHours) : 0;
 
@@ -126,8 +128,8 @@ public sealed class SystemMetrics(PilotageStore store, PolicyCache policy, TimeP
             Days = days,
             ActiveUsers = activeUsers,
             EligibleUsers = eligible,
-            IncidentsBySeverity = incidents.Where(i => i.Kind == "incident").GroupBy(i => i.Severity).ToDictionary(g => g.Key, g => g.Sum(i => i.Count)),
-            Complaints = incidents.Where(i => i.Kind == "complaint").Sum(i => i.Count),
+            IncidentsBySeverity = incidents.Where(i => i.Kind == incidentKind).GroupBy(i => i.Severity).ToDictionary(g => g.Key, g => g.Sum(i => i.Count)),
+            Complaints = incidents.Where(i => i.Kind == complaintKind).Sum(i => i.Count),
             BacklogCount = backlogCount,
             BacklogOldestHours = oldestHours,
             ReviewUtilisation = forecast.Utilisation,

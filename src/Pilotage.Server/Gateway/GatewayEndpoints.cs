@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Gateway.Protocols.Anthropic;
@@ -120,13 +121,13 @@ public sealed class GatewayExtras(PolicyCache policy, Identity.AccessTokens toke
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "interaction_not_found", $"no interaction '{id}' that this key may see"), null, "none");
             return;
         }
-        var approval = record!.Outcome == "held" ? await approvals.FindAsync(id, http.RequestAborted) : null;
-        if (approval?.State == "released")
+        var approval = record!.Outcome == InteractionOutcomes.Held ? await approvals.FindAsync(id, http.RequestAborted) : null;
+        if (approval?.State == ApprovalStates.Released)
         {
             // The released answer is the upstream's own JSON, exactly as a direct call would have returned it.
             http.Response.ContentType = "application/json";
             OpenAiErrors.SetHeaders(http, id, record.Mode);
-            http.Response.Headers["x-pilotage-status"] = "released";
+            http.Response.Headers["x-pilotage-status"] = ApprovalStates.Released;
             await http.Response.WriteAsync(approval.HeldResponse, http.RequestAborted);
             return;
         }

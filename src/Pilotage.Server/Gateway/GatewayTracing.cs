@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
@@ -57,17 +58,17 @@ internal static class GatewayTracing
         {
             if (system is not null) activity.SetTag(ResponseModel, system.State.Spec.Upstream.Model);
             activity.SetTag(InputTokens, record.TokensIn);
-            if (record.Endpoint == "chat") activity.SetTag(OutputTokens, record.TokensOut);
+            if (record.Endpoint == InteractionEndpointNames.Chat) activity.SetTag(OutputTokens, record.TokensOut);
         }
         if (record.RefusalCode is { } code) activity.SetTag(RefusalCode, code);
-        if (record.Outcome == "failed") MarkFailed(activity, record.RefusalCode ?? "client_disconnected");
+        if (record.Outcome == InteractionOutcomes.Failed) MarkFailed(activity, record.RefusalCode ?? "client_disconnected");
     }
 
     /// <summary>A refusal counted before any evidence record exists (authentication): tags it all the same.</summary>
     public static void Refused(string code)
     {
         if (Current() is not { } activity) return;
-        activity.SetTag(Outcome, "refused");
+        activity.SetTag(Outcome, InteractionOutcomes.Refused);
         activity.SetTag(RefusalCode, code);
     }
 
@@ -75,7 +76,7 @@ internal static class GatewayTracing
     public static void Failed(string code)
     {
         if (Current() is not { } activity) return;
-        activity.SetTag(Outcome, "failed");
+        activity.SetTag(Outcome, InteractionOutcomes.Failed);
         activity.SetTag(RefusalCode, code);
         MarkFailed(activity, code);
     }
@@ -99,7 +100,7 @@ internal static class GatewayTracing
         {
             // Turned away before an evidence record exists: bad key, malformed body, unknown system.
             var status = http.Response.StatusCode;
-            activity.SetTag(Outcome, status >= 500 ? "failed" : "rejected");
+            activity.SetTag(Outcome, status >= 500 ? InteractionOutcomes.Failed : "rejected");
             if (status >= 500) MarkFailed(activity, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
@@ -109,7 +110,7 @@ internal static class GatewayTracing
     {
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(Outcome, "failed");
+            activity.SetTag(Outcome, InteractionOutcomes.Failed);
             MarkFailed(activity, exception.GetType().FullName ?? exception.GetType().Name);
         }
         return false;

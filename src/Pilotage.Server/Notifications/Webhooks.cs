@@ -61,7 +61,7 @@ public static class WebhookEvents
         var body = options.Format == "slack"
             ? new JsonObject { ["text"] = $"Pilotage: {entry.Action} on {entry.Subject} by {entry.Actor} at {entry.At:yyyy-MM-dd HH:mm} UTC" }.ToJsonString()
             : payload.ToJsonString();
-        return new WebhookDeliveryRow { Event = entry.Action, Url = options.Url, Payload = body, Status = "pending", CreatedAt = entry.At, NextAttemptAt = entry.At };
+        return new WebhookDeliveryRow { Event = entry.Action, Url = options.Url, Payload = body, Status = WebhookDeliveryStatuses.Pending, CreatedAt = entry.At, NextAttemptAt = entry.At };
     }
 
     public static string Signature(string secret, string body) =>
@@ -119,7 +119,7 @@ public sealed class WebhookSender(PilotageStore store, IHttpClientFactory client
         // With replicas on PostgreSQL, one sender at a time: a delivery is sent once, not once per replica.
         await using var turn = await Replicas.ReplicaLock.TryTakeAsync(db, Replicas.ReplicaLock.Webhooks, ct);
         if (turn is null) return;
-        var due = (await db.WebhookDeliveries.Where(d => d.Status == "pending").OrderBy(d => d.Id).Take(500).ToListAsync(ct))
+        var due = (await db.WebhookDeliveries.Where(d => d.Status == WebhookDeliveryStatuses.Pending).OrderBy(d => d.Id).Take(500).ToListAsync(ct))
             .Where(d => d.NextAttemptAt is null || d.NextAttemptAt <= now).ToList();
         foreach (var delivery in due)
         {
@@ -136,7 +136,7 @@ public sealed class WebhookSender(PilotageStore store, IHttpClientFactory client
                 using var response = await clients.CreateClient(Client).SendAsync(request, timeout.Token);
                 if (response.IsSuccessStatusCode)
                 {
-                    delivery.Status = "delivered";
+                    delivery.Status = WebhookDeliveryStatuses.Delivered;
                     delivery.DeliveredAt = time.GetUtcNow();
                     delivery.LastError = null;
                     delivery.NextAttemptAt = null;
@@ -159,7 +159,7 @@ public sealed class WebhookSender(PilotageStore store, IHttpClientFactory client
         delivery.LastError = error.Length > 500 ? error[..500] : error;
         if (delivery.Attempts >= webhook.MaxAttempts)
         {
-            delivery.Status = "failed";
+            delivery.Status = WebhookDeliveryStatuses.Failed;
             delivery.NextAttemptAt = null;
             logger.LogWarning("Webhook {Event} (delivery {Id}) failed after {Attempts} attempts: {Error}", delivery.Event, delivery.Id, delivery.Attempts, delivery.LastError);
             return;

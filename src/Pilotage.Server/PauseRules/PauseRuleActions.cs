@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Pilotage.Core.Incidents;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
@@ -115,7 +116,8 @@ public static class PauseRuleActions
     {
         var severity = rule.Metric["incidents_".Length..];
         var since = row.PhaseSince ?? row.CreatedAt;
-        var recent = await command.Db.Incidents.AsNoTracking().Where(i => i.System == row.Slug && i.Kind == "incident")
+        var incident = IncidentKind.Incident.ToName();
+        var recent = await command.Db.Incidents.AsNoTracking().Where(i => i.System == row.Slug && i.Kind == incident)
             .OrderByDescending(i => i.Id).Take(rule.Over ?? 1000).Select(i => new { i.Id, i.ReportedBy, i.ReportedAt, i.Severity }).ToListAsync(ct);
         // Compared here: SQLite cannot compare DateTimeOffset values in SQL.
         var from = rule.Over is null ? command.Now - RuleMetrics.SpanOf(rule) : DateTimeOffset.MinValue;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Evidence;
+using Pilotage.Core.Incidents;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.PauseRules;
 using Pilotage.Core.Specs;
@@ -144,7 +145,7 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
                 && state.Rules.Any(r => r.Window?.Kind == RuleSampleKind.Review))
             {
                 var interaction = await db.Interactions.AsNoTracking().Where(i => i.Id == id).Select(i => new { i.Endpoint, i.EvalRun }).SingleOrDefaultAsync(ct);
-                if (interaction is not null && interaction.Endpoint != "manual" && interaction.EvalRun is null && Feed(state, ReviewEvent(review, item.ReviewStatus == "replaced")))
+                if (interaction is not null && interaction.Endpoint != InteractionEndpointNames.Manual && interaction.EvalRun is null && Feed(state, ReviewEvent(review, item.ReviewStatus == ReceiptStatuses.Replaced)))
                 {
                     touched.Add(review.System);
                 }
@@ -303,10 +304,10 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
         {
             var longest = times.Max(r => ((TimeWindow)r.Window!).Span);
             var fromHour = RollupKey.HourOf(Max(now - longest, state.EpochStart));
-            var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai" && r.Hour >= fromHour).ToListAsync(ct);
+            var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == RollupKinds.Ai && r.Hour >= fromHour).ToListAsync(ct);
             // Latency windows count answers per bucket, which the roll-ups keep apart: read them only when one needs them.
             var latency = !times.Any(r => r.Window!.AnswersOnly) ? []
-                : await db.RollupLatency.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai" && r.Hour >= fromHour)
+                : await db.RollupLatency.AsNoTracking().Where(r => r.System == slug && r.Kind == RollupKinds.Ai && r.Hour >= fromHour)
                     .Select(r => new { r.Hour, r.Bucket, r.Count }).ToListAsync(ct);
             foreach (var rule in times)
             {
@@ -334,11 +335,12 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
         var filed = state.Rules.Where(r => r.Window?.Kind is RuleSampleKind.Incident or RuleSampleKind.Complaint).ToList();
         if (filed.Count > 0)
         {
-            var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug && (i.Kind == "incident" || i.Kind == "complaint")).OrderByDescending(i => i.Id).Take(1000)
+            var (incident, complaint) = (IncidentKind.Incident.ToName(), IncidentKind.Complaint.ToName());
+            var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug && (i.Kind == incident || i.Kind == complaint)).OrderByDescending(i => i.Id).Take(1000)
                 .Select(i => new { i.ReportedAt, i.Severity, i.Kind }).ToListAsync(ct);
-            foreach (var incident in recent.Where(i => i.ReportedAt >= state.EpochStart).OrderBy(i => i.ReportedAt))
+            foreach (var filing in recent.Where(i => i.ReportedAt >= state.EpochStart).OrderBy(i => i.ReportedAt))
             {
-                var e = incident.Kind == "complaint" ? RuleEvent.Complaint(incident.ReportedAt) : RuleEvent.Incident(incident.ReportedAt, incident.Severity);
+                var e = filing.Kind == complaint ? RuleEvent.Complaint(filing.ReportedAt) : RuleEvent.Incident(filing.ReportedAt, filing.Severity);
                 foreach (var rule in filed) rule.Window!.Add(e);
             }
         }
@@ -369,12 +371,11 @@ public sealed class PauseRuleEngine(PauseRuleFeed feed, PilotageStore store, Pol
             if (after is null) continue;
             using var doc = JsonDocument.Parse(after);
             var root = doc.RootElement;
-            var kind = root.GetProperty("kind").GetString();
-            if (kind is not ("incident" or "complaint")) continue;
+            if (!SpecEnum.TryParse<IncidentKind>(root.GetProperty("kind").GetString(), out var kind) || kind is not (IncidentKind.Incident or IncidentKind.Complaint)) continue;
             var slug = root.GetProperty("system").GetString()!;
             if (State(slug, now) is not { } state) continue;
             var at = root.GetProperty("reportedAt").GetDateTimeOffset();
-            var e = kind == "complaint" ? RuleEvent.Complaint(at) : RuleEvent.Incident(at, root.GetProperty("severity").GetString()!);
+            var e = kind == IncidentKind.Complaint ? RuleEvent.Complaint(at) : RuleEvent.Incident(at, root.GetProperty("severity").GetString()!);
             if (e.At >= state.EpochStart && Feed(state, e)) touched.Add(slug);
         }
         return touched;

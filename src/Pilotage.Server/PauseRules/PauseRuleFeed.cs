@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.PauseRules;
@@ -22,7 +23,7 @@ public sealed class PauseRuleFeed : ICommitObserver
         foreach (var row in rows)
         {
             // Only real AI traffic: not manual work, not evaluation runs.
-            if (row.Endpoint == "manual" || row.EvalRun is not null) continue;
+            if (row.Endpoint == InteractionEndpointNames.Manual || row.EvalRun is not null) continue;
             (samples ??= new(rows.Count)).Add(new InteractionSample(row.System, row.CreatedAt, row.Outcome, row.RefusalCode, row.TokensIn, row.TokensOut, row.Cost, row.TotalMs));
         }
         if (samples is not null) _queue.Writer.TryWrite(new FeedItem(samples, null, null));
@@ -31,7 +32,7 @@ public sealed class PauseRuleFeed : ICommitObserver
     /// <summary>A review of <paramref name="interactionId"/> has committed with this status (recorded, replaced or unchanged).</summary>
     public void OnReviewCommitted(string interactionId, string status)
     {
-        if (status == "unchanged") return;
+        if (status == ReceiptStatuses.Unchanged) return;
         _queue.Writer.TryWrite(new FeedItem(null, interactionId, status));
     }
 

@@ -1,11 +1,13 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Metrics;
 using Pilotage.Core.Specs;
 using Pilotage.Core.TestSets;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
+using Pilotage.Server.Changes;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
 
@@ -30,8 +32,9 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
             var system = await command.Db.Systems.AsNoTracking().SingleOrDefaultAsync(s => s.Slug == slug, ct)
                 ?? throw Problems.NotFound($"no system '{slug}'");
             EvalRules.CheckOwner(actor, system);
+            var (open, approved) = (ChangeStatus.Open.Name(), ChangeStatus.Approved.Name());
             if (request.Change is { } change
-                && !await command.Db.ChangeRequests.AnyAsync(c => c.Id == change && c.System == slug && (c.Status == "open" || c.Status == "approved"), ct))
+                && !await command.Db.ChangeRequests.AnyAsync(c => c.Id == change && c.System == slug && (c.Status == open || c.Status == approved), ct))
             {
                 throw Problems.NotFound($"'{slug}' has no open or approved change request {change}; 'pilotage changes {slug}' lists them");
             }
@@ -93,7 +96,7 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
                 && !await db.ReviewItems.AnyAsync(i => i.InteractionId == interaction, ct)
                 && await db.Interactions.AnyAsync(i => i.Id == interaction && i.EvalRun == id, ct))
             {
-                db.ReviewItems.Add(new ReviewItemRow { InteractionId = interaction, System = run.System, Kind = "eval", State = "pending", EnqueuedAt = now });
+                db.ReviewItems.Add(new ReviewItemRow { InteractionId = interaction, System = run.System, Kind = ReviewItemKinds.Eval, State = ReviewItemStates.Pending, EnqueuedAt = now });
                 enqueued++;
             }
         }

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
+using Pilotage.Core.Incidents;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Metrics;
 using Pilotage.Core.Pilots;
@@ -83,7 +84,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var caseCategories = cases.Where(c => EvalNames.ParseVerdict(c.Verdict) != CaseVerdictKind.Error).Select(c => c.Category).ToList();
         var erroredCases = cases.Count - caseCategories.Count;
 
-        var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == "ai")
+        var rollups = await db.Rollups.AsNoTracking().Where(r => r.System == slug && r.Kind == RollupKinds.Ai)
             .Select(r => new HourRow(r.Hour, r.Requests, r.Served, r.Refused, r.Reviewed, r.Accepted)).ToListAsync(ct);
 
         var incidents = await db.Incidents.AsNoTracking().Where(i => i.System == slug)
@@ -92,8 +93,8 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var recent = await db.Incidents.AsNoTracking().Where(i => i.System == slug).OrderByDescending(i => i.Id).Take(RecentIncidents)
             .Select(i => new ReportIncident(i.Id, i.Kind, i.Severity, i.Status, i.Title, i.ReportedAt)).ToListAsync(ct);
 
-        var refusals = await ByReasonAsync(db, slug, "refused", ct);
-        var failures = await ByReasonAsync(db, slug, "failed", ct);
+        var refusals = await ByReasonAsync(db, slug, InteractionOutcome.Refused, ct);
+        var failures = await ByReasonAsync(db, slug, InteractionOutcome.Failed, ct);
         var subject = $"system:{slug}";
         var controlEntries = await db.AuditEntries.AsNoTracking()
             .Where(a => a.Subject == subject && ControlActions.Contains(a.Action))
@@ -110,14 +111,16 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         var scope = ServingPolicy.ScopeOf(spec, state.Lifecycle);
         var evaluation = spec.Pilot is { } pilot ? CriteriaEvaluator.EvaluatePilot(pilot, metrics) : null;
 
+        var (incident, complaint, supportRequest) = (IncidentKind.Incident.ToName(), IncidentKind.Complaint.ToName(), IncidentKind.SupportRequest.ToName());
+        var reviewed = IncidentStatus.Reviewed.ToName();
         var incidentFacts = new IncidentFacts(
-            Incidents: incidents.Where(i => i.Kind == "incident").Sum(i => i.Count),
-            HighOrCritical: incidents.Where(i => i.Kind == "incident" && IsHigh(i.Severity)).Sum(i => i.Count),
-            Unreviewed: incidents.Where(i => i.Kind == "incident" && i.Status != "reviewed").Sum(i => i.Count),
-            UnreviewedHighOrCritical: incidents.Where(i => i.Kind == "incident" && IsHigh(i.Severity) && i.Status != "reviewed").Sum(i => i.Count),
-            Complaints: incidents.Where(i => i.Kind == "complaint").Sum(i => i.Count),
-            UnreviewedComplaints: incidents.Where(i => i.Kind == "complaint" && i.Status != "reviewed").Sum(i => i.Count));
-        var supportRequests = incidents.Where(i => i.Kind == "support_request").Sum(i => i.Count);
+            Incidents: incidents.Where(i => i.Kind == incident).Sum(i => i.Count),
+            HighOrCritical: incidents.Where(i => i.Kind == incident && IsHigh(i.Severity)).Sum(i => i.Count),
+            Unreviewed: incidents.Where(i => i.Kind == incident && i.Status != reviewed).Sum(i => i.Count),
+            UnreviewedHighOrCritical: incidents.Where(i => i.Kind == incident && IsHigh(i.Severity) && i.Status != reviewed).Sum(i => i.Count),
+            Complaints: incidents.Where(i => i.Kind == complaint).Sum(i => i.Count),
+            UnreviewedComplaints: incidents.Where(i => i.Kind == complaint && i.Status != reviewed).Sum(i => i.Count));
+        var supportRequests = incidents.Where(i => i.Kind == supportRequest).Sum(i => i.Count);
 
         var categoryCounts = MetricCatalogue.Categories.ToDictionary(c => c, c => (long)caseCategories.Count(x => x == c), StringComparer.Ordinal);
         var facts = ReadinessFacts.FromSpec(spec) with
@@ -169,10 +172,11 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
     /// Refusals (or upstream failures) by reason, from the code roll-up (<c>rollup_codes</c>: counts per
     /// system, hour, kind, outcome and code, written with each evidence batch): no raw interaction is read.
     /// </summary>
-    internal static async Task<IReadOnlyList<ReportRefusal>> ByReasonAsync(PilotageDbContext db, string slug, string outcome, CancellationToken ct)
+    internal static async Task<IReadOnlyList<ReportRefusal>> ByReasonAsync(PilotageDbContext db, string slug, InteractionOutcome outcome, CancellationToken ct)
     {
+        var name = outcome.Name();
         var rows = await db.RollupCodes.AsNoTracking()
-            .Where(r => r.System == slug && r.Outcome == outcome)
+            .Where(r => r.System == slug && r.Outcome == name)
             .GroupBy(r => r.Code)
             .Select(g => new { Code = g.Key, Count = g.Sum(r => r.Count) })
             .ToListAsync(ct);
@@ -202,7 +206,7 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
         return stable;
     }
 
-    private static bool IsHigh(string severity) => severity is "high" or "critical";
+    private static bool IsHigh(string severity) => SpecEnum.TryParse<IncidentSeverity>(severity, out var level) && level.NeedsReview();
 
     private static double SpanDays(IReadOnlyList<HourRow> rows)
     {
@@ -327,9 +331,10 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
 
     private static ReportRisk Risk(List<ReportIncidentCount> counts, IncidentFacts facts, long supportRequests, List<ReportIncident> recent, EvidenceTotals ai, IReadOnlyDictionary<string, MetricValue> m)
     {
-        string[] kinds = ["incident", "complaint", "support_request"];
-        string[] severities = ["critical", "high", "medium", "low"];
-        string[] statuses = ["open", "investigating", "resolved", "reviewed"];
+        // Declaration order, the worst severity first.
+        string[] kinds = [.. SpecEnum.Names<IncidentKind>()];
+        string[] severities = [.. SpecEnum.Names<IncidentSeverity>().Reverse()];
+        string[] statuses = [.. SpecEnum.Names<IncidentStatus>()];
         static int Rank(string[] order, string value) => Array.IndexOf(order, value) is var i and >= 0 ? i : order.Length;
         var ordered = counts
             .OrderBy(c => Rank(kinds, c.Kind)).ThenBy(c => c.Kind, StringComparer.Ordinal)
@@ -342,17 +347,18 @@ public sealed class EvidenceReportService(PilotageStore store, PolicyCache polic
 
     private static ReportControls Controls(IReadOnlyList<ReportRefusal> refusals, IReadOnlyList<ReportRefusal> failures, IReadOnlyList<AuditEntryRow> entries)
     {
-        var events = entries.Select(e => new ReportControlEvent(e.At, KindOf(e.Action), e.Action, e.Actor, ReasonOf(e), Audit.AuditSentences.Describe(e.Action, e.Actor, e.After).Text)).ToList();
+        var kinds = entries.Select(e => KindOf(e.Action)).ToList();
+        var events = entries.Select((e, i) => new ReportControlEvent(e.At, ReportVocabulary.Name(kinds[i]), e.Action, e.Actor, ReasonOf(e), Audit.AuditSentences.Describe(e.Action, e.Actor, e.After).Text)).ToList();
         return new ReportControls(refusals.Sum(r => r.Count), refusals, events,
-            events.Count(e => e.Kind == "pause"), events.Count(e => e.Kind == "resume"), failures);
+            kinds.Count(k => k == ControlEventKind.Pause), kinds.Count(k => k == ControlEventKind.Resume), failures);
     }
 
-    private static string KindOf(string action) => action switch
+    private static ControlEventKind KindOf(string action) => action switch
     {
-        "system.paused" => "pause",
-        "system.resumed" => "resume",
-        "system.rule_fired" => "rule",
-        _ => "restrict",
+        "system.paused" => ControlEventKind.Pause,
+        "system.resumed" => ControlEventKind.Resume,
+        "system.rule_fired" => ControlEventKind.Rule,
+        _ => ControlEventKind.Restrict,
     };
 
     /// <summary>The reason recorded with a control event: a pause keeps it in the new state, a resume in its request.</summary>

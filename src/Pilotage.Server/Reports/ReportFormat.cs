@@ -1,5 +1,6 @@
 using System.Globalization;
 using Pilotage.Core.Metrics;
+using Pilotage.Core.Pilots;
 
 namespace Pilotage.Server.Reports;
 
@@ -133,9 +134,9 @@ public static class ReportFormat
     public static string ShortHash(string hash) => hash[..Math.Min(12, hash.Length)];
 
     /// <summary>"good", "bad", "warn" or "muted": the badge colour of a verdict, readiness status or value sign.</summary>
-    public static string VerdictClass(string verdict) => verdict switch { "pass" => "good", "fail" => "bad", _ => "warn" };
+    public static string VerdictClass(string verdict) => ReportVocabulary.ParseVerdict(verdict) switch { Verdict.Pass => "good", Verdict.Fail => "bad", _ => "warn" };
 
-    public static string StatusClass(string status) => status switch { "ok" => "good", "blocking" => "bad", "warning" => "warn", _ => "muted" };
+    public static string StatusClass(string status) => ReportVocabulary.ParseReadiness(status) switch { ReadinessStatus.Ok => "good", ReadinessStatus.Blocking => "bad", ReadinessStatus.Warning => "warn", _ => "muted" };
 
     public static string SignClass(ValueSign sign) => sign switch { ValueSign.Saves => "good", ValueSign.Costs => "bad", _ => "muted" };
 

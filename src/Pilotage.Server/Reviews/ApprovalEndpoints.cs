@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Access;
 using Pilotage.Server.Storage;
 using Pilotage.Server.Policy;
@@ -27,15 +28,15 @@ public static class ApprovalEndpoints
         approvals.MapGet("/", (string? system, string? state, HttpContext http, ApprovalQueries queries, CancellationToken ct) =>
                 queries.ListAsync(system, state, Actor.From(http.User), ct))
             .RequirePermission(Permission.Review).WithSummary("Held answers of the systems you review, oldest first (filter by system and state)");
-        approvals.MapPost("/{id}/release", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "released", body?.Reason, http, reviews, ct))
+        approvals.MapPost("/{id}/release", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, ApprovalState.Released, body?.Reason, http, reviews, ct))
             .RequirePermission(Permission.Review).WithSummary("Release a held answer to the app that asked (never by the person who asked: four eyes)");
-        approvals.MapPost("/{id}/reject", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, "rejected", body?.Reason, http, reviews, ct))
+        approvals.MapPost("/{id}/reject", (string id, ReasonBody? body, HttpContext http, ReviewService reviews, CancellationToken ct) => DecideAsync(id, ApprovalState.Rejected, body?.Reason, http, reviews, ct))
             .RequirePermission(Permission.Review).WithSummary("Reject a held answer (a reason is required)");
     }
 
     // One path for every decision on a held answer: the review service records it as a review too
     // (when the interaction is on record), so the queue, the roll-ups and the audit trail agree.
-    private static Task<ApprovalView> DecideAsync(string id, string state, string? reason, HttpContext http, ReviewService reviews, CancellationToken ct) =>
+    private static Task<ApprovalView> DecideAsync(string id, ApprovalState state, string? reason, HttpContext http, ReviewService reviews, CancellationToken ct) =>
         reviews.DecideApprovalAsync(id, state, reason, EvidencePoster.From(Actor.From(http.User)), ct);
 }
 
@@ -55,7 +56,7 @@ public sealed class ApprovalQueries(PilotageStore store, PolicyCache policy)
             var mine = policy.Current.Systems.Values.Where(s => SystemAccess.MayReview(who, s.State.Spec)).Select(s => s.State.Slug).ToList();
             query = query.Where(a => mine.Contains(a.System));
         }
-        query = query.Where(a => a.State == (state ?? "pending"));
+        query = query.Where(a => a.State == (state ?? ApprovalStates.Pending));
         var rows = await query.OrderBy(a => a.InteractionId).Take(500).ToListAsync(ct);
         return rows.Select(ApprovalView.Of).ToList();
     }

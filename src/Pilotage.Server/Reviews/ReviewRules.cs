@@ -32,7 +32,7 @@ internal static partial class ReviewRules
     /// </summary>
     public static readonly string[] KnownTags =
     [
-        "out_of_scope", "factual_error", "policy", "tone", "incomplete", "formatting", "privacy", "harmful", "outdated", "other",
+        ReviewOutcomes.OutOfScopeTag, "factual_error", "policy", "tone", "incomplete", "formatting", "privacy", "harmful", "outdated", "other",
     ];
 
     public const int MaxTags = 10;

@@ -57,7 +57,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     {
         var input = ReviewRules.Validate(request);
         var interaction = await FindForPostingAsync(id, who, "review", ct);
-        if (interaction.Outcome == "held")
+        if (interaction.Outcome == InteractionOutcomes.Held)
         {
             // Approval mode exists so that someone other than the asker decides: the app's own key
             // may rate a held answer or time the task, but only reviewers release or reject it.
@@ -76,9 +76,10 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     /// Releases or rejects a held answer (the approvals endpoints). When its interaction is on record
     /// this is an accepted or rejected review like any other, so the queue and the roll-ups follow.
     /// </summary>
-    public async Task<ApprovalView> DecideApprovalAsync(string id, string state, string? reason, EvidencePoster who, CancellationToken ct)
+    public async Task<ApprovalView> DecideApprovalAsync(string id, ApprovalState state, string? reason, EvidencePoster who, CancellationToken ct)
     {
-        if (state == "rejected" && string.IsNullOrWhiteSpace(reason)) throw Problems.BadRequest("a rejection needs a reason: the app and the evidence report show it");
+        if (state == ApprovalState.Pending) throw new ArgumentOutOfRangeException(nameof(state), state, "a decision releases or rejects");
+        if (state == ApprovalState.Rejected && string.IsNullOrWhiteSpace(reason)) throw Problems.BadRequest("a rejection needs a reason: the app and the evidence report show it");
         var decided = await control.ExecuteAsync(who.Email, async command =>
         {
             var approval = await command.Db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == id, ct);
@@ -89,9 +90,9 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             {
                 throw Problems.Forbidden($"only reviewers of '{approval.System}'{ReviewerGroups(spec)}, its owner or an admin may decide its held answers");
             }
-            if (approval.State != "pending") throw Problems.Conflict($"'{id}' was already {approval.State} by {approval.DecidedBy}");
+            if (approval.State != ApprovalStates.Pending) throw Problems.Conflict($"'{id}' was already {approval.State} by {approval.DecidedBy}");
             var interaction = await command.Db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id, ct);
-            if (interaction is not null && state == "released") EnsureFourEyes(interaction, who);
+            if (interaction is not null && state == ApprovalState.Released) EnsureFourEyes(interaction, who);
             if (interaction is null)
             {
                 // A held answer without its record (written by hand or imported): decide it alone.
@@ -99,13 +100,13 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             }
             else
             {
-                var input = new ReviewInput(state == "released" ? ReviewOutcome.Accepted : ReviewOutcome.Rejected, null, null, null,
+                var input = new ReviewInput(state == ApprovalState.Released ? ReviewOutcome.Accepted : ReviewOutcome.Rejected, null, null, null,
                     string.IsNullOrWhiteSpace(reason) ? null : reason.Trim(), [], null);
                 await ApplyReviewAsync(command.Db, command.Now, interaction, input, who, SourceReviewer, command.Audit, ct);
             }
             return ApprovalView.Of(approval);
         }, ct);
-        ReviewCommitted?.Invoke(id, "recorded");
+        ReviewCommitted?.Invoke(id, ReceiptStatuses.Recorded);
         return decided;
     }
 
@@ -121,7 +122,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         };
         var old = await db.Reviews.SingleOrDefaultAsync(r => r.InteractionId == interaction.Id, ct);
         var item = await db.ReviewItems.SingleOrDefaultAsync(r => r.InteractionId == interaction.Id, ct);
-        var approval = interaction.Outcome == "held" ? await db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == interaction.Id, ct) : null;
+        var approval = interaction.Outcome == InteractionOutcomes.Held ? await db.Approvals.SingleOrDefaultAsync(a => a.InteractionId == interaction.Id, ct) : null;
 
         // Time: what the reviewer says; else what was already recorded (a correction does not
         // re-spend the time); else measured from when the item was opened in the queue.
@@ -153,7 +154,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         if (old is not null && SameReview(old, review))
         {
             // An identical re-submission (an app retrying after a timeout) changes nothing.
-            status = "unchanged";
+            status = ReceiptStatuses.Unchanged;
             review = old;
         }
         else
@@ -166,38 +167,38 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             if (old is null)
             {
                 db.Reviews.Add(review);
-                status = "recorded";
+                status = ReceiptStatuses.Recorded;
             }
             else
             {
                 db.Entry(old).CurrentValues.SetValues(review);
                 review = old;
-                status = "replaced";
+                status = ReceiptStatuses.Replaced;
             }
         }
 
         // A held answer follows its first decisive review; once released the app may have it, so a
         // later review changes the evidence, not what was released.
-        if (approval?.State == "pending" && audit is not null)
+        if (approval?.State == ApprovalStates.Pending && audit is not null)
         {
             switch (input.Outcome)
             {
                 case ReviewOutcome.Accepted:
-                    Decide(approval, "released", who.Email, now, input.Reason, audit);
+                    Decide(approval, ApprovalState.Released, who.Email, now, input.Reason, audit);
                     break;
                 case ReviewOutcome.Edited:
                     approval.HeldResponse = ContentText.ReplaceAnswer(approval.HeldResponse, input.FinalText!);
-                    Decide(approval, "released", who.Email, now, input.Reason, audit);
+                    Decide(approval, ApprovalState.Released, who.Email, now, input.Reason, audit);
                     break;
                 case ReviewOutcome.Rejected:
-                    Decide(approval, "rejected", who.Email, now, input.Reason, audit);
+                    Decide(approval, ApprovalState.Rejected, who.Email, now, input.Reason, audit);
                     break;
             }
         }
         // An escalated answer that is still held waits in the queue for whoever it went to.
-        if (item is { State: "pending" } && approval?.State != "pending")
+        if (item is { State: ReviewItemStates.Pending } && approval?.State != ApprovalStates.Pending)
         {
-            item.State = "done";
+            item.State = ReviewItemStates.Done;
             item.DoneAt = now;
         }
         return new ReviewReceipt(status, ToView(review), approval?.State);
@@ -211,7 +212,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     /// <summary>What a stored review contributes to the roll-ups; the same function retracts it, so replacement is exact.</summary>
     internal static EvidenceTotals TotalsOf(ReviewRow review) =>
         EvidenceTotals.ForReview(ReviewRules.OutcomeOf(review.Outcome), review.Seconds, review.Rework, review.ReworkSeconds,
-            ReviewRules.ParseTags(review.Tags).Contains("out_of_scope"));
+            ReviewRules.ParseTags(review.Tags).Contains(ReviewOutcomes.OutOfScopeTag));
 
     private static double Measured(ReviewItemRow? item, DateTimeOffset now)
     {
@@ -220,13 +221,13 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         return Math.Clamp((now - opened).TotalSeconds, 0, ReviewRules.MaxSeconds - 1);
     }
 
-    private static void Decide(ApprovalRow approval, string state, string actor, DateTimeOffset now, string? reason, AuditSink audit)
+    private static void Decide(ApprovalRow approval, ApprovalState state, string actor, DateTimeOffset now, string? reason, AuditSink audit)
     {
-        approval.State = state;
+        approval.State = state.Name();
         approval.DecidedBy = actor;
         approval.DecidedAt = now;
         approval.Reason = reason;
-        audit($"approval.{state}", $"interaction:{approval.InteractionId}", null,
+        audit($"approval.{approval.State}", $"interaction:{approval.InteractionId}", null,
             JsonSerializer.Serialize(ApprovalView.Of(approval), ReviewsApiJsonContext.Default.ApprovalView));
     }
 
@@ -242,7 +243,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             await LockAsync(db, id, ct);
             comment = Evidence.EvidenceBoundary.Apply(await Evidence.EvidenceBoundary.PolicyAsync(db, interaction.System, ct), comment, "comment", interaction.System);
             var old = await db.Feedback.SingleOrDefaultAsync(f => f.InteractionId == id && f.UserId == who.UserId, ct);
-            if (old is not null && old.Rating == rating && old.Comment == comment) return new FeedbackReceipt("unchanged", ToView(old));
+            if (old is not null && old.Rating == rating && old.Comment == comment) return new FeedbackReceipt(ReceiptStatuses.Unchanged, ToView(old));
             var key = RollupKey.Of(interaction);
             var delta = new RollupDelta();
             if (old is not null) delta.Add(key, EvidenceTotals.ForFeedback(old.Rating), -1);
@@ -252,7 +253,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             row.Rating = rating;
             row.Comment = comment;
             row.At = now;
-            return new FeedbackReceipt(old is null ? "recorded" : "replaced", ToView(row));
+            return new FeedbackReceipt(old is null ? ReceiptStatuses.Recorded : ReceiptStatuses.Replaced, ToView(row));
         }, ct);
     }
 
@@ -268,7 +269,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     {
         await LockAsync(db, interaction.Id, ct);
         var old = await db.TaskTimes.SingleOrDefaultAsync(t => t.InteractionId == interaction.Id, ct);
-        if (old is not null && old.Minutes.Equals(minutes)) return new TaskReceipt("unchanged", ToView(old));
+        if (old is not null && old.Minutes.Equals(minutes)) return new TaskReceipt(ReceiptStatuses.Unchanged, ToView(old));
         var key = RollupKey.Of(interaction);
         var delta = new RollupDelta();
         if (old is not null) delta.Add(key, EvidenceTotals.ForTask(old.Minutes), -1);
@@ -278,7 +279,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         row.Minutes = minutes;
         row.UserId = who.UserId;
         row.At = now;
-        return new TaskReceipt(old is null ? "recorded" : "replaced", ToView(row));
+        return new TaskReceipt(old is null ? ReceiptStatuses.Recorded : ReceiptStatuses.Replaced, ToView(row));
     }
 
     // ---- manual work ----------------------------------------------------------------------------
@@ -319,9 +320,9 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             UserEmail = who.Email,
             KeyId = key.Id,
             Groups = JsonSerializer.Serialize(who.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray),
-            Endpoint = "manual",
+            Endpoint = InteractionEndpointNames.Manual,
             Mode = "manual",
-            Outcome = "served",
+            Outcome = InteractionOutcomes.Served,
             RequestHash = Hash(request.Prompt),
             ResponseHash = Hash(request.Answer),
             RequestContent = keep ? request.Prompt : null,
@@ -338,7 +339,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         // The record is committed: from here on a failure leaves it without its minutes, which the
         // caller can add with POST /v1/interactions/{id}/task.
         await InTransactionAsync((db, at) => ApplyTaskAsync(db, at, row, minutes, who, ct), ct);
-        return new ManualTaskView(row.Id, slug, minutes, "pending", now);
+        return new ManualTaskView(row.Id, slug, minutes, ReviewItemStates.Pending, now);
     }
 
     private static bool InScope(GatewaySystem system, EvidencePoster who) => SystemAccess.MayUse(who.Person, system.State.Spec, system.State.Lifecycle);
@@ -351,7 +352,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         var take = Math.Clamp(limit ?? 50, 1, 500);
         var snapshot = policy.Current;
         await using var db = store.CreateDbContext();
-        var query = db.ReviewItems.AsNoTracking().Where(i => i.State == "pending");
+        var query = db.ReviewItems.AsNoTracking().Where(i => i.State == ReviewItemStates.Pending);
         if (!string.IsNullOrEmpty(system))
         {
             var spec = snapshot.Systems.TryGetValue(system, out var known) ? known.State.Spec : null;
@@ -464,10 +465,10 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         {
             throw Problems.Forbidden($"{who.Email} may not {verb} '{id}': only the person whose key made it, reviewers of '{row.System}'{ReviewerGroups(spec)}, its owner or an admin");
         }
-        var answered = row.Endpoint is "chat" or "manual" && row.Outcome is "served" or "held" or "shadowed";
+        var answered = row.Endpoint is InteractionEndpointNames.Chat or InteractionEndpointNames.Manual && row.Outcome is InteractionOutcomes.Served or InteractionOutcomes.Held or InteractionOutcomes.Shadowed;
         if (!answered)
         {
-            var what = row.Endpoint == "chat" ? $"was {row.Outcome}" : $"is an {row.Endpoint} request";
+            var what = row.Endpoint == InteractionEndpointNames.Chat ? $"was {row.Outcome}" : $"is an {row.Endpoint} request";
             throw Problems.Conflict($"'{id}' {what}: there is no answer to {verb}. Work done without the AI is recorded with POST /v1/manual-tasks");
         }
         return row;
@@ -496,7 +497,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
         }
     }
 
-    private static bool IsPlain(InteractionRow row) => row.Streamed || row.Endpoint == "manual";
+    private static bool IsPlain(InteractionRow row) => row.Streamed || row.Endpoint == InteractionEndpointNames.Manual;
 
     /// <summary>
     /// The AI's own answer: from the record, or for a held answer whose content the retention setting
@@ -515,8 +516,8 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
     private static ReviewQueueItem ToQueueItem(ReviewItemRow item, InteractionRow? row, ApprovalRow? approval, DateTimeOffset now) => new(
         item.InteractionId, item.System, item.Kind, item.State, item.EnqueuedAt, Math.Max(0, (now - item.EnqueuedAt).TotalSeconds), item.OpenedAt, item.OpenedBy,
         row is null ? null : ContentText.Prompt(row.RequestContent, IsPlain(row)),
-        row is null ? null : approval?.State == "pending" ? ContentText.Answer(approval.HeldResponse, plain: false) : AnswerOf(row, approval),
-        ContentText.Element(row?.DetectorHits), approval?.State == "pending", row?.UserEmail);
+        row is null ? null : approval?.State == ApprovalStates.Pending ? ContentText.Answer(approval.HeldResponse, plain: false) : AnswerOf(row, approval),
+        ContentText.Element(row?.DetectorHits), approval?.State == ApprovalStates.Pending, row?.UserEmail);
 
     internal static ReviewView ToView(ReviewRow r) => new(
         r.InteractionId, r.System, r.Outcome, r.FinalText, r.Reason, ReviewRules.ParseTags(r.Tags), r.EscalatedTo, r.Reviewer,

@@ -91,7 +91,7 @@ public sealed class DecisionEvidence(EvidenceReportService reports, SystemMetric
             else if (run.ConfigVersion != system.State.ConfigVersion) blockers.Add($"the last test run was for config v{run.ConfigVersion}, not the current v{system.State.ConfigVersion}: run it again");
             else if (time.GetUtcNow() - (run.FinishedAt ?? run.StartedAt) > TestRunValidity) blockers.Add($"the last test run is older than {TestRunValidity.TotalDays:0} days: run it again");
         }
-        foreach (var question in report.Readiness.Questions.Where(q => q.BlocksProceed && q.Status is "blocking" or "needs_answer"))
+        foreach (var question in report.Readiness.Questions.Where(q => q.BlocksProceed && ReportVocabulary.ParseReadiness(q.Status) is ReadinessStatus.Blocking or ReadinessStatus.NeedsAnswer))
         {
             blockers.Add($"readiness '{question.Text}' is {question.Status.Replace('_', ' ')}: {question.Answer}");
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Reviews;
 
 namespace Pilotage.Server.Dashboard.Pages;
@@ -23,7 +24,7 @@ public sealed class ReviewsModel(ReviewService reviews) : DashboardPage
     {
         // The browser's measure of the time on this item when it has one; otherwise the service measures from when it was opened.
         double? spent = double.TryParse(seconds, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is >= 0 and < 86_400 ? s : null;
-        var request = new ReviewRequest(outcome, outcome == "edited" ? finalText : null, spent, null,
+        var request = new ReviewRequest(outcome, ReviewOutcomes.Parse(outcome) == ReviewOutcome.Edited ? finalText : null, spent, null,
             string.IsNullOrWhiteSpace(reason) ? null : reason, null, string.IsNullOrWhiteSpace(escalatedTo) ? null : escalatedTo);
         if (await TryAsync(() => reviews.ReviewAsync(id, request, Poster, ReviewService.SourceReviewer, ct)))
         {
@@ -34,15 +35,15 @@ public sealed class ReviewsModel(ReviewService reviews) : DashboardPage
         return Page();
     }
 
-    public Task<IActionResult> OnPostReleaseAsync(string id, CancellationToken ct) => DecideHeldAsync(id, "released", null, ct);
+    public Task<IActionResult> OnPostReleaseAsync(string id, CancellationToken ct) => DecideHeldAsync(id, ApprovalState.Released, null, ct);
 
-    public Task<IActionResult> OnPostRejectHeldAsync(string id, string? reason, CancellationToken ct) => DecideHeldAsync(id, "rejected", reason, ct);
+    public Task<IActionResult> OnPostRejectHeldAsync(string id, string? reason, CancellationToken ct) => DecideHeldAsync(id, ApprovalState.Rejected, reason, ct);
 
-    private async Task<IActionResult> DecideHeldAsync(string id, string state, string? reason, CancellationToken ct)
+    private async Task<IActionResult> DecideHeldAsync(string id, ApprovalState state, string? reason, CancellationToken ct)
     {
         if (await TryAsync(() => reviews.DecideApprovalAsync(id, state, reason, Poster, ct)))
         {
-            Notice = $"Held answer {id} {state}.";
+            Notice = $"Held answer {id} {state.Name()}.";
             return RedirectToPage();
         }
         await LoadAsync(id, ct);

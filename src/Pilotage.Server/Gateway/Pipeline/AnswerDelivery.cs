@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Gateway.Protocols;
@@ -55,7 +56,7 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
                 await held.HoldAsync(http, protocol, request, exchange);
                 return;
             case ServingMode.ReadOnly when blockedTool is { } tool:
-                await refusals.RefuseAsync(http, protocol, subject, exchange, new Refusal(new GatewayRefusal(403, "side_effect_blocked",
+                await refusals.RefuseAsync(http, protocol, subject, exchange, new Refusal(new GatewayRefusal(403, RefusalCodes.SideEffectBlocked,
                     $"the model tried to call '{tool}', which changes things; '{system.State.Slug}' is read-only during its {request.Scope.Label}. Nothing was executed; do it through the usual process."),
                     RefusalRecord.RefusedAfterAnswer));
                 return;
@@ -70,7 +71,7 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
     /// <summary>Durable mode: the answer is written only after its evidence record committed.</summary>
     private async Task ServeAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request, Exchange exchange, byte[] answer, byte[]? native)
     {
-        if (await recorder.CommitAsync(request.Subject, exchange, "served") is { } unavailable)
+        if (await recorder.CommitAsync(request.Subject, exchange, InteractionOutcome.Served) is { } unavailable)
         {
             await protocol.WriteErrorAsync(http, unavailable, request.Id, request.Subject.Mode);
             return;
@@ -82,7 +83,7 @@ internal sealed class AnswerDelivery(InteractionRecorder recorder, RefusalWriter
     {
         var refusal = new GatewayRefusal(423, "shadow_mode",
             $"'{request.System.State.Spec.Name}' runs in shadow mode during its {request.Scope.Label}: the model's answer is recorded for evaluation, not shown. {char.ToUpperInvariant(ServingPolicy.ManualProcess[0])}{ServingPolicy.ManualProcess[1..]}.");
-        var unavailable = await recorder.CommitAsync(request.Subject, exchange, "shadowed", refusal);
+        var unavailable = await recorder.CommitAsync(request.Subject, exchange, InteractionOutcome.Shadowed, refusal);
         await protocol.WriteErrorAsync(http, unavailable ?? refusal, request.Id, request.Subject.Mode);
     }
 }

@@ -1,4 +1,5 @@
 using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Policy;
@@ -26,7 +27,7 @@ internal sealed class DataBoundaryStage(GatewayOptions options)
         if (scrub.Hits.Count > sent.Hits.Count)
         {
             var split = string.Join(", ", scrub.Hits.Select(h => h.Hit.Detector).Distinct(StringComparer.Ordinal));
-            return (scrub, Refusal.Refused(new GatewayRefusal(422, "data_boundary_blocked",
+            return (scrub, Refusal.Refused(new GatewayRefusal(422, RefusalCodes.DataBoundaryBlocked,
                 $"the request spreads data ({split}) over several fields that the model reads as one text, where '{system.State.Spec.Name}' cannot redact it. Send it in one field, or remove it; nothing was sent to the model.")));
         }
         return (sent, null);
@@ -60,10 +61,10 @@ internal sealed class DataBoundaryStage(GatewayOptions options)
         if (scrub.BudgetExceededBy is { } detector) return Upstreams.UpstreamRefusals.BoundaryBudget(spec, detector);
         if (scrub.Uninspectable.Count > 0 && scrub.BlockedBy.Count == 0)
         {
-            return new GatewayRefusal(422, "data_boundary_uninspectable",
+            return new GatewayRefusal(422, RefusalCodes.DataBoundaryUninspectable,
                 $"'{spec.Name}' has a data boundary and this input cannot be inspected (token ids); send text instead. Nothing was sent to the model.");
         }
-        return new GatewayRefusal(422, "data_boundary_blocked",
+        return new GatewayRefusal(422, RefusalCodes.DataBoundaryBlocked,
             $"the request contains {string.Join(", ", scrub.BlockedBy.Select(Describe))}, which '{spec.Name}' must not receive. Remove it and send again; nothing was sent to the model.");
 
         static string Describe(string detector) => detector switch

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Policy;
@@ -15,7 +16,7 @@ internal sealed record Arrival(string Id, GatewayOperation Operation, DateTimeOf
 {
     private readonly long _started = Stopwatch.GetTimestamp();
 
-    public string Endpoint => Operation == GatewayOperation.Chat ? "chat" : "embeddings";
+    public string Endpoint => Operation == GatewayOperation.Chat ? InteractionEndpointNames.Chat : InteractionEndpointNames.Embeddings;
     public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
 }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway.Protocols;
@@ -24,7 +25,7 @@ internal sealed class HeldAnswers(InteractionRecorder recorder, ApprovalStore ap
         // The held answer commits with its record, in one transaction: a crash leaves both or neither.
         // It lives in the store, so it is never spooled: during an outage approval mode fails closed.
         var hold = new EvidenceHold(spec.Name, exchange.ResponseText!, request.Subject.Arrival.At);
-        if (await recorder.CommitAsync(request.Subject, exchange, "held", hold: hold) is { } unavailable)
+        if (await recorder.CommitAsync(request.Subject, exchange, InteractionOutcome.Held, hold: hold) is { } unavailable)
         {
             await protocol.WriteErrorAsync(http, unavailable, request.Id, request.Subject.Mode);
             return;
@@ -37,12 +38,12 @@ internal sealed class HeldAnswers(InteractionRecorder recorder, ApprovalStore ap
             while (Stopwatch.GetElapsedTime(started) < wait)
             {
                 var approval = await approvals.FindAsync(request.Id, http.RequestAborted);
-                if (approval is { State: "released" })
+                if (approval is { State: ApprovalStates.Released })
                 {
                     await ReleaseAsync(http, protocol, request, stream, Encoding.UTF8.GetBytes(approval.HeldResponse));
                     return;
                 }
-                if (approval is { State: "rejected" })
+                if (approval is { State: ApprovalStates.Rejected })
                 {
                     var rejected = new GatewayRefusal(403, "answer_rejected",
                         $"a reviewer of '{spec.Name}' rejected the answer{(approval.Reason is { Length: > 0 } reason ? $": {reason}" : "")}. Nothing was released; {ServingPolicy.ManualProcess}.");
@@ -90,7 +91,7 @@ internal sealed class HeldAnswers(InteractionRecorder recorder, ApprovalStore ap
         var spec = request.System.State.Spec;
         var text = $"The answer is held for review: a reviewer of '{spec.Name}' releases it before anyone sees it. Interaction {request.Id}; fetch the result with GET /v1/interactions/{request.Id}.";
         var notice = ChatChunks.Completion(request.Id, request.System.State.Slug, text, time: null);
-        notice["status"] = "pending";
+        notice["status"] = ApprovalStates.Pending;
         notice["system"] = spec.Name;
         if (!request.Request.Stream)
         {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text;
 using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Lifecycle;
 using Pilotage.Core.Specs;
@@ -21,7 +22,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
     /// Durable mode: appends the record and returns only once it committed (async mode: once queued). Returns the
     /// refusal to send instead of the answer when the store cannot take it: no record, no answer.
     /// </summary>
-    public async Task<GatewayRefusal?> CommitAsync(Subject subject, Exchange exchange, string outcome, GatewayRefusal? refusal = null, EvidenceHold? hold = null)
+    public async Task<GatewayRefusal?> CommitAsync(Subject subject, Exchange exchange, InteractionOutcome outcome, GatewayRefusal? refusal = null, EvidenceHold? hold = null)
     {
         var record = Row(subject, exchange, outcome, refusal);
         var durability = subject.Spec.Evidence.Durability == Core.Specs.EvidenceDurability.Async
@@ -39,7 +40,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
         }
         GatewayTracing.Record(record, subject.System);
         if (record.Cost > 0) budget.Add(record.System, record.UserId, record.CreatedAt, record.Cost);
-        if (outcome == "served")
+        if (outcome == InteractionOutcome.Served)
         {
             metrics.Served(subject.Slug!, subject.Mode, subject.Arrival.Endpoint, exchange.TokensIn, exchange.TokensOut, subject.Arrival.ElapsedMs / 1000.0, subject.Spec.Upstream.Model);
         }
@@ -56,18 +57,18 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             case RefusalRecord.Refused:
                 metrics.Refused(refusal.Error.Code, subject.Slug);
                 // A refusal is evidence too, but it releases no answer: it need not wait for the commit.
-                await RecordOnlyAsync(Row(subject, exchange, "refused", refusal.Error), Evidence.EvidenceDurability.Async);
+                await RecordOnlyAsync(Row(subject, exchange, InteractionOutcome.Refused, refusal.Error), Evidence.EvidenceDurability.Async);
                 return;
             case RefusalRecord.RefusedAfterAnswer:
                 metrics.Refused(refusal.Error.Code, subject.Slug);
-                await RecordOnlyAsync(Row(subject, exchange, "refused", refusal.Error));
+                await RecordOnlyAsync(Row(subject, exchange, InteractionOutcome.Refused, refusal.Error));
                 return;
             case RefusalRecord.Failed:
                 metrics.Failed(subject.Slug, refusal.Error.Code);
-                await RecordOnlyAsync(Row(subject, exchange, "failed", refusal.Error, refusal.Detail));
+                await RecordOnlyAsync(Row(subject, exchange, InteractionOutcome.Failed, refusal.Error, refusal.Detail));
                 return;
             default:
-                await RecordOnlyAsync(Row(subject, exchange, "failed", error: refusal.Detail));
+                await RecordOnlyAsync(Row(subject, exchange, InteractionOutcome.Failed, error: refusal.Detail));
                 return;
         }
     }
@@ -87,7 +88,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
     }
 
     /// <summary>The evidence record of a request: who, which system at which stage, what the boundary found, what was sent and answered.</summary>
-    public static InteractionRow Row(Subject subject, Exchange exchange, string outcome, GatewayRefusal? refusal = null, string? error = null)
+    public static InteractionRow Row(Subject subject, Exchange exchange, InteractionOutcome outcome, GatewayRefusal? refusal = null, string? error = null)
     {
         var state = subject.System?.State;
         var keep = state?.Spec.Evidence.Content != ContentRetention.Hashes;
@@ -107,7 +108,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             Groups = subject.Key.GroupsJson,
             Endpoint = subject.Arrival.Endpoint,
             Mode = subject.Mode,
-            Outcome = outcome,
+            Outcome = outcome.Name(),
             RefusalCode = refusal?.Code,
             RefusalReason = refusal?.Message,
             DetectorHits = DetectorHits(exchange.Boundary),

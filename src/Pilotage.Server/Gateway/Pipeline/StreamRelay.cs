@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text;
 using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Gateway.Protocols;
@@ -96,7 +97,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
             await output.FailAsync(refusal);
             return;
         }
-        if (await recorder.CommitAsync(subject, complete, "served") is { } unavailable)
+        if (await recorder.CommitAsync(subject, complete, InteractionOutcome.Served) is { } unavailable)
         {
             await output.FailAsync(unavailable);
             return;
@@ -120,7 +121,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
         ReadChunk(chunk, request, progress, out var blockedTool, out var usageOnly);
         if (blockedTool is { } tool)
         {
-            var refusal = new GatewayRefusal(403, "side_effect_blocked",
+            var refusal = new GatewayRefusal(403, RefusalCodes.SideEffectBlocked,
                 $"the model tried to call '{tool}', which changes things; '{request.System.State.Slug}' is read-only. Nothing was executed.");
             await recorder.RefusedAsync(request.Subject, progress.Of(exchange), new Refusal(refusal, RefusalRecord.RefusedAfterAnswer));
             await output.FailAsync(refusal);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text;
+using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Policy;
@@ -166,10 +167,10 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             return;
         }
         var row = await stored.ReadableAsync(id, key.Value!, http.RequestAborted);
-        if (row is null || row.Outcome != "served" || row.ResponseContent is null)
+        if (row is null || row.Outcome != InteractionOutcomes.Served || row.ResponseContent is null)
         {
             var why = row is null ? "no response '" + id + "' that this key may see"
-                : row.ResponseContent is null && row.Outcome == "served" ? $"response '{id}' is kept as hashes only; its text is not stored"
+                : row.ResponseContent is null && row.Outcome == InteractionOutcomes.Served ? $"response '{id}' is kept as hashes only; its text is not stored"
                 : $"response '{id}' was {row.Outcome}; GET /v1/interactions/{row.Id} tells its status";
             await OpenAiErrors.WriteAsync(http, new GatewayRefusal(404, "response_not_found", why), row?.Id, row?.Mode ?? "none");
             return;

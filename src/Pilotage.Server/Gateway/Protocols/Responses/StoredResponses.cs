@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Access;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Policy;
 using Pilotage.Server.Storage;
@@ -27,7 +28,7 @@ internal sealed class StoredResponses(PilotageStore store, PolicyCache policy)
             return ([], $"there is no response '{previousId}' of yours to continue; send the whole conversation as 'input' instead");
         }
         if (row.System != model) return ([], $"response '{previousId}' was answered by '{row.System}', not '{model}'; a conversation continues with the system that answered it");
-        if (row.Outcome != "served") return ([], $"response '{previousId}' was {row.Outcome}, not served, so there is no answer to continue from; send the conversation as 'input'");
+        if (row.Outcome != InteractionOutcomes.Served) return ([], $"response '{previousId}' was {row.Outcome}, not served, so there is no answer to continue from; send the conversation as 'input'");
         if (row.RequestContent is null || row.ResponseContent is null)
         {
             return ([], $"'{row.System}' keeps only hashes of its evidence, so Pilotage cannot continue response '{previousId}'; send the whole conversation as 'input'");
@@ -81,6 +82,6 @@ internal sealed class StoredResponses(PilotageStore store, PolicyCache policy)
     {
         if (ResponsesAnswer.InteractionId(responseId) is not { } id) return null;
         await using var db = store.CreateDbContext();
-        return await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id && i.Endpoint == "chat", ct);
+        return await db.Interactions.AsNoTracking().SingleOrDefaultAsync(i => i.Id == id && i.Endpoint == InteractionEndpointNames.Chat, ct);
     }
 }
