@@ -299,7 +299,7 @@ internal static class BatchFollowUps
         { EvalRun: not null } => null,
         { Endpoint: InteractionEndpointNames.Manual } => ReviewItemKinds.Manual,
         { Outcome: InteractionOutcomes.Held } => ReviewItemKinds.Approval,
-        { Outcome: InteractionOutcomes.Served, Mode: "draft", Endpoint: InteractionEndpointNames.Chat } => ReviewItemKinds.Draft,
+        { Outcome: InteractionOutcomes.Served, Mode: InteractionModes.Draft, Endpoint: InteractionEndpointNames.Chat } => ReviewItemKinds.Draft,
         _ => null,
     };
 }

@@ -321,7 +321,7 @@ public sealed class ReviewService(PilotageStore store, PolicyCache policy, Contr
             KeyId = key.Id,
             Groups = JsonSerializer.Serialize(who.Groups.Order(StringComparer.Ordinal).ToArray(), GatewayJsonContext.Default.StringArray),
             Endpoint = InteractionEndpointNames.Manual,
-            Mode = "manual",
+            Mode = InteractionModes.Manual,
             Outcome = InteractionOutcomes.Served,
             RequestHash = Hash(request.Prompt),
             ResponseHash = Hash(request.Answer),

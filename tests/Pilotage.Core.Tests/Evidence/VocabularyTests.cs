@@ -27,6 +27,17 @@ public sealed class VocabularyTests
     }
 
     [Fact]
+    public void Interaction_modes_round_trip_with_their_stored_names()
+    {
+        RoundTrip<InteractionMode>(InteractionModes.Name, InteractionModes.Parse);
+        // The stored and header spelling: read_only with an underscore, as the dashboard and clients read it.
+        Assert.Equal(new[] { "none", "full", "draft", "approval", "read_only", "shadow", "manual" }, InteractionModes.Names);
+        Assert.Null(InteractionModes.Parse("read-only"));
+        Assert.Equal("'readonly' is not an interaction mode: expected one of none, full, draft, approval, read_only, shadow, manual",
+            Assert.Throws<FormatException>(() => InteractionModes.Require("readonly")).Message);
+    }
+
+    [Fact]
     public void Answered_outcomes_are_served_and_held_only()
     {
         Assert.Equal(new[] { "served", "held" }, InteractionOutcomes.Names.Where(InteractionOutcomes.IsAnswered));

@@ -30,7 +30,7 @@ public sealed record EvalMark(long Run, string Case, string Category);
 internal sealed record Subject(Arrival Arrival, KeyGrant Key, GatewaySystem? System = null, ServingScope? Scope = null, EvalMark? Eval = null)
 {
     public string Id => Arrival.Id;
-    public string Mode => Scope?.Mode.ToWire() ?? "none";
+    public string Mode => Scope?.Mode.ToWire() ?? InteractionModes.None;
     /// <summary>The system's spec; only read once the system is resolved.</summary>
     public SystemSpec Spec => System!.State.Spec;
     public string? Slug => System?.State.Slug;
