@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 using Pilotage.Core.Evidence;
@@ -248,6 +250,28 @@ internal static class BatchFollowUps
     /// </summary>
     internal const string BacklogSql =
         "INSERT INTO review_backlog (system, pending) VALUES (@system, @count) ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + excluded.pending";
+
+    /// <summary>
+    /// Adds <paramref name="count"/> pending items to <paramref name="system"/>'s backlog in <paramref name="db"/>'s
+    /// current transaction: for items enqueued outside the evidence writer (cases an evaluation needs a person for).
+    /// </summary>
+    public static async Task AddBacklogAsync(DbContext db, string system, long count, CancellationToken ct)
+    {
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+        command.CommandText = BacklogSql;
+        Parameter(command, "@system", system);
+        Parameter(command, "@count", count);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static void Parameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
 
     // The batch's items in one statement (it may be deferred into the batch's single round trip, where no row
     // count comes back), and the backlog moved by what it really inserted.

@@ -8,6 +8,7 @@ using Pilotage.Core.TestSets;
 using Pilotage.Server.Access;
 using Pilotage.Server.Api;
 using Pilotage.Server.Changes;
+using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway;
 using Pilotage.Server.Storage;
 
@@ -101,12 +102,8 @@ public sealed class EvalCommands(ControlPlane control, PilotageStore store, Eval
             }
         }
         await db.SaveChangesAsync(ct);
-        // The pending count moves with the items enqueued, in the same transaction (Evidence/Rollups.cs, BatchFollowUps.BacklogSql).
-        if (enqueued > 0)
-        {
-            await db.Database.ExecuteSqlAsync(
-                $"INSERT INTO review_backlog (system, pending) VALUES ({run.System}, {(long)enqueued}) ON CONFLICT (system) DO UPDATE SET pending = review_backlog.pending + excluded.pending", ct);
-        }
+        // The pending count moves with the items enqueued, in the same transaction, as the evidence writer moves it.
+        if (enqueued > 0) await BatchFollowUps.AddBacklogAsync(db, run.System, enqueued, ct);
         await transaction.CommitAsync(ct);
         return EvalRunView.Of(run, await db.EvalResults.AsNoTracking().Where(r => r.RunId == id).ToListAsync(ct));
     }

@@ -34,6 +34,58 @@ public sealed class BacklogRollupTests
         await RunAsync(harness, Enumerable.Range(50, 6), eventsPerSeed: 30);
     }
 
+    [Fact]
+    public async Task Cases_an_evaluation_sends_to_a_person_count_once_in_the_backlog()
+    {
+        await using var harness = await GatewayHarness.StartAsync();
+        await EvaluationCasesAsync(harness);
+    }
+
+    [PostgresFact]
+    public async Task Cases_an_evaluation_sends_to_a_person_count_once_in_the_backlog_on_PostgreSQL()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await using var harness = await GatewayHarness.StartAsync(database: database.ConnectionString);
+        await EvaluationCasesAsync(harness);
+    }
+
+    // Evaluation results enqueue outside the evidence writer: the count must move with them, in their transaction,
+    // and a result posted again (same case) must not count its item twice.
+    private static async Task EvaluationCasesAsync(GatewayHarness harness)
+    {
+        using var started = await harness.Owner.PostAsJsonAsync($"/api/v1/systems/{GatewayHarness.System}/evals", new { testSet = "cases", testSetHash = "abc", cases = 2 });
+        Assert.True(started.StatusCode == HttpStatusCode.Created, await started.Content.ReadAsStringAsync());
+        var run = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetInt64();
+        var interactions = new List<string>();
+        foreach (var name in new[] { "c1", "c2" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(GatewayHarness.ChatBody("Where is my order?")) };
+            request.Headers.Add("x-pilotage-eval", $"run={run};case={name};category=normal");
+            using var response = await harness.Owner.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            interactions.Add(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        }
+        foreach (var id in interactions) await harness.InteractionAsync(id);
+        var results = new
+        {
+            results = new[]
+            {
+                new { caseId = "c1", category = "normal", verdict = "needs_human", interactionId = interactions[0] },
+                new { caseId = "c2", category = "normal", verdict = "pass", interactionId = interactions[1] },
+            },
+        };
+        for (var post = 0; post < 2; post++)
+        {
+            using var posted = await harness.Owner.PostAsJsonAsync($"/api/v1/evals/{run}/results", results);
+            Assert.True(posted.StatusCode == HttpStatusCode.OK, await posted.Content.ReadAsStringAsync());
+        }
+        await using var db = Db(harness);
+        var item = Assert.Single(await db.ReviewItems.AsNoTracking().Where(i => i.System == GatewayHarness.System).ToListAsync());
+        Assert.Equal((interactions[0], "eval", "pending"), (item.InteractionId, item.Kind, item.State));
+        Assert.Equal(1, (await db.ReviewBacklog.AsNoTracking().SingleAsync(b => b.System == GatewayHarness.System)).Pending);
+        await AssertBacklogMatchesScanAsync(harness, seed: 0);
+    }
+
     private static async Task RunAsync(GatewayHarness harness, IEnumerable<int> seeds, int eventsPerSeed)
     {
         var reviewer = harness.Server.ClientFor(await harness.Server.CreateKeyAsync("rita@example.org"));
