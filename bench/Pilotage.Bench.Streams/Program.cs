@@ -9,14 +9,21 @@ using Pilotage.Testing;
 // Streamed answers held open at once: N answers of a slow streaming model (first words after --first-ms, a few
 // words every --chunk-ms, --answer-seconds in all), sent straight to the model and through Pilotage (`pilotage
 // serve`, a process of its own, SQLite, async evidence), side by side in one run. Reports what was refused, the time
-// to the first words (p50, p99) and the Pilotage process's memory per open stream.
+// to the first words (p50, p99), the Pilotage process's memory per open stream (resident, and what of it the GC
+// committed) and its CPU and allocations per 1,000 events relayed.
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
-//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
 // server's own, to show what they refuse. The model speaks HTTP/2 over TLS; Pilotage reaches it by HTTP/2.
+// --baseline DIR also runs the pilotage.dll in DIR (another build, say main's) in each round, between the model and
+// this build, so that two builds are compared on the same machine at the same moment.
+// --env NAME=VALUE (repeatable) sets a variable for this build's server only, --baseline-env for the baseline's: with
+// --baseline pointing at this build's own output, two settings of one build are compared (a GC setting, say).
+// Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
+// target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
 var firstMs = Arg("--first-ms", 500);
@@ -24,6 +31,9 @@ var chunkMs = Arg("--chunk-ms", 250);
 var rounds = Arg("--rounds", 2);
 var bounds = Arg("--bounds", "fit");
 var ramp = TimeSpan.FromSeconds(Arg("--ramp-seconds", 0.0));
+var baseline = Arg("--baseline", "");
+var ownEnvironment = Pairs("--env");
+var baselineEnvironment = Pairs("--baseline-env");
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -34,9 +44,11 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{streams} streams {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
 Directory.CreateDirectory(folder);
+var servers = new List<(string Name, ServerProcess Server, List<string> Keys)>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
@@ -50,32 +62,44 @@ try
         environment["PILOTAGE_MAX_UPSTREAM_IN_FLIGHT_PER_SYSTEM"] = open;
         environment["PILOTAGE_MAX_CONNECTIONS"] = (streams + 256).ToString(CultureInfo.InvariantCulture);
     }
-    await using var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: environment);
-    var keys = await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount);
-    using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), keys, http2: true, upstream.Thumbprint);
-    using var through = new StreamLoad(new Uri(pilotage.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
-    await direct.WarmUpAsync(Math.Min(streams, 200));
-    await through.WarmUpAsync(streams);
-    var idle = Memory.ResidentMb(pilotage.ProcessId);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pilotage serve (pid {pilotage.ProcessId}) after warm-up: {idle:0} MB resident"));
+    if (baseline.Length > 0)
+    {
+        var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
+        var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
+        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount)));
+    }
+    var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
+    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount)));
 
     for (var round = 1; round <= rounds; round++)
     {
-        var straight = await direct.RunAsync(streams, ramp);
+        StreamResult[] straight;
+        using (var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint))
+        {
+            await direct.WarmUpAsync(Math.Min(streams, 200));
+            straight = await direct.RunAsync(streams, ramp);
+        }
         Report($"round {round} straight to the model", straight, null);
-        using var sampler = new Memory(pilotage.ProcessId);
-        var proxied = await through.RunAsync(streams, ramp);
-        Report($"round {round} through Pilotage", proxied, (idle, sampler.PeakMb));
-        Compare(straight, proxied);
+        foreach (var (name, server, keys) in servers)
+        {
+            using var through = new StreamLoad(new Uri(server.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
+            await through.WarmUpAsync(streams);
+            var idle = Memory.ResidentMb(server.ProcessId);
+            using var sampler = await Memory.StartAsync(server.ProcessId, server.Url);
+            var proxied = await through.RunAsync(streams, ramp);
+            Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, (idle, await sampler.StopAsync()));
+            Compare(straight, proxied);
+        }
     }
 }
 finally
 {
+    foreach (var (_, server, _) in servers) await server.DisposeAsync();
     Directory.Delete(folder, recursive: true);
 }
 return 0;
 
-void Report(string what, StreamResult[] results, (double Idle, double Peak)? memory)
+void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Round)? memory)
 {
     var ok = results.Where(r => r.Status == 200).ToArray();
     var refused = results.Where(r => r.Status != 200).GroupBy(r => r.Status).Select(g => $"{g.Count()}×{(g.Key == 0 ? "failed" : g.Key.ToString(CultureInfo.InvariantCulture))}");
@@ -85,7 +109,11 @@ void Report(string what, StreamResult[] results, (double Idle, double Peak)? mem
         $"{what}: {ok.Length} served, refused {(refused.Any() ? string.Join(", ", refused) : "none")}; first words p50 {Pct(first, 50):0} ms, p99 {Pct(first, 99):0} ms; whole answer p50 {Pct(total, 50):0} ms, p99 {Pct(total, 99):0} ms; {(ok.Length == 0 ? 0 : ok.Average(r => r.Chunks)):0.0} chunks each");
     if (memory is { } m)
     {
-        line += string.Create(CultureInfo.InvariantCulture, $"; memory {m.Idle:0} → {m.Peak:0} MB peak, {(m.Peak - m.Idle) * 1024 / Math.Max(1, ok.Length):0} KB per open stream");
+        var (idle, round) = m;
+        var events = Math.Max(1, ok.Sum(r => (long)r.Events));
+        line += string.Create(CultureInfo.InvariantCulture,
+            $"\n    memory {idle:0} → {round.PeakMb:0} MB peak resident ({round.GcCommittedPeakMb:0} MB committed by the GC at its peak), {(round.PeakMb - idle) * 1024 / Math.Max(1, ok.Length):0} KB per open stream" +
+            $"\n    CPU {round.CpuSeconds:0.00} s ({round.CpuSeconds * 1000 / events * 1000:0} ms per 1,000 events relayed, {events} events), allocated {round.AllocatedMb:0} MB ({round.AllocatedMb * 1024 * 1024 / events:0} B per event)");
     }
     Console.WriteLine(line);
 }
@@ -95,7 +123,7 @@ void Compare(StreamResult[] straight, StreamResult[] proxied)
     double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
     var (a, b) = (First(straight), First(proxied));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
+        $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
 }
 
 static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
@@ -140,6 +168,18 @@ static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream
     }
     return keys;
 }
+
+List<(string Name, string Value)> Pairs(string option) =>
+    [.. args.Select((a, i) => (a, i)).Where(x => x.a == option && x.i + 1 < args.Length).Select(x => args[x.i + 1].Split('=', 2)).Select(p => (p[0], p.Length > 1 ? p[1] : ""))];
+
+static Dictionary<string, string> With(Dictionary<string, string> common, List<(string Name, string Value)> own)
+{
+    var all = new Dictionary<string, string>(common);
+    foreach (var (name, value) in own) all[name] = value;
+    return all;
+}
+
+static string Described(List<(string Name, string Value)> own) => own.Count == 0 ? "" : ", " + string.Join(" ", own.Select(p => $"{p.Name}={p.Value}"));
 
 T Arg<T>(string name, T fallback)
 {

@@ -5,8 +5,8 @@ using System.Text;
 
 namespace Pilotage.Bench.Streams;
 
-/// <summary>What one streamed answer saw: its status, the time to its first words and to its end.</summary>
-internal readonly record struct StreamResult(int Status, double FirstTokenMs, double TotalMs, int Chunks);
+/// <summary>What one streamed answer saw: its status, the time to its first words and to its end, its chunks of words and all its events.</summary>
+internal readonly record struct StreamResult(int Status, double FirstTokenMs, double TotalMs, int Chunks, int Events = 0);
 
 /// <summary>
 /// Opens every stream at once against one target and reads each to its end. The client's connections are opened
@@ -73,9 +73,11 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
             var firstToken = double.NaN;
             var chunks = 0;
+            var events = 0;
             while (await reader.ReadLineAsync() is { } line)
             {
                 if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+                events++;
                 if (line.Contains("\"content\":\"", StringComparison.Ordinal))
                 {
                     chunks++;
@@ -83,7 +85,7 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
                 }
                 if (line == "data: [DONE]") break;
             }
-            return new StreamResult(200, firstToken, Stopwatch.GetElapsedTime(started).TotalMilliseconds, chunks);
+            return new StreamResult(200, firstToken, Stopwatch.GetElapsedTime(started).TotalMilliseconds, chunks, events);
         }
         catch (HttpRequestException)
         {

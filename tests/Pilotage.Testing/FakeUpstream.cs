@@ -70,6 +70,11 @@ public sealed partial class FakeUpstream : IAsyncDisposable
     public string? RawAnswer { get; set; }
     /// <summary>When set, the events of every streamed chat answer (each sent as <c>data: …</c>), then <c>[DONE]</c>.</summary>
     public IReadOnlyList<string>? RawStreamEvents { get; set; }
+    /// <summary>When set, a streamed chat answer is exactly these pieces of text, each written and flushed on its own
+    /// <see cref="StreamPieceDelay"/> apart, so that each reaches the gateway in a read of its own: an event split
+    /// across reads, or a stream the client leaves midway.</summary>
+    public IReadOnlyList<string>? RawStreamPieces { get; set; }
+    public TimeSpan StreamPieceDelay { get; set; } = TimeSpan.FromMilliseconds(30);
     public int PromptTokens { get; set; } = 120;
     public int CompletionTokens { get; set; } = 40;
 
@@ -151,6 +156,11 @@ public sealed partial class FakeUpstream : IAsyncDisposable
             await EndlessLineAsync(http, linked.Token);
             return;
         }
+        if (body["stream"]?.GetValue<bool>() == true && RawStreamPieces is { } pieces)
+        {
+            await PiecesAsync(http, pieces, linked.Token);
+            return;
+        }
         if (body["stream"]?.GetValue<bool>() == true && RawStreamEvents is { } events)
         {
             http.Response.ContentType = "text/event-stream";
@@ -225,6 +235,24 @@ public sealed partial class FakeUpstream : IAsyncDisposable
             await WriteEventAsync(http, usage, ct);
         }
         await http.Response.WriteAsync("data: [DONE]\n\n", ct);
+    }
+
+    private async Task PiecesAsync(HttpContext http, IReadOnlyList<string> pieces, CancellationToken ct)
+    {
+        http.Response.ContentType = "text/event-stream";
+        try
+        {
+            foreach (var piece in pieces)
+            {
+                await http.Response.WriteAsync(piece, Encoding.UTF8, ct);
+                await http.Response.Body.FlushAsync(ct);
+                await Task.Delay(StreamPieceDelay, ct);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // the gateway let go of the call: what a test of a client leaving waits for
+        }
     }
 
     private static async Task EndlessLineAsync(HttpContext http, CancellationToken ct)

@@ -54,7 +54,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// until <c>/readyz</c> answers 200 (or fails with the process's output).
     /// </summary>
     /// <param name="port">0 picks a free port; a fixed port lets a restarted server keep its address.</param>
-    public static async Task<ServerProcess> StartAsync(string database, int port = 0, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? readyWithin = null)
+    /// <param name="cli">Another build's <c>pilotage.dll</c> (a benchmark's baseline); null: this build's (<see cref="CliDll"/>).</param>
+    public static async Task<ServerProcess> StartAsync(string database, int port = 0, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? readyWithin = null, string? cli = null)
     {
         port = port == 0 ? FreePort() : port;
         var url = $"http://127.0.0.1:{port}";
@@ -64,7 +65,7 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(CliDll());
+        start.ArgumentList.Add(cli ?? CliDll());
         foreach (var arg in new[] { "serve", "--db", database, "--urls", url }) start.ArgumentList.Add(arg);
         foreach (var name in new[] { "PILOTAGE_SERVER", "PILOTAGE_TOKEN", "PILOTAGE_DB", "PILOTAGE_WEBHOOK_URL", "PILOTAGE_WEBHOOK_SECRET" }) start.Environment.Remove(name);
         start.Environment["PILOTAGE_ADMIN_TOKEN"] = AdminToken;

@@ -15,7 +15,7 @@ public sealed record GatewayOptions
     /// <summary>Upstream calls in flight at once for one key; beyond it 429 with Retry-After.</summary>
     public int MaxUpstreamInFlightPerKey { get; init; } = 256;
 
-    /// <summary>Bytes of request bodies and non-streamed answers held in memory at once, all requests together; beyond it 503.</summary>
+    /// <summary>Bytes of request bodies, non-streamed answers and streamed lines longer than 64 KB held in memory at once, all requests together; beyond it 503.</summary>
     public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;
 
     /// <summary>The time one request's custom data-boundary patterns may take together; beyond it 422 <c>boundary_budget_exceeded</c>.</summary>

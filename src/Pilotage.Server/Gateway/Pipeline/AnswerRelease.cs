@@ -13,6 +13,9 @@ internal static class AnswerRelease
     public static Task WholeAsync(HttpContext http, IClientProtocol protocol, ReleasedAnswer answer) => protocol.WriteAnswerAsync(http, answer);
 
     public static ValueTask ChunkAsync(IAnswerStream output, JsonObject chunk, string raw, CancellationToken ct) => output.WriteChunkAsync(chunk, raw, ct);
+
+    /// <summary>A streamed chunk as the upstream sent it, to a stream that writes it so (<see cref="IAnswerStream.WritesReceivedChunks"/>).</summary>
+    public static ValueTask ReceivedChunkAsync(IAnswerStream output, ReadOnlyMemory<byte> data, CancellationToken ct) => output.WriteReceivedChunkAsync(data, ct);
 }
 
 /// <summary>Answers a stage's refusal in the client's protocol, after it is recorded as its kind asks.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Evidence;
@@ -15,7 +16,7 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// the stream's end goes out only once the evidence is committed. A cut,
 /// unreadable or timed-out stream ends with an error event, and read-only mode stops at a side-effecting call.
 /// </summary>
-internal sealed class StreamRelay(InteractionRecorder recorder)
+internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget budget)
 {
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
 
@@ -26,20 +27,40 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
         var slug = system.State.Slug;
         await output.StartAsync(held: false, ct);
         var progress = new Progress { In = exchange.TokensIn, Out = exchange.TokensOut };
+        // Chat chunks from a chat upstream, to a chat client, with nothing to rewrite or look for in them: each is read
+        // in one pass over its bytes (ChunkScanner) and written as it came. Anything else is read as a JSON tree.
+        var asReceived = events.SendsCommonChunks && output.WritesReceivedChunks && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
         var done = false;
         try
         {
-            await using var stream = new CappedReadStream(await upstream.Content.ReadAsStreamAsync(ct), AnswerReader.MaxResponseBytes, "the streamed answer");
-            using var reader = new StreamReader(stream, Encoding.UTF8);
+            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            using var lines = new SseLines(stream, AnswerReader.MaxResponseBytes, "the streamed answer", budget, request.Places);
             string? eventName = null;
-            while (!done && await reader.ReadLineAsync(ct) is { } line)
+            while (!done && await lines.ReadLineAsync(ct))
             {
-                if (line.StartsWith("event:", StringComparison.Ordinal)) eventName = line[6..].Trim();
-                if (!line.StartsWith("data:", StringComparison.Ordinal))
+                var line = lines.Line;
+                if (line.Span.StartsWith("event:"u8)) eventName = Encoding.UTF8.GetString(line.Span[6..]).Trim();
+                if (!line.Span.StartsWith("data:"u8))
                 {
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
                 }
-                var data = line.AsSpan(5).Trim().ToString();
+                var bytes = line[5..].Trim(" \t"u8);
+                if (asReceived && Utf8.IsValid(bytes.Span))
+                {
+                    if (bytes.Span.SequenceEqual("[DONE]"u8))
+                    {
+                        done = true;
+                        break;
+                    }
+                    if (ChunkScanner.TryRead(bytes.Span, progress.Text, out var reading))
+                    {
+                        progress.Read(reading);
+                        if (!reading.UsageOnly || request.Request.WantsUsage) await AnswerRelease.ReceivedChunkAsync(output, bytes, ct);
+                        continue;
+                    }
+                    // Declined: read as a tree below, which reads or refuses it as it always did.
+                }
+                var data = Encoding.UTF8.GetString(bytes.Span).Trim();
                 foreach (var translated in Translated(events, eventName, data))
                 {
                     if (translated == "[DONE]")
@@ -82,6 +103,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
                 OperationCanceledException => new GatewayRefusal(504, "upstream_timeout", brokeOff),
                 MalformedChunkException => new GatewayRefusal(502, "upstream_malformed",
                     $"the model behind '{slug}' sent a part of its stream Pilotage cannot read ({e.Message}), so the stream was ended there. The answer above is incomplete; try again, and if it persists tell the owner {system.State.Spec.Owner}."),
+                BufferExhaustedException exhausted => exhausted.Refusal,
                 _ => new GatewayRefusal(502, "upstream_truncated", brokeOff),
             };
             await recorder.RefusedAsync(subject, finished, Refusal.Failed(refusal, e.Message));
@@ -113,6 +135,13 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
         public int Out { get; set; }
 
         public Exchange Of(Exchange exchange) => exchange.WithText(Text.ToString()) with { TokensIn = In, TokensOut = Out };
+
+        /// <summary>A chunk's token counts replace the ones told before; a chunk without them changes nothing.</summary>
+        public void Read(ChunkScanner.Reading reading)
+        {
+            In = reading.PromptTokens ?? In;
+            Out = reading.CompletionTokens ?? Out;
+        }
     }
 
     /// <summary>Reads and passes on one chunk; false when the stream ended here (a side-effecting call in read-only mode).</summary>
@@ -172,21 +201,11 @@ internal sealed class StreamRelay(InteractionRecorder recorder)
     {
         try
         {
-            var counts = UntrustedJson.Member(chunk, "usage");
-            if (counts is JsonObject)
-            {
-                progress.In = UntrustedJson.Int32(UntrustedJson.Member(counts, "prompt_tokens")) ?? progress.In;
-                progress.Out = UntrustedJson.Int32(UntrustedJson.Member(counts, "completion_tokens")) ?? progress.Out;
-            }
+            progress.Read(ChunkScanner.Read(chunk, text: null));
             blockedTool = request.Scope.Mode == ServingMode.ReadOnly ? SystemConfiguration.BlockedToolCall(chunk, request.System.SideEffectingTools) : null;
             usageOnly = false;
             if (blockedTool is not null) return;
-            var choices = UntrustedJson.Member(chunk, "choices") as JsonArray;
-            foreach (var choice in choices ?? [])
-            {
-                progress.Text.Append(UntrustedJson.Text(UntrustedJson.Member(UntrustedJson.Member(choice, "delta"), "content")));
-            }
-            usageOnly = choices is { Count: 0 } && counts is JsonObject;
+            usageOnly = ChunkScanner.Read(chunk, progress.Text).UsageOnly;
         }
         catch (InvalidDataException e)
         {

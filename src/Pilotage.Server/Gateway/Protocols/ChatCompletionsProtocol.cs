@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text;
@@ -61,10 +62,25 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
             return Task.CompletedTask;
         }
 
+        // Written into the response's pipe and flushed once: no frame string, no byte copy of it, one send.
         public async ValueTask WriteChunkAsync(JsonObject chunk, string raw, CancellationToken ct)
         {
-            await Output.WriteAsync(Encoding.UTF8.GetBytes($"data: {raw}\n\n"), ct);
-            await Output.FlushAsync(ct);
+            var writer = http.Response.BodyWriter;
+            writer.Write("data: "u8);
+            Encoding.UTF8.GetBytes(raw, writer);
+            writer.Write("\n\n"u8);
+            await writer.FlushAsync(ct);
+        }
+
+        public bool WritesReceivedChunks => true;
+
+        public async ValueTask WriteReceivedChunkAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+        {
+            var writer = http.Response.BodyWriter;
+            writer.Write("data: "u8);
+            writer.Write(data.Span);
+            writer.Write("\n\n"u8);
+            await writer.FlushAsync(ct);
         }
 
         public async ValueTask KeepAliveAsync(CancellationToken ct)

@@ -50,6 +50,16 @@ internal interface IAnswerStream
     /// <summary>One chat-completion chunk; <paramref name="raw"/> is its JSON as the upstream sent it.</summary>
     ValueTask WriteChunkAsync(JsonObject chunk, string raw, CancellationToken ct);
 
+    /// <summary>
+    /// Whether this stream writes a chunk as the bytes the upstream sent (chat completions): the relay then hands it
+    /// <see cref="WriteReceivedChunkAsync"/> and reads the chunk without building its JSON tree.
+    /// </summary>
+    bool WritesReceivedChunks => false;
+
+    /// <summary>One chat-completion chunk as the upstream sent it (valid UTF-8 JSON), when <see cref="WritesReceivedChunks"/>.</summary>
+    ValueTask WriteReceivedChunkAsync(ReadOnlyMemory<byte> data, CancellationToken ct) =>
+        throw new NotSupportedException("this stream renders chunks from their JSON (WriteChunkAsync)");
+
     /// <summary>An SSE comment that keeps the connection alive while an answer is held for review.</summary>
     ValueTask KeepAliveAsync(CancellationToken ct);
 

@@ -34,6 +34,9 @@ internal interface IUpstreamStream
 {
     /// <summary>The chunks (JSON text, or <c>[DONE]</c>) one event becomes; <paramref name="eventName"/> is its <c>event:</c> line, if any.</summary>
     IEnumerable<string> Translate(string? eventName, string data);
+
+    /// <summary>Whether each event's data already is a chunk of the common model (or <c>[DONE]</c>), which <see cref="Translate"/> returns as it is.</summary>
+    bool SendsCommonChunks => false;
 }
 
 /// <summary>The upstream protocols by name, one instance each (they keep no state between requests).</summary>
@@ -69,4 +72,6 @@ internal sealed class OpenAiChatUpstream : IUpstreamProtocol, IUpstreamStream
     public IUpstreamStream Stream() => this;
 
     public IEnumerable<string> Translate(string? eventName, string data) => [data];
+
+    public bool SendsCommonChunks => true;
 }
