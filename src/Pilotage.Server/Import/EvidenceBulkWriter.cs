@@ -36,7 +36,7 @@ internal static class EvidenceBulkWriter
                 await CopyFeedbackAsync(postgres, fresh.Where(r => r.Feedback is not null).Select(r => r.Feedback!), ct);
                 return fresh;
             case SqliteConnection sqlite:
-                return InsertAll(sqlite, rows);
+                return InsertRows(sqlite, rows);
             default:
                 throw new InvalidOperationException("unknown store");
         }
@@ -61,37 +61,6 @@ internal static class EvidenceBulkWriter
         }
         if (existing.Count == 0) return [.. rows];
         return rows.Where(r => !existing.Contains(r.Interaction.Id)).ToList();
-    }
-
-    /// <summary>
-    /// Page cache for a slice, in KiB: imported ids are hashes, so each row lands at a random place in the
-    /// primary-key index; with SQLite's default 2 MB cache, most inserts into a large table read a page back.
-    /// </summary>
-    private const int BulkCacheKib = 64 * 1024;
-
-    private static List<ImportRow> InsertAll(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
-    {
-        long cache;
-        using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA cache_size";
-            cache = (long)pragma.ExecuteScalar()!;
-            pragma.CommandText = $"PRAGMA cache_size = -{BulkCacheKib}";
-            pragma.ExecuteNonQuery();
-        }
-        try
-        {
-            return InsertRows(connection, rows);
-        }
-        finally
-        {
-            // The connection goes back to the pool: its cache goes back to what it was.
-            using var pragma = connection.CreateCommand();
-#pragma warning disable CA2100 // a number read from SQLite itself
-            pragma.CommandText = $"PRAGMA cache_size = {cache}";
-#pragma warning restore CA2100
-            pragma.ExecuteNonQuery();
-        }
     }
 
     private static List<ImportRow> InsertRows(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
