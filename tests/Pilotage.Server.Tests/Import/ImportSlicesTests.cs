@@ -29,6 +29,16 @@ public sealed class ImportSlicesTests
     {
         await using var server = await PilotageTestServer.StartAsync();
         await RunAsync(server);
+
+        // The slices commit without waiting for the disk; the audit entry's commit, in the default FULL mode, makes
+        // them durable. That mode is what every other connection has, the import's included once it is done.
+        await using var db = server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
+        await db.Database.OpenConnectionAsync();
+        await using var pragma = db.Database.GetDbConnection().CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous";
+        Assert.Equal(2L, await pragma.ExecuteScalarAsync());
+        pragma.CommandText = "PRAGMA cache_size";
+        Assert.Equal(-2000L, await pragma.ExecuteScalarAsync());
     }
 
     [PostgresFact]
