@@ -70,7 +70,19 @@ internal static class ImportPipeline
                     }
                 }, ct);
             }
-            await Task.WhenAll(running);
+            try
+            {
+                await Task.WhenAll(running);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // The other writer stopped because one failed: the failure is the answer, not the stop.
+                if (running.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } failure)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+                }
+                throw;
+            }
         }
         finally
         {
