@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Pilotage.Core.Import;
@@ -18,28 +19,59 @@ public sealed record CsvProblem(int Line, int Record, int Field, string Message)
 /// </summary>
 public static class CsvReader
 {
+    private static readonly SearchValues<char> Unquoted = SearchValues.Create(",\r\n\"");
+    private static readonly SearchValues<char> Quoted = SearchValues.Create("\"\r\n");
+
     public static (IReadOnlyList<CsvRecord> Records, IReadOnlyList<CsvProblem> Problems) Read(string text)
     {
         var records = new List<CsvRecord>();
         var problems = new List<CsvProblem>();
+        foreach (var (record, found) in Records(text))
+        {
+            records.Add(record);
+            if (found is not null) problems.AddRange(found);
+        }
+        return (records, problems);
+    }
+
+    /// <summary>
+    /// The records one at a time, each with its problems (null when it has none): a large file is read as it is
+    /// consumed, not held whole as records. Fields without quotes are cut from the text as they are, not copied
+    /// character by character.
+    /// </summary>
+    public static IEnumerable<(CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)> Records(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
         var field = new StringBuilder();
         var i = 0;
         var line = 1;
         var n = text.Length;
+        var index = 0;
         while (i < n)
         {
             var recordLine = line;
             var fields = new List<string>();
+            List<CsvProblem>? problems = null;
             while (true)
             {
-                field.Clear();
+                string value;
                 if (i < n && text[i] == '"')
                 {
+                    field.Clear();
                     var openedOn = line;
                     i++;
                     var closed = false;
                     while (i < n)
                     {
+                        var stop = text.AsSpan(i).IndexOfAny(Quoted);
+                        if (stop < 0)
+                        {
+                            field.Append(text, i, n - i);
+                            i = n;
+                            break;
+                        }
+                        field.Append(text, i, stop);
+                        i += stop;
                         var c = text[i];
                         if (c == '"')
                         {
@@ -59,33 +91,43 @@ public static class CsvReader
                     }
                     if (!closed)
                     {
-                        problems.Add(new CsvProblem(openedOn, records.Count, fields.Count,
+                        (problems ??= []).Add(new CsvProblem(openedOn, index, fields.Count,
                             $"the quoted field that starts on line {openedOn} is never closed; a closing quote (\") is missing"));
                         fields.Add(field.ToString());
                         break;
                     }
                     if (i < n && !IsEnd(text[i]))
                     {
-                        problems.Add(new CsvProblem(line, records.Count, fields.Count,
+                        (problems ??= []).Add(new CsvProblem(line, index, fields.Count,
                             "text follows the closing quote of a quoted field; write a quote inside a quoted field as two quotes (\"\")"));
                         while (i < n && !IsEnd(text[i])) field.Append(text[i++]);
                     }
+                    value = field.ToString();
                 }
                 else
                 {
+                    var start = i;
                     var quoteInside = false;
-                    while (i < n && !IsEnd(text[i]))
+                    while (true)
                     {
-                        quoteInside |= text[i] == '"';
-                        field.Append(text[i++]);
+                        var stop = text.AsSpan(i).IndexOfAny(Unquoted);
+                        i = stop < 0 ? n : i + stop;
+                        if (i < n && text[i] == '"')
+                        {
+                            quoteInside = true;
+                            i++;
+                            continue;
+                        }
+                        break;
                     }
                     if (quoteInside)
                     {
-                        problems.Add(new CsvProblem(line, records.Count, fields.Count,
+                        (problems ??= []).Add(new CsvProblem(line, index, fields.Count,
                             "a quote (\") inside a field that does not start with one; quote the whole field and double the quote inside (\"say \"\"hi\"\"\")"));
                     }
+                    value = i == start ? "" : text.Substring(start, i - start);
                 }
-                fields.Add(field.ToString());
+                fields.Add(value);
                 if (i >= n) break;
                 if (text[i] == ',')
                 {
@@ -98,9 +140,9 @@ public static class CsvReader
                 line++;
                 break;
             }
-            records.Add(new CsvRecord(recordLine, fields));
+            yield return (new CsvRecord(recordLine, fields), problems);
+            index++;
         }
-        return (records, problems);
     }
 
     private static bool IsEnd(char c) => c is ',' or '\r' or '\n';

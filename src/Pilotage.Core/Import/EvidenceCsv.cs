@@ -113,74 +113,15 @@ public static partial class EvidenceCsv
     /// </summary>
     public static EvidenceFile ReadRows(ReadOnlySpan<byte> content, DateTimeOffset? now = null)
     {
-        var sha = Convert.ToHexStringLower(SHA256.HashData(content));
-        if (content.Length > MaxFileBytes) return Fail(content.Length, sha, new ImportError(0, null, TooLarge(content.Length)));
-        if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) content = content[3..];
-        var (text, invalid) = Decode(content);
-        var errors = new ErrorList();
-        var records = new List<EvidenceRecord>();
-        var (csv, problems) = CsvReader.Read(text);
-        if (csv.Count == 0 || csv.All(r => IsBlank(r.Fields)))
-        {
-            errors.Add(new ImportError(1, null, $"the file is empty; the first line must name the columns, e.g. {string.Join(",", Columns)}"));
-            return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
-        }
-
-        var header = csv[0];
-        var columns = ReadHeader(header, errors);
-        var nextInvalid = 0;
-        if (InvalidIn(invalid, ref nextInvalid, header.Line, csv.Count > 1 ? csv[1].Line - 1 : int.MaxValue) is { } headerBytes)
-        {
-            errors.Add(NotUtf8(headerBytes));
-        }
-        foreach (var problem in problems)
-        {
-            if (problem.Record == 0) errors.Add(new ImportError(problem.Line, null, problem.Message));
-        }
-        // Without a header that names the columns, no row can be read.
-        if (errors.Count > 0) return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
-        foreach (var problem in problems)
-        {
-            errors.Add(new ImportError(problem.Line, NameAt(columns, problem.Field), problem.Message));
-        }
-        var malformed = problems.Select(p => p.Record).ToHashSet();
-
-        var dataRows = 0;
-        for (var r = 1; r < csv.Count; r++)
-        {
-            var record = csv[r];
-            var lastLine = r + 1 < csv.Count ? csv[r + 1].Line - 1 : int.MaxValue;
-            var bytes = InvalidIn(invalid, ref nextInvalid, record.Line, lastLine);
-            if (bytes is null && IsBlank(record.Fields)) continue;
-            dataRows++;
-            // A quoting problem is reported once, not again as the wrong number of fields it causes.
-            if (malformed.Contains(r)) continue;
-            if (bytes is { } at)
-            {
-                errors.Add(NotUtf8(at));
-                continue;
-            }
-            if (record.Fields.Count != header.Fields.Count)
-            {
-                errors.Add(new ImportError(record.Line, null,
-                    $"expected {header.Fields.Count} fields (as in the header), found {record.Fields.Count}; check for a missing or extra comma, or a field with a comma that is not in quotes"));
-                continue;
-            }
-            if (ReadRow(record, columns, now, errors) is { } row) records.Add(row);
-        }
-        if (dataRows == 0 && errors.Count == 0)
-        {
-            errors.Add(new ImportError(1, null, "the file has a header but no rows"));
-            return new EvidenceFile([], errors.ToList(), content.Length, sha) { Unreadable = true };
-        }
-        return new EvidenceFile(records, errors.ToList(), content.Length, sha) { Rejected = dataRows - records.Count };
+        var reader = EvidenceFileReader.Open(content, now);
+        return reader.Unreadable ? reader.ToFile([]) : reader.ToFile(reader.Rows().ToList());
     }
 
-    private static ImportError NotUtf8((int Line, int Byte) at) =>
+    internal static ImportError NotUtf8((int Line, int Byte) at) =>
         new(at.Line, null, $"the row is not valid UTF-8 (byte {at.Byte} of line {at.Line}); save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8')");
 
     /// <summary>The first invalid byte on lines <paramref name="first"/>…<paramref name="last"/>; rows come in order, so the search resumes at <paramref name="next"/>.</summary>
-    private static (int Line, int Byte)? InvalidIn(List<(int Line, int Byte)> invalid, ref int next, int first, int last)
+    internal static (int Line, int Byte)? InvalidIn(List<(int Line, int Byte)> invalid, ref int next, int first, int last)
     {
         while (next < invalid.Count && invalid[next].Line < first) next++;
         return next < invalid.Count && invalid[next].Line <= last ? invalid[next] : null;
@@ -193,23 +134,54 @@ public static partial class EvidenceCsv
     /// </summary>
     public static string InteractionId(string system, EvidenceRecord record)
     {
-        var canonical = new StringBuilder();
-        foreach (var part in new[] { system, record.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture), record.User ?? "", record.Prompt, record.Answer })
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(record);
+        // Built in one stack or pooled buffer, no string per part: this runs for every row of an import.
+        Span<char> time = stackalloc char[32];
+        record.Timestamp.UtcDateTime.TryFormat(time, out var timeLength, "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+        var user = record.User ?? "";
+        var max = 5 * 12 + Encoding.UTF8.GetMaxByteCount(system.Length + timeLength + user.Length + record.Prompt.Length + record.Answer.Length);
+        var rented = max > 2048 ? ArrayPool<byte>.Shared.Rent(max) : null;
+        try
         {
-            canonical.Append(part.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(part).Append('|');
+            Span<byte> buffer = rented ?? stackalloc byte[2048];
+            var length = IdPart(buffer, 0, system);
+            length = IdPart(buffer, length, time[..timeLength]);
+            length = IdPart(buffer, length, user);
+            length = IdPart(buffer, length, record.Prompt);
+            length = IdPart(buffer, length, record.Answer);
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(buffer[..length], hash);
+            Span<char> id = stackalloc char[IdPrefix.Length + 32];
+            IdPrefix.CopyTo(id);
+            Convert.TryToHexStringLower(hash[..16], id[IdPrefix.Length..], out _);
+            return new string(id);
         }
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString()));
-        return IdPrefix + Convert.ToHexStringLower(hash)[..32];
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
-    private static EvidenceFile Fail(long bytes, string sha, ImportError error) => new([], [error], bytes, sha) { Unreadable = true };
+    /// <summary>Appends <c>{length}:{part}|</c> (the length in UTF-16 characters, the part in UTF-8) at <paramref name="at"/>.</summary>
+    private static int IdPart(Span<byte> buffer, int at, ReadOnlySpan<char> part)
+    {
+        part.Length.TryFormat(buffer[at..], out var written, default, CultureInfo.InvariantCulture);
+        at += written;
+        buffer[at++] = (byte)':';
+        at += Encoding.UTF8.GetBytes(part, buffer[at..]);
+        buffer[at++] = (byte)'|';
+        return at;
+    }
+
+    internal static EvidenceFile Fail(long bytes, string sha, ImportError error) => new([], [error], bytes, sha) { Unreadable = true };
 
     /// <summary>
     /// The text, and where it is not UTF-8: each invalid sequence becomes U+FFFD in the text and is listed with
     /// its line and byte on that line (1-based; lines end as <see cref="CsvReader"/> ends them), so the rows
     /// holding one are refused and the others still read.
     /// </summary>
-    private static (string Text, List<(int Line, int Byte)> Invalid) Decode(ReadOnlySpan<byte> content)
+    internal static (string Text, List<(int Line, int Byte)> Invalid) Decode(ReadOnlySpan<byte> content)
     {
         var invalid = new List<(int Line, int Byte)>();
         if (Utf8.IsValid(content)) return (Encoding.UTF8.GetString(content), invalid);
@@ -238,10 +210,10 @@ public static partial class EvidenceCsv
         return (text.ToString(), invalid);
     }
 
-    private static bool IsBlank(IReadOnlyList<string> fields) => fields.All(string.IsNullOrWhiteSpace);
+    internal static bool IsBlank(IReadOnlyList<string> fields) => fields.All(string.IsNullOrWhiteSpace);
 
     /// <summary>Column name → field index; records every header problem.</summary>
-    private static Dictionary<string, int> ReadHeader(CsvRecord header, ErrorList errors)
+    internal static Dictionary<string, int> ReadHeader(CsvRecord header, ErrorList errors)
     {
         var columns = new Dictionary<string, int>(StringComparer.Ordinal);
         if (header.Fields.Count == 1 && header.Fields[0].Contains(';', StringComparison.Ordinal))
@@ -280,7 +252,7 @@ public static partial class EvidenceCsv
         return columns;
     }
 
-    private static string? NameAt(Dictionary<string, int> columns, int field)
+    internal static string? NameAt(Dictionary<string, int> columns, int field)
     {
         foreach (var (name, index) in columns)
         {
@@ -289,7 +261,7 @@ public static partial class EvidenceCsv
         return null;
     }
 
-    private static EvidenceRecord? ReadRow(CsvRecord record, Dictionary<string, int> columns, DateTimeOffset? now, ErrorList errors)
+    internal static EvidenceRecord? ReadRow(CsvRecord record, Dictionary<string, int> columns, DateTimeOffset? now, ErrorList errors)
     {
         var before = errors.Count;
         var row = record.Line;
@@ -423,8 +395,39 @@ public static partial class EvidenceCsv
     }
 
     private static bool TryParseTimestamp(string value, out DateTimeOffset timestamp) =>
-        DateTimeOffset.TryParseExact(value, TimestampFormats, CultureInfo.InvariantCulture,
+        TryParseUtcSeconds(value, out timestamp) || DateTimeOffset.TryParseExact(value, TimestampFormats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out timestamp);
+
+    /// <summary>
+    /// The shape spreadsheets and exports write most, <c>2026-03-01T09:30:00Z</c> (or a space for the T), read
+    /// directly: the general parse tries the formats one by one for every row. Anything else goes to it.
+    /// </summary>
+    private static bool TryParseUtcSeconds(string value, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        if (value.Length != 20 || value[4] != '-' || value[7] != '-' || value[10] is not ('T' or ' ') || value[13] != ':' || value[16] != ':' || value[19] != 'Z') return false;
+        var year = Digits(value, 0, 4);
+        var month = Digits(value, 5, 2);
+        var day = Digits(value, 8, 2);
+        var hour = Digits(value, 11, 2);
+        var minute = Digits(value, 14, 2);
+        var second = Digits(value, 17, 2);
+        if (year < 1 || month is < 1 or > 12 || hour is < 0 or > 23 || minute is < 0 or > 59 || second is < 0 or > 59) return false;
+        if (day < 1 || day > DateTime.DaysInMonth(year, month)) return false;
+        timestamp = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        return true;
+
+        static int Digits(string text, int start, int count)
+        {
+            var value = 0;
+            for (var i = start; i < start + count; i++)
+            {
+                if (!char.IsAsciiDigit(text[i])) return -1;
+                value = value * 10 + (text[i] - '0');
+            }
+            return value;
+        }
+    }
 
     private static string[] BuildTimestampFormats()
     {
@@ -446,7 +449,7 @@ public static partial class EvidenceCsv
     private static partial Regex EmailShape();
 
     /// <summary>Keeps the first <see cref="MaxErrorsListed"/> errors and counts the rest.</summary>
-    private sealed class ErrorList
+    internal sealed class ErrorList
     {
         private readonly List<ImportError> _errors = [];
         private int _dropped;

@@ -31,12 +31,15 @@ internal static class EvidenceBulkWriter
         {
             case NpgsqlConnection postgres:
                 var fresh = await NewOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, ct);
-                await PostgresEvidenceSink.CopyAsync(postgres, fresh.ConvertAll(r => r.Interaction), ct);
-                await CopyReviewsAsync(postgres, fresh.Where(r => r.Review is not null).Select(r => r.Review!), ct);
-                await CopyFeedbackAsync(postgres, fresh.Where(r => r.Feedback is not null).Select(r => r.Feedback!), ct);
+                // Synchronous COPYs: this runs on the import's own writer thread, and an awaited call per value
+                // (Npgsql's async writer) cost more CPU than the server spent storing the rows.
+                ct.ThrowIfCancellationRequested();
+                PostgresEvidenceSink.CopySynchronously(postgres, fresh.ConvertAll(r => r.Interaction));
+                CopyReviews(postgres, fresh.Where(r => r.Review is not null).Select(r => r.Review!));
+                CopyFeedback(postgres, fresh.Where(r => r.Feedback is not null).Select(r => r.Feedback!));
                 return fresh;
             case SqliteConnection sqlite:
-                return InsertAll(sqlite, rows);
+                return InsertRows(sqlite, rows);
             default:
                 throw new InvalidOperationException("unknown store");
         }
@@ -61,37 +64,6 @@ internal static class EvidenceBulkWriter
         }
         if (existing.Count == 0) return [.. rows];
         return rows.Where(r => !existing.Contains(r.Interaction.Id)).ToList();
-    }
-
-    /// <summary>
-    /// Page cache for a slice, in KiB: imported ids are hashes, so each row lands at a random place in the
-    /// primary-key index; with SQLite's default 2 MB cache, most inserts into a large table read a page back.
-    /// </summary>
-    private const int BulkCacheKib = 64 * 1024;
-
-    private static List<ImportRow> InsertAll(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
-    {
-        long cache;
-        using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA cache_size";
-            cache = (long)pragma.ExecuteScalar()!;
-            pragma.CommandText = $"PRAGMA cache_size = -{BulkCacheKib}";
-            pragma.ExecuteNonQuery();
-        }
-        try
-        {
-            return InsertRows(connection, rows);
-        }
-        finally
-        {
-            // The connection goes back to the pool: its cache goes back to what it was.
-            using var pragma = connection.CreateCommand();
-#pragma warning disable CA2100 // a number read from SQLite itself
-            pragma.CommandText = $"PRAGMA cache_size = {cache}";
-#pragma warning restore CA2100
-            pragma.ExecuteNonQuery();
-        }
     }
 
     private static List<ImportRow> InsertRows(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
@@ -143,46 +115,49 @@ internal static class EvidenceBulkWriter
         return fresh;
     }
 
-    private static async Task CopyReviewsAsync(NpgsqlConnection connection, IEnumerable<ReviewRow> reviews, CancellationToken ct)
+    private static void CopyReviews(NpgsqlConnection connection, IEnumerable<ReviewRow> reviews)
     {
-        await using var copy = await connection.BeginBinaryImportAsync($"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)", ct);
+        using var copy = connection.BeginBinaryImport($"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
         foreach (var r in reviews)
         {
-            await copy.StartRowAsync(ct);
-            await copy.WriteAsync(r.InteractionId, NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(r.System, NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(r.Outcome, NpgsqlDbType.Text, ct);
-            await TextAsync(copy, r.FinalText, ct);
-            await TextAsync(copy, r.Reason, ct);
-            await TextAsync(copy, r.Tags, ct);
-            await TextAsync(copy, r.EscalatedTo, ct);
-            await copy.WriteAsync(r.Reviewer, NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(r.Seconds, NpgsqlDbType.Double, ct);
-            if (r.Rework is { } rework) await copy.WriteAsync(rework, NpgsqlDbType.Double, ct);
-            else await copy.WriteNullAsync(ct);
-            await copy.WriteAsync(r.ReworkSeconds, NpgsqlDbType.Double, ct);
-            await copy.WriteAsync(EvidenceSink.Utc(r.ReviewedAt), NpgsqlDbType.TimestampTz, ct);
-            await copy.WriteAsync(r.Source, NpgsqlDbType.Text, ct);
+            copy.StartRow();
+            copy.Write(r.InteractionId, NpgsqlDbType.Text);
+            copy.Write(r.System, NpgsqlDbType.Text);
+            copy.Write(r.Outcome, NpgsqlDbType.Text);
+            Text(copy, r.FinalText);
+            Text(copy, r.Reason);
+            Text(copy, r.Tags);
+            Text(copy, r.EscalatedTo);
+            copy.Write(r.Reviewer, NpgsqlDbType.Text);
+            copy.Write(r.Seconds, NpgsqlDbType.Double);
+            if (r.Rework is { } rework) copy.Write(rework, NpgsqlDbType.Double);
+            else copy.WriteNull();
+            copy.Write(r.ReworkSeconds, NpgsqlDbType.Double);
+            copy.Write(EvidenceSink.Utc(r.ReviewedAt), NpgsqlDbType.TimestampTz);
+            copy.Write(r.Source, NpgsqlDbType.Text);
         }
-        await copy.CompleteAsync(ct);
+        copy.Complete();
     }
 
-    private static async Task CopyFeedbackAsync(NpgsqlConnection connection, IEnumerable<FeedbackRow> feedback, CancellationToken ct)
+    private static void CopyFeedback(NpgsqlConnection connection, IEnumerable<FeedbackRow> feedback)
     {
-        await using var copy = await connection.BeginBinaryImportAsync($"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)", ct);
+        using var copy = connection.BeginBinaryImport($"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");
         foreach (var f in feedback)
         {
-            await copy.StartRowAsync(ct);
-            await copy.WriteAsync(f.InteractionId, NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(f.UserId, NpgsqlDbType.Bigint, ct);
-            await copy.WriteAsync(f.System, NpgsqlDbType.Text, ct);
-            await copy.WriteAsync(f.Rating, NpgsqlDbType.Integer, ct);
-            await TextAsync(copy, f.Comment, ct);
-            await copy.WriteAsync(EvidenceSink.Utc(f.At), NpgsqlDbType.TimestampTz, ct);
+            copy.StartRow();
+            copy.Write(f.InteractionId, NpgsqlDbType.Text);
+            copy.Write(f.UserId, NpgsqlDbType.Bigint);
+            copy.Write(f.System, NpgsqlDbType.Text);
+            copy.Write(f.Rating, NpgsqlDbType.Integer);
+            Text(copy, f.Comment);
+            copy.Write(EvidenceSink.Utc(f.At), NpgsqlDbType.TimestampTz);
         }
-        await copy.CompleteAsync(ct);
+        copy.Complete();
     }
 
-    private static Task TextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct) =>
-        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+    private static void Text(NpgsqlBinaryImporter copy, string? value)
+    {
+        if (value is null) copy.WriteNull();
+        else copy.Write(value, NpgsqlDbType.Text);
+    }
 }

@@ -27,8 +27,11 @@ public sealed class ImportCommands(PilotageStore store, ControlPlane control, Ti
     /// <summary>Checks and records the CSV file <paramref name="file"/> as evidence of <paramref name="slug"/>.</summary>
     public async Task<ImportResponse> ImportAsync(string slug, ReadOnlyMemory<byte> file, bool atomic, Actor actor, CancellationToken ct)
     {
-        var read = EvidenceCsv.ReadRows(file.Span, time.GetUtcNow());
-        if (read.Unreadable || (atomic && !read.IsValid)) throw Refused("Invalid import file", $"{read.Errors.Count} problem(s) found", read.Errors);
+        var reader = EvidenceFileReader.Open(file.Span, time.GetUtcNow());
+        if (reader.Unreadable) throw Unreadable(reader.ToFile([]));
+        // An atomic import reads every row before it writes any; otherwise rows are written as they are read.
+        var all = atomic ? reader.ToFile(reader.Rows().ToList()) : null;
+        if (all is { IsValid: false }) throw Unreadable(all);
         // The file is written in slices, each its own transaction, outside the control-plane lock: a 25 MB
         // import must not hold up a pause (SQLite has one writer at a time). A failure part-way leaves whole
         // slices imported; importing the same file again completes it, because row ids are deterministic.
@@ -40,17 +43,20 @@ public sealed class ImportCommands(PilotageStore store, ControlPlane control, Ti
         EnsureOwner(system, slug, actor);
         // The evidence store never holds what the boundary forbids: a blocked row is refused, the rest is stored redacted.
         var policy = Evidence.EvidenceBoundary.PolicyOf(system);
-        if (atomic)
+        if (all is not null)
         {
             // All or nothing: every row passes the boundary before the first is written.
-            read = EvidenceFileBoundary.Apply(read, policy);
-            if (!read.IsValid)
+            all = EvidenceFileBoundary.Apply(all, policy);
+            if (!all.IsValid)
             {
-                throw Refused("Data boundary", $"{read.Errors.Count} row value(s) hold data the data boundary of '{slug}' blocks", read.Errors);
+                throw Refused("Data boundary", $"{all.Errors.Count} row value(s) hold data the data boundary of '{slug}' blocks", all.Errors);
             }
         }
-        var importer = new EvidenceImporter(system!, atomic || policy.IsEmpty ? null : policy);
-        var (imported, alreadyPresent) = read.Records.Count == 0 ? (0, 0) : await ImportPipeline.RunAsync(store, importer, read.Records, ct);
+        using var importer = new EvidenceImporter(system!, all is not null || policy.IsEmpty ? null : policy);
+        var (imported, alreadyPresent) = await ImportPipeline.RunAsync(store, importer, all?.Records ?? reader.Rows(), ct);
+        var read = all ?? reader.ToFile([]);
+        // A header and no rows: known once the rows are read, and nothing was written.
+        if (read.Unreadable) throw Unreadable(read);
         var rejected = read.Rejected + importer.RefusedRows;
         var errors = Merge(read.Errors, importer.Refused);
         if (imported + alreadyPresent == 0)
@@ -67,6 +73,8 @@ public sealed class ImportCommands(PilotageStore store, ControlPlane control, Ti
         }, ct);
         return response;
     }
+
+    private static CommandRefusedException Unreadable(EvidenceFile read) => Refused("Invalid import file", $"{read.Errors.Count} problem(s) found", read.Errors);
 
     private static CommandRefusedException Refused(string title, string lead, IReadOnlyList<ImportError> errors) =>
         new(StatusCodes.Status422UnprocessableEntity, title,

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Pilotage.Core.Import;
 using Pilotage.Server.Evidence;
@@ -7,31 +9,37 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Import;
 
 /// <summary>
-/// Writes an import in slices, each its own transaction, while the next slice is checked and built on
-/// another thread: the data boundary, ids and hashes (CPU) overlap the database's writing instead of
-/// taking turns with it. Two slices at most wait between the two, so memory stays bounded by the file.
+/// Writes an import in slices, each its own transaction, while the next slice is read from the file, checked and
+/// built on another thread: parsing, the data boundary, ids and hashes (CPU) overlap the database's writing instead
+/// of taking turns with it, and the file's rows are never all held at once. Two slices at most wait between the two.
+/// On PostgreSQL two connections write slices side by side (the server does most of a COPY's work, and it has cores
+/// of its own); SQLite has one writer.
 /// </summary>
 internal static class ImportPipeline
 {
     /// <summary>Rows per transaction: short enough that other writers wait well under a second.</summary>
     public const int SliceRows = 10_000;
 
-    public static async Task<(int Imported, int AlreadyPresent)> RunAsync(PilotageStore store, EvidenceImporter importer, IReadOnlyList<EvidenceRecord> records, CancellationToken ct)
+    /// <summary>Connections writing slices at once on PostgreSQL.</summary>
+    public const int PostgresWriters = 2;
+
+    public static async Task<(int Imported, int AlreadyPresent)> RunAsync(PilotageStore store, EvidenceImporter importer, IEnumerable<EvidenceRecord> records, CancellationToken ct)
     {
-        var slices = Channel.CreateBounded<ImportBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var slices = Channel.CreateBounded<ImportBatch>(new BoundedChannelOptions(2) { SingleReader = false, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var producer = Task.Run(async () =>
         {
             try
             {
-                for (var first = 0; first < records.Count; first += SliceRows)
+                var slice = new List<EvidenceRecord>(SliceRows);
+                foreach (var record in records)
                 {
-                    var count = Math.Min(SliceRows, records.Count - first);
-                    var slice = records is List<EvidenceRecord> list
-                        ? importer.Prepare(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list).Slice(first, count))
-                        : importer.Prepare(records.Skip(first).Take(count).ToArray());
-                    await slices.Writer.WriteAsync(slice, stop.Token);
+                    slice.Add(record);
+                    if (slice.Count < SliceRows) continue;
+                    await slices.Writer.WriteAsync(importer.Prepare(CollectionsMarshal.AsSpan(slice)), stop.Token);
+                    slice.Clear();
                 }
+                if (slice.Count > 0) await slices.Writer.WriteAsync(importer.Prepare(CollectionsMarshal.AsSpan(slice)), stop.Token);
                 slices.Writer.TryComplete();
             }
             catch (Exception e)
@@ -40,20 +48,40 @@ internal static class ImportPipeline
             }
         }, stop.Token);
 
-        var imported = 0;
-        var alreadyPresent = 0;
+        var writers = store.Location.Provider == StoreProvider.PostgreSql ? PostgresWriters : 1;
+        var totals = new (int Imported, int AlreadyPresent)[writers];
         try
         {
-            await using var db = store.CreateDbContext();
-            await db.Database.OpenConnectionAsync(ct);
-            await using var statements = new SqlStatements(db.Database.GetDbConnection());
-            await foreach (var slice in slices.Reader.ReadAllAsync(ct))
+            var running = new Task[writers];
+            for (var w = 0; w < writers; w++)
             {
-                await using var transaction = await db.Database.BeginTransactionAsync(ct);
-                var (added, present) = await importer.WriteAsync(db, slice, statements, ct);
-                await transaction.CommitAsync(ct);
-                imported += added;
-                alreadyPresent += present;
+                var index = w;
+                running[w] = Task.Run(async () =>
+                {
+                    try
+                    {
+                        totals[index] = await WriteSlicesAsync(store, importer, slices.Reader, ct);
+                    }
+                    catch
+                    {
+                        // One writer's failure stops the others after their current slice.
+                        await stop.CancelAsync();
+                        throw;
+                    }
+                }, ct);
+            }
+            try
+            {
+                await Task.WhenAll(running);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // The other writer stopped because one failed: the failure is the answer, not the stop.
+                if (running.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException) is { } failure)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+                }
+                throw;
             }
         }
         finally
@@ -67,6 +95,25 @@ internal static class ImportPipeline
             catch (OperationCanceledException)
             {
             }
+        }
+        return (totals.Sum(t => t.Imported), totals.Sum(t => t.AlreadyPresent));
+    }
+
+    private static async Task<(int Imported, int AlreadyPresent)> WriteSlicesAsync(PilotageStore store, EvidenceImporter importer, ChannelReader<ImportBatch> slices, CancellationToken ct)
+    {
+        var imported = 0;
+        var alreadyPresent = 0;
+        await using var db = store.CreateDbContext();
+        await db.Database.OpenConnectionAsync(ct);
+        await using var statements = new SqlStatements(db.Database.GetDbConnection());
+        using var bulk = db.Database.GetDbConnection() is SqliteConnection sqlite ? SqliteBulkSettings.Apply(sqlite) : null;
+        await foreach (var slice in slices.ReadAllAsync(ct))
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            var (added, present) = await importer.WriteAsync(db, slice, statements, ct);
+            await transaction.CommitAsync(ct);
+            imported += added;
+            alreadyPresent += present;
         }
         return (imported, alreadyPresent);
     }
