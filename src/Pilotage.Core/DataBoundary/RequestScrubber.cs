@@ -310,12 +310,17 @@ public static class RequestScrubber
             return unique;
         }
 
-        /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>.</summary>
-        public string Path()
+        /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
+        public string Path(string? lastKey = null)
         {
             var text = new StringBuilder();
-            foreach (var (key, index) in path)
+            for (var i = 0; i < path.Count; i++)
             {
+                var (key, index) = path[i];
+                if (i == path.Count - 1 && lastKey is not null)
+                {
+                    key = lastKey;
+                }
                 if (key is null)
                 {
                     text.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
@@ -375,8 +380,10 @@ public static class RequestScrubber
             {
                 return null;
             }
-            Record(scan, walker.Path() + " (name)");
-            return scan.Kept.Count == 0 ? null : policy.Redact(name, scan.Kept);
+            var redacted = scan.Kept.Count == 0 ? null : policy.Redact(name, scan.Kept);
+            // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
+            Record(scan, walker.Path(redacted) + " (name)");
+            return redacted;
         }
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
