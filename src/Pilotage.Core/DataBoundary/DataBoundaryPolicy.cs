@@ -353,31 +353,43 @@ public sealed class DataBoundaryPolicy
     /// <summary><paramref name="text"/> with each kept finding replaced by its detector's placeholder, as one new string.</summary>
     internal string Redact(ReadOnlySpan<char> text, List<Finding> kept)
     {
-        var length = text.Length;
-        foreach (var f in kept)
-        {
-            length += placeholders[f.Detector].Length - f.Length;
-        }
+        var length = RedactedLength(text, kept);
         var buffer = ArrayPool<char>.Shared.Rent(length);
         try
         {
-            var span = buffer.AsSpan();
-            var from = 0;
-            foreach (var f in kept)
-            {
-                text[from..f.Start].CopyTo(span);
-                span = span[(f.Start - from)..];
-                placeholders[f.Detector].CopyTo(span);
-                span = span[placeholders[f.Detector].Length..];
-                from = f.End;
-            }
-            text[from..].CopyTo(span);
+            Redact(text, kept, buffer);
             return new string(buffer, 0, length);
         }
         finally
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>The length of <paramref name="text"/> once the kept findings are replaced by their placeholders.</summary>
+    internal int RedactedLength(ReadOnlySpan<char> text, List<Finding> kept)
+    {
+        var length = text.Length;
+        foreach (var f in kept)
+        {
+            length += placeholders[f.Detector].Length - f.Length;
+        }
+        return length;
+    }
+
+    /// <summary>Writes <paramref name="text"/> with the kept findings replaced into <paramref name="into"/> (at least <see cref="RedactedLength"/> long).</summary>
+    internal void Redact(ReadOnlySpan<char> text, List<Finding> kept, Span<char> into)
+    {
+        var from = 0;
+        foreach (var f in kept)
+        {
+            text[from..f.Start].CopyTo(into);
+            into = into[(f.Start - from)..];
+            placeholders[f.Detector].CopyTo(into);
+            into = into[placeholders[f.Detector].Length..];
+            from = f.End;
+        }
+        text[from..].CopyTo(into);
     }
 
     public override string ToString() =>

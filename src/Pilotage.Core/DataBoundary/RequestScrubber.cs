@@ -236,7 +236,7 @@ public static class RequestScrubber
                     case JsonValue text when text.GetValueKind() == JsonValueKind.String:
                         if (Scrub(text, key, node) is { } clean)
                         {
-                            node.SetAt(i, JsonValue.Create(clean));
+                            node.SetAt(i, clean);
                         }
                         break;
                     default:
@@ -262,7 +262,7 @@ public static class RequestScrubber
                     case JsonValue text when text.GetValueKind() == JsonValueKind.String:
                         if (Scrub(text, null, null) is { } clean)
                         {
-                            items[i] = JsonValue.Create(clean);
+                            items[i] = clean;
                         }
                         break;
                     default:
@@ -276,7 +276,7 @@ public static class RequestScrubber
         /// A string value through the policy, read without a string of its own (see <see cref="Read"/>): the redacted
         /// text when it had a hit, else null. A short value of a structural key, and encoded media, are left alone.
         /// </summary>
-        private string? Scrub(JsonValue value, string? key, JsonObject? owner)
+        private JsonValue? Scrub(JsonValue value, string? key, JsonObject? owner)
         {
             Span<char> buffer = stackalloc char[StackChars];
             var text = Read(value, buffer, out var rented);
@@ -356,8 +356,8 @@ public static class RequestScrubber
             Count(d, blocks: true);
         }
 
-        /// <summary>The text with its hits redacted, recorded under the walker's path; null when nothing in it is to be replaced.</summary>
-        public string? Scrub(ReadOnlySpan<char> text, Walker walker)
+        /// <summary>The text with its hits redacted, as a node to put in its place, recorded under the walker's path; null when nothing in it is to be replaced.</summary>
+        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker)
         {
             var scan = policy.Scan(text, budget);
             if (scan.IsClean)
@@ -365,7 +365,21 @@ public static class RequestScrubber
                 return null;
             }
             Record(scan, walker.Path());
-            return scan.Kept.Count == 0 ? null : policy.Redact(text, scan.Kept);
+            if (scan.Kept.Count == 0)
+            {
+                return null;
+            }
+            var length = policy.RedactedLength(text, scan.Kept);
+            var redacted = ArrayPool<char>.Shared.Rent(length);
+            try
+            {
+                policy.Redact(text, scan.Kept, redacted);
+                return RedactedValue.Of(redacted.AsSpan(0, length));
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(redacted);
+            }
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
