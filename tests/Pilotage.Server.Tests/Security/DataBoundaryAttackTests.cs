@@ -118,7 +118,7 @@ public sealed class DataBoundaryAttackTests
         var response = await h.Member.PostAsync("/v1/chat/completions",
             Raw("""{"messages":[{"role":"user","content":"\ud83d\ude00 write to dana\u0040example.org, caf\u00e9 \"ok\""}]}"""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("\U0001F600 write to [REDACTED:email], caf\u00e9 \"ok\"", (string?)h.Upstream.LastRequest["messages"]![0]!["content"]);
+        Assert.Equal("\U0001F600 write to [REDACTED:email], caf\u00e9 \"ok\"", (string?)h.Upstream.LastRequest["messages"]!.AsArray()[^1]!["content"]);
         Assert.DoesNotContain("example", h.Upstream.LastRequest.ToJsonString(), StringComparison.Ordinal);
     }
 
