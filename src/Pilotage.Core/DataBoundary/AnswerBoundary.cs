@@ -87,7 +87,10 @@ public sealed class AnswerBoundary
     /// </summary>
     private bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget)
     {
-        var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = MaxDepth });
+        scoped var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = MaxDepth });
+        // Each text is unescaped into this buffer, or a pooled one when longer: a clean answer allocates nothing.
+        Span<char> small = stackalloc char[RequestScrubber.StackChars];
+        char[]? rented = null;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -100,20 +103,20 @@ public sealed class AnswerBoundary
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.PropertyName:
-                        var name = reader.GetString()!;
-                        if (reader.CurrentDepth == 1 && RequestScrubber.TokenInputs.Contains(name))
+                        if (reader.CurrentDepth == 1 && (reader.ValueTextEquals("input"u8) || reader.ValueTextEquals("prompt"u8)))
+                        {
+                            return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
+                        }
+                        var name = Text(ref reader, small, ref rented);
+                        if (RequestScrubber.MayHoldHit(name, Policy) && !Policy.Scan(name, budget).IsClean)
                         {
                             return false;
                         }
-                        if (RequestScrubber.MayHoldHit(name, Policy) && !Policy.Apply(name, budget).IsClean)
-                        {
-                            return false;
-                        }
-                        structural = RequestScrubber.StructuralKeys.Contains(name);
+                        structural = RequestScrubber.IsStructural(name);
                         break;
                     case JsonTokenType.String:
-                        var text = reader.GetString()!;
-                        if (!(structural && text.Length <= RequestScrubber.StructuralValueLimit) && !Policy.Apply(text, budget).IsClean)
+                        var text = Text(ref reader, small, ref rented);
+                        if (!(structural && text.Length <= RequestScrubber.StructuralValueLimit) && !Policy.Scan(text, budget).IsClean)
                         {
                             return false;
                         }
@@ -130,6 +133,33 @@ public sealed class AnswerBoundary
         {
             return false;
         }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The current string or property name, unescaped into <paramref name="small"/> or, when longer, a pooled array.</summary>
+    private static ReadOnlySpan<char> Text(scoped ref Utf8JsonReader reader, Span<char> small, ref char[]? rented)
+    {
+        var longest = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+        var buffer = small;
+        if (longest > small.Length)
+        {
+            if (rented is null || rented.Length < longest)
+            {
+                if (rented is not null)
+                {
+                    System.Buffers.ArrayPool<char>.Shared.Return(rented);
+                }
+                rented = System.Buffers.ArrayPool<char>.Shared.Rent(longest);
+            }
+            buffer = rented;
+        }
+        return buffer[..reader.CopyString(buffer)];
     }
 
     /// <summary>The depth a whole answer is parsed to.</summary>

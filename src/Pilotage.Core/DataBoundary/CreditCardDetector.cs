@@ -25,7 +25,7 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         foreach (var match in Run().EnumerateMatches(text))
         {
@@ -33,7 +33,7 @@ internal sealed partial class CreditCardDetector() : Detector(CreditCard)
             {
                 continue; // most numbers in a text: too short to hold a card even without separators
             }
-            FindInRun(text.AsSpan(match.Index, match.Length), match.Index, index, ref sink);
+            FindInRun(text.Slice(match.Index, match.Length), match.Index, index, ref sink);
         }
     }
 

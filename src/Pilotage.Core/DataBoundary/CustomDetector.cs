@@ -30,7 +30,7 @@ internal sealed class CustomDetector : Detector
 
     public override bool MayMatch(in TextProfile profile) => true;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         foreach (var match in regex.EnumerateMatches(text))
         {
@@ -43,14 +43,14 @@ internal sealed class CustomDetector : Detector
     }
 
     /// <summary>
-    /// As <see cref="Find(string, int, ref List{Finding}?)"/>, within what is left of the request's budget (a linear
+    /// As <see cref="Find(ReadOnlySpan{char}, int, ref List{Finding}?)"/>, within what is left of the request's budget (a linear
     /// pattern is not charged: its time is bounded by the text's length). While more than the per-match timeout is left,
     /// the compiled engine runs; in the last stretch each match runs with the time that is left as its timeout, so the
     /// budget is never overrun by more than one check.
     /// </summary>
     /// <exception cref="BoundaryBudgetExceededException">the budget ran out before the text was scanned.</exception>
     /// <exception cref="RegexMatchTimeoutException">one match took longer than the per-match timeout.</exception>
-    public void Find(string text, int index, ref List<Finding>? sink, BoundaryBudget budget)
+    public void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, BoundaryBudget budget)
     {
         if (!Timed)
         {
@@ -91,24 +91,28 @@ internal sealed class CustomDetector : Detector
                     continue;
                 }
                 // Interpreted: built only in a budget's last stretch, where compiling would cost more than it saves.
-                Match last;
+                (int Index, int Length)? last = null;
                 try
                 {
-                    last = pattern.Interpreted(remaining).Match(text, position);
+                    foreach (var match in pattern.Interpreted(remaining).EnumerateMatches(text, position))
+                    {
+                        last = (match.Index, match.Length);
+                        break;
+                    }
                 }
                 catch (RegexMatchTimeoutException)
                 {
                     throw new BoundaryBudgetExceededException(Name, budget.Limit);
                 }
-                if (!last.Success)
+                if (last is not { } found)
                 {
                     return;
                 }
-                if (last.Length > 0)
+                if (found.Length > 0)
                 {
-                    Add(ref sink, index, last.Index, last.Length);
+                    Add(ref sink, index, found.Index, found.Length);
                 }
-                position = last.Index + Math.Max(last.Length, 1);
+                position = found.Index + Math.Max(found.Length, 1);
             }
         }
         finally

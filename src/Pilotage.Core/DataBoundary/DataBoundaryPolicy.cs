@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Pilotage.Core.Specs;
@@ -139,17 +140,39 @@ public sealed class DataBoundaryPolicy
     public BoundaryResult Apply(string text, BoundaryBudget? budget)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (detectors.Length == 0 || text.Length == 0)
-        {
-            return new BoundaryResult(text);
-        }
-        return Apply(NormalizedText.Of(text), budget);
+        var scan = Scan(text, budget);
+        return scan.IsClean ? new BoundaryResult(text) : Resolve(text, scan);
     }
 
-    /// <summary>The scan proper, on text already normalised: detectors read it, hits map back to the original.</summary>
-    internal BoundaryResult Apply(NormalizedText normal, BoundaryBudget? budget)
+    /// <summary>As <see cref="Apply(string, BoundaryBudget?)"/>, on <paramref name="text"/> already normalised.</summary>
+    internal BoundaryResult Apply(string text, in Normalized normal, BoundaryBudget? budget)
+    {
+        var scan = Scan(normal, budget);
+        return scan.IsClean ? new BoundaryResult(text) : Resolve(text, scan);
+    }
+
+    /// <summary>
+    /// The scan proper, on a span: the text normalised in pooled buffers, every detector over it, overlaps resolved,
+    /// hits mapped back to the original. Allocates nothing for a clean text.
+    /// </summary>
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget)
+    {
+        if (detectors.Length == 0 || text.IsEmpty)
+        {
+            return default;
+        }
+        using var normal = Normalized.Of(text);
+        return Scan(normal, budget);
+    }
+
+    /// <summary>As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, on text already normalised.</summary>
+    internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget)
     {
         var text = normal.Text;
+        if (detectors.Length == 0 || normal.Original.IsEmpty)
+        {
+            return default;
+        }
         var profile = new TextProfile(text);
         List<Finding>? findings = null;
         List<int>? timedOut = null;
@@ -176,18 +199,33 @@ public sealed class DataBoundaryPolicy
             }
         }
         return findings is null && timedOut is null
-            ? new BoundaryResult(normal.Original)
-            : Resolve(normal, findings ?? [], timedOut ?? []);
+            ? default
+            : new BoundaryScan(ToOriginal(normal, KeepNonOverlapping(findings ?? [])), timedOut);
     }
 
     /// <summary>The longest span, in normalised characters, that any of this policy's detectors can match.</summary>
     internal int LongestMatch => detectors.Length == 0 ? 0 : detectors.Max(d => d.LongestMatch);
 
-    private BoundaryResult Resolve(NormalizedText normal, List<Finding> findings, List<int> timedOut)
-    {
-        var kept = ToOriginal(normal, KeepNonOverlapping(findings));
-        var text = normal.Original;
+    /// <summary>Name of detector <paramref name="index"/> (an index of a <see cref="Finding"/>).</summary>
+    internal string DetectorName(int index) => detectors[index].Name;
 
+    /// <summary>What detector <paramref name="index"/> does with its hits.</summary>
+    internal BoundaryAction ActionOf(int index) => actions[index];
+
+    /// <summary>How many detectors the policy runs; findings carry their index.</summary>
+    internal int DetectorCount => detectors.Length;
+
+    /// <summary>The index of the detector named <paramref name="name"/>, or -1.</summary>
+    internal int IndexOf(string name) => Array.FindIndex(detectors, d => d.Name == name);
+
+    /// <summary>The note of a hit for a detector that timed out: no span, and the text refused.</summary>
+    internal string TimedOutNote(int index) => string.Create(CultureInfo.InvariantCulture,
+        $"detector '{detectors[index].Name}' timed out; the text could not be checked, so it is refused");
+
+    private BoundaryResult Resolve(string text, BoundaryScan scan)
+    {
+        var kept = scan.Kept;
+        var timedOut = scan.TimedOut ?? [];
         var hits = new BoundaryHit[kept.Count + timedOut.Count];
         var counts = new int[detectors.Length];
         for (var i = 0; i < kept.Count; i++)
@@ -200,11 +238,7 @@ public sealed class DataBoundaryPolicy
         for (var i = 0; i < timedOut.Count; i++)
         {
             var d = timedOut[i];
-            hits[kept.Count + i] = new BoundaryHit(detectors[d].Name, BoundaryAction.Block, 0, 0)
-            {
-                Note = string.Create(CultureInfo.InvariantCulture,
-                    $"detector '{detectors[d].Name}' timed out; the text could not be checked, so it is refused"),
-            };
+            hits[kept.Count + i] = new BoundaryHit(detectors[d].Name, BoundaryAction.Block, 0, 0) { Note = TimedOutNote(d) };
             counts[d]++;
             blocking[d] = true;
         }
@@ -224,14 +258,14 @@ public sealed class DataBoundaryPolicy
                 blockedBy.Add(detectors[d].Name);
             }
         }
-        return new BoundaryResult(Redacted(text, kept), hits, [.. blockedBy], [.. perDetector]);
+        return new BoundaryResult(kept.Count == 0 ? text : Redact(text, kept), hits, [.. blockedBy], [.. perDetector]);
     }
 
     /// <summary>
     /// Findings in the original's coordinates. Two normalised characters can come from one original one (a
     /// ligature), so neighbouring findings may then share it: the later one is merged into the earlier.
     /// </summary>
-    private static List<Finding> ToOriginal(NormalizedText normal, List<Finding> kept)
+    private static List<Finding> ToOriginal(in Normalized normal, List<Finding> kept)
     {
         if (normal.IsIdentity)
         {
@@ -316,33 +350,59 @@ public sealed class DataBoundaryPolicy
         return low;
     }
 
-    private string Redacted(string text, List<Finding> kept)
+    /// <summary><paramref name="text"/> with each kept finding replaced by its detector's placeholder, as one new string.</summary>
+    internal string Redact(ReadOnlySpan<char> text, List<Finding> kept)
     {
-        if (kept.Count == 0)
+        var length = RedactedLength(text, kept);
+        var buffer = ArrayPool<char>.Shared.Rent(length);
+        try
         {
-            return text;
+            Redact(text, kept, buffer);
+            return new string(buffer, 0, length);
         }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The length of <paramref name="text"/> once the kept findings are replaced by their placeholders.</summary>
+    internal int RedactedLength(ReadOnlySpan<char> text, List<Finding> kept)
+    {
         var length = text.Length;
         foreach (var f in kept)
         {
             length += placeholders[f.Detector].Length - f.Length;
         }
-        return string.Create(length, (text, kept, placeholders), static (span, state) =>
+        return length;
+    }
+
+    /// <summary>Writes <paramref name="text"/> with the kept findings replaced into <paramref name="into"/> (at least <see cref="RedactedLength"/> long).</summary>
+    internal void Redact(ReadOnlySpan<char> text, List<Finding> kept, Span<char> into)
+    {
+        var from = 0;
+        foreach (var f in kept)
         {
-            var (source, hits, marks) = state;
-            var from = 0;
-            foreach (var f in hits)
-            {
-                source.AsSpan(from, f.Start - from).CopyTo(span);
-                span = span[(f.Start - from)..];
-                marks[f.Detector].AsSpan().CopyTo(span);
-                span = span[marks[f.Detector].Length..];
-                from = f.End;
-            }
-            source.AsSpan(from).CopyTo(span);
-        });
+            text[from..f.Start].CopyTo(into);
+            into = into[(f.Start - from)..];
+            placeholders[f.Detector].CopyTo(into);
+            into = into[placeholders[f.Detector].Length..];
+            from = f.End;
+        }
+        text[from..].CopyTo(into);
     }
 
     public override string ToString() =>
         IsEmpty ? "no data boundary" : string.Join(", ", Rules.Select(r => $"{r.Action.ToString().ToLowerInvariant()} {r.Detector}"));
+}
+
+/// <summary>
+/// What a scan found in one text, in the original's coordinates: the findings kept after overlaps were resolved (in
+/// start order, never overlapping) and the detectors that timed out. The default is a clean text.
+/// </summary>
+internal readonly record struct BoundaryScan(List<Finding>? Findings, List<int>? TimedOut)
+{
+    public bool IsClean => Findings is not { Count: > 0 } && TimedOut is null;
+
+    public List<Finding> Kept => Findings ?? [];
 }

@@ -19,9 +19,8 @@ internal readonly struct TextProfile
     /// <summary>Digits are only counted up to this: no detector needs to know more.</summary>
     private const int DigitCap = 13;
 
-    public TextProfile(string text)
+    public TextProfile(ReadOnlySpan<char> span)
     {
-        var span = text.AsSpan();
         var digits = 0;
         var longestRun = 0;
         var first = AsciiDigits.IndexOf(span);
@@ -122,7 +121,7 @@ internal abstract class Detector(string name)
 
     /// <summary>Adds this detector's findings to <paramref name="sink"/>, creating it on the first one.</summary>
     /// <exception cref="RegexMatchTimeoutException">a timed custom pattern ran out of time; the caller fails closed.</exception>
-    public abstract void Find(string text, int index, ref List<Finding>? sink);
+    public abstract void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink);
 
     protected static void Add(ref List<Finding>? sink, int index, int start, int length) =>
         (sink ??= []).Add(new Finding(index, start, length));

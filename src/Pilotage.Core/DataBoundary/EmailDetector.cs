@@ -20,7 +20,7 @@ internal sealed partial class EmailDetector() : Detector(Email)
 
     public override bool MayMatch(in TextProfile profile) => profile.HasAt;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         foreach (var match in Address().EnumerateMatches(text))
         {

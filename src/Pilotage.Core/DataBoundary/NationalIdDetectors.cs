@@ -18,13 +18,15 @@ internal sealed partial class UsSsnDetector() : Detector(UsSsn)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 9;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        foreach (Match match in Candidate().Matches(text))
+        foreach (var match in Candidate().EnumerateMatches(text))
         {
-            var area = int.Parse(match.Groups[1].ValueSpan, provider: null);
-            var group = int.Parse(match.Groups[3].ValueSpan, provider: null);
-            var serial = int.Parse(match.Groups[4].ValueSpan, provider: null);
+            // The match is exactly "ddd", a separator, "dd", the same separator, "dddd".
+            var number = text.Slice(match.Index, match.Length);
+            var area = int.Parse(number[..3], provider: null);
+            var group = int.Parse(number.Slice(4, 2), provider: null);
+            var serial = int.Parse(number[7..], provider: null);
             if (area is 0 or 666 or >= 900 || group == 0 || serial == 0)
             {
                 continue;
@@ -50,7 +52,7 @@ internal sealed partial class UkNinoDetector() : Detector(UkNino)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 6;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         foreach (var match in Candidate().EnumerateMatches(text))
         {
@@ -76,20 +78,24 @@ internal sealed partial class EuVatDetector() : Detector(EuVat)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 7;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         Span<char> compact = stackalloc char[32];
-        foreach (Match match in Candidate().Matches(text))
+        foreach (var match in Candidate().EnumerateMatches(text))
         {
+            // The match is a prefix (ATU is the only one of three letters, and no other starts with AT), perhaps a
+            // separator, then the number.
+            var candidate = text.Slice(match.Index, match.Length);
+            var prefix = candidate.StartsWith("ATU") ? candidate[..3] : candidate[..2];
             var length = 0;
-            foreach (var c in match.Groups[2].ValueSpan)
+            foreach (var c in candidate[prefix.Length..])
             {
                 if (!Checksums.Separators.Contains(c))
                 {
                     compact[length++] = c;
                 }
             }
-            if (VatNumbers.IsValid(match.Groups[1].ValueSpan, compact[..length]))
+            if (VatNumbers.IsValid(prefix, compact[..length]))
             {
                 Add(ref sink, index, match.Index, match.Length);
             }

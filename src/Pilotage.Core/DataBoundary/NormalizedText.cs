@@ -1,7 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-
 namespace Pilotage.Core.DataBoundary;
 
 /// <summary>
@@ -14,34 +10,18 @@ namespace Pilotage.Core.DataBoundary;
 /// keeps the span of the original it came from, so a hit maps back to exactly the characters to redact.
 /// </summary>
 /// <remarks>
-/// Plain ASCII text with single separators is already normal: it is used as it is, with no copy and
-/// no map, which keeps the common prompt at the cost of one vectorised scan. Any other text is copied once, with
-/// a map back only where it is not one to one.
+/// A string copy of <see cref="Normalized"/>, which does the work over a span in pooled buffers (the scan of a request
+/// uses that one directly). Plain ASCII text with single separators is already normal: it is used as it is.
 /// </remarks>
 internal sealed class NormalizedText
 {
-    /// <summary>Separator characters between digit groups, as they read after normalisation.</summary>
-    private static readonly SearchValues<char> AsciiSeparators = SearchValues.Create(" -./_");
+    private readonly NormalEdit[]? edits;
 
-    /// <summary>
-    /// Where the normalised text does not map one to one onto the original, in normalised order: each entry is one
-    /// normalised character and the original span it came from. Every other character maps to one original
-    /// character, in step with its neighbours (after an entry, normalised <c>n</c> is original
-    /// <c>n + OrigEnd - NormEnd</c> of that entry). Null when the whole text maps one to one.
-    /// </summary>
-    private readonly Edit[]? edits;
-
-    private NormalizedText(string original, string text, Edit[]? edits)
+    private NormalizedText(string original, string text, NormalEdit[]? edits)
     {
         Original = original;
         Text = text;
         this.edits = edits;
-    }
-
-    /// <summary>One normalised character (<c>NormStart</c>) and the original span it came from.</summary>
-    private readonly record struct Edit(int NormStart, int OrigStart, int OrigEnd)
-    {
-        public int NormEnd => NormStart + 1;
     }
 
     /// <summary>The text as it was given.</summary>
@@ -54,28 +34,50 @@ internal sealed class NormalizedText
     public bool IsIdentity => edits is null;
 
     /// <summary>The original span a normalised span came from: the first character's start to the last one's end.</summary>
-    public (int Start, int Length) ToOriginal(int start, int length)
-    {
-        if (edits is null)
-        {
-            return (start, length);
-        }
-        if (length == 0)
-        {
-            return (OriginalOffset(start), 0);
-        }
-        var from = Span(start).Start;
-        return (from, Span(start + length - 1).End - from);
-    }
+    public (int Start, int Length) ToOriginal(int start, int length) =>
+        edits is null ? (start, length) : NormalEdit.ToOriginal(edits, Text.Length, Original.Length, start, length);
 
     /// <summary>Where normalised character <paramref name="index"/> begins in the original (the end for <c>Text.Length</c>).</summary>
     public int OriginalOffset(int index) =>
-        edits is null ? index : index < Text.Length ? Span(index).Start : Original.Length;
+        edits is null ? index : NormalEdit.OriginalOffset(edits, Text.Length, Original.Length, index);
+
+    public static NormalizedText Of(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        using var normal = Normalized.Of(text);
+        var read = normal.Text.SequenceEqual(text) ? text : new string(normal.Text);
+        return new NormalizedText(text, read, normal.IsIdentity ? null : normal.Edits.ToArray());
+    }
+}
+
+/// <summary>
+/// One normalised character (<c>NormStart</c>) and the original span it came from, where the normalised text does not
+/// map one to one onto the original. Entries are kept in normalised order; every other character maps to one original
+/// character, in step with its neighbours (after an entry, normalised <c>n</c> is original <c>n + OrigEnd - NormEnd</c>
+/// of that entry).
+/// </summary>
+internal readonly record struct NormalEdit(int NormStart, int OrigStart, int OrigEnd)
+{
+    public int NormEnd => NormStart + 1;
+
+    /// <summary>The original span of a normalised span: the first character's start to the last one's end.</summary>
+    public static (int Start, int Length) ToOriginal(ReadOnlySpan<NormalEdit> edits, int textLength, int originalLength, int start, int length)
+    {
+        if (length == 0)
+        {
+            return (OriginalOffset(edits, textLength, originalLength, start), 0);
+        }
+        var from = Span(edits, start).Start;
+        return (from, Span(edits, start + length - 1).End - from);
+    }
+
+    /// <summary>Where normalised character <paramref name="index"/> begins in the original (the end for the text's length).</summary>
+    public static int OriginalOffset(ReadOnlySpan<NormalEdit> edits, int textLength, int originalLength, int index) =>
+        index < textLength ? Span(edits, index).Start : originalLength;
 
     /// <summary>The original span of normalised character <paramref name="index"/>.</summary>
-    private (int Start, int End) Span(int index)
+    private static (int Start, int End) Span(ReadOnlySpan<NormalEdit> edits, int index)
     {
-        var edits = this.edits!;
         // The last entry at or before the index.
         int low = 0, high = edits.Length;
         while (low < high)
@@ -102,390 +104,4 @@ internal sealed class NormalizedText
         var at = edit.OrigEnd + (index - edit.NormEnd);
         return (at, at + 1);
     }
-
-    public static NormalizedText Of(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        if (!System.Text.Ascii.IsValid(text))
-        {
-            return Build(text);
-        }
-        // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
-        return HasRunToFold(text) ? Fold(text, text, null) : new NormalizedText(text, text, null);
-    }
-
-    /// <summary>True when a run of two separators touches a digit: only then can the second pass fold anything.</summary>
-    private static bool HasRunToFold(ReadOnlySpan<char> span)
-    {
-        var i = AsciiDigits.IndexOf(span);
-        while (i >= 0)
-        {
-            // A digit with two separators right after it, or right before it, starts or ends a run to fold.
-            if ((i + 2 < span.Length && AsciiSeparators.Contains(span[i + 1]) && AsciiSeparators.Contains(span[i + 2]))
-                || (i >= 2 && AsciiSeparators.Contains(span[i - 1]) && AsciiSeparators.Contains(span[i - 2])))
-            {
-                return true;
-            }
-            var next = AsciiDigits.IndexOf(span[(i + 1)..]);
-            i = next < 0 ? -1 : i + 1 + next;
-        }
-        return false;
-    }
-
-    /// <summary>
-    /// Normalised characters as they are written, with the map back kept only where it is not one to one (see
-    /// <see cref="edits"/>): a prompt with a few digits that end a sentence, or in a script of its own, costs a copy
-    /// and a handful of entries, not a map per character.
-    /// </summary>
-    private ref struct Writer
-    {
-        public char[] Chars;
-        public int Length;
-        public List<Edit>? Edits;
-        private int lastEnd;
-
-        public Writer(int capacity)
-        {
-            Chars = ArrayPool<char>.Shared.Rent(Math.Max(capacity, 16));
-        }
-
-        public void Put(char c, int start, int end)
-        {
-            if (Length == Chars.Length)
-            {
-                var larger = ArrayPool<char>.Shared.Rent(Chars.Length * 2);
-                Chars.AsSpan(0, Length).CopyTo(larger);
-                ArrayPool<char>.Shared.Return(Chars);
-                Chars = larger;
-            }
-            // In step with the character before it: no entry (see edits).
-            if (start != lastEnd || end != start + 1)
-            {
-                (Edits ??= []).Add(new Edit(Length, start, end));
-            }
-            Chars[Length++] = c;
-            lastEnd = end;
-        }
-
-        /// <summary>Characters that each map to the one original character at the same offset from <paramref name="start"/>.</summary>
-        public void PutRun(ReadOnlySpan<char> run, int start)
-        {
-            if (run.IsEmpty)
-            {
-                return;
-            }
-            Put(run[0], start, start + 1);
-            if (Length + run.Length > Chars.Length)
-            {
-                var larger = ArrayPool<char>.Shared.Rent(Math.Max(Chars.Length * 2, Length + run.Length));
-                Chars.AsSpan(0, Length).CopyTo(larger);
-                ArrayPool<char>.Shared.Return(Chars);
-                Chars = larger;
-            }
-            // After the first, each is in step with the one before it: no entries.
-            run[1..].CopyTo(Chars.AsSpan(Length));
-            Length += run.Length - 1;
-            lastEnd = start + run.Length;
-        }
-
-        public readonly void Return() => ArrayPool<char>.Shared.Return(Chars);
-    }
-
-    /// <summary>Reads the spans of a normalised character sequence in increasing order, from its entries.</summary>
-    private ref struct SpanCursor(List<Edit>? edits)
-    {
-        private int next;
-        private int shift;
-
-        /// <summary>Where the next entry at or after the last index read is: characters before it map one to one.</summary>
-        public readonly int NextEntry => edits is not null && next < edits.Count ? edits[next].NormStart : int.MaxValue;
-
-        public (int Start, int End) At(int index)
-        {
-            while (edits is not null && next < edits.Count && edits[next].NormStart < index)
-            {
-                shift = edits[next].OrigEnd - edits[next].NormEnd;
-                next++;
-            }
-            if (edits is not null && next < edits.Count && edits[next].NormStart == index)
-            {
-                return (edits[next].OrigStart, edits[next].OrigEnd);
-            }
-            return (index + shift, index + shift + 1);
-        }
-    }
-
-    private static NormalizedText Build(string text)
-    {
-        // First pass: character by character (combining sequences together), NFKC, Cf out, digits to ASCII. ASCII and
-        // the letters of any script map to themselves (see Plain), so only what changes is looked at closely.
-        var first = new Writer(text.Length + 16);
-        try
-        {
-            var i = 0;
-            while (i < text.Length)
-            {
-                // A run of characters that map to themselves goes over in one copy.
-                // One look-up per character; a character followed by a mark starts a sequence, so it stays out.
-                var plain = i;
-                while (plain < text.Length && Plain.Of(text[plain]) == Plain.Itself)
-                {
-                    plain++;
-                }
-                if (plain > i && plain < text.Length && Plain.Of(text[plain]) == Plain.MaybeMark)
-                {
-                    plain--;
-                }
-                if (plain > i)
-                {
-                    first.PutRun(text.AsSpan(i, plain - i), i);
-                    i = plain;
-                    continue;
-                }
-                var c = text[i];
-                var end = SequenceEnd(text, i);
-                if (end == i + 1 && c < 0x80)
-                {
-                    first.Put(c, i, end);
-                }
-                else
-                {
-                    // The sequence's characters each map to the whole sequence: a mark redacts with its base.
-                    for (var at = i; at < end;)
-                    {
-                        if (Rune.DecodeFromUtf16(text.AsSpan(at, end - at), out var rune, out var used) != OperationStatus.Done)
-                        {
-                            rune = new Rune(text[at] == '\0' ? ' ' : '\uFFFD'); // a lone surrogate: no detector reads it
-                            used = 1;
-                        }
-                        EmitRune(ref first, rune, i, end);
-                        at += used;
-                    }
-                }
-                i = end;
-            }
-            var chars = first.Chars.AsSpan(0, first.Length);
-            return HasRunToFold(chars) ? Fold(text, chars, first.Edits) : Done(text, chars, first.Edits);
-        }
-        finally
-        {
-            first.Return();
-        }
-    }
-
-    /// <summary>
-    /// Second pass: separator runs between alphanumeric groups, one side digits, become one character. Only a run of
-    /// two or more that touches a digit can change (a single separator reads as itself), so the pass goes from digit
-    /// to digit and copies the text in between in blocks: prose in any script, with a space every few characters, is
-    /// not walked word by word.
-    /// </summary>
-    private static NormalizedText Fold(string text, ReadOnlySpan<char> chars, List<Edit>? firstEdits)
-    {
-        var spans = new SpanCursor(firstEdits);
-        var output = new Writer(chars.Length);
-        try
-        {
-            var copied = 0; // chars[..copied] are written
-            for (var digit = AsciiDigits.IndexOf(chars); digit >= 0;)
-            {
-                // The run of separators that ends at this digit, then the one that starts after it.
-                var before = digit;
-                while (before > copied && IsSeparator(chars[before - 1]))
-                {
-                    before--;
-                }
-                if (digit - before >= 2 && Bounded(chars, before, digit))
-                {
-                    FoldRun(ref output, ref spans, chars, copied, before, digit);
-                    copied = digit;
-                }
-                var after = digit + 1;
-                while (after < chars.Length && IsSeparator(chars[after]))
-                {
-                    after++;
-                }
-                if (after - digit > 2 && Bounded(chars, digit + 1, after))
-                {
-                    FoldRun(ref output, ref spans, chars, copied, digit + 1, after);
-                    copied = after;
-                }
-                var next = after < chars.Length ? AsciiDigits.IndexOf(chars[after..]) : -1;
-                digit = next < 0 ? -1 : after + next;
-            }
-            Copy(ref output, ref spans, chars, copied, chars.Length);
-            return Done(text, output.Chars.AsSpan(0, output.Length), output.Edits);
-        }
-        finally
-        {
-            output.Return();
-        }
-    }
-
-    /// <summary>
-    /// Whether the whole run of separators <c>chars[start..end]</c> folds: between two digits any run does; between a
-    /// digit and a letter only a run of spaces does, so that the dashes and underscores inside tokens and keys keep their
-    /// length. A run at either end of the text, or next to anything else, stays as it is.
-    /// </summary>
-    private static bool Bounded(ReadOnlySpan<char> chars, int start, int end)
-    {
-        if (start == 0 || end == chars.Length || !char.IsAsciiLetterOrDigit(chars[start - 1]) || !char.IsAsciiLetterOrDigit(chars[end]))
-        {
-            return false;
-        }
-        var before = chars[start - 1];
-        var after = chars[end];
-        return (char.IsAsciiDigit(before) && char.IsAsciiDigit(after))
-            || ((char.IsAsciiDigit(before) || char.IsAsciiDigit(after)) && AllSpaces(chars[start..end]));
-    }
-
-    /// <summary>Copies <c>chars[from..start]</c>, then writes the run <c>chars[start..end]</c> as one character.</summary>
-    private static void FoldRun(ref Writer output, ref SpanCursor spans, ReadOnlySpan<char> chars, int from, int start, int end)
-    {
-        Copy(ref output, ref spans, chars, from, start);
-        // The run reads as its most telling character: a dash, dot, slash or underscore over a space.
-        var separator = ' ';
-        foreach (var s in chars[start..end])
-        {
-            if (s != ' ')
-            {
-                separator = s;
-                break;
-            }
-        }
-        var origin = spans.At(start).Start;
-        output.Put(separator, origin, spans.At(end - 1).End);
-    }
-
-    /// <summary>Copies <c>chars[from..to]</c> as they are, each with its original span, in blocks between the first pass's entries.</summary>
-    private static void Copy(ref Writer output, ref SpanCursor spans, ReadOnlySpan<char> chars, int from, int to)
-    {
-        while (from < to)
-        {
-            var (start, end) = spans.At(from);
-            output.Put(chars[from], start, end);
-            from++;
-            var limit = Math.Min(to, spans.NextEntry);
-            if (limit > from)
-            {
-                output.PutRun(chars[from..limit], spans.At(from).Start);
-                from = limit;
-            }
-        }
-    }
-
-    private static NormalizedText Done(string text, ReadOnlySpan<char> chars, List<Edit>? edits)
-    {
-        // A text shorter or longer than the original, or with removed characters at its end, needs its map.
-        var identity = edits is null && chars.Length == text.Length;
-        return new NormalizedText(text, chars.SequenceEqual(text) ? text : new string(chars), identity ? null : [.. edits ?? []]);
-    }
-
-    private static void EmitRune(ref Writer into, Rune rune, int start, int end)
-    {
-        var category = Rune.GetUnicodeCategory(rune);
-        if (category == UnicodeCategory.Format)
-        {
-            return;
-        }
-        if (category is UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
-            && Rune.GetNumericValue(rune) is >= 0 and <= 9 and var value && value == Math.Floor(value)
-            && (category == UnicodeCategory.DecimalDigitNumber || IsCompatibilityDigit(rune.Value)))
-        {
-            into.Put((char)('0' + (int)value), start, end);
-            return;
-        }
-        Span<char> folded = stackalloc char[3];
-        var length = Compatibility.Fold(rune, folded);
-        if (length > 0)
-        {
-            for (var f = 0; f < length; f++)
-            {
-                into.Put(folded[f], start, end);
-            }
-            return;
-        }
-        if (category == UnicodeCategory.SpaceSeparator)
-        {
-            into.Put(' ', start, end);
-            return;
-        }
-        if (category == UnicodeCategory.DashPunctuation)
-        {
-            into.Put('-', start, end);
-            return;
-        }
-        Span<char> utf16 = stackalloc char[2];
-        var written = rune.EncodeToUtf16(utf16);
-        for (var u = 0; u < written; u++)
-        {
-            into.Put(utf16[u], start, end);
-        }
-    }
-
-    /// <summary>
-    /// What the first pass does with a UTF-16 unit on its own, from a table of the Basic Multilingual Plane built once:
-    /// most text (ASCII, and the letters and punctuation of every script) maps to itself and skips the per-character
-    /// Unicode lookups.
-    /// </summary>
-    private static class Plain
-    {
-        /// <summary>Maps to itself and is not a combining mark nor part of a surrogate pair.</summary>
-        public const byte Itself = 0;
-        /// <summary>A combining mark or a surrogate (which may begin one): the character before it is part of a sequence.</summary>
-        public const byte MaybeMark = 1;
-        /// <summary>Anything else: folded, removed, a digit, a space or dash of another kind.</summary>
-        public const byte Other = 2;
-
-        private static readonly byte[] Table = Build();
-
-        public static byte Of(char c) => Table[c];
-
-        private static byte[] Build()
-        {
-            var table = new byte[char.MaxValue + 1];
-            Span<char> folded = stackalloc char[3];
-            for (var c = 0x80; c <= char.MaxValue; c++)
-            {
-                if (char.IsSurrogate((char)c))
-                {
-                    table[c] = MaybeMark;
-                    continue;
-                }
-                var category = CharUnicodeInfo.GetUnicodeCategory((char)c);
-                table[c] = category switch
-                {
-                    UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark => MaybeMark,
-                    UnicodeCategory.Format or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.OtherNumber
-                        or UnicodeCategory.SpaceSeparator or UnicodeCategory.DashPunctuation => Other,
-                    _ => Compatibility.Fold(new Rune(c), folded) > 0 ? Other : Itself,
-                };
-            }
-            return table;
-        }
-    }
-
-    /// <summary>A character and the combining marks after it: NFKC may compose them, so they map back together.</summary>
-    private static int SequenceEnd(string text, int start)
-    {
-        var end = start + (char.IsHighSurrogate(text[start]) && start + 1 < text.Length && char.IsLowSurrogate(text[start + 1]) ? 2 : 1);
-        while (end < text.Length && text[end] >= 0x0300)
-        {
-            var category = CharUnicodeInfo.GetUnicodeCategory(text, end);
-            if (category is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
-            {
-                break;
-            }
-            end += char.IsSurrogatePair(text, end) ? 2 : 1;
-        }
-        return end;
-    }
-
-    /// <summary>Superscript, subscript and circled digits: NFKC folds them to plain digits.</summary>
-    private static bool IsCompatibilityDigit(int value) =>
-        value is 0x00B2 or 0x00B3 or 0x00B9 or 0x2070 or (>= 0x2074 and <= 0x2079) or (>= 0x2080 and <= 0x2089)
-            or (>= 0x2460 and <= 0x2468) or 0x24EA or (>= 0x2780 and <= 0x2788) or (>= 0x1F100 and <= 0x1F10A);
-
-    private static bool IsSeparator(char c) => c is ' ' or '-' or '.' or '/' or '_';
-
-    private static bool AllSpaces(ReadOnlySpan<char> run) => !run.ContainsAnyExcept(' ');
 }

@@ -39,7 +39,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         foreach (var match in Candidate().EnumerateMatches(text))
         {
@@ -49,7 +49,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
             {
                 continue;
             }
-            FindInCandidate(text.AsSpan(match.Index, match.Length), match.Index, index, ref sink);
+            FindInCandidate(text.Slice(match.Index, match.Length), match.Index, index, ref sink);
         }
     }
 
@@ -247,9 +247,9 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// <summary>Words that say the number after them is a reference, not a phone (the context words of Presidio's recognisers, used the other way).</summary>
     private static readonly string[] ReferenceWords = ["isbn", "issn", "doi", "ip", "ipv4", "order", "invoice", "ticket", "case", "ref", "version"];
 
-    private static bool AfterReferenceWord(string text, int start)
+    private static bool AfterReferenceWord(ReadOnlySpan<char> text, int start)
     {
-        var before = text.AsSpan(0, start).TrimEnd(" :#.".AsSpan());
+        var before = text[..start].TrimEnd(" :#.");
         foreach (var word in ReferenceWords)
         {
             if (before.EndsWith(word, StringComparison.OrdinalIgnoreCase)

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -75,12 +77,20 @@ public static class RequestScrubber
     /// values are left alone when short (at most <see cref="StructuralValueLimit"/> characters); anything longer is
     /// text hiding in a structural field and is scanned like the rest.
     /// </summary>
-    public static IReadOnlySet<string> StructuralKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    public static IReadOnlySet<string> StructuralKeys => Structural;
+
+    private static readonly FrozenSet<string> Structural = new HashSet<string>(StringComparer.Ordinal)
     {
         "model", "role", "type", "object", "id", "tool_call_id", "tool_use_id", "call_id", "finish_reason",
         "stop_reason", "encoding_format", "tool_choice", "detail", "media_type", "format", "reasoning_effort",
         "service_tier", "status", "system_fingerprint",
     }.ToFrozenSet(StringComparer.Ordinal);
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StructuralBySpan =
+        Structural.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>True when <paramref name="key"/> is one of the <see cref="StructuralKeys"/>.</summary>
+    internal static bool IsStructural(ReadOnlySpan<char> key) => StructuralBySpan.Contains(key);
 
     /// <summary>Longest value of a structural key left unscanned.</summary>
     public const int StructuralValueLimit = 64;
@@ -92,8 +102,38 @@ public static class RequestScrubber
     private const int ShortestBuiltInMatch = 6;
 
     /// <summary>False for a property name too short for any detector of <paramref name="policy"/> to find anything in.</summary>
-    internal static bool MayHoldHit(string name, DataBoundaryPolicy policy) =>
+    internal static bool MayHoldHit(ReadOnlySpan<char> name, DataBoundaryPolicy policy) =>
         name.Length >= ShortestBuiltInMatch || policy.HasCustomDetectors;
+
+    /// <summary>Strings up to this many characters are read on the stack; longer ones into a pooled array.</summary>
+    internal const int StackChars = 256;
+
+    /// <summary>
+    /// The characters of a string node without a string of its own: a parsed request's text is unescaped from the
+    /// body's own UTF-8 into <paramref name="buffer"/>, or into a pooled array (<paramref name="rented"/>, to return)
+    /// when it is longer; a string set in code (a translated request) is read as it is.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">the text holds invalid UTF-8 or a lone surrogate escape, as <c>GetValue&lt;string&gt;</c> would say.</exception>
+    internal static ReadOnlySpan<char> Read(JsonValue value, Span<char> buffer, out char[]? rented)
+    {
+        rented = null;
+        if (!value.TryGetValue<JsonElement>(out var element))
+        {
+            return value.GetValue<string>();
+        }
+        var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
+        reader.Read();
+        // Each character takes at least one byte, and an escape more: the escaped length bounds the text's.
+        if (reader.ValueSpan.Length > buffer.Length)
+        {
+            buffer = rented = ArrayPool<char>.Shared.Rent(reader.ValueSpan.Length);
+        }
+        return buffer[..reader.CopyString(buffer)];
+    }
+
+    /// <summary>True when <paramref name="value"/> is the string <paramref name="expected"/>, read without a string.</summary>
+    private static bool Is(JsonValue value, string expected) =>
+        value.TryGetValue<JsonElement>(out var element) ? element.ValueEquals(expected) : value.GetValue<string>() == expected;
 
     /// <summary>
     /// The one walk: every string and property name of <paramref name="body"/> through the policy, hits replaced
@@ -163,9 +203,9 @@ public static class RequestScrubber
     }
 
     /// <summary>Encoded media (a data URL, base64 image or audio data) is not text the boundary can read or a model reads as text.</summary>
-    private static bool IsEncodedMedia(string key, string text, JsonObject owner) =>
-        (text.StartsWith("data:", StringComparison.Ordinal) && text.AsSpan(0, Math.Min(text.Length, 256)).IndexOf(";base64,", StringComparison.Ordinal) > 0)
-        || (key == "data" && (owner["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "base64"
+    private static bool IsEncodedMedia(string key, ReadOnlySpan<char> text, JsonObject owner) =>
+        (text.StartsWith("data:", StringComparison.Ordinal) && text[..Math.Min(text.Length, 256)].IndexOf(";base64,", StringComparison.Ordinal) > 0)
+        || (key == "data" && (owner["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && Is(type, "base64")
             || owner.Parent is JsonObject parent && parent["input_audio"] == owner));
 
     /// <summary>Depth-first over the body, keeping the path of the current node to name a field that had a hit.</summary>
@@ -194,14 +234,9 @@ public static class RequestScrubber
                         Array(items);
                         break;
                     case JsonValue text when text.GetValueKind() == JsonValueKind.String:
-                        var s = text.GetValue<string>();
-                        if ((StructuralKeys.Contains(key) && s.Length <= StructuralValueLimit) || IsEncodedMedia(key, s, node))
+                        if (Scrub(text, key, node) is { } clean)
                         {
-                            break;
-                        }
-                        if (collector.Scrub(s, this) is { } clean)
-                        {
-                            node.SetAt(i, JsonValue.Create(clean));
+                            node.SetAt(i, clean);
                         }
                         break;
                     default:
@@ -225,15 +260,40 @@ public static class RequestScrubber
                         Array(nested);
                         break;
                     case JsonValue text when text.GetValueKind() == JsonValueKind.String:
-                        if (collector.Scrub(text.GetValue<string>(), this) is { } clean)
+                        if (Scrub(text, null, null) is { } clean)
                         {
-                            items[i] = JsonValue.Create(clean);
+                            items[i] = clean;
                         }
                         break;
                     default:
                         break;
                 }
                 path.RemoveAt(path.Count - 1);
+            }
+        }
+
+        /// <summary>
+        /// A string value through the policy, read without a string of its own (see <see cref="Read"/>): the redacted
+        /// text when it had a hit, else null. A short value of a structural key, and encoded media, are left alone.
+        /// </summary>
+        private JsonValue? Scrub(JsonValue value, string? key, JsonObject? owner)
+        {
+            Span<char> buffer = stackalloc char[StackChars];
+            var text = Read(value, buffer, out var rented);
+            try
+            {
+                if (key is not null && ((text.Length <= StructuralValueLimit && IsStructural(key)) || IsEncodedMedia(key, text, owner!)))
+                {
+                    return null;
+                }
+                return collector.Scrub(text, this);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<char>.Shared.Return(rented);
+                }
             }
         }
 
@@ -250,12 +310,17 @@ public static class RequestScrubber
             return unique;
         }
 
-        /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>.</summary>
-        public string Path()
+        /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
+        public string Path(string? lastKey = null)
         {
             var text = new StringBuilder();
-            foreach (var (key, index) in path)
+            for (var i = 0; i < path.Count; i++)
             {
+                var (key, index) = path[i];
+                if (i == path.Count - 1 && lastKey is not null)
+                {
+                    key = lastKey;
+                }
                 if (key is null)
                 {
                     text.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
@@ -278,27 +343,43 @@ public static class RequestScrubber
     {
         private List<FieldHit>? hits;
         private List<string>? uninspectable;
-        private Dictionary<string, (BoundaryAction Action, int Count)>? counts;
+        /// <summary>Hits per detector (by policy index), and which of them block: a detector that timed out or ran out of budget blocks even where it is configured to redact.</summary>
+        private int[]? counts;
+        private bool[]? blocking;
         private string? exceededBy;
 
         /// <summary>The budget ran out in <paramref name="detector"/>: it counts as a blocking hit, like a timeout.</summary>
         public void Exceeded(string detector)
         {
             exceededBy = detector;
-            counts ??= new Dictionary<string, (BoundaryAction, int)>(StringComparer.Ordinal);
-            counts[detector] = (BoundaryAction.Block, (counts.TryGetValue(detector, out var seen) ? seen.Count : 0) + 1);
+            var d = policy.IndexOf(detector);
+            Count(d, blocks: true);
         }
 
-        /// <summary>The text with its hits redacted, recorded under the walker's path; null when it was clean.</summary>
-        public string? Scrub(string text, Walker walker)
+        /// <summary>The text with its hits redacted, as a node to put in its place, recorded under the walker's path; null when nothing in it is to be replaced.</summary>
+        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker)
         {
-            var result = policy.Apply(text, budget);
-            if (result.IsClean)
+            var scan = policy.Scan(text, budget);
+            if (scan.IsClean)
             {
                 return null;
             }
-            Record(result, walker.Path());
-            return result.Text;
+            Record(scan, walker.Path());
+            if (scan.Kept.Count == 0)
+            {
+                return null;
+            }
+            var length = policy.RedactedLength(text, scan.Kept);
+            var redacted = ArrayPool<char>.Shared.Rent(length);
+            try
+            {
+                policy.Redact(text, scan.Kept, redacted);
+                return RedactedValue.Of(redacted.AsSpan(0, length));
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(redacted);
+            }
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
@@ -308,33 +389,40 @@ public static class RequestScrubber
             {
                 return null;
             }
-            var result = policy.Apply(name, budget);
-            if (result.IsClean)
+            var scan = policy.Scan(name, budget);
+            if (scan.IsClean)
             {
                 return null;
             }
-            Record(result, walker.Path() + " (name)");
-            return result.Text;
+            var redacted = scan.Kept.Count == 0 ? null : policy.Redact(name, scan.Kept);
+            // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
+            Record(scan, walker.Path(redacted) + " (name)");
+            return redacted;
         }
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
 
-        private void Record(BoundaryResult result, string path)
+        private void Record(BoundaryScan scan, string path)
         {
             hits ??= [];
-            counts ??= new Dictionary<string, (BoundaryAction, int)>(StringComparer.Ordinal);
-            foreach (var hit in result.Hits)
+            foreach (var f in scan.Kept)
             {
-                hits.Add(new FieldHit(path, hit));
+                hits.Add(new FieldHit(path, new BoundaryHit(policy.DetectorName(f.Detector), policy.ActionOf(f.Detector), f.Start, f.Length)));
+                Count(f.Detector, blocks: false);
             }
-            foreach (var count in result.Counts)
+            foreach (var d in scan.TimedOut ?? [])
             {
-                // A detector that timed out blocks even where it is configured to redact.
-                var action = counts.TryGetValue(count.Detector, out var seen) && seen.Action == BoundaryAction.Block
-                    ? BoundaryAction.Block
-                    : count.Action;
-                counts[count.Detector] = (action, seen.Count + count.Count);
+                hits.Add(new FieldHit(path, new BoundaryHit(policy.DetectorName(d), BoundaryAction.Block, 0, 0) { Note = policy.TimedOutNote(d) }));
+                Count(d, blocks: true);
             }
+        }
+
+        private void Count(int detector, bool blocks)
+        {
+            counts ??= new int[policy.DetectorCount];
+            blocking ??= new bool[policy.DetectorCount];
+            counts[detector]++;
+            blocking[detector] |= blocks;
         }
 
         public ScrubResult Result()
@@ -343,12 +431,22 @@ public static class RequestScrubber
             {
                 return ScrubResult.Clean;
             }
-            var ordered = policy.Rules
-                .Where(r => counts?.ContainsKey(r.Detector) == true)
-                .Select(r => new DetectorCount(r.Detector, counts![r.Detector].Action, counts[r.Detector].Count))
-                .ToArray();
-            var blockedBy = ordered.Where(c => c.Action == BoundaryAction.Block).Select(c => c.Detector).ToArray();
-            return new ScrubResult([.. hits ?? []], blockedBy, ordered, [.. uninspectable ?? []], exceededBy);
+            var ordered = new List<DetectorCount>();
+            var blockedBy = new List<string>();
+            for (var d = 0; counts is not null && d < counts.Length; d++)
+            {
+                if (counts[d] == 0)
+                {
+                    continue;
+                }
+                var action = blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
+                ordered.Add(new DetectorCount(policy.DetectorName(d), action, counts[d]));
+                if (action == BoundaryAction.Block)
+                {
+                    blockedBy.Add(policy.DetectorName(d));
+                }
+            }
+            return new ScrubResult([.. hits ?? []], [.. blockedBy], [.. ordered], [.. uninspectable ?? []], exceededBy);
         }
     }
 }

@@ -46,9 +46,9 @@ internal sealed partial class SecretDetector() : Detector(Secret)
         ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "Q~", "AccountKey=", "PRIVATE KEY", "eyJ"],
         StringComparison.Ordinal);
 
-    public override void Find(string text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        if (text.AsSpan().IndexOfAny(Prefixes) < 0)
+        if (text.IndexOfAny(Prefixes) < 0)
         {
             return;
         }
@@ -74,7 +74,7 @@ internal sealed partial class SecretDetector() : Detector(Secret)
         {
             foreach (var match in Jwt().EnumerateMatches(text))
             {
-                if (IsJwtHeader(text.AsSpan(match.Index, text.AsSpan(match.Index, match.Length).IndexOf('.'))))
+                if (IsJwtHeader(text.Slice(match.Index, text.Slice(match.Index, match.Length).IndexOf('.'))))
                 {
                     Add(ref sink, index, match.Index, match.Length);
                 }

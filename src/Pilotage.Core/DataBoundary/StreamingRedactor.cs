@@ -49,7 +49,7 @@ public sealed class StreamingRedactor
         {
             return Release(pending.Length, default);
         }
-        var normal = NormalizedText.Of(pending);
+        using var normal = Normalized.Of(pending);
         var cut = normal.Text.Length - holdBack;
         if (cut <= 0)
         {
@@ -65,7 +65,7 @@ public sealed class StreamingRedactor
         {
             return "";
         }
-        var result = policy.Apply(normal, budget);
+        var result = policy.Apply(pending, normal, budget);
         foreach (var hit in result.Hits)
         {
             // A hit that reaches past the cut is still forming: hold it back whole, to be judged with what follows.

@@ -76,6 +76,56 @@ public sealed class DataBoundaryAttackTests
         Assert.Empty(h.Upstream.Received);
     }
 
+    /// <summary>The card as JSON escapes can spell it in the raw body the client sends: in a value, or in a key.</summary>
+    public static TheoryData<string, string> EscapedBodies() => new()
+    {
+        { "a digit escaped", """{"messages":[{"role":"user","content":"card \u0034111 1111 1111 1111"}]}""" },
+        { "every digit and separator escaped", """{"messages":[{"role":"user","content":"\u0034\u0031\u0031\u0031\u00a0\u0031\u0031\u0031\u0031\u00a0\u0031\u0031\u0031\u0031\u00a0\u0031\u0031\u0031\u0031"}]}""" },
+        { "math bold digits as escaped surrogate pairs", """{"messages":[{"role":"user","content":"card \ud835\udfd2\ud835\udfcf\ud835\udfcf\ud835\udfcf 1111 1111 1111 ok"}]}""" },
+        { "in a key", """{"metadata":{"4111 1111 1111 1111":"x"},"messages":[{"role":"user","content":"hi"}]}""" },
+        { "in an escaped key", """{"metadata":{"\u0034111\u00a01111\u00a01111\u00a01111":"x"},"messages":[{"role":"user","content":"hi"}]}""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EscapedBodies))]
+    public async Task A_card_spelled_with_json_escapes_is_refused(string what, string json)
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full", extra: Blocking);
+        var response = await h.Member.PostAsync("/v1/chat/completions", Raw(json));
+        await AssertBlockedAsync(h, response, what);
+        Assert.Empty(h.Upstream.Received);
+    }
+
+    [Theory]
+    [InlineData("half a surrogate pair in the content", """{"messages":[{"role":"user","content":"\ud800 4111 1111 1111 1111"}]}""")]
+    [InlineData("half a surrogate pair in a key", """{"metadata":{"\udc00":"x"},"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("an escape JSON does not have", """{"messages":[{"role":"user","content":"\x34111 1111 1111 1111"}]}""")]
+    [InlineData("a cut \\u escape", """{"messages":[{"role":"user","content":"\u03"}]}""")]
+    public async Task A_bad_escape_is_a_400_naming_it_with_the_boundary_on(string what, string json)
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full", extra: Blocking);
+        var response = await h.Member.PostAsync("/v1/chat/completions", Raw(json));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{what}: {(int)response.StatusCode} {text}");
+        Assert.StartsWith("invalid_", JsonDocument.Parse(text).RootElement.GetProperty("error").GetProperty("code").GetString(), StringComparison.Ordinal);
+        Assert.Empty(h.Upstream.Received);
+    }
+
+    [Fact]
+    public async Task An_address_spelled_with_escapes_is_redacted_and_the_rest_is_sent_as_it_decodes()
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full", extra: Blocking);
+        var response = await h.Member.PostAsync("/v1/chat/completions",
+            Raw("""{"messages":[{"role":"user","content":"\ud83d\ude00 write to dana\u0040example.org, caf\u00e9 \"ok\""}]}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("\U0001F600 write to [REDACTED:email], caf\u00e9 \"ok\"", (string?)h.Upstream.LastRequest["messages"]!.AsArray()[^1]!["content"]);
+        Assert.DoesNotContain("example", h.Upstream.LastRequest.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A raw chat body as written (escapes and all), for the harness's system.</summary>
+    private static StringContent Raw(string json) =>
+        new("{\"model\":\"" + GatewayHarness.System + "\"," + json[1..], Encoding.UTF8, "application/json");
+
     [Fact]
     public async Task Embeddings_input_is_scanned_in_every_spelling()
     {
