@@ -81,6 +81,17 @@ internal sealed class Memory : IDisposable
         return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
+    /// <summary>Where the idle process's memory is: resident, the GC's committed memory and live heap (after the last
+    /// collection), and the process's threads.</summary>
+    public static async Task<string> IdleAsync(int processId, string url)
+    {
+        using var metrics = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+        var figures = await ScrapeAsync(metrics);
+        var threads = Directory.Exists($"/proc/{processId}/task") ? Directory.GetDirectories($"/proc/{processId}/task").Length : 0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{ResidentMb(processId):0} MB resident, {figures.GetValueOrDefault("dotnet_gc_last_collection_memory_committed_size_bytes") / 1024 / 1024:0} MB committed by the GC, {figures.GetValueOrDefault("dotnet_gc_last_collection_heap_size_bytes") / 1024 / 1024:0} MB heap at its last collection, {threads} threads");
+    }
+
     /// <summary>User and system CPU seconds of the process so far (/proc/PID/stat, in clock ticks of 1/100 s).</summary>
     public static double CpuSeconds(int processId)
     {

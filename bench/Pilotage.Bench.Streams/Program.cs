@@ -22,6 +22,7 @@ using Pilotage.Testing;
 // this build, so that two builds are compared on the same machine at the same moment.
 // --env NAME=VALUE (repeatable) sets a variable for this build's server only, --baseline-env for the baseline's: with
 // --baseline pointing at this build's own output, two settings of one build are compared (a GC setting, say).
+// --hold-seconds H waits H seconds after each warm-up with the connections open and idle (to look at the process then).
 // Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
 // target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
 var streams = Arg("--streams", 2000);
@@ -34,6 +35,7 @@ var ramp = TimeSpan.FromSeconds(Arg("--ramp-seconds", 0.0));
 var baseline = Arg("--baseline", "");
 var ownEnvironment = Pairs("--env");
 var baselineEnvironment = Pairs("--baseline-env");
+var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -84,7 +86,13 @@ try
         {
             using var through = new StreamLoad(new Uri(server.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
             await through.WarmUpAsync(streams);
+            if (hold > TimeSpan.Zero)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {name}, pid {server.ProcessId}: warmed up, held idle for {hold.TotalSeconds} s"));
+                await Task.Delay(hold);
+            }
             var idle = Memory.ResidentMb(server.ProcessId);
+            Console.WriteLine("    " + name + " after the warm-up: " + await Memory.IdleAsync(server.ProcessId, server.Url));
             using var sampler = await Memory.StartAsync(server.ProcessId, server.Url);
             var proxied = await through.RunAsync(streams, ramp);
             Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, (idle, await sampler.StopAsync()));
