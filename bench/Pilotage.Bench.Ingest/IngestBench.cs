@@ -7,7 +7,7 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Bench.Ingest;
 
-internal sealed record IngestOptions(int Interactions, string Store, int Writers, int Durable, int Small, int ReviewBatch, int MetricRuns, int[] BacklogProbe, int Import = 0)
+internal sealed record IngestOptions(int Interactions, string Store, int Writers, int Durable, int Small, int ReviewBatch, int MetricRuns, int[] BacklogProbe, int Import = 0, int ImportWarmup = 0)
 {
     public static IngestOptions Parse(string[] args)
     {
@@ -21,6 +21,7 @@ internal sealed record IngestOptions(int Interactions, string Store, int Writers
                 "--interactions" => options with { Interactions = Int() },
                 "--store" => options with { Store = Next() },
                 "--import" => options with { Import = Int() },
+                "--import-warmup" => options with { ImportWarmup = Int() },
                 "--writers" => options with { Writers = Int() },
                 "--durable" => options with { Durable = Int() },
                 "--small" => options with { Small = Int() },

@@ -12,7 +12,8 @@ using Pilotage.Bench.Ingest;
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Ingest -- [--interactions 1000000]
 //   [--store sqlite|postgres|both] [--writers 32] [--durable 100000] [--small 10000]
 //   [--review-batch 1000] [--metric-runs 20] [--backlog-probe 10000,100000]
-// With --import N, only the bulk import path is measured instead: N rows posted as CSV files to the import endpoint.
+// With --import N, only the bulk import path is measured instead: N rows posted as CSV files to the import endpoint;
+// --import-warmup M imports M other rows first, untimed, so the figures are of code the JIT has finished optimising.
 var options = IngestOptions.Parse(args);
 var cpuModel = File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
@@ -64,7 +65,7 @@ if (options.Store is "postgres" or "both")
 }
 
 static Task Run(string label, Func<string, Task<string>> create, Func<Task> drop, IngestOptions o) =>
-    o.Import > 0 ? ImportBench.RunAsync(label, create, drop, o.Import) : IngestBench.RunAsync(label, create, drop, o);
+    o.Import > 0 ? ImportBench.RunAsync(label, create, drop, o.Import, o.ImportWarmup) : IngestBench.RunAsync(label, create, drop, o);
 
 static async Task AdminAsync(string connectionString, string sql)
 {

@@ -49,7 +49,7 @@ public static class Rework
         var b = Tokens(final, ids);
         var longer = Math.Max(a.Length, b.Length);
         if (longer == 0) return 0;
-        return (double)WordDistance(a, b) / longer;
+        return (double)WordDistance(a, b, ids.Count) / longer;
     }
 
     private static int[] Tokens(string text, Dictionary<string, int> ids)
@@ -64,7 +64,7 @@ public static class Rework
         return tokens;
     }
 
-    private static int WordDistance(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    private static int WordDistance(ReadOnlySpan<int> a, ReadOnlySpan<int> b, int alphabet)
     {
         var prefix = 0;
         while (prefix < a.Length && prefix < b.Length && a[prefix] == b[prefix]) prefix++;
@@ -76,7 +76,7 @@ public static class Rework
         b = b[..^suffix];
         if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
         if ((long)a.Length * b.Length > WordCellLimit) return LowerBound(a, b);
-        return EditDistance.Between(a, b);
+        return EditDistance.BetweenIds(a, b, alphabet);
     }
 
     /// <summary>max(n, m) − multiset intersection: every word not shared must be inserted, deleted or substituted.</summary>

@@ -47,62 +47,71 @@ public static class CsvReader
         var line = 1;
         var n = text.Length;
         var index = 0;
+        // Records have as many fields as the one before them, as a rule: the list is made that size at once.
+        var width = 4;
         while (i < n)
         {
             var recordLine = line;
-            var fields = new List<string>();
+            var fields = new List<string>(width);
             List<CsvProblem>? problems = null;
             while (true)
             {
                 string value;
                 if (i < n && text[i] == '"')
                 {
+                    // The value is cut from the text as it stands up to the first doubled quote; only a field with one
+                    // is copied into the builder, quote by quote.
                     field.Clear();
+                    var copied = false;
                     var openedOn = line;
                     i++;
+                    var segment = i;
                     var closed = false;
                     while (i < n)
                     {
                         var stop = text.AsSpan(i).IndexOfAny(Quoted);
                         if (stop < 0)
                         {
-                            field.Append(text, i, n - i);
                             i = n;
                             break;
                         }
-                        field.Append(text, i, stop);
                         i += stop;
                         var c = text[i];
                         if (c == '"')
                         {
                             if (i + 1 < n && text[i + 1] == '"')
                             {
-                                field.Append('"');
+                                field.Append(text, segment, i + 1 - segment);
+                                copied = true;
                                 i += 2;
+                                segment = i;
                                 continue;
                             }
-                            i++;
                             closed = true;
                             break;
                         }
                         if (c == '\n' || (c == '\r' && (i + 1 >= n || text[i + 1] != '\n'))) line++;
-                        field.Append(c);
                         i++;
                     }
+                    // i is at the closing quote, or at the end of a field that is never closed.
+                    var content = copied ? field.Append(text, segment, i - segment).ToString() : text.Substring(segment, i - segment);
+                    if (closed) i++;
                     if (!closed)
                     {
                         (problems ??= []).Add(new CsvProblem(openedOn, index, fields.Count,
                             $"the quoted field that starts on line {openedOn} is never closed; a closing quote (\") is missing"));
-                        fields.Add(field.ToString());
+                        fields.Add(content);
                         break;
                     }
                     if (i < n && !IsEnd(text[i]))
                     {
                         (problems ??= []).Add(new CsvProblem(line, index, fields.Count,
                             "text follows the closing quote of a quoted field; write a quote inside a quoted field as two quotes (\"\")"));
-                        while (i < n && !IsEnd(text[i])) field.Append(text[i++]);
+                        var trailing = i;
+                        while (i < n && !IsEnd(text[i])) i++;
+                        content = string.Concat(content, text.AsSpan(trailing, i - trailing));
                     }
-                    value = field.ToString();
+                    value = content;
                 }
                 else
                 {
@@ -140,6 +149,7 @@ public static class CsvReader
                 line++;
                 break;
             }
+            width = fields.Count;
             yield return (new CsvRecord(recordLine, fields), problems);
             index++;
         }

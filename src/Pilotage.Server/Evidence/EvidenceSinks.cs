@@ -273,25 +273,6 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         await copy.CompleteAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The rows as one binary COPY written synchronously, for the bulk import's own writer threads: each value goes into
-    /// Npgsql's buffer without an awaited call (31 per row), and the thread blocks only when the buffer is sent.
-    /// </summary>
-    internal static void CopySynchronously(NpgsqlConnection connection, IReadOnlyList<InteractionRow> rows)
-    {
-        using var copy = connection.BeginBinaryImport(Copy);
-        var values = new SyncCopyValues(copy);
-        for (var r = 0; r < rows.Count; r++)
-        {
-            copy.StartRow();
-            // Every value completes synchronously: the state machine never suspends.
-            var written = WriteRowAsync(values, rows[r], CancellationToken.None);
-            if (!written.IsCompletedSuccessfully) throw new InvalidOperationException("a synchronous COPY value did not complete");
-            written.GetAwaiter().GetResult();
-        }
-        copy.Complete();
-    }
-
     /// <summary>The row's values in <see cref="EvidenceSink.Columns"/> order, typed alike for the COPY and the insert.</summary>
     private static async ValueTask WriteRowAsync<TValues>(TValues values, InteractionRow row, CancellationToken ct)
         where TValues : IRowValues
@@ -347,24 +328,6 @@ internal sealed class PostgresEvidenceSink : IEvidenceSink
         public ValueTask AddNullableAsync<T>(T? value, NpgsqlDbType type, CancellationToken ct)
             where T : struct =>
             new(value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct));
-    }
-
-    private readonly struct SyncCopyValues(NpgsqlBinaryImporter copy) : IRowValues
-    {
-        public ValueTask AddAsync<T>(T value, NpgsqlDbType type, CancellationToken ct)
-        {
-            if (value is null) copy.WriteNull();
-            else copy.Write(value, type);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask AddNullableAsync<T>(T? value, NpgsqlDbType type, CancellationToken ct)
-            where T : struct
-        {
-            if (value is { } v) copy.Write(v, type);
-            else copy.WriteNull();
-            return ValueTask.CompletedTask;
-        }
     }
 
     /// <remarks>

@@ -29,6 +29,17 @@ internal sealed class SqliteRawInsert : IDisposable
     private readonly SqliteConnection _connection;
     private readonly sqlite3_stmt _statement;
 
+    // What each parameter holds now. A value SQLite keeps bound across rows (sqlite3_reset leaves the bindings) is
+    // not bound again: most columns of a run of rows hold the same string instance (the system, its phase, "[]",
+    // nulls) or the same number, and each bind is a call into SQLite and, for text, a UTF-8 encoding. A string is
+    // recognised by reference only, a span never; anything else is bound as usual.
+    private readonly Held[] _held;
+    private readonly string?[] _texts;
+    private readonly long[] _integers;
+    private readonly double[] _reals;
+
+    private enum Held : byte { Unknown, Null, Text, Integer, Real }
+
     /// <param name="skipExisting">A row whose key is already there is left as it is (<c>ON CONFLICT DO NOTHING</c>); <see cref="Step"/> says whether it was added.</param>
     public SqliteRawInsert(SqliteConnection connection, string table, string columns, bool skipExisting = false)
     {
@@ -37,6 +48,10 @@ internal sealed class SqliteRawInsert : IDisposable
         var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Range(1, count).Select(i => "?" + i))}){(skipExisting ? " ON CONFLICT DO NOTHING" : "")}";
         var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out _statement);
         SqliteException.ThrowExceptionForRC(rc, connection.Handle);
+        _held = new Held[count + 1];
+        _texts = new string?[count + 1];
+        _integers = new long[count + 1];
+        _reals = new double[count + 1];
     }
 
     /// <summary>The insert of <see cref="EvidenceSink.Columns"/> into <c>interactions</c>.</summary>
@@ -79,13 +94,64 @@ internal sealed class SqliteRawInsert : IDisposable
         return Step();
     }
 
-    public void Text(int index, string? value) => Check(value is null ? raw.sqlite3_bind_null(_statement, index) : Bind(index, value));
+    public void Text(int index, string? value)
+    {
+        if (value is null)
+        {
+            Null(index);
+            return;
+        }
+        if (_held[index] == Held.Text && ReferenceEquals(_texts[index], value)) return;
+        _held[index] = Held.Unknown;
+        Check(Bind(index, value));
+        _texts[index] = value;
+        _held[index] = Held.Text;
+    }
 
-    public void Chars(int index, ReadOnlySpan<char> value) => Check(Bind(index, value));
+    public void Chars(int index, ReadOnlySpan<char> value)
+    {
+        _held[index] = Held.Unknown;
+        _texts[index] = null;
+        Check(Bind(index, value));
+    }
 
-    public void Real(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
+    public void Real(int index, double? value)
+    {
+        if (value is not { } v)
+        {
+            Null(index);
+            return;
+        }
+        // Compared bit for bit: 0.0 and -0.0 are different values to store, NaN the same.
+        if (_held[index] == Held.Real && BitConverter.DoubleToInt64Bits(_reals[index]) == BitConverter.DoubleToInt64Bits(v)) return;
+        _held[index] = Held.Unknown;
+        Check(raw.sqlite3_bind_double(_statement, index, v));
+        _reals[index] = v;
+        _held[index] = Held.Real;
+    }
 
-    public void Integer(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
+    public void Integer(int index, long? value)
+    {
+        if (value is not { } v)
+        {
+            Null(index);
+            return;
+        }
+        if (_held[index] == Held.Integer && _integers[index] == v) return;
+        _held[index] = Held.Unknown;
+        Check(raw.sqlite3_bind_int64(_statement, index, v));
+        _integers[index] = v;
+        _held[index] = Held.Integer;
+    }
+
+    private void Null(int index)
+    {
+        if (_held[index] == Held.Null) return;
+        _held[index] = Held.Unknown;
+        _texts[index] = null;
+        Check(raw.sqlite3_bind_null(_statement, index));
+        _held[index] = Held.Null;
+    }
 
     /// <summary>Runs the insert with the values bound, then makes it ready for the next row; false when a conflict skipped the row.</summary>
     public bool Step()

@@ -31,12 +31,12 @@ internal static class EvidenceBulkWriter
         {
             case NpgsqlConnection postgres:
                 var fresh = await NewOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, ct);
-                // Synchronous COPYs: this runs on the import's own writer thread, and an awaited call per value
-                // (Npgsql's async writer) cost more CPU than the server spent storing the rows.
+                // Synchronous COPYs encoded here: this runs on the import's own writer thread, and Npgsql's importer
+                // (a parameter bound per value; awaited, one call per value) cost more CPU than the server spent storing the rows.
                 ct.ThrowIfCancellationRequested();
-                PostgresEvidenceSink.CopySynchronously(postgres, fresh.ConvertAll(r => r.Interaction));
-                CopyReviews(postgres, fresh.Where(r => r.Review is not null).Select(r => r.Review!));
-                CopyFeedback(postgres, fresh.Where(r => r.Feedback is not null).Select(r => r.Feedback!));
+                CopyInteractions(postgres, fresh);
+                CopyReviews(postgres, fresh);
+                CopyFeedback(postgres, fresh);
                 return fresh;
             case SqliteConnection sqlite:
                 return InsertRows(sqlite, rows);
@@ -115,49 +115,87 @@ internal static class EvidenceBulkWriter
         return fresh;
     }
 
-    private static void CopyReviews(NpgsqlConnection connection, IEnumerable<ReviewRow> reviews)
+    private static void CopyInteractions(NpgsqlConnection connection, List<ImportRow> rows)
     {
-        using var copy = connection.BeginBinaryImport($"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
-        foreach (var r in reviews)
+        using var copy = PostgresCopyWriter.Begin(connection, $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var import in rows)
         {
-            copy.StartRow();
-            copy.Write(r.InteractionId, NpgsqlDbType.Text);
-            copy.Write(r.System, NpgsqlDbType.Text);
-            copy.Write(r.Outcome, NpgsqlDbType.Text);
-            Text(copy, r.FinalText);
-            Text(copy, r.Reason);
-            Text(copy, r.Tags);
-            Text(copy, r.EscalatedTo);
-            copy.Write(r.Reviewer, NpgsqlDbType.Text);
-            copy.Write(r.Seconds, NpgsqlDbType.Double);
-            if (r.Rework is { } rework) copy.Write(rework, NpgsqlDbType.Double);
-            else copy.WriteNull();
-            copy.Write(r.ReworkSeconds, NpgsqlDbType.Double);
-            copy.Write(EvidenceSink.Utc(r.ReviewedAt), NpgsqlDbType.TimestampTz);
-            copy.Write(r.Source, NpgsqlDbType.Text);
+            var row = import.Interaction;
+            // EvidenceSink.Columns, in order.
+            copy.Row(31);
+            copy.Text(row.Id);
+            copy.TimestampTz(EvidenceSink.Utc(row.CreatedAt));
+            copy.Text(row.System);
+            copy.Text(row.Phase);
+            copy.Integer(row.Stage);
+            copy.Integer(row.ConfigVersion);
+            copy.Bigint(row.UserId);
+            copy.Text(row.UserEmail);
+            copy.Text(row.KeyId);
+            copy.Text(row.Groups);
+            copy.Text(row.Endpoint);
+            copy.Text(row.Mode);
+            copy.Text(row.Outcome);
+            copy.Text(row.RefusalCode);
+            copy.Text(row.RefusalReason);
+            copy.Text(row.DetectorHits);
+            copy.Boolean(row.Streamed);
+            copy.Integer(row.TokensIn);
+            copy.Integer(row.TokensOut);
+            copy.Numeric(row.Cost);
+            copy.Double(row.FirstByteMs);
+            copy.Double(row.TotalMs);
+            copy.Integer(row.UpstreamStatus);
+            copy.Text(row.RequestHash);
+            copy.Text(row.ResponseHash);
+            copy.Text(row.RequestContent);
+            copy.Text(row.ResponseContent);
+            copy.Text(row.Error);
+            copy.Text(row.Category);
+            copy.Bigint(row.EvalRun);
+            copy.Text(row.EvalCase);
         }
         copy.Complete();
     }
 
-    private static void CopyFeedback(NpgsqlConnection connection, IEnumerable<FeedbackRow> feedback)
+    private static void CopyReviews(NpgsqlConnection connection, List<ImportRow> rows)
     {
-        using var copy = connection.BeginBinaryImport($"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");
-        foreach (var f in feedback)
+        using var copy = PostgresCopyWriter.Begin(connection, $"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var row in rows)
         {
-            copy.StartRow();
-            copy.Write(f.InteractionId, NpgsqlDbType.Text);
-            copy.Write(f.UserId, NpgsqlDbType.Bigint);
-            copy.Write(f.System, NpgsqlDbType.Text);
-            copy.Write(f.Rating, NpgsqlDbType.Integer);
-            Text(copy, f.Comment);
-            copy.Write(EvidenceSink.Utc(f.At), NpgsqlDbType.TimestampTz);
+            if (row.Review is not { } r) continue;
+            copy.Row(13);
+            copy.Text(r.InteractionId);
+            copy.Text(r.System);
+            copy.Text(r.Outcome);
+            copy.Text(r.FinalText);
+            copy.Text(r.Reason);
+            copy.Text(r.Tags);
+            copy.Text(r.EscalatedTo);
+            copy.Text(r.Reviewer);
+            copy.Double(r.Seconds);
+            copy.Double(r.Rework);
+            copy.Double(r.ReworkSeconds);
+            copy.TimestampTz(EvidenceSink.Utc(r.ReviewedAt));
+            copy.Text(r.Source);
         }
         copy.Complete();
     }
 
-    private static void Text(NpgsqlBinaryImporter copy, string? value)
+    private static void CopyFeedback(NpgsqlConnection connection, List<ImportRow> rows)
     {
-        if (value is null) copy.WriteNull();
-        else copy.Write(value, NpgsqlDbType.Text);
+        using var copy = PostgresCopyWriter.Begin(connection, $"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var row in rows)
+        {
+            if (row.Feedback is not { } f) continue;
+            copy.Row(6);
+            copy.Text(f.InteractionId);
+            copy.Bigint(f.UserId);
+            copy.Text(f.System);
+            copy.Integer(f.Rating);
+            copy.Text(f.Comment);
+            copy.TimestampTz(EvidenceSink.Utc(f.At));
+        }
+        copy.Complete();
     }
 }

@@ -392,6 +392,19 @@ public sealed class EvidenceCsvTests
     }
 
     [Fact]
+    public void An_id_from_a_reused_hash_is_the_id_from_a_one_shot_hash()
+    {
+        var record = Read("prompt,answer,timestamp,user\np,a,2026-03-01T10:00:00+01:00,dana@example.org\n").Records.Single();
+        using var sha256 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        // Many rows through one hash, short and long (a pooled buffer past 2 KB), so no state leaks from one row to the next.
+        for (var i = 0; i < 50; i++)
+        {
+            var row = record with { Prompt = new string('p', i * 97) + i, Answer = "ä😀" + i };
+            Assert.Equal(EvidenceCsv.InteractionId("support", row), EvidenceCsv.InteractionId("support", row, sha256));
+        }
+    }
+
+    [Fact]
     public void The_example_file_is_valid()
     {
         var file = EvidenceCsv.Read(File.ReadAllBytes(RepoPaths.Example("evidence-import.csv")));
