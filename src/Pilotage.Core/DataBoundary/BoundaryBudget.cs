@@ -23,8 +23,18 @@ public sealed class BoundaryBudget
 
     public TimeSpan Limit { get; }
 
+    private bool _exhausted;
+
     /// <summary>What is left, counting the scan running since <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp).</summary>
-    internal TimeSpan Remaining(long since) => Limit - Stopwatch.GetElapsedTime(since) - TimeSpan.FromTicks(_spent);
+    internal TimeSpan Remaining(long since) =>
+        _exhausted ? TimeSpan.Zero : Limit - Stopwatch.GetElapsedTime(since) - TimeSpan.FromTicks(_spent);
+
+    /// <summary>
+    /// Marks the budget spent once a text was refused for it. The regex engine's timeout is checked on a coarser clock
+    /// than the stopwatch that charges it, so a refused scan may be charged a fraction of a millisecond less than was
+    /// left; without this, the next text could run in that sliver.
+    /// </summary>
+    internal void Exhaust() => _exhausted = true;
 
     /// <summary>Adds the scan that ran since <paramref name="since"/> to what was spent.</summary>
     internal void Charge(long since) => _spent += Stopwatch.GetElapsedTime(since).Ticks;

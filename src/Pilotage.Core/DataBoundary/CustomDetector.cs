@@ -66,7 +66,7 @@ internal sealed class CustomDetector : Detector
                 var remaining = budget.Remaining(started);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    throw new BoundaryBudgetExceededException(Name, budget.Limit);
+                    throw Exceeded(budget);
                 }
                 if (remaining >= timeout)
                 {
@@ -102,7 +102,7 @@ internal sealed class CustomDetector : Detector
                 }
                 catch (RegexMatchTimeoutException)
                 {
-                    throw new BoundaryBudgetExceededException(Name, budget.Limit);
+                    throw Exceeded(budget);
                 }
                 if (last is not { } found)
                 {
@@ -119,5 +119,11 @@ internal sealed class CustomDetector : Detector
         {
             budget.Charge(started);
         }
+    }
+
+    private BoundaryBudgetExceededException Exceeded(BoundaryBudget budget)
+    {
+        budget.Exhaust();
+        return new BoundaryBudgetExceededException(Name, budget.Limit);
     }
 }
