@@ -25,15 +25,7 @@ internal static class EditDistance
     /// <summary>Over UTF-16 characters (a surrogate pair is two), exactly as <see cref="Table{T}"/> counts.</summary>
     public static int Between(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
     {
-        Trim(ref a, ref b);
-        if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
-        // The shorter text is the pattern: fewer blocks of 64 rows.
-        if (a.Length > b.Length)
-        {
-            var swap = a;
-            a = b;
-            b = swap;
-        }
+        if (Narrow(ref a, ref b)) return b.Length;
         var patternRented = a.Length > StackWords ? ArrayPool<int>.Shared.Rent(a.Length) : null;
         var textRented = b.Length > StackWords ? ArrayPool<int>.Shared.Rent(b.Length) : null;
         try
@@ -79,14 +71,7 @@ internal static class EditDistance
     /// <summary>Over sequences of ids, each in [0, <paramref name="alphabet"/>) (words numbered by <see cref="Evidence.Rework"/>).</summary>
     public static int BetweenIds(ReadOnlySpan<int> a, ReadOnlySpan<int> b, int alphabet)
     {
-        Trim(ref a, ref b);
-        if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
-        if (a.Length > b.Length)
-        {
-            var swap = a;
-            a = b;
-            b = swap;
-        }
+        if (Narrow(ref a, ref b)) return b.Length;
         // Renumbered densely over the pattern's own ids, so the table of matches is as small as the pattern.
         var dense = ArrayPool<int>.Shared.Rent(alphabet);
         var pattern = ArrayPool<int>.Shared.Rent(a.Length);
@@ -135,6 +120,22 @@ internal static class EditDistance
     }
 
     /// <summary>A common prefix and suffix never change the distance.</summary>
+    /// <summary>
+    /// Trims the common start and end (they cost nothing) and puts the shorter side first, as the pattern: fewer blocks
+    /// of 64 rows. True when the shorter side is then empty, and the distance is the other side's length.
+    /// </summary>
+    private static bool Narrow<T>(ref ReadOnlySpan<T> a, ref ReadOnlySpan<T> b) where T : IEquatable<T>
+    {
+        Trim(ref a, ref b);
+        if (a.Length > b.Length)
+        {
+            var swap = a;
+            a = b;
+            b = swap;
+        }
+        return a.Length == 0;
+    }
+
     private static void Trim<T>(ref ReadOnlySpan<T> a, ref ReadOnlySpan<T> b) where T : IEquatable<T>
     {
         var prefix = a.CommonPrefixLength(b);
