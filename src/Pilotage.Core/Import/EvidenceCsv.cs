@@ -89,8 +89,20 @@ public static partial class EvidenceCsv
 
     public static IReadOnlyList<string> Categories => MetricCatalogue.Categories;
 
-    /// <summary>Prefix of imported interaction ids (<c>int_imp_</c> + 32 hex characters: 40 in all).</summary>
-    public const string IdPrefix = "int_imp_";
+    /// <summary>
+    /// Prefix of imported interaction ids, the gateway's own: <c>int_</c> + 12 hex characters of time + 24 of hash, 40
+    /// in all (a gateway id is <c>int_</c> + a UUIDv7, 36 in all, so the two never meet).
+    /// </summary>
+    public const string IdPrefix = "int_";
+
+    /// <summary>Hex characters of an imported id's time: milliseconds since 1970 in 48 bits, as a UUIDv7 starts.</summary>
+    private const int IdTimeChars = 12;
+
+    /// <summary>Hex characters of an imported id's hash: 96 bits of the SHA-256 of the row.</summary>
+    private const int IdHashChars = 24;
+
+    /// <summary>The length of an imported interaction id.</summary>
+    public const int IdLength = 40;
 
     private static readonly string[] TimestampFormats = BuildTimestampFormats();
 
@@ -128,10 +140,17 @@ public static partial class EvidenceCsv
     }
 
     /// <summary>
-    /// The id an imported row gets: <c>int_imp_</c> + the first 32 hex characters of SHA-256 over the
-    /// system, timestamp, user, prompt and answer (each length-prefixed, so no two rows can collide by
-    /// moving text across a field boundary). The same row imported twice gets the same id.
+    /// The id an imported row gets: <c>int_</c>, the row's timestamp as 12 hex characters of milliseconds since 1970
+    /// (0 before 1970), then the first 24 hex characters of SHA-256 over the system, timestamp, user, prompt and answer
+    /// (each length-prefixed, so no two rows can collide by moving text across a field boundary). The same row imported
+    /// twice gets the same id.
     /// </summary>
+    /// <remarks>
+    /// The time leads, as in the gateway's ids (UUIDv7): a file's rows, which come in time order, are inserted at the
+    /// end of every index keyed by the id instead of at random places in it, so a large table is not read and written
+    /// back page by page; and a person's interactions, read newest first by id, list imported rows at their time.
+    /// The hash alone tells rows apart: two rows of the same millisecond share the time, never the id.
+    /// </remarks>
     public static string InteractionId(string system, EvidenceRecord record) => InteractionId(system, record, null);
 
     /// <param name="sha256">
@@ -166,9 +185,12 @@ public static partial class EvidenceCsv
                 sha256.AppendData(buffer[..length]);
                 sha256.GetHashAndReset(hash);
             }
-            Span<char> id = stackalloc char[IdPrefix.Length + 32];
+            Span<char> id = stackalloc char[IdLength];
             IdPrefix.CopyTo(id);
-            Convert.TryToHexStringLower(hash[..16], id[IdPrefix.Length..], out _);
+            // Clamped to 48 bits; before 1970 (a nonsense date, but a valid one) all rows share 0 and the hash orders them.
+            var millis = Math.Clamp(record.Timestamp.ToUnixTimeMilliseconds(), 0, (1L << 48) - 1);
+            millis.TryFormat(id[IdPrefix.Length..], out _, "x12", CultureInfo.InvariantCulture);
+            Convert.TryToHexStringLower(hash[..(IdHashChars / 2)], id[(IdPrefix.Length + IdTimeChars)..], out _);
             return new string(id);
         }
         finally

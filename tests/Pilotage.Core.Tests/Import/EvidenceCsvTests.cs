@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Import;
@@ -377,8 +378,9 @@ public sealed class EvidenceCsvTests
         var record = Read("prompt,answer,timestamp,user\np,a,2026-03-01T10:00:00+01:00,dana@example.org\n").Records.Single();
         var id = EvidenceCsv.InteractionId("support", record);
         Assert.Equal(40, id.Length);
-        Assert.StartsWith("int_imp_", id, StringComparison.Ordinal);
-        Assert.Matches("^int_imp_[0-9a-f]{32}$", id);
+        // int_, the time (2026-03-01T09:00:00Z in milliseconds since 1970, 12 hex characters), 24 hex characters of hash.
+        Assert.Matches("^int_[0-9a-f]{36}$", id);
+        Assert.Equal(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds().ToString("x12", CultureInfo.InvariantCulture), id[4..16]);
         Assert.Equal(id, EvidenceCsv.InteractionId("support", Read("PROMPT,ANSWER,TIMESTAMP,USER\np,a,2026-03-01T09:00:00Z,Dana@example.org\n").Records.Single()));
         Assert.NotEqual(id, EvidenceCsv.InteractionId("other", record));
         Assert.NotEqual(id, EvidenceCsv.InteractionId("support", record with { User = null }));
@@ -389,6 +391,54 @@ public sealed class EvidenceCsvTests
             EvidenceCsv.InteractionId("s", record with { Prompt = "a", Answer = "b|c" }));
         // The review is not part of the identity: re-importing a row with a corrected review is still the same row.
         Assert.Equal(id, EvidenceCsv.InteractionId("support", record with { Outcome = ReviewOutcome.Rejected, Rating = 2 }));
+    }
+
+    [Fact]
+    public void Ids_follow_the_rows_time_so_a_file_in_time_order_has_ids_in_order()
+    {
+        var text = new StringBuilder("prompt,answer,timestamp,user\n");
+        var start = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
+        // Three rows per second, the last two of each second in the same millisecond; users and texts vary.
+        for (var i = 0; i < 600; i++)
+        {
+            var at = start.AddSeconds(i / 3).AddMilliseconds(i % 3 == 0 ? 0 : 500);
+            text.Append(CultureInfo.InvariantCulture, $"question {i * 7919 % 1000},answer {i},{at:yyyy-MM-dd'T'HH:mm:ss.fff'Z'},u{i % 13}@example.org\n");
+        }
+        var records = Read(text.ToString()).Records;
+        var ids = records.Select(r => EvidenceCsv.InteractionId("support", r)).ToList();
+        Assert.Equal(600, ids.Distinct(StringComparer.Ordinal).Count());
+        for (var i = 1; i < ids.Count; i++)
+        {
+            if (records[i].Timestamp > records[i - 1].Timestamp) Assert.True(string.CompareOrdinal(ids[i - 1], ids[i]) < 0, $"{ids[i - 1]} then {ids[i]}");
+            else Assert.Equal(ids[i - 1][..16], ids[i][..16]); // the same millisecond: the time part is shared, the hash tells them apart
+        }
+    }
+
+    [Fact]
+    public void A_row_dated_before_1970_gets_an_id_of_time_zero_that_still_tells_rows_apart()
+    {
+        var records = Read("prompt,answer,timestamp\np,a,1969-12-31T23:59:59Z\np,a,0001-01-01\nq,a,0001-01-01\n").Records;
+        var ids = records.Select(r => EvidenceCsv.InteractionId("support", r)).ToList();
+        Assert.All(ids, id => Assert.Matches("^int_000000000000[0-9a-f]{24}$", id));
+        Assert.Equal(3, ids.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void A_hostile_row_copying_another_systems_row_and_time_gets_its_own_id_never_a_gateway_ones()
+    {
+        // The time part of an id comes from the file, so a hostile file chooses it: it can place its rows next to another
+        // system's, not on them. The hash covers the system too, so the same row in another system is another id, and
+        // an imported id is 40 characters where a gateway id (int_ + a UUIDv7) is 36, so it never equals one.
+        var victim = Read("prompt,answer,timestamp,user\nsalary of dana?,42 k,2026-03-01T09:00:00.123Z,dana@example.org\n").Records.Single();
+        var victimId = EvidenceCsv.InteractionId("payroll", victim);
+        var hostileId = EvidenceCsv.InteractionId("attacker", victim);
+        Assert.Equal(victimId[..16], hostileId[..16]);
+        Assert.NotEqual(victimId[16..], hostileId[16..]);
+        // Nor by moving the system's name into the user or the prompt.
+        Assert.NotEqual(victimId, EvidenceCsv.InteractionId("pay", victim with { User = "roll" + victim.User }));
+        Assert.NotEqual(victimId, EvidenceCsv.InteractionId("", victim with { Prompt = "payroll" + victim.Prompt }));
+        Assert.Equal(EvidenceCsv.IdLength, hostileId.Length);
+        Assert.NotEqual(36, EvidenceCsv.IdLength);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -69,7 +70,9 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
             Assert.Equal(6, rows.Count);
             Assert.All(rows, r =>
             {
-                Assert.Matches("^int_imp_[0-9a-f]{32}$", r.Id);
+                // int_, the row's time (12 hex characters of milliseconds since 1970) and 24 of hash: ordered by time like the gateway's ids.
+                Assert.Matches("^int_[0-9a-f]{36}$", r.Id);
+                Assert.Equal(r.CreatedAt.ToUnixTimeMilliseconds().ToString("x12", CultureInfo.InvariantCulture), r.Id[4..16]);
                 Assert.Equal(("chat", "import", "served", "proposed"), (r.Endpoint, r.Mode, r.Outcome, r.Phase));
                 Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(r.RequestContent!))), r.RequestHash);
             });
@@ -120,6 +123,53 @@ public sealed class ImportApiTests(ImportApiTests.Fixture fixture) : IClassFixtu
         Assert.Equal((4, 2), (all.GetProperty("imported").GetInt32(), all.GetProperty("alreadyPresent").GetInt32()));
         var acceptance = (await MetricsAsync(slug)).GetProperty("acceptance_rate");
         Assert.Equal((5L, 0.6), (acceptance.GetProperty("n").GetInt64(), Math.Round(acceptance.GetProperty("value").GetDouble(), 10)));
+    }
+
+    [Fact]
+    public async Task A_hostile_file_copying_another_systems_rows_and_times_records_its_own_rows_and_leaves_theirs_alone()
+    {
+        var victim = await fixture.SystemAsync("import-victim", "owner@example.org");
+        var hostile = await fixture.SystemAsync("import-hostile", "other-owner@example.org");
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(fixture.Owner, victim, Encoding.UTF8.GetBytes(ValidFile))).StatusCode);
+        // A gateway interaction of the victim in the very millisecond a hostile row claims.
+        var at = new DateTimeOffset(2026, 3, 5, 9, 0, 0, TimeSpan.Zero);
+        var gatewayId = Pilotage.Server.Evidence.InteractionId.New(new FixedTime(at));
+        await using (var db = fixture.Db())
+        {
+            db.Interactions.Add(new InteractionRow
+            {
+                Id = gatewayId, CreatedAt = at, System = victim, Phase = "pilot", UserEmail = "dana@example.org", KeyId = "key_1", Groups = "[]",
+                Endpoint = "chat", Mode = "full", Outcome = "served", RequestContent = "gateway prompt", ResponseContent = "gateway answer",
+            });
+            await db.SaveChangesAsync();
+        }
+        List<(string Id, string System, string? Prompt)> Snapshot(PilotageDbContext db) =>
+            [.. db.Interactions.AsNoTracking().Where(i => i.System == victim).Select(i => new { i.Id, i.System, i.RequestContent }).AsEnumerable()
+                .Select(i => (i.Id, i.System, i.RequestContent)).OrderBy(i => i.Id, StringComparer.Ordinal)];
+        List<(string Id, string System, string? Prompt)> before;
+        await using (var db = fixture.Db()) before = Snapshot(db);
+
+        // The victim's file, row for row, plus a row at the gateway interaction's time.
+        var copy = ValidFile + "gateway prompt,gateway answer,accepted,,1,1,normal,2026-03-05T09:00:00.000Z,dana@example.org\r\n";
+        var response = await PostAsync(fixture.OtherOwner, hostile, Encoding.UTF8.GetBytes(copy));
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((7, 0), (body.GetProperty("imported").GetInt32(), body.GetProperty("alreadyPresent").GetInt32()));
+
+        await using (var db = fixture.Db())
+        {
+            Assert.Equal(before, Snapshot(db));
+            Assert.Equal(5, await db.Reviews.CountAsync(r => r.System == victim));
+            var copied = (await db.Interactions.AsNoTracking().Where(i => i.System == hostile).ToListAsync()).Single(i => i.CreatedAt == at);
+            Assert.NotEqual(gatewayId, copied.Id);
+            Assert.Equal(gatewayId[..16], copied.Id[..16]); // the same millisecond: a neighbour, never the same row
+            Assert.Empty(before.Select(b => b.Id).Intersect(await db.Interactions.Where(i => i.System == hostile).Select(i => i.Id).ToListAsync()));
+        }
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     [Fact]
