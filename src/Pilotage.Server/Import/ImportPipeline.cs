@@ -106,12 +106,13 @@ internal static class ImportPipeline
         await using var db = store.CreateDbContext();
         await db.Database.OpenConnectionAsync(ct);
         await using var statements = new SqlStatements(db.Database.GetDbConnection());
-        using var bulk = db.Database.GetDbConnection() is SqliteConnection sqlite ? SqliteBulkSettings.Apply(sqlite) : null;
+        await using var bulk = db.Database.GetDbConnection() is SqliteConnection sqlite ? SqliteBulkSettings.Apply(sqlite) : null;
         await foreach (var slice in slices.ReadAllAsync(ct))
         {
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var (added, present) = await importer.WriteAsync(db, slice, statements, ct);
             await transaction.CommitAsync(ct);
+            bulk?.Committed();
             imported += added;
             alreadyPresent += present;
         }
