@@ -442,6 +442,19 @@ public sealed class EvidenceCsvTests
     }
 
     [Fact]
+    public void The_hashed_time_is_the_utc_time_to_the_tenth_of_a_microsecond()
+    {
+        // The id hashes "yyyy-MM-ddTHH:mm:ss.fffffffZ"; a time that differs only past the millisecond is another row.
+        var record = Read("prompt,answer,timestamp\np,a,2026-03-01T10:00:00.1234567+01:00\n").Records.Single();
+        Assert.Equal("2026-03-01T09:00:00.1234567Z", record.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Assert.Equal(record.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture), record.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        var id = EvidenceCsv.InteractionId("support", record);
+        var later = EvidenceCsv.InteractionId("support", record with { Timestamp = record.Timestamp.AddTicks(1) });
+        Assert.Equal(id[..16], later[..16]);
+        Assert.NotEqual(id, later);
+    }
+
+    [Fact]
     public void An_id_from_a_reused_hash_is_the_id_from_a_one_shot_hash()
     {
         var record = Read("prompt,answer,timestamp,user\np,a,2026-03-01T10:00:00+01:00,dana@example.org\n").Records.Single();
