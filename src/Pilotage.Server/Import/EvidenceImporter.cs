@@ -38,6 +38,8 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     // E-mail → user id (0: not a Pilotage user), looked up once per import.
     private readonly Dictionary<string, long> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _usersLock = new(1, 1);
+    // PostgreSQL: whether slices look up rows already recorded before copying (EvidenceBulkWriter).
+    private readonly ExistingRowsHint _existing = new();
     // Reused for every row's id and hashes: Prepare has one caller at a time.
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -155,7 +157,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         }
 
         // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
-        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, ct);
+        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, _existing, ct);
 
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
