@@ -40,7 +40,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     private readonly SemaphoreSlim _usersLock = new(1, 1);
     // PostgreSQL: whether slices look up rows already recorded before copying (EvidenceBulkWriter).
     private readonly ExistingRowsHint _existing = new();
-    // Reused for every row's id and hashes: Prepare has one caller at a time.
+    // Reused for every row's id: Prepare has one caller at a time.
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     /// <summary>Rows the data boundary refused, each with its row and column named.</summary>
@@ -94,8 +94,8 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Endpoint = InteractionEndpointNames.Chat,
             Mode = Mode,
             Outcome = InteractionOutcomes.Served,
-            RequestHash = Sha256(record.Prompt, _sha256),
-            ResponseHash = Sha256(record.Answer, _sha256),
+            RequestHash = Sha256(record.Prompt),
+            ResponseHash = Sha256(record.Answer),
             RequestContent = _keepContent ? record.Prompt : null,
             ResponseContent = _keepContent ? record.Answer : null,
             Category = record.Category,
@@ -247,9 +247,10 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         _sha256.Dispose();
     }
 
-    private static string Sha256(string text, IncrementalHash sha256)
+    private static string Sha256(string text)
     {
-        // Hashed from a stack or pooled buffer: no byte array per value.
+        // Hashed from a stack or pooled buffer: no byte array per value; in one call to the native library, not
+        // three (append, finish, reset), each of which clears its error queue.
         var max = Encoding.UTF8.GetMaxByteCount(text.Length);
         var rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
         try
@@ -257,8 +258,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Span<byte> buffer = rented ?? stackalloc byte[4096];
             var length = Encoding.UTF8.GetBytes(text, buffer);
             Span<byte> hash = stackalloc byte[32];
-            sha256.AppendData(buffer[..length]);
-            sha256.GetHashAndReset(hash);
+            SHA256.HashData(buffer[..length], hash);
             return Convert.ToHexStringLower(hash);
         }
         finally
