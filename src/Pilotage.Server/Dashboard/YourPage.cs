@@ -86,8 +86,9 @@ public sealed class YourPage(PilotageStore store, PolicyCache policy, TimeProvid
                 trained && acknowledged.TryGetValue(state.Id, out var at) ? at : null, decision.Refusal?.Message));
         }
 
-        // Newest first through the (user_id, id) index: ids start with their time.
-        var rows = await db.Interactions.AsNoTracking().Where(i => i.UserId == me.UserId)
+        // Newest first through the (user_id, id) index: ids start with their time. On PostgreSQL that index leaves out
+        // user 0 (no Pilotage user; Storage/RawSchema.cs), so the query states it never asks for user 0.
+        var rows = await db.Interactions.AsNoTracking().Where(i => i.UserId == me.UserId && i.UserId != 0)
             .OrderByDescending(i => i.Id).Take(RecentInteractions)
             .Select(i => new { i.Id, i.CreatedAt, i.System, i.Outcome, i.Mode, i.RefusalCode, i.RefusalReason, i.Endpoint, i.RequestContent })
             .ToListAsync(ct);

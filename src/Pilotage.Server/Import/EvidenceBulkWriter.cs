@@ -10,7 +10,8 @@ namespace Pilotage.Server.Import;
 
 /// <summary>
 /// Writes imported rows on the caller's open transaction in bulk, skipping those already recorded: on
-/// PostgreSQL one lookup of the slice's keys, then one binary COPY per table; on SQLite one prepared insert
+/// PostgreSQL one binary COPY per table, preceded by a lookup of the slice's keys only when rows already recorded
+/// are expected (see <see cref="ExistingRowsHint"/>); on SQLite one prepared insert
 /// per table stepped for every row (bound through SQLite's own API), the interactions' insert skipping a
 /// row already there, so no lookup is needed. Rows are written as EF Core would write them, so they read back the same.
 /// </summary>
@@ -27,29 +28,62 @@ internal static class EvidenceBulkWriter
     // past months wait in the DEFAULT partition until the daily split), and the planner then chose a parallel
     // sequential scan of the whole partition with a merge join: at 1 M rows, 0.3-0.6 s per 10 k-row slice, most of
     // an import's time, growing with the table. Seeing the plans in the server's log showed it.
-    private const string IndexProbesOnlySql = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
-    private const string PlannerDefaultsSql = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin";
+    // With the planner's costs raised that way, the plan's cost passes jit_above_cost, and compiling it (inlined and
+    // optimised) would cost more than the probes: it is a plan of index probes, JIT has nothing to win.
+    private const string IndexProbesOnlySql = "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off";
+    private const string PlannerDefaultsSql = "RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin; RESET jit";
+
+    private const string CopySavepoint = "import_copy";
 
     /// <summary>Writes the rows not recorded yet and returns them.</summary>
-    public static async Task<List<ImportRow>> WriteAsync(PilotageDbContext db, IReadOnlyList<ImportRow> rows, CancellationToken ct)
+    public static async Task<List<ImportRow>> WriteAsync(PilotageDbContext db, IReadOnlyList<ImportRow> rows, ExistingRowsHint hint, CancellationToken ct)
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction() ?? throw new InvalidOperationException("a bulk import must run inside a transaction");
-        switch (db.Database.GetDbConnection())
+        return db.Database.GetDbConnection() switch
         {
-            case NpgsqlConnection postgres:
-                var fresh = await NewOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, ct);
-                // Synchronous COPYs encoded here: this runs on the import's own writer thread, and Npgsql's importer
-                // (a parameter bound per value; awaited, one call per value) cost more CPU than the server spent storing the rows.
-                ct.ThrowIfCancellationRequested();
-                CopyInteractions(postgres, fresh);
-                CopyReviews(postgres, fresh);
-                CopyFeedback(postgres, fresh);
-                return fresh;
-            case SqliteConnection sqlite:
-                return InsertRows(sqlite, rows);
-            default:
-                throw new InvalidOperationException("unknown store");
+            NpgsqlConnection postgres => await WriteOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, hint, ct),
+            SqliteConnection sqlite => InsertRows(sqlite, rows),
+            _ => throw new InvalidOperationException("unknown store"),
+        };
+    }
+
+    /// <summary>
+    /// While no row of the import was found recorded, a slice is copied straight away, without looking its keys up
+    /// (the lookup was a sixth of the server's work per row): the primary keys refuse a row already there, the COPYs
+    /// are rolled back to a savepoint, and the slice is written again with the lookup. After such a slice the next
+    /// ones look first (a file posted again, or a longer version of it), until a lookup finds none.
+    /// </summary>
+    private static async Task<List<ImportRow>> WriteOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ImportRow> rows, ExistingRowsHint hint, CancellationToken ct)
+    {
+        if (!hint.LookFirst)
+        {
+            await transaction.SaveAsync(CopySavepoint, ct);
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                Copy(connection, rows);
+                return [.. rows];
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                await transaction.RollbackAsync(CopySavepoint, ct);
+            }
         }
+        var fresh = await NewOnPostgresAsync(connection, transaction, rows, ct);
+        hint.LookFirst = fresh.Count < rows.Count;
+        ct.ThrowIfCancellationRequested();
+        Copy(connection, fresh);
+        return fresh;
+    }
+
+    // Synchronous COPYs encoded here: this runs on the import's own writer thread, and Npgsql's importer
+    // (a parameter bound per value; awaited, one call per value) cost more CPU than the server spent storing the rows.
+    private static void Copy(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
+    {
+        if (rows.Count == 0) return;
+        CopyInteractions(connection, rows);
+        CopyReviews(connection, rows);
+        CopyFeedback(connection, rows);
     }
 
     private static async Task<List<ImportRow>> NewOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ImportRow> rows, CancellationToken ct)
@@ -130,7 +164,7 @@ internal static class EvidenceBulkWriter
         return fresh;
     }
 
-    private static void CopyInteractions(NpgsqlConnection connection, List<ImportRow> rows)
+    private static void CopyInteractions(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)");
         foreach (var import in rows)
@@ -173,7 +207,7 @@ internal static class EvidenceBulkWriter
         copy.Complete();
     }
 
-    private static void CopyReviews(NpgsqlConnection connection, List<ImportRow> rows)
+    private static void CopyReviews(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
         foreach (var row in rows)
@@ -197,7 +231,7 @@ internal static class EvidenceBulkWriter
         copy.Complete();
     }
 
-    private static void CopyFeedback(NpgsqlConnection connection, List<ImportRow> rows)
+    private static void CopyFeedback(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");
         foreach (var row in rows)
@@ -212,5 +246,20 @@ internal static class EvidenceBulkWriter
             copy.TimestampTz(EvidenceSink.Utc(f.At));
         }
         copy.Complete();
+    }
+}
+
+/// <summary>
+/// Whether an import's next slice looks up the rows already recorded before copying (PostgreSQL): set when a slice
+/// found some, cleared when a lookup found none. Shared by the import's writers; a stale read costs one slice's detour.
+/// </summary>
+internal sealed class ExistingRowsHint
+{
+    private volatile bool _lookFirst;
+
+    public bool LookFirst
+    {
+        get => _lookFirst;
+        set => _lookFirst = value;
     }
 }

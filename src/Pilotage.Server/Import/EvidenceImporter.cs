@@ -38,7 +38,9 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     // E-mail → user id (0: not a Pilotage user), looked up once per import.
     private readonly Dictionary<string, long> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _usersLock = new(1, 1);
-    // Reused for every row's id and hashes: Prepare has one caller at a time.
+    // PostgreSQL: whether slices look up rows already recorded before copying (EvidenceBulkWriter).
+    private readonly ExistingRowsHint _existing = new();
+    // Reused for every row's id: Prepare has one caller at a time.
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     /// <summary>Rows the data boundary refused, each with its row and column named.</summary>
@@ -92,8 +94,8 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Endpoint = InteractionEndpointNames.Chat,
             Mode = Mode,
             Outcome = InteractionOutcomes.Served,
-            RequestHash = Sha256(record.Prompt, _sha256),
-            ResponseHash = Sha256(record.Answer, _sha256),
+            RequestHash = Sha256(record.Prompt),
+            ResponseHash = Sha256(record.Answer),
             RequestContent = _keepContent ? record.Prompt : null,
             ResponseContent = _keepContent ? record.Answer : null,
             Category = record.Category,
@@ -133,8 +135,22 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         await _usersLock.WaitAsync(ct);
         try
         {
-            var unknown = batch.Rows.Select(r => r.Interaction.UserEmail).Where(e => e.Length > 0 && !_users.ContainsKey(e)).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-            foreach (var chunk in unknown.Chunk(QueryChunk))
+            // One look in the e-mails known so far per row (a case-insensitive hash is a cost at 10,000 rows a slice);
+            // the rows of e-mails not seen yet wait for one query.
+            HashSet<string>? unknown = null;
+            List<ImportRow>? waiting = null;
+            foreach (var row in batch.Rows)
+            {
+                var email = row.Interaction.UserEmail;
+                if (email.Length == 0) continue;
+                if (_users.TryGetValue(email, out var userId)) SetUser(row, userId);
+                else
+                {
+                    (unknown ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(email);
+                    (waiting ??= []).Add(row);
+                }
+            }
+            foreach (var chunk in (unknown ?? []).Chunk(QueryChunk))
             {
                 foreach (var email in chunk) _users[email] = 0;
                 foreach (var user in await db.Users.AsNoTracking().Where(u => chunk.Contains(u.Email)).Select(u => new { u.Email, u.Id }).ToListAsync(ct))
@@ -142,12 +158,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
                     _users[user.Email] = user.Id;
                 }
             }
-            foreach (var row in batch.Rows)
-            {
-                var userId = row.Interaction.UserEmail.Length > 0 ? _users[row.Interaction.UserEmail] : 0;
-                row.Interaction.UserId = userId;
-                if (row.Feedback is { } feedback) feedback.UserId = userId;
-            }
+            foreach (var row in waiting ?? []) SetUser(row, _users[row.Interaction.UserEmail]);
         }
         finally
         {
@@ -155,7 +166,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         }
 
         // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
-        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, ct);
+        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, _existing, ct);
 
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
@@ -183,6 +194,12 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         return (fresh.Count, batch.Rows.Count - fresh.Count + batch.Repeated);
     }
 
+    private static void SetUser(ImportRow row, long userId)
+    {
+        row.Interaction.UserId = userId;
+        if (row.Feedback is { } feedback) feedback.UserId = userId;
+    }
+
     /// <summary>
     /// The roll-ups of exactly the rows recorded now, summed in memory, in key order: two slices written at once take
     /// the roll-up rows they share in the same order, so one waits for the other instead of deadlocking. (A dictionary
@@ -190,31 +207,35 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     /// </summary>
     private RollupDelta Rollups(List<ImportRow> fresh)
     {
-        var sums = new RollupDelta();
-        // Every imported interaction adds the same, and a rating one of five: made once, not per row (RollupDelta.Add copies).
+        // Every imported interaction adds the same, and a rating one of five: made once, not per row (EvidenceTotals.Add copies).
         // Not RollupDelta.AddInteraction: that would put every imported row in the latency
         // histogram at 0 ms and drag latency_p50/p95 of the real gateway traffic towards zero.
         var served = EvidenceTotals.ForInteraction(InteractionOutcomes.Served, null, false, 0, 0, 0m, 0);
         var ratings = new EvidenceTotals?[6];
+        // Every row of an import has the same system, position (phase, stage, config version) and kind: its roll-up key
+        // is told by its hour, so rows are summed per hour (a number hashed, not a key of strings) and the key is made
+        // once per hour, from the first row of it.
+        var hours = new Dictionary<long, (RollupKey Key, EvidenceTotals Sum)>();
+        var days = new HashSet<(int Day, long User)>();
         foreach (var row in fresh)
         {
             var interaction = row.Interaction;
-            var key = RollupKey.Of(interaction);
-            sums.Add(key, interaction.Outcome == InteractionOutcomes.Served ? served : EvidenceTotals.ForInteraction(interaction.Outcome, null, false, 0, 0, 0m, 0));
-            if (interaction.UserId != 0) sums.AddActiveUser(system.Slug, RollupKey.DayOf(interaction.CreatedAt), interaction.UserId);
-            if (row.ReviewTotals is { } review) sums.Add(key, review);
+            var hour = RollupKey.HourOf(interaction.CreatedAt);
+            if (!hours.TryGetValue(hour, out var at)) hours[hour] = at = (RollupKey.Of(interaction), new EvidenceTotals());
+            at.Sum.Add(interaction.Outcome == InteractionOutcomes.Served ? served : EvidenceTotals.ForInteraction(interaction.Outcome, null, false, 0, 0, 0m, 0));
+            if (interaction.UserId != 0) days.Add((RollupKey.DayOf(interaction.CreatedAt), interaction.UserId));
+            if (row.ReviewTotals is { } review) at.Sum.Add(review);
             if (row.Feedback is { } feedback)
             {
-                var rating = feedback.Rating is >= 0 and < 6 ? ratings[feedback.Rating] ??= EvidenceTotals.ForFeedback(feedback.Rating) : EvidenceTotals.ForFeedback(feedback.Rating);
-                sums.Add(key, rating);
+                at.Sum.Add(feedback.Rating is >= 0 and < 6 ? ratings[feedback.Rating] ??= EvidenceTotals.ForFeedback(feedback.Rating) : EvidenceTotals.ForFeedback(feedback.Rating));
             }
         }
-        // The few keys sorted, not the rows: every key of an import has the same system, position and kind, so the hour orders them.
-        var keys = sums.Totals.Keys.ToArray();
-        Array.Sort(keys, static (a, b) => a.Hour.CompareTo(b.Hour));
+        // The few keys sorted, not the rows: the hour orders them.
+        var keys = hours.Keys.ToArray();
+        Array.Sort(keys);
         var ordered = new RollupDelta();
-        foreach (var key in keys) ordered.Add(key, sums.Totals[key]);
-        var active = sums.ActiveUsers.Select(a => (a.Day, a.User)).ToArray();
+        foreach (var hour in keys) ordered.Add(hours[hour].Key, hours[hour].Sum);
+        var active = days.ToArray();
         Array.Sort(active);
         foreach (var (day, user) in active) ordered.AddActiveUser(system.Slug, day, user);
         return ordered;
@@ -226,9 +247,10 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         _sha256.Dispose();
     }
 
-    private static string Sha256(string text, IncrementalHash sha256)
+    private static string Sha256(string text)
     {
-        // Hashed from a stack or pooled buffer: no byte array per value.
+        // Hashed from a stack or pooled buffer: no byte array per value; in one call to the native library, not
+        // three (append, finish, reset), each of which clears its error queue.
         var max = Encoding.UTF8.GetMaxByteCount(text.Length);
         var rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
         try
@@ -236,8 +258,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Span<byte> buffer = rented ?? stackalloc byte[4096];
             var length = Encoding.UTF8.GetBytes(text, buffer);
             Span<byte> hash = stackalloc byte[32];
-            sha256.AppendData(buffer[..length]);
-            sha256.GetHashAndReset(hash);
+            SHA256.HashData(buffer[..length], hash);
             return Convert.ToHexStringLower(hash);
         }
         finally
