@@ -21,6 +21,10 @@ public sealed partial class FakeUpstream
     /// <summary>When set, the exact body of every streamed Responses or Anthropic answer: for event streams no real model should send.</summary>
     public string? RawEventStream { get; set; }
 
+    /// <summary>When set, the body of every streamed Responses or Anthropic answer, written and flushed piece by piece
+    /// (<see cref="StreamPieceDelay"/> apart): events cut where a network cuts them.</summary>
+    public IReadOnlyList<string>? RawEventPieces { get; set; }
+
     private async Task ResponsesAsync(HttpContext http)
     {
         var body = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
@@ -136,6 +140,11 @@ public sealed partial class FakeUpstream
     private async Task<bool> RawAsync(HttpContext http, JsonObject body)
     {
         var streamed = body["stream"]?.GetValue<bool>() == true;
+        if (streamed && RawEventPieces is { } pieces)
+        {
+            await PiecesAsync(http, pieces, http.RequestAborted);
+            return true;
+        }
         if (streamed && RawEventStream is { } events)
         {
             http.Response.ContentType = "text/event-stream";

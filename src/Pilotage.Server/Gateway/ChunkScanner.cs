@@ -102,7 +102,7 @@ internal static class ChunkScanner
     }
 
     /// <summary>Whether the property name at the reader is a plain one (no escapes) not seen before in this object.</summary>
-    private static bool NewKey(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, scoped Span<Range> keys, ref int count)
+    internal static bool NewKey(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, scoped Span<Range> keys, ref int count)
     {
         if (reader.ValueIsEscaped || reader.HasValueSequence || count == keys.Length) return false;
         var name = reader.ValueSpan;
@@ -180,7 +180,7 @@ internal static class ChunkScanner
 
     /// <summary>Appends a string's text, decoded without an intermediate string; false for an escape of half a surrogate
     /// pair, which the tree keeps as written.</summary>
-    private static bool AppendText(ref Utf8JsonReader reader, StringBuilder text)
+    internal static bool AppendText(ref Utf8JsonReader reader, StringBuilder text)
     {
         var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
         char[]? rented = null;

@@ -56,6 +56,13 @@ internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, G
     public GatewaySystem System => Subject.System!;
     public string Id => Subject.Id;
     public void Dispose() => Places.Dispose();
+
+    /// <summary>
+    /// The request once sent, for the rest of a streamed answer: without the parsed bodies, which nothing reads again
+    /// (the evidence keeps the bytes sent). Held for the seconds an answer streams, the JSON trees were the largest part
+    /// of what each open answer kept alive, and what the garbage collector copied at every collection (docs/scaling.md).
+    /// </summary>
+    public AdmittedRequest Sent() => this with { Request = Request with { Body = [], Native = null } };
 }
 
 /// <summary>

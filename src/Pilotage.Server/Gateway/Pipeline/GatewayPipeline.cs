@@ -54,37 +54,58 @@ internal sealed class GatewayPipeline(
 
     private async Task RunAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
     {
+        // Admitted in a method of its own: the body's bytes and its parse, which admission reads, are not kept by this
+        // method's state for the seconds an answer streams.
+        if (await AdmitAsync(http, protocol, arrival) is not { } admitted) return;
+        using (admitted.Places)
+        {
+            await ForwardAsync(http, protocol, admitted);
+        }
+    }
+
+    /// <summary>The request admitted, holding its places in flight; null when it was refused (and answered).</summary>
+    private async Task<AdmittedRequest?> AdmitAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
+    {
         // One snapshot for the whole request: the key, the system and its policy are read from the same version.
         var (key, snapshot) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, arrival.At);
         if (key.Refusal is { } unauthenticated)
         {
             metrics.Refused(unauthenticated.Error.Code, null);
             await refusals.RefuseAsync(http, protocol, null, Exchange.None, unauthenticated);
-            return;
+            return null;
         }
         var subject = new Subject(arrival, key.Value!);
         var places = intake.TakePlaces(subject.Key);
         if (places.Refusal is { } shed)
         {
             await refusals.RefuseAsync(http, protocol, subject, Exchange.None, shed);
-            return;
+            return null;
         }
-        using var held = places.Value!;
-        var body = await intake.ReadAsync(http, held);
-        var parsed = body.Value is { } received ? await protocol.ParseAsync(received, subject.Key, PassesThrough(snapshot, protocol, received), http.RequestAborted) : default;
-        var system = parsed.Value is { } request ? Admission.Resolve(snapshot, request.Model) : default;
-        if ((body.Refusal ?? parsed.Refusal ?? system.Refusal) is { } unread)
+        var held = places.Value!;
+        var admitted = false;
+        try
         {
-            await refusals.RefuseAsync(http, protocol, subject, Exchange.None, unread);
-            return;
+            var body = await intake.ReadAsync(http, held);
+            var parsed = body.Value is { } received ? await protocol.ParseAsync(received, subject.Key, PassesThrough(snapshot, protocol, received), http.RequestAborted) : default;
+            var system = parsed.Value is { } request ? Admission.Resolve(snapshot, request.Model) : default;
+            if ((body.Refusal ?? parsed.Refusal ?? system.Refusal) is { } unread)
+            {
+                await refusals.RefuseAsync(http, protocol, subject, Exchange.None, unread);
+                return null;
+            }
+            var (decided, refusal) = await admission.AdmitAsync(http, snapshot, subject with { System = system.Value }, held, protocol.Operation == GatewayOperation.Chat);
+            if (refusal is not null)
+            {
+                await refusals.RefuseAsync(http, protocol, decided, Exchange.None, refusal);
+                return null;
+            }
+            admitted = true;
+            return new AdmittedRequest(decided, parsed.Value!, held);
         }
-        var (decided, refusal) = await admission.AdmitAsync(http, snapshot, subject with { System = system.Value }, held, protocol.Operation == GatewayOperation.Chat);
-        if (refusal is not null)
+        finally
         {
-            await refusals.RefuseAsync(http, protocol, decided, Exchange.None, refusal);
-            return;
+            if (!admitted) held.Dispose();
         }
-        await ForwardAsync(http, protocol, new AdmittedRequest(decided, parsed.Value!, held));
     }
 
     /// <summary>Whether the system the body names has an upstream of the client's own protocol, so that its body passes through.</summary>
@@ -121,6 +142,9 @@ internal sealed class GatewayPipeline(
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
         exchange = exchange with { Sent = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode), Streamed = stream };
         var forwarded = native is null ? null : JsonSerializer.SerializeToUtf8Bytes(native, GatewayJsonContext.Default.JsonNode);
+        // Past this point only whether the body passed through is read, so the state of this method, which lasts as long
+        // as the answer, does not keep the client's body alive.
+        var passedThrough = native is not null;
         var upstream = upstreams.For(request.System);
         if (upstream.Url(request.System, protocol.Operation) is not { } url)
         {
@@ -129,7 +153,7 @@ internal sealed class GatewayPipeline(
             return;
         }
         string? betas = null;
-        if (native is not null && request.System.State.Spec.Upstream.Protocol == Core.Specs.UpstreamProtocol.Anthropic)
+        if (passedThrough && request.System.State.Spec.Upstream.Protocol == Core.Specs.UpstreamProtocol.Anthropic)
         {
             (betas, var betaError) = Protocols.Anthropic.AnthropicBetas.Read(http.Request.Headers["anthropic-beta"]);
             if (betaError is not null)
@@ -150,7 +174,8 @@ internal sealed class GatewayPipeline(
         {
             // An answer boundary rewrites chunks of the common model: its stream is rendered from them, not passed through.
             var filter = boundary.StreamFilter(request);
-            var output = (native is null || filter is not null ? null : protocol.OpenPassThrough(http, request)) ?? protocol.OpenStream(http, request);
+            var output = (!passedThrough || filter is not null ? null : protocol.OpenPassThrough(http, request)) ?? protocol.OpenStream(http, request);
+            request = request.Sent();
             await relay.RelayAsync(http, request, sent, answered!, output, upstream.Stream(), filter, timeouts.Token);
             return;
         }
@@ -169,7 +194,7 @@ internal sealed class GatewayPipeline(
         }
         // An answer boundary reads the common model, not what it has no place for (thinking, reasoning): with one,
         // the client gets the answer rendered from what the boundary read and released, never the upstream's own.
-        await delivery.DeliverAsync(http, protocol, request, read, released, native is not null && request.System.Boundary.Answers is null ? received : null);
+        await delivery.DeliverAsync(http, protocol, request, read, released, passedThrough && request.System.Boundary.Answers is null ? received : null);
     }
 
     /// <summary>

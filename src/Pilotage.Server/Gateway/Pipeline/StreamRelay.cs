@@ -30,6 +30,10 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         // Chat chunks from a chat upstream, to a chat client, with nothing to rewrite or look for in them: each is read
         // in one pass over its bytes (ChunkScanner) and written as it came. Anything else is read as a JSON tree.
         var asReceived = events.SendsCommonChunks && output.WritesReceivedChunks && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
+        // The same for the events of an upstream passed through in its own protocol: those that carry only text (most of
+        // them) are read in one pass (IUpstreamStream.TryReadText) and written as they came; the others as trees.
+        var eventsAsReceived = output is PassThroughStream && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
+        var names = new EventNames();
         var done = false;
         try
         {
@@ -39,7 +43,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
             while (!done && await lines.ReadLineAsync(ct))
             {
                 var line = lines.Line;
-                if (line.Span.StartsWith("event:"u8)) eventName = Encoding.UTF8.GetString(line.Span[6..]).Trim();
+                if (line.Span.StartsWith("event:"u8)) eventName = names.Of(line.Span[6..]);
                 if (!line.Span.StartsWith("data:"u8))
                 {
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
@@ -59,6 +63,12 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
                         continue;
                     }
                     // Declined: read as a tree below, which reads or refuses it as it always did.
+                }
+                if (eventsAsReceived && Utf8.IsValid(bytes.Span) && events.TryReadText(bytes.Span, progress.Text))
+                {
+                    await ((PassThroughStream)output).RelayReceivedAsync(eventName, bytes, ct);
+                    eventName = null;
+                    continue;
                 }
                 var data = Encoding.UTF8.GetString(bytes.Span).Trim();
                 foreach (var translated in Translated(events, eventName, data))
@@ -125,6 +135,20 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
             return;
         }
         await output.CompleteAsync();
+    }
+
+    /// <summary>The names of a stream's <c>event:</c> lines: a name that repeats the one before is that same string, not a new one per event.</summary>
+    private sealed class EventNames
+    {
+        private byte[] _bytes = [];
+        private string? _name;
+
+        public string Of(ReadOnlySpan<byte> value)
+        {
+            if (_name is not null && value.SequenceEqual(_bytes)) return _name;
+            _bytes = value.ToArray();
+            return _name = Encoding.UTF8.GetString(value).Trim();
+        }
     }
 
     /// <summary>What the stream told so far: its text and token counts.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 using System.Text;
 using Pilotage.Core.Gateway;
@@ -37,6 +38,25 @@ internal sealed class PassThroughStream(HttpContext http, string interactionId, 
         }
         await WriteAsync(eventName, data, ct);
         await Output.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// One upstream event as it came (valid UTF-8 JSON), read in one pass by the relay: written into the response's pipe
+    /// without a frame string. Never the last event, nor one <c>rewrite</c> would change: the relay reads those as trees.
+    /// </summary>
+    public async ValueTask RelayReceivedAsync(string? eventName, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var writer = http.Response.BodyWriter;
+        if (eventName is not null)
+        {
+            writer.Write("event: "u8);
+            Encoding.UTF8.GetBytes(eventName, writer);
+            writer.Write("\n"u8);
+        }
+        writer.Write("data: "u8);
+        writer.Write(data.Span);
+        writer.Write("\n\n"u8);
+        await writer.FlushAsync(ct);
     }
 
     public async ValueTask KeepAliveAsync(CancellationToken ct)

@@ -37,6 +37,14 @@ internal interface IUpstreamStream
 
     /// <summary>Whether each event's data already is a chunk of the common model (or <c>[DONE]</c>), which <see cref="Translate"/> returns as it is.</summary>
     bool SendsCommonChunks => false;
+
+    /// <summary>
+    /// Reads an event that carries at most text (a text delta, a ping) in one pass over its bytes (<see cref="EventScanner"/>),
+    /// appending its text to <paramref name="text"/>, when <see cref="Translate"/> would make of it no more than a chunk
+    /// of that text and this stream's state allows the event where it is. False declines, with nothing appended: the
+    /// relay then reads it with <see cref="Translate"/>, which reads or refuses it as it always did.
+    /// </summary>
+    bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text) => false;
 }
 
 /// <summary>The upstream protocols by name, one instance each (they keep no state between requests).</summary>

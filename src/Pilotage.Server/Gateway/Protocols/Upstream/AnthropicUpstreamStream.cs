@@ -86,6 +86,22 @@ internal sealed class AnthropicUpstreamStream : IUpstreamStream
         }
     }
 
+    /// <summary>A text delta of a block started, a ping, or a block's end, read in one pass: what <see cref="Translate"/> reads of them.</summary>
+    public bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text)
+    {
+        if (_finished) return false;
+        var before = text.Length;
+        if (!EventScanner.TryReadAnthropic(data, text, out var kind, out var index)) return false;
+        var allowed = kind switch
+        {
+            EventScanner.AnthropicEvent.TextDelta => _started && _blocks.Contains(index),
+            EventScanner.AnthropicEvent.BlockStop => _started,
+            _ => true, // a ping, allowed even before message_start
+        };
+        if (!allowed) text.Length = before;
+        return allowed;
+    }
+
     private static int BlockIndex(JsonObject e) => UntrustedJson.Int32(UntrustedJson.Member(e, "index")) ?? throw new InvalidDataException("a content block event without its index");
 
     private string Chunk(JsonObject delta) => ChatChunks.Chunk(_id, _model, delta, null).ToJsonString();

@@ -66,6 +66,9 @@ internal sealed class ResponsesUpstreamStream : IUpstreamStream
         }
     }
 
+    /// <summary>A text or refusal delta before the response's end, read in one pass: what <see cref="Translate"/> reads of it.</summary>
+    public bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text) => !_finished && EventScanner.TryReadResponsesText(data, text);
+
     private static int OutputIndex(JsonObject e) => UntrustedJson.Int32(UntrustedJson.Member(e, "output_index")) ?? throw new InvalidDataException("an event without its output_index");
 
     private string Chunk(JsonObject delta) => ChatChunks.Chunk(_id, _model, delta, null).ToJsonString();
