@@ -166,7 +166,24 @@ public sealed class DataBoundaryPolicy
     }
 
     /// <summary>As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, on text already normalised.</summary>
-    internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget)
+    internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget) => Scan(normal, budget, shortcuts: true);
+
+    /// <summary>
+    /// The scan with none of its shortcuts: the full normalisation whatever the text (<see cref="Normalized.Full"/>) and
+    /// every detector on every text, whatever the text's <see cref="TextProfile"/> says. What <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>
+    /// must equal: tests compare the two, so that no shortcut ever loses a hit.
+    /// </summary>
+    internal BoundaryScan ScanWithoutShortcuts(ReadOnlySpan<char> text)
+    {
+        if (detectors.Length == 0 || text.IsEmpty)
+        {
+            return default;
+        }
+        using var normal = Normalized.Full(text);
+        return Scan(normal, null, shortcuts: false);
+    }
+
+    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts)
     {
         var text = normal.Text;
         if (detectors.Length == 0 || normal.Original.IsEmpty)
@@ -178,7 +195,7 @@ public sealed class DataBoundaryPolicy
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
         {
-            if (!detectors[i].MayMatch(profile))
+            if (shortcuts && !detectors[i].MayMatch(profile))
             {
                 continue;
             }

@@ -23,6 +23,8 @@ internal readonly struct TextProfile
     {
         var digits = 0;
         var longestRun = 0;
+        var ibanStart = false;
+        var capitalBeforeDigit = false;
         var first = AsciiDigits.IndexOf(span);
         if (first >= 0)
         {
@@ -35,6 +37,12 @@ internal readonly struct TextProfile
                 var c = span[i];
                 if (char.IsAsciiDigit(c))
                 {
+                    // Two letters, then this digit and another, with no letter or digit before them: where an IBAN
+                    // begins (see IbanDetector.Find, which looks for nothing else). Only a run's first digit has a letter before it.
+                    ibanStart |= i >= 2 && char.IsAsciiLetter(span[i - 1]) && char.IsAsciiLetter(span[i - 2]) && i + 1 < span.Length
+                        && char.IsAsciiDigit(span[i + 1]) && (i < 3 || !char.IsAsciiLetterOrDigit(span[i - 3]));
+                    capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
+                        || (i >= 2 && IdSeparators.Contains(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
                     digits++;
                     run++;
                     gap = 0;
@@ -62,14 +70,29 @@ internal readonly struct TextProfile
         }
         Digits = Math.Min(digits, DigitCap);
         LongestDigitRun = longestRun;
+        HasIbanStart = ibanStart;
+        HasCapitalBeforeDigit = capitalBeforeDigit;
         HasAt = span.Contains('@');
         Length = span.Length;
     }
 
     private static readonly System.Buffers.SearchValues<char> RunSeparators = System.Buffers.SearchValues.Create(" -./_()+");
 
+    /// <summary>The single separator a VAT or NI number may have between its letters and its digits.</summary>
+    private static readonly System.Buffers.SearchValues<char> IdSeparators = System.Buffers.SearchValues.Create(" ./_-");
+
+    /// <summary>
+    /// True when a digit follows a capital letter, directly or across one separator. The first digit of a UK NI number
+    /// or of an EU VAT number always does: before it stand only the number's capital letters (prefix, and the letters
+    /// some VAT formats have) and at most one separator after each. Prose writes its numbers after lower-case words.
+    /// </summary>
+    public bool HasCapitalBeforeDigit { get; }
+
     /// <summary>The most digits in one run of digit groups (groups joined by at most two separators).</summary>
     public int LongestDigitRun { get; }
+
+    /// <summary>True when two letters and two digits stand where an IBAN can begin (not after a letter or digit).</summary>
+    public bool HasIbanStart { get; }
 
     /// <summary>Number of ASCII digits, capped at 13.</summary>
     public int Digits { get; }

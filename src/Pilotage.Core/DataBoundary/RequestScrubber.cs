@@ -101,9 +101,13 @@ public static class RequestScrubber
     /// <summary>The shortest text a built-in detector finds ("a@b.co").</summary>
     private const int ShortestBuiltInMatch = 6;
 
-    /// <summary>False for a property name too short for any detector of <paramref name="policy"/> to find anything in.</summary>
+    /// <summary>
+    /// False for a property name too short for any detector of <paramref name="policy"/> to find anything in. Only an
+    /// ASCII name is judged by its length: normalisation can lengthen any other ("a@b.\uFB00", a ligature, reads as the
+    /// six characters "a@b.ff").
+    /// </summary>
     internal static bool MayHoldHit(ReadOnlySpan<char> name, DataBoundaryPolicy policy) =>
-        name.Length >= ShortestBuiltInMatch || policy.HasCustomDetectors;
+        name.Length >= ShortestBuiltInMatch || policy.HasCustomDetectors || !System.Text.Ascii.IsValid(name);
 
     /// <summary>Strings up to this many characters are read on the stack; longer ones into a pooled array.</summary>
     internal const int StackChars = 256;
