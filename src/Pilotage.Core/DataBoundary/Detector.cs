@@ -28,8 +28,9 @@ internal readonly struct TextProfile
         var first = AsciiDigits.IndexOf(span);
         if (first >= 0)
         {
-            // Digits in all, and the most digits in one run of digit groups joined by at most two separator
-            // characters ("(555) 123-4567", "4111 1111 1111 1111"): no card, SSN, phone or NINO fits in less.
+            // Digits in all, and the most digits in one run of digit groups joined by at most three separator
+            // characters ("(555) 123-4567", "4111 1111 1111 1111", "+49 (0) (30) 1234"): no card, SSN, phone or NINO
+            // fits in less. Three is the most a phone has between two of its digits, the ") (" after "(0)".
             var run = 0;
             var gap = 0;
             for (var i = first; i < span.Length; i++)
@@ -51,7 +52,7 @@ internal readonly struct TextProfile
                         longestRun = run;
                     }
                 }
-                else if (run > 0 && gap < 2 && RunSeparators.Contains(c))
+                else if (run > 0 && gap < 3 && RunSeparators.Contains(c))
                 {
                     gap++;
                 }
@@ -88,7 +89,7 @@ internal readonly struct TextProfile
     /// </summary>
     public bool HasCapitalBeforeDigit { get; }
 
-    /// <summary>The most digits in one run of digit groups (groups joined by at most two separators).</summary>
+    /// <summary>The most digits in one run of digit groups (groups joined by at most three separators).</summary>
     public int LongestDigitRun { get; }
 
     /// <summary>True when two letters and two digits stand where an IBAN can begin (not after a letter or digit).</summary>

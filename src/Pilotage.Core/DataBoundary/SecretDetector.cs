@@ -34,7 +34,7 @@ internal sealed partial class SecretDetector() : Detector(Secret)
     private static partial Regex Jwt();
 
     /// <summary>The shortest token any of the formats has (a GitLab token: 6 + 20).</summary>
-    private const int MinLength = 20;
+    internal const int MinLength = 20;
 
     /// <summary>a private key's BEGIN line (its body is held while it runs on); tokens hold no whitespace.</summary>
     public override int LongestMatch => 160;

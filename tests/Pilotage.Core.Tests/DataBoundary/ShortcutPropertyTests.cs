@@ -29,7 +29,7 @@ public class ShortcutPropertyTests
         "0", "1", "7", "12", "55213", "2026-11-18", "129.90", "4111", "1111", "+44", "(555)", "(0)", "#", ":", ",", ")", "\n",
         "@", "dana.lee@example.org", "x@y.co", "4111 1111 1111 1111", "4111-1111-1111-1111", "DE89 3704 0044 0532 0130 00", "DE89370400440532013000",
         "GB82WEST12345698765432", "DE136695976", "DE 136695976", "ESX1234567L", "ATU13585627", "QQ 12 34 56 C", "AB 12 34 56 C", "AB123456C", "078-05-1120",
-        "+44 20 7946 0958", "(555) 123-4567", "020 7946 0958", "AKIA", "AKIAIOSFODNN7EXAMPLE", "ghp_", "glpat-", "eyJ", "Q~", "AccountKey=", "-----BEGIN ",
+        "+44 20 7946 0958", "(555) 123-4567", ") (", "(0) (", "020 7946 0958", "AKIA", "AKIAIOSFODNN7EXAMPLE", "ghp_", "glpat-", "eyJ", "Q~", "AccountKey=", "-----BEGIN ",
     ];
 
     /// <summary>One character only the full normalisation reads: format characters, digits of other scripts, other spaces and dashes, a ligature, fullwidth '@'.</summary>
@@ -99,6 +99,8 @@ public class ShortcutPropertyTests
     [InlineData("ESX1234567L", "eu_vat")]
     [InlineData("AB123456C", "uk_nino")]
     [InlineData("(GB82WEST12345698765432)", "iban")]
+    // A phone whose "(0)" and area code stand three characters apart, and no part of it seven digits long.
+    [InlineData("call +4 (0) (1234) 56 now", "phone")]
     public void A_number_at_the_edge_of_a_shortcut_is_still_caught(string text, string detector)
     {
         var result = Mixed.Apply(text);
