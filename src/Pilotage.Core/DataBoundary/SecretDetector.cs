@@ -41,14 +41,18 @@ internal sealed partial class SecretDetector() : Detector(Secret)
 
     public override bool MayMatch(in TextProfile profile) => profile.Length >= MinLength;
 
-    /// <summary>Every format's distinctive literal: one vectorised search rules a text out before any regex runs.</summary>
+    /// <summary>
+    /// Every format's distinctive literal but the Azure secret's "Q~": vectorised searches (this one and one for "Q~") rule
+    /// a text out before any regex runs. Without the two-character literal, the set is searched three characters at a
+    /// time, which in prose is several times faster.
+    /// </summary>
     private static readonly System.Buffers.SearchValues<string> Prefixes = System.Buffers.SearchValues.Create(
-        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "Q~", "AccountKey=", "PRIVATE KEY", "eyJ"],
+        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "AccountKey=", "PRIVATE KEY", "eyJ"],
         StringComparison.Ordinal);
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        if (text.IndexOfAny(Prefixes) < 0)
+        if (text.IndexOfAny(Prefixes) < 0 && !text.Contains("Q~", StringComparison.Ordinal))
         {
             return;
         }
