@@ -43,7 +43,7 @@ internal readonly struct TextProfile
                     ibanStart |= i >= 2 && char.IsAsciiLetter(span[i - 1]) && char.IsAsciiLetter(span[i - 2]) && i + 1 < span.Length
                         && char.IsAsciiDigit(span[i + 1]) && (i < 3 || !char.IsAsciiLetterOrDigit(span[i - 3]));
                     capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
-                        || (i >= 2 && IdSeparators.Contains(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
+                        || (i >= 2 && IsIdSeparator(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
                     digits++;
                     run++;
                     gap = 0;
@@ -52,7 +52,7 @@ internal readonly struct TextProfile
                         longestRun = run;
                     }
                 }
-                else if (run > 0 && gap < 3 && RunSeparators.Contains(c))
+                else if (run > 0 && gap < 3 && IsRunSeparator(c))
                 {
                     gap++;
                 }
@@ -77,10 +77,11 @@ internal readonly struct TextProfile
         Length = span.Length;
     }
 
-    private static readonly System.Buffers.SearchValues<char> RunSeparators = System.Buffers.SearchValues.Create(" -./_()+");
+    // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.
+    private static bool IsRunSeparator(char c) => c is ' ' or '-' or '.' or '/' or '_' or '(' or ')' or '+';
 
     /// <summary>The single separator a VAT or NI number may have between its letters and its digits.</summary>
-    private static readonly System.Buffers.SearchValues<char> IdSeparators = System.Buffers.SearchValues.Create(" ./_-");
+    private static bool IsIdSeparator(char c) => c is ' ' or '.' or '/' or '_' or '-';
 
     /// <summary>
     /// True when a digit follows a capital letter, directly or across one separator. The first digit of a UK NI number
