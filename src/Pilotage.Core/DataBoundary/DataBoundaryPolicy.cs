@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using Pilotage.Core.Specs;
 
@@ -157,7 +158,7 @@ public sealed class DataBoundaryPolicy
     /// </summary>
     internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget)
     {
-        if (detectors.Length == 0 || text.IsEmpty)
+        if (detectors.Length == 0 || text.IsEmpty || NothingToFind(text))
         {
             return default;
         }
@@ -165,8 +166,37 @@ public sealed class DataBoundaryPolicy
         return Scan(normal, budget);
     }
 
+    /// <summary>Digits and '@': every built-in detector but the secrets needs one of them.</summary>
+    private static readonly SearchValues<char> DigitsAndAt = SearchValues.Create("0123456789@");
+
+    /// <summary>
+    /// True for a short ASCII text with no digit and no '@' (a role, a key, a finish reason, most property names), which
+    /// no built-in detector can match: each needs a digit or an '@', or, a secret, 20 characters. ASCII normalises to
+    /// itself, give or take separators between digits, so what is not in the text is not in its normal form either.
+    /// Custom patterns may match anything, so a policy with one always scans.
+    /// </summary>
+    private bool NothingToFind(ReadOnlySpan<char> text) =>
+        !HasCustomDetectors && text.Length < SecretDetector.MinLength && !text.ContainsAny(DigitsAndAt) && Ascii.IsValid(text);
+
     /// <summary>As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, on text already normalised.</summary>
-    internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget)
+    internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget) => Scan(normal, budget, shortcuts: true);
+
+    /// <summary>
+    /// The scan with none of its shortcuts: the full normalisation whatever the text (<see cref="Normalized.Full"/>) and
+    /// every detector on every text, whatever the text's <see cref="TextProfile"/> says. What <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>
+    /// must equal: tests compare the two, so that no shortcut ever loses a hit.
+    /// </summary>
+    internal BoundaryScan ScanWithoutShortcuts(ReadOnlySpan<char> text)
+    {
+        if (detectors.Length == 0 || text.IsEmpty)
+        {
+            return default;
+        }
+        using var normal = Normalized.Full(text);
+        return Scan(normal, null, shortcuts: false);
+    }
+
+    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts)
     {
         var text = normal.Text;
         if (detectors.Length == 0 || normal.Original.IsEmpty)
@@ -178,7 +208,7 @@ public sealed class DataBoundaryPolicy
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
         {
-            if (!detectors[i].MayMatch(profile))
+            if (shortcuts && !detectors[i].MayMatch(profile))
             {
                 continue;
             }

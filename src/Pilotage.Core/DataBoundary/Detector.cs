@@ -23,11 +23,14 @@ internal readonly struct TextProfile
     {
         var digits = 0;
         var longestRun = 0;
+        var ibanStart = false;
+        var capitalBeforeDigit = false;
         var first = AsciiDigits.IndexOf(span);
         if (first >= 0)
         {
-            // Digits in all, and the most digits in one run of digit groups joined by at most two separator
-            // characters ("(555) 123-4567", "4111 1111 1111 1111"): no card, SSN, phone or NINO fits in less.
+            // Digits in all, and the most digits in one run of digit groups joined by at most three separator
+            // characters ("(555) 123-4567", "4111 1111 1111 1111", "+49 (0) (30) 1234"): no card, SSN, phone or NINO
+            // fits in less. Three is the most a phone has between two of its digits, the ") (" after "(0)".
             var run = 0;
             var gap = 0;
             for (var i = first; i < span.Length; i++)
@@ -35,6 +38,12 @@ internal readonly struct TextProfile
                 var c = span[i];
                 if (char.IsAsciiDigit(c))
                 {
+                    // Two letters, then this digit and another, with no letter or digit before them: where an IBAN
+                    // begins (see IbanDetector.Find, which looks for nothing else). Only a run's first digit has a letter before it.
+                    ibanStart |= i >= 2 && char.IsAsciiLetter(span[i - 1]) && char.IsAsciiLetter(span[i - 2]) && i + 1 < span.Length
+                        && char.IsAsciiDigit(span[i + 1]) && (i < 3 || !char.IsAsciiLetterOrDigit(span[i - 3]));
+                    capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
+                        || (i >= 2 && IsIdSeparator(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
                     digits++;
                     run++;
                     gap = 0;
@@ -43,7 +52,7 @@ internal readonly struct TextProfile
                         longestRun = run;
                     }
                 }
-                else if (run > 0 && gap < 2 && RunSeparators.Contains(c))
+                else if (run > 0 && gap < 3 && IsRunSeparator(c))
                 {
                     gap++;
                 }
@@ -62,14 +71,30 @@ internal readonly struct TextProfile
         }
         Digits = Math.Min(digits, DigitCap);
         LongestDigitRun = longestRun;
+        HasIbanStart = ibanStart;
+        HasCapitalBeforeDigit = capitalBeforeDigit;
         HasAt = span.Contains('@');
         Length = span.Length;
     }
 
-    private static readonly System.Buffers.SearchValues<char> RunSeparators = System.Buffers.SearchValues.Create(" -./_()+");
+    // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.
+    private static bool IsRunSeparator(char c) => c is ' ' or '-' or '.' or '/' or '_' or '(' or ')' or '+';
 
-    /// <summary>The most digits in one run of digit groups (groups joined by at most two separators).</summary>
+    /// <summary>The single separator a VAT or NI number may have between its letters and its digits.</summary>
+    private static bool IsIdSeparator(char c) => c is ' ' or '.' or '/' or '_' or '-';
+
+    /// <summary>
+    /// True when a digit follows a capital letter, directly or across one separator. The first digit of a UK NI number
+    /// or of an EU VAT number always does: before it stand only the number's capital letters (prefix, and the letters
+    /// some VAT formats have) and at most one separator after each. Prose writes its numbers after lower-case words.
+    /// </summary>
+    public bool HasCapitalBeforeDigit { get; }
+
+    /// <summary>The most digits in one run of digit groups (groups joined by at most three separators).</summary>
     public int LongestDigitRun { get; }
+
+    /// <summary>True when two letters and two digits stand where an IBAN can begin (not after a letter or digit).</summary>
+    public bool HasIbanStart { get; }
 
     /// <summary>Number of ASCII digits, capped at 13.</summary>
     public int Digits { get; }

@@ -38,7 +38,7 @@ internal sealed partial class IbanDetector() : Detector(Iban)
     /// <summary>34 characters and 8 separators.</summary>
     public override int LongestMatch => 48;
 
-    public override bool MayMatch(in TextProfile profile) => profile.Digits >= 2 && profile.Length >= MinLength;
+    public override bool MayMatch(in TextProfile profile) => profile.HasIbanStart && profile.Length >= MinLength;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {

@@ -50,7 +50,7 @@ internal sealed partial class UkNinoDetector() : Detector(UkNino)
     /// <summary>"QQ 12 34 56 C".</summary>
     public override int LongestMatch => 13;
 
-    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 6;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 6 && profile.HasCapitalBeforeDigit;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
@@ -76,7 +76,7 @@ internal sealed partial class EuVatDetector() : Detector(EuVat)
     /// <summary>a prefix, 14 characters and their separators.</summary>
     public override int LongestMatch => 32;
 
-    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 7;
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 7 && profile.HasCapitalBeforeDigit;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {

@@ -12,9 +12,6 @@ namespace Pilotage.Core.DataBoundary;
 /// </summary>
 internal ref struct Normalized
 {
-    /// <summary>Separator characters between digit groups, as they read after normalisation.</summary>
-    private static readonly SearchValues<char> AsciiSeparators = SearchValues.Create(" -./_");
-
     private char[]? chars;
     private NormalEdit[]? edits;
     private readonly int editCount;
@@ -75,20 +72,45 @@ internal ref struct Normalized
         return HasRunToFold(text) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false);
     }
 
-    /// <summary>True when a run of two separators touches a digit: only then can the second pass fold anything.</summary>
+    /// <summary>
+    /// True when the second pass (<see cref="Fold"/>) would fold a run: exactly its test, run by run, without writing
+    /// anything. A text with none is already normal, and the common one (prose whose numbers end a sentence, "on
+    /// 2026-11-18. The") is then not copied at all. Only the digits at either end of a run of digits can touch a
+    /// separator run, so the walk goes from run to run.
+    /// </summary>
     private static bool HasRunToFold(ReadOnlySpan<char> span)
     {
-        var i = AsciiDigits.IndexOf(span);
-        while (i >= 0)
+        var digit = AsciiDigits.IndexOf(span);
+        while (digit >= 0)
         {
-            // A digit with two separators right after it, or right before it, starts or ends a run to fold.
-            if ((i + 2 < span.Length && AsciiSeparators.Contains(span[i + 1]) && AsciiSeparators.Contains(span[i + 2]))
-                || (i >= 2 && AsciiSeparators.Contains(span[i - 1]) && AsciiSeparators.Contains(span[i - 2])))
+            // The run of separators that ends at the run's first digit (Fold's "before"; nothing folded yet, so it
+            // reaches back as far as Fold's does).
+            var before = digit;
+            while (before > 0 && IsSeparator(span[before - 1]))
+            {
+                before--;
+            }
+            if (digit - before >= 2 && Bounded(span, before, digit))
             {
                 return true;
             }
-            var next = AsciiDigits.IndexOf(span[(i + 1)..]);
-            i = next < 0 ? -1 : i + 1 + next;
+            var last = digit;
+            while (last + 1 < span.Length && char.IsAsciiDigit(span[last + 1]))
+            {
+                last++;
+            }
+            // The run that starts after its last digit (Fold's "after").
+            var after = last + 1;
+            while (after < span.Length && IsSeparator(span[after]))
+            {
+                after++;
+            }
+            if (after - last > 2 && Bounded(span, last + 1, after))
+            {
+                return true;
+            }
+            var next = after < span.Length ? AsciiDigits.IndexOf(span[after..]) : -1;
+            digit = next < 0 ? -1 : after + next;
         }
         return false;
     }
@@ -212,7 +234,13 @@ internal ref struct Normalized
         }
     }
 
-    private static Normalized Build(ReadOnlySpan<char> text)
+    /// <summary>
+    /// The full path for any text, ASCII too, with the second pass always run: what <see cref="Of"/>'s shortcuts (ASCII
+    /// is its own first pass, a text with no run to fold skips the second) must equal. Tests compare the two.
+    /// </summary>
+    internal static Normalized Full(ReadOnlySpan<char> text) => Build(text, alwaysFold: true);
+
+    private static Normalized Build(ReadOnlySpan<char> text, bool alwaysFold = false)
     {
         // First pass: character by character (combining sequences together), NFKC, Cf out, digits to ASCII. ASCII and
         // the letters of any script map to themselves (see Plain), so only what changes is looked at closely.
@@ -261,7 +289,7 @@ internal ref struct Normalized
                 }
                 i = end;
             }
-            return HasRunToFold(first.Written) ? Fold(text, first.Written, first.WrittenEdits) : Done(text, ref first);
+            return alwaysFold || HasRunToFold(first.Written) ? Fold(text, first.Written, first.WrittenEdits) : Done(text, ref first);
         }
         finally
         {

@@ -34,21 +34,25 @@ internal sealed partial class SecretDetector() : Detector(Secret)
     private static partial Regex Jwt();
 
     /// <summary>The shortest token any of the formats has (a GitLab token: 6 + 20).</summary>
-    private const int MinLength = 20;
+    internal const int MinLength = 20;
 
     /// <summary>a private key's BEGIN line (its body is held while it runs on); tokens hold no whitespace.</summary>
     public override int LongestMatch => 160;
 
     public override bool MayMatch(in TextProfile profile) => profile.Length >= MinLength;
 
-    /// <summary>Every format's distinctive literal: one vectorised search rules a text out before any regex runs.</summary>
+    /// <summary>
+    /// Every format's distinctive literal but the Azure secret's "Q~": vectorised searches (this one and one for "Q~") rule
+    /// a text out before any regex runs. Without the two-character literal, the set is searched three characters at a
+    /// time, which in prose is several times faster.
+    /// </summary>
     private static readonly System.Buffers.SearchValues<string> Prefixes = System.Buffers.SearchValues.Create(
-        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "Q~", "AccountKey=", "PRIVATE KEY", "eyJ"],
+        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "AccountKey=", "PRIVATE KEY", "eyJ"],
         StringComparison.Ordinal);
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        if (text.IndexOfAny(Prefixes) < 0)
+        if (text.IndexOfAny(Prefixes) < 0 && !text.Contains("Q~", StringComparison.Ordinal))
         {
             return;
         }
