@@ -63,7 +63,9 @@ public sealed class OidcProvider : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.Add(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var done = await Task.WhenAny(listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
+        // Generous: node loads the provider's modules in about a second, but a CI machine running the other tests in
+        // parallel has been seen to take over 30 s to get there.
+        var done = await Task.WhenAny(listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(120)));
         if (done != listening.Task)
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
