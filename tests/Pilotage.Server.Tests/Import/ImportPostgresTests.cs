@@ -1,7 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,33 +15,16 @@ public sealed class ImportPostgresTests
         await using var database = await PostgresDatabase.CreateAsync();
         await using var server = await PilotageTestServer.StartAsync(database.ConnectionString);
         await server.CreateUserWithKeyAsync("dana@example.org", "member");
-        await server.ApplyAsync("""
-            apiVersion: pilotage/v1
-            kind: AiSystem
-            metadata:
-              name: import-pg
-            spec:
-              owner: owner@example.org
-              purpose: Import test system
-              risk: low
-              upstream:
-                baseUrl: http://127.0.0.1:9/v1
-                model: test-model
-            """);
-        var csv = "prompt,answer,outcome,final_text,review_seconds,rating,timestamp,user\n" +
-                  "q1,a1,accepted,,30,5,2026-03-02T09:00:00Z,dana@example.org\n" +
-                  "q2,\"a, two\",edited,\"a, 2\",60,3,2026-03-02T11:00:00+02:00,dana@example.org\n" +
-                  "q3,a3,rejected,,,,2026-03-03,\n";
+        await ImportTestSupport.SystemAsync(server, "import-pg");
+        const string header = "prompt,answer,outcome,final_text,review_seconds,rating,timestamp,user";
+        string[] lines =
+        [
+            "q1,a1,accepted,,30,5,2026-03-02T09:00:00Z,dana@example.org",
+            "q2,\"a, two\",edited,\"a, 2\",60,3,2026-03-02T11:00:00+02:00,dana@example.org",
+            "q3,a3,rejected,,,,2026-03-03,",
+        ];
 
-        async Task<JsonElement> ImportAsync()
-        {
-            using var content = new StringContent(csv, Encoding.UTF8);
-            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-            var response = await server.Admin.PostAsync("/api/v1/systems/import-pg/import", content);
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
-            return JsonDocument.Parse(body).RootElement.Clone();
-        }
+        Task<JsonElement> ImportAsync() => ImportTestSupport.ImportAsync(server, "import-pg", header, lines);
 
         Assert.Equal(3, (await ImportAsync()).GetProperty("imported").GetInt32());
         var metrics = (await server.Admin.GetFromJsonAsync<JsonElement>("/api/v1/systems/import-pg/metrics")).GetProperty("metrics");
