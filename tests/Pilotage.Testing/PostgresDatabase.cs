@@ -27,7 +27,11 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>Connection string for this database.</summary>
     public string ConnectionString { get; }
 
-    public static async Task<PostgresDatabase> CreateAsync(CancellationToken cancellationToken = default)
+    public static Task<PostgresDatabase> CreateAsync(CancellationToken cancellationToken = default) => CreateAsync("", cancellationToken);
+
+    /// <param name="options">Options of <c>CREATE DATABASE</c> after the name (a constant of the test, never input), e.g. another default collation.</param>
+    /// <param name="cancellationToken">Cancels the creation.</param>
+    public static async Task<PostgresDatabase> CreateAsync(string options, CancellationToken cancellationToken = default)
     {
         var admin = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (string.IsNullOrWhiteSpace(admin))
@@ -54,8 +58,8 @@ public sealed class PostgresDatabase : IAsyncDisposable
             await using var connection = new NpgsqlConnection(adminBuilder.ConnectionString);
             await connection.OpenAsync(cancellationToken);
             await using var command = connection.CreateCommand();
-#pragma warning disable CA2100 // The name is generated above from a GUID, never user input.
-            command.CommandText = $"CREATE DATABASE \"{name}\"";
+#pragma warning disable CA2100 // The name is generated above from a GUID, the options are a test's constant: never user input.
+            command.CommandText = $"CREATE DATABASE \"{name}\" {options}";
 #pragma warning restore CA2100
             await command.ExecuteNonQueryAsync(cancellationToken);
         }

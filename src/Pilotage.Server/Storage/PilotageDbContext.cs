@@ -238,7 +238,43 @@ public abstract class PilotageDbContext(DbContextOptions options) : DbContext(op
                 property.SetColumnName(SnakeCase(property.Name));
             }
         }
+        if (Provider == StoreProvider.PostgreSql) CompareEvidenceKeysBytewise(modelBuilder);
     }
+
+    /// <summary>
+    /// The tables written for every interaction (and their roll-ups), whose text keys are compared bytewise on
+    /// PostgreSQL (<see cref="CompareEvidenceKeysBytewise"/>).
+    /// </summary>
+    public static readonly IReadOnlyList<Type> EvidenceRows =
+    [
+        typeof(InteractionRow), typeof(ApprovalRow), typeof(ReviewRow), typeof(ReviewItemRow), typeof(ReviewBacklogRow),
+        typeof(FeedbackRow), typeof(TaskTimeRow), typeof(RollupRow), typeof(RollupLatencyRow), typeof(RollupCodeRow),
+        typeof(ActiveUserRow),
+    ];
+
+    /// <summary>
+    /// On PostgreSQL, the text columns of the evidence tables' keys and indexes use the "C" collation: compared byte by
+    /// byte. Under the database's own collation (en_US.UTF-8, C.UTF-8: anything but "C") every comparison in an index
+    /// goes through the C library's strcoll and PostgreSQL sorts without abbreviated keys; a bulk import spends most of
+    /// the server's time on index entries, and an interaction adds one to each index of its tables. These values are
+    /// ids, slugs and closed vocabularies (ASCII), and the code reads them in ordinal order — ids lead with their time —
+    /// as SQLite's binary comparison and StringComparer.Ordinal order them; "C" orders them the same way on every server.
+    /// </summary>
+    private static void CompareEvidenceKeysBytewise(ModelBuilder modelBuilder)
+    {
+        foreach (var type in EvidenceRows)
+        {
+            var entity = modelBuilder.Model.FindEntityType(type) ?? throw new InvalidOperationException($"{type.Name} is not in the model");
+            var keyed = entity.GetKeys().SelectMany(k => k.Properties).Concat(entity.GetIndexes().SelectMany(i => i.Properties));
+            foreach (var property in keyed.Where(p => p.ClrType == typeof(string)).Distinct())
+            {
+                property.SetCollation(BytewiseCollation);
+            }
+        }
+    }
+
+    /// <summary>PostgreSQL's collation that compares text byte by byte (the evidence tables' keys).</summary>
+    public const string BytewiseCollation = "C";
 
     private static string SnakeCase(string name)
     {

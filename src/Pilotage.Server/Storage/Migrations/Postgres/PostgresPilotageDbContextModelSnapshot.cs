@@ -48,7 +48,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<int>("Day")
                         .HasColumnType("integer")
@@ -244,7 +245,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset?>("DecidedAt")
                         .HasColumnType("timestamp with time zone")
@@ -270,12 +272,14 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("State")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("state");
+                        .HasColumnName("state")
+                        .UseCollation("C");
 
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.HasKey("InteractionId");
 
@@ -752,7 +756,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<long>("UserId")
                         .HasColumnType("bigint")
@@ -917,7 +922,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("Id")
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)")
-                        .HasColumnName("id");
+                        .HasColumnName("id")
+                        .UseCollation("C");
 
                     b.Property<string>("Category")
                         .HasColumnType("text")
@@ -1021,7 +1027,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<int>("TokensIn")
                         .HasColumnType("integer")
@@ -1090,7 +1097,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<long>("Pending")
                         .HasColumnType("bigint")
@@ -1105,7 +1113,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset?>("DoneAt")
                         .HasColumnType("timestamp with time zone")
@@ -1131,12 +1140,14 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("State")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("state");
+                        .HasColumnName("state")
+                        .UseCollation("C");
 
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.HasKey("InteractionId");
 
@@ -1149,7 +1160,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<string>("EscalatedTo")
                         .HasColumnType("text")
@@ -1197,7 +1209,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Tags")
                         .HasColumnType("text")
@@ -1214,7 +1227,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<long>("Hour")
                         .HasColumnType("bigint")
@@ -1222,15 +1236,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<string>("Outcome")
                         .HasColumnType("text")
-                        .HasColumnName("outcome");
+                        .HasColumnName("outcome")
+                        .UseCollation("C");
 
                     b.Property<string>("Code")
                         .HasColumnType("text")
-                        .HasColumnName("code");
+                        .HasColumnName("code")
+                        .UseCollation("C");
 
                     b.Property<long>("Count")
                         .HasColumnType("bigint")
@@ -1245,11 +1262,13 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Phase")
                         .HasColumnType("text")
-                        .HasColumnName("phase");
+                        .HasColumnName("phase")
+                        .UseCollation("C");
 
                     b.Property<int>("Stage")
                         .HasColumnType("integer")
@@ -1265,7 +1284,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<int>("Bucket")
                         .HasColumnType("integer")
@@ -1284,11 +1304,13 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Phase")
                         .HasColumnType("text")
-                        .HasColumnName("phase");
+                        .HasColumnName("phase")
+                        .UseCollation("C");
 
                     b.Property<int>("Stage")
                         .HasColumnType("integer")
@@ -1304,7 +1326,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<long>("Accepted")
                         .HasColumnType("bigint")
@@ -1415,7 +1438,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("At")
                         .HasColumnType("timestamp with time zone")

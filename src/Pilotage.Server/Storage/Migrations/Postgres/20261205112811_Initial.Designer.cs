@@ -12,7 +12,7 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresPilotageDbContext))]
-    [Migration("20261204232543_Initial")]
+    [Migration("20261205112811_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -51,7 +51,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<int>("Day")
                         .HasColumnType("integer")
@@ -247,7 +248,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset?>("DecidedAt")
                         .HasColumnType("timestamp with time zone")
@@ -273,12 +275,14 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("State")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("state");
+                        .HasColumnName("state")
+                        .UseCollation("C");
 
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.HasKey("InteractionId");
 
@@ -755,7 +759,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<long>("UserId")
                         .HasColumnType("bigint")
@@ -920,7 +925,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("Id")
                         .HasMaxLength(40)
                         .HasColumnType("character varying(40)")
-                        .HasColumnName("id");
+                        .HasColumnName("id")
+                        .UseCollation("C");
 
                     b.Property<string>("Category")
                         .HasColumnType("text")
@@ -1024,7 +1030,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<int>("TokensIn")
                         .HasColumnType("integer")
@@ -1093,7 +1100,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<long>("Pending")
                         .HasColumnType("bigint")
@@ -1108,7 +1116,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset?>("DoneAt")
                         .HasColumnType("timestamp with time zone")
@@ -1134,12 +1143,14 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("State")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("state");
+                        .HasColumnName("state")
+                        .UseCollation("C");
 
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.HasKey("InteractionId");
 
@@ -1152,7 +1163,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<string>("EscalatedTo")
                         .HasColumnType("text")
@@ -1200,7 +1212,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                     b.Property<string>("System")
                         .IsRequired()
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Tags")
                         .HasColumnType("text")
@@ -1217,7 +1230,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<long>("Hour")
                         .HasColumnType("bigint")
@@ -1225,15 +1239,18 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<string>("Outcome")
                         .HasColumnType("text")
-                        .HasColumnName("outcome");
+                        .HasColumnName("outcome")
+                        .UseCollation("C");
 
                     b.Property<string>("Code")
                         .HasColumnType("text")
-                        .HasColumnName("code");
+                        .HasColumnName("code")
+                        .UseCollation("C");
 
                     b.Property<long>("Count")
                         .HasColumnType("bigint")
@@ -1248,11 +1265,13 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Phase")
                         .HasColumnType("text")
-                        .HasColumnName("phase");
+                        .HasColumnName("phase")
+                        .UseCollation("C");
 
                     b.Property<int>("Stage")
                         .HasColumnType("integer")
@@ -1268,7 +1287,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<int>("Bucket")
                         .HasColumnType("integer")
@@ -1287,11 +1307,13 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("System")
                         .HasColumnType("text")
-                        .HasColumnName("system");
+                        .HasColumnName("system")
+                        .UseCollation("C");
 
                     b.Property<string>("Phase")
                         .HasColumnType("text")
-                        .HasColumnName("phase");
+                        .HasColumnName("phase")
+                        .UseCollation("C");
 
                     b.Property<int>("Stage")
                         .HasColumnType("integer")
@@ -1307,7 +1329,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
 
                     b.Property<string>("Kind")
                         .HasColumnType("text")
-                        .HasColumnName("kind");
+                        .HasColumnName("kind")
+                        .UseCollation("C");
 
                     b.Property<long>("Accepted")
                         .HasColumnType("bigint")
@@ -1418,7 +1441,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 {
                     b.Property<string>("InteractionId")
                         .HasColumnType("text")
-                        .HasColumnName("interaction_id");
+                        .HasColumnName("interaction_id")
+                        .UseCollation("C");
 
                     b.Property<DateTimeOffset>("At")
                         .HasColumnType("timestamp with time zone")

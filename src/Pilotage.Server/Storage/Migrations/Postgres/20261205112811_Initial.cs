@@ -16,7 +16,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "active_users",
                 columns: table => new
                 {
-                    system = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     day = table.Column<int>(type: "integer", nullable: false),
                     user_id = table.Column<long>(type: "bigint", nullable: false)
                 },
@@ -69,9 +69,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "approvals",
                 columns: table => new
                 {
-                    interaction_id = table.Column<string>(type: "text", nullable: false),
-                    system = table.Column<string>(type: "text", nullable: false),
-                    state = table.Column<string>(type: "text", nullable: false),
+                    interaction_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    state = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     held_response = table.Column<string>(type: "text", nullable: false),
                     held_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     decided_by = table.Column<string>(type: "text", nullable: true),
@@ -228,7 +228,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "feedback",
                 columns: table => new
                 {
-                    interaction_id = table.Column<string>(type: "text", nullable: false),
+                    interaction_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     user_id = table.Column<long>(type: "bigint", nullable: false),
                     system = table.Column<string>(type: "text", nullable: false),
                     rating = table.Column<int>(type: "integer", nullable: false),
@@ -286,9 +286,9 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "interactions",
                 columns: table => new
                 {
-                    id = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    id = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false, collation: "C"),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    system = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     phase = table.Column<string>(type: "text", nullable: false),
                     stage = table.Column<int>(type: "integer", nullable: false),
                     config_version = table.Column<int>(type: "integer", nullable: false),
@@ -342,7 +342,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "review_backlog",
                 columns: table => new
                 {
-                    system = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     pending = table.Column<long>(type: "bigint", nullable: false)
                 },
                 constraints: table =>
@@ -354,10 +354,10 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "review_items",
                 columns: table => new
                 {
-                    interaction_id = table.Column<string>(type: "text", nullable: false),
-                    system = table.Column<string>(type: "text", nullable: false),
+                    interaction_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     kind = table.Column<string>(type: "text", nullable: false),
-                    state = table.Column<string>(type: "text", nullable: false),
+                    state = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     enqueued_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     opened_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     opened_by = table.Column<string>(type: "text", nullable: true),
@@ -372,8 +372,8 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "reviews",
                 columns: table => new
                 {
-                    interaction_id = table.Column<string>(type: "text", nullable: false),
-                    system = table.Column<string>(type: "text", nullable: false),
+                    interaction_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     outcome = table.Column<string>(type: "text", nullable: false),
                     final_text = table.Column<string>(type: "text", nullable: true),
                     reason = table.Column<string>(type: "text", nullable: true),
@@ -395,11 +395,11 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "rollup_codes",
                 columns: table => new
                 {
-                    system = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     hour = table.Column<long>(type: "bigint", nullable: false),
-                    kind = table.Column<string>(type: "text", nullable: false),
-                    outcome = table.Column<string>(type: "text", nullable: false),
-                    code = table.Column<string>(type: "text", nullable: false),
+                    kind = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    outcome = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    code = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     count = table.Column<long>(type: "bigint", nullable: false)
                 },
                 constraints: table =>
@@ -411,12 +411,12 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "rollup_latency",
                 columns: table => new
                 {
-                    system = table.Column<string>(type: "text", nullable: false),
-                    phase = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    phase = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     stage = table.Column<int>(type: "integer", nullable: false),
                     config_version = table.Column<int>(type: "integer", nullable: false),
                     hour = table.Column<long>(type: "bigint", nullable: false),
-                    kind = table.Column<string>(type: "text", nullable: false),
+                    kind = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     bucket = table.Column<int>(type: "integer", nullable: false),
                     count = table.Column<long>(type: "bigint", nullable: false)
                 },
@@ -429,12 +429,12 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "rollups",
                 columns: table => new
                 {
-                    system = table.Column<string>(type: "text", nullable: false),
-                    phase = table.Column<string>(type: "text", nullable: false),
+                    system = table.Column<string>(type: "text", nullable: false, collation: "C"),
+                    phase = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     stage = table.Column<int>(type: "integer", nullable: false),
                     config_version = table.Column<int>(type: "integer", nullable: false),
                     hour = table.Column<long>(type: "bigint", nullable: false),
-                    kind = table.Column<string>(type: "text", nullable: false),
+                    kind = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     requests = table.Column<long>(type: "bigint", nullable: false),
                     served = table.Column<long>(type: "bigint", nullable: false),
                     refused = table.Column<long>(type: "bigint", nullable: false),
@@ -470,7 +470,7 @@ namespace Pilotage.Server.Storage.Migrations.Postgres
                 name: "task_times",
                 columns: table => new
                 {
-                    interaction_id = table.Column<string>(type: "text", nullable: false),
+                    interaction_id = table.Column<string>(type: "text", nullable: false, collation: "C"),
                     system = table.Column<string>(type: "text", nullable: false),
                     minutes = table.Column<double>(type: "double precision", nullable: false),
                     user_id = table.Column<long>(type: "bigint", nullable: false),
