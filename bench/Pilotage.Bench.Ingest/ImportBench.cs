@@ -28,23 +28,31 @@ internal static class ImportBench
             }
             var files = new List<byte[]>();
             for (var first = 0; first < rows; first += RowsPerFile) files.Add(Csv(first, Math.Min(RowsPerFile, rows - first)));
+            var serverCpu = ServerCpu.For(database);
+            var serverStart = serverCpu is null ? null : await serverCpu.SampleAsync();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            using var promotions = new GcPromotions();
+            var gcBefore = (Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2), Pause: GC.GetTotalPauseDuration(), Allocated: GC.GetTotalAllocatedBytes(), FromGen0: promotions.FromGen0, FromGen1: promotions.FromGen1);
             var clock = Stopwatch.StartNew();
             var imported = 0L;
             var perFile = new List<double>();
             var cpuPerFile = new List<double>();
+            var serverPerFile = new List<double>();
             foreach (var file in files)
             {
                 var fileClock = Stopwatch.StartNew();
                 var fileCpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var fileServer = serverCpu is null ? null : await serverCpu.SampleAsync();
                 using var json = await PostAsync(admin, file);
                 imported += json.RootElement.GetProperty("imported").GetInt64();
                 var fileRows = json.RootElement.GetProperty("rows").GetInt64();
                 perFile.Add(fileRows / fileClock.Elapsed.TotalSeconds);
                 cpuPerFile.Add((Process.GetCurrentProcess().TotalProcessorTime - fileCpu).TotalSeconds / fileRows * 1000);
+                if (serverCpu is not null) serverPerFile.Add(ServerCpu.Between(fileServer!, await serverCpu.SampleAsync()) / fileRows * 1000);
             }
             clock.Stop();
             var cpuUsed = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+            var serverUsed = serverCpu is null ? (double?)null : ServerCpu.Between(serverStart!, await serverCpu.SampleAsync());
             long stored;
             await using (var db = server.Store.CreateDbContext())
             {
@@ -56,6 +64,16 @@ internal static class ImportBench
             Console.WriteLine($"{label}: rows/s per file: {string.Join(" ", perFile.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}");
             // CPU time is far less sensitive than rows/s to other work on a shared machine; the first file also pays for JIT.
             Console.WriteLine($"{label}: process CPU s per 1,000 rows, per file: {string.Join(" ", cpuPerFile.Select(c => c.ToString("0.0000", CultureInfo.InvariantCulture)))}");
+            // The process's garbage collections over the timed files: what a row allocates, and what collecting costs.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{label}: GC: allocated {(GC.GetTotalAllocatedBytes() - gcBefore.Allocated) / (double)rows / 1024:0.00} KB per row; kept alive by collections {(promotions.FromGen0 - gcBefore.FromGen0) / (double)rows / 1024:0.00} KB per row out of gen0, {(promotions.FromGen1 - gcBefore.FromGen1) / (double)rows / 1024:0.00} KB out of gen1; collections gen0 {GC.CollectionCount(0) - gcBefore.Gen0}, gen1 {GC.CollectionCount(1) - gcBefore.Gen1}, gen2 {GC.CollectionCount(2) - gcBefore.Gen2}; paused {(GC.GetTotalPauseDuration() - gcBefore.Pause).TotalSeconds:0.00} s = {(GC.GetTotalPauseDuration() - gcBefore.Pause).TotalMilliseconds / rows * 1000:0.0} ms per 1,000 rows"));
+            if (serverUsed is { } serverSeconds)
+            {
+                // PostgreSQL's backends for this database (ServerCpu): with the process's CPU, what a row costs in all.
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{label}: server CPU {serverSeconds:0.0} s = {serverSeconds / rows * 1000:0.0000} CPU s per 1,000 rows; process + server {(cpuUsed + serverSeconds) / rows * 1000:0.0000} CPU s per 1,000 rows"));
+                Console.WriteLine($"{label}: server CPU s per 1,000 rows, per file: {string.Join(" ", serverPerFile.Select(c => c.ToString("0.0000", CultureInfo.InvariantCulture)))}");
+            }
         }
         finally
         {
