@@ -98,18 +98,26 @@ public sealed class EvidenceTotals : IEquatable<EvidenceTotals>
     }
 
     /// <summary>What one review contributes (retract the old one with sign −1 when it is replaced).</summary>
-    public static EvidenceTotals ForReview(ReviewOutcome outcome, double seconds, double? rework, double reworkSeconds, bool outOfScope) => new()
+    public static EvidenceTotals ForReview(ReviewOutcome outcome, double seconds, double? rework, double reworkSeconds, bool outOfScope)
     {
-        Reviewed = 1,
-        Accepted = outcome == ReviewOutcome.Accepted ? 1 : 0,
-        Edited = outcome == ReviewOutcome.Edited ? 1 : 0,
-        Rejected = outcome == ReviewOutcome.Rejected ? 1 : 0,
-        Escalated = outcome == ReviewOutcome.Escalated ? 1 : 0,
-        OutOfScope = outOfScope ? 1 : 0,
-        ReviewSeconds = seconds,
-        ReworkSum = outcome == ReviewOutcome.Edited ? rework ?? 0 : 0,
-        ReworkSeconds = reworkSeconds,
-    };
+        var totals = new EvidenceTotals();
+        totals.AddReview(outcome, seconds, rework, reworkSeconds, outOfScope);
+        return totals;
+    }
+
+    /// <summary>Adds what one review contributes, in place (an import sums a slice's reviews without an object per review).</summary>
+    public void AddReview(ReviewOutcome outcome, double seconds, double? rework, double reworkSeconds, bool outOfScope)
+    {
+        Reviewed++;
+        if (outcome == ReviewOutcome.Accepted) Accepted++;
+        if (outcome == ReviewOutcome.Edited) Edited++;
+        if (outcome == ReviewOutcome.Rejected) Rejected++;
+        if (outcome == ReviewOutcome.Escalated) Escalated++;
+        if (outOfScope) OutOfScope++;
+        ReviewSeconds += seconds;
+        if (outcome == ReviewOutcome.Edited) ReworkSum += rework ?? 0;
+        ReworkSeconds += reworkSeconds;
+    }
 
     public static EvidenceTotals ForFeedback(int rating) => new() { FeedbackCount = 1, FeedbackSum = rating };
 

@@ -12,7 +12,8 @@ using Pilotage.Server.Storage;
 namespace Pilotage.Server.Import;
 
 /// <summary>One imported row ready to write: its interaction, and its review and feedback when it has them.</summary>
-internal sealed record ImportRow(InteractionRow Interaction, ReviewRow? Review, FeedbackRow? Feedback, EvidenceTotals? ReviewTotals);
+/// <param name="Outcome">The review's outcome when there is a <paramref name="Review"/> (its roll-up is summed from it when written).</param>
+internal sealed record ImportRow(InteractionRow Interaction, ReviewRow? Review, FeedbackRow? Feedback, ReviewOutcome Outcome);
 
 /// <summary>Rows of one slice of a file, checked and built, and what was refused or repeated among them.</summary>
 internal sealed record ImportBatch(List<ImportRow> Rows, int Repeated);
@@ -40,6 +41,9 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     private readonly SemaphoreSlim _usersLock = new(1, 1);
     // PostgreSQL: whether slices look up rows already recorded before copying (EvidenceBulkWriter).
     private readonly ExistingRowsHint _existing = new();
+    // E-mails of the file, each held once by every row that names it (a file names few people many times): a slice's rows
+    // live until they are written, and the garbage collector copies what lives. Prepare has one caller at a time.
+    private readonly Dictionary<string, string> _emails = new(StringComparer.Ordinal);
     // Reused for every row's id: Prepare has one caller at a time.
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -80,6 +84,12 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
 
     private ImportRow Build(string id, EvidenceRecord record)
     {
+        var user = record.User;
+        if (user is not null)
+        {
+            if (_emails.TryGetValue(user, out var held)) user = held;
+            else _emails[user] = user;
+        }
         var interaction = new InteractionRow
         {
             Id = id,
@@ -88,7 +98,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Phase = _phase,
             Stage = system.Stage,
             ConfigVersion = system.ConfigVersion,
-            UserEmail = record.User ?? "",
+            UserEmail = user ?? "",
             KeyId = "",
             Groups = "[]",
             Endpoint = InteractionEndpointNames.Chat,
@@ -101,7 +111,6 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             Category = record.Category,
         };
         ReviewRow? review = null;
-        EvidenceTotals? reviewTotals = null;
         if (record.Outcome is { } outcome)
         {
             var seconds = record.ReviewSeconds ?? 0;
@@ -112,18 +121,17 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
                 System = system.Slug,
                 Outcome = outcome.Name(),
                 FinalText = record.FinalText,
-                Reviewer = record.User ?? Mode,
+                Reviewer = user ?? Mode,
                 Seconds = seconds,
                 Rework = rework,
                 ReviewedAt = interaction.CreatedAt,
                 Source = Mode,
             };
-            reviewTotals = EvidenceTotals.ForReview(outcome, seconds, rework, 0, outOfScope: false);
         }
         var feedback = record.Rating is { } rating
             ? new FeedbackRow { InteractionId = id, System = system.Slug, Rating = rating, At = interaction.CreatedAt }
             : null;
-        return new ImportRow(interaction, review, feedback, reviewTotals);
+        return new ImportRow(interaction, review, feedback, record.Outcome ?? default);
     }
 
     /// <summary>
@@ -224,7 +232,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             if (!hours.TryGetValue(hour, out var at)) hours[hour] = at = (RollupKey.Of(interaction), new EvidenceTotals());
             at.Sum.Add(interaction.Outcome == InteractionOutcomes.Served ? served : EvidenceTotals.ForInteraction(interaction.Outcome, null, false, 0, 0, 0m, 0));
             if (interaction.UserId != 0) days.Add((RollupKey.DayOf(interaction.CreatedAt), interaction.UserId));
-            if (row.ReviewTotals is { } review) at.Sum.Add(review);
+            if (row.Review is { } review) at.Sum.AddReview(row.Outcome, review.Seconds, review.Rework, review.ReworkSeconds, outOfScope: false);
             if (row.Feedback is { } feedback)
             {
                 at.Sum.Add(feedback.Rating is >= 0 and < 6 ? ratings[feedback.Rating] ??= EvidenceTotals.ForFeedback(feedback.Rating) : EvidenceTotals.ForFeedback(feedback.Rating));
