@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -371,7 +370,9 @@ public static class RequestScrubber
         /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
         public string Path(string? lastKey = null)
         {
-            var text = new StringBuilder();
+            // Spelled on the stack, one string in the end (every redacted field has a path).
+            var text = new System.Runtime.CompilerServices.DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+            var empty = true;
             for (var i = 0; i < path.Count; i++)
             {
                 var (key, index) = path[i];
@@ -381,18 +382,21 @@ public static class RequestScrubber
                 }
                 if (key is null)
                 {
-                    text.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
+                    text.AppendLiteral("[");
+                    text.AppendFormatted(index);
+                    text.AppendLiteral("]");
                 }
                 else
                 {
-                    if (text.Length > 0)
+                    if (!empty)
                     {
-                        text.Append('.');
+                        text.AppendLiteral(".");
                     }
-                    text.Append(key);
+                    text.AppendFormatted(key);
                 }
+                empty = false;
             }
-            return text.ToString();
+            return text.ToStringAndClear();
         }
     }
 
@@ -489,22 +493,33 @@ public static class RequestScrubber
             {
                 return ScrubResult.Clean;
             }
-            var ordered = new List<DetectorCount>();
-            var blockedBy = new List<string>();
+            // Arrays of their exact sizes, counted first: no list to copy them from.
+            int detected = 0, blocked = 0;
+            for (var d = 0; counts is not null && d < counts.Length; d++)
+            {
+                detected += counts[d] == 0 ? 0 : 1;
+                blocked += counts[d] != 0 && ActionOf(d) == BoundaryAction.Block ? 1 : 0;
+            }
+            var ordered = detected == 0 ? [] : new DetectorCount[detected];
+            var blockedBy = blocked == 0 ? [] : new string[blocked];
+            detected = blocked = 0;
             for (var d = 0; counts is not null && d < counts.Length; d++)
             {
                 if (counts[d] == 0)
                 {
                     continue;
                 }
-                var action = blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
-                ordered.Add(new DetectorCount(policy.DetectorName(d), action, counts[d]));
+                var action = ActionOf(d);
+                ordered[detected++] = new DetectorCount(policy.DetectorName(d), action, counts[d]);
                 if (action == BoundaryAction.Block)
                 {
-                    blockedBy.Add(policy.DetectorName(d));
+                    blockedBy[blocked++] = policy.DetectorName(d);
                 }
             }
-            return new ScrubResult([.. hits ?? []], [.. blockedBy], [.. ordered], [.. uninspectable ?? []], exceededBy);
+            return new ScrubResult(hits is null ? [] : [.. hits], blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
         }
+
+        /// <summary>What detector <paramref name="d"/>'s hits did: block when it timed out or ran out of budget, whatever it is set to.</summary>
+        private BoundaryAction ActionOf(int d) => blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
     }
 }
