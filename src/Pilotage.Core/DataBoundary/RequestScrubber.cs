@@ -178,13 +178,18 @@ public static class RequestScrubber
         {
             FindTokenIds(body[key], key, collector);
         }
+        var walker = new Walker(collector, shortcuts);
         try
         {
-            new Walker(collector, shortcuts).Object(body);
+            walker.Object(body);
         }
         catch (BoundaryBudgetExceededException e)
         {
             collector.Exceeded(e.Detector);
+        }
+        finally
+        {
+            walker.Dispose();
         }
         return collector.Result();
     }
@@ -234,21 +239,38 @@ public static class RequestScrubber
             || owner.Parent is JsonObject parent && parent["input_audio"] == owner));
 
     /// <summary>Depth-first over the body, keeping the path of the current node to name a field that had a hit.</summary>
-    private sealed class Walker(Collector collector, bool shortcuts)
+    private sealed class Walker(Collector collector, bool shortcuts) : IDisposable
     {
-        private readonly List<(string? Key, int Index)> path = [];
+        /// <summary>The path to the current node, in a pooled array: every request is walked, few have a hit to name.</summary>
+        private (string? Key, int Index)[] path = ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
+        private int depth;
+
+        private void Enter(string? key, int index)
+        {
+            if (depth == path.Length)
+            {
+                var deeper = ArrayPool<(string? Key, int Index)>.Shared.Rent(depth * 2);
+                path.AsSpan().CopyTo(deeper);
+                ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
+                path = deeper;
+            }
+            path[depth++] = (key, index);
+        }
+
+        /// <summary>Returns the path's array, cleared: it holds the body's keys.</summary>
+        public void Dispose() => ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
 
         public void Object(JsonObject node)
         {
             for (var i = 0; i < node.Count; i++)
             {
                 var (key, value) = node.GetAt(i);
-                path.Add((key, -1));
+                Enter(key, -1);
                 var renamed = collector.ScrubName(key, this);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
-                    path[^1] = (key, -1);
+                    path[depth - 1] = (key, -1);
                 }
                 switch (value)
                 {
@@ -267,7 +289,7 @@ public static class RequestScrubber
                     default:
                         break;
                 }
-                path.RemoveAt(path.Count - 1);
+                depth--;
             }
         }
 
@@ -275,7 +297,7 @@ public static class RequestScrubber
         {
             for (var i = 0; i < items.Count; i++)
             {
-                path.Add((null, i));
+                Enter(null, i);
                 switch (items[i])
                 {
                     case JsonObject child:
@@ -293,7 +315,7 @@ public static class RequestScrubber
                     default:
                         break;
                 }
-                path.RemoveAt(path.Count - 1);
+                depth--;
             }
         }
 
@@ -373,10 +395,10 @@ public static class RequestScrubber
             // Spelled on the stack, one string in the end (every redacted field has a path).
             var text = new System.Runtime.CompilerServices.DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
             var empty = true;
-            for (var i = 0; i < path.Count; i++)
+            for (var i = 0; i < depth; i++)
             {
                 var (key, index) = path[i];
-                if (i == path.Count - 1 && lastKey is not null)
+                if (i == depth - 1 && lastKey is not null)
                 {
                     key = lastKey;
                 }
