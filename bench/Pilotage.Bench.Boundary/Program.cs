@@ -8,8 +8,16 @@ using Pilotage.Core.Specs;
 // The data boundary's cost on a 4 KB prompt with every built-in detector, as medians of many timed batches, with
 // baselines measured in the same run: copying the prompt (a floor any scan pays) and parsing a 4 KB request body
 // (what the gateway does to every request anyway). Runs well under a minute.
-// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Boundary [batches]
+// Usage: dotnet run -c Release --project bench/Pilotage.Bench.Boundary [batches] [--gateway]
+//   --gateway   only what the gateway bench's boundary system adds to a request, one-line and realistic prompt
+var gatewayOnly = args.Contains("--gateway");
+args = [.. args.Where(a => a != "--gateway")];
 var batches = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+if (gatewayOnly)
+{
+    GatewayPath(batches);
+    return;
+}
 
 var all = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [.. DataBoundaryPolicy.BuiltInDetectors] });
 var clean = Prompt(ascii: true, hits: false);
@@ -71,36 +79,63 @@ Console.WriteLine($"scripts scan / clean scan    {scanScripts / scanClean,8:0.0}
 Console.WriteLine($"scan with hits / clean scan  {scanHits / scanClean,8:0.0}x");
 Console.WriteLine($"parse + walk / parse         {walk / parse,8:0.00}x");
 
-double Measure(string label, Action action)
+double Measure(string label, Action action) => Program.Measure(label, action, batches);
+
+// The request and answer path of the gateway bench's boundary system (Pilotage.Bench.Gateway, pilotage-boundary), on
+// the one-line and the realistic prompt: each step beside the parse the gateway does anyway, so that the boundary's
+// own cost per request reads as the difference.
+static void GatewayPath(int batches)
 {
-    // Each batch runs long enough (about 2 ms) for the timer; the median of the batches is reported. The warm-up runs
-    // for half a second at least, so that the JIT has optimised what the case calls before it is timed (with 2,000
-    // calls alone, the first cases were timed partly unoptimised: 4 KB of ASCII prose read 14 µs instead of 6).
-    var warm = Stopwatch.StartNew();
-    for (var i = 0; i < 2000 || warm.Elapsed < TimeSpan.FromMilliseconds(500); i++) action();
-    var perBatch = 1;
-    var probe = Stopwatch.StartNew();
-    while (probe.Elapsed < TimeSpan.FromMilliseconds(2))
+    var gateway = DataBoundaryPolicy.From(new DataBoundarySpec
     {
-        action();
-        perBatch++;
-    }
-    var samples = new double[batches];
-    for (var b = 0; b < batches; b++)
+        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
+        Redact = ["email", "phone"],
+        Answers = AnswerBoundaryMode.Redact,
+    });
+    var answer = """{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}"""u8.ToArray();
+    // For a profiler (perf record -p): the one-line prompt's scrub and answer filter in a loop, PILOTAGE_BENCH_LOOP seconds.
+    if (Environment.GetEnvironmentVariable("PILOTAGE_BENCH_LOOP") is { } loop)
     {
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < perBatch; i++) action();
-        samples[b] = clock.Elapsed.TotalMicroseconds / perBatch;
+        var one = Pilotage.Bench.Gateway.BenchPrompt.Body(Environment.GetEnvironmentVariable("PILOTAGE_BENCH_PROMPT") ?? "short", "bench-boundary");
+        var until = Stopwatch.StartNew();
+        while (until.Elapsed.TotalSeconds < double.Parse(loop, CultureInfo.InvariantCulture))
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                RequestScrubber.Scrub(JsonNode.Parse(one)!.AsObject(), gateway);
+                gateway.Answers!.Filter(answer, out _);
+            }
+        }
+        return;
     }
-    Array.Sort(samples);
-    var median = samples[batches / 2];
-    // Bytes allocated per call, read after the timing so that it does not disturb it.
-    var before = GC.GetAllocatedBytesForCurrentThread();
-    for (var i = 0; i < 100; i++) action();
-    var bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label,-62} median {median,8:0.00} µs  (p10 {samples[batches / 10]:0.00}, p90 {samples[batches * 9 / 10]:0.00})  {bytes,7} B"));
-    return median;
+    // Twice: the first pass warms every path (tiered compilation), the second is the one to read.
+    foreach (var (pass, prompt) in new[] { (1, "short"), (1, "realistic"), (2, "short"), (2, "realistic") })
+    {
+        if (pass == 2 && prompt == "short") Console.WriteLine("-- the same, warm:");
+        var body = Pilotage.Bench.Gateway.BenchPrompt.Body(prompt, "bench-boundary");
+        // The gateway reads every message of a chat request (RequestShape), so the baseline builds the whole tree.
+        var parse = Program.Measure($"{prompt}: parse the request and build its tree (the gateway does)", () => Touch(JsonNode.Parse(body)), batches);
+        var scrub = Program.Measure($"{prompt}: parse + scrub the request", () => _ = RequestScrubber.Scrub(JsonNode.Parse(body)!.AsObject(), gateway), batches);
+        var filter = Program.Measure($"{prompt}: filter the answer", () => _ = gateway.Answers!.Filter(answer, out _), batches);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prompt + ": boundary's own cost per request",-62} {scrub - parse + filter,8:0.00} µs"));
+    }
+
+    static void Touch(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, child) in o) Touch(child);
+                break;
+            case JsonArray a:
+                foreach (var child in a) Touch(child);
+                break;
+            default:
+                break;
+        }
+    }
 }
+
 
 static double Once(Action action, int runs)
 {
@@ -181,4 +216,35 @@ static string Prompt(bool ascii, bool hits)
 internal static partial class Program
 {
     private static readonly int[] Sizes = [16, 64, 256];
+
+    internal static double Measure(string label, Action action, int batches)
+    {
+        // Each batch runs long enough (about 2 ms) for the timer; the median of the batches is reported. The warm-up runs
+        // for half a second at least, so that the JIT has optimised what the case calls before it is timed (with 2,000
+        // calls alone, the first cases were timed partly unoptimised: 4 KB of ASCII prose read 14 µs instead of 6).
+        var warm = Stopwatch.StartNew();
+        for (var i = 0; i < 2000 || warm.Elapsed < TimeSpan.FromMilliseconds(500); i++) action();
+        var perBatch = 1;
+        var probe = Stopwatch.StartNew();
+        while (probe.Elapsed < TimeSpan.FromMilliseconds(2))
+        {
+            action();
+            perBatch++;
+        }
+        var samples = new double[batches];
+        for (var b = 0; b < batches; b++)
+        {
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < perBatch; i++) action();
+            samples[b] = clock.Elapsed.TotalMicroseconds / perBatch;
+        }
+        Array.Sort(samples);
+        var median = samples[batches / 2];
+        // Bytes allocated per call, read after the timing so that it does not disturb it.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++) action();
+        var bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label,-62} median {median,8:0.00} µs  (p10 {samples[batches / 10]:0.00}, p90 {samples[batches * 9 / 10]:0.00})  {bytes,7} B"));
+        return median;
+    }
 }

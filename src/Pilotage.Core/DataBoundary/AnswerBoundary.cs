@@ -85,11 +85,19 @@ public sealed class AnswerBoundary
     /// budget, a top-level <c>input</c> or <c>prompt</c> (which the walk checks for token ids), bytes that are not
     /// one JSON object within the depth the walk parses.
     /// </summary>
-    private bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget)
+    private bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget) => ReadsClean(answer, budget, shortcuts: true);
+
+    /// <summary>
+    /// <see cref="ReadsClean(ReadOnlySpan{byte}, BoundaryBudget?)"/>, or with <paramref name="shortcuts"/> false, the same
+    /// reading with every text transcoded and fully scanned (<see cref="DataBoundaryPolicy.ScanWithoutShortcuts"/>): what
+    /// the shortcuts must equal, which tests compare.
+    /// </summary>
+    internal bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget, bool shortcuts)
     {
         scoped var reader = new Utf8JsonReader(answer, new JsonReaderOptions { MaxDepth = MaxDepth });
         // Each text is unescaped into this buffer, or a pooled one when longer: a clean answer allocates nothing.
         Span<char> small = stackalloc char[RequestScrubber.StackChars];
+        Span<char> widened = stackalloc char[SecretDetector.MinLength]; // a short ASCII name, to ask whether it is structural
         char[]? rented = null;
         try
         {
@@ -107,16 +115,32 @@ public sealed class AnswerBoundary
                         {
                             return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
                         }
+                        if (shortcuts && PlainAscii(ref reader, out var plainName) && Policy.NothingToFind(plainName))
+                        {
+                            // A short name of plain ASCII with no digit and no '@' (every name of a usual answer): clean
+                            // without reading it; whether it is structural, from its characters widened on the stack.
+                            System.Text.Ascii.ToUtf16(plainName, widened, out var length);
+                            structural = RequestScrubber.IsStructural(widened[..length]);
+                            break;
+                        }
                         var name = Text(ref reader, small, ref rented);
-                        if (RequestScrubber.MayHoldHit(name, Policy) && !Policy.Scan(name, budget).IsClean)
+                        if ((!shortcuts || RequestScrubber.MayHoldHit(name, Policy)) && !Scan(name, budget, shortcuts).IsClean)
                         {
                             return false;
                         }
                         structural = RequestScrubber.IsStructural(name);
                         break;
                     case JsonTokenType.String:
+                        // Plain ASCII is its own text, one character a byte: a short value of a structural key, or one with
+                        // nothing any detector needs, is clean without being read.
+                        if (shortcuts && PlainAscii(ref reader, out var plain)
+                            && ((structural && plain.Length <= RequestScrubber.StructuralValueLimit) || Policy.NothingToFind(plain)))
+                        {
+                            structural = false;
+                            break;
+                        }
                         var text = Text(ref reader, small, ref rented);
-                        if (!(structural && text.Length <= RequestScrubber.StructuralValueLimit) && !Policy.Scan(text, budget).IsClean)
+                        if (!(structural && text.Length <= RequestScrubber.StructuralValueLimit) && !Scan(text, budget, shortcuts).IsClean)
                         {
                             return false;
                         }
@@ -140,6 +164,19 @@ public sealed class AnswerBoundary
                 System.Buffers.ArrayPool<char>.Shared.Return(rented);
             }
         }
+    }
+
+    private BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget, bool shortcuts) =>
+        shortcuts ? Policy.Scan(text, budget) : Policy.ScanWithoutShortcuts(text, budget);
+
+    /// <summary>
+    /// The current string or property name's bytes when they are its text, one character a byte: in one segment, with no
+    /// escape, all ASCII (so also valid, which reading it checks). False otherwise: it is then read (<see cref="Text"/>).
+    /// </summary>
+    private static bool PlainAscii(scoped ref Utf8JsonReader reader, out ReadOnlySpan<byte> bytes)
+    {
+        bytes = reader.HasValueSequence || reader.ValueIsEscaped ? default : reader.ValueSpan;
+        return !reader.HasValueSequence && !reader.ValueIsEscaped && System.Text.Ascii.IsValid(bytes);
     }
 
     /// <summary>The current string or property name, unescaped into <paramref name="small"/> or, when longer, a pooled array.</summary>

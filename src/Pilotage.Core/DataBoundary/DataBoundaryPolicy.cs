@@ -178,6 +178,16 @@ public sealed class DataBoundaryPolicy
     private bool NothingToFind(ReadOnlySpan<char> text) =>
         !HasCustomDetectors && text.Length < SecretDetector.MinLength && !text.ContainsAny(DigitsAndAt) && Ascii.IsValid(text);
 
+    private static readonly SearchValues<byte> DigitsAndAtUtf8 = SearchValues.Create("0123456789@"u8);
+
+    /// <summary>
+    /// <see cref="NothingToFind(ReadOnlySpan{char})"/> read from UTF-8 that is the text itself, one byte a character: the
+    /// caller makes sure <paramref name="ascii"/> is plain ASCII with no JSON escape (a '\' could spell a digit or an '@').
+    /// A JSON reader's string then needs no transcoding to be known clean.
+    /// </summary>
+    internal bool NothingToFind(ReadOnlySpan<byte> ascii) =>
+        !HasCustomDetectors && ascii.Length < SecretDetector.MinLength && !ascii.ContainsAny(DigitsAndAtUtf8);
+
     /// <summary>As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, on text already normalised.</summary>
     internal BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget) => Scan(normal, budget, shortcuts: true);
 
@@ -186,14 +196,14 @@ public sealed class DataBoundaryPolicy
     /// every detector on every text, whatever the text's <see cref="TextProfile"/> says. What <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>
     /// must equal: tests compare the two, so that no shortcut ever loses a hit.
     /// </summary>
-    internal BoundaryScan ScanWithoutShortcuts(ReadOnlySpan<char> text)
+    internal BoundaryScan ScanWithoutShortcuts(ReadOnlySpan<char> text, BoundaryBudget? budget = null)
     {
         if (detectors.Length == 0 || text.IsEmpty)
         {
             return default;
         }
         using var normal = Normalized.Full(text);
-        return Scan(normal, null, shortcuts: false);
+        return Scan(normal, budget, shortcuts: false);
     }
 
     private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts)
@@ -381,19 +391,15 @@ public sealed class DataBoundaryPolicy
     }
 
     /// <summary><paramref name="text"/> with each kept finding replaced by its detector's placeholder, as one new string.</summary>
-    internal string Redact(ReadOnlySpan<char> text, List<Finding> kept)
+    internal string Redact(ReadOnlySpan<char> text, List<Finding> kept) =>
+        // Written straight into the new string: no buffer to copy it from (a redacted message is kilobytes long).
+        string.Create(RedactedLength(text, kept), new Redaction(this, text, kept), static (into, r) => r.Policy.Redact(r.Text, r.Kept, into));
+
+    private readonly ref struct Redaction(DataBoundaryPolicy policy, ReadOnlySpan<char> text, List<Finding> kept)
     {
-        var length = RedactedLength(text, kept);
-        var buffer = ArrayPool<char>.Shared.Rent(length);
-        try
-        {
-            Redact(text, kept, buffer);
-            return new string(buffer, 0, length);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(buffer);
-        }
+        public DataBoundaryPolicy Policy { get; } = policy;
+        public ReadOnlySpan<char> Text { get; } = text;
+        public List<Finding> Kept { get; } = kept;
     }
 
     /// <summary>The length of <paramref name="text"/> once the kept findings are replaced by their placeholders.</summary>

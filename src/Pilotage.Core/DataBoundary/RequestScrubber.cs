@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -86,11 +85,18 @@ public static class RequestScrubber
         "service_tier", "status", "system_fingerprint",
     }.ToFrozenSet(StringComparer.Ordinal);
 
-    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StructuralBySpan =
-        Structural.GetAlternateLookup<ReadOnlySpan<char>>();
-
-    /// <summary>True when <paramref name="key"/> is one of the <see cref="StructuralKeys"/>.</summary>
-    internal static bool IsStructural(ReadOnlySpan<char> key) => StructuralBySpan.Contains(key);
+    /// <summary>
+    /// True when <paramref name="key"/> is one of the <see cref="StructuralKeys"/>. Every property of every request and
+    /// answer asks, so it is a switch the compiler turns into a length test and a few character comparisons (a frozen
+    /// set's lookup cost as much as the rest of a short request's walk); tests hold it to the set.
+    /// </summary>
+    internal static bool IsStructural(ReadOnlySpan<char> key) => key switch
+    {
+        "model" or "role" or "type" or "object" or "id" or "tool_call_id" or "tool_use_id" or "call_id" or "finish_reason"
+            or "stop_reason" or "encoding_format" or "tool_choice" or "detail" or "media_type" or "format" or "reasoning_effort"
+            or "service_tier" or "status" or "system_fingerprint" => true,
+        _ => false,
+    };
 
     /// <summary>Longest value of a structural key left unscanned.</summary>
     public const int StructuralValueLimit = 64;
@@ -125,7 +131,14 @@ public static class RequestScrubber
         {
             return value.GetValue<string>();
         }
-        var reader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
+        return Read(JsonMarshal.GetRawUtf8Value(element), buffer, out rented);
+    }
+
+    /// <summary>As <see cref="Read(JsonValue, Span{char}, out char[])"/>, from a string token's raw UTF-8 (quotes included).</summary>
+    private static ReadOnlySpan<char> Read(ReadOnlySpan<byte> raw, Span<char> buffer, out char[]? rented)
+    {
+        rented = null;
+        var reader = new Utf8JsonReader(raw);
         reader.Read();
         // Each character takes at least one byte, and an escape more: the escaped length bounds the text's.
         if (reader.ValueSpan.Length > buffer.Length)
@@ -144,7 +157,15 @@ public static class RequestScrubber
     /// in place. Token-id inputs (<c>input</c> or <c>prompt</c> as numbers) are reported in
     /// <see cref="ScrubResult.Uninspectable"/>; the custom patterns run within <paramref name="budget"/>.
     /// </summary>
-    public static ScrubResult Scrub(JsonObject body, DataBoundaryPolicy policy, BoundaryBudget? budget = null)
+    public static ScrubResult Scrub(JsonObject body, DataBoundaryPolicy policy, BoundaryBudget? budget = null) =>
+        Scrub(body, policy, budget, shortcuts: true);
+
+    /// <summary>
+    /// The walk with none of its shortcuts (<paramref name="shortcuts"/> false): every string read and scanned with the
+    /// scan's own shortcuts off (<see cref="DataBoundaryPolicy.ScanWithoutShortcuts"/>). What <see cref="Scrub(JsonObject, DataBoundaryPolicy, BoundaryBudget?)"/>
+    /// must equal: tests compare the two.
+    /// </summary>
+    internal static ScrubResult Scrub(JsonObject body, DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(policy);
@@ -152,18 +173,23 @@ public static class RequestScrubber
         {
             return ScrubResult.Clean;
         }
-        var collector = new Collector(policy, budget);
+        var collector = new Collector(policy, budget, shortcuts);
         foreach (var key in TokenInputs)
         {
             FindTokenIds(body[key], key, collector);
         }
+        var walker = new Walker(collector, shortcuts);
         try
         {
-            new Walker(collector).Object(body);
+            walker.Object(body);
         }
         catch (BoundaryBudgetExceededException e)
         {
             collector.Exceeded(e.Detector);
+        }
+        finally
+        {
+            walker.Dispose();
         }
         return collector.Result();
     }
@@ -213,21 +239,38 @@ public static class RequestScrubber
             || owner.Parent is JsonObject parent && parent["input_audio"] == owner));
 
     /// <summary>Depth-first over the body, keeping the path of the current node to name a field that had a hit.</summary>
-    private sealed class Walker(Collector collector)
+    private sealed class Walker(Collector collector, bool shortcuts) : IDisposable
     {
-        private readonly List<(string? Key, int Index)> path = [];
+        /// <summary>The path to the current node, in a pooled array: every request is walked, few have a hit to name.</summary>
+        private (string? Key, int Index)[] path = ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
+        private int depth;
+
+        private void Enter(string? key, int index)
+        {
+            if (depth == path.Length)
+            {
+                var deeper = ArrayPool<(string? Key, int Index)>.Shared.Rent(depth * 2);
+                path.AsSpan().CopyTo(deeper);
+                ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
+                path = deeper;
+            }
+            path[depth++] = (key, index);
+        }
+
+        /// <summary>Returns the path's array, cleared: it holds the body's keys.</summary>
+        public void Dispose() => ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
 
         public void Object(JsonObject node)
         {
             for (var i = 0; i < node.Count; i++)
             {
                 var (key, value) = node.GetAt(i);
-                path.Add((key, -1));
+                Enter(key, -1);
                 var renamed = collector.ScrubName(key, this);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
-                    path[^1] = (key, -1);
+                    path[depth - 1] = (key, -1);
                 }
                 switch (value)
                 {
@@ -246,7 +289,7 @@ public static class RequestScrubber
                     default:
                         break;
                 }
-                path.RemoveAt(path.Count - 1);
+                depth--;
             }
         }
 
@@ -254,7 +297,7 @@ public static class RequestScrubber
         {
             for (var i = 0; i < items.Count; i++)
             {
-                path.Add((null, i));
+                Enter(null, i);
                 switch (items[i])
                 {
                     case JsonObject child:
@@ -272,7 +315,7 @@ public static class RequestScrubber
                     default:
                         break;
                 }
-                path.RemoveAt(path.Count - 1);
+                depth--;
             }
         }
 
@@ -282,15 +325,38 @@ public static class RequestScrubber
         /// </summary>
         private JsonValue? Scrub(JsonValue value, string? key, JsonObject? owner)
         {
-            Span<char> buffer = stackalloc char[StackChars];
-            var text = Read(value, buffer, out var rented);
+            if (!shortcuts || !value.TryGetValue<JsonElement>(out var element))
+            {
+                Span<char> whole = stackalloc char[StackChars];
+                var read = Read(value, whole, out var pooled);
+                try
+                {
+                    return Scrub(read, key, owner);
+                }
+                finally
+                {
+                    if (pooled is not null)
+                    {
+                        ArrayPool<char>.Shared.Return(pooled);
+                    }
+                }
+            }
+            var raw = JsonMarshal.GetRawUtf8Value(element);
+            // Judged from the UTF-8 first where that is the walk's own verdict: a value in plain ASCII with no escape is
+            // its own text, one character a byte, so a short one of a structural key, or one with nothing any detector
+            // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read.
+            var inner = raw[1..^1];
+            if (inner.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(inner)
+                && ((key is not null && inner.Length <= StructuralValueLimit && IsStructural(key)) || collector.NothingToFind(inner)))
+            {
+                return null;
+            }
+            // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that.
+            Span<char> buffer = stackalloc char[Math.Min(inner.Length, StackChars)];
+            var text = Read(raw, buffer, out var rented);
             try
             {
-                if (key is not null && ((text.Length <= StructuralValueLimit && IsStructural(key)) || IsEncodedMedia(key, text, owner!)))
-                {
-                    return null;
-                }
-                return collector.Scrub(text, this);
+                return Scrub(text, key, owner);
             }
             finally
             {
@@ -299,6 +365,15 @@ public static class RequestScrubber
                     ArrayPool<char>.Shared.Return(rented);
                 }
             }
+        }
+
+        private JsonValue? Scrub(ReadOnlySpan<char> text, string? key, JsonObject? owner)
+        {
+            if (key is not null && ((text.Length <= StructuralValueLimit && IsStructural(key)) || IsEncodedMedia(key, text, owner!)))
+            {
+                return null;
+            }
+            return collector.Scrub(text, this);
         }
 
         /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
@@ -317,34 +392,44 @@ public static class RequestScrubber
         /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
         public string Path(string? lastKey = null)
         {
-            var text = new StringBuilder();
-            for (var i = 0; i < path.Count; i++)
+            // Spelled on the stack, one string in the end (every redacted field has a path).
+            var text = new System.Runtime.CompilerServices.DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+            var empty = true;
+            for (var i = 0; i < depth; i++)
             {
                 var (key, index) = path[i];
-                if (i == path.Count - 1 && lastKey is not null)
+                if (i == depth - 1 && lastKey is not null)
                 {
                     key = lastKey;
                 }
                 if (key is null)
                 {
-                    text.Append('[').Append(index.ToString(CultureInfo.InvariantCulture)).Append(']');
+                    text.AppendLiteral("[");
+                    text.AppendFormatted(index);
+                    text.AppendLiteral("]");
                 }
                 else
                 {
-                    if (text.Length > 0)
+                    if (!empty)
                     {
-                        text.Append('.');
+                        text.AppendLiteral(".");
                     }
-                    text.Append(key);
+                    text.AppendFormatted(key);
                 }
+                empty = false;
             }
-            return text.ToString();
+            return text.ToStringAndClear();
         }
     }
 
     /// <summary>Gathers per-field results; allocates nothing until a field has a hit.</summary>
-    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget)
+    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts)
     {
+        /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
+        public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
+
+        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget) : policy.ScanWithoutShortcuts(text, budget);
+
         private List<FieldHit>? hits;
         private List<string>? uninspectable;
         /// <summary>Hits per detector (by policy index), and which of them block: a detector that timed out or ran out of budget blocks even where it is configured to redact.</summary>
@@ -368,7 +453,7 @@ public static class RequestScrubber
         /// </summary>
         public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker)
         {
-            var scan = policy.Scan(text, budget);
+            var scan = Scan(text);
             if (scan.IsClean)
             {
                 return null;
@@ -378,27 +463,17 @@ public static class RequestScrubber
             {
                 return null;
             }
-            var length = policy.RedactedLength(text, scan.Kept);
-            var redacted = ArrayPool<char>.Shared.Rent(length);
-            try
-            {
-                policy.Redact(text, scan.Kept, redacted);
-                return JsonValue.Create(new string(redacted, 0, length));
-            }
-            finally
-            {
-                ArrayPool<char>.Shared.Return(redacted);
-            }
+            return JsonValue.Create(policy.Redact(text, scan.Kept));
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
         public string? ScrubName(string name, Walker walker)
         {
-            if (!MayHoldHit(name, policy))
+            if (shortcuts && !MayHoldHit(name, policy))
             {
                 return null;
             }
-            var scan = policy.Scan(name, budget);
+            var scan = Scan(name);
             if (scan.IsClean)
             {
                 return null;
@@ -440,22 +515,33 @@ public static class RequestScrubber
             {
                 return ScrubResult.Clean;
             }
-            var ordered = new List<DetectorCount>();
-            var blockedBy = new List<string>();
+            // Arrays of their exact sizes, counted first: no list to copy them from.
+            int detected = 0, blocked = 0;
+            for (var d = 0; counts is not null && d < counts.Length; d++)
+            {
+                detected += counts[d] == 0 ? 0 : 1;
+                blocked += counts[d] != 0 && ActionOf(d) == BoundaryAction.Block ? 1 : 0;
+            }
+            var ordered = detected == 0 ? [] : new DetectorCount[detected];
+            var blockedBy = blocked == 0 ? [] : new string[blocked];
+            detected = blocked = 0;
             for (var d = 0; counts is not null && d < counts.Length; d++)
             {
                 if (counts[d] == 0)
                 {
                     continue;
                 }
-                var action = blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
-                ordered.Add(new DetectorCount(policy.DetectorName(d), action, counts[d]));
+                var action = ActionOf(d);
+                ordered[detected++] = new DetectorCount(policy.DetectorName(d), action, counts[d]);
                 if (action == BoundaryAction.Block)
                 {
-                    blockedBy.Add(policy.DetectorName(d));
+                    blockedBy[blocked++] = policy.DetectorName(d);
                 }
             }
-            return new ScrubResult([.. hits ?? []], [.. blockedBy], [.. ordered], [.. uninspectable ?? []], exceededBy);
+            return new ScrubResult(hits is null ? [] : [.. hits], blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
         }
+
+        /// <summary>What detector <paramref name="d"/>'s hits did: block when it timed out or ran out of budget, whatever it is set to.</summary>
+        private BoundaryAction ActionOf(int d) => blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
     }
 }
