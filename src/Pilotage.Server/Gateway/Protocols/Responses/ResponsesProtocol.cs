@@ -148,7 +148,15 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             {
                 var start = (int)reader.TokenStartIndex;
                 var end = start + reader.ValueSpan.Length + 2; // the raw token, quotes included
-                return [.. response.AsSpan(0, start), .. Encoding.UTF8.GetBytes("\"" + JsonEncodedText.Encode(id) + "\""), .. response.AsSpan(end)];
+                // Written once into an array of the final size: no intermediate string or array.
+                var encoded = JsonEncodedText.Encode(id).EncodedUtf8Bytes;
+                var identified = new byte[start + encoded.Length + 2 + response.Length - end];
+                response.AsSpan(0, start).CopyTo(identified);
+                identified[start] = (byte)'"';
+                encoded.CopyTo(identified.AsSpan(start + 1));
+                identified[start + 1 + encoded.Length] = (byte)'"';
+                response.AsSpan(end).CopyTo(identified.AsSpan(start + encoded.Length + 2));
+                return identified;
             }
             reader.Skip();
         }
