@@ -18,16 +18,7 @@ internal static class AllocMode
 {
     public static async Task RunAsync(BenchOptions o, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
     {
-        var targets = new[]
-        {
-            new LoadTarget("direct", upstreamUrl, "", "bench-model"),
-            new LoadTarget("yarp", yarpUrl, "", "bench-model"),
-            new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
-            new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
-            new LoadTarget("pilotage-boundary", pilotage.Url, pilotage.Key, PilotageUnderTest.Boundary),
-            new LoadTarget("yarp-responses", yarpUrl, "", "bench-model", LoadTarget.ResponsesPath),
-            new LoadTarget("pilotage-responses", pilotage.Url, pilotage.Key, PilotageUnderTest.Responses, LoadTarget.ResponsesPath),
-        }.Where(t => o.Responses || t.Path == LoadTarget.ChatPath).Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name)).ToArray();
+        var targets = o.Protocol == "chat" ? ChatTargets(o, upstreamUrl, yarpUrl, pilotage) : ProtocolTargets(o, upstreamUrl, yarpUrl, pilotage);
         var results = targets.ToDictionary(t => t.Name, _ => new List<(double Bytes, double CpuUs)>());
         using var clients = new ClientSet(targets);
         foreach (var t in targets) await SendAsync(clients[t.Name], t, o.Prompt, o.Requests / 4, o.Concurrency); // warm-up: JIT, pools, tiering
@@ -57,7 +48,7 @@ internal static class AllocMode
             }
         }
         await ReportForeignMeasurementsAsync(pilotage);
-        Console.WriteLine(Invariant($"\nalloc mode: {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}, {BenchPrompt.Describe(o.Prompt)}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
+        Console.WriteLine(Invariant($"\nalloc mode ({o.Protocol}): {o.Requests} requests per target and round, {o.Concurrency} in flight, {o.Rounds} rounds, {pilotage.Store}, {BenchPrompt.Describe(o.Prompt)}; medians of rounds. Includes client + upstream; 'minus direct' is the proxy's own cost."));
         Console.WriteLine("| target | B/req | CPU µs/req | minus direct: B/req | minus direct: CPU µs/req |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         var direct = results["direct"];
@@ -70,6 +61,38 @@ internal static class AllocMode
             Console.WriteLine(Invariant($"| {t.Name} | {b:0} | {c:0.0} | {b - db:0} | {c - dc:0.0} |"));
         }
     }
+
+    private static LoadTarget[] ChatTargets(BenchOptions o, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage) =>
+        Only(o, new[]
+        {
+            new LoadTarget("direct", upstreamUrl, "", "bench-model"),
+            new LoadTarget("yarp", yarpUrl, "", "bench-model"),
+            new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, PilotageUnderTest.Async),
+            new LoadTarget("pilotage-durable", pilotage.Url, pilotage.Key, PilotageUnderTest.Durable),
+            new LoadTarget("pilotage-boundary", pilotage.Url, pilotage.Key, PilotageUnderTest.Boundary),
+            new LoadTarget("yarp-responses", yarpUrl, "", "bench-model", LoadTarget.ResponsesPath),
+            new LoadTarget("pilotage-responses", pilotage.Url, pilotage.Key, PilotageUnderTest.Responses, LoadTarget.ResponsesPath),
+        }.Where(t => o.Responses || t.Path == LoadTarget.ChatPath));
+
+    /// <summary>
+    /// <c>--protocol responses|anthropic</c>: every target called in that API. <c>pilotage-async</c> is a system with
+    /// async evidence whose upstream speaks it too (the body passes through); <c>pilotage-async-translated</c> the
+    /// chat-completions system with async evidence, so the request and the answer are translated.
+    /// </summary>
+    private static LoadTarget[] ProtocolTargets(BenchOptions o, string upstreamUrl, string yarpUrl, PilotageUnderTest pilotage)
+    {
+        var path = LoadTarget.PathOf(o.Protocol);
+        return Only(o,
+        [
+            new LoadTarget("direct", upstreamUrl, "", "bench-model", path),
+            new LoadTarget("yarp", yarpUrl, "", "bench-model", path),
+            new LoadTarget("pilotage-async", pilotage.Url, pilotage.Key, o.Protocol == "anthropic" ? PilotageUnderTest.AsyncAnthropic : PilotageUnderTest.AsyncResponses, path),
+            new LoadTarget("pilotage-async-translated", pilotage.Url, pilotage.Key, PilotageUnderTest.Async, path),
+        ]);
+    }
+
+    private static LoadTarget[] Only(BenchOptions o, IEnumerable<LoadTarget> targets) =>
+        [.. targets.Where(t => o.Only.Count == 0 || t.Name == "direct" || o.Only.Contains(t.Name))];
 
     /// <summary>
     /// Diagnostic: the request counts that Pilotage's own /metrics holds for the HTTP server and client meters.
@@ -97,8 +120,8 @@ internal static class AllocMode
 
     private static async Task SendAsync(HttpClient client, LoadTarget target, string prompt, int count, int concurrency)
     {
-        // The Responses targets ask the short question in that API's shape, as the load generator does.
-        var body = target.Path == LoadTarget.ResponsesPath ? Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday.")) : BenchPrompt.Body(prompt, target.Model);
+        // The targets of another API ask the short question in that API's shape, as the load generator does.
+        var body = target.Path != LoadTarget.ChatPath ? Encoding.UTF8.GetBytes(target.Body("Where is my parcel 42? It was due yesterday.")) : BenchPrompt.Body(prompt, target.Model);
         var next = -1;
         var workers = Enumerable.Range(0, concurrency).Select(async _ =>
         {

@@ -55,6 +55,13 @@ internal sealed class BenchOptions
     /// </summary>
     public bool Responses { get; private set; }
 
+    /// <summary>
+    /// Alloc mode, <c>--protocol chat|responses|anthropic</c>: the API that direct, YARP and <c>pilotage-async</c> are
+    /// called in (Pilotage's system then has an upstream of that protocol, so the body passes through), and for another
+    /// API than chat, <c>pilotage-async-translated</c>: the same client in front of a chat-completions upstream.
+    /// </summary>
+    public string Protocol { get; private set; } = "chat";
+
     /// <summary><c>--sweep</c>, <c>--mixed</c>, <c>--replicas</c>: a capacity mode instead of the side-by-side pass (see <see cref="Capacity"/>).</summary>
     public string? CapacityMode { get; private set; }
 
@@ -100,6 +107,7 @@ internal sealed class BenchOptions
                 case "--only": o.Only.Add(Next()); break;
                 case "--store": o.Store = Next() is "sqlite" or "postgres" or "both" ? args[i] : throw new ArgumentException("--store is sqlite, postgres or both"); break;
                 case "--responses": o.Responses = true; break;
+                case "--protocol": o.Protocol = Next() is "chat" or "responses" or "anthropic" ? args[i] : throw new ArgumentException("--protocol is chat, responses or anthropic"); break;
                 case "--suppress-auto-default-scheme": o.SuppressAutoDefaultScheme = true; break;
                 case "--target": o.Targets.Add(LoadTarget.Parse(Next())); break;
                 case "--sweep": o.CapacityMode = "sweep"; break;
@@ -137,13 +145,20 @@ internal sealed record LoadTarget(string Name, string Url, string Bearer, string
 {
     public const string ChatPath = "v1/chat/completions";
     public const string ResponsesPath = "v1/responses";
+    public const string MessagesPath = "v1/messages";
+
+    /// <summary>The path of a client protocol (<c>--protocol</c>): chat, responses or anthropic.</summary>
+    public static string PathOf(string protocol) => protocol switch { "responses" => ResponsesPath, "anthropic" => MessagesPath, _ => ChatPath };
 
     public string Format() => Path == ChatPath ? $"{Name}={Url}|{Bearer}|{Model}" : $"{Name}={Url}|{Bearer}|{Model}|{Path}";
 
     /// <summary>The body of one request: the same question, in the shape of the target's API.</summary>
-    public string Body(string question) => Path == ResponsesPath
-        ? $$"""{"model":"{{Model}}","input":"{{question}}"}"""
-        : $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{question}}"}]}""";
+    public string Body(string question) => Path switch
+    {
+        ResponsesPath => $$"""{"model":"{{Model}}","input":"{{question}}"}""",
+        MessagesPath => $$"""{"model":"{{Model}}","max_tokens":256,"messages":[{"role":"user","content":"{{question}}"}]}""",
+        _ => $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"{{question}}"}]}""",
+    };
 
     public static LoadTarget Parse(string text)
     {

@@ -20,16 +20,16 @@ internal static class CapacityLoad
         {
             if (o.Together)
             {
-                if (o.Warmup > 0) await Task.WhenAll(o.Targets.Select(t => ClosedLoopAsync(t, clients[t.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup))));
-                var results = await Task.WhenAll(o.Targets.Select(t => ClosedLoopAsync(t, clients[t.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds))));
+                if (o.Warmup > 0) await Task.WhenAll(o.Targets.Select(t => ClosedLoopAsync(t, clients[t.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup), "warm-up")));
+                var results = await Task.WhenAll(o.Targets.Select(t => ClosedLoopAsync(t, clients[t.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds), "measured")));
                 foreach (var (target, result) in o.Targets.Zip(results)) Report(target, result);
             }
             else
             {
                 foreach (var target in o.Targets)
                 {
-                    if (o.Warmup > 0) await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup));
-                    Report(target, await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds)));
+                    if (o.Warmup > 0) await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Warmup), "warm-up");
+                    Report(target, await ClosedLoopAsync(target, clients[target.Name], o.Concurrency, TimeSpan.FromSeconds(o.Seconds), "measured"));
                 }
             }
         }
@@ -67,18 +67,22 @@ internal static class CapacityLoad
         return client;
     }
 
-    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, List<HttpClient> clients, int workers, TimeSpan duration)
+    private static async Task<PhaseResult> ClosedLoopAsync(LoadTarget target, List<HttpClient> clients, int workers, TimeSpan duration, string phase)
     {
         var body = BenchPrompt.Body("short", target.Model);
+        var errors = new ErrorTally();
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var perWorker = await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
         {
             var client = clients[w % clients.Count];
             var mine = new List<double>(4096);
-            while (Stopwatch.GetTimestamp() < deadline) mine.Add(await LoadGenerator.SendAsync(client, target.Path, body));
+            while (Stopwatch.GetTimestamp() < deadline) mine.Add(await LoadGenerator.SendAsync(client, target.Path, body, errors));
             return mine;
         })));
-        return PhaseResult.Of([.. perWorker.SelectMany(l => l)], Stopwatch.GetElapsedTime(start).TotalSeconds);
+        var result = PhaseResult.Of([.. perWorker.SelectMany(l => l)], Stopwatch.GetElapsedTime(start).TotalSeconds);
+        // What failed, so a count of errors says whose they are (the orchestrator prints these lines as they come).
+        foreach (var line in errors.Lines(phase + " " + target.Name)) Console.WriteLine(line);
+        return result;
     }
 }

@@ -78,7 +78,7 @@ internal static class LoadGenerator
         : BenchPrompt.Body(prompt, target.Model);
 
     /// <summary>One request; its latency in ms from just before sending to the last byte read, negative on failure.</summary>
-    internal static async Task<double> SendAsync(HttpClient client, string path, byte[] body)
+    internal static async Task<double> SendAsync(HttpClient client, string path, byte[] body, ErrorTally? errors = null)
     {
         var started = Stopwatch.GetTimestamp();
         try
@@ -88,10 +88,13 @@ internal static class LoadGenerator
             using var response = await client.PostAsync(path, content);
             await response.Content.LoadIntoBufferAsync();
             var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            return response.StatusCode == HttpStatusCode.OK ? elapsed : -1;
+            if (response.StatusCode == HttpStatusCode.OK) return elapsed;
+            errors?.Status(response.StatusCode, await response.Content.ReadAsStringAsync());
+            return -1;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
+            errors?.Exception(e);
             return -1;
         }
     }

@@ -26,6 +26,9 @@ if (options is null)
           --mode alloc     instead: bytes allocated and CPU µs per request, in process (deterministic)
           --requests N     alloc mode: requests per target and round (default 4000; --concurrency, --rounds apply)
           --types          alloc mode: also list the most allocated types (sampled in process)
+          --protocol P     alloc mode: chat (default) | responses | anthropic: direct, YARP and pilotage-async in that
+                           API (its body passed through to an upstream of the same API), and pilotage-async-translated
+                           (that API in front of a chat-completions upstream)
           --only NAME      only this target besides the baselines (direct; in bench mode YARP too): yarp,
                            pilotage-async, pilotage-durable, pilotage-boundary (async evidence, every built-in
                            data-boundary detector on requests and answers); repeatable

@@ -44,6 +44,11 @@ internal static class Servers
         {"id":"resp_bench","object":"response","created_at":1764000000,"status":"completed","model":"bench-model","output":[{"type":"message","id":"msg_bench","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Thank you for your message. We will refund the order within 5 days.","annotations":[]}]}],"usage":{"input_tokens":120,"output_tokens":40,"total_tokens":160}}
         """.Trim());
 
+    /// <summary>The same answer as an Anthropic Messages <c>message</c> (about 330 bytes).</summary>
+    public static readonly byte[] Message = Encoding.UTF8.GetBytes("""
+        {"id":"msg_bench","type":"message","role":"assistant","model":"bench-model","content":[{"type":"text","text":"Thank you for your message. We will refund the order within 5 days."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":120,"output_tokens":40}}
+        """.Trim());
+
     private static WebApplicationBuilder Builder()
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [PilotageApp.NoConfigReload] });
@@ -65,6 +70,7 @@ internal static class Servers
         var app = Builder().Build();
         app.MapPost("/v1/chat/completions", (HttpContext http) => AnswerAsync(http, Completion));
         app.MapPost("/v1/responses", (HttpContext http) => AnswerAsync(http, Response));
+        app.MapPost("/v1/messages", (HttpContext http) => AnswerAsync(http, Message));
         await app.StartAsync();
         return new RunningApp(app, RunningApp.AddressOf(app));
     }
@@ -202,6 +208,12 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
     public const string Async = "bench-async";
     public const string Responses = "bench-responses";
 
+    /// <summary>As <see cref="Async"/>, in front of an upstream that speaks the Responses API (<c>--protocol responses</c>: passed through).</summary>
+    public const string AsyncResponses = "bench-async-responses";
+
+    /// <summary>As <see cref="Async"/>, in front of an upstream that speaks Anthropic Messages (<c>--protocol anthropic</c>: passed through).</summary>
+    public const string AsyncAnthropic = "bench-async-anthropic";
+
     /// <summary>As <see cref="Async"/>, with every built-in detector of the data boundary on requests and answers.</summary>
     public const string Boundary = "bench-boundary";
 
@@ -295,7 +307,8 @@ internal sealed class PilotageUnderTest : IAsyncDisposable
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner", groups = Array.Empty<string>() }), "create owner");
         await Ok(admin.PostAsJsonAsync("/api/v1/users", new { email = "bench@example.org", role = "member", groups = BenchGroups }), "create user");
         var key = (await KeysAsync(admin, 1))[0];
-        foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Boundary, BoundarySpec, "openai-chat"), (Responses, "", "openai-responses") })
+        foreach (var (slug, extra, protocol) in new[] { (Durable, "", "openai-chat"), (Async, "  evidence: { durability: async }", "openai-chat"), (Boundary, BoundarySpec, "openai-chat"), (Responses, "", "openai-responses"),
+            (AsyncResponses, "  evidence: { durability: async }", "openai-responses"), (AsyncAnthropic, "  evidence: { durability: async }", "anthropic") })
         {
             using var yaml = new StringContent(Spec(slug, upstreamBaseUrl, extra, protocol), Encoding.UTF8, "application/yaml");
             await Ok(admin.PostAsync("/api/v1/systems/apply", yaml), "apply " + slug);

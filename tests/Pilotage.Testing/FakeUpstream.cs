@@ -75,6 +75,15 @@ public sealed partial class FakeUpstream : IAsyncDisposable
     /// across reads, or a stream the client leaves midway.</summary>
     public IReadOnlyList<string>? RawStreamPieces { get; set; }
     public TimeSpan StreamPieceDelay { get; set; } = TimeSpan.FromMilliseconds(30);
+
+    /// <summary>When set, a non-streamed chat answer is sent with its Content-Length in two halves: the first at once,
+    /// the second once this task completes. The gateway then holds every such answer half read at the same time.</summary>
+    public Task? HoldAnswerMidway { get; set; }
+
+    private int _heldMidway;
+
+    /// <summary>Answers whose first half is sent and whose second waits for <see cref="HoldAnswerMidway"/>.</summary>
+    public int HeldMidway => Volatile.Read(ref _heldMidway);
     public int PromptTokens { get; set; } = 120;
     public int CompletionTokens { get; set; } = 40;
 
@@ -193,6 +202,17 @@ public sealed partial class FakeUpstream : IAsyncDisposable
             ["system_fingerprint"] = "fp_fake",
         };
         http.Response.ContentType = "application/json";
+        if (HoldAnswerMidway is { } hold)
+        {
+            var bytes = Encoding.UTF8.GetBytes(response.ToJsonString());
+            http.Response.ContentLength = bytes.Length;
+            await http.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2), linked.Token);
+            await http.Response.Body.FlushAsync(linked.Token);
+            Interlocked.Increment(ref _heldMidway);
+            await hold.WaitAsync(linked.Token);
+            await http.Response.Body.WriteAsync(bytes.AsMemory(bytes.Length / 2), linked.Token);
+            return;
+        }
         await http.Response.WriteAsync(response.ToJsonString());
     }
 

@@ -67,8 +67,10 @@ public sealed class BufferBudget(GatewayOptions options)
             buffer.Advance(read);
             if (buffer.WrittenCount > reserved)
             {
-                // A chunked body (or one longer than declared): reserve as it grows, 64 KB at a time.
-                var more = Math.Max(buffer.WrittenCount - reserved, 64 * 1024);
+                // A chunked body (or one longer than declared): reserve as it grows, in steps that double from 16 KB
+                // (the buffer it is read into) to 64 KB. A first step of 64 KB (256 KB counted) for every small chunked
+                // body spent the default budget on a thousand requests of a few hundred bytes.
+                var more = Math.Max(buffer.WrittenCount - reserved, Math.Clamp(reserved, 16 * 1024, 64 * 1024));
                 if (!TryReserve(admission, more * CostPerByte)) return null;
                 reserved += more;
             }

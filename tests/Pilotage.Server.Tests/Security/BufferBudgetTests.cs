@@ -66,4 +66,55 @@ public sealed class BufferBudgetTests
         Assert.Equal(0, budget.InUse);
         Assert.Equal(0, h.Server.App.Services.GetRequiredService<UpstreamLimits>().InFlight);
     }
+
+    /// <summary>
+    /// The capacity benchmark's 256 connections: hundreds of small answers read at once must fit the default budget.
+    /// Each answer used to reserve a first step of 256 KB (1 MB counted) whatever its size, so 256 answers of 400 bytes
+    /// spent the default 256 MB and the next ones were refused 503 after the model had answered.
+    /// </summary>
+    [Fact]
+    public async Task Three_hundred_small_answers_read_at_once_all_fit_the_default_budget()
+    {
+        const int Calls = 300;
+        // The default budget; only the key's cap is raised, so that one key can have them all in flight.
+        await using var h = await GatewayHarness.StartAsync(configure: o => o with { MaxUpstreamInFlightPerKey = 2 * Calls });
+        var budget = h.Server.App.Services.GetRequiredService<BufferBudget>();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Upstream.HoldAnswerMidway = release.Task;
+
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Calls }) { BaseAddress = new Uri(h.Server.Url), Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", h.MemberKey);
+        // With a Content-Length, as the SDKs send them (a chunked body is read into a 16 KB buffer, and reserves that).
+        var calls = Enumerable.Range(0, Calls).Select(i => client.PostAsync("/v1/chat/completions",
+            new StringContent(JsonSerializer.Serialize(GatewayHarness.ChatBody($"question {i}")), System.Text.Encoding.UTF8, "application/json"))).ToList();
+        long held;
+        try
+        {
+            // Every answer is half read by the gateway at the same time, each holding its reservation.
+            using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            {
+                while (h.Upstream.HeldMidway < Calls && !calls.Any(c => c.IsCompleted) && !wait.IsCancellationRequested) await Task.Delay(20);
+            }
+            Assert.Equal(Calls, h.Upstream.HeldMidway);
+            held = budget.InUse;
+        }
+        finally
+        {
+            release.SetResult();
+        }
+        var responses = await Task.WhenAll(calls);
+        var failed = new List<string>();
+        foreach (var response in responses)
+        {
+            using (response)
+            {
+                if (response.StatusCode != HttpStatusCode.OK) failed.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+        Assert.Empty(failed);
+        // What is held is counted, not a fixed step: a few kilobytes a call (body and answer, each counted 4×).
+        Assert.True(held < Calls * 8L * 1024, $"{held} bytes reserved for {Calls} answers of a few hundred bytes");
+        for (var i = 0; i < 100 && budget.InUse != 0; i++) await Task.Delay(50);
+        Assert.Equal(0, budget.InUse);
+    }
 }

@@ -21,26 +21,38 @@ internal sealed class AnswerReader(BufferBudget bufferBudget)
         try
         {
             await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
-            // Sized from Content-Length when the upstream sends one (up to the first budget step, so the
-            // pre-sized buffer never exceeds what is reserved below), and read through a pooled chunk: a fresh
-            // 16 KB chunk plus a growing buffer and its final copy were the largest allocation of a request
-            // (see docs/benchmarks.md, alloc mode). The length is only a hint; the loop still enforces the cap.
+            // Sized from Content-Length when the upstream sends one (up to the largest budget step), and read through a
+            // pooled chunk: a fresh 16 KB chunk plus a growing buffer and its final copy were the largest allocation of
+            // a request (see docs/benchmarks.md, alloc mode). The length is only a hint; the loop still enforces the cap.
             const int BudgetStep = 256 * 1024;
             var expected = upstream.Content.Headers.ContentLength is > 0 and <= BudgetStep and var length ? (int)length : 0;
+            // The announced length is reserved before the buffer of that size is taken. The budget is only ever
+            // reserved for what is held: a fixed first step of 256 KB (1 MB counted) per answer spent the default
+            // 256 MB on 256 answers of 400 bytes in flight at once, and refused the 257th with 503.
+            long reserved = 0;
+            if (expected > 0)
+            {
+                if (!bufferBudget.TryReserve(places, (long)expected * BufferBudget.CostPerByte))
+                {
+                    return (null, null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({expected / 1024} KB announced)", sentToModel: true)));
+                }
+                reserved = expected;
+            }
             using var buffer = new MemoryStream(expected);
             var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
             try
             {
-                long reserved = 0;
                 int read;
                 while ((read = await stream.ReadAsync(chunk, ct)) > 0)
                 {
                     if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
                     // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
-                    // so 512 calls in flight cannot each hold a 32 MB answer at once.
+                    // so thousands of calls in flight cannot each hold a 32 MB answer at once. Beyond what was announced the
+                    // reservation doubles (from 16 KB, by 256 KB at most a step, always at least the read): a small
+                    // answer reserves little, a large one in few steps.
                     if (buffer.Length + read > reserved)
                     {
-                        var more = Math.Max(buffer.Length + read - reserved, BudgetStep);
+                        var more = Math.Max(buffer.Length + read - reserved, Math.Clamp(reserved, 16 * 1024, BudgetStep));
                         if (!bufferBudget.TryReserve(places, more * BufferBudget.CostPerByte))
                         {
                             return (null, null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
-using System.Text;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Gateway.Pipeline;
 using Pilotage.Server.Policy;
@@ -45,7 +44,7 @@ internal sealed class AnthropicProtocol : IClientProtocol
         var completion = JsonNode.Parse(answer.Body) as JsonObject ?? [];
         var message = AnthropicAnswer.FromChat(completion, answer.InteractionId, answer.Request.Model);
         GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
-        return OpenAiErrors.WriteJsonAsync(http, answer.Status, Encoding.UTF8.GetBytes(message.ToJsonString()), answer.InteractionId, answer.Mode);
+        return OpenAiErrors.WriteJsonAsync(http, answer.Status, JsonSerializer.SerializeToUtf8Bytes(message, GatewayJsonContext.Default.JsonNode), answer.InteractionId, answer.Mode);
     }
 
     public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>

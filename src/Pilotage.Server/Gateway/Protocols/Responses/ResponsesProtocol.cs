@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
-using System.Text;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Gateway.Pipeline;
@@ -94,7 +93,7 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             {
                 var passed = JsonNode.Parse(native) as JsonObject ?? [];
                 Identify(passed, answer.InteractionId, context);
-                identified = Encoding.UTF8.GetBytes(passed.ToJsonString());
+                identified = JsonSerializer.SerializeToUtf8Bytes(passed, GatewayJsonContext.Default.JsonNode);
             }
             GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
             return OpenAiErrors.WriteJsonAsync(http, answer.Status, identified, answer.InteractionId, answer.Mode);
@@ -102,7 +101,7 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
         var completion = JsonNode.Parse(answer.Body) as JsonObject ?? [];
         var response = ResponsesAnswer.FromChat(completion, answer.InteractionId, answer.Request.Model, Context(answer.Request), time.GetUtcNow().ToUnixTimeSeconds());
         GatewayHeaders.Set(http, null, answer.Mode, answer.Held);
-        return OpenAiErrors.WriteJsonAsync(http, answer.Status, Encoding.UTF8.GetBytes(response.ToJsonString()), answer.InteractionId, answer.Mode);
+        return OpenAiErrors.WriteJsonAsync(http, answer.Status, JsonSerializer.SerializeToUtf8Bytes(response, GatewayJsonContext.Default.JsonNode), answer.InteractionId, answer.Mode);
     }
 
     public IAnswerStream OpenStream(HttpContext http, AdmittedRequest request) =>
@@ -148,7 +147,15 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             {
                 var start = (int)reader.TokenStartIndex;
                 var end = start + reader.ValueSpan.Length + 2; // the raw token, quotes included
-                return [.. response.AsSpan(0, start), .. Encoding.UTF8.GetBytes("\"" + JsonEncodedText.Encode(id) + "\""), .. response.AsSpan(end)];
+                // Written once into an array of the final size: no intermediate string or array.
+                var encoded = JsonEncodedText.Encode(id).EncodedUtf8Bytes;
+                var identified = new byte[start + encoded.Length + 2 + response.Length - end];
+                response.AsSpan(0, start).CopyTo(identified);
+                identified[start] = (byte)'"';
+                encoded.CopyTo(identified.AsSpan(start + 1));
+                identified[start + 1 + encoded.Length] = (byte)'"';
+                response.AsSpan(end).CopyTo(identified.AsSpan(start + encoded.Length + 2));
+                return identified;
             }
             reader.Skip();
         }
@@ -176,6 +183,6 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
             return;
         }
         var response = ResponsesAnswer.FromChat(StoredResponses.Completion(row), row.Id, row.System, new ResponsesContext([], null), row.CreatedAt.ToUnixTimeSeconds());
-        await OpenAiErrors.WriteJsonAsync(http, StatusCodes.Status200OK, Encoding.UTF8.GetBytes(response.ToJsonString()), row.Id, row.Mode);
+        await OpenAiErrors.WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(response, GatewayJsonContext.Default.JsonNode), row.Id, row.Mode);
     }
 }

@@ -18,7 +18,7 @@ internal sealed class OpenAiResponsesUpstream : IUpstreamProtocol
     public byte[] Request(byte[] common) =>
         JsonSerializer.SerializeToUtf8Bytes(ResponsesUpstreamRequest.FromChat(CommonContent.Object(common, "the request")), GatewayJsonContext.Default.JsonNode);
 
-    public byte[] Answer(byte[] answer) =>
+    public byte[] Answer(byte[] answer) => AnswerTranslation.TryResponses(answer, out var chat) ? chat :
         JsonSerializer.SerializeToUtf8Bytes(ResponsesUpstreamAnswer.ToChat(CommonContent.Object(answer, "the answer")), GatewayJsonContext.Default.JsonNode);
 
     public IUpstreamStream Stream() => new ResponsesUpstreamStream();
@@ -44,7 +44,7 @@ internal sealed class AnthropicUpstream : IUpstreamProtocol
     public byte[] Request(byte[] common) =>
         JsonSerializer.SerializeToUtf8Bytes(AnthropicUpstreamRequest.FromChat(CommonContent.Object(common, "the request")), GatewayJsonContext.Default.JsonNode);
 
-    public byte[] Answer(byte[] answer) =>
+    public byte[] Answer(byte[] answer) => AnswerTranslation.TryAnthropic(answer, out var chat) ? chat :
         JsonSerializer.SerializeToUtf8Bytes(AnthropicUpstreamAnswer.ToChat(CommonContent.Object(answer, "the answer")), GatewayJsonContext.Default.JsonNode);
 
     public IUpstreamStream Stream() => new AnthropicUpstreamStream();
