@@ -50,7 +50,9 @@ if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + 
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
 Directory.CreateDirectory(folder);
-var servers = new List<(string Name, ServerProcess Server, List<string> Keys)>();
+var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
+// Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
+var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs)>>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
@@ -68,10 +70,10 @@ try
     {
         var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
         var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
-        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount)));
+        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount), GcPauses.TryStart(server.ProcessId)));
     }
     var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
-    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount)));
+    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount), GcPauses.TryStart(pilotage.ProcessId)));
 
     for (var round = 1; round <= rounds; round++)
     {
@@ -82,7 +84,7 @@ try
             straight = await direct.RunAsync(streams, ramp);
         }
         Report($"round {round} straight to the model", straight, null);
-        foreach (var (name, server, keys) in servers)
+        foreach (var (name, server, keys, gc) in servers)
         {
             using var through = new StreamLoad(new Uri(server.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
             await through.WarmUpAsync(streams);
@@ -94,15 +96,29 @@ try
             var idle = Memory.ResidentMb(server.ProcessId);
             Console.WriteLine("    " + name + " after the warm-up: " + await Memory.IdleAsync(server.ProcessId, server.Url));
             using var sampler = await Memory.StartAsync(server.ProcessId, server.Url);
+            var from = DateTime.Now;
             var proxied = await through.RunAsync(streams, ramp);
+            var to = DateTime.Now;
             Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, (idle, await sampler.StopAsync()));
-            Compare(straight, proxied);
+            if (gc is not null) Console.WriteLine("    " + await gc.DescribeAsync(from, to));
+            var (p50, p99) = Compare(straight, proxied);
+            if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
+            figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN));
         }
+    }
+    foreach (var (name, figures) in added)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms"));
     }
 }
 finally
 {
-    foreach (var (_, server, _) in servers) await server.DisposeAsync();
+    foreach (var (_, server, _, gc) in servers)
+    {
+        gc?.Dispose();
+        await server.DisposeAsync();
+    }
     Directory.Delete(folder, recursive: true);
 }
 return 0;
@@ -126,12 +142,19 @@ void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Ro
     Console.WriteLine(line);
 }
 
-void Compare(StreamResult[] straight, StreamResult[] proxied)
+(double P50, double P99) Compare(StreamResult[] straight, StreamResult[] proxied)
 {
     double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
     var (a, b) = (First(straight), First(proxied));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
+    return (Pct(b, 50) - Pct(a, 50), Pct(b, 99) - Pct(a, 99));
+}
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
 static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
