@@ -13,7 +13,7 @@ using Pilotage.Testing;
 // committed) and its CPU and allocations per 1,000 events relayed.
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
-//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -25,6 +25,10 @@ using Pilotage.Testing;
 // --hold-seconds H waits H seconds after each warm-up with the connections open and idle (to look at the process then).
 // Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
 // target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
+// --together runs the model's and every build's streams over the same ramp at the same moment instead (N
+// connections to each build open at once): on a machine busy with other work, the work's delays then fall on all
+// alike, which the p99 of one target after another cannot tell from the build's. Each round reports the server's GC
+// pauses (an EventPipe session on it), and the run closes with the medians over the rounds.
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
 var firstMs = Arg("--first-ms", 500);
@@ -36,6 +40,7 @@ var baseline = Arg("--baseline", "");
 var ownEnvironment = Pairs("--env");
 var baselineEnvironment = Pairs("--baseline-env");
 var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
+var together = args.Contains("--together");
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -77,6 +82,11 @@ try
 
     for (var round = 1; round <= rounds; round++)
     {
+        if (together)
+        {
+            await TogetherAsync(round);
+            continue;
+        }
         StreamResult[] straight;
         using (var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint))
         {
@@ -99,12 +109,46 @@ try
             var from = DateTime.Now;
             var proxied = await through.RunAsync(streams, ramp);
             var to = DateTime.Now;
-            Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, (idle, await sampler.StopAsync()));
-            if (gc is not null) Console.WriteLine("    " + await gc.DescribeAsync(from, to));
-            var (p50, p99) = Compare(straight, proxied);
-            if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
-            figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN));
+            await RecordAsync(round, name, server, gc, straight, proxied, (idle, await sampler.StopAsync()), from, to);
         }
+    }
+
+    // --together: every target's streams over the same ramp at the same moment, so that what else the machine runs
+    // delays each target alike; each target's time is compared with the model's own in the same moment.
+    async Task TogetherAsync(int round)
+    {
+        using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint);
+        var loads = servers.Select(s => new StreamLoad(new Uri(s.Server.Url + "/v1/"), s.Keys, http2: false, upstream.Thumbprint)).ToArray();
+        try
+        {
+            await direct.WarmUpAsync(Math.Min(streams, 200));
+            foreach (var load in loads) await load.WarmUpAsync(streams);
+            var idle = servers.Select(s => Memory.ResidentMb(s.Server.ProcessId)).ToArray();
+            var samplers = await Task.WhenAll(servers.Select(s => Memory.StartAsync(s.Server.ProcessId, s.Server.Url)));
+            var from = DateTime.Now;
+            var runs = await Task.WhenAll([direct.RunAsync(streams, ramp), .. loads.Select(l => l.RunAsync(streams, ramp))]);
+            var to = DateTime.Now;
+            Report($"round {round} straight to the model, at the same time as {string.Join(" and ", servers.Select(s => s.Name))}", runs[0], null);
+            for (var i = 0; i < servers.Count; i++)
+            {
+                var (name, server, _, gc) = servers[i];
+                await RecordAsync(round, name, server, gc, runs[0], runs[i + 1], (idle[i], await samplers[i].StopAsync()), from, to);
+                samplers[i].Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var load in loads) load.Dispose();
+        }
+    }
+
+    async Task RecordAsync(int round, string name, ServerProcess server, GcPauses? gc, StreamResult[] straight, StreamResult[] proxied, (double, Memory.Figures) memory, DateTime from, DateTime to)
+    {
+        Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, memory);
+        if (gc is not null) Console.WriteLine("    " + await gc.DescribeAsync(from, to));
+        var (p50, p99) = Compare(straight, proxied);
+        if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
+        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN));
     }
     foreach (var (name, figures) in added)
     {
