@@ -57,7 +57,7 @@ var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid
 Directory.CreateDirectory(folder);
 var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
 // Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
-var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs)>>();
+var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent)>>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
@@ -145,15 +145,23 @@ try
     async Task RecordAsync(int round, string name, ServerProcess server, GcPauses? gc, StreamResult[] straight, StreamResult[] proxied, (double, Memory.Figures) memory, DateTime from, DateTime to)
     {
         Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, memory);
-        if (gc is not null) Console.WriteLine("    " + await gc.DescribeAsync(from, to));
+        var share = double.NaN;
+        if (gc is not null)
+        {
+            var served = proxied.Where(r => r.Status == 200 && !double.IsNaN(r.FirstTokenMs)).ToArray();
+            var (met, delayed) = gc.Met(served.Select(r => (r.Sent, r.FirstTokenMs)), 5);
+            share = 100.0 * delayed / Math.Max(1, served.Length);
+            Console.WriteLine("    " + await gc.DescribeAsync(from, to) + string.Create(CultureInfo.InvariantCulture,
+                $"; a pause fell in the wait for the first words of {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
+        }
         var (p50, p99) = Compare(straight, proxied);
         if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
-        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN));
+        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN, share));
     }
     foreach (var (name, figures) in added)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms"));
+            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms; answers a pause delayed by 5 ms or more, median {Median(figures.Select(f => f.DelayedPercent)):0.00} % (rounds: {string.Join(", ", figures.Select(f => f.DelayedPercent.ToString("0.00", CultureInfo.InvariantCulture)))})"));
     }
 }
 finally
