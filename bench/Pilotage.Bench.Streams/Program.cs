@@ -152,7 +152,7 @@ try
             var (met, delayed) = gc.Met(served.Select(r => (r.Sent, r.FirstTokenMs)), 5);
             share = 100.0 * delayed / Math.Max(1, served.Length);
             Console.WriteLine("    " + await gc.DescribeAsync(from, to) + string.Create(CultureInfo.InvariantCulture,
-                $"; a pause fell in the wait for the first words of {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
+                $"; delayed {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
         }
         var (p50, p99) = Compare(straight, proxied);
         if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
