@@ -13,7 +13,7 @@ using Pilotage.Testing;
 // committed) and its CPU and allocations per 1,000 events relayed.
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
-//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -25,6 +25,8 @@ using Pilotage.Testing;
 // --hold-seconds H waits H seconds after each warm-up with the connections open and idle (to look at the process then).
 // Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
 // target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
+// --mode read_only serves the answers in the pilot's read-only mode (with a side-effecting tool declared, so that
+// every chunk is looked at for a call to it) instead of full.
 // --together runs the model's and every build's streams over the same ramp at the same moment instead (N
 // connections to each build open at once): on a machine busy with other work, the work's delays then fall on all
 // alike, which the p99 of one target after another cannot tell from the build's. Each round reports the server's GC
@@ -41,6 +43,7 @@ var ownEnvironment = Pairs("--env");
 var baselineEnvironment = Pairs("--baseline-env");
 var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 var together = args.Contains("--together");
+var mode = Arg("--mode", "full");
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -50,7 +53,7 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams ({mode}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
@@ -75,10 +78,10 @@ try
     {
         var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
         var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
-        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount), GcPauses.TryStart(server.ProcessId)));
+        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId)));
     }
     var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
-    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount), GcPauses.TryStart(pilotage.ProcessId)));
+    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId)));
 
     for (var round = 1; round <= rounds; round++)
     {
@@ -211,7 +214,7 @@ static double Median(IEnumerable<double> values)
 
 static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream, int keyCount)
+static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream, int keyCount, string mode)
 {
     (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner" })).EnsureSuccessStatusCode();
     (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "apps@example.org", role = "member", groups = new List<string> { "bench-pilot" } })).EnsureSuccessStatusCode();
@@ -231,9 +234,10 @@ static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream
             systemPrompt: You draft polite replies.
           pilot:
             group: bench-pilot
-            mode: full
+            mode: {mode}
             ends: 2099-12-31
           evidence: {"{ durability: async }"}
+        {(mode == "read_only" ? "  tools:\n    sideEffecting: [send_email]" : "")}
         """;
     using (var yaml = new StringContent(spec, Encoding.UTF8, "application/yaml"))
     {
