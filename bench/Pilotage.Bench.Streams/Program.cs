@@ -13,7 +13,7 @@ using Pilotage.Testing;
 // committed) and its CPU and allocations per 1,000 events relayed.
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
-//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR]
+//   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -25,6 +25,12 @@ using Pilotage.Testing;
 // --hold-seconds H waits H seconds after each warm-up with the connections open and idle (to look at the process then).
 // Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
 // target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
+// --mode read_only serves the answers in the pilot's read-only mode (with a side-effecting tool declared, so that
+// every chunk is looked at for a call to it) instead of full.
+// --together runs the model's and every build's streams over the same ramp at the same moment instead (N
+// connections to each build open at once): on a machine busy with other work, the work's delays then fall on all
+// alike, which the p99 of one target after another cannot tell from the build's. Each round reports the server's GC
+// pauses (an EventPipe session on it), and the run closes with the medians over the rounds.
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
 var firstMs = Arg("--first-ms", 500);
@@ -36,6 +42,8 @@ var baseline = Arg("--baseline", "");
 var ownEnvironment = Pairs("--env");
 var baselineEnvironment = Pairs("--baseline-env");
 var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
+var together = args.Contains("--together");
+var mode = Arg("--mode", "full");
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -45,12 +53,14 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams ({mode}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
 Directory.CreateDirectory(folder);
-var servers = new List<(string Name, ServerProcess Server, List<string> Keys)>();
+var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
+// Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
+var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent)>>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
@@ -68,13 +78,18 @@ try
     {
         var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
         var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
-        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount)));
+        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId)));
     }
     var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
-    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount)));
+    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId)));
 
     for (var round = 1; round <= rounds; round++)
     {
+        if (together)
+        {
+            await TogetherAsync(round);
+            continue;
+        }
         StreamResult[] straight;
         using (var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint))
         {
@@ -82,7 +97,7 @@ try
             straight = await direct.RunAsync(streams, ramp);
         }
         Report($"round {round} straight to the model", straight, null);
-        foreach (var (name, server, keys) in servers)
+        foreach (var (name, server, keys, gc) in servers)
         {
             using var through = new StreamLoad(new Uri(server.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
             await through.WarmUpAsync(streams);
@@ -94,15 +109,71 @@ try
             var idle = Memory.ResidentMb(server.ProcessId);
             Console.WriteLine("    " + name + " after the warm-up: " + await Memory.IdleAsync(server.ProcessId, server.Url));
             using var sampler = await Memory.StartAsync(server.ProcessId, server.Url);
+            var from = DateTime.Now;
             var proxied = await through.RunAsync(streams, ramp);
-            Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, (idle, await sampler.StopAsync()));
-            Compare(straight, proxied);
+            var to = DateTime.Now;
+            await RecordAsync(round, name, server, gc, straight, proxied, (idle, await sampler.StopAsync()), from, to);
         }
+    }
+
+    // --together: every target's streams over the same ramp at the same moment, so that what else the machine runs
+    // delays each target alike; each target's time is compared with the model's own in the same moment.
+    async Task TogetherAsync(int round)
+    {
+        using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint);
+        var loads = servers.Select(s => new StreamLoad(new Uri(s.Server.Url + "/v1/"), s.Keys, http2: false, upstream.Thumbprint)).ToArray();
+        try
+        {
+            await direct.WarmUpAsync(Math.Min(streams, 200));
+            foreach (var load in loads) await load.WarmUpAsync(streams);
+            var idle = servers.Select(s => Memory.ResidentMb(s.Server.ProcessId)).ToArray();
+            var samplers = await Task.WhenAll(servers.Select(s => Memory.StartAsync(s.Server.ProcessId, s.Server.Url)));
+            var from = DateTime.Now;
+            var runs = await Task.WhenAll([direct.RunAsync(streams, ramp), .. loads.Select(l => l.RunAsync(streams, ramp))]);
+            var to = DateTime.Now;
+            Report($"round {round} straight to the model, at the same time as {string.Join(" and ", servers.Select(s => s.Name))}", runs[0], null);
+            for (var i = 0; i < servers.Count; i++)
+            {
+                var (name, server, _, gc) = servers[i];
+                await RecordAsync(round, name, server, gc, runs[0], runs[i + 1], (idle[i], await samplers[i].StopAsync()), from, to);
+                samplers[i].Dispose();
+            }
+        }
+        finally
+        {
+            foreach (var load in loads) load.Dispose();
+        }
+    }
+
+    async Task RecordAsync(int round, string name, ServerProcess server, GcPauses? gc, StreamResult[] straight, StreamResult[] proxied, (double, Memory.Figures) memory, DateTime from, DateTime to)
+    {
+        Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, memory);
+        var share = double.NaN;
+        if (gc is not null)
+        {
+            var served = proxied.Where(r => r.Status == 200 && !double.IsNaN(r.FirstTokenMs)).ToArray();
+            var (met, delayed) = gc.Met(served.Select(r => (r.Sent, r.FirstTokenMs)), 5);
+            share = 100.0 * delayed / Math.Max(1, served.Length);
+            Console.WriteLine("    " + await gc.DescribeAsync(from, to) + string.Create(CultureInfo.InvariantCulture,
+                $"; delayed {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
+        }
+        var (p50, p99) = Compare(straight, proxied);
+        if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
+        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN, share));
+    }
+    foreach (var (name, figures) in added)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms; answers a pause delayed by 5 ms or more, median {Median(figures.Select(f => f.DelayedPercent)):0.00} % (rounds: {string.Join(", ", figures.Select(f => f.DelayedPercent.ToString("0.00", CultureInfo.InvariantCulture)))})"));
     }
 }
 finally
 {
-    foreach (var (_, server, _) in servers) await server.DisposeAsync();
+    foreach (var (_, server, _, gc) in servers)
+    {
+        gc?.Dispose();
+        await server.DisposeAsync();
+    }
     Directory.Delete(folder, recursive: true);
 }
 return 0;
@@ -126,17 +197,24 @@ void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Ro
     Console.WriteLine(line);
 }
 
-void Compare(StreamResult[] straight, StreamResult[] proxied)
+(double P50, double P99) Compare(StreamResult[] straight, StreamResult[] proxied)
 {
     double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
     var (a, b) = (First(straight), First(proxied));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
+    return (Pct(b, 50) - Pct(a, 50), Pct(b, 99) - Pct(a, 99));
+}
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
 static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream, int keyCount)
+static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream, int keyCount, string mode)
 {
     (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "owner@example.org", role = "owner" })).EnsureSuccessStatusCode();
     (await server.Admin.PostAsJsonAsync("/api/v1/users", new { email = "apps@example.org", role = "member", groups = new List<string> { "bench-pilot" } })).EnsureSuccessStatusCode();
@@ -156,9 +234,10 @@ static async Task<List<string>> SetUpAsync(ServerProcess server, string upstream
             systemPrompt: You draft polite replies.
           pilot:
             group: bench-pilot
-            mode: full
+            mode: {mode}
             ends: 2099-12-31
           evidence: {"{ durability: async }"}
+        {(mode == "read_only" ? "  tools:\n    sideEffecting: [send_email]" : "")}
         """;
     using (var yaml = new StringContent(spec, Encoding.UTF8, "application/yaml"))
     {

@@ -5,8 +5,9 @@ using System.Text;
 
 namespace Pilotage.Bench.Streams;
 
-/// <summary>What one streamed answer saw: its status, the time to its first words and to its end, its chunks of words and all its events.</summary>
-internal readonly record struct StreamResult(int Status, double FirstTokenMs, double TotalMs, int Chunks, int Events = 0);
+/// <summary>What one streamed answer saw: its status, the time to its first words and to its end, its chunks of words and all its
+/// events, and when it was sent (local time, to set against the server's GC pauses).</summary>
+internal readonly record struct StreamResult(int Status, double FirstTokenMs, double TotalMs, int Chunks, int Events = 0, DateTime Sent = default);
 
 /// <summary>
 /// Opens every stream at once against one target and reads each to its end. The client's connections are opened
@@ -54,6 +55,7 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
 
     private async Task<StreamResult> OneAsync(int index, string body)
     {
+        var sent = DateTime.Now;
         var started = Stopwatch.GetTimestamp();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUrl, "chat/completions"))
         {
@@ -85,7 +87,7 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
                 }
                 if (line == "data: [DONE]") break;
             }
-            return new StreamResult(200, firstToken, Stopwatch.GetElapsedTime(started).TotalMilliseconds, chunks, events);
+            return new StreamResult(200, firstToken, Stopwatch.GetElapsedTime(started).TotalMilliseconds, chunks, events, sent);
         }
         catch (HttpRequestException)
         {

@@ -95,6 +95,16 @@ internal static class ChunkScanner
         return new Reading(prompt, completion, choices is { Count: 0 } && counts is not null);
     }
 
+    /// <summary>
+    /// Whether a chunk might call a function, for read-only mode: true when its bytes hold <c>tool_calls</c>,
+    /// <c>function_call</c> or <c>message</c> anywhere, in a key or in text alike. Where none of them is there and
+    /// <see cref="TryRead"/> reads the chunk (it declines a key written with escapes in the chunk, in its choices and in
+    /// their deltas, where a call is looked for), the tree's look for a side-effecting call
+    /// (<c>SystemConfiguration.BlockedToolCall</c>) finds none; a chunk that holds one of them is read as a tree.
+    /// </summary>
+    public static bool MayCallTool(ReadOnlySpan<byte> json) =>
+        json.IndexOf("tool_calls"u8) >= 0 || json.IndexOf("function_call"u8) >= 0 || json.IndexOf("message"u8) >= 0;
+
     private static bool Declined(StringBuilder text, int before)
     {
         text.Length = before;

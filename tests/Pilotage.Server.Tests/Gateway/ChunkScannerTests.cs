@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pilotage.Server.Gateway;
+using Pilotage.Server.Gateway.Pipeline;
 
 namespace Pilotage.Server.Tests.Gateway;
 
@@ -91,6 +92,62 @@ public sealed class ChunkScannerTests
             var picked = Enumerable.Range(0, random.Next(0, 5)).Select(_ => members[random.Next(members.Length)]);
             AssertAgrees("{" + string.Join(",", picked) + "}");
         }
+    }
+
+    public static TheoryData<string> Calls => new()
+    {
+        """{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"send_email","arguments":"{}"}}]}}]}""",
+        """{"choices":[{"delta":{"tool\u005fcalls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"choices":[{"delta":{"function_call":{"name":"send_email"}}}]}""",
+        """{"choices":[{"delta":{"function\u005fcall":{"name":"send_email"}}}]}""",
+        """{"choices":[{"message":{"tool\u005fcalls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"choices":[{"m\u0065ssage":{"tool_calls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"choices":[{"d\u0065lta":{"tool_calls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"ch\u006fices":[{"delta":{"tool_calls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"choices":[{"delta":{"content":"x"}},{"delta":{"tool_calls":[{"function":{"name":"send_email"}}]}}]}""",
+        """{"choices":[{"delta":{"content":"no call, but the word tool_calls"}}]}""",
+    };
+
+    /// <summary>
+    /// Read-only mode reads a chunk in one pass when <see cref="ChunkScanner.MayCallTool"/> says it names no call and
+    /// the scanner reads it; the tree must then find no side-effecting call in it, whatever way the call is written.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Calls))]
+    [MemberData(nameof(Chunks))]
+    public void A_chunk_read_in_one_pass_in_read_only_mode_calls_nothing_the_tree_would_block(string chunk) => AssertCallsNothing(chunk);
+
+    [Fact]
+    public void Random_chunks_with_calls_are_never_read_in_one_pass_in_read_only_mode()
+    {
+        string[] members =
+        [
+            "\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]", "\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"name\":\"send_email\"}}]}}]",
+            "\"choices\":[{\"delta\":{\"tool\\u005fcalls\":[{\"function\":{\"name\":\"send_email\"}}]}}]", "\"choices\":[{\"message\":{\"function_call\":{\"name\":\"send_email\"}}}]",
+            "\"choices\":[{\"delta\":{\"function\\u005fcall\":{\"name\":\"send_email\"}},\"m\\u0065ssage\":{}}]", "\"usage\":{\"prompt_tokens\":1}", "\"id\":\"c\"",
+            "\"x\":{\"tool_calls\":[{\"function\":{\"name\":\"send_email\"}}]}", "\"choices\":[{\"delta\":{\"content\":\"message\"}}]",
+        ];
+        var random = new Random(6);
+        for (var i = 0; i < 2000; i++)
+        {
+            var picked = Enumerable.Range(0, random.Next(0, 4)).Select(_ => members[random.Next(members.Length)]);
+            AssertCallsNothing("{" + string.Join(",", picked) + "}");
+        }
+    }
+
+    [Fact]
+    public void A_chunk_of_text_alone_is_read_in_one_pass_in_read_only_mode()
+    {
+        Assert.False(ChunkScanner.MayCallTool("""{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"We will refund "},"finish_reason":null}]}"""u8));
+        Assert.False(ChunkScanner.MayCallTool("""{"id":"c","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":54}}"""u8));
+    }
+
+    private static void AssertCallsNothing(string chunk)
+    {
+        var bytes = Encoding.UTF8.GetBytes(chunk);
+        if (ChunkScanner.MayCallTool(bytes) || !ChunkScanner.TryRead(bytes, new StringBuilder(), out _)) return;
+        var tree = JsonNode.Parse(chunk, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        Assert.Null(SystemConfiguration.BlockedToolCall(tree, new HashSet<string> { "send_email" }));
     }
 
     private static void AssertAgrees(string chunk)

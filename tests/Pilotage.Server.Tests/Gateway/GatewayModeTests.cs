@@ -191,6 +191,37 @@ public sealed class GatewayModeTests
     }
 
     [Fact]
+    public async Task Read_only_mode_streams_text_as_received_and_blocks_a_call_however_its_chunk_is_written()
+    {
+        // Chunks of text alone are read in one pass in read-only mode; a call must not slip through that way, whether
+        // its key is written with an escape, it sits under `message`, or it is the legacy `function_call`.
+        await using var h = await GatewayHarness.StartAsync(mode: "read_only", extra: "  tools:\n    sideEffecting: [send_email]");
+        const string Text = """{"id":"c","choices":[{"index":0,"delta":{"content":"We will refund "}}]}""";
+        h.Upstream.RawStreamEvents = [Text, """{"id":"c","choices":[{"index":0,"delta":{"content":"the order."}}]}"""];
+        using (var served = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Refund?", stream: true)))
+        {
+            var body = await served.Content.ReadAsStringAsync();
+            Assert.StartsWith($"data: {Text}\n\n", body, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+            var record = await h.InteractionAsync(served.Headers.GetValues("x-pilotage-interaction-id").Single());
+            Assert.Equal(("served", "We will refund the order."), (record.Outcome, record.ResponseContent));
+        }
+        string[] calls =
+        [
+            """{"choices":[{"index":0,"delta":{"tool\u005fcalls":[{"index":0,"function":{"name":"send_email","arguments":"{}"}}]}}]}""",
+            """{"choices":[{"index":0,"message":{"tool_calls":[{"function":{"name":"send_email","arguments":"{}"}}]}}]}""",
+            """{"choices":[{"index":0,"delta":{"function\u005fcall":{"name":"send_email","arguments":"{}"}}}]}""",
+        ];
+        foreach (var call in calls)
+        {
+            h.Upstream.RawStreamEvents = [Text, call];
+            var streamed = await (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Email the customer", stream: true))).Content.ReadAsStringAsync();
+            Assert.Contains("side_effect_blocked", streamed, StringComparison.Ordinal);
+            Assert.DoesNotContain("[DONE]", streamed, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Read_only_mode_strips_and_blocks_side_effecting_legacy_functions_too()
     {
         // The deprecated `functions` / `function_call` API is still honoured by OpenAI-compatible servers: a way

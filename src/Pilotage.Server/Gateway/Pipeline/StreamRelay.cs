@@ -27,9 +27,12 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         var slug = system.State.Slug;
         await output.StartAsync(held: false, ct);
         var progress = new Progress { In = exchange.TokensIn, Out = exchange.TokensOut };
-        // Chat chunks from a chat upstream, to a chat client, with nothing to rewrite or look for in them: each is read
-        // in one pass over its bytes (ChunkScanner) and written as it came. Anything else is read as a JSON tree.
-        var asReceived = events.SendsCommonChunks && output.WritesReceivedChunks && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
+        // Chat chunks from a chat upstream, to a chat client, with nothing to rewrite in them: each is read in one pass
+        // over its bytes (ChunkScanner) and written as it came. Read-only mode looks for a side-effecting call in each
+        // chunk: one whose bytes name none of what a call is written with is read in one pass too (MayCallTool), the
+        // others as trees. Anything else is read as a JSON tree.
+        var asReceived = events.SendsCommonChunks && output.WritesReceivedChunks && answerFilter is null;
+        var lookForCalls = request.Scope.Mode == ServingMode.ReadOnly && request.System.SideEffectingTools.Count > 0;
         // The same for the events of an upstream passed through in its own protocol: those that carry only text (most of
         // them) are read in one pass (IUpstreamStream.TryReadText) and written as they came; the others as trees.
         var eventsAsReceived = output is PassThroughStream && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
@@ -49,7 +52,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
                 }
                 var bytes = line[5..].Trim(" \t"u8);
-                if (asReceived && Utf8.IsValid(bytes.Span))
+                if (asReceived && Utf8.IsValid(bytes.Span) && !(lookForCalls && ChunkScanner.MayCallTool(bytes.Span)))
                 {
                     if (bytes.Span.SequenceEqual("[DONE]"u8))
                     {

@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+using System.Globalization;
+using Microsoft.Diagnostics.NETCore.Client;
+using Microsoft.Diagnostics.Tracing;
+using Microsoft.Diagnostics.Tracing.Parsers;
+using Microsoft.Diagnostics.Tracing.Parsers.Clr;
+
+namespace Pilotage.Bench.Streams;
+
+/// <summary>
+/// The garbage collector's pauses in a Pilotage process, read from an EventPipe session on it (the runtime's GC events
+/// at the informational level: a few events a collection, no stacks). A pause runs from the runtime's suspension of
+/// the threads for a collection to their restart; it is counted under the generation of the collection that started in
+/// it (a background collection's own short pauses count as generation 2). What the collection promoted (copied to an
+/// older generation) is read from its heap statistics. The time to the first words of an answer whose request or first
+/// chunk arrives during a pause grows by what is left of the pause, so the pauses are the p99's suspects.
+/// </summary>
+internal sealed class GcPauses : IDisposable
+{
+    private readonly EventPipeSession _session;
+    private readonly EventPipeEventSource _source;
+    private readonly Task _reading;
+    private readonly ConcurrentQueue<Pause> _pauses = new();
+    private readonly ConcurrentQueue<(DateTime At, double PromotedMb)> _promoted = new();
+    private DateTime _suspended;
+    private int _generation = -1;
+
+    /// <summary>One pause: when it began, how long it lasted, the generation collected.</summary>
+    public readonly record struct Pause(DateTime At, double Ms, int Generation);
+
+    private GcPauses(int processId)
+    {
+        var client = new DiagnosticsClient(processId);
+        _session = client.StartEventPipeSession(
+            [new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Informational, (long)ClrTraceEventParser.Keywords.GC)],
+            requestRundown: false, circularBufferMB: 64);
+        _source = new EventPipeEventSource(_session.EventStream);
+        _source.Clr.GCSuspendEEStart += e =>
+        {
+            if (e.Reason is GCSuspendEEReason.SuspendForGC or GCSuspendEEReason.SuspendForGCPrep)
+            {
+                _suspended = e.TimeStamp;
+                _generation = -1;
+            }
+        };
+        _source.Clr.GCStart += e => _generation = e.Depth;
+        _source.Clr.GCRestartEEStop += e =>
+        {
+            if (_suspended == default) return;
+            _pauses.Enqueue(new Pause(_suspended, (e.TimeStamp - _suspended).TotalMilliseconds, _generation < 0 ? 2 : _generation));
+            _suspended = default;
+        };
+        _source.Clr.GCHeapStats += e => _promoted.Enqueue((e.TimeStamp, (e.TotalPromotedSize0 + e.TotalPromotedSize1) / 1024.0 / 1024));
+        _reading = Task.Factory.StartNew(() => _source.Process(), TaskCreationOptions.LongRunning);
+    }
+
+    public static GcPauses? TryStart(int processId)
+    {
+        try
+        {
+            return new GcPauses(processId);
+        }
+        catch (Exception e) when (e is ServerNotAvailableException or UnsupportedCommandException or TimeoutException)
+        {
+            Console.WriteLine("    (no EventPipe session on pid " + processId + ": " + e.Message + "; GC pauses not reported)");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The pauses between <paramref name="from"/> and <paramref name="to"/> (local time), in one line: per generation
+    /// the count, and in all the count, the total and the largest pause and the mean promoted per collection. Waits a
+    /// second first: the session's events arrive in blocks.
+    /// </summary>
+    public async Task<string> DescribeAsync(DateTime from, DateTime to)
+    {
+        await Task.Delay(1000);
+        var pauses = _pauses.Where(p => p.At >= from && p.At <= to).ToArray();
+        var promoted = _promoted.Where(p => p.At >= from && p.At <= to).Select(p => p.PromotedMb).ToArray();
+        if (pauses.Length == 0) return "GC: no pause";
+        var byGeneration = string.Join(" ", Enumerable.Range(0, 3).Select(g => $"gen{g} {pauses.Count(p => p.Generation == g)}"));
+        var seconds = Math.Max(0.001, (to - from).TotalSeconds);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"GC: {pauses.Length} pauses ({byGeneration}), total {pauses.Sum(p => p.Ms):0} ms ({pauses.Sum(p => p.Ms) / 10 / seconds:0.0} % of the round), max {pauses.Max(p => p.Ms):0.0} ms, median {Median(pauses.Select(p => p.Ms)):0.0} ms, promoted {(promoted.Length == 0 ? 0 : promoted.Average()):0.0} MB a collection");
+    }
+
+    /// <summary>
+    /// How many answers a pause delayed, and how many by <paramref name="atLeastMs"/> or more. A pause delays an answer
+    /// two ways: its request arrives during the pause (it waits for the pause's end), or its first words come from the
+    /// model during the pause (they reach the client at its end, so the client's first words fall in the pause or just
+    /// after). Waiting for the model while a pause runs delays nothing: those are not counted. The delay taken is what
+    /// was left of the pause at the request's arrival, or at most the pause's length before the first words. Set
+    /// against 1 % of the answers, it tells whether the GC can reach the p99.
+    /// </summary>
+    public (int Met, int Delayed) Met(IEnumerable<(DateTime Sent, double FirstMs)> waits, double atLeastMs)
+    {
+        var pauses = _pauses.ToArray();
+        var (met, delayed) = (0, 0);
+        foreach (var (sent, firstMs) in waits)
+        {
+            var first = sent.AddMilliseconds(firstMs);
+            var delay = 0.0;
+            foreach (var pause in pauses)
+            {
+                var end = pause.At.AddMilliseconds(pause.Ms);
+                if (sent >= pause.At && sent < end) delay += (end - sent).TotalMilliseconds;
+                if (first >= pause.At && first <= end.AddMilliseconds(2)) delay += (first - pause.At).TotalMilliseconds;
+            }
+            if (delay > 0) met++;
+            if (delay >= atLeastMs) delayed++;
+        }
+        return (met, delayed);
+    }
+
+    /// <summary>The largest pause between the two times, in ms (0 if none).</summary>
+    public double Max(DateTime from, DateTime to) => _pauses.Where(p => p.At >= from && p.At <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2];
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _session.Stop();
+        }
+        catch (Exception e) when (e is ServerNotAvailableException or IOException or TimeoutException)
+        {
+            // The process ended first: its session went with it.
+        }
+        _reading.Wait(TimeSpan.FromSeconds(5));
+        _source.Dispose();
+        _session.Dispose();
+    }
+}
