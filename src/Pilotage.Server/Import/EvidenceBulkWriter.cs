@@ -70,7 +70,7 @@ internal static class EvidenceBulkWriter
             ct.ThrowIfCancellationRequested();
             try
             {
-                Copy(connection, batch.Rows, position);
+                Copy(connection, batch, position);
                 return;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -82,15 +82,16 @@ internal static class EvidenceBulkWriter
         await KeepNewOnPostgresAsync(connection, transaction, batch, ct);
         hint.LookFirst = batch.Count < given;
         ct.ThrowIfCancellationRequested();
-        Copy(connection, batch.Rows, position);
+        Copy(connection, batch, position);
     }
 
     // Synchronous COPYs encoded here: this runs on the import's own writer thread, and Npgsql's importer
     // (a parameter bound per value; awaited, one call per value) cost more CPU than the server spent storing the rows.
-    private static void Copy(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
+    private static void Copy(NpgsqlConnection connection, ImportBatch batch, ImportPosition position)
     {
+        var rows = batch.Rows;
         if (rows.Length == 0) return;
-        CopyInteractions(connection, rows, position);
+        CopyInteractions(connection, batch, position);
         CopyReviews(connection, rows, position);
         CopyFeedback(connection, rows, position);
     }
@@ -181,8 +182,16 @@ internal static class EvidenceBulkWriter
                 insert.Utf8(24, hex);
                 Hex.Write(row.ResponseHash, hex);
                 insert.Utf8(25, hex);
-                insert.Text(26, row.RequestContent);
-                insert.Text(27, row.ResponseContent);
+                if (row.KeepsContent)
+                {
+                    insert.Utf8(26, batch.Text(row.RequestContent));
+                    insert.Utf8(27, batch.Text(row.ResponseContent));
+                }
+                else
+                {
+                    insert.Text(26, null);
+                    insert.Text(27, null);
+                }
                 insert.Text(28, null);
                 insert.Text(29, row.Category);
                 insert.Integer(30, null);
@@ -230,8 +239,9 @@ internal static class EvidenceBulkWriter
         }
     }
 
-    private static void CopyInteractions(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
+    private static void CopyInteractions(NpgsqlConnection connection, ImportBatch batch, ImportPosition position)
     {
+        var rows = batch.Rows;
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)");
         Span<byte> id = stackalloc byte[ImportId.Length];
         foreach (ref readonly var row in rows)
@@ -263,8 +273,16 @@ internal static class EvidenceBulkWriter
             copy.Null();
             copy.Hex(row.RequestHash);
             copy.Hex(row.ResponseHash);
-            copy.Text(row.RequestContent);
-            copy.Text(row.ResponseContent);
+            if (row.KeepsContent)
+            {
+                copy.Utf8(batch.Text(row.RequestContent));
+                copy.Utf8(batch.Text(row.ResponseContent));
+            }
+            else
+            {
+                copy.Null();
+                copy.Null();
+            }
             copy.Null();
             copy.Text(row.Category);
             copy.Null();

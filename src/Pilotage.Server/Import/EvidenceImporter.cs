@@ -78,10 +78,14 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         row.Id = id;
         row.CreatedAt = record.Timestamp.ToUniversalTime();
         row.UserEmail = user;
-        row.RequestHash = Sha256Value.Of(record.Prompt);
-        row.ResponseHash = Sha256Value.Of(record.Answer);
-        row.RequestContent = _keepContent ? record.Prompt : null;
-        row.ResponseContent = _keepContent ? record.Answer : null;
+        // Each text encoded once: hashed from the slice's buffer, and kept there to be written when content is kept.
+        row.KeepsContent = _keepContent;
+        row.RequestContent = batch.AddText(record.Prompt);
+        row.RequestHash = Sha256Value.Of(batch.Text(row.RequestContent));
+        if (!_keepContent) batch.DropText(row.RequestContent);
+        row.ResponseContent = batch.AddText(record.Answer);
+        row.ResponseHash = Sha256Value.Of(batch.Text(row.ResponseContent));
+        if (!_keepContent) batch.DropText(row.ResponseContent);
         row.Category = record.Category;
         if (record.Outcome is { } outcome)
         {

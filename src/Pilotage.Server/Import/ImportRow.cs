@@ -21,9 +21,13 @@ internal struct ImportRow
     public long UserId;
     public Sha256Value RequestHash;
     public Sha256Value ResponseHash;
-    /// <summary>The texts, when the system's evidence keeps content (null when it keeps hashes only).</summary>
-    public string? RequestContent;
-    public string? ResponseContent;
+    /// <summary>
+    /// The texts in UTF-8 in the slice's <see cref="ImportBatch.Text"/>, when the system's evidence keeps content
+    /// (<see cref="KeepsContent"/>): bytes in one pooled buffer, not strings kept alive until the slice is written.
+    /// </summary>
+    public bool KeepsContent;
+    public TextRange RequestContent;
+    public TextRange ResponseContent;
     public string? Category;
     public bool Reviewed;
     public ReviewOutcome Outcome;
@@ -32,6 +36,9 @@ internal struct ImportRow
     public string? FinalText;
     public int? Rating;
 }
+
+/// <summary>Where a text is in its slice's UTF-8 buffer.</summary>
+internal readonly record struct TextRange(int Start, int Length);
 
 /// <summary>A SHA-256 value as its 32 bytes; stored as 64 lowercase hex characters.</summary>
 [InlineArray(Bytes)]
@@ -58,6 +65,13 @@ internal struct Sha256Value
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
+        return value;
+    }
+
+    public static Sha256Value Of(ReadOnlySpan<byte> utf8)
+    {
+        var value = new Sha256Value();
+        System.Security.Cryptography.SHA256.HashData(utf8, value);
         return value;
     }
 }
@@ -150,9 +164,37 @@ internal static class Hex
 /// </summary>
 internal sealed class ImportBatch : IDisposable
 {
+    private const int TextBytes = 1 << 20;
+
     private ImportRow[]? _rows;
+    private byte[]? _text = ArrayPool<byte>.Shared.Rent(TextBytes);
+    private int _textLength;
 
     public ImportBatch(int capacity) => _rows = ArrayPool<ImportRow>.Shared.Rent(capacity);
+
+    /// <summary>The UTF-8 of the texts of <paramref name="range"/>.</summary>
+    public ReadOnlySpan<byte> Text(TextRange range) => (_text ?? throw new ObjectDisposedException(nameof(ImportBatch))).AsSpan(range.Start, range.Length);
+
+    /// <summary>Adds <paramref name="text"/> in UTF-8 to the slice's text buffer (grown by doubling, pooled).</summary>
+    public TextRange AddText(string text)
+    {
+        var buffer = _text ?? throw new ObjectDisposedException(nameof(ImportBatch));
+        var max = System.Text.Encoding.UTF8.GetMaxByteCount(text.Length);
+        if (_textLength + max > buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(2 * buffer.Length, _textLength + max));
+            buffer.AsSpan(0, _textLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(buffer);
+            _text = buffer = larger;
+        }
+        var length = System.Text.Encoding.UTF8.GetBytes(text, buffer.AsSpan(_textLength));
+        var range = new TextRange(_textLength, length);
+        _textLength += length;
+        return range;
+    }
+
+    /// <summary>Forgets the last text added (hashed only, not kept).</summary>
+    public void DropText(TextRange range) => _textLength = range.Start;
 
     /// <summary>Rows built.</summary>
     public int Count { get; private set; }
@@ -186,5 +228,7 @@ internal sealed class ImportBatch : IDisposable
     {
         if (_rows is { } rows) ArrayPool<ImportRow>.Shared.Return(rows, clearArray: true);
         _rows = null;
+        if (_text is { } text) ArrayPool<byte>.Shared.Return(text);
+        _text = null;
     }
 }

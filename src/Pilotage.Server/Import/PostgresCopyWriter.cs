@@ -79,11 +79,19 @@ internal sealed class PostgresCopyWriter : IDisposable
         }
     }
 
-    /// <summary>text or varchar already in UTF-8 (a short value: an id).</summary>
+    /// <summary>text or varchar already in UTF-8.</summary>
     public void Utf8(ReadOnlySpan<byte> value)
     {
+        if (value.Length + 4 <= BufferBytes)
+        {
+            Int32(value.Length);
+            Bytes(value);
+            return;
+        }
+        // A value larger than the buffer is written through.
         Int32(value.Length);
-        Bytes(value);
+        Flush();
+        _stream.Write(value);
     }
 
     /// <summary>text or varchar: <paramref name="bytes"/> as lowercase hex, encoded straight into the buffer.</summary>

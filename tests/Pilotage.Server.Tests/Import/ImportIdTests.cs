@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -100,6 +101,34 @@ public sealed class ImportIdTests
         Assert.Equal((PinnedId, "accepted", "ana@example.com", 30.0, "import"), (review.InteractionId, review.Outcome, review.Reviewer, review.Seconds, review.Source));
         var feedback = await db.Feedback.AsNoTracking().SingleAsync(f => f.System == System);
         Assert.Equal((PinnedId, 4), (feedback.InteractionId, feedback.Rating));
+    }
+
+    [Fact]
+    public Task On_SQLite_long_texts_past_the_slices_buffer_read_back_exactly() => LongTextsReadBackAsync(null);
+
+    [PostgresFact]
+    public async Task On_PostgreSQL_long_texts_past_the_copy_buffer_read_back_exactly()
+    {
+        await using var database = await PostgresDatabase.CreateAsync();
+        await LongTextsReadBackAsync(database.ConnectionString);
+    }
+
+    // Texts are kept in UTF-8 in one buffer per slice (1 MB to start, grown when full) and a value larger than the
+    // COPY's 64 KB buffer is written through: five answers of 400 K characters, most of two bytes or more, pass both.
+    private static async Task LongTextsReadBackAsync(string? database)
+    {
+        await using var server = await PilotageTestServer.StartAsync(database);
+        await ImportTestSupport.SystemAsync(server, "long-texts");
+        var answers = Enumerable.Range(0, 5).Select(i => $"answer {i} " + string.Concat(Enumerable.Repeat("é中😀 ", 100_000))).ToList();
+        var lines = answers.Select((a, i) => $"prompt {i},{a},2026-03-0{i + 1}T09:00:00Z,").Append("short,x,2026-03-09T09:00:00Z,").ToList();
+        var imported = await ImportTestSupport.ImportAsync(server, "long-texts", "prompt,answer,timestamp,user", lines);
+        Assert.Equal(6, imported.GetProperty("imported").GetInt32());
+
+        await using var db = server.App.Services.GetRequiredService<PilotageStore>().CreateDbContext();
+        var rows = (await db.Interactions.AsNoTracking().Where(i => i.System == "long-texts").ToListAsync()).OrderBy(i => i.CreatedAt).ToList();
+        Assert.Equal([.. Enumerable.Range(0, 5).Select(i => $"prompt {i}"), "short"], rows.Select(r => r.RequestContent));
+        Assert.Equal([.. answers, "x"], rows.Select(r => r.ResponseContent));
+        Assert.All(rows, r => Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(r.ResponseContent!))), r.ResponseHash));
     }
 
     private static EvidenceRecord KnownRecord() =>
