@@ -101,6 +101,9 @@ public static partial class EvidenceCsv
     /// <summary>Hex characters of an imported id's hash: 96 bits of the SHA-256 of the row.</summary>
     private const int IdHashChars = 24;
 
+    /// <summary>Bytes of the row's SHA-256 an imported id ends with (<see cref="IdHashChars"/> in hex).</summary>
+    public const int IdHashBytes = IdHashChars / 2;
+
     /// <summary>The length of an imported interaction id.</summary>
     public const int IdLength = 40;
 
@@ -159,8 +162,26 @@ public static partial class EvidenceCsv
     /// </param>
     public static string InteractionId(string system, EvidenceRecord record, IncrementalHash? sha256)
     {
+        Span<byte> hash = stackalloc byte[32];
+        var millis = InteractionIdParts(system, record, sha256, hash);
+        Span<char> id = stackalloc char[IdLength];
+        IdPrefix.CopyTo(id);
+        millis.TryFormat(id[IdPrefix.Length..], out _, "x12", CultureInfo.InvariantCulture);
+        Convert.TryToHexStringLower(hash[..(IdHashChars / 2)], id[(IdPrefix.Length + IdTimeChars)..], out _);
+        return new string(id);
+    }
+
+    /// <summary>
+    /// What <see cref="InteractionId(string, EvidenceRecord, IncrementalHash?)"/> is made of, without its text: the
+    /// milliseconds it starts with (returned) and the SHA-256 whose first <see cref="IdHashBytes"/> bytes end it
+    /// (written to <paramref name="hash"/>, 32 bytes). A bulk import keeps these and writes the text straight into
+    /// the database's buffer, instead of a string per row that lives until its slice is written.
+    /// </summary>
+    public static long InteractionIdParts(string system, EvidenceRecord record, IncrementalHash? sha256, Span<byte> hash)
+    {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(record);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hash.Length, 32);
         // Built in one stack or pooled buffer, no string per part: this runs for every row of an import.
         Span<char> time = stackalloc char[32];
         // "O" of a UTC time is yyyy-MM-ddTHH:mm:ss.fffffffZ, written by a fast path instead of a custom format's parser.
@@ -176,7 +197,6 @@ public static partial class EvidenceCsv
             length = IdPart(buffer, length, user);
             length = IdPart(buffer, length, record.Prompt);
             length = IdPart(buffer, length, record.Answer);
-            Span<byte> hash = stackalloc byte[32];
             if (sha256 is null)
             {
                 SHA256.HashData(buffer[..length], hash);
@@ -186,13 +206,8 @@ public static partial class EvidenceCsv
                 sha256.AppendData(buffer[..length]);
                 sha256.GetHashAndReset(hash);
             }
-            Span<char> id = stackalloc char[IdLength];
-            IdPrefix.CopyTo(id);
             // Clamped to 48 bits; before 1970 (a nonsense date, but a valid one) all rows share 0 and the hash orders them.
-            var millis = Math.Clamp(record.Timestamp.ToUnixTimeMilliseconds(), 0, (1L << 48) - 1);
-            millis.TryFormat(id[IdPrefix.Length..], out _, "x12", CultureInfo.InvariantCulture);
-            Convert.TryToHexStringLower(hash[..(IdHashChars / 2)], id[(IdPrefix.Length + IdTimeChars)..], out _);
-            return new string(id);
+            return Math.Clamp(record.Timestamp.ToUnixTimeMilliseconds(), 0, (1L << 48) - 1);
         }
         finally
         {

@@ -115,6 +115,15 @@ internal sealed class SqliteRawInsert : IDisposable
         Check(Bind(index, value));
     }
 
+    /// <summary>Text already in UTF-8.</summary>
+    public void Utf8(int index, ReadOnlySpan<byte> value)
+    {
+        _held[index] = Held.Unknown;
+        _texts[index] = null;
+        // An empty span would reach SQLite as a null pointer, bound as NULL: "" stays "".
+        Check(value.IsEmpty ? raw.sqlite3_bind_text(_statement, index, "") : raw.sqlite3_bind_text(_statement, index, value));
+    }
+
     public void Real(int index, double? value)
     {
         if (value is not { } v)

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
+using Pilotage.Core.Evidence;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Storage;
 
@@ -35,16 +36,24 @@ internal static class EvidenceBulkWriter
 
     private const string CopySavepoint = "import_copy";
 
-    /// <summary>Writes the rows not recorded yet and returns them.</summary>
-    public static async Task<List<ImportRow>> WriteAsync(PilotageDbContext db, IReadOnlyList<ImportRow> rows, ExistingRowsHint hint, CancellationToken ct)
+    // An imported interaction belongs to no group (as the gateway records a caller without groups).
+    private const string NoGroups = "[]";
+
+    /// <summary>Writes the rows of <paramref name="batch"/> not recorded yet and keeps only those in it.</summary>
+    public static async Task WriteAsync(PilotageDbContext db, ImportBatch batch, ImportPosition position, ExistingRowsHint hint, CancellationToken ct)
     {
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction() ?? throw new InvalidOperationException("a bulk import must run inside a transaction");
-        return db.Database.GetDbConnection() switch
+        switch (db.Database.GetDbConnection())
         {
-            NpgsqlConnection postgres => await WriteOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, rows, hint, ct),
-            SqliteConnection sqlite => InsertRows(sqlite, rows),
-            _ => throw new InvalidOperationException("unknown store"),
-        };
+            case NpgsqlConnection postgres:
+                await WriteOnPostgresAsync(postgres, (NpgsqlTransaction)transaction, batch, position, hint, ct);
+                break;
+            case SqliteConnection sqlite:
+                InsertRows(sqlite, batch, position);
+                break;
+            default:
+                throw new InvalidOperationException("unknown store");
+        }
     }
 
     /// <summary>
@@ -53,7 +62,7 @@ internal static class EvidenceBulkWriter
     /// are rolled back to a savepoint, and the slice is written again with the lookup. After such a slice the next
     /// ones look first (a file posted again, or a longer version of it), until a lookup finds none.
     /// </summary>
-    private static async Task<List<ImportRow>> WriteOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ImportRow> rows, ExistingRowsHint hint, CancellationToken ct)
+    private static async Task WriteOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ImportBatch batch, ImportPosition position, ExistingRowsHint hint, CancellationToken ct)
     {
         if (!hint.LookFirst)
         {
@@ -61,40 +70,36 @@ internal static class EvidenceBulkWriter
             ct.ThrowIfCancellationRequested();
             try
             {
-                Copy(connection, rows);
-                return [.. rows];
+                Copy(connection, batch, position);
+                return;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
             {
                 await transaction.RollbackAsync(CopySavepoint, ct);
             }
         }
-        var fresh = await NewOnPostgresAsync(connection, transaction, rows, ct);
-        hint.LookFirst = fresh.Count < rows.Count;
+        var given = batch.Count;
+        await KeepNewOnPostgresAsync(connection, transaction, batch, ct);
+        hint.LookFirst = batch.Count < given;
         ct.ThrowIfCancellationRequested();
-        Copy(connection, fresh);
-        return fresh;
+        Copy(connection, batch, position);
     }
 
     // Synchronous COPYs encoded here: this runs on the import's own writer thread, and Npgsql's importer
     // (a parameter bound per value; awaited, one call per value) cost more CPU than the server spent storing the rows.
-    private static void Copy(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
+    private static void Copy(NpgsqlConnection connection, ImportBatch batch, ImportPosition position)
     {
-        if (rows.Count == 0) return;
-        CopyInteractions(connection, rows);
-        CopyReviews(connection, rows);
-        CopyFeedback(connection, rows);
+        var rows = batch.Rows;
+        if (rows.Length == 0) return;
+        CopyInteractions(connection, batch, position);
+        CopyReviews(connection, rows, position);
+        CopyFeedback(connection, rows, position);
     }
 
-    private static async Task<List<ImportRow>> NewOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ImportRow> rows, CancellationToken ct)
+    /// <summary>Looks the slice's keys up and keeps in it only the rows not recorded yet (ids as strings only here).</summary>
+    private static async Task KeepNewOnPostgresAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ImportBatch batch, CancellationToken ct)
     {
-        var ids = new string[rows.Count];
-        var ats = new DateTimeOffset[rows.Count];
-        for (var i = 0; i < rows.Count; i++)
-        {
-            ids[i] = rows[i].Interaction.Id;
-            ats[i] = EvidenceSink.Utc(rows[i].Interaction.CreatedAt);
-        }
+        var (ids, ats) = Keys(batch.Rows);
         var existing = new HashSet<string>(StringComparer.Ordinal);
         await using (var probesOnly = new NpgsqlCommand(IndexProbesOnlySql, connection, transaction))
         {
@@ -111,143 +116,227 @@ internal static class EvidenceBulkWriter
         {
             await restore.ExecuteNonQueryAsync(ct);
         }
-        if (existing.Count == 0) return [.. rows];
-        return rows.Where(r => !existing.Contains(r.Interaction.Id)).ToList();
+        if (existing.Count > 0) Keep(batch, ids, existing);
     }
 
-    private static List<ImportRow> InsertRows(SqliteConnection connection, IReadOnlyList<ImportRow> rows)
+    private static (string[] Ids, DateTimeOffset[] Ats) Keys(ReadOnlySpan<ImportRow> rows)
+    {
+        var ids = new string[rows.Length];
+        var ats = new DateTimeOffset[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            ids[i] = rows[i].Id.ToString();
+            ats[i] = EvidenceSink.Utc(rows[i].CreatedAt);
+        }
+        return (ids, ats);
+    }
+
+    private static void Keep(ImportBatch batch, string[] ids, HashSet<string> existing)
+    {
+        var rows = batch.Rows;
+        var kept = 0;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (!existing.Contains(ids[i])) rows[kept++] = rows[i];
+        }
+        batch.Truncate(kept);
+    }
+
+    private static void InsertRows(SqliteConnection connection, ImportBatch batch, ImportPosition position)
     {
         Span<char> time = stackalloc char[SqliteText.MaxLength];
-        var fresh = new List<ImportRow>(rows.Count);
+        Span<byte> id = stackalloc byte[ImportId.Length];
+        Span<byte> hex = stackalloc byte[2 * Sha256Value.Bytes];
+        var rows = batch.Rows;
+        var fresh = 0;
         using (var insert = SqliteRawInsert.Interactions(connection, skipExisting: true))
         {
-            foreach (var row in rows)
+            for (var i = 0; i < rows.Length; i++)
             {
-                if (insert.Interaction(row.Interaction)) fresh.Add(row);
+                ref readonly var row = ref rows[i];
+                // EvidenceSink.Columns, in order; what an imported interaction does not have is left NULL or 0.
+                insert.Utf8(1, row.Id.Write(id));
+                insert.Chars(2, SqliteText.Of(EvidenceSink.Utc(row.CreatedAt), time));
+                insert.Text(3, position.System);
+                insert.Text(4, position.Phase);
+                insert.Integer(5, position.Stage);
+                insert.Integer(6, position.ConfigVersion);
+                insert.Integer(7, row.UserId);
+                insert.Text(8, row.UserEmail ?? "");
+                insert.Text(9, "");
+                insert.Text(10, NoGroups);
+                insert.Text(11, InteractionEndpointNames.Chat);
+                insert.Text(12, EvidenceImporter.Mode);
+                insert.Text(13, InteractionOutcomes.Served);
+                insert.Text(14, null);
+                insert.Text(15, null);
+                insert.Text(16, null);
+                insert.Integer(17, 0);
+                insert.Integer(18, 0);
+                insert.Integer(19, 0);
+                insert.Chars(20, SqliteText.Of(0m, time));
+                insert.Real(21, null);
+                insert.Real(22, 0);
+                insert.Integer(23, null);
+                Hex.Write(row.RequestHash, hex);
+                insert.Utf8(24, hex);
+                Hex.Write(row.ResponseHash, hex);
+                insert.Utf8(25, hex);
+                if (row.KeepsContent)
+                {
+                    insert.Utf8(26, batch.Text(row.RequestContent));
+                    insert.Utf8(27, batch.Text(row.ResponseContent));
+                }
+                else
+                {
+                    insert.Text(26, null);
+                    insert.Text(27, null);
+                }
+                insert.Text(28, null);
+                insert.Text(29, row.Category);
+                insert.Integer(30, null);
+                insert.Text(31, null);
+                // The rows written move to the front; the batch keeps only those.
+                if (insert.Step()) rows[fresh++] = row;
             }
         }
+        batch.Truncate(fresh);
+        rows = batch.Rows;
         using (var insert = new SqliteRawInsert(connection, "reviews", ReviewColumns))
         {
-            foreach (var row in fresh)
+            foreach (ref readonly var r in rows)
             {
-                if (row.Review is not { } r) continue;
-                insert.Text(1, r.InteractionId);
-                insert.Text(2, r.System);
-                insert.Text(3, r.Outcome);
+                if (!r.Reviewed) continue;
+                insert.Utf8(1, r.Id.Write(id));
+                insert.Text(2, position.System);
+                insert.Text(3, r.Outcome.Name());
                 insert.Text(4, r.FinalText);
-                insert.Text(5, r.Reason);
-                insert.Text(6, r.Tags);
-                insert.Text(7, r.EscalatedTo);
-                insert.Text(8, r.Reviewer);
-                insert.Real(9, r.Seconds);
+                insert.Text(5, null);
+                insert.Text(6, null);
+                insert.Text(7, null);
+                insert.Text(8, r.UserEmail ?? EvidenceImporter.Mode);
+                insert.Real(9, r.ReviewSeconds);
                 insert.Real(10, r.Rework);
-                insert.Real(11, r.ReworkSeconds);
-                insert.Chars(12, SqliteText.Of(EvidenceSink.Utc(r.ReviewedAt), time));
-                insert.Text(13, r.Source);
+                insert.Real(11, 0);
+                insert.Chars(12, SqliteText.Of(EvidenceSink.Utc(r.CreatedAt), time));
+                insert.Text(13, EvidenceImporter.Mode);
                 insert.Step();
             }
         }
         using (var insert = new SqliteRawInsert(connection, "feedback", FeedbackColumns))
         {
-            foreach (var row in fresh)
+            foreach (ref readonly var f in rows)
             {
-                if (row.Feedback is not { } f) continue;
-                insert.Text(1, f.InteractionId);
+                if (f.Rating is not { } rating) continue;
+                insert.Utf8(1, f.Id.Write(id));
                 insert.Integer(2, f.UserId);
-                insert.Text(3, f.System);
-                insert.Integer(4, f.Rating);
-                insert.Text(5, f.Comment);
-                insert.Chars(6, SqliteText.Of(EvidenceSink.Utc(f.At), time));
+                insert.Text(3, position.System);
+                insert.Integer(4, rating);
+                insert.Text(5, null);
+                insert.Chars(6, SqliteText.Of(EvidenceSink.Utc(f.CreatedAt), time));
                 insert.Step();
             }
         }
-        return fresh;
     }
 
-    private static void CopyInteractions(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
+    private static void CopyInteractions(NpgsqlConnection connection, ImportBatch batch, ImportPosition position)
     {
+        var rows = batch.Rows;
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY interactions ({EvidenceSink.Columns}) FROM STDIN (FORMAT BINARY)");
-        foreach (var import in rows)
+        Span<byte> id = stackalloc byte[ImportId.Length];
+        foreach (ref readonly var row in rows)
         {
-            var row = import.Interaction;
-            // EvidenceSink.Columns, in order.
+            // EvidenceSink.Columns, in order; what an imported interaction does not have is left NULL or 0.
             copy.Row(31);
-            copy.Text(row.Id);
+            copy.Utf8(row.Id.Write(id));
             copy.TimestampTz(EvidenceSink.Utc(row.CreatedAt));
-            copy.Text(row.System);
-            copy.Text(row.Phase);
-            copy.Integer(row.Stage);
-            copy.Integer(row.ConfigVersion);
+            copy.Text(position.System);
+            copy.Text(position.Phase);
+            copy.Integer(position.Stage);
+            copy.Integer(position.ConfigVersion);
             copy.Bigint(row.UserId);
-            copy.Text(row.UserEmail);
-            copy.Text(row.KeyId);
-            copy.Text(row.Groups);
-            copy.Text(row.Endpoint);
-            copy.Text(row.Mode);
-            copy.Text(row.Outcome);
-            copy.Text(row.RefusalCode);
-            copy.Text(row.RefusalReason);
-            copy.Text(row.DetectorHits);
-            copy.Boolean(row.Streamed);
-            copy.Integer(row.TokensIn);
-            copy.Integer(row.TokensOut);
-            copy.Numeric(row.Cost);
-            copy.Double(row.FirstByteMs);
-            copy.Double(row.TotalMs);
-            copy.Integer(row.UpstreamStatus);
-            copy.Text(row.RequestHash);
-            copy.Text(row.ResponseHash);
-            copy.Text(row.RequestContent);
-            copy.Text(row.ResponseContent);
-            copy.Text(row.Error);
+            copy.Text(row.UserEmail ?? "");
+            copy.Text("");
+            copy.Text(NoGroups);
+            copy.Text(InteractionEndpointNames.Chat);
+            copy.Text(EvidenceImporter.Mode);
+            copy.Text(InteractionOutcomes.Served);
+            copy.Null();
+            copy.Null();
+            copy.Null();
+            copy.Boolean(false);
+            copy.Integer(0);
+            copy.Integer(0);
+            copy.Numeric(0m);
+            copy.Null();
+            copy.Double(0);
+            copy.Null();
+            copy.Hex(row.RequestHash);
+            copy.Hex(row.ResponseHash);
+            if (row.KeepsContent)
+            {
+                copy.Utf8(batch.Text(row.RequestContent));
+                copy.Utf8(batch.Text(row.ResponseContent));
+            }
+            else
+            {
+                copy.Null();
+                copy.Null();
+            }
+            copy.Null();
             copy.Text(row.Category);
-            copy.Bigint(row.EvalRun);
-            copy.Text(row.EvalCase);
+            copy.Null();
+            copy.Null();
         }
         copy.Complete();
     }
 
-    private static void CopyReviews(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
+    private static void CopyReviews(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
-        foreach (var row in rows)
+        Span<byte> id = stackalloc byte[ImportId.Length];
+        foreach (ref readonly var r in rows)
         {
-            if (row.Review is not { } r) continue;
+            if (!r.Reviewed) continue;
             copy.Row(13);
-            copy.Text(r.InteractionId);
-            copy.Text(r.System);
-            copy.Text(r.Outcome);
+            copy.Utf8(r.Id.Write(id));
+            copy.Text(position.System);
+            copy.Text(r.Outcome.Name());
             copy.Text(r.FinalText);
-            copy.Text(r.Reason);
-            copy.Text(r.Tags);
-            copy.Text(r.EscalatedTo);
-            copy.Text(r.Reviewer);
-            copy.Double(r.Seconds);
+            copy.Null();
+            copy.Null();
+            copy.Null();
+            copy.Text(r.UserEmail ?? EvidenceImporter.Mode);
+            copy.Double(r.ReviewSeconds);
             copy.Double(r.Rework);
-            copy.Double(r.ReworkSeconds);
-            copy.TimestampTz(EvidenceSink.Utc(r.ReviewedAt));
-            copy.Text(r.Source);
+            copy.Double(0);
+            copy.TimestampTz(EvidenceSink.Utc(r.CreatedAt));
+            copy.Text(EvidenceImporter.Mode);
         }
         copy.Complete();
     }
 
-    private static void CopyFeedback(NpgsqlConnection connection, IReadOnlyList<ImportRow> rows)
+    private static void CopyFeedback(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");
-        foreach (var row in rows)
+        Span<byte> id = stackalloc byte[ImportId.Length];
+        foreach (ref readonly var f in rows)
         {
-            if (row.Feedback is not { } f) continue;
+            if (f.Rating is not { } rating) continue;
             copy.Row(6);
-            copy.Text(f.InteractionId);
+            copy.Utf8(f.Id.Write(id));
             copy.Bigint(f.UserId);
-            copy.Text(f.System);
-            copy.Integer(f.Rating);
-            copy.Text(f.Comment);
-            copy.TimestampTz(EvidenceSink.Utc(f.At));
+            copy.Text(position.System);
+            copy.Integer(rating);
+            copy.Null();
+            copy.TimestampTz(EvidenceSink.Utc(f.CreatedAt));
         }
         copy.Complete();
     }
 }
+
+/// <summary>Where every row of an import is recorded: its system and that system's lifecycle position and config version.</summary>
+internal sealed record ImportPosition(string System, string Phase, int Stage, int ConfigVersion);
 
 /// <summary>
 /// Whether an import's next slice looks up the rows already recorded before copying (PostgreSQL): set when a slice

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Pilotage.Core.DataBoundary;
@@ -11,16 +10,9 @@ using Pilotage.Server.Storage;
 
 namespace Pilotage.Server.Import;
 
-/// <summary>One imported row ready to write: its interaction, and its review and feedback when it has them.</summary>
-/// <param name="Outcome">The review's outcome when there is a <paramref name="Review"/> (its roll-up is summed from it when written).</param>
-internal sealed record ImportRow(InteractionRow Interaction, ReviewRow? Review, FeedbackRow? Feedback, ReviewOutcome Outcome);
-
-/// <summary>Rows of one slice of a file, checked and built, and what was refused or repeated among them.</summary>
-internal sealed record ImportBatch(List<ImportRow> Rows, int Repeated);
-
 /// <summary>
-/// Turns validated import rows into evidence: <see cref="Prepare"/> checks them against the data boundary and
-/// builds their rows (ids, hashes, rework) without the database; <see cref="WriteAsync"/> records on the
+/// Turns validated import rows into evidence: <see cref="Add"/> checks them one by one against the data boundary and
+/// builds their rows (ids, hashes, rework) into a slice without the database; <see cref="WriteAsync"/> records on the
 /// caller's transaction the rows not recorded yet, with the roll-ups of exactly those rows.
 /// </summary>
 internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? boundary) : IDisposable
@@ -35,7 +27,8 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     private readonly bool _keepContent = SpecCanonicalJson.Deserialize(system.SpecJson).Evidence.Content != ContentRetention.Hashes;
     private readonly string _phase = system.Phase.ToLowerInvariant();
     // The same row twice in a file is one interaction, like the same row in two imports (ids of the whole file).
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // Ids as values, not strings: this set holds every row of the file until the import ends.
+    private readonly HashSet<ImportId> _seen = [];
     // E-mail → user id (0: not a Pilotage user), looked up once per import.
     private readonly Dictionary<string, long> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly SemaphoreSlim _usersLock = new(1, 1);
@@ -52,86 +45,74 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
 
     public int RefusedRows { get; private set; }
 
-    /// <summary>Checks and builds a slice; runs off the writer's thread (one caller at a time).</summary>
-    public ImportBatch Prepare(ReadOnlySpan<EvidenceRecord> records)
+    /// <summary>
+    /// Checks <paramref name="record"/> and adds its row to <paramref name="batch"/>; runs off the writer's thread (one
+    /// caller at a time). Row by row, so a record read from the file lives only until its row is built.
+    /// </summary>
+    public void Add(ImportBatch batch, EvidenceRecord record)
     {
-        var rows = new List<ImportRow>(records.Length);
-        var repeated = 0;
-        foreach (var given in records)
+        batch.Read++;
+        if (boundary is not null)
         {
-            var record = given;
-            if (boundary is not null)
+            if (EvidenceFileBoundary.Check(record, boundary, Refused) is not { } kept)
             {
-                if (EvidenceFileBoundary.Check(record, boundary, Refused) is not { } kept)
-                {
-                    RefusedRows++;
-                    continue;
-                }
-                record = kept;
+                RefusedRows++;
+                return;
             }
-            var id = EvidenceCsv.InteractionId(system.Slug, record, _sha256);
-            if (!_seen.Add(id))
-            {
-                repeated++;
-                continue;
-            }
-            rows.Add(Build(id, record));
+            record = kept;
         }
-        // In key order, each table's primary-key index is walked once from start to end instead of at random.
-        rows.Sort(static (a, b) => string.CompareOrdinal(a.Interaction.Id, b.Interaction.Id));
-        return new ImportBatch(rows, repeated);
-    }
-
-    private ImportRow Build(string id, EvidenceRecord record)
-    {
+        Span<byte> hash = stackalloc byte[Sha256Value.Bytes];
+        var id = new ImportId(EvidenceCsv.InteractionIdParts(system.Slug, record, _sha256, hash), hash);
+        if (!_seen.Add(id))
+        {
+            batch.Repeated++;
+            return;
+        }
         var user = record.User;
         if (user is not null)
         {
             if (_emails.TryGetValue(user, out var held)) user = held;
             else _emails[user] = user;
         }
-        var interaction = new InteractionRow
-        {
-            Id = id,
-            CreatedAt = record.Timestamp.ToUniversalTime(),
-            System = system.Slug,
-            Phase = _phase,
-            Stage = system.Stage,
-            ConfigVersion = system.ConfigVersion,
-            UserEmail = user ?? "",
-            KeyId = "",
-            Groups = "[]",
-            Endpoint = InteractionEndpointNames.Chat,
-            Mode = Mode,
-            Outcome = InteractionOutcomes.Served,
-            RequestHash = Sha256(record.Prompt),
-            ResponseHash = Sha256(record.Answer),
-            RequestContent = _keepContent ? record.Prompt : null,
-            ResponseContent = _keepContent ? record.Answer : null,
-            Category = record.Category,
-        };
-        ReviewRow? review = null;
+        ref var row = ref batch.Add();
+        row.Id = id;
+        row.CreatedAt = record.Timestamp.ToUniversalTime();
+        row.UserEmail = user;
+        // Each text encoded once: hashed from the slice's buffer, and kept there to be written when content is kept.
+        row.KeepsContent = _keepContent;
+        row.RequestContent = batch.AddText(record.Prompt);
+        row.RequestHash = Sha256Value.Of(batch.Text(row.RequestContent));
+        if (!_keepContent) batch.DropText(row.RequestContent);
+        row.ResponseContent = batch.AddText(record.Answer);
+        row.ResponseHash = Sha256Value.Of(batch.Text(row.ResponseContent));
+        if (!_keepContent) batch.DropText(row.ResponseContent);
+        row.Category = record.Category;
         if (record.Outcome is { } outcome)
         {
-            var seconds = record.ReviewSeconds ?? 0;
-            var rework = outcome == ReviewOutcome.Edited ? Pilotage.Core.Evidence.Rework.Between(record.Answer, record.FinalText ?? "") : (double?)null;
-            review = new ReviewRow
-            {
-                InteractionId = id,
-                System = system.Slug,
-                Outcome = outcome.Name(),
-                FinalText = record.FinalText,
-                Reviewer = user ?? Mode,
-                Seconds = seconds,
-                Rework = rework,
-                ReviewedAt = interaction.CreatedAt,
-                Source = Mode,
-            };
+            row.Reviewed = true;
+            row.Outcome = outcome;
+            row.ReviewSeconds = record.ReviewSeconds ?? 0;
+            row.Rework = outcome == ReviewOutcome.Edited ? Pilotage.Core.Evidence.Rework.Between(record.Answer, record.FinalText ?? "") : null;
+            row.FinalText = record.FinalText;
         }
-        var feedback = record.Rating is { } rating
-            ? new FeedbackRow { InteractionId = id, System = system.Slug, Rating = rating, At = interaction.CreatedAt }
-            : null;
-        return new ImportRow(interaction, review, feedback, record.Outcome ?? default);
+        row.Rating = record.Rating;
+    }
+
+    /// <summary>Puts a slice's rows in key order once it is full: each table's primary-key index is then walked once from start to end instead of at random.</summary>
+    public static void Seal(ImportBatch batch)
+    {
+        // Sorted by their ids alongside: a row is moved only when it is out of place, and never copied to be compared.
+        var rows = batch.Rows;
+        var ids = System.Buffers.ArrayPool<ImportId>.Shared.Rent(rows.Length);
+        try
+        {
+            for (var i = 0; i < rows.Length; i++) ids[i] = rows[i].Id;
+            ids.AsSpan(0, rows.Length).Sort(rows);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ImportId>.Shared.Return(ids);
+        }
     }
 
     /// <summary>
@@ -145,19 +126,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         {
             // One look in the e-mails known so far per row (a case-insensitive hash is a cost at 10,000 rows a slice);
             // the rows of e-mails not seen yet wait for one query.
-            HashSet<string>? unknown = null;
-            List<ImportRow>? waiting = null;
-            foreach (var row in batch.Rows)
-            {
-                var email = row.Interaction.UserEmail;
-                if (email.Length == 0) continue;
-                if (_users.TryGetValue(email, out var userId)) SetUser(row, userId);
-                else
-                {
-                    (unknown ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(email);
-                    (waiting ??= []).Add(row);
-                }
-            }
+            var (unknown, waiting) = KnownUsers(batch.Rows);
             foreach (var chunk in (unknown ?? []).Chunk(QueryChunk))
             {
                 foreach (var email in chunk) _users[email] = 0;
@@ -166,7 +135,7 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
                     _users[user.Email] = user.Id;
                 }
             }
-            foreach (var row in waiting ?? []) SetUser(row, _users[row.Interaction.UserEmail]);
+            foreach (var i in waiting ?? []) batch.Rows[i].UserId = _users[batch.Rows[i].UserEmail!];
         }
         finally
         {
@@ -174,16 +143,17 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
         }
 
         // Written in bulk (binary COPY, or a prepared insert stepped per row), not through the change tracker.
-        var fresh = await EvidenceBulkWriter.WriteAsync(db, batch.Rows, _existing, ct);
+        var built = batch.Count;
+        await EvidenceBulkWriter.WriteAsync(db, batch, new ImportPosition(system.Slug, _phase, system.Stage, system.ConfigVersion), _existing, ct);
 
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction?.GetDbTransaction()
             ?? throw new InvalidOperationException("an import must run inside a transaction");
-        var delta = Rollups(fresh);
+        var delta = Rollups(batch.Rows);
         if (connection is not Npgsql.NpgsqlConnection)
         {
             await RollupWriter.ApplyAsync(connection, transaction, delta, statements, ct);
-            return (fresh.Count, batch.Rows.Count - fresh.Count + batch.Repeated);
+            return (batch.Count, built - batch.Count + batch.Repeated);
         }
         // PostgreSQL: the roll-ups in one round trip, and a commit that does not wait for the log to reach the disk —
         // the import's audit entry, committed durably afterwards, flushes the log with every slice in it.
@@ -199,13 +169,25 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
             throw;
         }
         await statements.RunDeferredAsync(transaction, ct);
-        return (fresh.Count, batch.Rows.Count - fresh.Count + batch.Repeated);
+        return (batch.Count, built - batch.Count + batch.Repeated);
     }
 
-    private static void SetUser(ImportRow row, long userId)
+    /// <summary>Sets the user of every row whose e-mail is known; returns the e-mails not known yet and their rows.</summary>
+    private (HashSet<string>? Unknown, List<int>? Waiting) KnownUsers(Span<ImportRow> rows)
     {
-        row.Interaction.UserId = userId;
-        if (row.Feedback is { } feedback) feedback.UserId = userId;
+        HashSet<string>? unknown = null;
+        List<int>? waiting = null;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].UserEmail is not { } email) continue;
+            if (_users.TryGetValue(email, out var userId)) rows[i].UserId = userId;
+            else
+            {
+                (unknown ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(email);
+                (waiting ??= []).Add(i);
+            }
+        }
+        return (unknown, waiting);
     }
 
     /// <summary>
@@ -213,29 +195,31 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     /// the roll-up rows they share in the same order, so one waits for the other instead of deadlocking. (A dictionary
     /// enumerates in the order keys were added when none is removed.)
     /// </summary>
-    private RollupDelta Rollups(List<ImportRow> fresh)
+    private RollupDelta Rollups(ReadOnlySpan<ImportRow> fresh)
     {
         // Every imported interaction adds the same, and a rating one of five: made once, not per row (EvidenceTotals.Add copies).
         // Not RollupDelta.AddInteraction: that would put every imported row in the latency
         // histogram at 0 ms and drag latency_p50/p95 of the real gateway traffic towards zero.
         var served = EvidenceTotals.ForInteraction(InteractionOutcomes.Served, null, false, 0, 0, 0m, 0);
         var ratings = new EvidenceTotals?[6];
-        // Every row of an import has the same system, position (phase, stage, config version) and kind: its roll-up key
-        // is told by its hour, so rows are summed per hour (a number hashed, not a key of strings) and the key is made
-        // once per hour, from the first row of it.
+        // Every row of an import has the same system, position (phase, stage, config version) and kind (an answer
+        // served by the AI): its roll-up key is told by its hour, so rows are summed per hour (a number hashed, not a
+        // key of strings) and the key is made once per hour.
         var hours = new Dictionary<long, (RollupKey Key, EvidenceTotals Sum)>();
         var days = new HashSet<(int Day, long User)>();
-        foreach (var row in fresh)
+        foreach (ref readonly var row in fresh)
         {
-            var interaction = row.Interaction;
-            var hour = RollupKey.HourOf(interaction.CreatedAt);
-            if (!hours.TryGetValue(hour, out var at)) hours[hour] = at = (RollupKey.Of(interaction), new EvidenceTotals());
-            at.Sum.Add(interaction.Outcome == InteractionOutcomes.Served ? served : EvidenceTotals.ForInteraction(interaction.Outcome, null, false, 0, 0, 0m, 0));
-            if (interaction.UserId != 0) days.Add((RollupKey.DayOf(interaction.CreatedAt), interaction.UserId));
-            if (row.Review is { } review) at.Sum.AddReview(row.Outcome, review.Seconds, review.Rework, review.ReworkSeconds, outOfScope: false);
-            if (row.Feedback is { } feedback)
+            var hour = RollupKey.HourOf(row.CreatedAt);
+            if (!hours.TryGetValue(hour, out var at))
             {
-                at.Sum.Add(feedback.Rating is >= 0 and < 6 ? ratings[feedback.Rating] ??= EvidenceTotals.ForFeedback(feedback.Rating) : EvidenceTotals.ForFeedback(feedback.Rating));
+                hours[hour] = at = (new RollupKey(system.Slug, _phase, system.Stage, system.ConfigVersion, hour, RollupKinds.Ai), new EvidenceTotals());
+            }
+            at.Sum.Add(served);
+            if (row.UserId != 0) days.Add((RollupKey.DayOf(row.CreatedAt), row.UserId));
+            if (row.Reviewed) at.Sum.AddReview(row.Outcome, row.ReviewSeconds, row.Rework, 0, outOfScope: false);
+            if (row.Rating is { } rating)
+            {
+                at.Sum.Add(rating is >= 0 and < 6 ? ratings[rating] ??= EvidenceTotals.ForFeedback(rating) : EvidenceTotals.ForFeedback(rating));
             }
         }
         // The few keys sorted, not the rows: the hour orders them.
@@ -253,25 +237,5 @@ internal sealed class EvidenceImporter(AiSystemRow system, DataBoundaryPolicy? b
     {
         _usersLock.Dispose();
         _sha256.Dispose();
-    }
-
-    private static string Sha256(string text)
-    {
-        // Hashed from a stack or pooled buffer: no byte array per value; in one call to the native library, not
-        // three (append, finish, reset), each of which clears its error queue.
-        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
-        var rented = max > 4096 ? System.Buffers.ArrayPool<byte>.Shared.Rent(max) : null;
-        try
-        {
-            Span<byte> buffer = rented ?? stackalloc byte[4096];
-            var length = Encoding.UTF8.GetBytes(text, buffer);
-            Span<byte> hash = stackalloc byte[32];
-            SHA256.HashData(buffer[..length], hash);
-            return Convert.ToHexStringLower(hash);
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
     }
 }

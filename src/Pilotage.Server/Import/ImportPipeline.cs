@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -31,15 +30,24 @@ internal static class ImportPipeline
         {
             try
             {
-                var slice = new List<EvidenceRecord>(SliceRows);
+                var slice = new ImportBatch(SliceRows);
                 foreach (var record in records)
                 {
-                    slice.Add(record);
-                    if (slice.Count < SliceRows) continue;
-                    await slices.Writer.WriteAsync(importer.Prepare(CollectionsMarshal.AsSpan(slice)), stop.Token);
-                    slice.Clear();
+                    importer.Add(slice, record);
+                    if (slice.Read < SliceRows) continue;
+                    EvidenceImporter.Seal(slice);
+                    await slices.Writer.WriteAsync(slice, stop.Token);
+                    slice = new ImportBatch(SliceRows);
                 }
-                if (slice.Count > 0) await slices.Writer.WriteAsync(importer.Prepare(CollectionsMarshal.AsSpan(slice)), stop.Token);
+                if (slice.Read > 0)
+                {
+                    EvidenceImporter.Seal(slice);
+                    await slices.Writer.WriteAsync(slice, stop.Token);
+                }
+                else
+                {
+                    slice.Dispose();
+                }
                 slices.Writer.TryComplete();
             }
             catch (Exception e)
@@ -107,8 +115,9 @@ internal static class ImportPipeline
         await db.Database.OpenConnectionAsync(ct);
         await using var statements = new SqlStatements(db.Database.GetDbConnection());
         await using var bulk = db.Database.GetDbConnection() is SqliteConnection sqlite ? SqliteBulkSettings.Apply(sqlite) : null;
-        await foreach (var slice in slices.ReadAllAsync(ct))
+        await foreach (var written in slices.ReadAllAsync(ct))
         {
+            using var slice = written;
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             var (added, present) = await importer.WriteAsync(db, slice, statements, ct);
             await transaction.CommitAsync(ct);

@@ -79,6 +79,31 @@ internal sealed class PostgresCopyWriter : IDisposable
         }
     }
 
+    /// <summary>text or varchar already in UTF-8.</summary>
+    public void Utf8(ReadOnlySpan<byte> value)
+    {
+        if (value.Length + 4 <= BufferBytes)
+        {
+            Int32(value.Length);
+            Bytes(value);
+            return;
+        }
+        // A value larger than the buffer is written through.
+        Int32(value.Length);
+        Flush();
+        _stream.Write(value);
+    }
+
+    /// <summary>text or varchar: <paramref name="bytes"/> as lowercase hex, encoded straight into the buffer.</summary>
+    public void Hex(ReadOnlySpan<byte> bytes)
+    {
+        var length = 2 * bytes.Length;
+        Ensure(4 + length);
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_at), length);
+        Import.Hex.Write(bytes, _buffer.AsSpan(_at + 4, length));
+        _at += 4 + length;
+    }
+
     /// <summary>integer (int4).</summary>
     public void Integer(int value)
     {
