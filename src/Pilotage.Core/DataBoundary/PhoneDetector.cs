@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
@@ -39,9 +40,62 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
+    /// <summary>Every character the candidate pattern can consume: digits, '+', parentheses and the separators.</summary>
+    private static readonly SearchValues<char> CandidateCharacters = SearchValues.Create("0123456789+()./_- ");
+
+    /// <summary>
+    /// Runs the pattern only over stretches that can hold a phone, with the same hits as over the whole text
+    /// (<see cref="FindWithoutShortcuts"/>, which the tests hold this to). A candidate consumes nothing but
+    /// <see cref="CandidateCharacters"/>, so none crosses a character outside them: the text's candidates are those of
+    /// each maximal stretch of such characters, each stretch searched from its start. A stretch with fewer than
+    /// <see cref="MinDigits"/> digits has no candidate that is a phone, and is skipped. The pattern still reads the whole
+    /// text behind a stretch (its look-behinds, the reference word) and the character after it.
+    /// </summary>
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        foreach (var match in Candidate().EnumerateMatches(text))
+        var from = 0;
+        while (from < text.Length)
+        {
+            var digit = text[from..].IndexOfAnyInRange('0', '9');
+            if (digit < 0)
+            {
+                return;
+            }
+            digit += from;
+            // The stretch around the digit; the one before it ended at a character outside the set, at or after 'from'.
+            var start = text[from..digit].LastIndexOfAnyExcept(CandidateCharacters) + from + 1;
+            var after = text[digit..].IndexOfAnyExcept(CandidateCharacters);
+            var end = after < 0 ? text.Length : digit + after;
+            if (HasDigits(text[digit..end], MinDigits))
+            {
+                // Sliced at the stretch's end: the pattern has no look-ahead, and could not consume the character there.
+                FindInStretch(text, text[..end], start, index, ref sink);
+            }
+            from = end;
+        }
+    }
+
+    private static bool HasDigits(ReadOnlySpan<char> stretch, int wanted)
+    {
+        foreach (var c in stretch)
+        {
+            if (char.IsAsciiDigit(c) && --wanted == 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The pattern over the whole text: what <see cref="Find"/> must equal.</summary>
+    public override void FindWithoutShortcuts(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
+        FindInStretch(text, text, 0, index, ref sink);
+
+    /// <param name="text">The whole text, for what the checks read around a candidate.</param>
+    /// <param name="searched">The text up to where candidates may end.</param>
+    private static void FindInStretch(ReadOnlySpan<char> text, ReadOnlySpan<char> searched, int start, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Candidate().EnumerateMatches(searched, start))
         {
             var end = match.Index + match.Length;
             // The regex caps a group at 12 digits: a longer run is some other number.
