@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
@@ -40,17 +39,18 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
-    /// <summary>Every character the candidate pattern can consume: digits, '+', parentheses and the separators.</summary>
-    private static readonly SearchValues<char> CandidateCharacters = SearchValues.Create("0123456789+()./_- ");
-
     /// <summary>
     /// Runs the pattern only over stretches that can hold a phone, with the same hits as over the whole text
     /// (<see cref="FindWithoutShortcuts"/>, which the tests hold this to). A candidate consumes nothing but
-    /// <see cref="CandidateCharacters"/>, so none crosses a character outside them: the text's candidates are those of
-    /// each maximal stretch of such characters, each stretch searched from its start. A stretch with fewer than
+    /// <see cref="IsCandidateCharacter"/>, so none crosses another character: the text's candidates are those of each
+    /// maximal stretch of such characters, each stretch searched from its start. A stretch with fewer than
     /// <see cref="MinDigits"/> digits has no candidate that is a phone, and is skipped. The pattern still reads the whole
     /// text behind a stretch (its look-behinds, the reference word) and the character after it.
     /// </summary>
+    /// <remarks>
+    /// The stretch's bounds are found one character at a time: in prose a stretch is a number and a space or two, shorter
+    /// than what a vectorised search costs to start. Each character is read at most twice (stretches do not overlap).
+    /// </remarks>
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         var from = 0;
@@ -62,12 +62,21 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
                 return;
             }
             digit += from;
-            // The stretch around the digit; the one before it ended at a character outside the set, at or after 'from'.
-            var start = text[from..digit].LastIndexOfAnyExcept(CandidateCharacters) + from + 1;
-            var after = text[digit..].IndexOfAnyExcept(CandidateCharacters);
-            var end = after < 0 ? text.Length : digit + after;
-            if (HasDigits(text[digit..end], MinDigits))
+            // The stretch from the digit on; no digit stands before it in the stretch, so its digits are counted here.
+            var end = digit;
+            var digits = 0;
+            for (; end < text.Length && IsCandidateCharacter(text[end]); end++)
             {
+                digits += char.IsAsciiDigit(text[end]) ? 1 : 0;
+            }
+            if (digits >= MinDigits)
+            {
+                // Where the stretch begins: the one before it ended at a character outside the set, at or after 'from'.
+                var start = digit;
+                while (start > from && IsCandidateCharacter(text[start - 1]))
+                {
+                    start--;
+                }
                 // Sliced at the stretch's end: the pattern has no look-ahead, and could not consume the character there.
                 FindInStretch(text, text[..end], start, index, ref sink);
             }
@@ -75,17 +84,8 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         }
     }
 
-    private static bool HasDigits(ReadOnlySpan<char> stretch, int wanted)
-    {
-        foreach (var c in stretch)
-        {
-            if (char.IsAsciiDigit(c) && --wanted == 0)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+    /// <summary>Every character the candidate pattern can consume: digits, '+', parentheses and the separators.</summary>
+    private static bool IsCandidateCharacter(char c) => char.IsAsciiDigit(c) || c is ' ' or '.' or '-' or '/' or '_' or '(' or ')' or '+';
 
     /// <summary>The pattern over the whole text: what <see cref="Find"/> must equal.</summary>
     public override void FindWithoutShortcuts(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
