@@ -228,9 +228,13 @@ public sealed class DataBoundaryPolicy
                 {
                     custom.Find(text, i, ref findings, budget);
                 }
-                else
+                else if (shortcuts)
                 {
                     detectors[i].Find(text, i, ref findings);
+                }
+                else
+                {
+                    detectors[i].FindWithoutShortcuts(text, i, ref findings);
                 }
             }
             catch (RegexMatchTimeoutException)

@@ -148,6 +148,12 @@ internal abstract class Detector(string name)
     /// <exception cref="RegexMatchTimeoutException">a timed custom pattern ran out of time; the caller fails closed.</exception>
     public abstract void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink);
 
+    /// <summary>
+    /// As <see cref="Find"/>, with none of the detector's own shortcuts: the scan without shortcuts
+    /// (<see cref="DataBoundaryPolicy.ScanWithoutShortcuts"/>) calls it, so that tests compare the two.
+    /// </summary>
+    public virtual void FindWithoutShortcuts(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) => Find(text, index, ref sink);
+
     protected static void Add(ref List<Finding>? sink, int index, int start, int length) =>
         (sink ??= []).Add(new Finding(index, start, length));
 }

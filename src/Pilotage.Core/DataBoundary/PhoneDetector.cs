@@ -39,9 +39,63 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
 
     public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
+    /// <summary>
+    /// Runs the pattern only over stretches that can hold a phone, with the same hits as over the whole text
+    /// (<see cref="FindWithoutShortcuts"/>, which the tests hold this to). A candidate consumes nothing but
+    /// <see cref="IsCandidateCharacter"/>, so none crosses another character: the text's candidates are those of each
+    /// maximal stretch of such characters, each stretch searched from its start. A stretch with fewer than
+    /// <see cref="MinDigits"/> digits has no candidate that is a phone, and is skipped. The pattern still reads the whole
+    /// text behind a stretch (its look-behinds, the reference word) and the character after it.
+    /// </summary>
+    /// <remarks>
+    /// The stretch's bounds are found one character at a time: in prose a stretch is a number and a space or two, shorter
+    /// than what a vectorised search costs to start. Each character is read at most twice (stretches do not overlap).
+    /// </remarks>
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        foreach (var match in Candidate().EnumerateMatches(text))
+        var from = 0;
+        while (from < text.Length)
+        {
+            var digit = text[from..].IndexOfAnyInRange('0', '9');
+            if (digit < 0)
+            {
+                return;
+            }
+            digit += from;
+            // The stretch from the digit on; no digit stands before it in the stretch, so its digits are counted here.
+            var end = digit;
+            var digits = 0;
+            for (; end < text.Length && IsCandidateCharacter(text[end]); end++)
+            {
+                digits += char.IsAsciiDigit(text[end]) ? 1 : 0;
+            }
+            if (digits >= MinDigits)
+            {
+                // Where the stretch begins: the one before it ended at a character outside the set, at or after 'from'.
+                var start = digit;
+                while (start > from && IsCandidateCharacter(text[start - 1]))
+                {
+                    start--;
+                }
+                // Sliced at the stretch's end: the pattern has no look-ahead, and could not consume the character there.
+                FindInStretch(text, text[..end], start, index, ref sink);
+            }
+            from = end;
+        }
+    }
+
+    /// <summary>Every character the candidate pattern can consume: digits, '+', parentheses and the separators.</summary>
+    private static bool IsCandidateCharacter(char c) => char.IsAsciiDigit(c) || c is ' ' or '.' or '-' or '/' or '_' or '(' or ')' or '+';
+
+    /// <summary>The pattern over the whole text: what <see cref="Find"/> must equal.</summary>
+    public override void FindWithoutShortcuts(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
+        FindInStretch(text, text, 0, index, ref sink);
+
+    /// <param name="text">The whole text, for what the checks read around a candidate.</param>
+    /// <param name="searched">The text up to where candidates may end.</param>
+    private static void FindInStretch(ReadOnlySpan<char> text, ReadOnlySpan<char> searched, int start, int index, ref List<Finding>? sink)
+    {
+        foreach (var match in Candidate().EnumerateMatches(searched, start))
         {
             var end = match.Index + match.Length;
             // The regex caps a group at 12 digits: a longer run is some other number.

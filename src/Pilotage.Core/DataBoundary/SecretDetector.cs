@@ -56,25 +56,35 @@ internal sealed partial class SecretDetector() : Detector(Secret)
         {
             return;
         }
+        Match(text, index, ref sink, shortcuts: true);
+    }
+
+    /// <summary>Every pattern over the whole text, none skipped: what <see cref="Find"/> must equal.</summary>
+    public override void FindWithoutShortcuts(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
+        Match(text, index, ref sink, shortcuts: false);
+
+    /// <summary>Each pattern runs only where its literal occurs (<paramref name="shortcuts"/>), or everywhere.</summary>
+    private static void Match(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, bool shortcuts)
+    {
         foreach (var match in Token().EnumerateMatches(text))
         {
             Add(ref sink, index, match.Index, match.Length);
         }
-        if (text.Contains("Q~", StringComparison.Ordinal) || text.Contains("AccountKey=", StringComparison.Ordinal))
+        if (!shortcuts || text.Contains("Q~", StringComparison.Ordinal) || text.Contains("AccountKey=", StringComparison.Ordinal))
         {
             foreach (var match in Azure().EnumerateMatches(text))
             {
                 Add(ref sink, index, match.Index, match.Length);
             }
         }
-        if (text.Contains("PRIVATE KEY", StringComparison.Ordinal))
+        if (!shortcuts || text.Contains("PRIVATE KEY", StringComparison.Ordinal))
         {
             foreach (var match in PrivateKey().EnumerateMatches(text))
             {
                 Add(ref sink, index, match.Index, match.Length);
             }
         }
-        if (text.Contains("eyJ", StringComparison.Ordinal))
+        if (!shortcuts || text.Contains("eyJ", StringComparison.Ordinal))
         {
             foreach (var match in Jwt().EnumerateMatches(text))
             {
