@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 
 namespace Pilotage.Core.DataBoundary;
@@ -16,7 +17,8 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     private const int MaxNationalDigits = 12;
     /// <summary>E.164: at most 15 digits including the country code.</summary>
     private const int MaxInternationalDigits = 15;
-    private const int MaxGroups = 24;
+    /// <summary>Groups a candidate of ordinary length is split into on the stack; a longer one rents its array.</summary>
+    private const int StackGroups = 32;
 
     private enum Kind : byte { Plain, Paren, Country }
 
@@ -109,38 +111,54 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
 
     private static void FindInCandidate(ReadOnlySpan<char> m, int offset, int index, ref List<Finding>? sink)
     {
-        Span<Group> groups = stackalloc Group[MaxGroups];
-        var count = Parse(m, groups);
-        if (count <= 0)
+        // Every group holds at least one character, so a candidate has at most m.Length groups. No candidate is too long
+        // to read: a phone after a long run of small numbers ("1/2/3/…/30 020 7946 0958") is still a phone.
+        Group[]? rentedGroups = null;
+        bool[]? rentedDates = null;
+        var groups = m.Length <= StackGroups ? stackalloc Group[StackGroups] : (rentedGroups = ArrayPool<Group>.Shared.Rent(m.Length));
+        try
         {
-            return;
-        }
-        groups = groups[..count];
+            var count = Parse(m, groups);
+            groups = groups[..count];
 
-        // Dates written with '-' or '.' split the candidate: "2026-11-25 020 7946 0958" still holds a phone.
-        Span<bool> inDate = stackalloc bool[count];
-        for (var k = 0; k + 2 < count; k++)
-        {
-            if (IsDate(groups[k], groups[k + 1], groups[k + 2]))
+            // Dates written with '-' or '.' split the candidate: "2026-11-25 020 7946 0958" still holds a phone.
+            var inDate = count <= StackGroups ? stackalloc bool[StackGroups] : (rentedDates = ArrayPool<bool>.Shared.Rent(count));
+            inDate = inDate[..count];
+            inDate.Clear();
+            for (var k = 0; k + 2 < count; k++)
             {
-                inDate[k] = inDate[k + 1] = inDate[k + 2] = true;
+                if (IsDate(groups[k], groups[k + 1], groups[k + 2]))
+                {
+                    inDate[k] = inDate[k + 1] = inDate[k + 2] = true;
+                }
+            }
+            var first = 0;
+            while (first < count)
+            {
+                if (inDate[first])
+                {
+                    first++;
+                    continue;
+                }
+                var last = first;
+                while (last + 1 < count && !inDate[last + 1])
+                {
+                    last++;
+                }
+                FindInPiece(groups[first..(last + 1)], offset, index, ref sink);
+                first = last + 1;
             }
         }
-        var first = 0;
-        while (first < count)
+        finally
         {
-            if (inDate[first])
+            if (rentedGroups is not null)
             {
-                first++;
-                continue;
+                ArrayPool<Group>.Shared.Return(rentedGroups);
             }
-            var last = first;
-            while (last + 1 < count && !inDate[last + 1])
+            if (rentedDates is not null)
             {
-                last++;
+                ArrayPool<bool>.Shared.Return(rentedDates);
             }
-            FindInPiece(groups[first..(last + 1)], offset, index, ref sink);
-            first = last + 1;
         }
     }
 
@@ -159,7 +177,13 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         var first = 0;
         while (first < piece.Length)
         {
-            var last = piece.Length - 1;
+            // Every group has a digit, so no phone spans more than 15 groups: the longest prefix tried is capped there,
+            // at the last place a space cuts it, which keeps a long run of numbers linear instead of cubic.
+            var last = Math.Min(piece.Length - 1, first + MaxInternationalDigits - 1);
+            while (last >= first && last < piece.Length - 1 && piece[last + 1].Separator != ' ')
+            {
+                last--;
+            }
             while (last >= first && !IsPhone(piece[first..(last + 1)]))
             {
                 do
@@ -182,7 +206,7 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         }
     }
 
-    /// <summary>Splits a candidate into digit groups; -1 when it has too many groups to be one number.</summary>
+    /// <summary>Splits a candidate into digit groups; <paramref name="groups"/> holds at least as many as the candidate has characters.</summary>
     private static int Parse(ReadOnlySpan<char> m, Span<Group> groups)
     {
         var count = 0;
@@ -196,10 +220,6 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
                 separator = c;
                 i++;
                 continue;
-            }
-            if (count == groups.Length)
-            {
-                return -1;
             }
             var start = i;
             var kind = c switch { '+' => Kind.Country, '(' => Kind.Paren, _ => Kind.Plain };
