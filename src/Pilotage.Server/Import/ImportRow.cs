@@ -150,11 +150,7 @@ internal static class Hex
     /// <summary><paramref name="bytes"/> as 2 characters each.</summary>
     public static void Write(ReadOnlySpan<byte> bytes, Span<byte> destination)
     {
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            destination[2 * i] = Digits[bytes[i] >> 4];
-            destination[2 * i + 1] = Digits[bytes[i] & 0xF];
-        }
+        if (!Convert.TryToHexStringLower(bytes, destination, out _)) throw new ArgumentException("the destination holds fewer than two bytes per byte", nameof(destination));
     }
 }
 
