@@ -172,8 +172,8 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// ("2025 2026 020 7946 0958" is one hit, not "2025 2026 020" and "7946 0958").
     /// </summary>
     /// <remarks>
-    /// Every group has a digit, so no reading spans more than 15 groups: each place a reading can start is tried with at
-    /// most 15 ends, which keeps a long run of numbers linear.
+    /// No reading holds more than 15 digits: each place a reading can start is tried with the ends within 15 digits of
+    /// it (15 groups at most), which keeps a long run of numbers linear.
     /// </remarks>
     private static void FindInPiece(ReadOnlySpan<Group> piece, int offset, int index, ref List<Finding>? sink)
     {
@@ -235,7 +235,14 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// <summary>The last group of the longest phone that starts at <paramref name="first"/> and ends where a space cuts the piece, or -1.</summary>
     private static int LongestPhoneFrom(ReadOnlySpan<Group> piece, int first)
     {
-        for (var last = Math.Min(piece.Length - 1, first + MaxInternationalDigits - 1); last >= first; last--)
+        // No phone has more than 15 digits: the longest reading tried stops there (at 15 groups at most, since every
+        // group has a digit), so a run of numbers costs a few checks a group.
+        var last = first;
+        for (var digits = piece[first].Digits; last + 1 < piece.Length && digits + piece[last + 1].Digits <= MaxInternationalDigits; last++)
+        {
+            digits += piece[last + 1].Digits;
+        }
+        for (; last >= first; last--)
         {
             if ((last == piece.Length - 1 || piece[last + 1].Separator == ' ') && IsPhone(piece[first..(last + 1)]))
             {
