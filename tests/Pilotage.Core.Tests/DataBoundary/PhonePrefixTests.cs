@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using CsCheck;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Specs;
 
@@ -116,6 +117,27 @@ public partial class PhonePrefixTests
     [InlineData("on 2026-11-25 1 000 000 EUR")]
     public void Numbers_without_a_phone_stay_visible(string text) =>
         Assert.Empty(Phones.Apply(text).Hits);
+
+    [Fact]
+    public void A_streamed_answer_split_anywhere_redacts_the_prefixed_phones_as_the_whole_text_does()
+    {
+        // Released text cannot be taken back: a prefix must not let "2025 020 7946" go out before "0958" arrives.
+        const string answer = "Sure: call 2025 020 7946 0958 or 12 555 123 4567, fax 2025 2026 020 7946 0959, and 1/2 +44 20 7946 0958 2025 after 9.";
+        var whole = Phones.Apply(answer).Text;
+        Assert.DoesNotContain("7946", whole, StringComparison.Ordinal);
+        Gen.Int[1, answer.Length - 1].Array[1, 12].Sample(cuts =>
+        {
+            var redactor = new StreamingRedactor(Phones);
+            var output = new System.Text.StringBuilder();
+            var from = 0;
+            foreach (var at in cuts.Distinct().Order().Append(answer.Length))
+            {
+                output.Append(redactor.Push(answer[from..at]));
+                from = at;
+            }
+            return output.Append(redactor.Flush()).ToString() == whole;
+        }, iter: 500);
+    }
 
     [Fact]
     public void A_phone_after_twenty_thousand_space_separated_numbers_is_read_in_one_pass()
