@@ -242,9 +242,83 @@ public sealed class DataBoundaryPolicy
                 (timedOut ??= []).Add(i);
             }
         }
-        return findings is null && timedOut is null
-            ? default
-            : new BoundaryScan(ToOriginal(normal, KeepNonOverlapping(findings ?? [])), timedOut);
+        if (findings is null && timedOut is null)
+        {
+            return default;
+        }
+        var kept = KeepNonOverlapping(findings ?? [], out var weakLost);
+        if (weakLost)
+        {
+            FillGaps(text, kept, profile, shortcuts);
+        }
+        return new BoundaryScan(ToOriginal(normal, kept), timedOut);
+    }
+
+    /// <summary>
+    /// A weak finding (a phone) that overlapped a stronger one was dropped whole, with the part of it outside: in
+    /// "4111 1111 1111 1111 020 7946 0958" the phone reading "1111 020 7946 0958" lost to the card, and left the phone
+    /// visible. The weak detectors read the text again with the stronger findings blanked out (a line break each
+    /// character, which no number spans), and what they find there fills the gaps.
+    /// Only texts where a weak finding reached outside a stronger one pay for it.
+    /// </summary>
+    private void FillGaps(ReadOnlySpan<char> text, List<Finding> kept, in TextProfile profile, bool shortcuts)
+    {
+        var rented = ArrayPool<char>.Shared.Rent(text.Length);
+        try
+        {
+            var blanked = rented.AsSpan(0, text.Length);
+            text.CopyTo(blanked);
+            foreach (var f in kept)
+            {
+                if (!detectors[f.Detector].Weak)
+                {
+                    blanked.Slice(f.Start, f.Length).Fill('\n');
+                }
+            }
+            List<Finding>? more = null;
+            for (var i = 0; i < detectors.Length; i++)
+            {
+                if (!detectors[i].Weak || (shortcuts && !detectors[i].MayMatch(profile)))
+                {
+                    continue;
+                }
+                if (shortcuts)
+                {
+                    detectors[i].Find(blanked, i, ref more);
+                }
+                else
+                {
+                    detectors[i].FindWithoutShortcuts(blanked, i, ref more);
+                }
+            }
+            foreach (var f in more ?? [])
+            {
+                // What is found there touches no stronger finding; a weak one it overlaps ("2025 020 7946" beside the
+                // "2025 020 7946 0958" found again) is merged into it, so that neither loses its digits.
+                var first = FirstStartingAtOrAfter(kept, f.Start);
+                first -= first > 0 && kept[first - 1].End > f.Start ? 1 : 0;
+                var last = first;
+                var (start, end) = (f.Start, f.End);
+                for (; last < kept.Count && kept[last].Start < end; last++)
+                {
+                    if (!detectors[kept[last].Detector].Weak)
+                    {
+                        break; // cannot happen (stronger findings are blanked out); never merged into one if it did
+                    }
+                    (start, end) = (Math.Min(start, kept[last].Start), Math.Max(end, kept[last].End));
+                }
+                if (last < kept.Count && kept[last].Start < end)
+                {
+                    continue;
+                }
+                kept.RemoveRange(first, last - first);
+                kept.Insert(first, new Finding(f.Detector, start, end - start));
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
     }
 
     /// <summary>The longest span, in normalised characters, that any of this policy's detectors can match.</summary>
@@ -336,8 +410,11 @@ public sealed class DataBoundaryPolicy
     /// then redacting ones, then the weak one (phone), which only fills gaps. Blocking first means a
     /// redaction can never hide a finding that should refuse the request.
     /// </summary>
-    private List<Finding> KeepNonOverlapping(List<Finding> findings)
+    /// <param name="findings">Every finding of the text.</param>
+    /// <param name="weakLost">Whether a weak finding was dropped for overlapping a stronger one.</param>
+    private List<Finding> KeepNonOverlapping(List<Finding> findings, out bool weakLost)
     {
+        weakLost = false;
         findings.Sort((a, b) =>
         {
             var byTier = Tier(a).CompareTo(Tier(b));
@@ -363,6 +440,12 @@ public sealed class DataBoundaryPolicy
             if (!overlaps)
             {
                 kept.Insert(at, f);
+            }
+            else if (detectors[f.Detector].Weak)
+            {
+                // Lost only if it reached outside the stronger finding: a card's digits read as a phone lose nothing.
+                var over = kept[at < kept.Count && kept[at].Start < f.End ? at : at - 1];
+                weakLost |= Tier(over) < Tier(f) && (f.Start < over.Start || f.End > over.End);
             }
         }
         return kept;

@@ -163,47 +163,93 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     }
 
     /// <summary>
-    /// Takes the longest phone-shaped prefix, then goes on after it: numbers separated only by a space
-    /// ("020 7946 0958 4111 1111 1111 1111") run together into one candidate.
+    /// Redacts every group of the piece that some phone-shaped reading of it holds, so that no digit of a phone is left
+    /// visible: "2025 020 7946 0958" reads as "2025 020 7946" and as "020 7946 0958", and the four groups go together.
+    /// Readings are cut only where a space separates two groups: "978-3-16-148410-0" is one identifier, and no phone is
+    /// carved out of its middle. The hits are the longest phone-shaped prefix, then the next one after it (numbers
+    /// separated only by a space, "020 7946 0958 020 7946 0959", stay two hits); a group no such prefix takes but another
+    /// reading holds joins the hit before it, and so does a prefix that is only the tail of a reading from that hit
+    /// ("2025 2026 020 7946 0958" is one hit, not "2025 2026 020" and "7946 0958").
     /// </summary>
+    /// <remarks>
+    /// No reading holds more than 15 digits: each place a reading can start is tried with the ends within 15 digits of
+    /// it (15 groups at most), which keeps a long run of numbers linear.
+    /// </remarks>
     private static void FindInPiece(ReadOnlySpan<Group> piece, int offset, int index, ref List<Finding>? sink)
     {
-        if (IsCardShaped(piece))
+        if (IsPrintedLikeACard(piece))
         {
-            return; // a card-length number in groups that failed the card check: no phone is carved out of it
+            return; // a card number that failed the card check: no phone is carved out of it
         }
-        // Numbers are cut apart only where a space separates them: "978-3-16-148410-0" is one identifier,
-        // and no phone is carved out of its middle.
-        var first = 0;
-        while (first < piece.Length)
+        // The open hit runs from 'hit' to at least 'hitLast' (its longest prefix), and on to 'reach', the last group
+        // of any reading that starts inside it or inside the groups it took since.
+        int hit = -1, hitLast = -1, reach = -1;
+        for (var first = 0; first < piece.Length; first = NextCut(piece, first))
         {
-            // Every group has a digit, so no phone spans more than 15 groups: the longest prefix tried is capped there,
-            // at the last place a space cuts it, which keeps a long run of numbers linear instead of cubic.
-            var last = Math.Min(piece.Length - 1, first + MaxInternationalDigits - 1);
-            while (last >= first && last < piece.Length - 1 && piece[last + 1].Separator != ' ')
+            if (hit >= 0 && first > reach)
             {
-                last--;
+                Add(ref sink, index, piece, offset, hit, reach);
+                hit = -1;
             }
-            while (last >= first && !IsPhone(piece[first..(last + 1)]))
+            var last = LongestPhoneFrom(piece, first);
+            if (last < 0)
             {
-                do
-                {
-                    last--;
-                }
-                while (last >= first && piece[last + 1].Separator != ' ');
-            }
-            if (last < first)
-            {
-                do
-                {
-                    first++;
-                }
-                while (first < piece.Length && piece[first].Separator != ' ');
                 continue;
             }
-            Add(ref sink, index, offset + piece[first].Start, piece[last].End - piece[first].Start);
-            first = last + 1;
+            if (first > hitLast)
+            {
+                // A prefix that starts after the hit's own and ends beyond every reading before it is a phone of its
+                // own; one that a reading from the hit already reaches is that reading's tail, and the hit takes it.
+                if (last > reach)
+                {
+                    if (hit >= 0)
+                    {
+                        Add(ref sink, index, piece, offset, hit, first - 1); // the groups between join the hit before
+                    }
+                    hit = first;
+                }
+                hitLast = last;
+            }
+            reach = Math.Max(reach, last);
         }
+        if (hit >= 0)
+        {
+            Add(ref sink, index, piece, offset, hit, reach);
+        }
+    }
+
+    private static void Add(ref List<Finding>? sink, int index, ReadOnlySpan<Group> piece, int offset, int first, int last) =>
+        Add(ref sink, index, offset + piece[first].Start, piece[last].End - piece[first].Start);
+
+    /// <summary>The next group after <paramref name="first"/> that a space separates from the one before it.</summary>
+    private static int NextCut(ReadOnlySpan<Group> piece, int first)
+    {
+        do
+        {
+            first++;
+        }
+        while (first < piece.Length && piece[first].Separator != ' ');
+        return first;
+    }
+
+    /// <summary>The last group of the longest phone that starts at <paramref name="first"/> and ends where a space cuts the piece, or -1.</summary>
+    private static int LongestPhoneFrom(ReadOnlySpan<Group> piece, int first)
+    {
+        // No phone has more than 15 digits: the longest reading tried stops there (at 15 groups at most, since every
+        // group has a digit), so a run of numbers costs a few checks a group.
+        var last = first;
+        for (var digits = piece[first].Digits; last + 1 < piece.Length && digits + piece[last + 1].Digits <= MaxInternationalDigits; last++)
+        {
+            digits += piece[last + 1].Digits;
+        }
+        for (; last >= first; last--)
+        {
+            if ((last == piece.Length - 1 || piece[last + 1].Separator == ' ') && IsPhone(piece[first..(last + 1)]))
+            {
+                return last;
+            }
+        }
+        return -1;
     }
 
     /// <summary>Splits a candidate into digit groups; <paramref name="groups"/> holds at least as many as the candidate has characters.</summary>
@@ -335,17 +381,24 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
         return false;
     }
 
-    /// <summary>13–19 digits in groups of at least three, no country code or parentheses: how cards and accounts are written.</summary>
-    private static bool IsCardShaped(ReadOnlySpan<Group> piece)
+    /// <summary>
+    /// 13–19 digits printed the way cards are: a group of four, then groups of four (or the six of Amex and Diners), and
+    /// a last group of three to five. Other card-length runs are read for phones: "2025 020 7946 0958" is not a card.
+    /// </summary>
+    private static bool IsPrintedLikeACard(ReadOnlySpan<Group> piece)
     {
-        var digits = 0;
-        foreach (var group in piece)
+        if (piece.Length < 3 || piece[0].Digits != 4 || piece[^1].Digits is < 3 or > 5)
         {
-            if (group.Kind != Kind.Plain || group.Digits < 3)
+            return false;
+        }
+        var digits = 0;
+        for (var i = 0; i < piece.Length; i++)
+        {
+            if (piece[i].Kind != Kind.Plain || (i > 0 && i < piece.Length - 1 && piece[i].Digits is not (4 or 6)))
             {
                 return false;
             }
-            digits += group.Digits;
+            digits += piece[i].Digits;
         }
         return digits is >= 13 and <= 19;
     }

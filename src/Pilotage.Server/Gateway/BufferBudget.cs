@@ -22,6 +22,12 @@ public sealed class BufferBudget(GatewayOptions options)
     /// </summary>
     public const int CostPerByte = 4;
 
+    /// <summary>The first step a buffer that outgrows its reservation reserves: the 16 KB it is read in at least.</summary>
+    public const long FirstStep = 16 * 1024;
+
+    /// <summary>The largest step a request body's reservation grows by.</summary>
+    private const long LargestBodyStep = 64 * 1024;
+
     private long _used;
 
     public long Limit { get; } = Math.Max(1, options.MaxBufferedBytes);
@@ -40,6 +46,28 @@ public sealed class BufferBudget(GatewayOptions options)
             if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used) break;
         }
         admission.Hold(new Reservation(this, bytes));
+        return true;
+    }
+
+    /// <summary>
+    /// How many more bytes a buffer holding <paramref name="held"/> bytes, <paramref name="reserved"/> of them reserved,
+    /// reserves: the reservation doubles, from <see cref="FirstStep"/> and by <paramref name="largestStep"/> at most a
+    /// step, and always takes at least what is missing. A small buffer reserves little, a large one in few steps (each
+    /// step is one more reservation its request holds).
+    /// </summary>
+    public static long Step(long reserved, long held, long largestStep) =>
+        Math.Max(held - reserved, Math.Clamp(reserved, FirstStep, largestStep));
+
+    /// <summary>
+    /// Reserves the next <see cref="Step"/> for the admission when <paramref name="held"/> bytes no longer fit in the
+    /// <paramref name="reserved"/> ones, and counts it there; false (nothing reserved) when the budget is spent.
+    /// </summary>
+    public bool TryGrow(GatewayAdmission admission, ref long reserved, long held, long largestStep)
+    {
+        if (held <= reserved) return true;
+        var more = Step(reserved, held, largestStep);
+        if (!TryReserve(admission, more * CostPerByte)) return false;
+        reserved += more;
         return true;
     }
 
@@ -65,15 +93,10 @@ public sealed class BufferBudget(GatewayOptions options)
             var read = await request.Body.ReadAsync(memory, ct);
             if (read == 0) break;
             buffer.Advance(read);
-            if (buffer.WrittenCount > reserved)
-            {
-                // A chunked body (or one longer than declared): reserve as it grows, in steps that double from 16 KB
-                // (the buffer it is read into) to 64 KB. A first step of 64 KB (256 KB counted) for every small chunked
-                // body spent the default budget on a thousand requests of a few hundred bytes.
-                var more = Math.Max(buffer.WrittenCount - reserved, Math.Clamp(reserved, 16 * 1024, 64 * 1024));
-                if (!TryReserve(admission, more * CostPerByte)) return null;
-                reserved += more;
-            }
+            // A chunked body (or one longer than declared): reserved as it grows, in steps that double from 16 KB (the
+            // buffer it is read into) to 64 KB. A first step of 64 KB (256 KB counted) for every small chunked body
+            // spent the default budget on a thousand requests of a few hundred bytes.
+            if (!TryGrow(admission, ref reserved, buffer.WrittenCount, LargestBodyStep)) return null;
         }
         return buffer.WrittenMemory;
     }

@@ -8,7 +8,7 @@ namespace Pilotage.Core.Tests.DataBoundary;
 /// The phone detector runs its pattern only over the stretches of a text that can hold a phone
 /// (<see cref="PhoneDetector.Find"/>); over the whole text (<see cref="PhoneDetector.FindWithoutShortcuts"/>) it must
 /// find exactly the same. Generated texts crowd phone-shaped numbers together: every separator, '+', parentheses and
-/// "(0)", dates, reference words, '#', IBAN-shaped runs in front, digit runs that end or start right at a letter, a
+/// "(0)", dates, reference words, '#', IBAN-shaped runs in front, numbers in front of phones, digit runs that end or start right at a letter, a
 /// comma or a newline (where a stretch ends), and numbers that touch or overlap.
 /// </summary>
 public class PhoneStretchPropertyTests
@@ -22,6 +22,8 @@ public class PhoneStretchPropertyTests
         "#", ",", ":", "\n", "a", "x", "Q", "DE89 ", "GB82 WEST ", "DE89 3704 0044 ", "AB12-", "INV-", "A/",
         "order ", "ref: ", "ISBN ", "version ", "call ", "tel. ", "2026-11-25", "25.11.2026", "192.168.10.20", "1 000 000",
         "020 7946 0958", "+44 20 7946 0958", "(555) 123-4567", "555.123.4567", "06 12 34 56 78", "+4915112345678", "4111 1111 1111 1111",
+        // A number in front of a phone: every reading of the run that is a phone is redacted.
+        "2025 020 7946 0958", "12 555 123 4567", "2025 2026 ", "4111 1111 1111 1112",
     ];
 
     private static readonly Gen<string> Text =

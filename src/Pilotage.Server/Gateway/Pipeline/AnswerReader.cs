@@ -48,16 +48,11 @@ internal sealed class AnswerReader(BufferBudget bufferBudget)
                     if (buffer.Length + read > MaxResponseBytes) throw new InvalidDataException("the answer is larger than 32 MB");
                     // The answer counts against the same server-wide budget as request bodies (PILOTAGE_MAX_BUFFERED_MB),
                     // so thousands of calls in flight cannot each hold a 32 MB answer at once. Beyond what was announced the
-                    // reservation doubles (from 16 KB, by 256 KB at most a step, always at least the read): a small
-                    // answer reserves little, a large one in few steps.
-                    if (buffer.Length + read > reserved)
+                    // reservation doubles (BufferBudget.Step: from 16 KB, by 256 KB at most a step, always at least the
+                    // read): a small answer reserves little, a large one in few steps.
+                    if (!bufferBudget.TryGrow(places, ref reserved, buffer.Length + read, BudgetStep))
                     {
-                        var more = Math.Max(buffer.Length + read - reserved, Math.Clamp(reserved, 16 * 1024, BudgetStep));
-                        if (!bufferBudget.TryReserve(places, more * BufferBudget.CostPerByte))
-                        {
-                            return (null, null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));
-                        }
-                        reserved += more;
+                        return (null, null, exchange, Refusal.Failed(bufferBudget.Exhausted($"the answer from '{spec.Name}' ({(buffer.Length + read) / 1024} KB so far)", sentToModel: true)));
                     }
                     buffer.Write(chunk, 0, read);
                 }

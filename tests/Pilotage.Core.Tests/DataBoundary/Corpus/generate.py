@@ -263,6 +263,18 @@ def positives():
         add("phone", zero_width(value, 2), "ring «X»")
         add("phone", digits_in(value, rng.choice(["fullwidth", "arabic_indic", "extended_arabic_indic", "thai"])), "call «X»")
 
+    # A number in front of a phone: every group any phone-shaped reading of the run holds is redacted, so that no digit
+    # of the phone is left visible ("2025 020 7946" and "020 7946 0958" are both readings). A prefix joined by another
+    # separator than the phone's own stays outside. Fifteen lines, no random draw: the lines after keep their fields.
+    for value, context in [("2025 020 7946 0958", "call «X» today"), ("12 020 7946 0958", "call «X» today"),
+                           ("2025 2026 020 7946 0958", "on «X»"), ("2025\u00a0020\u00a07946\u00a00958", "tel «X»"),
+                           ("2025\u2009020 7946 0958", "ring «X» now"), ("2025\u2013020 7946 0958", "phone: «X»"),
+                           (digits_in("2025 020 7946 0958", "fullwidth"), "call «X»"), ("1/2 020 7946 0958", "room «X»"),
+                           ("2025 555 123 4567", "call «X» now"), ("2025 030 1234567", "Tel. «X»"),
+                           ("2025 06 12 34 56 78", "«X» (mobile)"), ("020-7946-0958", "2025 «X» (mobile)"),
+                           ("020.7946.0958", "2025 «X»"), ("(555) 123-4567", "2025 «X»"), ("+44 20 7946 0958", "2025 «X» today")]:
+        add("phone", value, context)
+
     # US Social Security numbers.
     for _ in range(8):
         area = rng.choice([n for n in range(1, 900) if n != 666])
