@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Pilotage.Core.Import;
@@ -16,9 +17,10 @@ public sealed class EvidenceFileReader
     private readonly DateTimeOffset? _now;
     private readonly EvidenceCsv.ErrorList _errors = new();
     private readonly List<(int Line, int Byte)> _invalid;
-    private readonly IEnumerator<(CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)>? _records;
+    private readonly CsvReader.Cursor? _records;
     private readonly Dictionary<string, int> _columns = [];
     private readonly int _headerFields;
+    // The record read next (the reader looks one ahead: a record's lines end where the next one starts).
     private (CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)? _first;
     private int _nextInvalid;
     private int _dataRows;
@@ -26,7 +28,7 @@ public sealed class EvidenceFileReader
     private bool _read;
 
     private EvidenceFileReader(string sha256, long bytes, DateTimeOffset? now, List<(int Line, int Byte)> invalid,
-        IEnumerator<(CsvRecord, IReadOnlyList<CsvProblem>?)>? records)
+        CsvReader.Cursor? records)
     {
         _sha256 = sha256;
         _bytes = bytes;
@@ -34,14 +36,13 @@ public sealed class EvidenceFileReader
         _invalid = invalid;
         _records = records;
         if (records is null) return;
-        if (!records.MoveNext())
+        if (records.Next() is not var (header, problems))
         {
             Empty();
             return;
         }
-        var (header, problems) = records.Current;
         // The header's own lines end where the next record starts.
-        _first = records.MoveNext() ? records.Current : null;
+        _first = records.Next();
         if (EvidenceCsv.IsBlank(header.Fields) && !AnyNotBlank(_first, records))
         {
             Empty();
@@ -77,7 +78,7 @@ public sealed class EvidenceFileReader
         }
         if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) content = content[3..];
         var (text, invalid) = EvidenceCsv.Decode(content);
-        return new EvidenceFileReader(sha, content.Length, now, invalid, CsvReader.Records(text).GetEnumerator());
+        return new EvidenceFileReader(sha, content.Length, now, invalid, new CsvReader.Cursor(text));
     }
 
     /// <summary>The valid rows, in file order, read as they are enumerated (once); the refused rows' errors are gathered meanwhile.</summary>
@@ -86,22 +87,7 @@ public sealed class EvidenceFileReader
         if (_read) throw new InvalidOperationException("the rows of an evidence file are read once");
         _read = true;
         if (Unreadable || _records is null) yield break;
-        var current = _first;
-        while (current is { } here)
-        {
-            var (record, problems) = here;
-            var next = _records.MoveNext() ? _records.Current : ((CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)?)null;
-            foreach (var problem in problems ?? []) _errors.Add(new ImportError(problem.Line, EvidenceCsv.NameAt(_columns, problem.Field), problem.Message));
-            var lastLine = next is { } following ? following.Record.Line - 1 : int.MaxValue;
-            var row = Check(record, problems is not null, lastLine);
-            current = next;
-            if (row is not null)
-            {
-                _valid++;
-                yield return row;
-            }
-        }
-        _records.Dispose();
+        while (NextRow() is { } row) yield return row;
         if (_dataRows == 0 && _errors.Count == 0)
         {
             _errors.Add(new ImportError(1, null, "the file has a header but no rows"));
@@ -115,6 +101,34 @@ public sealed class EvidenceFileReader
             ? new EvidenceFile([], _errors.ToList(), _bytes, _sha256) { Unreadable = true }
             : new EvidenceFile(records, _errors.ToList(), _bytes, _sha256) { Rejected = _dataRows - _valid };
 
+    /// <summary>
+    /// The next valid row, its refused predecessors' errors gathered; null at the end of the file. Compiled optimised
+    /// at once, as the reading of a record is (<see cref="CsvReader.Cursor"/>): it runs for every row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private EvidenceRecord? NextRow()
+    {
+        while (_first is { } here)
+        {
+            var (record, problems) = here;
+            var next = _records!.Next();
+            if (problems is not null)
+            {
+                foreach (var problem in problems) _errors.Add(new ImportError(problem.Line, EvidenceCsv.NameAt(_columns, problem.Field), problem.Message));
+            }
+            var lastLine = next is { } following ? following.Record.Line - 1 : int.MaxValue;
+            var row = Check(record, problems is not null, lastLine);
+            _first = next;
+            if (row is not null)
+            {
+                _valid++;
+                return row;
+            }
+        }
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private EvidenceRecord? Check(CsvRecord record, bool malformed, int lastLine)
     {
         var bytes = EvidenceCsv.InvalidIn(_invalid, ref _nextInvalid, record.Line, lastLine);
@@ -146,13 +160,13 @@ public sealed class EvidenceFileReader
     /// Whether a record after a blank header holds anything: a file of blank lines only (spreadsheets add them) is empty,
     /// a blank header before rows is a header problem. Reads on, which only a blank header — refused either way — needs.
     /// </summary>
-    private static bool AnyNotBlank((CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)? first, IEnumerator<(CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)> records)
+    private static bool AnyNotBlank((CsvRecord Record, IReadOnlyList<CsvProblem>? Problems)? first, CsvReader.Cursor records)
     {
         if (first is not { } record) return false;
         if (!EvidenceCsv.IsBlank(record.Record.Fields)) return true;
-        while (records.MoveNext())
+        while (records.Next() is { } next)
         {
-            if (!EvidenceCsv.IsBlank(records.Current.Record.Fields)) return true;
+            if (!EvidenceCsv.IsBlank(next.Record.Fields)) return true;
         }
         return false;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -142,6 +143,7 @@ internal static class EvidenceBulkWriter
         batch.Truncate(kept);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InsertRows(SqliteConnection connection, ImportBatch batch, ImportPosition position)
     {
         Span<char> time = stackalloc char[SqliteText.MaxLength];
@@ -239,6 +241,7 @@ internal static class EvidenceBulkWriter
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyInteractions(NpgsqlConnection connection, ImportBatch batch, ImportPosition position)
     {
         var rows = batch.Rows;
@@ -291,6 +294,7 @@ internal static class EvidenceBulkWriter
         copy.Complete();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyReviews(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY reviews ({ReviewColumns}) FROM STDIN (FORMAT BINARY)");
@@ -316,6 +320,7 @@ internal static class EvidenceBulkWriter
         copy.Complete();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CopyFeedback(NpgsqlConnection connection, ReadOnlySpan<ImportRow> rows, ImportPosition position)
     {
         using var copy = PostgresCopyWriter.Begin(connection, $"COPY feedback ({FeedbackColumns}) FROM STDIN (FORMAT BINARY)");

@@ -49,6 +49,7 @@ internal struct Sha256Value
     private byte _first;
 
     /// <summary>The UTF-8 text of <paramref name="text"/> hashed (from a stack or pooled buffer, no array per value).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Sha256Value Of(string text)
     {
         var value = new Sha256Value();
@@ -68,6 +69,7 @@ internal struct Sha256Value
         return value;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Sha256Value Of(ReadOnlySpan<byte> utf8)
     {
         var value = new Sha256Value();
@@ -91,6 +93,7 @@ internal readonly struct ImportId : IEquatable<ImportId>, IComparable<ImportId>
     private readonly uint _low;
 
     /// <param name="hash">The row's SHA-256; its first <see cref="EvidenceCsv.IdHashBytes"/> bytes are kept.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ImportId(long millis, ReadOnlySpan<byte> hash)
     {
         _millis = millis;
@@ -99,6 +102,7 @@ internal readonly struct ImportId : IEquatable<ImportId>, IComparable<ImportId>
     }
 
     /// <summary>The id's text as ASCII into <paramref name="destination"/> (<see cref="Length"/> bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> Write(Span<byte> destination)
     {
         var id = destination[..Length];
@@ -116,6 +120,7 @@ internal readonly struct ImportId : IEquatable<ImportId>, IComparable<ImportId>
         return System.Text.Encoding.ASCII.GetString(Write(ascii));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int CompareTo(ImportId other)
     {
         var byTime = _millis.CompareTo(other._millis);
@@ -124,11 +129,13 @@ internal readonly struct ImportId : IEquatable<ImportId>, IComparable<ImportId>
         return byHigh != 0 ? byHigh : _low.CompareTo(other._low);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Equals(ImportId other) => _millis == other._millis && _high == other._high && _low == other._low;
 
     public override bool Equals(object? obj) => obj is ImportId other && Equals(other);
 
     // The hash bytes are spread evenly already.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override int GetHashCode() => (int)_high ^ (int)(_high >> 32) ^ (int)_low;
 }
 
@@ -138,6 +145,7 @@ internal static class Hex
     private static ReadOnlySpan<byte> Digits => "0123456789abcdef"u8;
 
     /// <summary>The low <paramref name="digits"/> nibbles of <paramref name="value"/>, most significant first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(long value, int digits, Span<byte> destination)
     {
         for (var i = digits - 1; i >= 0; i--)
@@ -148,6 +156,7 @@ internal static class Hex
     }
 
     /// <summary><paramref name="bytes"/> as 2 characters each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Write(ReadOnlySpan<byte> bytes, Span<byte> destination)
     {
         if (!Convert.TryToHexStringLower(bytes, destination, out _)) throw new ArgumentException("the destination holds fewer than two bytes per byte", nameof(destination));
@@ -169,9 +178,11 @@ internal sealed class ImportBatch : IDisposable
     public ImportBatch(int capacity) => _rows = ArrayPool<ImportRow>.Shared.Rent(capacity);
 
     /// <summary>The UTF-8 of the texts of <paramref name="range"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> Text(TextRange range) => (_text ?? throw new ObjectDisposedException(nameof(ImportBatch))).AsSpan(range.Start, range.Length);
 
     /// <summary>Adds <paramref name="text"/> in UTF-8 to the slice's text buffer (grown by doubling, pooled).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public TextRange AddText(string text)
     {
         var buffer = _text ?? throw new ObjectDisposedException(nameof(ImportBatch));
@@ -202,6 +213,7 @@ internal sealed class ImportBatch : IDisposable
 
     public Span<ImportRow> Rows => (_rows ?? throw new ObjectDisposedException(nameof(ImportBatch))).AsSpan(0, Count);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ref ImportRow Add()
     {
         var rows = _rows ?? throw new ObjectDisposedException(nameof(ImportBatch));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Npgsql;
 
@@ -38,6 +39,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     public static PostgresCopyWriter Begin(NpgsqlConnection connection, string copy) => new(connection.BeginRawBinaryCopy(copy));
 
     /// <summary>Starts a row of <paramref name="fields"/> values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Row(short fields)
     {
         Ensure(2);
@@ -45,9 +47,11 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += 2;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Null() => Int32(-1);
 
     /// <summary>text or varchar: UTF-8; a null reference is NULL.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Text(string? value)
     {
         if (value is null)
@@ -80,6 +84,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>text or varchar already in UTF-8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Utf8(ReadOnlySpan<byte> value)
     {
         if (value.Length + 4 <= BufferBytes)
@@ -95,6 +100,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>text or varchar: <paramref name="bytes"/> as lowercase hex, encoded straight into the buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Hex(ReadOnlySpan<byte> bytes)
     {
         var length = 2 * bytes.Length;
@@ -105,6 +111,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>integer (int4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Integer(int value)
     {
         Ensure(8);
@@ -113,6 +120,7 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += 8;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Integer(int? value)
     {
         if (value is { } v) Integer(v);
@@ -120,6 +128,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>bigint (int8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Bigint(long value)
     {
         Ensure(12);
@@ -128,12 +137,14 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += 12;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Bigint(long? value)
     {
         if (value is { } v) Bigint(v);
         else Null();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Boolean(bool value)
     {
         Ensure(5);
@@ -143,6 +154,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>double precision (float8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Double(double value)
     {
         Ensure(12);
@@ -151,6 +163,7 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += 12;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Double(double? value)
     {
         if (value is { } v) Double(v);
@@ -158,6 +171,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     }
 
     /// <summary>timestamptz: microseconds since 2000-01-01 UTC (sub-microsecond ticks dropped, as Npgsql drops them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void TimestampTz(DateTimeOffset value)
     {
         Ensure(12);
@@ -170,6 +184,7 @@ internal sealed class PostgresCopyWriter : IDisposable
     /// numeric: base-10000 digits around the decimal point, most significant first, with the weight of the first
     /// (in groups of four decimal digits), the sign and the display scale (the decimal's own scale).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Numeric(decimal value)
     {
         var scale = value.Scale;
@@ -230,6 +245,7 @@ internal sealed class PostgresCopyWriter : IDisposable
         ArrayPool<byte>.Shared.Return(_buffer);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Int32(int value)
     {
         Ensure(4);
@@ -237,6 +253,7 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += 4;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Bytes(ReadOnlySpan<byte> bytes)
     {
         Ensure(bytes.Length);
@@ -244,11 +261,13 @@ internal sealed class PostgresCopyWriter : IDisposable
         _at += bytes.Length;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Ensure(int bytes)
     {
         if (_at + bytes > BufferBytes) Flush();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Flush()
     {
         if (_at == 0) return;

@@ -23,6 +23,33 @@ public sealed class EvidenceCsvTests
         return Assert.Single(file.Errors);
     }
 
+    // The shape the import accepted with a regex before the check was written by hand; both must agree.
+    private static readonly System.Text.RegularExpressions.Regex EmailRegex = new(@"^[^@\s]+@[^@\s]+\.[^@\s]+$");
+
+    [Theory]
+    [InlineData("dana@example.org")]
+    [InlineData("d@e.f")]
+    [InlineData("first.last+tag@mail.example.co.uk")]
+    [InlineData("dana@example.")]
+    [InlineData("dana@.org")]
+    [InlineData("dana@.")]
+    [InlineData("dana@example")]
+    [InlineData("@example.org")]
+    [InlineData("dana@")]
+    [InlineData("dana@@example.org")]
+    [InlineData("dana@ex@ample.org")]
+    [InlineData("da na@example.org")]
+    [InlineData("dana@example.org\u00a0")]
+    [InlineData("dana@exa\tmple.org")]
+    [InlineData("dana@a..b")]
+    [InlineData("dana@..")]
+    [InlineData("dana")]
+    [InlineData("")]
+    [InlineData("a@b.c.")]
+    [InlineData("a@.b.c")]
+    public void The_email_shape_is_the_one_the_regex_accepted(string value) =>
+        Assert.Equal(EmailRegex.IsMatch(value), EvidenceCsv.IsEmailShape(value));
+
     [Fact]
     public void A_valid_file_reads_every_row_normalised()
     {
