@@ -36,7 +36,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         // The same for the events of an upstream passed through in its own protocol: those that carry only text (most of
         // them) are read in one pass (IUpstreamStream.TryReadText) and written as they came; the others as trees.
         var eventsAsReceived = output is PassThroughStream && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
-        var names = new EventNames();
+        EventNames? names = null; // made at the first event: a chat upstream's stream names none
         var done = false;
         try
         {
@@ -46,7 +46,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
             while (!done && await lines.ReadLineAsync(ct))
             {
                 var line = lines.Line;
-                if (line.Span.StartsWith("event:"u8)) eventName = names.Of(line.Span[6..]);
+                if (line.Span.StartsWith("event:"u8)) eventName = (names ??= new EventNames()).Of(line.Span[6..]);
                 if (!line.Span.StartsWith("data:"u8))
                 {
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
