@@ -23,19 +23,23 @@ internal sealed class GcPauses : IDisposable
     private readonly Task _reading;
     private readonly ConcurrentQueue<Pause> _pauses = new();
     private readonly ConcurrentQueue<(DateTime At, double PromotedMb)> _promoted = new();
+    private readonly ConcurrentQueue<(DateTime At, string Type, long Bytes)> _allocated = new();
     private DateTime _suspended;
     private int _generation = -1;
 
     /// <summary>One pause: when it began, how long it lasted, the generation collected.</summary>
     public readonly record struct Pause(DateTime At, double Ms, int Generation);
 
-    private GcPauses(int processId)
+    /// <param name="allocations">Also the runtime's allocation ticks (verbose level: one event about every 100 KB
+    /// allocated, naming the type whose allocation crossed it), to tell which types make the collections.</param>
+    private GcPauses(int processId, bool allocations)
     {
         var client = new DiagnosticsClient(processId);
         _session = client.StartEventPipeSession(
-            [new EventPipeProvider(ClrTraceEventParser.ProviderName, EventLevel.Informational, (long)ClrTraceEventParser.Keywords.GC)],
+            [new EventPipeProvider(ClrTraceEventParser.ProviderName, allocations ? EventLevel.Verbose : EventLevel.Informational, (long)ClrTraceEventParser.Keywords.GC)],
             requestRundown: false, circularBufferMB: 64);
         _source = new EventPipeEventSource(_session.EventStream);
+        if (allocations) _source.Clr.GCAllocationTick += e => _allocated.Enqueue((e.TimeStamp, e.TypeName, e.AllocationAmount64));
         _source.Clr.GCSuspendEEStart += e =>
         {
             if (e.Reason is GCSuspendEEReason.SuspendForGC or GCSuspendEEReason.SuspendForGCPrep)
@@ -55,11 +59,11 @@ internal sealed class GcPauses : IDisposable
         _reading = Task.Factory.StartNew(() => _source.Process(), TaskCreationOptions.LongRunning);
     }
 
-    public static GcPauses? TryStart(int processId)
+    public static GcPauses? TryStart(int processId, bool allocations = false)
     {
         try
         {
-            return new GcPauses(processId);
+            return new GcPauses(processId, allocations);
         }
         catch (Exception e) when (e is ServerNotAvailableException or UnsupportedCommandException or TimeoutException)
         {
@@ -111,6 +115,16 @@ internal sealed class GcPauses : IDisposable
             if (delay >= atLeastMs) delayed++;
         }
         return (met, delayed);
+    }
+
+    /// <summary>The types most allocated between the two times (sampled: about every 100 KB), with their share of the bytes; empty without allocation ticks.</summary>
+    public string AllocatedTypes(DateTime from, DateTime to, int top = 12)
+    {
+        var ticks = _allocated.Where(a => a.At >= from && a.At <= to).ToArray();
+        if (ticks.Length == 0) return "";
+        var total = (double)ticks.Sum(a => a.Bytes);
+        return "allocated (sampled): " + string.Join(", ", ticks.GroupBy(a => a.Type).Select(g => (Type: g.Key, Bytes: g.Sum(a => a.Bytes)))
+            .OrderByDescending(t => t.Bytes).Take(top).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / total:P0}")));
     }
 
     /// <summary>The largest pause between the two times, in ms (0 if none).</summary>

@@ -22,6 +22,7 @@ using Pilotage.Testing;
 // this build, so that two builds are compared on the same machine at the same moment.
 // --env NAME=VALUE (repeatable) sets a variable for this build's server only, --baseline-env for the baseline's: with
 // --baseline pointing at this build's own output, two settings of one build are compared (a GC setting, say).
+// --alloc-types also lists, each round, the types the Pilotage process allocated most (the runtime's sampled allocation ticks).
 // --hold-seconds H waits H seconds after each warm-up with the connections open and idle (to look at the process then).
 // Each target's client connections are opened by a warm-up before its run and closed after it, so that only one
 // target's N connections are open at a time (10,000 streams need 10,000 file descriptors on each side).
@@ -44,6 +45,7 @@ var baselineEnvironment = Pairs("--baseline-env");
 var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 var together = args.Contains("--together");
 var mode = Arg("--mode", "full");
+var allocationTypes = args.Contains("--alloc-types");
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -78,10 +80,10 @@ try
     {
         var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
         var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
-        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId)));
+        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId, allocationTypes)));
     }
     var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
-    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId)));
+    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId, allocationTypes)));
 
     for (var round = 1; round <= rounds; round++)
     {
@@ -156,6 +158,7 @@ try
             share = 100.0 * delayed / Math.Max(1, served.Length);
             Console.WriteLine("    " + await gc.DescribeAsync(from, to) + string.Create(CultureInfo.InvariantCulture,
                 $"; delayed {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
+            if (gc.AllocatedTypes(from, to) is { Length: > 0 } types) Console.WriteLine("    " + types);
         }
         var (p50, p99) = Compare(straight, proxied);
         if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -29,7 +28,7 @@ internal static class ChunkScanner
     public readonly record struct Reading(int? PromptTokens, int? CompletionTokens, bool UsageOnly);
 
     /// <summary>Reads <paramref name="json"/> (valid UTF-8) and appends its choices' text to <paramref name="text"/>; false when it declines.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> json, StringBuilder text, out Reading reading)
+    public static bool TryRead(ReadOnlySpan<byte> json, AnswerText text, out Reading reading)
     {
         reading = default;
         var before = text.Length;
@@ -79,7 +78,7 @@ internal static class ChunkScanner
     /// <see cref="InvalidDataException"/> for what it cannot read (see <see cref="UntrustedJson.Member"/>).
     /// </summary>
     /// <param name="text">Where the choices' text goes; null: only the counts are read.</param>
-    public static Reading Read(JsonObject chunk, StringBuilder? text)
+    public static Reading Read(JsonObject chunk, AnswerText? text)
     {
         var counts = UntrustedJson.Member(chunk, "usage") as JsonObject;
         var prompt = counts is null ? null : UntrustedJson.Int32(UntrustedJson.Member(counts, "prompt_tokens"));
@@ -105,7 +104,7 @@ internal static class ChunkScanner
     public static bool MayCallTool(ReadOnlySpan<byte> json) =>
         json.IndexOf("tool_calls"u8) >= 0 || json.IndexOf("function_call"u8) >= 0 || json.IndexOf("message"u8) >= 0;
 
-    private static bool Declined(StringBuilder text, int before)
+    private static bool Declined(AnswerText text, int before)
     {
         text.Length = before;
         return false;
@@ -144,7 +143,7 @@ internal static class ChunkScanner
         return true;
     }
 
-    private static bool ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, StringBuilder text, out bool empty)
+    private static bool ReadChoices(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, AnswerText text, out bool empty)
     {
         empty = true;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -163,7 +162,7 @@ internal static class ChunkScanner
 
     /// <summary>An object whose keys the tree indexes: <paramref name="wanted"/> is read (the choice's <c>delta</c>,
     /// then the delta's <c>content</c>), every other member skipped.</summary>
-    private static bool ReadObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> wanted, StringBuilder text, int depth)
+    private static bool ReadObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> wanted, AnswerText text, int depth)
     {
         Span<Range> keys = stackalloc Range[MaxKeys];
         var count = 0;
@@ -190,7 +189,7 @@ internal static class ChunkScanner
 
     /// <summary>Appends a string's text, decoded without an intermediate string; false for an escape of half a surrogate
     /// pair, which the tree keeps as written.</summary>
-    internal static bool AppendText(ref Utf8JsonReader reader, StringBuilder text)
+    internal static bool AppendText(ref Utf8JsonReader reader, AnswerText text)
     {
         var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
         char[]? rented = null;

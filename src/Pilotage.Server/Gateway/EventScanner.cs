@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Pilotage.Server.Gateway;
@@ -40,7 +39,7 @@ internal static class EventScanner
     /// Reads an Anthropic event; for a text delta, appends its text and gives its content block's
     /// <paramref name="index"/>. False when it declines.
     /// </summary>
-    public static bool TryReadAnthropic(ReadOnlySpan<byte> json, StringBuilder text, out AnthropicEvent kind, out int index)
+    public static bool TryReadAnthropic(ReadOnlySpan<byte> json, AnswerText text, out AnthropicEvent kind, out int index)
     {
         kind = default;
         index = -1;
@@ -101,7 +100,7 @@ internal static class EventScanner
     /// text. False when it declines, and for every other event; also for one with a <c>response</c> member, which the
     /// pass-through rewrites (the response's id) and so must read as a tree.
     /// </summary>
-    public static bool TryReadResponsesText(ReadOnlySpan<byte> json, StringBuilder text)
+    public static bool TryReadResponsesText(ReadOnlySpan<byte> json, AnswerText text)
     {
         var before = text.Length;
         var reader = new Utf8JsonReader(json, Options);
@@ -144,7 +143,7 @@ internal static class EventScanner
     }
 
     /// <summary>An Anthropic <c>delta</c> object, whose keys the tree indexes: a <c>text_delta</c> with its text is read, anything else is not a text delta.</summary>
-    private static bool ReadTextDelta(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, StringBuilder text, out bool textDelta)
+    private static bool ReadTextDelta(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, AnswerText text, out bool textDelta)
     {
         textDelta = false;
         Span<Range> keys = stackalloc Range[MaxKeys];
@@ -171,7 +170,7 @@ internal static class EventScanner
         return true;
     }
 
-    private static bool Declined(StringBuilder text, int before)
+    private static bool Declined(AnswerText text, int before)
     {
         text.Length = before;
         return false;

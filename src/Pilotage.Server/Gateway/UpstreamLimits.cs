@@ -93,9 +93,11 @@ public sealed class UpstreamLimits : IDisposable
 /// </summary>
 public sealed class GatewayAdmission : IDisposable
 {
-    // Most requests hold five things: their key's, the server's and the system's places, and the bytes of their body
-    // and of the answer (one more per step when either grows in steps).
-    private readonly List<IDisposable> _held = new(6);
+    // Most requests hold four or five things: their key's, the server's and the system's places, and the bytes of their
+    // body and of the answer (one more per step when either grows in steps). The first four are held in fields, the rest
+    // in a list made only when needed: a list and its array for every request were kept alive as long as its answer.
+    private IDisposable? _first, _second, _third, _fourth;
+    private List<IDisposable>? _more;
     private readonly Lock _gate = new();
     private bool _disposed;
 
@@ -105,7 +107,11 @@ public sealed class GatewayAdmission : IDisposable
         {
             if (!_disposed)
             {
-                _held.Add(resource);
+                if (_first is null) _first = resource;
+                else if (_second is null) _second = resource;
+                else if (_third is null) _third = resource;
+                else if (_fourth is null) _fourth = resource;
+                else (_more ??= []).Add(resource);
                 return;
             }
         }
@@ -119,8 +125,16 @@ public sealed class GatewayAdmission : IDisposable
             if (_disposed) return;
             _disposed = true;
         }
-        // Once disposed, Hold no longer adds to the list, so it is read outside the lock without a copy.
-        for (var i = _held.Count - 1; i >= 0; i--) _held[i].Dispose();
-        _held.Clear();
+        // Once disposed, Hold no longer adds, so what is held is read outside the lock; released last taken first.
+        if (_more is { } more)
+        {
+            for (var i = more.Count - 1; i >= 0; i--) more[i].Dispose();
+        }
+        _fourth?.Dispose();
+        _third?.Dispose();
+        _second?.Dispose();
+        _first?.Dispose();
+        _first = _second = _third = _fourth = null;
+        _more = null;
     }
 }

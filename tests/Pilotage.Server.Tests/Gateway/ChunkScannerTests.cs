@@ -59,7 +59,8 @@ public sealed class ChunkScannerTests
     [Fact]
     public void The_scanner_reads_the_common_chunks_itself_rather_than_declining()
     {
-        var text = new StringBuilder("before:");
+        using var text = new AnswerText();
+        text.Append("before:");
         Assert.True(ChunkScanner.TryRead(Encoding.UTF8.GetBytes("""{"choices":[{"delta":{"content":"caf\u00e9\n"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"""), text, out var reading));
         Assert.Equal("before:café\n", text.ToString());
         Assert.Equal(new ChunkScanner.Reading(3, 4, UsageOnly: false), reading);
@@ -145,7 +146,8 @@ public sealed class ChunkScannerTests
     private static void AssertCallsNothing(string chunk)
     {
         var bytes = Encoding.UTF8.GetBytes(chunk);
-        if (ChunkScanner.MayCallTool(bytes) || !ChunkScanner.TryRead(bytes, new StringBuilder(), out _)) return;
+        using var text = new AnswerText();
+        if (ChunkScanner.MayCallTool(bytes) || !ChunkScanner.TryRead(bytes, text, out _)) return;
         var tree = JsonNode.Parse(chunk, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
         Assert.Null(SystemConfiguration.BlockedToolCall(tree, new HashSet<string> { "send_email" }));
     }
@@ -154,7 +156,7 @@ public sealed class ChunkScannerTests
     {
         var bytes = Encoding.UTF8.GetBytes(chunk);
         ChunkScanner.Reading? tree = null;
-        var treeText = new StringBuilder();
+        using var treeText = new AnswerText();
         try
         {
             if (JsonNode.Parse(chunk, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) is JsonObject parsed) tree = ChunkScanner.Read(parsed, treeText);
@@ -163,7 +165,7 @@ public sealed class ChunkScannerTests
         {
             // refused by the tree: the scanner must decline
         }
-        var scannedText = new StringBuilder();
+        using var scannedText = new AnswerText();
         var scanned = ChunkScanner.TryRead(bytes, scannedText, out var reading);
         if (tree is null)
         {

@@ -127,7 +127,8 @@ public sealed class EventScannerTests
     [Fact]
     public void The_common_events_are_read_in_one_pass_rather_than_declined()
     {
-        var text = new StringBuilder("before:");
+        using var text = new AnswerText();
+        text.Append("before:");
         Assert.True(Anthropic().TryReadText("""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\u00e9\n"}}"""u8, text));
         Assert.True(Anthropic().TryReadText("""{"type":"ping"}"""u8, text));
         Assert.True(Anthropic(started: false).TryReadText("""{"type":"ping"}"""u8, text));
@@ -179,7 +180,7 @@ public sealed class EventScannerTests
     /// </summary>
     private static void AssertAgrees(IUpstreamStream tree, IUpstreamStream scanner, string eventName, string data)
     {
-        var treeText = new StringBuilder();
+        using var treeText = new AnswerText();
         var onlyText = true;
         var refused = false;
         try
@@ -201,7 +202,7 @@ public sealed class EventScannerTests
         {
             refused = true;
         }
-        var scannedText = new StringBuilder();
+        using var scannedText = new AnswerText();
         var scanned = scanner.TryReadText(Encoding.UTF8.GetBytes(data), scannedText);
         if (!scanned)
         {

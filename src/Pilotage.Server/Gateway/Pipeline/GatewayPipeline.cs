@@ -36,7 +36,16 @@ internal sealed class GatewayPipeline(
         using var activity = GatewayTracing.Start(arrival);
         try
         {
-            await RunAsync(http, protocol, arrival);
+            // Admitted in a method of its own: the body's bytes and its parse, which admission reads, are not kept by this
+            // method's state for the seconds an answer streams. Forwarded from here, not from a method between: each
+            // method awaited for the whole answer is one more object every open answer keeps alive.
+            if (await AdmitAsync(http, protocol, arrival) is { } admitted)
+            {
+                using (admitted.Places)
+                {
+                    await ForwardAsync(http, protocol, admitted);
+                }
+            }
         }
         catch (Exception e) when (GatewayTracing.Threw(activity, e))
         {
@@ -49,17 +58,6 @@ internal sealed class GatewayPipeline(
         finally
         {
             GatewayTracing.Finish(activity, http);
-        }
-    }
-
-    private async Task RunAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
-    {
-        // Admitted in a method of its own: the body's bytes and its parse, which admission reads, are not kept by this
-        // method's state for the seconds an answer streams.
-        if (await AdmitAsync(http, protocol, arrival) is not { } admitted) return;
-        using (admitted.Places)
-        {
-            await ForwardAsync(http, protocol, admitted);
         }
     }
 

@@ -26,7 +26,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         var system = request.System;
         var slug = system.State.Slug;
         await output.StartAsync(held: false, ct);
-        var progress = new Progress { In = exchange.TokensIn, Out = exchange.TokensOut };
+        using var progress = new Progress { In = exchange.TokensIn, Out = exchange.TokensOut };
         // Chat chunks from a chat upstream, to a chat client, with nothing to rewrite in them: each is read in one pass
         // over its bytes (ChunkScanner) and written as it came. Read-only mode looks for a side-effecting call in each
         // chunk: one whose bytes name none of what a call is written with is read in one pass too (MayCallTool), the
@@ -36,7 +36,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         // The same for the events of an upstream passed through in its own protocol: those that carry only text (most of
         // them) are read in one pass (IUpstreamStream.TryReadText) and written as they came; the others as trees.
         var eventsAsReceived = output is PassThroughStream && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
-        var names = new EventNames();
+        EventNames? names = null; // made at the first event: a chat upstream's stream names none
         var done = false;
         try
         {
@@ -46,7 +46,7 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
             while (!done && await lines.ReadLineAsync(ct))
             {
                 var line = lines.Line;
-                if (line.Span.StartsWith("event:"u8)) eventName = names.Of(line.Span[6..]);
+                if (line.Span.StartsWith("event:"u8)) eventName = (names ??= new EventNames()).Of(line.Span[6..]);
                 if (!line.Span.StartsWith("data:"u8))
                 {
                     continue; // comments and blank separators: each event is re-framed by the client's protocol
@@ -155,9 +155,9 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
     }
 
     /// <summary>What the stream told so far: its text and token counts.</summary>
-    private sealed class Progress
+    private sealed class Progress : IDisposable
     {
-        public StringBuilder Text { get; } = new();
+        public AnswerText Text { get; } = new();
         public int In { get; set; }
         public int Out { get; set; }
 
@@ -169,6 +169,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
             In = reading.PromptTokens ?? In;
             Out = reading.CompletionTokens ?? Out;
         }
+
+        public void Dispose() => Text.Dispose();
     }
 
     /// <summary>Reads and passes on one chunk; false when the stream ended here (a side-effecting call in read-only mode).</summary>

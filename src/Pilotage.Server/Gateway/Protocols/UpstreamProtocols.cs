@@ -44,7 +44,7 @@ internal interface IUpstreamStream
     /// of that text and this stream's state allows the event where it is. False declines, with nothing appended: the
     /// relay then reads it with <see cref="Translate"/>, which reads or refuses it as it always did.
     /// </summary>
-    bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text) => false;
+    bool TryReadText(ReadOnlySpan<byte> data, AnswerText text) => false;
 }
 
 /// <summary>The upstream protocols by name, one instance each (they keep no state between requests).</summary>

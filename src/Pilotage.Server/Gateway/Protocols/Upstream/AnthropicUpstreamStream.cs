@@ -87,7 +87,7 @@ internal sealed class AnthropicUpstreamStream : IUpstreamStream
     }
 
     /// <summary>A text delta of a block started, a ping, or a block's end, read in one pass: what <see cref="Translate"/> reads of them.</summary>
-    public bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text)
+    public bool TryReadText(ReadOnlySpan<byte> data, AnswerText text)
     {
         if (_finished) return false;
         var before = text.Length;

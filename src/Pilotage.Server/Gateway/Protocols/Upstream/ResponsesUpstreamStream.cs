@@ -67,7 +67,7 @@ internal sealed class ResponsesUpstreamStream : IUpstreamStream
     }
 
     /// <summary>A text or refusal delta before the response's end, read in one pass: what <see cref="Translate"/> reads of it.</summary>
-    public bool TryReadText(ReadOnlySpan<byte> data, System.Text.StringBuilder text) => !_finished && EventScanner.TryReadResponsesText(data, text);
+    public bool TryReadText(ReadOnlySpan<byte> data, AnswerText text) => !_finished && EventScanner.TryReadResponsesText(data, text);
 
     private static int OutputIndex(JsonObject e) => UntrustedJson.Int32(UntrustedJson.Member(e, "output_index")) ?? throw new InvalidDataException("an event without its output_index");
 

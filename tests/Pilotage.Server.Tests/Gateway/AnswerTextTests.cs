@@ -1,0 +1,47 @@
+using Pilotage.Server.Gateway;
+
+namespace Pilotage.Server.Tests.Gateway;
+
+public sealed class AnswerTextTests
+{
+    [Fact]
+    public void Text_longer_than_the_first_array_is_kept_whole_and_in_order()
+    {
+        using var text = new AnswerText();
+        var expected = new System.Text.StringBuilder();
+        for (var i = 0; i < 2000; i++)
+        {
+            var piece = $"word {i}, ";
+            text.Append(piece);
+            expected.Append(piece);
+        }
+        Assert.Equal(expected.ToString(), text.ToString());
+        Assert.Equal(expected.Length, text.Length);
+    }
+
+    [Fact]
+    public void Setting_a_shorter_length_takes_back_what_was_appended_after_it()
+    {
+        using var text = new AnswerText();
+        text.Append("kept");
+        var before = text.Length;
+        text.Append(" declined");
+        text.Length = before;
+        text.Append(", then more");
+        Assert.Equal("kept, then more", text.ToString());
+        Assert.Throws<ArgumentOutOfRangeException>(() => text.Length = 100);
+        Assert.Throws<ArgumentOutOfRangeException>(() => text.Length = -1);
+    }
+
+    [Fact]
+    public void Once_disposed_it_reads_as_empty_and_can_be_disposed_again()
+    {
+        var text = new AnswerText();
+        Assert.Equal("", text.ToString());
+        text.Append("given back");
+        text.Dispose();
+        Assert.Equal("", text.ToString());
+        Assert.Equal(0, text.Length);
+        text.Dispose();
+    }
+}
