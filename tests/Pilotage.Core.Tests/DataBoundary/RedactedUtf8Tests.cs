@@ -49,6 +49,17 @@ public sealed class RedactedUtf8Tests
             return Same(Policy, json) && Same(RedactAll, json);
         }, iter: 2000);
 
+    [Fact]
+    public void A_body_with_no_message_written_from_its_utf8_is_written_byte_for_byte_as_the_serializer_writes_it() =>
+        Message.Sample(message =>
+        {
+            // The gateway's writer replaced JsonSerializer's: what it sends and records is otherwise unchanged.
+            var body = JsonNode.Parse(Chat(message, Filler))!.AsObject();
+            RequestScrubber.Scrub(body, Policy, null, RedactedValues.Strings);
+            body["messages"]!.AsArray().Add(new JsonObject { ["role"] = "user", ["content"] = "caf\u00e9 <b>&'\"\U0001F600", ["n"] = 1.5 });
+            return ScrubbedBody.ToUtf8Bytes(body).AsSpan().SequenceEqual(JsonSerializer.SerializeToUtf8Bytes(body));
+        }, iter: 500);
+
     [Theory]
     [InlineData(@"write to dana\u0040example.org today", "email")]
     [InlineData(@"\ud83d\ude00dana@example.org\ud83d\ude00", "email")]
