@@ -26,57 +26,26 @@ public enum RedactedValues
 /// <summary>Writes a scrubbed body (see <see cref="RedactedValues.Utf8"/>).</summary>
 public static class ScrubbedBody
 {
+    /// <summary>Options whose resolver knows a node and a redacted message's node: nothing else is looked up.</summary>
+    private static readonly JsonTypeInfo<JsonNode> NodeInfo = (JsonTypeInfo<JsonNode>)new JsonSerializerOptions { TypeInfoResolver = new Resolver() }.GetTypeInfo(typeof(JsonNode));
+
     /// <summary>
-    /// <paramref name="body"/> as UTF-8 JSON, as <c>JsonSerializer.SerializeToUtf8Bytes</c> writes it with default options.
-    /// Written with no serializer options: a redacted message's node then writes itself (with options of their own, it
-    /// would be looked up in them, and a source-generated context does not know it).
+    /// <paramref name="body"/> as UTF-8 JSON, byte for byte as <c>JsonSerializer.SerializeToUtf8Bytes</c> writes it with
+    /// default options (and with the serializer's pooled buffer and cached writer). A redacted message's node is looked
+    /// up in the options a node is written with: these know it, where a source-generated context would refuse it.
     /// </summary>
     public static byte[] ToUtf8Bytes(JsonNode body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        using var buffer = new PooledBuffer();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            body.WriteTo(writer);
-        }
-        return buffer.Written.ToArray();
+        return JsonSerializer.SerializeToUtf8Bytes(body, NodeInfo);
     }
 
-    /// <summary>A growing buffer of pooled arrays: only the result is allocated.</summary>
-    private sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
+    private sealed class Resolver : IJsonTypeInfoResolver
     {
-        private byte[] array = ArrayPool<byte>.Shared.Rent(4096);
-        private int written;
-
-        public ReadOnlySpan<byte> Written => array.AsSpan(0, written);
-
-        public void Advance(int count) => written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return array.AsMemory(written);
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return array.AsSpan(written);
-        }
-
-        private void Ensure(int sizeHint)
-        {
-            if (array.Length - written >= Math.Max(sizeHint, 1))
-            {
-                return;
-            }
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(array.Length * 2, written + sizeHint));
-            Written.CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(array);
-            array = larger;
-        }
-
-        public void Dispose() => ArrayPool<byte>.Shared.Return(array);
+        public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options) =>
+            type == typeof(JsonNode) ? JsonMetadataServices.CreateValueInfo<JsonNode>(options, JsonMetadataServices.JsonNodeConverter)
+            : type == typeof(RedactedUtf8) ? JsonMetadataServices.CreateValueInfo<RedactedUtf8>(options, new RedactedUtf8.Converter())
+            : null;
     }
 }
 
@@ -89,7 +58,7 @@ public static class ScrubbedBody
 /// <remarks>
 /// Serialised with options of their own, the node is looked up in them: the attribute names its converter to a
 /// reflection-based resolver; a source-generated context that does not list the type refuses to write it (loudly, never
-/// as an empty object). Write scrubbed bodies with <see cref="ScrubbedBody.ToUtf8Bytes"/>.
+/// as an empty object). Write scrubbed bodies with <see cref="ScrubbedBody.ToUtf8Bytes"/>, whose options know it.
 /// </remarks>
 [JsonConverter(typeof(Converter))]
 internal sealed class RedactedUtf8
