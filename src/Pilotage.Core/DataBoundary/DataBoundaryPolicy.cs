@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pilotage.Core.Specs;
 
@@ -23,12 +24,15 @@ public sealed class DataBoundaryPolicy
     private readonly Detector[] detectors;
     private readonly BoundaryAction[] actions;
     private readonly string[] placeholders;
+    private readonly byte[][] placeholdersUtf8;
 
     private DataBoundaryPolicy(Detector[] detectors, BoundaryAction[] actions)
     {
         this.detectors = detectors;
         this.actions = actions;
         placeholders = Array.ConvertAll(detectors, d => "[REDACTED:" + d.Name + "]");
+        // Escaped once here, then copied into JSON strings as they are (RedactedUtf8).
+        placeholdersUtf8 = Array.ConvertAll(placeholders, p => JsonEncodedText.Encode(p).EncodedUtf8Bytes.ToArray());
         HasCustomDetectors = detectors.Any(d => d is CustomDetector);
         HasTimedPatterns = detectors.Any(d => d is CustomDetector { Timed: true });
     }
@@ -326,6 +330,9 @@ public sealed class DataBoundaryPolicy
 
     /// <summary>Name of detector <paramref name="index"/> (an index of a <see cref="Finding"/>).</summary>
     internal string DetectorName(int index) => detectors[index].Name;
+
+    /// <summary>Detector <paramref name="index"/>'s placeholder as the UTF-8 of a JSON string's content, escaped.</summary>
+    internal byte[] PlaceholderUtf8(int index) => placeholdersUtf8[index];
 
     /// <summary>What detector <paramref name="index"/> does with its hits.</summary>
     internal BoundaryAction ActionOf(int index) => actions[index];

@@ -24,6 +24,8 @@ public class SecretLiteralPropertyTests
         "AccountKey=", new string('A', 86) + "==", "PRIVATE KEY", "-----BEGIN RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEA", "-----END RSA PRIVATE KEY-----",
         "eyJ", Jwt, Jwt[..40], "abcdefghijklmnopqr", "abcdefghijklmnopqrs", "abcdefghijklmnopqrst", "abcdefghijklmnopqrstuv",
         "the parcel", "internationalisation", "https://example.org/a/b", "dana.lee@example.org",
+        // Whole tokens whose first anchor character (see SecretDetector.Find) comes late in their literal.
+        "github_pat_" + new string('b', 82), "ghs_" + new string('c', 36), "gloas-" + new string('d', 24),
     ];
 
     private static readonly Gen<string> Text =
@@ -53,6 +55,12 @@ public class SecretLiteralPropertyTests
     [InlineData("a very short text, then AKIAIOSFODNN7EXAMPLE.", "AKIAIOSFODNN7EXAMPLE")]
     [InlineData("x abc1Q~0123456789abcdefghijklmnopqrstu y", "abc1Q~0123456789abcdefghijklmnopqrstu")]
     [InlineData("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----")]
+    // Anchor-free prose before a token whose literal's first anchor character is its last: the search must start early enough.
+    [InlineData("see the token github_pat_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb ok", "github_pat_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")]
+    [InlineData("the parcel glcbt-0123456789abcdefghij", "glcbt-0123456789abcdefghij")]
+    [InlineData("the parcel ghr_0123456789abcdefghijklmnopqrstuvwxyz", "ghr_0123456789abcdefghijklmnopqrstuvwxyz")]
+    [InlineData("the parcel eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")]
+    [InlineData("the parcel abc1Q~0123456789abcdefghijklmnopqrstu", "abc1Q~0123456789abcdefghijklmnopqrstu")]
     public void A_secret_at_the_edges_of_a_text_is_found(string text, string secret) =>
         Assert.Contains(Hits(text, whole: false), f => text.Substring(f.Start, f.Length) == secret);
 

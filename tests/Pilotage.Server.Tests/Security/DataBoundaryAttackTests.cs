@@ -122,6 +122,26 @@ public sealed class DataBoundaryAttackTests
         Assert.DoesNotContain("example", h.Upstream.LastRequest.ToJsonString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_long_message_redacted_from_its_bytes_is_sent_and_recorded_as_it_decodes_without_the_address()
+    {
+        // Long enough to be written from the request's own UTF-8 (RedactedValues.Utf8): escapes, accents and emoji on
+        // both sides of the hit, an '@' and a '+' escaped.
+        await using var h = await GatewayHarness.StartAsync(mode: "full", extra: Blocking);
+        var prose = string.Concat(Enumerable.Repeat(@"caf\u00e9 \""ok\"" \\ \n ", 30));
+        var response = await h.Member.PostAsync("/v1/chat/completions", Raw(
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"" + prose + @"\ud83d\ude00dana\u0040example.org\ud83d\ude00 ref \u002b44." + prose + "\"}]}"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var decoded = JsonNode.Parse("\"" + prose + "\"")!.GetValue<string>();
+        var expected = decoded + "\U0001F600[REDACTED:email]\U0001F600 ref +44." + decoded;
+        Assert.Equal(expected, (string?)h.Upstream.LastRequest["messages"]!.AsArray()[^1]!["content"]);
+        var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        Assert.Equal(expected, (string?)JsonNode.Parse(record.RequestContent!)!["messages"]!.AsArray()[^1]!["content"]);
+        Assert.DoesNotContain("example", record.RequestContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("example", h.Upstream.LastRequest.ToJsonString(), StringComparison.Ordinal);
+    }
+
     /// <summary>A raw chat body as written (escapes and all), for the harness's system.</summary>
     private static StringContent Raw(string json) =>
         new("{\"model\":\"" + GatewayHarness.System + "\"," + json[1..], Encoding.UTF8, "application/json");

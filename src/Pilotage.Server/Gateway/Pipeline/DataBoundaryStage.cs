@@ -17,12 +17,14 @@ internal sealed class DataBoundaryStage(GatewayOptions options)
     public (ScrubResult Result, Refusal? Refusal) Apply(AdmittedRequest request)
     {
         var system = request.System;
-        var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, BudgetFor(system));
+        // After the boundary the bodies are only configured and serialised: a redacted message goes back as the request's
+        // own UTF-8 with its placeholders (RedactedValues.Utf8), never as a string of its size.
+        var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, BudgetFor(system), RedactedValues.Utf8);
         if (request.Request.Native is not { } native || scrub.Blocked) return (scrub, scrub.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, scrub)) : null);
         // Passed through: what is sent is the client's own body, every field of it (known to the common model or
         // not) is scanned and redacted there. The common model (the evidence) was scanned too: it joins some texts
         // the body keeps apart (Anthropic's text blocks), so data split across them shows as more hits there.
-        var sent = RequestScrubber.Scrub(native, system.Boundary, BudgetFor(system));
+        var sent = RequestScrubber.Scrub(native, system.Boundary, BudgetFor(system), RedactedValues.Utf8);
         if (sent.Blocked) return (sent, Refusal.Refused(RefusalOf(system.State.Spec, sent)));
         if (scrub.Hits.Count > sent.Hits.Count)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json;
+using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
 using Pilotage.Server.Evidence;
 using Pilotage.Server.Gateway.Protocols;
@@ -138,8 +139,9 @@ internal sealed class GatewayPipeline(
         else SystemConfiguration.ApplyEmbeddings(body, request.System);
         var native = request.Request.Native;
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
-        exchange = exchange with { Sent = JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonNode), Streamed = stream };
-        var forwarded = native is null ? null : JsonSerializer.SerializeToUtf8Bytes(native, GatewayJsonContext.Default.JsonNode);
+        // Written by the boundary's writer: a message it redacted is written from the request's own UTF-8.
+        exchange = exchange with { Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
+        var forwarded = native is null ? null : ScrubbedBody.ToUtf8Bytes(native);
         // Past this point only whether the body passed through is read, so the state of this method, which lasts as long
         // as the answer, does not keep the client's body alive.
         var passedThrough = native is not null;
