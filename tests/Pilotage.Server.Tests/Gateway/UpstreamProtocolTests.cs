@@ -214,6 +214,27 @@ public sealed class UpstreamProtocolTests
     [Theory]
     [InlineData("openai-responses")]
     [InlineData("anthropic")]
+    public async Task A_long_redacted_message_reaches_a_translated_upstream_whole(string upstream)
+    {
+        // A long message with a hit is redacted from the request's own UTF-8 (no string of its size); a translation to
+        // another upstream protocol reads it as text, and must get the redacted text, escapes decoded, nothing lost.
+        await using var h = await StartAsync(upstream, mode: "full", extra: "  dataBoundary:\n    redact: [credit_card]");
+        const string Card = "4111 1111 1111 1111";
+        var prose = string.Concat(Enumerable.Repeat("The parcel left the depot on Tuesday and should arrive soon. ", 8));
+        var message = $"Caf\u00e9 order 1234: {prose} My card is {Card}, thank you \"kindly\".";
+        Assert.Equal(HttpStatusCode.OK, (await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody(message))).StatusCode);
+        var sent = h.Upstream.LastRequest.ToJsonString();
+        Assert.DoesNotContain(Card, sent, StringComparison.Ordinal);
+        Assert.Contains("order 1234", sent, StringComparison.Ordinal);
+        Assert.Contains("thank you", sent, StringComparison.Ordinal);
+        Assert.Contains("should arrive soon", sent, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\uFFFD", sent, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("\uFFFD", sent, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("openai-responses")]
+    [InlineData("anthropic")]
     public async Task Read_only_mode_and_the_data_boundary_hold_across_a_translation(string upstream)
     {
         await using var h = await StartAsync(upstream, mode: "read_only", extra: "  tools:\n    sideEffecting: [send_email]\n  dataBoundary:\n    redact: [credit_card]");
