@@ -217,7 +217,7 @@ public sealed class DataBoundaryPolicy
         {
             return default;
         }
-        var profile = new TextProfile(text);
+        var profile = normal.Profile;
         List<Finding>? findings = null;
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
