@@ -234,7 +234,7 @@ public sealed class DataBoundaryPolicy
                 }
                 else if (shortcuts)
                 {
-                    detectors[i].Find(text, i, ref findings);
+                    detectors[i].FindInProfiledText(text, i, ref findings, profile);
                 }
                 else
                 {

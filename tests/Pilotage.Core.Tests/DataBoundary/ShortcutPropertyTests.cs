@@ -95,8 +95,8 @@ public class ShortcutPropertyTests
             using var normal = Normalized.Of(text);
             var learnt = normal.Profile;
             var computed = new TextProfile(normal.Text);
-            return (learnt.Digits, learnt.LongestDigitRun, learnt.HasIbanStart, learnt.HasCapitalBeforeDigit, learnt.HasAt, learnt.Length)
-                == (computed.Digits, computed.LongestDigitRun, computed.HasIbanStart, computed.HasCapitalBeforeDigit, computed.HasAt, computed.Length);
+            return (learnt.Digits, learnt.LongestDigitRun, learnt.HasIbanStart, learnt.HasCapitalBeforeDigit, learnt.HasAt, learnt.Length, learnt.LongRunsStart, learnt.LongRunsEnd)
+                == (computed.Digits, computed.LongestDigitRun, computed.HasIbanStart, computed.HasCapitalBeforeDigit, computed.HasAt, computed.Length, computed.LongRunsStart, computed.LongRunsEnd);
         }, iter: 20000);
 
     [Fact]
