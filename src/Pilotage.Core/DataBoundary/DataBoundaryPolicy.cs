@@ -217,7 +217,7 @@ public sealed class DataBoundaryPolicy
         {
             return default;
         }
-        var profile = new TextProfile(text);
+        var profile = normal.Profile;
         List<Finding>? findings = null;
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
@@ -234,7 +234,7 @@ public sealed class DataBoundaryPolicy
                 }
                 else if (shortcuts)
                 {
-                    detectors[i].Find(text, i, ref findings);
+                    detectors[i].FindInProfiledText(text, i, ref findings, profile);
                 }
                 else
                 {

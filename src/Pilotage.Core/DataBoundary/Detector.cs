@@ -25,6 +25,9 @@ internal readonly struct TextProfile
         var longestRun = 0;
         var ibanStart = false;
         var capitalBeforeDigit = false;
+        var runStart = 0;
+        var longRunsStart = -1;
+        var longRunsEnd = 0;
         var first = AsciiDigits.IndexOf(span);
         if (first >= 0)
         {
@@ -45,11 +48,20 @@ internal readonly struct TextProfile
                     capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
                         || (i >= 2 && IsIdSeparator(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
                     digits++;
+                    if (run == 0)
+                    {
+                        runStart = i;
+                    }
                     run++;
                     gap = 0;
                     if (run > longestRun)
                     {
                         longestRun = run;
+                    }
+                    if (run >= LongRunDigits)
+                    {
+                        longRunsStart = longRunsStart < 0 ? runStart : longRunsStart;
+                        longRunsEnd = i + 1;
                     }
                 }
                 else if (run > 0 && gap < 3 && IsRunSeparator(c))
@@ -75,6 +87,76 @@ internal readonly struct TextProfile
         HasCapitalBeforeDigit = capitalBeforeDigit;
         HasAt = span.Contains('@');
         Length = span.Length;
+        LongRunsStart = Math.Max(longRunsStart, 0);
+        LongRunsEnd = longRunsEnd;
+    }
+
+    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, bool hasAt, int length, int longRunsStart, int longRunsEnd)
+    {
+        LongRunsStart = Math.Max(longRunsStart, 0);
+        LongRunsEnd = longRunsEnd;
+        Digits = Math.Min(digits, DigitCap);
+        LongestDigitRun = longestRun;
+        HasIbanStart = ibanStart;
+        HasCapitalBeforeDigit = capitalBeforeDigit;
+        HasAt = hasAt;
+        Length = length;
+    }
+
+    /// <summary>
+    /// The same profile, built from the runs of digits of the text in increasing order by a walk that visits them
+    /// anyway (the normalisation's, see <see cref="Normalized"/>): only a run's first digit can have a letter before it,
+    /// and two runs join when at most three run separators stand between them, so the runs and their gaps say all the
+    /// character by character walk says. Tests compare the two.
+    /// </summary>
+    internal ref struct Runs(ReadOnlySpan<char> span)
+    {
+        private readonly ReadOnlySpan<char> span = span;
+        private int digits;
+        private int longestRun;
+        private int run;
+        private int previousEnd = -1;
+        private int runStart;
+        private int longRunsStart = -1;
+        private int longRunsEnd;
+        private bool ibanStart;
+        private bool capitalBeforeDigit;
+
+        /// <summary>Adds the run of digits <c>span[start..end]</c>, maximal, after every run added before it.</summary>
+        public void Add(int start, int end)
+        {
+            var i = start;
+            ibanStart |= i >= 2 && char.IsAsciiLetter(span[i - 1]) && char.IsAsciiLetter(span[i - 2]) && i + 1 < span.Length
+                && char.IsAsciiDigit(span[i + 1]) && (i < 3 || !char.IsAsciiLetterOrDigit(span[i - 3]));
+            capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
+                || (i >= 2 && IsIdSeparator(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
+            digits += end - start;
+            var joined = previousEnd >= 0 && start - previousEnd <= 3 && AllRunSeparators(span[previousEnd..start]);
+            run = joined ? run + end - start : end - start;
+            runStart = joined ? runStart : start;
+            longestRun = Math.Max(longestRun, run);
+            if (run >= LongRunDigits)
+            {
+                longRunsStart = longRunsStart < 0 ? runStart : longRunsStart;
+                longRunsEnd = end;
+            }
+            previousEnd = end;
+        }
+
+        public readonly TextProfile ToProfile() =>
+            new(digits, longestRun, ibanStart, capitalBeforeDigit, span.Contains('@'), span.Length, longRunsStart, longRunsEnd);
+
+        private static bool AllRunSeparators(ReadOnlySpan<char> gap)
+        {
+            foreach (var c in gap)
+            {
+                if (!IsRunSeparator(c))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.
@@ -89,6 +171,15 @@ internal readonly struct TextProfile
     /// some VAT formats have) and at most one separator after each. Prose writes its numbers after lower-case words.
     /// </summary>
     public bool HasCapitalBeforeDigit { get; }
+
+    /// <summary>Runs of digit groups with at least this many digits are long: a phone number needs as many.</summary>
+    public const int LongRunDigits = 7;
+
+    /// <summary>Where the first long run of digit groups (see <see cref="LongRunDigits"/>) begins: its first digit; 0 when none.</summary>
+    public int LongRunsStart { get; }
+
+    /// <summary>Where the last long run of digit groups ends: after its last digit; 0 when none.</summary>
+    public int LongRunsEnd { get; }
 
     /// <summary>The most digits in one run of digit groups (groups joined by at most three separators).</summary>
     public int LongestDigitRun { get; }
@@ -147,6 +238,12 @@ internal abstract class Detector(string name)
     /// <summary>Adds this detector's findings to <paramref name="sink"/>, creating it on the first one.</summary>
     /// <exception cref="RegexMatchTimeoutException">a timed custom pattern ran out of time; the caller fails closed.</exception>
     public abstract void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink);
+
+    /// <summary>
+    /// As <see cref="Find"/>, told what <paramref name="profile"/> (the text's own) says of where a hit can be: a detector
+    /// that knows its hits lie only in some part of the text reads only that part.
+    /// </summary>
+    public virtual void FindInProfiledText(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, in TextProfile profile) => Find(text, index, ref sink);
 
     /// <summary>
     /// As <see cref="Find"/>, with none of the detector's own shortcuts: the scan without shortcuts

@@ -16,9 +16,11 @@ internal ref struct Normalized
     private NormalEdit[]? edits;
     private readonly int editCount;
     private readonly bool mapped;
+    private readonly TextProfile? profile;
 
-    private Normalized(ReadOnlySpan<char> original, ReadOnlySpan<char> text, char[]? chars, NormalEdit[]? edits, int editCount, bool mapped)
+    private Normalized(ReadOnlySpan<char> original, ReadOnlySpan<char> text, char[]? chars, NormalEdit[]? edits, int editCount, bool mapped, TextProfile? profile = null)
     {
+        this.profile = profile;
         Original = original;
         Text = text;
         this.chars = chars;
@@ -32,6 +34,12 @@ internal ref struct Normalized
 
     /// <summary>The text detectors read.</summary>
     public ReadOnlySpan<char> Text { get; }
+
+    /// <summary>
+    /// What each detector may match in <see cref="Text"/>: learnt on the way when the normalisation's own walk from run to
+    /// run of digits went over the whole text (it finds no run to fold), computed by its own walk otherwise.
+    /// </summary>
+    public readonly TextProfile Profile => profile ?? new TextProfile(Text);
 
     /// <summary>True when each character of <see cref="Text"/> comes from the character at the same index of <see cref="Original"/>: spans need no mapping.</summary>
     public readonly bool IsIdentity => !mapped;
@@ -69,16 +77,18 @@ internal ref struct Normalized
             return Build(text);
         }
         // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
-        return HasRunToFold(text) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false);
+        var runs = new TextProfile.Runs(text);
+        return HasRunToFold(text, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile());
     }
 
     /// <summary>
     /// True when the second pass (<see cref="Fold"/>) would fold a run: exactly its test, run by run, without writing
     /// anything. A text with none is already normal, and the common one (prose whose numbers end a sentence, "on
     /// 2026-11-18. The") is then not copied at all. Only the digits at either end of a run of digits can touch a
-    /// separator run, so the walk goes from run to run.
+    /// separator run, so the walk goes from run to run. When it finds none it has visited every run, and told
+    /// <paramref name="runs"/> of each: the text's profile comes with no walk of its own.
     /// </summary>
-    private static bool HasRunToFold(ReadOnlySpan<char> span)
+    private static bool HasRunToFold(ReadOnlySpan<char> span, scoped ref TextProfile.Runs runs)
     {
         var digit = AsciiDigits.IndexOf(span);
         while (digit >= 0)
@@ -99,6 +109,7 @@ internal ref struct Normalized
             {
                 last++;
             }
+            runs.Add(digit, last + 1);
             // The run that starts after its last digit (Fold's "after").
             var after = last + 1;
             while (after < span.Length && IsSeparator(span[after]))
@@ -289,7 +300,8 @@ internal ref struct Normalized
                 }
                 i = end;
             }
-            return alwaysFold || HasRunToFold(first.Written) ? Fold(text, first.Written, first.WrittenEdits) : Done(text, ref first);
+            var runs = new TextProfile.Runs(first.Written);
+            return alwaysFold || HasRunToFold(first.Written, ref runs) ? Fold(text, first.Written, first.WrittenEdits) : Done(text, ref first, runs.ToProfile());
         }
         finally
         {
@@ -398,14 +410,14 @@ internal ref struct Normalized
     }
 
     /// <summary>The result, taking over the writer's buffers where it keeps them (the writer returns the rest).</summary>
-    private static Normalized Done(ReadOnlySpan<char> text, scoped ref Writer written)
+    private static Normalized Done(ReadOnlySpan<char> text, scoped ref Writer written, TextProfile? profile = null)
     {
         // A text shorter or longer than the original, or with removed characters at its end, needs its map.
         var mapped = written.EditCount > 0 || written.Length != text.Length;
         var same = written.Written.SequenceEqual(text);
         var chars = same ? null : written.Chars;
         var edits = written.EditCount > 0 ? written.Edits : null;
-        var result = new Normalized(text, same ? text : written.Written, chars, edits, written.EditCount, mapped);
+        var result = new Normalized(text, same ? text : written.Written, chars, edits, written.EditCount, mapped, profile);
         if (chars is not null)
         {
             written.Chars = null;

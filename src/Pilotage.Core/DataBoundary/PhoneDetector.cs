@@ -13,7 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 /// </summary>
 internal sealed partial class PhoneDetector() : Detector(Phone)
 {
-    private const int MinDigits = 7;
+    private const int MinDigits = TextProfile.LongRunDigits;
     private const int MaxNationalDigits = 12;
     /// <summary>E.164: at most 15 digits including the country code.</summary>
     private const int MaxInternationalDigits = 15;
@@ -53,36 +53,60 @@ internal sealed partial class PhoneDetector() : Detector(Phone)
     /// The stretch's bounds are found one character at a time: in prose a stretch is a number and a space or two, shorter
     /// than what a vectorised search costs to start. Each character is read at most twice (stretches do not overlap).
     /// </remarks>
-    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
+        FindInStretches(text, index, ref sink, 0, text.Length);
+
+    /// <summary>
+    /// As <see cref="Find"/>, over the stretches that hold a long run of digit groups only: a candidate's digits are one
+    /// run of groups (its separators, "(0)" and country code included, put at most three characters between two of its
+    /// digits), and a phone has <see cref="MinDigits"/> of them, so the stretches before the profile's first long run and
+    /// after its last hold none. The stretch of the first run is still found back from its first digit: its '+' or '('.
+    /// </summary>
+    public override void FindInProfiledText(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, in TextProfile profile)
     {
-        var from = 0;
-        while (from < text.Length)
+        if (profile.LongestDigitRun >= MinDigits && profile.Length == text.Length)
         {
-            var digit = text[from..].IndexOfAnyInRange('0', '9');
+            FindInStretches(text, index, ref sink, profile.LongRunsStart, profile.LongRunsEnd);
+        }
+        else if (profile.Length != text.Length)
+        {
+            Find(text, index, ref sink); // not this text's profile
+        }
+    }
+
+    /// <summary>The stretches that hold a digit of <c>text[first..end]</c>, <paramref name="first"/> a digit or the text's start.</summary>
+    private static void FindInStretches(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, int first, int end)
+    {
+        var from = first;
+        var floor = 0; // where the walk back to a stretch's start stops: the end of the stretch before it
+        while (from < end)
+        {
+            var digit = text[from..end].IndexOfAnyInRange('0', '9');
             if (digit < 0)
             {
                 return;
             }
             digit += from;
-            // The stretch from the digit on; no digit stands before it in the stretch, so its digits are counted here.
-            var end = digit;
+            // The stretch from the digit on; no digit stands before it in the stretch but those before 'first', which
+            // the stretch's long run does not need, so its digits are counted here.
+            var stretchEnd = digit;
             var digits = 0;
-            for (; end < text.Length && IsCandidateCharacter(text[end]); end++)
+            for (; stretchEnd < text.Length && IsCandidateCharacter(text[stretchEnd]); stretchEnd++)
             {
-                digits += char.IsAsciiDigit(text[end]) ? 1 : 0;
+                digits += char.IsAsciiDigit(text[stretchEnd]) ? 1 : 0;
             }
             if (digits >= MinDigits)
             {
-                // Where the stretch begins: the one before it ended at a character outside the set, at or after 'from'.
+                // Where the stretch begins: the one before it ended at a character outside the set, at or after 'floor'.
                 var start = digit;
-                while (start > from && IsCandidateCharacter(text[start - 1]))
+                while (start > floor && IsCandidateCharacter(text[start - 1]))
                 {
                     start--;
                 }
                 // Sliced at the stretch's end: the pattern has no look-ahead, and could not consume the character there.
-                FindInStretch(text, text[..end], start, index, ref sink);
+                FindInStretch(text, text[..stretchEnd], start, index, ref sink);
             }
-            from = end;
+            from = floor = stretchEnd;
         }
     }
 

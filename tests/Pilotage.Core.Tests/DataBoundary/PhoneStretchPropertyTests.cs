@@ -52,6 +52,20 @@ public class PhoneStretchPropertyTests
     public void The_whole_scan_with_folded_separators_gives_the_hits_of_the_scan_without_shortcuts() =>
         FoldedText.Sample(text => SameScan(Phones, text) && SameScan(Mixed, text), iter: 5000);
 
+    /// <summary>
+    /// Told where the text's long runs of digit groups are (<see cref="PhoneDetector.FindInProfiledText"/>), the detector
+    /// reads only the stretches that hold them, and finds what it finds over the whole text: with the profile the
+    /// normalisation learns on its way and with the one computed over the normal text.
+    /// </summary>
+    [Fact]
+    public void The_stretches_of_the_long_runs_give_the_hits_of_the_whole_text() =>
+        Gen.OneOf(Text, FoldedText).Sample(text =>
+        {
+            using var normal = Normalized.Of(text);
+            var whole = Hits(normal.Text, whole: true);
+            return whole.SequenceEqual(Profiled(normal.Text, normal.Profile)) && whole.SequenceEqual(Profiled(normal.Text, new TextProfile(normal.Text)));
+        }, iter: 20000);
+
     [Fact]
     public void The_generated_texts_hold_phones_for_the_comparison_to_mean_something()
     {
@@ -97,7 +111,14 @@ public class PhoneStretchPropertyTests
 
     private static bool SameHits(string text) => Hits(text, whole: true).SequenceEqual(Hits(text, whole: false));
 
-    private static List<Finding> Hits(string text, bool whole)
+    private static List<Finding> Profiled(ReadOnlySpan<char> text, in TextProfile profile)
+    {
+        List<Finding>? sink = null;
+        Detector.FindInProfiledText(text, 0, ref sink, profile);
+        return sink ?? [];
+    }
+
+    private static List<Finding> Hits(ReadOnlySpan<char> text, bool whole)
     {
         List<Finding>? sink = null;
         if (whole)

@@ -70,6 +70,39 @@ public class ShortcutPropertyTests
             return true;
         }, iter: 4000);
 
+    /// <summary>More of what the normalisation changes: several characters at once, lone and paired surrogates, marks, NFKC folds, digits of other scripts.</summary>
+    private static readonly string[] Unusual =
+        [.. NearAscii, "\ud835", "\udfcf", "\U0001F600", "\u0301", "\u2460", "\u00b2", "\u2075", "\uff10\uff11\uff12", "\u0660\u0661\u0662\u0663", "\u2212", "\u3000", "\u2126", "\ufb01", "\u00bd", "\u0000", "\u200d", "\uff08", "\uff0b"];
+
+    private static readonly Gen<string> UnusualText =
+        Gen.Select(AsciiText, Gen.Int[0, Unusual.Length - 1].Array[1, 6], Gen.Int[0, 1000].Array[6], (text, picks, ats) =>
+        {
+            for (var k = 0; k < picks.Length; k++)
+            {
+                text = text.Insert(ats[k] % (text.Length + 1), Unusual[picks[k]]);
+            }
+            return text;
+        });
+
+    /// <summary>
+    /// The profile the normalisation learns on its walk from run to run of digits is the one the profile's own walk
+    /// computes over the normal text: the detectors it lets skip a text are the same.
+    /// </summary>
+    [Fact]
+    public void The_profile_learnt_while_normalising_is_the_one_computed_over_the_normal_text() =>
+        Gen.OneOf(AsciiText, NearAsciiText, UnusualText).Sample(text =>
+        {
+            using var normal = Normalized.Of(text);
+            var learnt = normal.Profile;
+            var computed = new TextProfile(normal.Text);
+            return (learnt.Digits, learnt.LongestDigitRun, learnt.HasIbanStart, learnt.HasCapitalBeforeDigit, learnt.HasAt, learnt.Length, learnt.LongRunsStart, learnt.LongRunsEnd)
+                == (computed.Digits, computed.LongestDigitRun, computed.HasIbanStart, computed.HasCapitalBeforeDigit, computed.HasAt, computed.Length, computed.LongRunsStart, computed.LongRunsEnd);
+        }, iter: 20000);
+
+    [Fact]
+    public void The_scan_with_its_shortcuts_finds_what_the_full_scan_finds_in_text_with_many_unusual_characters() =>
+        UnusualText.Sample(SameBothWays, iter: 3000);
+
     private static bool SameBothWays(string text) => Same(AllRedact, text) && Same(Mixed, text);
 
     private static bool Same(DataBoundaryPolicy policy, string text)
