@@ -38,6 +38,9 @@ internal sealed class AnswerText : IDisposable
 
     public void Append(string? text) => Append(text.AsSpan());
 
+    /// <summary>The characters appended after the first <paramref name="start"/>; valid until the next change.</summary>
+    public ReadOnlySpan<char> Since(int start) => _chars is null ? [] : _chars.AsSpan(start, _length - start);
+
     public override string ToString() => _chars is null ? "" : new string(_chars, 0, _length);
 
     private void Reserve(int more)

@@ -41,6 +41,7 @@ public sealed class EventScannerTests
         """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"line one\nline \"two\" \u00e9\u20ac \ud83d\ude00"}}""",
         """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\u00e9 – ünïcödé 😀"}}""",
         """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}""",
+        """{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"<b>&\u0027+`\u2028\u0001\t\/ \\ \ud83d\ude00\u00e9"}}""",
         """{"delta":{"text":"order","type":"text_delta","extra":{"text":"x","text":"y"}},"index":0,"type":"content_block_delta"}""",
         """ { "type" : "content_block_delta" , "index" : 0 , "delta" : { "type" : "text_delta" , "text" : "spaced" } } """,
         """{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"id\":"}}""",
@@ -82,9 +83,9 @@ public sealed class EventScannerTests
     [MemberData(nameof(AnthropicEvents))]
     public void Anthropic_events_read_in_one_pass_read_as_their_tree_or_are_declined(string data)
     {
-        AssertAgrees(Anthropic(), Anthropic(), "content_block_delta", data);
+        AssertAgrees(Anthropic(), Anthropic(), "content_block_delta", data, Anthropic());
         // Before message_start only a ping is allowed; after message_stop nothing is read.
-        AssertAgrees(Anthropic(started: false), Anthropic(started: false), "content_block_delta", data);
+        AssertAgrees(Anthropic(started: false), Anthropic(started: false), "content_block_delta", data, Anthropic(started: false));
     }
 
     public static TheoryData<string> ResponsesEvents => new()
@@ -145,6 +146,30 @@ public sealed class EventScannerTests
         Assert.Equal(before, text.Length);
     }
 
+    [Fact]
+    public void A_text_delta_becomes_the_chunk_its_tree_becomes_with_the_id_and_model_escaped_alike()
+    {
+        var tree = new AnthropicUpstreamStream();
+        var chunked = new AnthropicUpstreamStream();
+        foreach (var stream in new[] { tree, chunked })
+        {
+            _ = stream.Translate("message_start", """{"type":"message_start","message":{"id":"msg_<é>","model":"modèle \"1\" 😀","usage":{"input_tokens":9}}}""").ToList();
+            _ = stream.Translate("content_block_start", """{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}""").ToList();
+        }
+        using var text = new AnswerText();
+        text.Append("already: ");
+        // The chunk written for one delta is reused for the next: each is what its own tree becomes.
+        foreach (var delta in new[] { "caf\\u00e9 ", "😀 \\ud83d\\ude00", "<&>" })
+        {
+            var data = $$$"""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"{{{delta}}}"}}""";
+            Assert.True(chunked.TryReadChunk(Encoding.UTF8.GetBytes(data), text, out var chunk));
+            Assert.Equal(Assert.Single(tree.Translate("content_block_delta", data)), Encoding.UTF8.GetString(chunk.Span));
+        }
+        Assert.Equal("already: café 😀 😀<&>", text.ToString());
+        Assert.True(chunked.TryReadChunk("""{"type":"ping"}"""u8, text, out var none));
+        Assert.True(none.IsEmpty);
+    }
+
     /// <summary>Events put together at random from pieces real and hostile upstreams send.</summary>
     [Fact]
     public void Random_events_read_the_same_both_ways()
@@ -168,7 +193,7 @@ public sealed class EventScannerTests
         for (var i = 0; i < 2000; i++)
         {
             var data = "{" + string.Join(",", Enumerable.Range(0, random.Next(0, 5)).Select(_ => anthropic[random.Next(anthropic.Length)])) + "}";
-            AssertAgrees(Anthropic(), Anthropic(), "content_block_delta", data);
+            AssertAgrees(Anthropic(), Anthropic(), "content_block_delta", data, Anthropic());
             data = "{" + string.Join(",", Enumerable.Range(0, random.Next(0, 5)).Select(_ => responses[random.Next(responses.Length)])) + "}";
             AssertAgrees(Responses(), Responses(), "response.output_text.delta", data);
         }
@@ -178,14 +203,17 @@ public sealed class EventScannerTests
     /// <paramref name="tree"/> and <paramref name="scanner"/> are two streams in the same state: the tree translates the
     /// event and reads each chunk as the relay does (its text, whether it calls a tool, finishes, counts, or ends the stream).
     /// </summary>
-    private static void AssertAgrees(IUpstreamStream tree, IUpstreamStream scanner, string eventName, string data)
+    /// <param name="chunked">A third stream in the same state, for a chat client: the chunk it writes in one pass is the tree's, byte for byte.</param>
+    private static void AssertAgrees(IUpstreamStream tree, IUpstreamStream scanner, string eventName, string data, IUpstreamStream? chunked = null)
     {
         using var treeText = new AnswerText();
         var onlyText = true;
         var refused = false;
+        List<string> translated = [];
         try
         {
-            foreach (var chunk in tree.Translate(eventName, data).ToList())
+            translated = tree.Translate(eventName, data).ToList();
+            foreach (var chunk in translated)
             {
                 if (chunk == "[DONE]")
                 {
@@ -204,6 +232,17 @@ public sealed class EventScannerTests
         }
         using var scannedText = new AnswerText();
         var scanned = scanner.TryReadText(Encoding.UTF8.GetBytes(data), scannedText);
+        if (chunked is not null)
+        {
+            using var chunkedText = new AnswerText();
+            Assert.Equal(scanned, chunked.TryReadChunk(Encoding.UTF8.GetBytes(data), chunkedText, out var chunk));
+            Assert.Equal(scannedText.ToString(), chunkedText.ToString());
+            if (scanned)
+            {
+                Assert.True(translated.Count <= 1, $"one event, more than one chunk: {data}");
+                Assert.Equal(translated.Count == 0 ? "" : translated[0], Encoding.UTF8.GetString(chunk.Span));
+            }
+        }
         if (!scanned)
         {
             Assert.Equal(0, scannedText.Length);

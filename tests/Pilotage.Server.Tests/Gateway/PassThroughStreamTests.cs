@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Pilotage.Server.Gateway.Protocols.Upstream;
 
 namespace Pilotage.Server.Tests.Gateway;
 
@@ -49,6 +50,37 @@ public sealed class PassThroughStreamTests
         var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
         Assert.Equal(("served", 31, 44), (record.Outcome, record.TokensIn, record.TokensOut));
         Assert.Equal("Café \"déjà\"\nvu 😀", record.ResponseContent);
+    }
+
+    /// <summary>To a chat client, each text delta becomes in one pass the chunk its tree becomes, byte for byte, whatever
+    /// the network cut (an escape, a surrogate pair's escape, a line's end); the evidence holds the text the client read.</summary>
+    [Theory]
+    // Cuts that fall between the halves of no raw surrogate pair: each piece is encoded alone, and half a pair would be sent as U+FFFD.
+    [InlineData(5, false)]
+    [InlineData(13, true)]
+    public async Task An_anthropic_stream_cut_anywhere_reaches_a_chat_client_as_the_chunks_its_trees_become(int every, bool crlf)
+    {
+        string[] events =
+        [
+            .. AnthropicEvents.Take(7),
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"\\ud83d\\ude00 <b>&\\u0027 \\u00e9\"}}",
+            .. AnthropicEvents.Skip(7),
+        ];
+        await using var h = await UpstreamProtocolTests.StartAsync("anthropic", mode: "full");
+        h.Upstream.StreamPieceDelay = TimeSpan.Zero;
+        h.Upstream.RawEventPieces = Pieces(events, every, crlf);
+        using var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Can I get a refund?", stream: true));
+        var body = await response.Content.ReadAsStringAsync();
+        // What the tree translation makes of the same events (the usage chunk aside: this client did not ask for it).
+        var tree = new AnthropicUpstreamStream();
+        var chunks = events.SelectMany(e => tree.Translate(e[7..e.IndexOf('\n', StringComparison.Ordinal)], e[(e.IndexOf("data: ", StringComparison.Ordinal) + 6)..]).ToList())
+            .Where(c => c == "[DONE]" || JsonNode.Parse(c)!["choices"] is JsonArray { Count: > 0 });
+        Assert.Equal(string.Concat(chunks.Select(c => $"data: {c}\n\n")), body);
+        var text = string.Concat(body.Split("\n\n").Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(l => JsonNode.Parse(l[6..])!["choices"]![0]!["delta"]!["content"]?.GetValue<string>()));
+        Assert.Equal("Café \"déjà\"\nvu 😀", text.Replace("😀 <b>&' é", "", StringComparison.Ordinal));
+        var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        Assert.Equal(("served", text), (record.Outcome, record.ResponseContent));
     }
 
     [Fact]

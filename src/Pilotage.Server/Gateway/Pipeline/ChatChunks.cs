@@ -5,7 +5,8 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// <summary>Chat completions and stream chunks built by the gateway itself, in the common model.</summary>
 internal static class ChatChunks
 {
-    private const long Created = 0;
+    /// <summary>The <c>created</c> time of the chunks the gateway builds.</summary>
+    public const long Created = 0;
 
     /// <summary>A whole chat completion holding <paramref name="text"/> as the assistant's answer.</summary>
     public static JsonObject Completion(string id, string model, string text, DateTimeOffset? time) => new()

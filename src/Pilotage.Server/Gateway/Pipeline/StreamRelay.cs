@@ -36,6 +36,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         // The same for the events of an upstream passed through in its own protocol: those that carry only text (most of
         // them) are read in one pass (IUpstreamStream.TryReadText) and written as they came; the others as trees.
         var eventsAsReceived = output is PassThroughStream && answerFilter is null && request.Scope.Mode != ServingMode.ReadOnly;
+        // And to a chat client: those events become their chunk's bytes in the same pass (IUpstreamStream.TryReadChunk).
+        var chunksAsRead = !events.SendsCommonChunks && output.WritesReceivedChunks && answerFilter is null && !lookForCalls;
         EventNames? names = null; // made at the first event: a chat upstream's stream names none
         var done = false;
         try
@@ -70,6 +72,12 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
                 if (eventsAsReceived && Utf8.IsValid(bytes.Span) && events.TryReadText(bytes.Span, progress.Text))
                 {
                     await ((PassThroughStream)output).RelayReceivedAsync(eventName, bytes, ct);
+                    eventName = null;
+                    continue;
+                }
+                if (chunksAsRead && Utf8.IsValid(bytes.Span) && events.TryReadChunk(bytes.Span, progress.Text, out var chunkBytes))
+                {
+                    if (!chunkBytes.IsEmpty) await AnswerRelease.ReceivedChunkAsync(output, chunkBytes, ct);
                     eventName = null;
                     continue;
                 }

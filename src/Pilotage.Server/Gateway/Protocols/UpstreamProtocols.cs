@@ -45,6 +45,17 @@ internal interface IUpstreamStream
     /// relay then reads it with <see cref="Translate"/>, which reads or refuses it as it always did.
     /// </summary>
     bool TryReadText(ReadOnlySpan<byte> data, AnswerText text) => false;
+
+    /// <summary>
+    /// As <see cref="TryReadText"/>, for a client that gets chunks of the common model: <paramref name="chunk"/> is the
+    /// UTF-8 of the one chunk <see cref="Translate"/> would make of the event (empty when it makes none), written without
+    /// a JSON tree and valid until the next call. False declines, with nothing appended.
+    /// </summary>
+    bool TryReadChunk(ReadOnlySpan<byte> data, AnswerText text, out ReadOnlyMemory<byte> chunk)
+    {
+        chunk = default;
+        return false;
+    }
 }
 
 /// <summary>The upstream protocols by name, one instance each (they keep no state between requests).</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pilotage.Server.Gateway.Pipeline;
 
@@ -19,6 +21,8 @@ internal sealed class AnthropicUpstreamStream : IUpstreamStream
     private int _inputTokens;
     private bool _started;
     private bool _finished;
+    private ArrayBufferWriter<byte>? _chunkBytes; // made at the first text delta written as a chunk, reused for the next ones
+    private Utf8JsonWriter? _chunkWriter;
 
     public IEnumerable<string> Translate(string? eventName, string data)
     {
@@ -87,11 +91,49 @@ internal sealed class AnthropicUpstreamStream : IUpstreamStream
     }
 
     /// <summary>A text delta of a block started, a ping, or a block's end, read in one pass: what <see cref="Translate"/> reads of them.</summary>
-    public bool TryReadText(ReadOnlySpan<byte> data, AnswerText text)
+    public bool TryReadText(ReadOnlySpan<byte> data, AnswerText text) => TryRead(data, text, out _);
+
+    /// <summary>
+    /// A text delta as the chunk <see cref="Translate"/> makes of it (<see cref="Chunk"/> of its text), written with the
+    /// encoder <see cref="JsonNode.ToJsonString"/> uses, so the bytes are the same; a ping or a block's end makes none.
+    /// Translating each delta built two JSON trees and three strings for every event relayed.
+    /// </summary>
+    public bool TryReadChunk(ReadOnlySpan<byte> data, AnswerText text, out ReadOnlyMemory<byte> chunk)
     {
+        chunk = default;
+        var before = text.Length;
+        if (!TryRead(data, text, out var kind)) return false;
+        if (kind != EventScanner.AnthropicEvent.TextDelta) return true;
+        var bytes = _chunkBytes ??= new ArrayBufferWriter<byte>(256);
+        bytes.ResetWrittenCount();
+        var writer = _chunkWriter ??= new Utf8JsonWriter(bytes);
+        writer.Reset(bytes);
+        writer.WriteStartObject();
+        writer.WriteString("id"u8, _id);
+        writer.WriteString("object"u8, "chat.completion.chunk"u8);
+        writer.WriteNumber("created"u8, ChatChunks.Created);
+        writer.WriteString("model"u8, _model);
+        writer.WriteStartArray("choices"u8);
+        writer.WriteStartObject();
+        writer.WriteNumber("index"u8, 0);
+        writer.WriteStartObject("delta"u8);
+        writer.WriteString("content"u8, text.Since(before));
+        writer.WriteEndObject();
+        writer.WriteNull("finish_reason"u8);
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        chunk = bytes.WrittenMemory;
+        return true;
+    }
+
+    private bool TryRead(ReadOnlySpan<byte> data, AnswerText text, out EventScanner.AnthropicEvent kind)
+    {
+        kind = default;
         if (_finished) return false;
         var before = text.Length;
-        if (!EventScanner.TryReadAnthropic(data, text, out var kind, out var index)) return false;
+        if (!EventScanner.TryReadAnthropic(data, text, out kind, out var index)) return false;
         var allowed = kind switch
         {
             EventScanner.AnthropicEvent.TextDelta => _started && _blocks.Contains(index),
