@@ -25,10 +25,17 @@ internal sealed class GcPauses : IDisposable
     private readonly ConcurrentQueue<(DateTime At, double PromotedMb)> _promoted = new();
     private readonly ConcurrentQueue<(DateTime At, string Type, long Bytes)> _allocated = new();
     private DateTime _suspended;
+    private DateTime _stopped;
+    private DateTime _collecting;
+    private double _collectingMs;
+    private DateTime _phaseFrom;
+    private readonly ConcurrentQueue<(DateTime At, string Phase, double Ms)> _phases = new();
     private int _generation = -1;
 
-    /// <summary>One pause: when it began, how long it lasted, the generation collected.</summary>
-    public readonly record struct Pause(DateTime At, double Ms, int Generation);
+    /// <summary>One pause: when it began, how long it lasted, the generation collected, and of its length the time the
+    /// runtime took to stop the threads (<paramref name="SuspendingMs"/>) and the collection's own work, from its start
+    /// to its end (<paramref name="CollectingMs"/>; 0 for a background collection's pauses, whose work runs beside).</summary>
+    public readonly record struct Pause(DateTime At, double Ms, int Generation, double SuspendingMs = 0, double CollectingMs = 0);
 
     /// <param name="allocations">Also the runtime's allocation ticks (verbose level: one event about every 100 KB
     /// allocated, naming the type whose allocation crossed it), to tell which types make the collections.</param>
@@ -45,14 +52,39 @@ internal sealed class GcPauses : IDisposable
             if (e.Reason is GCSuspendEEReason.SuspendForGC or GCSuspendEEReason.SuspendForGCPrep)
             {
                 _suspended = e.TimeStamp;
+                _stopped = default;
+                _collectingMs = 0;
                 _generation = -1;
             }
         };
-        _source.Clr.GCStart += e => _generation = e.Depth;
+        _source.Clr.GCSuspendEEStop += e => _stopped = _suspended == default ? default : e.TimeStamp;
+        _source.Clr.GCStart += e =>
+        {
+            _generation = e.Depth;
+            _collecting = e.TimeStamp;
+            _phaseFrom = e.TimeStamp;
+        };
+        // The runtime reports the end of each kind of marking (what the roots of that kind kept alive): the time since
+        // the previous one is that kind's share of the collection; what follows the last is the plan, the copy and
+        // the fix-up of references.
+        _source.Clr.GCMarkWithType += e =>
+        {
+            if (_suspended == default || _collecting < _suspended) return;
+            _phases.Enqueue((_suspended, Phase(e.Type), (e.TimeStamp - _phaseFrom).TotalMilliseconds));
+            _phaseFrom = e.TimeStamp;
+        };
+        _source.Clr.GCStop += e =>
+        {
+            // A background collection ends outside any pause: only a collection that ends inside the pause counts.
+            if (_suspended == default || _collecting < _suspended) return;
+            _collectingMs = (e.TimeStamp - _collecting).TotalMilliseconds;
+            _phases.Enqueue((_suspended, "after marking", (e.TimeStamp - _phaseFrom).TotalMilliseconds));
+        };
         _source.Clr.GCRestartEEStop += e =>
         {
             if (_suspended == default) return;
-            _pauses.Enqueue(new Pause(_suspended, (e.TimeStamp - _suspended).TotalMilliseconds, _generation < 0 ? 2 : _generation));
+            var suspending = _stopped == default ? 0 : (_stopped - _suspended).TotalMilliseconds;
+            _pauses.Enqueue(new Pause(_suspended, (e.TimeStamp - _suspended).TotalMilliseconds, _generation < 0 ? 2 : _generation, suspending, _collectingMs));
             _suspended = default;
         };
         _source.Clr.GCHeapStats += e => _promoted.Enqueue((e.TimeStamp, (e.TotalPromotedSize0 + e.TotalPromotedSize1) / 1024.0 / 1024));
@@ -86,7 +118,7 @@ internal sealed class GcPauses : IDisposable
         var byGeneration = string.Join(" ", Enumerable.Range(0, 3).Select(g => $"gen{g} {pauses.Count(p => p.Generation == g)}"));
         var seconds = Math.Max(0.001, (to - from).TotalSeconds);
         return string.Create(CultureInfo.InvariantCulture,
-            $"GC: {pauses.Length} pauses ({byGeneration}), total {pauses.Sum(p => p.Ms):0} ms ({pauses.Sum(p => p.Ms) / 10 / seconds:0.0} % of the round), max {pauses.Max(p => p.Ms):0.0} ms, median {Median(pauses.Select(p => p.Ms)):0.0} ms, promoted {(promoted.Length == 0 ? 0 : promoted.Average()):0.0} MB a collection");
+            $"GC: {pauses.Length} pauses ({byGeneration}), total {pauses.Sum(p => p.Ms):0} ms ({pauses.Sum(p => p.Ms) / 10 / seconds:0.0} % of the round), max {pauses.Max(p => p.Ms):0.0} ms, median {Median(pauses.Select(p => p.Ms)):0.0} ms (of which stopping the threads median {Median(pauses.Select(p => p.SuspendingMs)):0.0}, max {pauses.Max(p => p.SuspendingMs):0.0} ms; the collection's work median {Median(pauses.Select(p => p.CollectingMs)):0.0} ms), promoted {(promoted.Length == 0 ? 0 : promoted.Average()):0.0} MB a collection");
     }
 
     /// <summary>
@@ -125,6 +157,34 @@ internal sealed class GcPauses : IDisposable
         var total = (double)ticks.Sum(a => a.Bytes);
         return "allocated (sampled): " + string.Join(", ", ticks.GroupBy(a => a.Type).Select(g => (Type: g.Key, Bytes: g.Sum(a => a.Bytes)))
             .OrderByDescending(t => t.Bytes).Take(top).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / total:P0}")));
+    }
+
+    private static string Phase(int type) => type switch
+    {
+        0 => "stacks",
+        1 => "finalization queue",
+        2 => "handles",
+        3 => "older generations (cards)",
+        5 => "mark overflow",
+        6 => "dependent handles",
+        _ => "other marking",
+    };
+
+    /// <summary>Where the blocking collections' time went between the two times: each phase's mean per collection.</summary>
+    public string Phases(DateTime from, DateTime to)
+    {
+        var phases = _phases.Where(p => p.At >= from && p.At <= to).ToArray();
+        var collections = phases.Select(p => p.At).Distinct().Count();
+        if (collections == 0) return "";
+        return string.Create(CultureInfo.InvariantCulture, $"a collection's work, mean of {collections}: ") + string.Join(", ", phases.GroupBy(p => p.Phase)
+            .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key} {g.Sum(p => p.Ms) / collections:0.0} ms")));
+    }
+
+    /// <summary>How many pauses between the two times, their median and their total, in ms (0 if none).</summary>
+    public (int Count, double MedianMs, double TotalMs) Spread(DateTime from, DateTime to)
+    {
+        var pauses = _pauses.Where(p => p.At >= from && p.At <= to).Select(p => p.Ms).ToArray();
+        return pauses.Length == 0 ? (0, 0, 0) : (pauses.Length, Median(pauses), pauses.Sum());
     }
 
     /// <summary>The largest pause between the two times, in ms (0 if none).</summary>

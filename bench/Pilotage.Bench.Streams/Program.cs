@@ -31,7 +31,9 @@ using Pilotage.Testing;
 // --together runs the model's and every build's streams over the same ramp at the same moment instead (N
 // connections to each build open at once): on a machine busy with other work, the work's delays then fall on all
 // alike, which the p99 of one target after another cannot tell from the build's. Each round reports the server's GC
-// pauses (an EventPipe session on it), and the run closes with the medians over the rounds.
+// pauses (an EventPipe session on it: how long stopping the threads took, and where the collections' work went, marking
+// by kind of root, then planning, copying and fixing references), and the run closes with the medians over the rounds
+// and each round's pauses (count, median, largest, total).
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
 var firstMs = Arg("--first-ms", 500);
@@ -62,7 +64,7 @@ var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid
 Directory.CreateDirectory(folder);
 var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
 // Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
-var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent)>>();
+var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent, (int Count, double MedianMs, double TotalMs) Pauses)>>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
@@ -158,16 +160,17 @@ try
             share = 100.0 * delayed / Math.Max(1, served.Length);
             Console.WriteLine("    " + await gc.DescribeAsync(from, to) + string.Create(CultureInfo.InvariantCulture,
                 $"; delayed {met} answers, {delayed} of them ({share:0.00} %) by 5 ms or more"));
+            if (gc.Phases(from, to) is { Length: > 0 } phases) Console.WriteLine("    " + phases);
             if (gc.AllocatedTypes(from, to) is { Length: > 0 } types) Console.WriteLine("    " + types);
         }
         var (p50, p99) = Compare(straight, proxied);
         if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
-        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN, share));
+        figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN, share, gc?.Spread(from, to) ?? (0, double.NaN, double.NaN)));
     }
     foreach (var (name, figures) in added)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms; answers a pause delayed by 5 ms or more, median {Median(figures.Select(f => f.DelayedPercent)):0.00} % (rounds: {string.Join(", ", figures.Select(f => f.DelayedPercent.ToString("0.00", CultureInfo.InvariantCulture)))})"));
+            $"{name}: over {figures.Count} rounds, added to the first words p50 median {Median(figures.Select(f => f.P50)):+0.0;-0.0} ms, p99 median {Median(figures.Select(f => f.P99)):+0.0;-0.0} ms (rounds: {string.Join(", ", figures.Select(f => f.P99.ToString("+0.0;-0.0", CultureInfo.InvariantCulture)))}); GC pauses a round (count, median, largest, total): {string.Join(", ", figures.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Pauses.Count} / {f.Pauses.MedianMs:0.0} / {f.MaxPauseMs:0.0} / {f.Pauses.TotalMs:0} ms")))}; largest GC pause median {Median(figures.Select(f => f.MaxPauseMs)):0.0} ms; answers a pause delayed by 5 ms or more, median {Median(figures.Select(f => f.DelayedPercent)):0.00} % (rounds: {string.Join(", ", figures.Select(f => f.DelayedPercent.ToString("0.00", CultureInfo.InvariantCulture)))})"));
     }
 }
 finally
