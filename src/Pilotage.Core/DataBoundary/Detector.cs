@@ -125,13 +125,19 @@ internal readonly struct TextProfile
         /// <summary>Adds the run of digits <c>span[start..end]</c>, maximal, after every run added before it.</summary>
         public void Add(int start, int end)
         {
-            var i = start;
-            ibanStart |= i >= 2 && char.IsAsciiLetter(span[i - 1]) && char.IsAsciiLetter(span[i - 2]) && i + 1 < span.Length
-                && char.IsAsciiDigit(span[i + 1]) && (i < 3 || !char.IsAsciiLetterOrDigit(span[i - 3]));
-            capitalBeforeDigit |= i >= 1 && (char.IsAsciiLetterUpper(span[i - 1])
-                || (i >= 2 && IsIdSeparator(span[i - 1]) && char.IsAsciiLetterUpper(span[i - 2])));
+            // The three characters before the run, NUL before the text's start (which every test below reads as no letter,
+            // digit or separator, as a real NUL): only a run's first digit has a letter before it, and the run is maximal,
+            // so a digit follows its first one exactly when it has two. Tested with non-short-circuit operators: prose
+            // gives these tests no pattern a branch predictor learns.
+            var c1 = start >= 1 ? span[start - 1] : '\0';
+            var c2 = start >= 2 ? span[start - 2] : '\0';
+            var c3 = start >= 3 ? span[start - 3] : '\0';
+            ibanStart |= char.IsAsciiLetter(c1) & char.IsAsciiLetter(c2) & (end - start >= 2) & !char.IsAsciiLetterOrDigit(c3);
+            capitalBeforeDigit |= char.IsAsciiLetterUpper(c1) | (Separators.IsFolding(c1) & char.IsAsciiLetterUpper(c2));
             digits += end - start;
-            var joined = previousEnd >= 0 && start - previousEnd <= 3 && AllRunSeparators(span[previousEnd..start]);
+            var gap = start - previousEnd;
+            var joined = previousEnd >= 0 && gap <= 3 && Separators.IsJoining(span[previousEnd])
+                && (gap < 2 || Separators.IsJoining(span[previousEnd + 1])) && (gap < 3 || Separators.IsJoining(span[previousEnd + 2]));
             run = joined ? run + end - start : end - start;
             runStart = joined ? runStart : start;
             longestRun = Math.Max(longestRun, run);
@@ -143,20 +149,9 @@ internal readonly struct TextProfile
             previousEnd = end;
         }
 
-        public readonly TextProfile ToProfile() =>
-            new(digits, longestRun, ibanStart, capitalBeforeDigit, span.Contains('@'), span.Length, longRunsStart, longRunsEnd);
-
-        private static bool AllRunSeparators(ReadOnlySpan<char> gap)
-        {
-            foreach (var c in gap)
-            {
-                if (!IsRunSeparator(c))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
+        /// <summary>The profile, with whether the text holds an '@' (known from <see cref="AsciiDigits.Mark"/>'s pass).</summary>
+        public readonly TextProfile ToProfile(bool hasAt) =>
+            new(digits, longestRun, ibanStart, capitalBeforeDigit, hasAt, span.Length, longRunsStart, longRunsEnd);
     }
 
     // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.

@@ -72,56 +72,77 @@ internal ref struct Normalized
 
     public static Normalized Of(ReadOnlySpan<char> text)
     {
-        if (!Ascii.IsValid(text))
+        // One pass marks the digits, and finds whether the text is ASCII and holds an '@'.
+        var words = AsciiDigits.WordsFor(text.Length);
+        ulong[]? rented = null;
+        var digits = words <= StackWords ? stackalloc ulong[words] : (rented = ArrayPool<ulong>.Shared.Rent(words)).AsSpan(0, words);
+        try
         {
-            return Build(text);
+            var marks = AsciiDigits.Mark(text, digits);
+            if (marks.NonAscii)
+            {
+                return Build(text);
+            }
+            // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
+            var runs = new TextProfile.Runs(text);
+            return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.HasAt));
         }
-        // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
-        var runs = new TextProfile.Runs(text);
-        return HasRunToFold(text, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile());
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<ulong>.Shared.Return(rented);
+            }
+        }
     }
+
+    /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>
+    private const int StackWords = 64;
 
     /// <summary>
     /// True when the second pass (<see cref="Fold"/>) would fold a run: exactly its test, run by run, without writing
     /// anything. A text with none is already normal, and the common one (prose whose numbers end a sentence, "on
     /// 2026-11-18. The") is then not copied at all. Only the digits at either end of a run of digits can touch a
-    /// separator run, so the walk goes from run to run. When it finds none it has visited every run, and told
-    /// <paramref name="runs"/> of each: the text's profile comes with no walk of its own.
+    /// separator run, so the walk goes from run to run, found in <paramref name="digits"/> (see <see cref="AsciiDigits.Mark"/>).
+    /// When it finds none it has visited every run, and told <paramref name="runs"/> of each: the text's profile comes
+    /// with no walk of its own.
     /// </summary>
-    private static bool HasRunToFold(ReadOnlySpan<char> span, scoped ref TextProfile.Runs runs)
+    private static bool HasRunToFold(ReadOnlySpan<char> span, scoped ReadOnlySpan<ulong> digits, scoped ref TextProfile.Runs runs)
     {
-        var digit = AsciiDigits.IndexOf(span);
+        var digit = AsciiDigits.Next(digits, 0);
         while (digit >= 0)
         {
             // The run of separators that ends at the run's first digit (Fold's "before"; nothing folded yet, so it
-            // reaches back as far as Fold's does).
-            var before = digit;
-            while (before > 0 && IsSeparator(span[before - 1]))
+            // reaches back as far as Fold's does): only one of two or more can fold, so two are looked at first.
+            if (digit >= 2 && Separators.IsFolding(span[digit - 1]) & Separators.IsFolding(span[digit - 2]))
             {
-                before--;
+                var before = digit - 2;
+                while (before > 0 && IsSeparator(span[before - 1]))
+                {
+                    before--;
+                }
+                if (Bounded(span, before, digit))
+                {
+                    return true;
+                }
             }
-            if (digit - before >= 2 && Bounded(span, before, digit))
+            var end = AsciiDigits.RunEnd(digits, digit + 1);
+            runs.Add(digit, end);
+            // The run that starts after its last digit (Fold's "after"); the next digit is past it in any case.
+            var after = end;
+            if (end + 1 < span.Length && Separators.IsFolding(span[end]) & Separators.IsFolding(span[end + 1]))
             {
-                return true;
+                after = end + 2;
+                while (after < span.Length && IsSeparator(span[after]))
+                {
+                    after++;
+                }
+                if (Bounded(span, end, after))
+                {
+                    return true;
+                }
             }
-            var last = digit;
-            while (last + 1 < span.Length && char.IsAsciiDigit(span[last + 1]))
-            {
-                last++;
-            }
-            runs.Add(digit, last + 1);
-            // The run that starts after its last digit (Fold's "after").
-            var after = last + 1;
-            while (after < span.Length && IsSeparator(span[after]))
-            {
-                after++;
-            }
-            if (after - last > 2 && Bounded(span, last + 1, after))
-            {
-                return true;
-            }
-            var next = after < span.Length ? AsciiDigits.IndexOf(span[after..]) : -1;
-            digit = next < 0 ? -1 : after + next;
+            digit = AsciiDigits.Next(digits, after);
         }
         return false;
     }
@@ -300,8 +321,27 @@ internal ref struct Normalized
                 }
                 i = end;
             }
-            var runs = new TextProfile.Runs(first.Written);
-            return alwaysFold || HasRunToFold(first.Written, ref runs) ? Fold(text, first.Written, first.WrittenEdits) : Done(text, ref first, runs.ToProfile());
+            if (alwaysFold)
+            {
+                return Fold(text, first.Written, first.WrittenEdits);
+            }
+            var written = first.Written;
+            var words = AsciiDigits.WordsFor(written.Length);
+            ulong[]? rented = null;
+            var digits = words <= StackWords ? stackalloc ulong[words] : (rented = ArrayPool<ulong>.Shared.Rent(words)).AsSpan(0, words);
+            try
+            {
+                var marks = AsciiDigits.Mark(written, digits);
+                var runs = new TextProfile.Runs(written);
+                return HasRunToFold(written, digits, ref runs) ? Fold(text, written, first.WrittenEdits) : Done(text, ref first, runs.ToProfile(marks.HasAt));
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<ulong>.Shared.Return(rented);
+                }
+            }
         }
         finally
         {

@@ -148,6 +148,22 @@ public static class RequestScrubber
         return buffer[..reader.CopyString(buffer)];
     }
 
+    /// <summary>
+    /// The text of a string token whose UTF-8 (<paramref name="ascii"/>, quotes excluded) is plain ASCII with no escape:
+    /// each byte is its character, so it is widened as it is, with no JSON reader and no UTF-8 decoding (what
+    /// <see cref="Read(ReadOnlySpan{byte}, Span{char}, out char[])"/> would read; tests compare the two).
+    /// </summary>
+    internal static ReadOnlySpan<char> Widen(ReadOnlySpan<byte> ascii, Span<char> buffer, out char[]? rented)
+    {
+        rented = null;
+        if (ascii.Length > buffer.Length)
+        {
+            buffer = rented = ArrayPool<char>.Shared.Rent(ascii.Length);
+        }
+        System.Text.Ascii.ToUtf16(ascii, buffer, out var written);
+        return buffer[..written];
+    }
+
     /// <summary>True when <paramref name="value"/> is the string <paramref name="expected"/>, read without a string.</summary>
     private static bool Is(JsonValue value, string expected) =>
         value.TryGetValue<JsonElement>(out var element) ? element.ValueEquals(expected) : value.GetValue<string>() == expected;
@@ -348,16 +364,17 @@ public static class RequestScrubber
             var raw = JsonMarshal.GetRawUtf8Value(element);
             // Judged from the UTF-8 first where that is the walk's own verdict: a value in plain ASCII with no escape is
             // its own text, one character a byte, so a short one of a structural key, or one with nothing any detector
-            // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read.
+            // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read: a
+            // plain one widened byte by byte (Widen), one with escapes or outside ASCII by the JSON reader.
             var inner = raw[1..^1];
-            if (inner.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(inner)
-                && ((key is not null && inner.Length <= StructuralValueLimit && IsStructural(key)) || collector.NothingToFind(inner)))
+            var plain = inner.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(inner);
+            if (plain && ((key is not null && inner.Length <= StructuralValueLimit && IsStructural(key)) || collector.NothingToFind(inner)))
             {
                 return null;
             }
             // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that.
             Span<char> buffer = stackalloc char[Math.Min(inner.Length, StackChars)];
-            var text = Read(raw, buffer, out var rented);
+            var text = plain ? Widen(inner, buffer, out var rented) : Read(raw, buffer, out rented);
             try
             {
                 return Scrub(text, key, owner, element, raw);
