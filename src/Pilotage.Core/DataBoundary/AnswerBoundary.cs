@@ -211,14 +211,21 @@ public sealed class AnswerBoundary
                     {
                         return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
                     }
-                    var name = content.Length <= MaxStructuralKey || !Policy.NothingToFind(content) ? Widen(content, small, ref rented) : default;
-                    if (!Policy.NothingToFind(content) && RequestScrubber.MayHoldHit(name, Policy) && !Policy.Scan(name, budget).IsClean)
-                    {
-                        return false;
-                    }
                     at = SkipSpace(answer, at + 1);
-                    // Its value is the next string only when that string comes straight after the ':'.
-                    structural = content.Length <= MaxStructuralKey && RequestScrubber.IsStructural(name) && at < answer.Length && answer[at] == (byte)'"';
+                    // Its value is the next string only when that string comes straight after the ':'; only then does it
+                    // matter whether the name is structural.
+                    var named = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
+                    var clean = Policy.NothingToFind(content);
+                    structural = false;
+                    if (named || !clean)
+                    {
+                        var name = Widen(content, small, ref rented);
+                        if (!clean && RequestScrubber.MayHoldHit(name, Policy) && !Policy.Scan(name, budget).IsClean)
+                        {
+                            return false;
+                        }
+                        structural = named && RequestScrubber.IsStructural(name);
+                    }
                     continue;
                 }
                 if (!(structural && content.Length <= RequestScrubber.StructuralValueLimit) && !Policy.NothingToFind(content)

@@ -164,14 +164,20 @@ public sealed class DataBoundaryPolicy
     /// The scan proper, on a span: the text normalised in pooled buffers, every detector over it, overlaps resolved,
     /// hits mapped back to the original. Allocates nothing for a clean text.
     /// </summary>
-    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget)
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget) => Scan(text, budget, spare: null);
+
+    /// <summary>
+    /// As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, the findings gathered in <paramref name="spare"/> (cleared
+    /// first) when given: a list an earlier scan of the same request returned and that nothing holds any more.
+    /// </summary>
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget, List<Finding>? spare)
     {
         if (detectors.Length == 0 || text.IsEmpty || NothingToFind(text))
         {
             return default;
         }
         using var normal = Normalized.Of(text);
-        return Scan(normal, budget);
+        return Scan(normal, budget, shortcuts: true, spare);
     }
 
     /// <summary>Digits and '@': every built-in detector but the secrets needs one of them.</summary>
@@ -214,7 +220,7 @@ public sealed class DataBoundaryPolicy
         return Scan(normal, budget, shortcuts: false);
     }
 
-    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts)
+    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts, List<Finding>? spare = null)
     {
         var text = normal.Text;
         if (detectors.Length == 0 || normal.Original.IsEmpty)
@@ -222,7 +228,8 @@ public sealed class DataBoundaryPolicy
             return default;
         }
         var profile = normal.Profile;
-        List<Finding>? findings = null;
+        var findings = spare;
+        findings?.Clear();
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
         {
@@ -250,7 +257,7 @@ public sealed class DataBoundaryPolicy
                 (timedOut ??= []).Add(i);
             }
         }
-        if (findings is null && timedOut is null)
+        if (findings is not { Count: > 0 } && timedOut is null)
         {
             return default;
         }

@@ -59,9 +59,10 @@ public static class ScrubbedBody
 /// Serialised with options of their own, the node is looked up in them: the attribute names its converter to a
 /// reflection-based resolver; a source-generated context that does not list the type refuses to write it (loudly, never
 /// as an empty object). Write scrubbed bodies with <see cref="ScrubbedBody.ToUtf8Bytes"/>, whose options know it.
+/// A struct, held inside its node: a redacted message costs the node and one array, no object besides.
 /// </remarks>
 [JsonConverter(typeof(Converter))]
-internal sealed class RedactedUtf8
+internal readonly struct RedactedUtf8
 {
     /// <summary>Keys whose values are the long texts of a conversation; short ones and other keys stay strings.</summary>
     public static bool Keys(string? key) => key is "content" or "text";

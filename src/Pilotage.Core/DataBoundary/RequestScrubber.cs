@@ -433,7 +433,10 @@ public static class RequestScrubber
         /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
         public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
 
-        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget) : policy.ScanWithoutShortcuts(text, budget);
+        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
+
+        /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
+        private List<Finding>? spare;
 
         /// <summary>The hits so far, in the first <see cref="hitCount"/> places: grown to fit, and handed over as they are when they fill it.</summary>
         private FieldHit[]? hits;
@@ -470,16 +473,12 @@ public static class RequestScrubber
                 return null;
             }
             Record(scan, walker.Path());
-            if (scan.KeptCount == 0)
-            {
-                return null;
-            }
-            if (redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
-                && RedactedUtf8.Create(element, raw, scan.Findings!, policy) is { } written)
-            {
-                return written;
-            }
-            return JsonValue.Create(policy.Redact(text, scan.Findings!));
+            var node = scan.KeptCount == 0 ? null
+                : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
+                    && RedactedUtf8.Create(element, raw, scan.Findings!, policy) is { } written ? written
+                : JsonValue.Create(policy.Redact(text, scan.Findings!));
+            spare = scan.Findings ?? spare; // copied into the hits and the node: free for the next field
+            return node;
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
@@ -497,6 +496,7 @@ public static class RequestScrubber
             var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
             // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
             Record(scan, walker.Path(redacted) + " (name)");
+            spare = scan.Findings ?? spare;
             return redacted;
         }
 
