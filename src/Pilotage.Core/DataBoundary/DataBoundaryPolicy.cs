@@ -26,6 +26,9 @@ public sealed class DataBoundaryPolicy
     private readonly string[] placeholders;
     private readonly byte[][] placeholdersUtf8;
 
+    /// <summary>The overlap order (<see cref="CompareStrength"/>) as one delegate, made once: a sort never allocates one.</summary>
+    private readonly Comparison<Finding> byStrength;
+
     private DataBoundaryPolicy(Detector[] detectors, BoundaryAction[] actions)
     {
         this.detectors = detectors;
@@ -34,6 +37,7 @@ public sealed class DataBoundaryPolicy
         // Escaped once here, then copied into JSON strings as they are (RedactedUtf8).
         placeholdersUtf8 = Array.ConvertAll(placeholders, p => JsonEncodedText.Encode(p).EncodedUtf8Bytes.ToArray());
         HasCustomDetectors = detectors.Any(d => d is CustomDetector);
+        byStrength = CompareStrength;
         HasTimedPatterns = detectors.Any(d => d is CustomDetector { Timed: true });
     }
 
@@ -160,14 +164,20 @@ public sealed class DataBoundaryPolicy
     /// The scan proper, on a span: the text normalised in pooled buffers, every detector over it, overlaps resolved,
     /// hits mapped back to the original. Allocates nothing for a clean text.
     /// </summary>
-    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget)
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget) => Scan(text, budget, spare: null);
+
+    /// <summary>
+    /// As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?)"/>, the findings gathered in <paramref name="spare"/> (cleared
+    /// first) when given: a list an earlier scan of the same request returned and that nothing holds any more.
+    /// </summary>
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget, List<Finding>? spare)
     {
         if (detectors.Length == 0 || text.IsEmpty || NothingToFind(text))
         {
             return default;
         }
         using var normal = Normalized.Of(text);
-        return Scan(normal, budget);
+        return Scan(normal, budget, shortcuts: true, spare);
     }
 
     /// <summary>Digits and '@': every built-in detector but the secrets needs one of them.</summary>
@@ -210,7 +220,7 @@ public sealed class DataBoundaryPolicy
         return Scan(normal, budget, shortcuts: false);
     }
 
-    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts)
+    private BoundaryScan Scan(in Normalized normal, BoundaryBudget? budget, bool shortcuts, List<Finding>? spare = null)
     {
         var text = normal.Text;
         if (detectors.Length == 0 || normal.Original.IsEmpty)
@@ -218,7 +228,8 @@ public sealed class DataBoundaryPolicy
             return default;
         }
         var profile = normal.Profile;
-        List<Finding>? findings = null;
+        var findings = spare;
+        findings?.Clear();
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
         {
@@ -246,11 +257,11 @@ public sealed class DataBoundaryPolicy
                 (timedOut ??= []).Add(i);
             }
         }
-        if (findings is null && timedOut is null)
+        if (findings is not { Count: > 0 } && timedOut is null)
         {
             return default;
         }
-        var kept = KeepNonOverlapping(findings ?? [], out var weakLost);
+        var kept = KeepNonOverlapping(findings ?? [], out var weakLost, shortcuts);
         if (weakLost)
         {
             FillGaps(text, kept, profile, shortcuts);
@@ -349,41 +360,50 @@ public sealed class DataBoundaryPolicy
 
     private BoundaryResult Resolve(string text, BoundaryScan scan)
     {
-        var kept = scan.Kept;
-        var timedOut = scan.TimedOut ?? [];
-        var hits = new BoundaryHit[kept.Count + timedOut.Count];
-        var counts = new int[detectors.Length];
-        for (var i = 0; i < kept.Count; i++)
+        var kept = scan.Findings;
+        var keptCount = kept?.Count ?? 0;
+        var timedOut = scan.TimedOut;
+        var hits = new BoundaryHit[keptCount + (timedOut?.Count ?? 0)];
+        // Per detector: its hits, then whether it blocks (timed out); on the stack, arrays of exact sizes only at the end.
+        Span<int> counts = detectors.Length <= 64 ? stackalloc int[2 * detectors.Length] : new int[2 * detectors.Length];
+        counts.Clear();
+        var n = detectors.Length;
+        for (var i = 0; i < keptCount; i++)
         {
-            var f = kept[i];
+            var f = kept![i];
             hits[i] = new BoundaryHit(detectors[f.Detector].Name, actions[f.Detector], f.Start, f.Length);
             counts[f.Detector]++;
         }
-        var blocking = new bool[detectors.Length];
-        for (var i = 0; i < timedOut.Count; i++)
+        for (var i = 0; timedOut is not null && i < timedOut.Count; i++)
         {
             var d = timedOut[i];
-            hits[kept.Count + i] = new BoundaryHit(detectors[d].Name, BoundaryAction.Block, 0, 0) { Note = TimedOutNote(d) };
+            hits[keptCount + i] = new BoundaryHit(detectors[d].Name, BoundaryAction.Block, 0, 0) { Note = TimedOutNote(d) };
             counts[d]++;
-            blocking[d] = true;
+            counts[n + d] = 1;
         }
-
-        var perDetector = new List<DetectorCount>();
-        var blockedBy = new List<string>();
-        for (var d = 0; d < detectors.Length; d++)
+        int detected = 0, blocked = 0;
+        for (var d = 0; d < n; d++)
+        {
+            detected += counts[d] == 0 ? 0 : 1;
+            blocked += counts[d] != 0 && (counts[n + d] != 0 || actions[d] == BoundaryAction.Block) ? 1 : 0;
+        }
+        var perDetector = new DetectorCount[detected];
+        var blockedBy = blocked == 0 ? [] : new string[blocked];
+        detected = blocked = 0;
+        for (var d = 0; d < n; d++)
         {
             if (counts[d] == 0)
             {
                 continue;
             }
-            var action = blocking[d] ? BoundaryAction.Block : actions[d];
-            perDetector.Add(new DetectorCount(detectors[d].Name, action, counts[d]));
+            var action = counts[n + d] != 0 ? BoundaryAction.Block : actions[d];
+            perDetector[detected++] = new DetectorCount(detectors[d].Name, action, counts[d]);
             if (action == BoundaryAction.Block)
             {
-                blockedBy.Add(detectors[d].Name);
+                blockedBy[blocked++] = detectors[d].Name;
             }
         }
-        return new BoundaryResult(kept.Count == 0 ? text : Redact(text, kept), hits, [.. blockedBy], [.. perDetector]);
+        return new BoundaryResult(keptCount == 0 ? text : Redact(text, kept!), hits, blockedBy, perDetector);
     }
 
     /// <summary>
@@ -396,19 +416,22 @@ public sealed class DataBoundaryPolicy
         {
             return kept;
         }
-        var mapped = new List<Finding>(kept.Count);
-        foreach (var f in kept)
+        // Mapped in place: the list is the scan's own, and a finding is never written before it is read.
+        var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(kept);
+        var written = 0;
+        foreach (var f in all)
         {
             var (start, length) = normal.ToOriginal(f.Start, f.Length);
-            if (mapped.Count > 0 && mapped[^1].End > start)
+            if (written > 0 && all[written - 1].End > start)
             {
-                var last = mapped[^1];
-                mapped[^1] = last with { Length = Math.Max(last.End, start + length) - last.Start };
+                var last = all[written - 1];
+                all[written - 1] = last with { Length = Math.Max(last.End, start + length) - last.Start };
                 continue;
             }
-            mapped.Add(new Finding(f.Detector, start, length));
+            all[written++] = new Finding(f.Detector, start, length);
         }
-        return mapped;
+        kept.RemoveRange(written, kept.Count - written);
+        return kept;
     }
 
     /// <summary>
@@ -419,24 +442,19 @@ public sealed class DataBoundaryPolicy
     /// </summary>
     /// <param name="findings">Every finding of the text.</param>
     /// <param name="weakLost">Whether a weak finding was dropped for overlapping a stronger one.</param>
-    private List<Finding> KeepNonOverlapping(List<Finding> findings, out bool weakLost)
+    /// <param name="shortcuts">
+    /// When true, findings that already come in start order with no two overlapping (one e-mail address, a few
+    /// separate numbers: nearly every text with a hit) are kept as they are, in one pass with no sort and no new list:
+    /// with no overlap every finding is kept, in start order, whatever the tiers. Tests hold it to the sort.
+    /// </param>
+    internal List<Finding> KeepNonOverlapping(List<Finding> findings, out bool weakLost, bool shortcuts = true)
     {
         weakLost = false;
-        findings.Sort((a, b) =>
+        if (shortcuts && InOrderApart(findings))
         {
-            var byTier = Tier(a).CompareTo(Tier(b));
-            if (byTier != 0)
-            {
-                return byTier;
-            }
-            var byStart = a.Start.CompareTo(b.Start);
-            if (byStart != 0)
-            {
-                return byStart;
-            }
-            var byLength = b.Length.CompareTo(a.Length);
-            return byLength != 0 ? byLength : a.Detector.CompareTo(b.Detector);
-        });
+            return findings;
+        }
+        findings.Sort(byStrength);
 
         // Kept findings in start order; they never overlap, so their ends are in order too.
         var kept = new List<Finding>(findings.Count);
@@ -456,6 +474,37 @@ public sealed class DataBoundaryPolicy
             }
         }
         return kept;
+    }
+
+    /// <summary>True when each finding is non-empty and starts at or after the end of the one before it.</summary>
+    private static bool InOrderApart(List<Finding> findings)
+    {
+        var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(findings);
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (all[i].Length <= 0 || (i > 0 && all[i].Start < all[i - 1].End))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The order overlaps are resolved in: tier, then start, then the longer, then policy order.</summary>
+    private int CompareStrength(Finding a, Finding b)
+    {
+        var byTier = Tier(a).CompareTo(Tier(b));
+        if (byTier != 0)
+        {
+            return byTier;
+        }
+        var byStart = a.Start.CompareTo(b.Start);
+        if (byStart != 0)
+        {
+            return byStart;
+        }
+        var byLength = b.Length.CompareTo(a.Length);
+        return byLength != 0 ? byLength : a.Detector.CompareTo(b.Detector);
     }
 
     private int Tier(Finding f) =>
@@ -533,6 +582,9 @@ public sealed class DataBoundaryPolicy
 internal readonly record struct BoundaryScan(List<Finding>? Findings, List<int>? TimedOut)
 {
     public bool IsClean => Findings is not { Count: > 0 } && TimedOut is null;
+
+    /// <summary>How many findings are kept (to be redacted), with no list made for none.</summary>
+    public int KeptCount => Findings?.Count ?? 0;
 
     public List<Finding> Kept => Findings ?? [];
 }

@@ -59,9 +59,10 @@ public static class ScrubbedBody
 /// Serialised with options of their own, the node is looked up in them: the attribute names its converter to a
 /// reflection-based resolver; a source-generated context that does not list the type refuses to write it (loudly, never
 /// as an empty object). Write scrubbed bodies with <see cref="ScrubbedBody.ToUtf8Bytes"/>, whose options know it.
+/// A struct, held inside its node: a redacted message costs the node and one array, no object besides.
 /// </remarks>
 [JsonConverter(typeof(Converter))]
-internal sealed class RedactedUtf8
+internal readonly struct RedactedUtf8
 {
     /// <summary>Keys whose values are the long texts of a conversation; short ones and other keys stay strings.</summary>
     public static bool Keys(string? key) => key is "content" or "text";
@@ -77,21 +78,23 @@ internal sealed class RedactedUtf8
     /// <summary>The string token in the request's document (quotes included), which this keeps alive.</summary>
     private readonly JsonElement source;
 
-    /// <summary>Per hit, its start and end in the token's bytes.</summary>
+    /// <summary>Per hit, its start and end in the token's bytes; then, from twice the hits on, each hit's detector.</summary>
     private readonly int[] cuts;
 
-    /// <summary>Per hit, the placeholder written in its place.</summary>
-    private readonly byte[][] placeholders;
+    /// <summary>Whose placeholders are written in place of the hits.</summary>
+    private readonly DataBoundaryPolicy policy;
 
     private readonly int length;
 
-    private RedactedUtf8(JsonElement source, int[] cuts, byte[][] placeholders, int length)
+    private RedactedUtf8(JsonElement source, int[] cuts, DataBoundaryPolicy policy, int length)
     {
         this.source = source;
         this.cuts = cuts;
-        this.placeholders = placeholders;
+        this.policy = policy;
         this.length = length;
     }
+
+    private int Hits => cuts.Length / 3;
 
     /// <summary>
     /// The node for <paramref name="raw"/> (the token of <paramref name="source"/>) with the <paramref name="kept"/> findings
@@ -100,19 +103,20 @@ internal sealed class RedactedUtf8
     /// </summary>
     public static JsonValue? Create(JsonElement source, ReadOnlySpan<byte> raw, List<Finding> kept, DataBoundaryPolicy policy)
     {
-        var cuts = new int[kept.Count * 2];
-        var placeholders = new byte[kept.Count][];
-        if (!Map(raw, kept, cuts))
+        // One array: the cuts, then the detectors (the placeholders are the policy's own, looked up when written).
+        var cuts = new int[kept.Count * 3];
+        if (!Map(raw, kept, cuts.AsSpan(0, kept.Count * 2)))
         {
             return null;
         }
         var length = raw.Length;
         for (var i = 0; i < kept.Count; i++)
         {
-            placeholders[i] = policy.PlaceholderUtf8(kept[i].Detector);
-            length += placeholders[i].Length - (cuts[2 * i + 1] - cuts[2 * i]);
+            var detector = kept[i].Detector;
+            cuts[2 * kept.Count + i] = detector;
+            length += policy.PlaceholderUtf8(detector).Length - (cuts[2 * i + 1] - cuts[2 * i]);
         }
-        return JsonValue.Create(new RedactedUtf8(source, cuts, placeholders, length), Info);
+        return JsonValue.Create(new RedactedUtf8(source, cuts, policy, length), Info);
     }
 
     /// <summary>
@@ -173,13 +177,15 @@ internal sealed class RedactedUtf8
     {
         var raw = JsonMarshal.GetRawUtf8Value(source);
         var from = 0;
-        for (var i = 0; i < placeholders.Length; i++)
+        var hits = Hits;
+        for (var i = 0; i < hits; i++)
         {
             var segment = raw[from..cuts[2 * i]];
             segment.CopyTo(into);
             into = into[segment.Length..];
-            placeholders[i].CopyTo(into);
-            into = into[placeholders[i].Length..];
+            var placeholder = policy.PlaceholderUtf8(cuts[2 * hits + i]);
+            placeholder.CopyTo(into);
+            into = into[placeholder.Length..];
             from = cuts[2 * i + 1];
         }
         raw[from..].CopyTo(into);

@@ -450,13 +450,20 @@ public static class RequestScrubber
         /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
         public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
 
-        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget) : policy.ScanWithoutShortcuts(text, budget);
+        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
 
-        private List<FieldHit>? hits;
+        /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
+        private List<Finding>? spare;
+
+        /// <summary>The hits so far, in the first <see cref="hitCount"/> places: grown to fit, and handed over as they are when they fill it.</summary>
+        private FieldHit[]? hits;
+        private int hitCount;
         private List<string>? uninspectable;
-        /// <summary>Hits per detector (by policy index), and which of them block: a detector that timed out or ran out of budget blocks even where it is configured to redact.</summary>
+        /// <summary>
+        /// Per detector (by policy index) its hits, then from <see cref="DataBoundaryPolicy.DetectorCount"/> on whether it
+        /// blocks: a detector that timed out or ran out of budget blocks even where it is configured to redact.
+        /// </summary>
         private int[]? counts;
-        private bool[]? blocking;
         private string? exceededBy;
 
         /// <summary>The budget ran out in <paramref name="detector"/>: it counts as a blocking hit, like a timeout.</summary>
@@ -483,16 +490,12 @@ public static class RequestScrubber
                 return null;
             }
             Record(scan, walker.Path());
-            if (scan.Kept.Count == 0)
-            {
-                return null;
-            }
-            if (redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
-                && RedactedUtf8.Create(element, raw, scan.Kept, policy) is { } written)
-            {
-                return written;
-            }
-            return JsonValue.Create(policy.Redact(text, scan.Kept));
+            var node = scan.KeptCount == 0 ? null
+                : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
+                    && RedactedUtf8.Create(element, raw, scan.Findings!, policy) is { } written ? written
+                : JsonValue.Create(policy.Redact(text, scan.Findings!));
+            spare = scan.Findings ?? spare; // copied into the hits and the node: free for the next field
+            return node;
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
@@ -507,9 +510,10 @@ public static class RequestScrubber
             {
                 return null;
             }
-            var redacted = scan.Kept.Count == 0 ? null : policy.Redact(name, scan.Kept);
+            var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
             // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
             Record(scan, walker.Path(redacted) + " (name)");
+            spare = scan.Findings ?? spare;
             return redacted;
         }
 
@@ -517,25 +521,35 @@ public static class RequestScrubber
 
         private void Record(BoundaryScan scan, string path)
         {
-            hits ??= [];
-            foreach (var f in scan.Kept)
+            var kept = scan.KeptCount;
+            var timedOut = scan.TimedOut;
+            var needed = hitCount + kept + (timedOut?.Count ?? 0);
+            if (hits is null || hits.Length < needed)
             {
-                hits.Add(new FieldHit(path, new BoundaryHit(policy.DetectorName(f.Detector), policy.ActionOf(f.Detector), f.Start, f.Length)));
+                // The first field's hits fit exactly (most requests have one field with hits); more at least double it.
+                var grown = new FieldHit[hits is null ? needed : Math.Max(needed, 2 * hits.Length)];
+                hits?.AsSpan(0, hitCount).CopyTo(grown);
+                hits = grown;
+            }
+            for (var i = 0; i < kept; i++)
+            {
+                var f = scan.Findings![i];
+                hits[hitCount++] = new FieldHit(path, new BoundaryHit(policy.DetectorName(f.Detector), policy.ActionOf(f.Detector), f.Start, f.Length));
                 Count(f.Detector, blocks: false);
             }
-            foreach (var d in scan.TimedOut ?? [])
+            for (var i = 0; timedOut is not null && i < timedOut.Count; i++)
             {
-                hits.Add(new FieldHit(path, new BoundaryHit(policy.DetectorName(d), BoundaryAction.Block, 0, 0) { Note = policy.TimedOutNote(d) }));
+                var d = timedOut[i];
+                hits[hitCount++] = new FieldHit(path, new BoundaryHit(policy.DetectorName(d), BoundaryAction.Block, 0, 0) { Note = policy.TimedOutNote(d) });
                 Count(d, blocks: true);
             }
         }
 
         private void Count(int detector, bool blocks)
         {
-            counts ??= new int[policy.DetectorCount];
-            blocking ??= new bool[policy.DetectorCount];
+            counts ??= new int[2 * policy.DetectorCount];
             counts[detector]++;
-            blocking[detector] |= blocks;
+            counts[policy.DetectorCount + detector] |= blocks ? 1 : 0;
         }
 
         public ScrubResult Result()
@@ -545,8 +559,9 @@ public static class RequestScrubber
                 return ScrubResult.Clean;
             }
             // Arrays of their exact sizes, counted first: no list to copy them from.
+            var n = policy.DetectorCount;
             int detected = 0, blocked = 0;
-            for (var d = 0; counts is not null && d < counts.Length; d++)
+            for (var d = 0; counts is not null && d < n; d++)
             {
                 detected += counts[d] == 0 ? 0 : 1;
                 blocked += counts[d] != 0 && ActionOf(d) == BoundaryAction.Block ? 1 : 0;
@@ -554,7 +569,7 @@ public static class RequestScrubber
             var ordered = detected == 0 ? [] : new DetectorCount[detected];
             var blockedBy = blocked == 0 ? [] : new string[blocked];
             detected = blocked = 0;
-            for (var d = 0; counts is not null && d < counts.Length; d++)
+            for (var d = 0; counts is not null && d < n; d++)
             {
                 if (counts[d] == 0)
                 {
@@ -567,10 +582,11 @@ public static class RequestScrubber
                     blockedBy[blocked++] = policy.DetectorName(d);
                 }
             }
-            return new ScrubResult(hits is null ? [] : [.. hits], blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
+            var all = hits is null ? [] : hits.Length == hitCount ? hits : hits[..hitCount];
+            return new ScrubResult(all, blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
         }
 
         /// <summary>What detector <paramref name="d"/>'s hits did: block when it timed out or ran out of budget, whatever it is set to.</summary>
-        private BoundaryAction ActionOf(int d) => blocking![d] ? BoundaryAction.Block : policy.ActionOf(d);
+        private BoundaryAction ActionOf(int d) => counts![policy.DetectorCount + d] != 0 ? BoundaryAction.Block : policy.ActionOf(d);
     }
 }

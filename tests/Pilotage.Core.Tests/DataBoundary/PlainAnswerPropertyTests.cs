@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CsCheck;
+using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Specs;
+
+namespace Pilotage.Core.Tests.DataBoundary;
+
+/// <summary>
+/// An answer in plain ASCII with no backslash is read without a tokeniser: its strings are found by their quotes alone,
+/// a property name is the string a ':' follows, a structural key's value the string straight after it. Generated answers
+/// (whitespace anywhere JSON allows it, structural keys with string and other values, <c>input</c> and <c>prompt</c> at
+/// every depth, names and values holding data) must read as the tokeniser reads them; and bytes cut or spliced into
+/// something that is not JSON must still come out of the filter as the walk without shortcuts leaves them.
+/// </summary>
+public class PlainAnswerPropertyTests
+{
+    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
+    {
+        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
+        Redact = ["email", "phone"],
+        Answers = AnswerBoundaryMode.Redact,
+    });
+
+    private static readonly DataBoundaryPolicy WithCustom = DataBoundaryPolicy.From(new DataBoundarySpec
+    {
+        Redact = ["email", "ticket"],
+        Detectors = [new CustomDetectorSpec { Name = "ticket", Pattern = "TCK[a-z]{3}" }],
+        Answers = AnswerBoundaryMode.Redact,
+    });
+
+    private static readonly string[] Values =
+    [
+        "", "assistant", "stop", "fine", "Thank you for your message. We will refund the order within 5 days.", "a much longer text with no digit in it at all, over twenty",
+        "42", "chatcmpl-AbC123xyz", "fp_44709d6fcb", "a@b.co", "dana.lee@example.org", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00",
+        "AKIAIOSFODNN7EXAMPLE", "078-05-1120", "+44 20 7946 0958", "TCKabc", "{not: a [name]}", ":", "a:b", "see 4111 1111 1111 1111, padded with words to pass the structural limit of the walk",
+    ];
+
+    private static readonly string[] Names =
+    [
+        "model", "role", "type", "object", "id", "finish_reason", "system_fingerprint", "status", "content", "text", "input", "prompt", "inputs",
+        "a@b.co", "4111111111111111", "AKIAIOSFODNN7EXAMPLE", "TCKabc", "a name longer than any structural key",
+    ];
+
+    private static readonly Gen<string> Space = Gen.OneOf(Gen.Const(""), Gen.Const(""), Gen.Const(" "), Gen.Const("\n  "), Gen.Const("\t"), Gen.Const("\r\n"));
+
+    private static Gen<string> Body(int depth)
+    {
+        var leaf = Gen.OneOf(Gen.Int[0, Values.Length - 1].Select(i => $"\"{Values[i]}\""), Gen.Const("12"), Gen.Const("-1.5e3"), Gen.Const("true"), Gen.Const("null"));
+        var member = depth == 0
+            ? leaf
+            : Gen.Frequency((4, leaf), (1, Body(depth - 1)), (1, Gen.Select(Gen.OneOf(leaf, Body(depth - 1)).Array[0, 3], Space, (items, s) => $"[{s}{string.Join($",{s}", items)}{s}]")));
+        return Gen.Select(Gen.Int[0, Names.Length - 1], member, Space, Space).Array[0, 5].Select(members =>
+            "{" + string.Join(",", members.DistinctBy(m => m.Item1).Select(m => $"{m.Item3}\"{Names[m.Item1]}\"{m.Item4}:{m.Item3}{m.Item2}{m.Item4}")) + "}");
+    }
+
+    private static readonly Gen<string> Answer = Gen.Select(Space, Body(3), Space, (a, body, b) => a + body + b);
+
+    [Fact]
+    public void A_plain_answer_read_by_its_quotes_is_read_as_the_tokeniser_reads_it() =>
+        Answer.Sample(json =>
+        {
+            var bytes = Encoding.ASCII.GetBytes(json);
+            return Mixed.Answers!.ReadsClean(bytes, null, shortcuts: true) == Mixed.Answers.ReadsClean(bytes, null, shortcuts: false)
+                && WithCustom.Answers!.ReadsClean(bytes, null, shortcuts: true) == WithCustom.Answers.ReadsClean(bytes, null, shortcuts: false);
+        }, iter: 5000);
+
+    /// <summary>Cut short, spliced with a quote, a brace, a colon or a bracket, or followed by more: mostly not JSON any more.</summary>
+    private static readonly Gen<string> Broken = Gen.Select(Answer, Gen.Int[0, 10_000], Gen.Int[0, 5], (json, at, how) =>
+    {
+        var i = at % (json.Length + 1);
+        return how switch
+        {
+            0 => json[..i],
+            1 => json.Insert(i, "\""),
+            2 => json.Insert(i, "{"),
+            3 => json.Insert(i, ":"),
+            4 => json.Insert(i, "]"),
+            _ => json + """ {"x":"a@b.co"}""",
+        };
+    });
+
+    [Fact]
+    public void Any_plain_bytes_come_out_of_the_filter_as_the_walk_without_shortcuts_leaves_them() =>
+        Gen.OneOf(Answer, Broken).Sample(json => Same(Mixed, json) && Same(WithCustom, json), iter: 5000);
+
+    [Theory]
+    [InlineData("""{"input":[1,2,3],"choices":[]}""")]
+    [InlineData("""  {"prompt" : 5}""")]
+    [InlineData("""{"choices":[{"message":{"content":"write to a@b.co"}}]}""")]
+    [InlineData("""{"id":"chatcmpl-1","choices":[{"message":{"role":"assistant","content":"ok"}}],"model" :"see 4111 1111 1111 1111, padded with words to pass the structural limit"}""")]
+    [InlineData("""{"type":["a@b.co"]}""")]
+    [InlineData("""{"role" : "x","note":"a@b.co"}""")]
+    [InlineData("""{"a@b.co":1}""")]
+    public void A_plain_answer_with_something_to_find_or_check_is_not_read_clean(string json) =>
+        Assert.False(Mixed.Answers!.ReadsClean(Encoding.ASCII.GetBytes(json), null, shortcuts: true));
+
+    private static bool Same(DataBoundaryPolicy policy, string json)
+    {
+        var bytes = Encoding.ASCII.GetBytes(json);
+        var sent = policy.Answers!.Filter(bytes, out var found);
+        var fast = Describe(found) + ReferenceEquals(sent, bytes);
+        JsonObject? tree;
+        try
+        {
+            tree = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            tree = null;
+        }
+        var full = tree is null ? Describe(RequestScrubber.Scrub([], policy)) + true : Describe(RequestScrubber.Scrub(tree, policy.Answers.Policy, null, shortcuts: false)) + !RequestScrubber.Scrub(JsonNode.Parse(bytes)!.AsObject(), policy.Answers.Policy, null, shortcuts: false).Redacted;
+        return fast == full;
+    }
+
+    private static string Describe(ScrubResult result) =>
+        string.Join(";", result.Hits.Select(h => $"{h.Path}:{h.Hit.Detector}:{h.Hit.Action}:{h.Hit.Start}:{h.Hit.Length}"))
+        + "|" + string.Join(";", result.Counts.Select(c => $"{c.Detector}:{c.Action}:{c.Count}"))
+        + "|" + string.Join(";", result.BlockedBy) + "|" + string.Join(";", result.Uninspectable);
+}
