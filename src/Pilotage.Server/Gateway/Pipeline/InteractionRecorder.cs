@@ -111,7 +111,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             Outcome = outcome.Name(),
             RefusalCode = refusal?.Code,
             RefusalReason = refusal?.Message,
-            DetectorHits = DetectorHits(exchange.Boundary),
+            DetectorHits = exchange.DetectorHits,
             Streamed = exchange.Streamed,
             TokensIn = exchange.TokensIn,
             TokensOut = exchange.TokensOut,
