@@ -50,6 +50,9 @@ public sealed partial class FakeUpstream : IAsyncDisposable
     /// <summary>The Authorization headers the gateway sent (the upstream key it resolved).</summary>
     public ConcurrentQueue<string> Authorizations { get; } = new();
 
+    /// <summary>The Content-Type headers the gateway sent with its requests.</summary>
+    public ConcurrentQueue<string> ContentTypes { get; } = new();
+
     /// <summary>The Cookie headers the gateway sent, if any.</summary>
     public ConcurrentQueue<string> Cookies { get; } = new();
 
@@ -100,6 +103,7 @@ public sealed partial class FakeUpstream : IAsyncDisposable
         {
             Interlocked.Increment(ref self!._inFlight);
             if (http.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization) self.Authorizations.Enqueue(authorization);
+            if (http.Request.ContentType is { Length: > 0 } contentType) self.ContentTypes.Enqueue(contentType);
             if (http.Request.Headers.Cookie.ToString() is { Length: > 0 } cookie) self.Cookies.Enqueue(cookie);
             if (http.Request.Headers["x-api-key"].ToString() is { Length: > 0 } apiKey) self.ApiKeys.Enqueue(apiKey);
             self.AnthropicBetas.Enqueue(http.Request.Headers["anthropic-beta"].ToString());

@@ -96,4 +96,45 @@ public sealed class StreamRelayTests
         Assert.Equal(("failed", "the client disconnected during the stream"), (record.Outcome, record.Error));
         Assert.StartsWith("word 0 ", record.ResponseContent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_stream_past_its_total_time_out_is_cut_recorded_and_the_upstream_released()
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full");
+        await h.Server.ApplyAsync(GatewayHarness.Spec(GatewayHarness.System, h.Upstream.BaseUrl, "full", "").Replace("model: fake-model", "model: fake-model\n    timeoutSeconds: 1", StringComparison.Ordinal));
+        h.Upstream.StreamPieceDelay = TimeSpan.FromMilliseconds(300);
+        h.Upstream.RawStreamPieces = [.. Enumerable.Range(0, 60).Select(i => $"data: {{\"choices\":[{{\"delta\":{{\"content\":\"word {i} \"}}}}]}}\n\n"), "data: [DONE]\n\n"];
+        using var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Tell me a long story", stream: true));
+        var body = await response.Content.ReadAsStringAsync();
+        // The first words went out; then the time-out ended the stream with an error event, never [DONE].
+        Assert.StartsWith("data: {\"choices\":[{\"delta\":{\"content\":\"word 0 \"}}]}\n\n", body, StringComparison.Ordinal);
+        Assert.Contains("upstream_timeout", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        Assert.Equal(("failed", "upstream_timeout"), (record.Outcome, record.RefusalCode));
+        Assert.StartsWith("word 0 ", record.ResponseContent, StringComparison.Ordinal);
+        for (var wait = 0; wait < 100 && h.Upstream.InFlight > 0; wait++) await Task.Delay(100);
+        Assert.Equal(0, h.Upstream.InFlight);
+    }
+
+    [Fact]
+    public async Task A_streamed_answers_record_hashes_exactly_what_was_sent_and_answered_and_the_body_goes_as_json()
+    {
+        await using var h = await GatewayHarness.StartAsync(mode: "full");
+        h.Upstream.RawStreamPieces =
+        [
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Caf\u00e9 \ud83d\ude00 \"}}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"déjà vu\"}}]}\n\ndata: [DONE]\n\n",
+        ];
+        using var response = await h.Member.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody("Grüße", stream: true));
+        await response.Content.ReadAsStringAsync();
+        var record = await h.InteractionAsync(response.Headers.GetValues("x-pilotage-interaction-id").Single());
+        Assert.Equal("Café 😀 déjà vu", record.ResponseContent);
+        Assert.Equal(Sha256(record.ResponseContent!), record.ResponseHash);
+        Assert.Equal(Sha256(record.RequestContent!), record.RequestHash);
+        Assert.Equal("application/json", h.Upstream.ContentTypes.Last());
+    }
+
+    private static string Sha256(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }

@@ -21,16 +21,17 @@ internal static class Authenticator
     {
         var snapshot = policy.Current;
         var token = TokenOf(request);
-        if (!tokens.Enabled || !AccessTokens.LooksLikeJwt(token)) return (Authenticate(request, snapshot, now), snapshot);
+        if (!tokens.Enabled || !AccessTokens.LooksLikeJwt(token)) return (Authenticate(token, snapshot, now), snapshot);
         var check = await tokens.CheckAsync(token!, request.HttpContext.RequestAborted);
         return check.Grant is { } grant
             ? (grant, policy.Current)
             : (Refusal.Rejected(check.Status, check.Code, check.Message), snapshot);
     }
 
-    public static Step<KeyGrant> Authenticate(HttpRequest request, PolicySnapshot snapshot, DateTimeOffset now)
+    /// <summary>The key already read from the request: reading it again would make its string again.</summary>
+    private static Step<KeyGrant> Authenticate(string? token, PolicySnapshot snapshot, DateTimeOffset now)
     {
-        var check = snapshot.CheckKey(TokenOf(request), now);
+        var check = snapshot.CheckKey(token, now);
         var key = check.Key;
         return check.Problem switch
         {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Evidence;
 using Pilotage.Core.Gateway;
 using Pilotage.Core.Specs;
@@ -73,7 +72,12 @@ internal sealed record Exchange
 {
     public static readonly Exchange None = new();
 
-    public ScrubResult? Boundary { get; init; }
+    /// <summary>
+    /// What the boundary found, as the evidence records it (<see cref="InteractionRecorder.DetectorHits"/>); null when it
+    /// found nothing. Written when the request is scanned, so that a streamed answer does not hold the scan's hits for
+    /// its length.
+    /// </summary>
+    public string? DetectorHits { get; init; }
     /// <summary>The body sent upstream, serialised once as UTF-8.</summary>
     public byte[]? Sent { get; init; }
     public bool Streamed { get; init; }

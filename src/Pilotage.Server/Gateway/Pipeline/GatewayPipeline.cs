@@ -127,10 +127,9 @@ internal sealed class GatewayPipeline(
     private async Task ForwardAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request)
     {
         var (scrub, blocked) = boundary.Apply(request);
-        var exchange = Exchange.None with { Boundary = scrub };
         if (blocked is not null)
         {
-            await refusals.RefuseAsync(http, protocol, request.Subject, exchange, blocked);
+            await refusals.RefuseAsync(http, protocol, request.Subject, Exchange.None with { DetectorHits = InteractionRecorder.DetectorHits(scrub) }, blocked);
             return;
         }
         var body = request.Request.Body;
@@ -140,7 +139,7 @@ internal sealed class GatewayPipeline(
         var native = request.Request.Native;
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
         // Written by the boundary's writer: a message it redacted is written from the request's own UTF-8.
-        exchange = exchange with { Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
+        var exchange = new Exchange { DetectorHits = InteractionRecorder.DetectorHits(scrub), Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
         var forwarded = native is null ? null : ScrubbedBody.ToUtf8Bytes(native);
         // Past this point only whether the body passed through is read, so the state of this method, which lasts as long
         // as the answer, does not keep the client's body alive.

@@ -94,7 +94,6 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
         var state = subject.System?.State;
         var keep = state?.Spec.Evidence.Content != ContentRetention.Hashes;
         var upstream = state?.Spec.Upstream;
-        var requestText = exchange.Sent is { } sent ? Encoding.UTF8.GetString(sent) : null;
         return new InteractionRow
         {
             Id = subject.Id,
@@ -112,7 +111,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             Outcome = outcome.Name(),
             RefusalCode = refusal?.Code,
             RefusalReason = refusal?.Message,
-            DetectorHits = DetectorHits(exchange.Boundary),
+            DetectorHits = exchange.DetectorHits,
             Streamed = exchange.Streamed,
             TokensIn = exchange.TokensIn,
             TokensOut = exchange.TokensOut,
@@ -120,9 +119,9 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             FirstByteMs = exchange.FirstByteMs,
             TotalMs = subject.Arrival.ElapsedMs,
             UpstreamStatus = exchange.UpstreamStatus,
-            RequestHash = exchange.Sent is { } bytes ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : null,
-            ResponseHash = exchange.ResponseBytes is { } received ? Convert.ToHexStringLower(SHA256.HashData(received)) : Hash(exchange.ResponseText),
-            RequestContent = keep ? requestText : null,
+            RequestHash = exchange.Sent is { } bytes ? HashOf(bytes) : null,
+            ResponseHash = exchange.ResponseBytes is { } received ? HashOf(received) : Hash(exchange.ResponseText),
+            RequestContent = keep && exchange.Sent is { } sent ? Encoding.UTF8.GetString(sent) : null,
             ResponseContent = keep ? exchange.ResponseText : null,
             Error = error,
             Category = subject.Eval?.Category,
@@ -169,6 +168,32 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static string? Hash(string? text) =>
-        text is null ? null : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    /// <summary>The SHA-256 of bytes, in lower-case hex: the hash itself stays on the stack.</summary>
+    private static string HashOf(ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>
+    /// The SHA-256 of a text's UTF-8, encoded into a buffer rented from the shared pool: every streamed answer is hashed
+    /// here when it ends, and its bytes are needed only for the hash.
+    /// </summary>
+    private static string? Hash(string? text)
+    {
+        if (text is null) return null;
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(text, rented);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(rented.AsSpan(0, length), hash);
+            return Convert.ToHexStringLower(hash);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 }

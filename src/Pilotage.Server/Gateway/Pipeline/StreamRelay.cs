@@ -169,7 +169,8 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         public int In { get; set; }
         public int Out { get; set; }
 
-        public Exchange Of(Exchange exchange) => exchange.WithText(Text.ToString()) with { TokensIn = In, TokensOut = Out };
+        // One copy of the exchange, not two: made once per answer, and held until its record is written.
+        public Exchange Of(Exchange exchange) => exchange with { ResponseText = Text.ToString(), ResponseBytes = null, TokensIn = In, TokensOut = Out };
 
         /// <summary>A chunk's token counts replace the ones told before; a chunk without them changes nothing.</summary>
         public void Read(ChunkScanner.Reading reading)

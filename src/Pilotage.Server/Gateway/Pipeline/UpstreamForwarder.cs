@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using Pilotage.Core.Gateway;
@@ -53,12 +52,14 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
         }
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            Content = new ByteArrayContent(body),
             // HTTP/2 where the upstream offers it (TLS ALPN), else HTTP/1.1: streamed answers last seconds, and over
             // HTTP/1.1 each holds a connection of its own (docs/scaling.md).
             Version = System.Net.HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
+        // Sent as written, not parsed into a header value object first: the same bytes on the wire, one object fewer per call.
+        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         string? upstreamKey = null;
         if (spec.Upstream.ApiKeyEnv is { } env)
         {
@@ -76,14 +77,13 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
         if (anthropicBetas is not null) message.Headers.TryAddWithoutValidation("anthropic-beta", anthropicBetas);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         double Elapsed() => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        var host = UpstreamFailures.HostOf(url);
         try
         {
             var response = await _upstream.SendAsync(message, timeouts.Token);
             timeouts.HeadersArrived();
             exchange = exchange with { FirstByteMs = exchange.FirstByteMs ?? subject.Arrival.ElapsedMs, UpstreamStatus = (int)response.StatusCode };
             if (response.IsSuccessStatusCode) return (response, exchange, null);
-            var refusal = await ErrorAsync(response, spec, host, Elapsed(), upstreamKey, timeouts.Token);
+            var refusal = await ErrorAsync(response, spec, UpstreamFailures.HostOf(url), Elapsed(), upstreamKey, timeouts.Token);
             response.Dispose();
             if (exchange.UpstreamStatus is >= 500 or 401 or 403) UpstreamFailures.Log(logger, spec.Name, url, exchange.UpstreamStatus.Value.ToString(CultureInfo.InvariantCulture), Elapsed(), refusal.Code);
             return (null, exchange, Refusal.Failed(refusal));
@@ -97,7 +97,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
             var which = timeouts.TotalExpired ? "in time" : $"within {timeouts.FirstByte.TotalSeconds:0} s";
             UpstreamFailures.Log(logger, spec.Name, url, "timeout", Elapsed(), "upstream_timeout");
             return (null, exchange, Refusal.Failed(new GatewayRefusal(504, "upstream_timeout",
-                $"the model behind '{spec.Name}' at {host} did not answer {which} (gave up after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}.")));
+                $"the model behind '{spec.Name}' at {UpstreamFailures.HostOf(url)} did not answer {which} (gave up after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}.")));
         }
         catch (HttpRequestException e) when (e.InnerException is Upstreams.UpstreamAddressRefusedException refused)
         {
@@ -108,7 +108,7 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
         {
             UpstreamFailures.Log(logger, spec.Name, url, "no response: " + e.HttpRequestError, Elapsed(), "upstream_unreachable");
             return (null, exchange, Refusal.Failed(new GatewayRefusal(502, "upstream_unreachable",
-                $"the model behind '{spec.Name}' could not be reached at {host}: {UpstreamFailures.Why(e)} (after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}.")));
+                $"the model behind '{spec.Name}' could not be reached at {UpstreamFailures.HostOf(url)}: {UpstreamFailures.Why(e)} (after {UpstreamFailures.Took(Elapsed())}). Try again shortly; if it persists, {ServingPolicy.ManualProcess} and tell the owner {spec.Owner}.")));
         }
     }
 
