@@ -85,13 +85,13 @@ internal readonly struct TextProfile
         LongestDigitRun = longestRun;
         HasIbanStart = ibanStart;
         HasCapitalBeforeDigit = capitalBeforeDigit;
-        HasAt = span.Contains('@');
+        FirstAt = span.IndexOf('@');
         Length = span.Length;
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;
     }
 
-    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, bool hasAt, int length, int longRunsStart, int longRunsEnd)
+    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
     {
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;
@@ -99,7 +99,7 @@ internal readonly struct TextProfile
         LongestDigitRun = longestRun;
         HasIbanStart = ibanStart;
         HasCapitalBeforeDigit = capitalBeforeDigit;
-        HasAt = hasAt;
+        FirstAt = firstAt;
         Length = length;
     }
 
@@ -144,7 +144,7 @@ internal readonly struct TextProfile
         }
 
         public readonly TextProfile ToProfile() =>
-            new(digits, longestRun, ibanStart, capitalBeforeDigit, span.Contains('@'), span.Length, longRunsStart, longRunsEnd);
+            new(digits, longestRun, ibanStart, capitalBeforeDigit, span.IndexOf('@'), span.Length, longRunsStart, longRunsEnd);
 
         private static bool AllRunSeparators(ReadOnlySpan<char> gap)
         {
@@ -189,7 +189,11 @@ internal readonly struct TextProfile
 
     /// <summary>Number of ASCII digits, capped at 13.</summary>
     public int Digits { get; }
-    public bool HasAt { get; }
+    public bool HasAt => FirstAt >= 0;
+
+    /// <summary>Where the first '@' is; -1 when there is none.</summary>
+    public int FirstAt { get; }
+
     public int Length { get; }
 }
 

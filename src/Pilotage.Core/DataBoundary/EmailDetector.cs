@@ -34,10 +34,18 @@ internal sealed partial class EmailDetector() : Detector(Email)
     /// character of the run of local-part characters before it (not before the end of the previous match), and its
     /// domain is read forwards, the way the pattern backtracks (see <see cref="DomainEnd"/>).
     /// </summary>
-    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
+    public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink) =>
+        FindFrom(text, text.IndexOf('@'), index, ref sink);
+
+    /// <summary>As <see cref="Find"/>, from the first '@' the text's own profile found (no second search up to it).</summary>
+    public override void FindInProfiledText(ReadOnlySpan<char> text, int index, ref List<Finding>? sink, in TextProfile profile) =>
+        FindFrom(text, profile.Length == text.Length ? profile.FirstAt : text.IndexOf('@'), index, ref sink);
+
+    /// <summary>The matches in <paramref name="text"/>, whose first '@' is at <paramref name="firstAt"/> (-1: none).</summary>
+    private static void FindFrom(ReadOnlySpan<char> text, int firstAt, int index, ref List<Finding>? sink)
     {
         var previousEnd = 0;
-        for (var at = text.IndexOf('@'); at >= 0;)
+        for (var at = firstAt; at >= 0;)
         {
             var start = at;
             while (start > previousEnd && IsLocalPart(text[start - 1]))

@@ -38,6 +38,18 @@ public class EmailMatcherPropertyTests
     public void Reading_addresses_by_hand_finds_what_the_pattern_finds() =>
         Text.Sample(text => Hits(text, whole: true).SequenceEqual(Hits(text, whole: false)), iter: 30000);
 
+    /// <summary>Told where the text's first '@' is by the profile the normalisation learns, the detector finds the same.</summary>
+    [Fact]
+    public void Starting_from_the_profiles_first_at_sign_finds_what_the_pattern_finds() =>
+        Text.Sample(text =>
+        {
+            using var normal = Normalized.Of(text);
+            List<Finding>? sink = null;
+            Detector.FindInProfiledText(normal.Text, 0, ref sink, normal.Profile);
+            return normal.Profile.FirstAt == normal.Text.IndexOf('@') && new TextProfile(normal.Text).FirstAt == normal.Text.IndexOf('@')
+                && Hits(normal.Text.ToString(), whole: true).SequenceEqual(sink ?? []);
+        }, iter: 10000);
+
     [Fact]
     public void The_whole_scan_finds_the_same_addresses_with_and_without_shortcuts() =>
         Text.Sample(text =>
