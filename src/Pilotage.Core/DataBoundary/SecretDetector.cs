@@ -78,8 +78,19 @@ internal sealed partial class SecretDetector() : Detector(Secret)
             {
                 return true;
             }
-            var next = text[(i + 1)..].IndexOfAny(Anchors);
-            i = next < 0 ? -1 : i + 1 + next;
+            var after = i + 1;
+            if (text[i] == '-')
+            {
+                // Only the first '-' of a run can end a GitLab prefix (the others follow a '-'): "-----" is passed in one step.
+                var run = text[after..].IndexOfAnyExcept('-');
+                if (run < 0)
+                {
+                    return false;
+                }
+                after += run;
+            }
+            var next = text[after..].IndexOfAny(Anchors);
+            i = next < 0 ? -1 : after + next;
         }
         return false;
     }

@@ -16,7 +16,7 @@ public class SecretAnchorPropertyTests
         .. SecretDetector.Literals,
         .. SecretDetector.Literals.Where(l => l.Length > 2).Select(l => l[1..]),
         .. SecretDetector.Literals.Where(l => l.Length > 2).Select(l => l[..^1]),
-        "A", "J", "_", "-", "~", "Q", "=", "e", "y", "g", "h", "l", "P", "K", " ", "a", "VAT", "e-mail", "2026-11-18", "ASI", "AccountKey", "PRIVATE", " KEY",
+        "A", "J", "_", "-", "--", "-----", "~", "Q", "=", "e", "y", "g", "h", "l", "P", "K", " ", "a", "VAT", "e-mail", "2026-11-18", "ASI", "AccountKey", "PRIVATE", " KEY",
     ];
 
     private static readonly Gen<string> Text =
@@ -46,6 +46,9 @@ public class SecretAnchorPropertyTests
     [InlineData("~Q", false)]
     [InlineData("glcbt-", true)]
     [InlineData("glcbt", false)]
+    [InlineData("-----glrt-", true)]
+    [InlineData("glrt-----", true)]
+    [InlineData("-----END X-----END X", false)]
     [InlineData("the VAT on an e-mail, 2026-11-18", false)]
     public void Known_texts(string text, bool holds)
     {
