@@ -79,7 +79,7 @@ internal sealed partial class SecretDetector() : Detector(Secret)
                 return true;
             }
             var after = i + 1;
-            if (text[i] == '-')
+            if (text[i] == '-' && after < text.Length && text[after] == '-')
             {
                 // Only the first '-' of a run can end a GitLab prefix (the others follow a '-'): "-----" is passed in one step.
                 var run = text[after..].IndexOfAnyExcept('-');
