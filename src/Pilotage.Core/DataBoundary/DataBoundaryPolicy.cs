@@ -233,23 +233,24 @@ public sealed class DataBoundaryPolicy
         List<int>? timedOut = null;
         for (var i = 0; i < detectors.Length; i++)
         {
-            if (shortcuts && !detectors[i].MayMatch(profile))
+            var detector = detectors[i];
+            if (shortcuts && !detector.MayMatch(profile))
             {
                 continue;
             }
             try
             {
-                if (budget is not null && detectors[i] is CustomDetector { Timed: true } custom)
+                if (budget is not null && detector is CustomDetector { Timed: true } custom)
                 {
                     custom.Find(text, i, ref findings, budget);
                 }
                 else if (shortcuts)
                 {
-                    detectors[i].FindInProfiledText(text, i, ref findings, profile);
+                    detector.FindInProfiledText(text, i, ref findings, profile);
                 }
                 else
                 {
-                    detectors[i].FindWithoutShortcuts(text, i, ref findings);
+                    detector.FindWithoutShortcuts(text, i, ref findings);
                 }
             }
             catch (RegexMatchTimeoutException)

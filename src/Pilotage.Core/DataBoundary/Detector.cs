@@ -85,13 +85,13 @@ internal readonly struct TextProfile
         LongestDigitRun = longestRun;
         HasIbanStart = ibanStart;
         HasCapitalBeforeDigit = capitalBeforeDigit;
-        HasAt = span.Contains('@');
+        FirstAt = span.IndexOf('@');
         Length = span.Length;
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;
     }
 
-    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, bool hasAt, int length, int longRunsStart, int longRunsEnd)
+    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
     {
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;
@@ -99,7 +99,7 @@ internal readonly struct TextProfile
         LongestDigitRun = longestRun;
         HasIbanStart = ibanStart;
         HasCapitalBeforeDigit = capitalBeforeDigit;
-        HasAt = hasAt;
+        FirstAt = firstAt;
         Length = length;
     }
 
@@ -149,9 +149,12 @@ internal readonly struct TextProfile
             previousEnd = end;
         }
 
-        /// <summary>The profile, with whether the text holds an '@' (known from <see cref="AsciiDigits.Mark"/>'s pass).</summary>
+        /// <summary>
+        /// The profile, with whether the text holds an '@' (known from <see cref="AsciiDigits.Mark"/>'s pass): the first
+        /// one is looked for only then.
+        /// </summary>
         public readonly TextProfile ToProfile(bool hasAt) =>
-            new(digits, longestRun, ibanStart, capitalBeforeDigit, hasAt, span.Length, longRunsStart, longRunsEnd);
+            new(digits, longestRun, ibanStart, capitalBeforeDigit, hasAt ? span.IndexOf('@') : -1, span.Length, longRunsStart, longRunsEnd);
     }
 
     // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.
@@ -184,7 +187,11 @@ internal readonly struct TextProfile
 
     /// <summary>Number of ASCII digits, capped at 13.</summary>
     public int Digits { get; }
-    public bool HasAt { get; }
+    public bool HasAt => FirstAt >= 0;
+
+    /// <summary>Where the first '@' is; -1 when there is none.</summary>
+    public int FirstAt { get; }
+
     public int Length { get; }
 }
 

@@ -42,40 +42,90 @@ internal sealed partial class SecretDetector() : Detector(Secret)
     public override bool MayMatch(in TextProfile profile) => profile.Length >= MinLength;
 
     /// <summary>
-    /// Every format's distinctive literal but the Azure secret's "Q~": vectorised searches (this one and one for "Q~") rule
-    /// a text out before any regex runs. Without the two-character literal, the set is searched three characters at a
-    /// time, which in prose is several times faster.
+    /// Every format's distinctive literal and the Azure secret's "Q~": a text with none of them holds no secret, and
+    /// <see cref="HoldsLiteral"/> rules it out before any pattern runs.
     /// </summary>
-    private static readonly System.Buffers.SearchValues<string> Prefixes = System.Buffers.SearchValues.Create(
-        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "AccountKey=", "PRIVATE KEY", "eyJ"],
-        StringComparison.Ordinal);
+    internal static readonly string[] Literals =
+        ["A3T", "AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "gloas-", "AccountKey=", "PRIVATE KEY", "eyJ", "Q~"];
 
     /// <summary>
-    /// One of these characters is in every literal of <see cref="Prefixes"/> and in "Q~": 'A' (the AWS and Google key ids,
-    /// "AccountKey=", "PRIVATE KEY"), 'J' ("eyJ"), '_' (GitHub), '-' (GitLab), '~' (Azure). Prose has few of them, and a
-    /// search for single characters costs a fraction of the search for strings, which on a short text costs more than
-    /// the whole of the rest of its scan.
+    /// One of these characters is in every literal of <see cref="Literals"/>: 'A' (the AWS and Google key ids,
+    /// "AccountKey=", "PRIVATE KEY"), 'J' ("eyJ"), '_' (GitHub), '-' (GitLab), '~' (Azure). Prose has few of them: a
+    /// vectorised search goes from one to the next, and only there is a literal looked for.
     /// </summary>
     private static readonly System.Buffers.SearchValues<char> Anchors = System.Buffers.SearchValues.Create("AJ_-~");
 
-    /// <summary>The longest literal of <see cref="Prefixes"/> ("github_pat_", "AccountKey=", "PRIVATE KEY").</summary>
-    private const int LongestPrefix = 11;
-
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
-        // A literal holds an anchor, and the first anchor of the text is at 'anchor': every literal in it starts at most
-        // LongestPrefix - 1 characters before, so the search for literals starts there.
-        var anchor = text.IndexOfAny(Anchors);
-        if (anchor < 0)
+        if (HoldsLiteral(text))
         {
-            return;
+            Match(text, index, ref sink, shortcuts: true);
         }
-        var from = Math.Max(0, anchor - (LongestPrefix - 1));
-        if (text[from..].IndexOfAny(Prefixes) < 0 && !HasAzureMark(text[from..]))
+    }
+
+    /// <summary>
+    /// True when one of <see cref="Literals"/> is in <paramref name="text"/>. Each literal is looked for around each of
+    /// its anchor characters, at the place that character has in it: every 'A' as the first character of the literals
+    /// that begin with one and as the fifth of "PRIVATE KEY", every 'J' as the third of "eyJ", every '_' and '-' as the
+    /// end of the GitHub and GitLab prefixes (and the first '_' of "github_pat_"), every '~' after a 'Q'. A literal with
+    /// an 'A' inside ("AKIA") begins with one too, so it is seen from its first.
+    /// </summary>
+    internal static bool HoldsLiteral(ReadOnlySpan<char> text)
+    {
+        for (var i = text.IndexOfAny(Anchors); i >= 0;)
         {
-            return;
+            if (LiteralAround(text, i))
+            {
+                return true;
+            }
+            var after = i + 1;
+            if (text[i] == '-' && after < text.Length && text[after] == '-')
+            {
+                // Only the first '-' of a run can end a GitLab prefix (the others follow a '-'): "-----" is passed in one step.
+                var run = text[after..].IndexOfAnyExcept('-');
+                if (run < 0)
+                {
+                    return false;
+                }
+                after += run;
+            }
+            var next = text[after..].IndexOfAny(Anchors);
+            i = next < 0 ? -1 : after + next;
         }
-        Match(text, index, ref sink, shortcuts: true);
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a literal holds the anchor character at <paramref name="i"/>. Each case first reads the one character that
+    /// tells prose from a literal (the one after an 'A', the one before a '-'), then compares the literals it leaves.
+    /// </summary>
+    private static bool LiteralAround(ReadOnlySpan<char> text, int i)
+    {
+        var before = text[..i];
+        switch (text[i])
+        {
+            case 'A':
+                var from = text[i..];
+                return (from.Length >= 3 && from[1] is '3' or 'K' or 'S' or 'B' or 'C' or 'I' or 'c'
+                        && (from.StartsWith("A3T", StringComparison.Ordinal) || from.StartsWith("AKIA", StringComparison.Ordinal)
+                            || from.StartsWith("ASIA", StringComparison.Ordinal) || from.StartsWith("ABIA", StringComparison.Ordinal)
+                            || from.StartsWith("ACCA", StringComparison.Ordinal) || from.StartsWith("AIza", StringComparison.Ordinal)
+                            || from.StartsWith("AccountKey=", StringComparison.Ordinal)))
+                    || (i >= 4 && text[i - 4] == 'P' && text[(i - 4)..].StartsWith("PRIVATE KEY", StringComparison.Ordinal));
+            case 'J':
+                return before.EndsWith("ey", StringComparison.Ordinal);
+            case '_':
+                return (before.Length >= 3 && before[^3] == 'g' && before[^2] == 'h' && before[^1] is 'p' or 'o' or 'u' or 's' or 'r')
+                    || (i >= 6 && text[i - 6] == 'g' && text[(i - 6)..].StartsWith("github_pat_", StringComparison.Ordinal));
+            case '-':
+                // "glpat", "gldt", "glrt", "glcbt", "glptt", "gloas": each ends in 't' or 's'.
+                return before.Length >= 4 && before[^1] is 't' or 's'
+                    && (before.EndsWith("glpat", StringComparison.Ordinal) || before.EndsWith("gldt", StringComparison.Ordinal)
+                        || before.EndsWith("glrt", StringComparison.Ordinal) || before.EndsWith("glcbt", StringComparison.Ordinal)
+                        || before.EndsWith("glptt", StringComparison.Ordinal) || before.EndsWith("gloas", StringComparison.Ordinal));
+            default: // '~'
+                return before.EndsWith('Q');
+        }
     }
 
     /// <summary>"Q~", looked for only where there is a '~' (rare in prose, and a cheaper search).</summary>
