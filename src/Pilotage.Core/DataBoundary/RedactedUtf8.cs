@@ -27,7 +27,15 @@ public enum RedactedValues
 public static class ScrubbedBody
 {
     /// <summary>Options whose resolver knows a node and a redacted message's node: nothing else is looked up.</summary>
-    private static readonly JsonTypeInfo<JsonNode> NodeInfo = (JsonTypeInfo<JsonNode>)new JsonSerializerOptions { TypeInfoResolver = new Resolver() }.GetTypeInfo(typeof(JsonNode));
+    private static readonly JsonSerializerOptions Options = new() { TypeInfoResolver = new Resolver() };
+
+    private static readonly JsonTypeInfo<JsonNode> NodeInfo = (JsonTypeInfo<JsonNode>)Options.GetTypeInfo(typeof(JsonNode));
+
+    /// <summary>
+    /// A redacted message's metadata in the options the body is written with: a node made with it is written by it as it
+    /// is, where metadata of other options would be looked up again in these for every redacted message written.
+    /// </summary>
+    internal static readonly JsonTypeInfo<RedactedUtf8> RedactedInfo = (JsonTypeInfo<RedactedUtf8>)Options.GetTypeInfo(typeof(RedactedUtf8));
 
     /// <summary>
     /// <paramref name="body"/> as UTF-8 JSON, byte for byte as <c>JsonSerializer.SerializeToUtf8Bytes</c> writes it with
@@ -70,9 +78,6 @@ internal readonly struct RedactedUtf8
     /// <summary>Below this many bytes a string costs little, and saves the node's own few dozen bytes.</summary>
     public const int MinimumBytes = 256;
 
-    private static readonly JsonTypeInfo<RedactedUtf8> Info = JsonMetadataServices.CreateValueInfo<RedactedUtf8>(
-        new JsonSerializerOptions { TypeInfoResolver = JsonTypeInfoResolver.Combine() }, new Converter());
-
     private static readonly SearchValues<byte> EscapeOrNonAscii = SearchValues.Create([(byte)'\\', .. Enumerable.Range(0x80, 0x80).Select(b => (byte)b)]);
 
     /// <summary>The string token in the request's document (quotes included), which this keeps alive.</summary>
@@ -101,11 +106,22 @@ internal readonly struct RedactedUtf8
     /// (in UTF-16 offsets of its unescaped text) replaced by their placeholders; null when a finding's end falls inside a
     /// character that UTF-16 spells with two units (a surrogate pair), where no byte offset exists: the caller builds a string.
     /// </summary>
-    public static JsonValue? Create(JsonElement source, ReadOnlySpan<byte> raw, List<Finding> kept, DataBoundaryPolicy policy)
+    /// <param name="textLength">The length of the text <paramref name="raw"/> spells, in UTF-16 units.</param>
+    public static JsonValue? Create(JsonElement source, ReadOnlySpan<byte> raw, int textLength, List<Finding> kept, DataBoundaryPolicy policy)
     {
         // One array: the cuts, then the detectors (the placeholders are the policy's own, looked up when written).
         var cuts = new int[kept.Count * 3];
-        if (!Map(raw, kept, cuts.AsSpan(0, kept.Count * 2)))
+        if (textLength == raw.Length - 2)
+        {
+            // As many units as bytes: each unit is one byte (an escape or a character outside ASCII takes two bytes or more
+            // for one unit, four for two), so the text is plain ASCII and a unit's offset is its byte's, past the quote.
+            for (var i = 0; i < kept.Count; i++)
+            {
+                cuts[2 * i] = kept[i].Start + 1;
+                cuts[2 * i + 1] = kept[i].End + 1;
+            }
+        }
+        else if (!Map(raw, kept, cuts.AsSpan(0, kept.Count * 2)))
         {
             return null;
         }
@@ -116,7 +132,7 @@ internal readonly struct RedactedUtf8
             cuts[2 * kept.Count + i] = detector;
             length += policy.PlaceholderUtf8(detector).Length - (cuts[2 * i + 1] - cuts[2 * i]);
         }
-        return JsonValue.Create(new RedactedUtf8(source, cuts, policy, length), Info);
+        return JsonValue.Create(new RedactedUtf8(source, cuts, policy, length), ScrubbedBody.RedactedInfo);
     }
 
     /// <summary>
@@ -128,15 +144,21 @@ internal readonly struct RedactedUtf8
     internal static bool Map(ReadOnlySpan<byte> raw, List<Finding> kept, Span<int> cuts)
     {
         var inner = raw[1..^1];
-        int at = 0, unit = 0;
+        // Where the next escape or non-ASCII byte is, searched once and kept: in a plain text every cut is found in the one
+        // search, not in one search to the text's end per cut.
+        int at = 0, unit = 0, special = -1;
         for (var c = 0; c < cuts.Length; c++)
         {
             var f = kept[c / 2];
             var target = c % 2 == 0 ? f.Start : f.End;
             while (unit < target)
             {
-                var special = inner[at..].IndexOfAny(EscapeOrNonAscii);
-                var plain = special < 0 ? inner.Length - at : special;
+                if (special < at)
+                {
+                    var next = inner[at..].IndexOfAny(EscapeOrNonAscii);
+                    special = next < 0 ? inner.Length : at + next;
+                }
+                var plain = special - at;
                 if (target - unit <= plain)
                 {
                     at += target - unit;

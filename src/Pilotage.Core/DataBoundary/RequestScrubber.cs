@@ -7,9 +7,6 @@ using System.Text.Json.Nodes;
 
 namespace Pilotage.Core.DataBoundary;
 
-/// <summary>A hit inside a request body: the JSON path of the text field and the hit within it.</summary>
-public readonly record struct FieldHit(string Path, BoundaryHit Hit);
-
 /// <summary>
 /// The data boundary applied to a whole request body. Holds positions and counts only, never a
 /// matched value, so it can be printed and recorded as evidence.
@@ -351,7 +348,7 @@ public static class RequestScrubber
                 var read = Read(value, whole, out var pooled);
                 try
                 {
-                    return Scrub(read, key, owner);
+                    return Scrub(read, key, owner, value.Parent!);
                 }
                 finally
                 {
@@ -377,7 +374,7 @@ public static class RequestScrubber
             var text = plain ? Widen(inner, buffer, out var rented) : Read(raw, buffer, out rented);
             try
             {
-                return Scrub(text, key, owner, element, raw);
+                return Scrub(text, key, owner, value.Parent!, element, raw);
             }
             finally
             {
@@ -388,15 +385,23 @@ public static class RequestScrubber
             }
         }
 
+        /// <param name="container">The object or array holding the value: where a hit is recorded (see <see cref="Place"/>).</param>
         /// <param name="element">The value's token in the request's document, and <paramref name="raw"/> its UTF-8, when it was read from them.</param>
-        private JsonValue? Scrub(ReadOnlySpan<char> text, string? key, JsonObject? owner, JsonElement element = default, ReadOnlySpan<byte> raw = default)
+        private JsonValue? Scrub(ReadOnlySpan<char> text, string? key, JsonObject? owner, JsonNode container, JsonElement element = default, ReadOnlySpan<byte> raw = default)
         {
             if (key is not null && ((text.Length <= StructuralValueLimit && IsStructural(key)) || IsEncodedMedia(key, text, owner!)))
             {
                 return null;
             }
-            return collector.Scrub(text, this, key, element, raw);
+            return collector.Scrub(text, this, container, key, element, raw);
         }
+
+        /// <summary>
+        /// Where the current value is, held in <paramref name="container"/> (its object or array): no string, the path is
+        /// spelled if it is ever read. The walk without shortcuts spells it now, as it always did: tests compare the two.
+        /// </summary>
+        public FieldPlace Place(JsonNode container) =>
+            shortcuts ? FieldPlace.In(container, path[depth - 1].Key, path[depth - 1].Index, depth) : FieldPlace.Spelled(Path());
 
         /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
         private static string Rename(JsonObject node, int index, string name)
@@ -482,17 +487,17 @@ public static class RequestScrubber
         /// </summary>
         /// With <see cref="RedactedValues.Utf8"/>, a long message text read from the request's UTF-8 (<paramref name="raw"/>)
         /// is put back as that UTF-8 with the placeholders in place (<see cref="RedactedUtf8"/>): no string of its size.
-        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default)
+        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default)
         {
             var scan = Scan(text);
             if (scan.IsClean)
             {
                 return null;
             }
-            Record(scan, walker.Path());
+            Record(scan, walker.Place(container));
             var node = scan.KeptCount == 0 ? null
                 : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
-                    && RedactedUtf8.Create(element, raw, scan.Findings!, policy) is { } written ? written
+                    && RedactedUtf8.Create(element, raw, text.Length, scan.Findings!, policy) is { } written ? written
                 : JsonValue.Create(policy.Redact(text, scan.Findings!));
             spare = scan.Findings ?? spare; // copied into the hits and the node: free for the next field
             return node;
@@ -512,14 +517,14 @@ public static class RequestScrubber
             }
             var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
             // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
-            Record(scan, walker.Path(redacted) + " (name)");
+            Record(scan, FieldPlace.Spelled(walker.Path(redacted) + " (name)"));
             spare = scan.Findings ?? spare;
             return redacted;
         }
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
 
-        private void Record(BoundaryScan scan, string path)
+        private void Record(BoundaryScan scan, FieldPlace path)
         {
             var kept = scan.KeptCount;
             var timedOut = scan.TimedOut;

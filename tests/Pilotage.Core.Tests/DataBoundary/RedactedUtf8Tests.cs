@@ -97,6 +97,24 @@ public sealed class RedactedUtf8Tests
         Assert.Equal(Filler + " [REDACTED:email]", body["messages"]![1]!["content"]!.GetValue<string>());
     }
 
+    /// <summary>Pieces in plain ASCII with no escape: a message of them is cut at its units' own offsets, with no search.</summary>
+    private static readonly string[] PlainPieces =
+    [
+        "The parcel was due on Tuesday. ", "order 55213 ", "dana.lee@example.org", "a@b.co", "+44 20 7946 0958", "4111 1111 1111 1111",
+        "DE89 3704 0044 0532 0130 00", "AKIAIOSFODNN7EXAMPLE", "078-05-1120", " ", ", ", ".", "x",
+    ];
+
+    [Fact]
+    public void A_plain_message_is_cut_where_the_mapping_cuts_it_and_written_as_the_string_redaction() =>
+        Gen.Int[0, PlainPieces.Length - 1].Array[1, 60].Select(p => string.Concat(p.Select(i => PlainPieces[i]))).Sample(message =>
+        {
+            var raw = Encoding.UTF8.GetBytes($"\"{Filler}{message}\"");
+            var found = Policy.Scan(Filler + message, null).Kept;
+            var mapped = new int[2 * found.Count];
+            var plain = found.SelectMany(f => new[] { f.Start + 1, f.End + 1 });
+            return RedactedUtf8.Map(raw, found, mapped) && mapped.SequenceEqual(plain) && Same(Policy, Chat(Filler + message, Filler)) && Same(RedactAll, Chat(message, Filler));
+        }, iter: 1000);
+
     [Theory]
     // A cut between the two units of a pair has no byte offset in UTF-8, and splits an escaped pair: refused, so a string is built.
     [InlineData("\"\\ud83d\\ude00ab\"", 1, false)]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CsCheck;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Gateway.Pipeline;
@@ -23,4 +24,30 @@ public class DetectorHitsTests
         Assert.DoesNotContain("example.org", written, StringComparison.Ordinal);
         Assert.Null(InteractionRecorder.DetectorHits(RequestScrubber.Scrub(JsonNode.Parse("""{"model":"m"}""")!.AsObject(), policy)));
     }
+
+    /// <summary>Detector names as a spec spells them, and names built in code that JSON must escape.</summary>
+    private static readonly string[] Names = ["ticket", "order_no", "x1", "T-9", "tick\"et", "caf\u00e9", "a<b>", "a+b", "back\\slash", "tab\tname"];
+
+    /// <summary>
+    /// The record spelled straight into a string is the record a JSON writer writes, byte for byte: generated policies of
+    /// custom detectors with odd names, blocking or redacting, hit zero to three times, with and without token-id input.
+    /// </summary>
+    [Fact]
+    public void The_record_spelled_as_a_string_is_the_record_the_json_writer_writes() =>
+        Gen.Select(Gen.Int[0, Names.Length - 1], Gen.Int[0, 3], Gen.Bool).Array[1, 4].Select(Gen.Bool, (found, tokens) => (found, tokens)).Sample(c =>
+        {
+            var detectors = c.found.DistinctBy(d => d.Item1).Select((d, i) => (Name: Names[d.Item1], Hits: d.Item2, Block: d.Item3, Tag: $"TCK{(char)('a' + i)}")).ToArray();
+            var policy = DataBoundaryPolicy.From(new DataBoundarySpec
+            {
+                Block = [.. detectors.Where(d => d.Block).Select(d => d.Name)],
+                Redact = [.. detectors.Where(d => !d.Block).Select(d => d.Name)],
+                Detectors = [.. detectors.Select(d => new CustomDetectorSpec { Name = d.Name, Pattern = d.Tag + "[0-9]" })],
+            });
+            var content = string.Join(" and ", detectors.SelectMany(d => Enumerable.Repeat(d.Tag + "7", d.Hits)));
+            var body = new JsonObject { ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = content }) };
+            if (c.tokens) body["input"] = new JsonArray(1, 2);
+            var scrub = RequestScrubber.Scrub(body, policy);
+            var spelled = InteractionRecorder.DetectorHits(scrub);
+            return spelled is null ? scrub.Counts.Count == 0 && scrub.Uninspectable.Count == 0 : spelled == InteractionRecorder.WrittenDetectorHits(scrub);
+        }, iter: 1000);
 }

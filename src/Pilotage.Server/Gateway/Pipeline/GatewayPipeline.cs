@@ -123,13 +123,23 @@ internal sealed class GatewayPipeline(
         return model is not null && snapshot.Systems.TryGetValue(model, out var system) && system.State.Spec.Upstream.Protocol == native;
     }
 
+    /// <summary>
+    /// The boundary's verdict as the evidence records it. The scrub's result stays in here: its hits name their fields by
+    /// the body's nodes, and the state of <see cref="ForwardAsync"/> lasts as long as the answer.
+    /// </summary>
+    private (string? DetectorHits, Refusal? Blocked) ApplyBoundary(AdmittedRequest request)
+    {
+        var (scrub, blocked) = boundary.Apply(request);
+        return (InteractionRecorder.DetectorHits(scrub), blocked);
+    }
+
     /// <summary>Boundary, configuration, the upstream call, and the answer whole or streamed.</summary>
     private async Task ForwardAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request)
     {
-        var (scrub, blocked) = boundary.Apply(request);
+        var (detectorHits, blocked) = ApplyBoundary(request);
         if (blocked is not null)
         {
-            await refusals.RefuseAsync(http, protocol, request.Subject, Exchange.None with { DetectorHits = InteractionRecorder.DetectorHits(scrub) }, blocked);
+            await refusals.RefuseAsync(http, protocol, request.Subject, Exchange.None with { DetectorHits = detectorHits }, blocked);
             return;
         }
         var body = request.Request.Body;
@@ -139,7 +149,7 @@ internal sealed class GatewayPipeline(
         var native = request.Request.Native;
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
         // Written by the boundary's writer: a message it redacted is written from the request's own UTF-8.
-        var exchange = new Exchange { DetectorHits = InteractionRecorder.DetectorHits(scrub), Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
+        var exchange = new Exchange { DetectorHits = detectorHits, Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
         var forwarded = native is null ? null : ScrubbedBody.ToUtf8Bytes(native);
         // Past this point only whether the body passed through is read, so the state of this method, which lasts as long
         // as the answer, does not keep the client's body alive.

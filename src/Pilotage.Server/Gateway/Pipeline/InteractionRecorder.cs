@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -145,12 +147,47 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
     };
 
     /// <summary>
-    /// What the boundary found, by detector: counts and actions only, never the values. Written straight to UTF-8 (every
-    /// redacted request has one): the same JSON a node tree would give, without building the tree.
+    /// What the boundary found, by detector: counts and actions only, never the values. Spelled straight into the string
+    /// (every redacted request has one): the same JSON a JSON writer writes, without the writer and its buffer. A detector
+    /// name the spec would refuse (one that JSON escapes) goes through the writer instead.
     /// </summary>
     internal static string? DetectorHits(ScrubResult? boundary)
     {
         if (boundary is null || (boundary.Counts.Count == 0 && boundary.Uninspectable.Count == 0)) return null;
+        var counts = boundary.Counts;
+        for (var i = 0; i < counts.Count; i++)
+        {
+            if (!PlainName(counts[i].Detector)) return WrittenDetectorHits(boundary);
+        }
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+        text.AppendLiteral("{");
+        for (var i = 0; i < counts.Count; i++)
+        {
+            if (i > 0) text.AppendLiteral(",");
+            text.AppendLiteral("\"");
+            text.AppendFormatted(counts[i].Detector);
+            text.AppendLiteral("\":{\"count\":");
+            text.AppendFormatted(counts[i].Count);
+            text.AppendLiteral(counts[i].Action == BoundaryAction.Block ? ",\"action\":\"block\"}" : ",\"action\":\"redact\"}");
+        }
+        if (boundary.Uninspectable.Count > 0)
+        {
+            text.AppendLiteral(counts.Count > 0 ? ",\"uninspectable\":" : "\"uninspectable\":");
+            text.AppendFormatted(boundary.Uninspectable.Count);
+        }
+        text.AppendLiteral("}");
+        return text.ToStringAndClear();
+
+        // Letters, digits, '_' and '-': what a JSON writer writes as it is (a spec's names are lower-case letters, digits and '_').
+        static bool PlainName(string name) => name.Length > 0 && !name.AsSpan().ContainsAnyExcept(PlainNameCharacters);
+    }
+
+    private static readonly SearchValues<char> PlainNameCharacters =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+    /// <summary><see cref="DetectorHits"/> through a JSON writer, which escapes what a name needs escaped.</summary>
+    internal static string WrittenDetectorHits(ScrubResult boundary)
+    {
         var buffer = new ArrayBufferWriter<byte>(128);
         using (var json = new Utf8JsonWriter(buffer))
         {
