@@ -90,11 +90,21 @@ public static class RequestScrubber
     /// answer asks, so it is a switch the compiler turns into a length test and a few character comparisons (a frozen
     /// set's lookup cost as much as the rest of a short request's walk); tests hold it to the set.
     /// </summary>
-    internal static bool IsStructural(ReadOnlySpan<char> key) => key switch
+    internal static bool IsStructural(ReadOnlySpan<char> key) => key.Length switch
     {
-        "model" or "role" or "type" or "object" or "id" or "tool_call_id" or "tool_use_id" or "call_id" or "finish_reason"
-            or "stop_reason" or "encoding_format" or "tool_choice" or "detail" or "media_type" or "format" or "reasoning_effort"
-            or "service_tier" or "status" or "system_fingerprint" => true,
+        // By length first: a switch on the text itself hashes every character of the key before it compares.
+        2 => key is "id",
+        4 => key is "role" or "type",
+        5 => key is "model",
+        6 => key is "object" or "detail" or "format" or "status",
+        7 => key is "call_id",
+        10 => key is "media_type",
+        11 => key is "tool_use_id" or "stop_reason" or "tool_choice",
+        12 => key is "tool_call_id" or "service_tier",
+        13 => key is "finish_reason",
+        15 => key is "encoding_format",
+        16 => key is "reasoning_effort",
+        18 => key is "system_fingerprint",
         _ => false,
     };
 
@@ -105,7 +115,7 @@ public static class RequestScrubber
     internal static readonly string[] TokenInputs = ["input", "prompt"];
 
     /// <summary>The shortest text a built-in detector finds ("a@b.co").</summary>
-    private const int ShortestBuiltInMatch = 6;
+    internal const int ShortestBuiltInMatch = 6;
 
     /// <summary>
     /// False for a property name too short for any detector of <paramref name="policy"/> to find anything in. Only an
@@ -163,6 +173,12 @@ public static class RequestScrubber
         System.Text.Ascii.ToUtf16(ascii, buffer, out var written);
         return buffer[..written];
     }
+
+    /// <summary>Every ASCII byte but the backslash: UTF-8 made only of these is its own text, one character a byte.</summary>
+    private static readonly SearchValues<byte> PlainBytes = SearchValues.Create([.. Enumerable.Range(0, 128).Where(b => b != '\\').Select(b => (byte)b)]);
+
+    /// <summary>True when <paramref name="utf8"/> (a JSON string's content) is plain ASCII with no escape, in one search.</summary>
+    internal static bool IsPlain(ReadOnlySpan<byte> utf8) => !utf8.ContainsAnyExcept(PlainBytes);
 
     /// <summary>True when <paramref name="value"/> is the string <paramref name="expected"/>, read without a string.</summary>
     private static bool Is(JsonValue value, string expected) =>
@@ -367,13 +383,14 @@ public static class RequestScrubber
             // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read: a
             // plain one widened byte by byte (Widen), one with escapes or outside ASCII by the JSON reader.
             var inner = raw[1..^1];
-            var plain = inner.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(inner);
-            if (plain && ((key is not null && inner.Length <= StructuralValueLimit && IsStructural(key)) || collector.NothingToFind(inner)))
+            var plain = IsPlain(inner);
+            if (plain && (collector.NothingToFind(inner) || (key is not null && inner.Length <= StructuralValueLimit && IsStructural(key))))
             {
                 return null;
             }
-            // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that.
-            Span<char> buffer = stackalloc char[Math.Min(inner.Length, StackChars)];
+            // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that,
+            // and not there at all when the text is read into a pooled array anyway.
+            Span<char> buffer = stackalloc char[inner.Length <= StackChars ? inner.Length : 0];
             var text = plain ? Widen(inner, buffer, out var rented) : Read(raw, buffer, out rented);
             try
             {
