@@ -90,21 +90,11 @@ public static class RequestScrubber
     /// answer asks, so it is a switch the compiler turns into a length test and a few character comparisons (a frozen
     /// set's lookup cost as much as the rest of a short request's walk); tests hold it to the set.
     /// </summary>
-    internal static bool IsStructural(ReadOnlySpan<char> key) => key.Length switch
+    internal static bool IsStructural(ReadOnlySpan<char> key) => key switch
     {
-        // By length first: a switch on the text itself hashes every character of the key before it compares.
-        2 => key is "id",
-        4 => key is "role" or "type",
-        5 => key is "model",
-        6 => key is "object" or "detail" or "format" or "status",
-        7 => key is "call_id",
-        10 => key is "media_type",
-        11 => key is "tool_use_id" or "stop_reason" or "tool_choice",
-        12 => key is "tool_call_id" or "service_tier",
-        13 => key is "finish_reason",
-        15 => key is "encoding_format",
-        16 => key is "reasoning_effort",
-        18 => key is "system_fingerprint",
+        "model" or "role" or "type" or "object" or "id" or "tool_call_id" or "tool_use_id" or "call_id" or "finish_reason"
+            or "stop_reason" or "encoding_format" or "tool_choice" or "detail" or "media_type" or "format" or "reasoning_effort"
+            or "service_tier" or "status" or "system_fingerprint" => true,
         _ => false,
     };
 
