@@ -11,7 +11,7 @@ namespace Pilotage.Core.DataBoundary;
 /// every detector of the spec redacts; in <c>block</c> mode the request's own policy applies, so a hit of a
 /// <c>block</c> detector withholds the answer. Immutable; one per policy.
 /// </summary>
-public sealed class AnswerBoundary
+public sealed partial class AnswerBoundary
 {
     internal AnswerBoundary(DataBoundaryPolicy policy, AnswerBoundaryMode mode)
     {
@@ -95,7 +95,7 @@ public sealed class AnswerBoundary
     /// </summary>
     internal bool ReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget, bool shortcuts)
     {
-        if (shortcuts && answer.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(answer))
+        if (shortcuts && RequestScrubber.IsPlain(answer))
         {
             return PlainReadsClean(answer, budget);
         }
@@ -169,130 +169,6 @@ public sealed class AnswerBoundary
                 System.Buffers.ArrayPool<char>.Shared.Return(rented);
             }
         }
-    }
-
-    /// <summary>
-    /// <see cref="ReadsClean(ReadOnlySpan{byte}, BoundaryBudget?)"/> for an answer in plain ASCII with no backslash (nearly
-    /// every answer in English): there every string is its own text between two quotes, so the strings are found by their
-    /// quotes alone, with no tokeniser (which cost half the filter), and a property name is the string a ':' follows.
-    /// Bytes that are not JSON may read clean here where the tokeniser would refuse them: the walk cannot parse them
-    /// either, and sends them as they are with nothing found, which is what a clean reading does too.
-    /// </summary>
-    private bool PlainReadsClean(ReadOnlySpan<byte> answer, BoundaryBudget? budget)
-    {
-        var at = SkipSpace(answer, 0);
-        if (at == answer.Length || answer[at] != (byte)'{')
-        {
-            return false;
-        }
-        Span<char> small = stackalloc char[RequestScrubber.StackChars];
-        char[]? rented = null;
-        try
-        {
-            var structural = false; // the string about to be read is a structural key's value
-            for (at++; at < answer.Length;)
-            {
-                var open = answer[at..].IndexOf((byte)'"');
-                if (open < 0)
-                {
-                    return true;
-                }
-                open += at;
-                var length = answer[(open + 1)..].IndexOf((byte)'"');
-                if (length < 0)
-                {
-                    return false; // not JSON: the walk says so
-                }
-                var content = answer.Slice(open + 1, length);
-                at = SkipSpace(answer, open + length + 2);
-                if (at < answer.Length && answer[at] == (byte)':')
-                {
-                    if ((content.SequenceEqual("input"u8) || content.SequenceEqual("prompt"u8)) && DepthAt(answer, open) == 1)
-                    {
-                        return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
-                    }
-                    at = SkipSpace(answer, at + 1);
-                    // Its value is the next string only when that string comes straight after the ':'; only then does it
-                    // matter whether the name is structural.
-                    var named = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
-                    var clean = Policy.NothingToFind(content);
-                    structural = false;
-                    if (named || !clean)
-                    {
-                        var name = Widen(content, small, ref rented);
-                        if (!clean && RequestScrubber.MayHoldHit(name, Policy) && !Policy.Scan(name, budget).IsClean)
-                        {
-                            return false;
-                        }
-                        structural = named && RequestScrubber.IsStructural(name);
-                    }
-                    continue;
-                }
-                if (!(structural && content.Length <= RequestScrubber.StructuralValueLimit) && !Policy.NothingToFind(content)
-                    && !Policy.Scan(Widen(content, small, ref rented), budget).IsClean)
-                {
-                    return false;
-                }
-                structural = false;
-            }
-            return true;
-        }
-        catch (BoundaryBudgetExceededException)
-        {
-            return false;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                System.Buffers.ArrayPool<char>.Shared.Return(rented);
-            }
-        }
-    }
-
-    /// <summary>The longest structural key ("system_fingerprint"): a longer name is not one.</summary>
-    private const int MaxStructuralKey = 18;
-
-    private static int SkipSpace(ReadOnlySpan<byte> json, int at)
-    {
-        while (at < json.Length && json[at] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
-        {
-            at++;
-        }
-        return at;
-    }
-
-    /// <summary>How deep in objects and arrays <paramref name="at"/> is, in JSON with no backslash (a quote always opens or closes a string).</summary>
-    private static int DepthAt(ReadOnlySpan<byte> json, int at)
-    {
-        var depth = 0;
-        var inString = false;
-        foreach (var b in json[..at])
-        {
-            inString ^= b == (byte)'"';
-            depth += inString ? 0 : b is (byte)'{' or (byte)'[' ? 1 : b is (byte)'}' or (byte)']' ? -1 : 0;
-        }
-        return depth;
-    }
-
-    /// <summary>ASCII bytes as the characters they are, in <paramref name="small"/> or, when longer, a pooled array.</summary>
-    private static ReadOnlySpan<char> Widen(ReadOnlySpan<byte> ascii, Span<char> small, ref char[]? rented)
-    {
-        var buffer = small;
-        if (ascii.Length > small.Length)
-        {
-            if (rented is null || rented.Length < ascii.Length)
-            {
-                if (rented is not null)
-                {
-                    System.Buffers.ArrayPool<char>.Shared.Return(rented);
-                }
-                rented = System.Buffers.ArrayPool<char>.Shared.Rent(ascii.Length);
-            }
-            buffer = rented;
-        }
-        System.Text.Ascii.ToUtf16(ascii, buffer, out var written);
-        return buffer[..written];
     }
 
     private BoundaryScan Scan(ReadOnlySpan<char> text, BoundaryBudget? budget, bool shortcuts) =>

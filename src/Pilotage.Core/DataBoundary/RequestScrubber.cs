@@ -102,7 +102,7 @@ public static class RequestScrubber
     internal static readonly string[] TokenInputs = ["input", "prompt"];
 
     /// <summary>The shortest text a built-in detector finds ("a@b.co").</summary>
-    private const int ShortestBuiltInMatch = 6;
+    internal const int ShortestBuiltInMatch = 6;
 
     /// <summary>
     /// False for a property name too short for any detector of <paramref name="policy"/> to find anything in. Only an
@@ -160,6 +160,12 @@ public static class RequestScrubber
         System.Text.Ascii.ToUtf16(ascii, buffer, out var written);
         return buffer[..written];
     }
+
+    /// <summary>Every ASCII byte but the backslash: UTF-8 made only of these is its own text, one character a byte.</summary>
+    private static readonly SearchValues<byte> PlainBytes = SearchValues.Create([.. Enumerable.Range(0, 128).Where(b => b != '\\').Select(b => (byte)b)]);
+
+    /// <summary>True when <paramref name="utf8"/> (a JSON string's content) is plain ASCII with no escape, in one search.</summary>
+    internal static bool IsPlain(ReadOnlySpan<byte> utf8) => !utf8.ContainsAnyExcept(PlainBytes);
 
     /// <summary>True when <paramref name="value"/> is the string <paramref name="expected"/>, read without a string.</summary>
     private static bool Is(JsonValue value, string expected) =>
@@ -364,13 +370,14 @@ public static class RequestScrubber
             // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read: a
             // plain one widened byte by byte (Widen), one with escapes or outside ASCII by the JSON reader.
             var inner = raw[1..^1];
-            var plain = inner.IndexOf((byte)'\\') < 0 && System.Text.Ascii.IsValid(inner);
-            if (plain && ((key is not null && inner.Length <= StructuralValueLimit && IsStructural(key)) || collector.NothingToFind(inner)))
+            var plain = IsPlain(inner);
+            if (plain && (collector.NothingToFind(inner) || (key is not null && inner.Length <= StructuralValueLimit && IsStructural(key))))
             {
                 return null;
             }
-            // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that.
-            Span<char> buffer = stackalloc char[Math.Min(inner.Length, StackChars)];
+            // The text is no longer than its escaped UTF-8: the stack buffer is only as long (and only as cleared) as that,
+            // and not there at all when the text is read into a pooled array anyway.
+            Span<char> buffer = stackalloc char[inner.Length <= StackChars ? inner.Length : 0];
             var text = plain ? Widen(inner, buffer, out var rented) : Read(raw, buffer, out rented);
             try
             {

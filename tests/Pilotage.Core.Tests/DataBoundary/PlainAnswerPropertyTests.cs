@@ -66,6 +66,43 @@ public class PlainAnswerPropertyTests
                 && WithCustom.Answers!.ReadsClean(bytes, null, shortcuts: true) == WithCustom.Answers.ReadsClean(bytes, null, shortcuts: false);
         }, iter: 5000);
 
+    /// <summary>
+    /// The quotes, digits and '@'s of a plain answer are found 64 bytes at a time: the same answer shifted by any number of
+    /// spaces puts each of its strings, and each character a detector needs, at every place against those blocks (across
+    /// two, on the first or last byte of one, in the padded last block), and must read the same wherever they fall.
+    /// </summary>
+    [Fact]
+    public void A_plain_answer_reads_the_same_wherever_its_strings_fall_against_the_blocks_it_is_read_in() =>
+        Gen.Select(Answer, Gen.Int[0, 130]).Sample((json, shift) =>
+        {
+            var bytes = Encoding.ASCII.GetBytes(new string(' ', shift) + json);
+            return Mixed.Answers!.ReadsClean(bytes, null, shortcuts: true) == Mixed.Answers.ReadsClean(bytes, null, shortcuts: false)
+                && WithCustom.Answers!.ReadsClean(bytes, null, shortcuts: true) == WithCustom.Answers.ReadsClean(bytes, null, shortcuts: false);
+        }, iter: 5000);
+
+    /// <summary>An answer longer than the stack holds the bits of (2 KB): they are kept in a pooled array instead.</summary>
+    [Fact]
+    public void A_long_plain_answer_reads_as_the_tokeniser_reads_it() =>
+        Gen.Select(Answer.Array[20, 60], Gen.Int[0, 63]).Sample((parts, shift) =>
+        {
+            var bytes = Encoding.ASCII.GetBytes(new string(' ', shift) + "{\"choices\":[" + string.Join(",", parts) + "]}");
+            return Mixed.Answers!.ReadsClean(bytes, null, shortcuts: true) == Mixed.Answers.ReadsClean(bytes, null, shortcuts: false)
+                && Same(Mixed, Encoding.ASCII.GetString(bytes));
+        }, iter: 300);
+
+    /// <summary>A short value with an e-mail address or a phone number, at every place against a block's edge, is seen.</summary>
+    [Theory]
+    [InlineData("a@b.co")]
+    [InlineData("+44 20 7946 0958")]
+    public void A_short_value_with_a_hit_is_seen_wherever_it_falls_against_a_block_edge(string value)
+    {
+        for (var pad = 0; pad < 140; pad++)
+        {
+            var json = "{\"note\":\"" + new string('x', pad) + "\",\"v\":\"" + value + "\"}";
+            Assert.False(Mixed.Answers!.ReadsClean(Encoding.ASCII.GetBytes(json), null, shortcuts: true), json);
+        }
+    }
+
     /// <summary>Cut short, spliced with a quote, a brace, a colon or a bracket, or followed by more: mostly not JSON any more.</summary>
     private static readonly Gen<string> Broken = Gen.Select(Answer, Gen.Int[0, 10_000], Gen.Int[0, 5], (json, at, how) =>
     {
