@@ -101,19 +101,30 @@ static void GatewayPath(int batches)
         Answers = AnswerBoundaryMode.Redact,
     });
     var answer = """{"id":"chatcmpl-bench","object":"chat.completion","created":1764000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Thank you for your message. We will refund the order within 5 days."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":40,"total_tokens":160},"system_fingerprint":"fp_bench"}"""u8.ToArray();
-    // For a profiler (perf record -p): the one-line prompt's scrub and answer filter in a loop, PILOTAGE_BENCH_LOOP seconds.
+    // For a profiler (perf record -g, DOTNET_PerfMapEnabled=1): PILOTAGE_BENCH_LOOP seconds of exactly what a case below
+    // times, on PILOTAGE_BENCH_PROMPT (short or realistic). PILOTAGE_BENCH_CASE: "scrub" (parse + scrub, as the gateway
+    // scrubs: the default), "parse" (the baseline: parse and build the tree), "filter" (the answer's filter). Profile
+    // "scrub" and "parse" alike and subtract: what is left is the boundary's own.
     if (Environment.GetEnvironmentVariable("PILOTAGE_BENCH_LOOP") is { } loop)
     {
         var one = Pilotage.Bench.Gateway.BenchPrompt.Body(Environment.GetEnvironmentVariable("PILOTAGE_BENCH_PROMPT") ?? "short", "bench-boundary");
+        Action step = Environment.GetEnvironmentVariable("PILOTAGE_BENCH_CASE") switch
+        {
+            "parse" => () => Touch(JsonNode.Parse(one)),
+            "filter" => () => _ = gateway.Answers!.Filter(answer, out _),
+            _ => () => _ = RequestScrubber.Scrub(JsonNode.Parse(one)!.AsObject(), gateway, null, RedactedValues.Utf8),
+        };
         var until = Stopwatch.StartNew();
+        long calls = 0;
         while (until.Elapsed.TotalSeconds < double.Parse(loop, CultureInfo.InvariantCulture))
         {
             for (var i = 0; i < 1000; i++)
             {
-                RequestScrubber.Scrub(JsonNode.Parse(one)!.AsObject(), gateway);
-                gateway.Answers!.Filter(answer, out _);
+                step();
             }
+            calls += 1000;
         }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{calls} calls, {until.Elapsed.TotalMicroseconds / calls:0.00} µs each"));
         return;
     }
     // Twice: the first pass warms every path (tiered compilation), the second is the one to read.
