@@ -1,6 +1,5 @@
 using CsCheck;
 using Pilotage.Core.DataBoundary;
-using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Tests.DataBoundary;
 
@@ -15,11 +14,7 @@ public class EmailMatcherPropertyTests
 {
     private static readonly EmailDetector Detector = new();
 
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.Mixed;
 
     private static readonly string[] Pieces =
     [

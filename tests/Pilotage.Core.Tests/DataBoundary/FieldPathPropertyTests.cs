@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using CsCheck;
 using Pilotage.Core.DataBoundary;
-using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Tests.DataBoundary;
 
@@ -13,11 +12,7 @@ namespace Pilotage.Core.Tests.DataBoundary;
 /// </summary>
 public class FieldPathPropertyTests
 {
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.Mixed;
 
     /// <summary>Keys as JSON spells them: plain, escaped, path-like, empty, other scripts, and holding data (renamed).</summary>
     private static readonly string[] Keys =

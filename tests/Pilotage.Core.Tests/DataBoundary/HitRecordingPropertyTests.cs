@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
 using Pilotage.Core.DataBoundary;
-using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Tests.DataBoundary;
 
@@ -16,12 +15,7 @@ namespace Pilotage.Core.Tests.DataBoundary;
 /// </summary>
 public class HitRecordingPropertyTests
 {
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-        Answers = AnswerBoundaryMode.Redact,
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.MixedWithAnswers;
 
     /// <summary>Findings: half of them built in start order and apart (the shortcut's case), half anywhere (overlapping, out of order, touching).</summary>
     private static readonly Gen<Finding[]> Findings = Gen.OneOf(

@@ -15,11 +15,7 @@ public class PhoneDateShortcutTests
 
     private static readonly DataBoundaryPolicy Phones = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = ["phone"] });
 
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.Mixed;
 
     /// <summary>Dates of every shape <see cref="PhoneDetector"/> reads as one, and near misses (month 13, day 32, mixed or doubled separators, five digits).</summary>
     private static readonly string[] Dates =

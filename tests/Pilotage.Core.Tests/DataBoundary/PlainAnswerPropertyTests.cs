@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsCheck;
 using Pilotage.Core.DataBoundary;
-using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Tests.DataBoundary;
 
@@ -16,19 +15,9 @@ namespace Pilotage.Core.Tests.DataBoundary;
 /// </summary>
 public class PlainAnswerPropertyTests
 {
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-        Answers = AnswerBoundaryMode.Redact,
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.MixedWithAnswers;
 
-    private static readonly DataBoundaryPolicy WithCustom = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Redact = ["email", "ticket"],
-        Detectors = [new CustomDetectorSpec { Name = "ticket", Pattern = "TCK[a-z]{3}" }],
-        Answers = AnswerBoundaryMode.Redact,
-    });
+    private static readonly DataBoundaryPolicy WithCustom = TestPolicies.WithCustom;
 
     private static readonly string[] Values =
     [

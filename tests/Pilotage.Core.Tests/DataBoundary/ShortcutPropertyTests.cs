@@ -16,11 +16,7 @@ public class ShortcutPropertyTests
     private static readonly DataBoundaryPolicy AllRedact = DataBoundaryPolicy.From(new DataBoundarySpec { Redact = [.. DataBoundaryPolicy.BuiltInDetectors] });
 
     /// <summary>The gateway bench's mix: blocking detectors win overlaps over redacting ones.</summary>
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.Mixed;
 
     /// <summary>Pieces of text around what the shortcuts test: digits, separators and their runs, capitals, '@', hits of every detector, secret prefixes.</summary>
     private static readonly string[] AsciiPieces =

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
 using Pilotage.Core.DataBoundary;
-using Pilotage.Core.Specs;
 
 namespace Pilotage.Core.Tests.DataBoundary;
 
@@ -16,19 +15,9 @@ namespace Pilotage.Core.Tests.DataBoundary;
 /// </summary>
 public class WalkShortcutTests
 {
-    private static readonly DataBoundaryPolicy Mixed = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Block = ["credit_card", "iban", "secret", "us_ssn", "uk_nino", "eu_vat"],
-        Redact = ["email", "phone"],
-        Answers = AnswerBoundaryMode.Redact,
-    });
+    private static readonly DataBoundaryPolicy Mixed = TestPolicies.MixedWithAnswers;
 
-    private static readonly DataBoundaryPolicy WithCustom = DataBoundaryPolicy.From(new DataBoundarySpec
-    {
-        Redact = ["email", "ticket"],
-        Detectors = [new CustomDetectorSpec { Name = "ticket", Pattern = "TCK[a-z]{3}" }],
-        Answers = AnswerBoundaryMode.Redact,
-    });
+    private static readonly DataBoundaryPolicy WithCustom = TestPolicies.WithCustom;
 
     /// <summary>Values as JSON spells them (escapes included): short and long, clean and not, ASCII or not.</summary>
     private static readonly string[] Values =
