@@ -1,0 +1,153 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Pilotage.Core.DataBoundary;
+
+public static partial class RequestScrubber
+{
+    /// <summary>Gathers per-field results; allocates nothing until a field has a hit.</summary>
+    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts, RedactedValues redacted)
+    {
+        /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
+        public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
+
+        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
+
+        /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
+        private List<Finding>? spare;
+
+        /// <summary>The hits so far, in the first <see cref="hitCount"/> places: grown to fit, and handed over as they are when they fill it.</summary>
+        private FieldHit[]? hits;
+        private int hitCount;
+        private List<string>? uninspectable;
+        /// <summary>
+        /// Per detector (by policy index) its hits, then from <see cref="DataBoundaryPolicy.DetectorCount"/> on whether it
+        /// blocks: a detector that timed out or ran out of budget blocks even where it is configured to redact.
+        /// </summary>
+        private int[]? counts;
+        private string? exceededBy;
+
+        /// <summary>The budget ran out in <paramref name="detector"/>: it counts as a blocking hit, like a timeout.</summary>
+        public void Exceeded(string detector)
+        {
+            exceededBy = detector;
+            var d = policy.IndexOf(detector);
+            Count(d, blocks: true);
+        }
+
+        /// <summary>
+        /// The text with its hits redacted, as a node to put in its place, recorded under the walker's path; null when
+        /// nothing in it is to be replaced. The node holds a string: written out, it costs half what a node over UTF-8
+        /// does (which is parsed when made and checked again when written: 1.4 against 0.7 µs for 1 KB), for about 0.8 KB
+        /// more of allocation, and reading it back (<c>GetValue&lt;string&gt;</c>) makes no new string.
+        /// </summary>
+        /// With <see cref="RedactedValues.Utf8"/>, a long message text read from the request's UTF-8 (<paramref name="raw"/>)
+        /// is put back as that UTF-8 with the placeholders in place (<see cref="RedactedUtf8"/>): no string of its size.
+        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default)
+        {
+            var scan = Scan(text);
+            if (scan.IsClean)
+            {
+                return null;
+            }
+            Record(scan, walker.Place(container));
+            var node = scan.KeptCount == 0 ? null
+                : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
+                    && RedactedUtf8.Create(element, raw, text.Length, scan.Findings!, policy) is { } written ? written
+                : JsonValue.Create(policy.Redact(text, scan.Findings!));
+            spare = scan.Findings ?? spare; // copied into the hits and the node: free for the next field
+            return node;
+        }
+
+        /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
+        public string? ScrubName(string name, Walker walker)
+        {
+            if (shortcuts && !MayHoldHit(name, policy))
+            {
+                return null;
+            }
+            var scan = Scan(name);
+            if (scan.IsClean)
+            {
+                return null;
+            }
+            var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
+            // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
+            Record(scan, FieldPlace.Spelled(walker.Path(redacted) + " (name)"));
+            spare = scan.Findings ?? spare;
+            return redacted;
+        }
+
+        public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
+
+        private void Record(BoundaryScan scan, FieldPlace path)
+        {
+            var kept = scan.KeptCount;
+            var timedOut = scan.TimedOut;
+            var needed = hitCount + kept + (timedOut?.Count ?? 0);
+            if (hits is null || hits.Length < needed)
+            {
+                // The first field's hits fit exactly (most requests have one field with hits); more at least double it.
+                var grown = new FieldHit[hits is null ? needed : Math.Max(needed, 2 * hits.Length)];
+                hits?.AsSpan(0, hitCount).CopyTo(grown);
+                hits = grown;
+            }
+            for (var i = 0; i < kept; i++)
+            {
+                var f = scan.Findings![i];
+                hits[hitCount++] = new FieldHit(path, new BoundaryHit(policy.DetectorName(f.Detector), policy.ActionOf(f.Detector), f.Start, f.Length));
+                Count(f.Detector, blocks: false);
+            }
+            for (var i = 0; timedOut is not null && i < timedOut.Count; i++)
+            {
+                var d = timedOut[i];
+                hits[hitCount++] = new FieldHit(path, new BoundaryHit(policy.DetectorName(d), BoundaryAction.Block, 0, 0) { Note = policy.TimedOutNote(d) });
+                Count(d, blocks: true);
+            }
+        }
+
+        private void Count(int detector, bool blocks)
+        {
+            counts ??= new int[2 * policy.DetectorCount];
+            counts[detector]++;
+            counts[policy.DetectorCount + detector] |= blocks ? 1 : 0;
+        }
+
+        public ScrubResult Result()
+        {
+            if (hits is null && uninspectable is null && exceededBy is null)
+            {
+                return ScrubResult.Clean;
+            }
+            // Arrays of their exact sizes, counted first: no list to copy them from.
+            var n = policy.DetectorCount;
+            int detected = 0, blocked = 0;
+            for (var d = 0; counts is not null && d < n; d++)
+            {
+                detected += counts[d] == 0 ? 0 : 1;
+                blocked += counts[d] != 0 && ActionOf(d) == BoundaryAction.Block ? 1 : 0;
+            }
+            var ordered = detected == 0 ? [] : new DetectorCount[detected];
+            var blockedBy = blocked == 0 ? [] : new string[blocked];
+            detected = blocked = 0;
+            for (var d = 0; counts is not null && d < n; d++)
+            {
+                if (counts[d] == 0)
+                {
+                    continue;
+                }
+                var action = ActionOf(d);
+                ordered[detected++] = new DetectorCount(policy.DetectorName(d), action, counts[d]);
+                if (action == BoundaryAction.Block)
+                {
+                    blockedBy[blocked++] = policy.DetectorName(d);
+                }
+            }
+            var all = hits is null ? [] : hits.Length == hitCount ? hits : hits[..hitCount];
+            return new ScrubResult(all, blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
+        }
+
+        /// <summary>What detector <paramref name="d"/>'s hits did: block when it timed out or ran out of budget, whatever it is set to.</summary>
+        private BoundaryAction ActionOf(int d) => counts![policy.DetectorCount + d] != 0 ? BoundaryAction.Block : policy.ActionOf(d);
+    }
+}
