@@ -82,23 +82,7 @@ public class DigitMarkPropertyTests
 
     [Fact]
     public void The_normal_form_of_long_texts_is_the_full_one_and_maps_back_the_same() =>
-        Gen.OneOf(Texts, AsciiTexts).Sample(text =>
-        {
-            using var fast = Normalized.Of(text);
-            using var full = Normalized.Full(text);
-            if (!fast.Text.SequenceEqual(full.Text))
-            {
-                return false;
-            }
-            for (var i = 0; i <= fast.Text.Length; i++)
-            {
-                if (fast.OriginalOffset(i) != full.OriginalOffset(i) || (i < fast.Text.Length && fast.ToOriginal(i, 1) != full.ToOriginal(i, 1)))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }, iter: 3000);
+        Gen.OneOf(Texts, AsciiTexts).Sample(DetectorChecks.NormalFormIsTheFullOne, iter: 3000);
 
     [Fact]
     public void The_profile_of_long_texts_learnt_while_normalising_is_the_one_computed_over_the_normal_text() =>

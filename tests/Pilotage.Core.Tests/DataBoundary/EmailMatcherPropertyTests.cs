@@ -91,17 +91,5 @@ public class EmailMatcherPropertyTests
     public void A_top_level_domain_has_at_most_63_letters(string text, bool found) =>
         Assert.Equal(found, Hits(text, whole: false).Count > 0);
 
-    private static List<Finding> Hits(string text, bool whole)
-    {
-        List<Finding>? sink = null;
-        if (whole)
-        {
-            Detector.FindWithoutShortcuts(text, 0, ref sink);
-        }
-        else
-        {
-            Detector.Find(text, 0, ref sink);
-        }
-        return sink ?? [];
-    }
+    private static List<Finding> Hits(string text, bool whole) => DetectorChecks.Hits(Detector, text, whole);
 }

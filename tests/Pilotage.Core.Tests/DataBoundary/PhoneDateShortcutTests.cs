@@ -121,17 +121,5 @@ public class PhoneDateShortcutTests
         return sink ?? [];
     }
 
-    private static List<Finding> Hits(ReadOnlySpan<char> text, bool whole)
-    {
-        List<Finding>? sink = null;
-        if (whole)
-        {
-            Detector.FindWithoutShortcuts(text, 0, ref sink);
-        }
-        else
-        {
-            Detector.Find(text, 0, ref sink);
-        }
-        return sink ?? [];
-    }
+    private static List<Finding> Hits(ReadOnlySpan<char> text, bool whole) => DetectorChecks.Hits(Detector, text, whole);
 }

@@ -111,19 +111,7 @@ public class PhoneStretchPropertyTests
         return sink ?? [];
     }
 
-    private static List<Finding> Hits(ReadOnlySpan<char> text, bool whole)
-    {
-        List<Finding>? sink = null;
-        if (whole)
-        {
-            Detector.FindWithoutShortcuts(text, 0, ref sink);
-        }
-        else
-        {
-            Detector.Find(text, 0, ref sink);
-        }
-        return sink ?? [];
-    }
+    private static List<Finding> Hits(ReadOnlySpan<char> text, bool whole) => DetectorChecks.Hits(Detector, text, whole);
 
     private static bool SameScan(DataBoundaryPolicy policy, string text)
     {

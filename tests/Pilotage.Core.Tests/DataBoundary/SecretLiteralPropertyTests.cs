@@ -57,17 +57,5 @@ public class SecretLiteralPropertyTests
     public void A_secret_at_the_edges_of_a_text_is_found(string text, string secret) =>
         Assert.Contains(Hits(text, whole: false), f => text.Substring(f.Start, f.Length) == secret);
 
-    private static List<Finding> Hits(string text, bool whole)
-    {
-        List<Finding>? sink = null;
-        if (whole)
-        {
-            Detector.FindWithoutShortcuts(text, 0, ref sink);
-        }
-        else
-        {
-            Detector.Find(text, 0, ref sink);
-        }
-        return sink ?? [];
-    }
+    private static List<Finding> Hits(string text, bool whole) => DetectorChecks.Hits(Detector, text, whole);
 }

@@ -48,23 +48,7 @@ public class ShortcutPropertyTests
 
     [Fact]
     public void The_normal_form_with_its_shortcuts_is_the_full_one_and_maps_back_the_same() =>
-        Gen.OneOf(AsciiText, NearAsciiText).Sample(text =>
-        {
-            using var fast = Normalized.Of(text);
-            using var full = Normalized.Full(text);
-            if (!fast.Text.SequenceEqual(full.Text))
-            {
-                return false;
-            }
-            for (var i = 0; i <= fast.Text.Length; i++)
-            {
-                if (fast.OriginalOffset(i) != full.OriginalOffset(i) || (i < fast.Text.Length && fast.ToOriginal(i, 1) != full.ToOriginal(i, 1)))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }, iter: 4000);
+        Gen.OneOf(AsciiText, NearAsciiText).Sample(DetectorChecks.NormalFormIsTheFullOne, iter: 4000);
 
     /// <summary>More of what the normalisation changes: several characters at once, lone and paired surrogates, marks, NFKC folds, digits of other scripts.</summary>
     private static readonly string[] Unusual =
