@@ -79,6 +79,12 @@ public sealed partial class FakeUpstream : IAsyncDisposable
     public IReadOnlyList<string>? RawStreamPieces { get; set; }
     public TimeSpan StreamPieceDelay { get; set; } = TimeSpan.FromMilliseconds(30);
 
+    /// <summary>When set, a <see cref="UpstreamBehaviour.TruncatedStream"/> chat answer is cut once this completes for
+    /// the request the gateway sent (a test opens it when its client has the answer's headers, so the gateway has read
+    /// the upstream's), not after a fixed 300 ms: a reset reaching a loaded gateway before it read the headers is a
+    /// refusal before the stream, not a truncation.</summary>
+    public Func<JsonObject, CancellationToken, Task>? CutTruncatedStreamWhen { get; set; }
+
     /// <summary>When set, a non-streamed chat answer is sent with its Content-Length in two halves: the first at once,
     /// the second once this task completes. The gateway then holds every such answer half read at the same time.</summary>
     public Task? HoldAnswerMidway { get; set; }
@@ -237,7 +243,7 @@ public sealed partial class FakeUpstream : IAsyncDisposable
             {
                 await http.Response.Body.FlushAsync(ct);
                 // Let the half answer reach the gateway before the reset, as a real mid-stream failure would.
-                await Task.Delay(300, ct);
+                await (CutTruncatedStreamWhen?.Invoke(body, ct) ?? Task.Delay(300, ct));
                 http.Abort();
                 return;
             }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Net;
 using System.Text.Json;
@@ -96,8 +97,13 @@ public class LoadSheddingTests(ITestOutputHelper output)
         var before = await h.InteractionCountAsync();
 
         h.Upstream.Behaviour = UpstreamBehaviour.TruncatedStream;
-        var truncated = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => StreamAsync(h.Member, $"stream {i}")));
-        // The whole answer on failure (Assert.Contains cuts it short): one of 50 once came back as a refusal before its stream.
+        // Each upstream answer is cut once its client has the gateway's headers (the gateway has read the upstream's
+        // then): under a full test run's load a cut after a fixed wait could reach the gateway before it read them.
+        var headersSeen = new ConcurrentDictionary<string, TaskCompletionSource>();
+        TaskCompletionSource Seen(string text) => headersSeen.GetOrAdd(text, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        h.Upstream.CutTruncatedStreamWhen = (request, ct) => Seen(request["messages"]![0]!["content"]!.GetValue<string>()).Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var truncated = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => StreamAsync(h.Member, $"stream {i}", () => Seen($"stream {i}").TrySetResult())));
+        // The whole answer on failure (Assert.Contains cuts it short).
         Assert.All(truncated, t => Assert.True(t.Contains("upstream_truncated", StringComparison.Ordinal), t));
 
         h.Upstream.Behaviour = UpstreamBehaviour.ServerError;
@@ -164,9 +170,11 @@ public class LoadSheddingTests(ITestOutputHelper output)
         return new Result((int)response.StatusCode, code, id, response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static async Task<string> StreamAsync(HttpClient client, string text)
+    private static async Task<string> StreamAsync(HttpClient client, string text, Action headersSeen)
     {
-        using var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHarness.ChatBody(text, stream: true));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(GatewayHarness.ChatBody(text, stream: true)) };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        headersSeen();
         return await response.Content.ReadAsStringAsync();
     }
 
