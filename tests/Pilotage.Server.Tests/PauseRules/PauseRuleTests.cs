@@ -40,7 +40,9 @@ public sealed class PauseRuleTests
     /// <summary>Waits until <paramref name="count"/> rule firings are on record.</summary>
     private static async Task<AuditEntryRow> WaitFiredAsync(PilotageTestServer server, int count = 1, string system = System)
     {
-        for (var attempt = 0; attempt < 200; attempt++)
+        // Up to 20 s: under a full test run's load the engine's queue can take more than a few seconds to drain.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
         {
             var fired = await FiredAsync(server, system);
             if (fired.Count >= count)
