@@ -26,6 +26,13 @@ public sealed class DataBoundaryPolicy
     private readonly string[] placeholders;
     private readonly byte[][] placeholdersUtf8;
 
+    /// <summary>Per detector, what it needs of a text's profile (<see cref="DetectorNeeds.Of"/>); and all of them at once.</summary>
+    private readonly ProfileNeeds[] needs;
+    private readonly ProfileNeeds anyNeed;
+
+    /// <summary>Per detector, whether it is a timed custom pattern, charged to the request's budget.</summary>
+    private readonly bool[] timed;
+
     /// <summary>The overlap order (<see cref="CompareStrength"/>) as one delegate, made once: a sort never allocates one.</summary>
     private readonly Comparison<Finding> byStrength;
 
@@ -39,6 +46,9 @@ public sealed class DataBoundaryPolicy
         HasCustomDetectors = detectors.Any(d => d is CustomDetector);
         byStrength = CompareStrength;
         HasTimedPatterns = detectors.Any(d => d is CustomDetector { Timed: true });
+        needs = Array.ConvertAll(detectors, DetectorNeeds.Of);
+        anyNeed = needs.Aggregate(ProfileNeeds.None, (all, need) => all | need);
+        timed = Array.ConvertAll(detectors, d => d is CustomDetector { Timed: true });
     }
 
     /// <summary>What the boundary does to answers (<c>dataBoundary.answers</c>); null when answers are not scanned.</summary>
@@ -228,34 +238,36 @@ public sealed class DataBoundaryPolicy
             return default;
         }
         var profile = normal.Profile;
+        // What the text offers, against what each detector needs (one AND each, no call): the scan without shortcuts
+        // runs every detector.
+        var met = shortcuts ? profile.Met : ProfileNeeds.All;
+        if ((met & anyNeed) == 0)
+        {
+            return default;
+        }
         var findings = spare;
         findings?.Clear();
         List<int>? timedOut = null;
-        for (var i = 0; i < detectors.Length; i++)
+        // Built-in detectors run regexes too, with no timeout of their own, but a process-wide default
+        // (REGEX_DEFAULT_MATCH_TIMEOUT) applies to them: any detector can time out, and one that does fails closed. One
+        // try around the loop, resumed after the detector that timed out, as one try around each detector would.
+        var i = 0;
+        while (true)
         {
-            var detector = detectors[i];
-            if (shortcuts && !detector.MayMatch(profile))
-            {
-                continue;
-            }
             try
             {
-                if (budget is not null && detector is CustomDetector { Timed: true } custom)
+                for (; i < detectors.Length; i++)
                 {
-                    custom.Find(text, i, ref findings, budget);
+                    if ((needs[i] & met) != 0)
+                    {
+                        Find(i, text, ref findings, profile, budget, shortcuts);
+                    }
                 }
-                else if (shortcuts)
-                {
-                    detector.FindInProfiledText(text, i, ref findings, profile);
-                }
-                else
-                {
-                    detector.FindWithoutShortcuts(text, i, ref findings);
-                }
+                break;
             }
             catch (RegexMatchTimeoutException)
             {
-                (timedOut ??= []).Add(i);
+                (timedOut ??= []).Add(i++);
             }
         }
         if (findings is not { Count: > 0 } && timedOut is null)
@@ -265,9 +277,26 @@ public sealed class DataBoundaryPolicy
         var kept = KeepNonOverlapping(findings ?? [], out var weakLost, shortcuts);
         if (weakLost)
         {
-            FillGaps(text, kept, profile, shortcuts);
+            FillGaps(text, kept, met, shortcuts);
         }
         return new BoundaryScan(ToOriginal(normal, kept), timedOut);
+    }
+
+    /// <summary>Detector <paramref name="i"/> over <paramref name="text"/>, as the scan runs it.</summary>
+    private void Find(int i, ReadOnlySpan<char> text, ref List<Finding>? findings, in TextProfile profile, BoundaryBudget? budget, bool shortcuts)
+    {
+        if (budget is not null && timed[i])
+        {
+            ((CustomDetector)detectors[i]).Find(text, i, ref findings, budget);
+        }
+        else if (shortcuts)
+        {
+            detectors[i].FindInProfiledText(text, i, ref findings, profile);
+        }
+        else
+        {
+            detectors[i].FindWithoutShortcuts(text, i, ref findings);
+        }
     }
 
     /// <summary>
@@ -277,7 +306,7 @@ public sealed class DataBoundaryPolicy
     /// character, which no number spans), and what they find there fills the gaps.
     /// Only texts where a weak finding reached outside a stronger one pay for it.
     /// </summary>
-    private void FillGaps(ReadOnlySpan<char> text, List<Finding> kept, in TextProfile profile, bool shortcuts)
+    private void FillGaps(ReadOnlySpan<char> text, List<Finding> kept, ProfileNeeds met, bool shortcuts)
     {
         var rented = ArrayPool<char>.Shared.Rent(text.Length);
         try
@@ -294,7 +323,7 @@ public sealed class DataBoundaryPolicy
             List<Finding>? more = null;
             for (var i = 0; i < detectors.Length; i++)
             {
-                if (!detectors[i].Weak || (shortcuts && !detectors[i].MayMatch(profile)))
+                if (!detectors[i].Weak || (needs[i] & met) == 0)
                 {
                     continue;
                 }
