@@ -9,7 +9,7 @@ namespace Pilotage.Core.DataBoundary;
 /// </summary>
 internal sealed partial class CreditCardDetector() : Detector(CreditCard)
 {
-    private const int MinDigits = 13;
+    internal const int MinDigits = 13;
     private const int MaxDigits = 19;
     /// <summary>Groups of one or two digits read as tables or amounts, not as a card someone typed.</summary>
     private const int MinGroupDigits = 3;

@@ -13,7 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 /// a policy snapshot. Only the detectors a spec names are built; a spec that names none gets
 /// <see cref="None"/>, which returns every text untouched without looking at it.
 /// </summary>
-public sealed class DataBoundaryPolicy
+public sealed partial class DataBoundaryPolicy
 {
     /// <summary>Built-in detector names; this order (most specific first) breaks ties between overlapping hits.</summary>
     public static IReadOnlyList<string> BuiltInDetectors => DetectorNames.BuiltIn;
@@ -25,6 +25,13 @@ public sealed class DataBoundaryPolicy
     private readonly BoundaryAction[] actions;
     private readonly string[] placeholders;
     private readonly byte[][] placeholdersUtf8;
+
+    /// <summary>Per detector, what it needs of a text's profile (<see cref="DetectorNeeds.Of"/>); and all of them at once.</summary>
+    private readonly ProfileNeeds[] needs;
+    private readonly ProfileNeeds anyNeed;
+
+    /// <summary>Per detector, whether it is a timed custom pattern, charged to the request's budget.</summary>
+    private readonly bool[] timed;
 
     /// <summary>The overlap order (<see cref="CompareStrength"/>) as one delegate, made once: a sort never allocates one.</summary>
     private readonly Comparison<Finding> byStrength;
@@ -39,6 +46,9 @@ public sealed class DataBoundaryPolicy
         HasCustomDetectors = detectors.Any(d => d is CustomDetector);
         byStrength = CompareStrength;
         HasTimedPatterns = detectors.Any(d => d is CustomDetector { Timed: true });
+        needs = Array.ConvertAll(detectors, DetectorNeeds.Of);
+        anyNeed = needs.Aggregate(ProfileNeeds.None, (all, need) => all | need);
+        timed = Array.ConvertAll(detectors, d => d is CustomDetector { Timed: true });
     }
 
     /// <summary>What the boundary does to answers (<c>dataBoundary.answers</c>); null when answers are not scanned.</summary>
@@ -228,34 +238,36 @@ public sealed class DataBoundaryPolicy
             return default;
         }
         var profile = normal.Profile;
+        // What the text offers, against what each detector needs (one AND each, no call): the scan without shortcuts
+        // runs every detector.
+        var met = shortcuts ? profile.Met : ProfileNeeds.All;
+        if ((met & anyNeed) == 0)
+        {
+            return default;
+        }
         var findings = spare;
         findings?.Clear();
         List<int>? timedOut = null;
-        for (var i = 0; i < detectors.Length; i++)
+        // Built-in detectors run regexes too, with no timeout of their own, but a process-wide default
+        // (REGEX_DEFAULT_MATCH_TIMEOUT) applies to them: any detector can time out, and one that does fails closed. One
+        // try around the loop, resumed after the detector that timed out, as one try around each detector would.
+        var i = 0;
+        while (true)
         {
-            var detector = detectors[i];
-            if (shortcuts && !detector.MayMatch(profile))
-            {
-                continue;
-            }
             try
             {
-                if (budget is not null && detector is CustomDetector { Timed: true } custom)
+                for (; i < detectors.Length; i++)
                 {
-                    custom.Find(text, i, ref findings, budget);
+                    if ((needs[i] & met) != 0)
+                    {
+                        Find(i, text, ref findings, profile, budget, shortcuts);
+                    }
                 }
-                else if (shortcuts)
-                {
-                    detector.FindInProfiledText(text, i, ref findings, profile);
-                }
-                else
-                {
-                    detector.FindWithoutShortcuts(text, i, ref findings);
-                }
+                break;
             }
             catch (RegexMatchTimeoutException)
             {
-                (timedOut ??= []).Add(i);
+                (timedOut ??= []).Add(i++);
             }
         }
         if (findings is not { Count: > 0 } && timedOut is null)
@@ -265,9 +277,26 @@ public sealed class DataBoundaryPolicy
         var kept = KeepNonOverlapping(findings ?? [], out var weakLost, shortcuts);
         if (weakLost)
         {
-            FillGaps(text, kept, profile, shortcuts);
+            FillGaps(text, kept, met, shortcuts);
         }
         return new BoundaryScan(ToOriginal(normal, kept), timedOut);
+    }
+
+    /// <summary>Detector <paramref name="i"/> over <paramref name="text"/>, as the scan runs it.</summary>
+    private void Find(int i, ReadOnlySpan<char> text, ref List<Finding>? findings, in TextProfile profile, BoundaryBudget? budget, bool shortcuts)
+    {
+        if (budget is not null && timed[i])
+        {
+            ((CustomDetector)detectors[i]).Find(text, i, ref findings, budget);
+        }
+        else if (shortcuts)
+        {
+            detectors[i].FindInProfiledText(text, i, ref findings, profile);
+        }
+        else
+        {
+            detectors[i].FindWithoutShortcuts(text, i, ref findings);
+        }
     }
 
     /// <summary>
@@ -277,7 +306,7 @@ public sealed class DataBoundaryPolicy
     /// character, which no number spans), and what they find there fills the gaps.
     /// Only texts where a weak finding reached outside a stronger one pay for it.
     /// </summary>
-    private void FillGaps(ReadOnlySpan<char> text, List<Finding> kept, in TextProfile profile, bool shortcuts)
+    private void FillGaps(ReadOnlySpan<char> text, List<Finding> kept, ProfileNeeds met, bool shortcuts)
     {
         var rented = ArrayPool<char>.Shared.Rent(text.Length);
         try
@@ -294,7 +323,7 @@ public sealed class DataBoundaryPolicy
             List<Finding>? more = null;
             for (var i = 0; i < detectors.Length; i++)
             {
-                if (!detectors[i].Weak || (shortcuts && !detectors[i].MayMatch(profile)))
+                if (!detectors[i].Weak || (needs[i] & met) == 0)
                 {
                     continue;
                 }
@@ -433,105 +462,6 @@ public sealed class DataBoundaryPolicy
         }
         kept.RemoveRange(written, kept.Count - written);
         return kept;
-    }
-
-    /// <summary>
-    /// Keeps, among overlapping findings, the one of the strongest tier, then the one that starts
-    /// first, then the longer, then the detector earlier in policy order. Tiers: blocking detectors,
-    /// then redacting ones, then the weak one (phone), which only fills gaps. Blocking first means a
-    /// redaction can never hide a finding that should refuse the request.
-    /// </summary>
-    /// <param name="findings">Every finding of the text.</param>
-    /// <param name="weakLost">Whether a weak finding was dropped for overlapping a stronger one.</param>
-    /// <param name="shortcuts">
-    /// When true, findings that already come in start order with no two overlapping (one e-mail address, a few
-    /// separate numbers: nearly every text with a hit) are kept as they are, in one pass with no sort and no new list:
-    /// with no overlap every finding is kept, in start order, whatever the tiers. Tests hold it to the sort.
-    /// </param>
-    internal List<Finding> KeepNonOverlapping(List<Finding> findings, out bool weakLost, bool shortcuts = true)
-    {
-        weakLost = false;
-        if (shortcuts && InOrderApart(findings))
-        {
-            return findings;
-        }
-        findings.Sort(byStrength);
-
-        // Kept findings in start order; they never overlap, so their ends are in order too.
-        var kept = new List<Finding>(findings.Count);
-        foreach (var f in findings)
-        {
-            var at = FirstStartingAtOrAfter(kept, f.Start);
-            var overlaps = (at < kept.Count && kept[at].Start < f.End) || (at > 0 && kept[at - 1].End > f.Start);
-            if (!overlaps)
-            {
-                kept.Insert(at, f);
-            }
-            else if (detectors[f.Detector].Weak)
-            {
-                // Lost only if it reached outside the stronger finding: a card's digits read as a phone lose nothing.
-                var over = kept[at < kept.Count && kept[at].Start < f.End ? at : at - 1];
-                weakLost |= Tier(over) < Tier(f) && (f.Start < over.Start || f.End > over.End);
-            }
-        }
-        return kept;
-    }
-
-    /// <summary>True when each finding is non-empty and starts at or after the end of the one before it.</summary>
-    private static bool InOrderApart(List<Finding> findings)
-    {
-        var all = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(findings);
-        for (var i = 0; i < all.Length; i++)
-        {
-            if (all[i].Length <= 0 || (i > 0 && all[i].Start < all[i - 1].End))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /// <summary>The order overlaps are resolved in: tier, then start, then the longer, then policy order.</summary>
-    private int CompareStrength(Finding a, Finding b)
-    {
-        var byTier = Tier(a).CompareTo(Tier(b));
-        if (byTier != 0)
-        {
-            return byTier;
-        }
-        var byStart = a.Start.CompareTo(b.Start);
-        if (byStart != 0)
-        {
-            return byStart;
-        }
-        var byLength = b.Length.CompareTo(a.Length);
-        return byLength != 0 ? byLength : a.Detector.CompareTo(b.Detector);
-    }
-
-    private int Tier(Finding f) =>
-        detectors[f.Detector].Weak ? 2 : actions[f.Detector] == BoundaryAction.Block ? 0 : 1;
-
-    private static int FirstStartingAtOrAfter(List<Finding> kept, int start)
-    {
-        // Findings usually arrive in start order within a tier: try the end before searching.
-        if (kept.Count == 0 || kept[^1].Start < start)
-        {
-            return kept.Count;
-        }
-        int low = 0, high = kept.Count;
-        while (low < high)
-        {
-            var mid = (low + high) >>> 1;
-            if (kept[mid].Start < start)
-            {
-                low = mid + 1;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-        return low;
     }
 
     /// <summary><paramref name="text"/> with each kept finding replaced by its detector's placeholder, as one new string.</summary>

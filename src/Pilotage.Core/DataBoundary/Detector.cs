@@ -193,6 +193,89 @@ internal readonly struct TextProfile
     public int FirstAt { get; }
 
     public int Length { get; }
+
+    /// <summary>
+    /// Which of the built-in detectors' needs (see <see cref="ProfileNeeds"/>) this text meets, all in one value: the scan
+    /// tests each detector's need against it with one AND, where asking each detector (<see cref="Detector.MayMatch"/>, a
+    /// virtual call per detector and text) cost as much as the loop around it. Held to every built-in's MayMatch by tests.
+    /// </summary>
+    public ProfileNeeds Met
+    {
+        get
+        {
+            var run = LongestDigitRun;
+            var capital = HasCapitalBeforeDigit;
+            var met = ProfileNeeds.Anything;
+            met |= run >= LongRunDigits ? ProfileNeeds.DigitRun7 : 0;
+            met |= run >= UsSsnDetector.MinDigits ? ProfileNeeds.DigitRun9 : 0;
+            met |= run >= CreditCardDetector.MinDigits ? ProfileNeeds.DigitRun13 : 0;
+            met |= capital && run >= UkNinoDetector.MinDigits ? ProfileNeeds.CapitalDigitRun6 : 0;
+            met |= capital && run >= EuVatDetector.MinDigits ? ProfileNeeds.CapitalDigitRun7 : 0;
+            met |= HasIbanStart && Length >= IbanDetector.MinLength ? ProfileNeeds.IbanStart : 0;
+            met |= FirstAt >= 0 ? ProfileNeeds.At : 0;
+            met |= Length >= SecretDetector.MinLength ? ProfileNeeds.SecretLength : 0;
+            return met;
+        }
+    }
+}
+
+/// <summary>
+/// What a detector needs of a text's <see cref="TextProfile"/> to have a chance of a hit there, one bit each: the need of
+/// a built-in detector is its <see cref="Detector.MayMatch"/> written as a bit of <see cref="TextProfile.Met"/>, and a
+/// text where the bit is not set holds none of its hits. A custom pattern needs <see cref="Anything"/>, which every text meets.
+/// </summary>
+[Flags]
+internal enum ProfileNeeds : ushort
+{
+    None = 0,
+
+    /// <summary>Met by every text: custom patterns, which may match anything.</summary>
+    Anything = 1,
+
+    /// <summary>A run of digit groups with at least 7 digits: a phone.</summary>
+    DigitRun7 = 1 << 1,
+
+    /// <summary>At least 9: a US SSN.</summary>
+    DigitRun9 = 1 << 2,
+
+    /// <summary>At least 13: a card.</summary>
+    DigitRun13 = 1 << 3,
+
+    /// <summary>A digit after a capital letter and a run of at least 6 digits: a UK NINO.</summary>
+    CapitalDigitRun6 = 1 << 4,
+
+    /// <summary>A digit after a capital letter and a run of at least 7 digits: an EU VAT number.</summary>
+    CapitalDigitRun7 = 1 << 5,
+
+    /// <summary>Where an IBAN can begin, in a text of an IBAN's least length.</summary>
+    IbanStart = 1 << 6,
+
+    /// <summary>An '@': an e-mail address.</summary>
+    At = 1 << 7,
+
+    /// <summary>As long as the shortest secret.</summary>
+    SecretLength = 1 << 8,
+
+    /// <summary>Every bit: the scan without shortcuts runs every detector on every text.</summary>
+    All = (1 << 9) - 1,
+}
+
+/// <summary>Which <see cref="ProfileNeeds"/> bit each detector reads.</summary>
+internal static class DetectorNeeds
+{
+    /// <summary>The need of <paramref name="detector"/>: the bit of <see cref="TextProfile.Met"/> its MayMatch reads.</summary>
+    public static ProfileNeeds Of(Detector detector) => detector switch
+    {
+        CreditCardDetector => ProfileNeeds.DigitRun13,
+        IbanDetector => ProfileNeeds.IbanStart,
+        EmailDetector => ProfileNeeds.At,
+        PhoneDetector => ProfileNeeds.DigitRun7,
+        SecretDetector => ProfileNeeds.SecretLength,
+        UsSsnDetector => ProfileNeeds.DigitRun9,
+        UkNinoDetector => ProfileNeeds.CapitalDigitRun6,
+        EuVatDetector => ProfileNeeds.CapitalDigitRun7,
+        _ => ProfileNeeds.Anything,
+    };
 }
 
 /// <summary>

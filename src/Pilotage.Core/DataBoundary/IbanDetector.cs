@@ -10,7 +10,7 @@ namespace Pilotage.Core.DataBoundary;
 /// </summary>
 internal sealed partial class IbanDetector() : Detector(Iban)
 {
-    private const int MinLength = 15;
+    internal const int MinLength = 15;
     private const int MaxLength = 34;
 
     /// <summary>IBAN lengths of the SEPA countries and a few other common ones (SWIFT IBAN registry).</summary>

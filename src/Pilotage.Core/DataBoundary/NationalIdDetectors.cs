@@ -16,7 +16,10 @@ internal sealed partial class UsSsnDetector() : Detector(UsSsn)
     /// <summary>"123-45-6789" with any separator.</summary>
     public override int LongestMatch => 11;
 
-    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 9;
+    /// <summary>The digits of the three groups.</summary>
+    internal const int MinDigits = 9;
+
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
@@ -50,7 +53,10 @@ internal sealed partial class UkNinoDetector() : Detector(UkNino)
     /// <summary>"QQ 12 34 56 C".</summary>
     public override int LongestMatch => 13;
 
-    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 6 && profile.HasCapitalBeforeDigit;
+    /// <summary>The six digits between the letters.</summary>
+    internal const int MinDigits = 6;
+
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits && profile.HasCapitalBeforeDigit;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
@@ -76,7 +82,10 @@ internal sealed partial class EuVatDetector() : Detector(EuVat)
     /// <summary>a prefix, 14 characters and their separators.</summary>
     public override int LongestMatch => 32;
 
-    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= 7 && profile.HasCapitalBeforeDigit;
+    /// <summary>The fewest digits in one run of digit groups a VAT number is read in.</summary>
+    internal const int MinDigits = 7;
+
+    public override bool MayMatch(in TextProfile profile) => profile.LongestDigitRun >= MinDigits && profile.HasCapitalBeforeDigit;
 
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {

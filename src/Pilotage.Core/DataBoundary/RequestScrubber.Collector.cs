@@ -50,7 +50,7 @@ public static partial class RequestScrubber
             {
                 return null;
             }
-            Record(scan, walker.Place(container));
+            Record(scan, walker.Place(container, key));
             var node = scan.KeptCount == 0 ? null
                 : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
                     && RedactedUtf8.Create(element, raw, text.Length, scan.Findings!, policy) is { } written ? written
@@ -60,7 +60,7 @@ public static partial class RequestScrubber
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
-        public string? ScrubName(string name, Walker walker)
+        public string? ScrubName(string name, Walker walker, JsonObject owner)
         {
             if (shortcuts && !MayHoldHit(name, policy))
             {
@@ -73,7 +73,7 @@ public static partial class RequestScrubber
             }
             var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
             // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
-            Record(scan, FieldPlace.Spelled(walker.Path(redacted) + " (name)"));
+            Record(scan, FieldPlace.Spelled(walker.NamePath(owner, redacted ?? name) + " (name)"));
             spare = scan.Findings ?? spare;
             return redacted;
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Frozen;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -261,15 +262,27 @@ public static partial class RequestScrubber
         || (key == "data" && (owner["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && Is(type, "base64")
             || owner.Parent is JsonObject parent && parent["input_audio"] == owner));
 
-    /// <summary>Depth-first over the body, keeping the path of the current node to name a field that had a hit.</summary>
+    /// <summary>
+    /// Depth-first over the body, keeping how deep the current node is, and the index of the current array item, to
+    /// name a field that had a hit (<see cref="FieldPlace"/> climbs from there). The walk without shortcuts keeps the
+    /// whole path too, and spells it as it goes: the reference the climb is held to.
+    /// </summary>
     private sealed class Walker(Collector collector, bool shortcuts) : IDisposable
     {
-        /// <summary>The path to the current node, in a pooled array: every request is walked, few have a hit to name.</summary>
-        private (string? Key, int Index)[] path = ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
+        /// <summary>The path to the current node (without shortcuts only), in a pooled array.</summary>
+        private (string? Key, int Index)[]? path = shortcuts ? null : ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
         private int depth;
+
+        /// <summary>The index of the array item being scrubbed: where a hit in it is.</summary>
+        private int item;
 
         private void Enter(string? key, int index)
         {
+            if (path is null)
+            {
+                depth++;
+                return;
+            }
             if (depth == path.Length)
             {
                 var deeper = ArrayPool<(string? Key, int Index)>.Shared.Rent(depth * 2);
@@ -281,7 +294,14 @@ public static partial class RequestScrubber
         }
 
         /// <summary>Returns the path's array, cleared: it holds the body's keys.</summary>
-        public void Dispose() => ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
+        public void Dispose()
+        {
+            if (path is not null)
+            {
+                ArrayPool<(string? Key, int Index)>.Shared.Return(path, clearArray: true);
+                path = null;
+            }
+        }
 
         public void Object(JsonObject node)
         {
@@ -289,11 +309,14 @@ public static partial class RequestScrubber
             {
                 var (key, value) = node.GetAt(i);
                 Enter(key, -1);
-                var renamed = collector.ScrubName(key, this);
+                var renamed = collector.ScrubName(key, this, node);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
-                    path[depth - 1] = (key, -1);
+                    if (path is not null)
+                    {
+                        path[depth - 1] = (key, -1);
+                    }
                 }
                 switch (value)
                 {
@@ -330,6 +353,7 @@ public static partial class RequestScrubber
                         Array(nested);
                         break;
                     case JsonValue text when text.GetValueKind() == JsonValueKind.String:
+                        item = i;
                         if (Scrub(text, null, null) is { } clean)
                         {
                             items[i] = clean;
@@ -404,11 +428,19 @@ public static partial class RequestScrubber
         }
 
         /// <summary>
-        /// Where the current value is, held in <paramref name="container"/> (its object or array): no string, the path is
-        /// spelled if it is ever read. The walk without shortcuts spells it now, as it always did: tests compare the two.
+        /// Where the current value is, held in <paramref name="container"/> (its object or array) under <paramref name="key"/>
+        /// (null: the current item of an array): no string, the path is spelled if it is ever read. The walk without
+        /// shortcuts spells it now, as it always did: tests compare the two.
         /// </summary>
-        public FieldPlace Place(JsonNode container) =>
-            shortcuts ? FieldPlace.In(container, path[depth - 1].Key, path[depth - 1].Index, depth) : FieldPlace.Spelled(Path());
+        public FieldPlace Place(JsonNode container, string? key) =>
+            path is null ? FieldPlace.In(container, key, key is null ? item : -1, depth) : FieldPlace.Spelled(Path());
+
+        /// <summary>
+        /// The path of the current property of <paramref name="owner"/>, named <paramref name="name"/> (as it is sent on),
+        /// spelled now: climbed from <paramref name="owner"/>, or, without shortcuts, read from the walk's own path.
+        /// </summary>
+        public string NamePath(JsonObject owner, string name) =>
+            path is null ? FieldPlace.In(owner, name, -1, depth).Spell() : Path(name);
 
         /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
         private static string Rename(JsonObject node, int index, string name)
@@ -424,14 +456,15 @@ public static partial class RequestScrubber
         }
 
         /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
-        public string Path(string? lastKey = null)
+        private string Path(string? lastKey = null)
         {
+            Debug.Assert(path is not null, "only the walk without shortcuts keeps its path");
             // Spelled on the stack, one string in the end (every redacted field has a path).
             var text = new System.Runtime.CompilerServices.DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
             var empty = true;
             for (var i = 0; i < depth; i++)
             {
-                var (key, index) = path[i];
+                var (key, index) = path![i];
                 if (i == depth - 1 && lastKey is not null)
                 {
                     key = lastKey;
