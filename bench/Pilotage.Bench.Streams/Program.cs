@@ -14,6 +14,7 @@ using Pilotage.Testing;
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
 //   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
+//   [--client-http mixed|1]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -48,6 +49,13 @@ var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 var together = args.Contains("--together");
 var mode = Arg("--mode", "full");
 var allocationTypes = args.Contains("--alloc-types");
+// What the client speaks to each target: mixed (the default: HTTP/2 over TLS to the model, its fastest path, and HTTP/1.1
+// to Pilotage, which serves nothing else) or 1 (HTTP/1.1 to both, as an SDK left at its default does: one client,
+// pointed at one or the other; a TLS connection per stream to the model). Pilotage speaks HTTP/1.1 on cleartext only
+// (TLS is a proxy's in front of it), so there is no HTTP/2 to both.
+var clientHttp = Arg("--client-http", "mixed");
+if (clientHttp is not ("mixed" or "1")) throw new ArgumentException($"--client-http must be mixed or 1, not '{clientHttp}'");
+var modelHttp2 = clientHttp == "mixed";
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -57,7 +65,7 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams ({mode}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams ({mode}, client to the model HTTP/{(modelHttp2 ? "2" : "1.1")}, to Pilotage HTTP/1.1) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
@@ -95,16 +103,16 @@ try
             continue;
         }
         StreamResult[] straight;
-        using (var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint))
+        using (var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, modelHttp2, upstream.Thumbprint))
         {
-            await direct.WarmUpAsync(Math.Min(streams, 200));
+            await direct.WarmUpAsync(WarmUpStreams(direct));
             straight = await direct.RunAsync(streams, ramp);
         }
         Report($"round {round} straight to the model", straight, null);
         foreach (var (name, server, keys, gc) in servers)
         {
             using var through = new StreamLoad(new Uri(server.Url + "/v1/"), keys, http2: false, upstream.Thumbprint);
-            await through.WarmUpAsync(streams);
+            await through.WarmUpAsync(WarmUpStreams(through));
             if (hold > TimeSpan.Zero)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {name}, pid {server.ProcessId}: warmed up, held idle for {hold.TotalSeconds} s"));
@@ -124,12 +132,12 @@ try
     // delays each target alike; each target's time is compared with the model's own in the same moment.
     async Task TogetherAsync(int round)
     {
-        using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, http2: true, upstream.Thumbprint);
+        using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, modelHttp2, upstream.Thumbprint);
         var loads = servers.Select(s => new StreamLoad(new Uri(s.Server.Url + "/v1/"), s.Keys, http2: false, upstream.Thumbprint)).ToArray();
         try
         {
-            await direct.WarmUpAsync(Math.Min(streams, 200));
-            foreach (var load in loads) await load.WarmUpAsync(streams);
+            await direct.WarmUpAsync(WarmUpStreams(direct));
+            foreach (var load in loads) await load.WarmUpAsync(WarmUpStreams(load));
             var idle = servers.Select(s => Memory.ResidentMb(s.Server.ProcessId)).ToArray();
             var samplers = await Task.WhenAll(servers.Select(s => Memory.StartAsync(s.Server.ProcessId, s.Server.Url)));
             var from = DateTime.Now;
@@ -211,6 +219,9 @@ void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Ro
         $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
     return (Pct(b, 50) - Pct(a, 50), Pct(b, 99) - Pct(a, 99));
 }
+
+// Over HTTP/2 a few hundred streams at once open the connections all N will share; over HTTP/1.1 each needs its own.
+int WarmUpStreams(StreamLoad load) => load.Http2 ? Math.Min(streams, 200) : streams;
 
 static double Median(IEnumerable<double> values)
 {

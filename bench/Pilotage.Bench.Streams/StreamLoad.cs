@@ -28,6 +28,9 @@ internal sealed class StreamLoad(Uri baseUrl, IReadOnlyList<string> keys, bool h
         SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.GetCertHashString() == trustedThumbprint },
     });
 
+    /// <summary>Whether this load speaks HTTP/2 (its streams share a few connections) rather than HTTP/1.1 (a connection each).</summary>
+    public bool Http2 => http2;
+
     public async Task WarmUpAsync(int streams)
     {
         await Task.WhenAll(Enumerable.Range(0, streams).Select(i => OneAsync(i, WarmUpBody)));
