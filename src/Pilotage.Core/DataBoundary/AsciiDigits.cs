@@ -30,8 +30,12 @@ internal static class AsciiDigits
     /// '@'. The normalisation's walk then goes from run to run of digits by bit counts: prose with a number every few
     /// words called a vector search and a character loop per run, most of the normalisation's time (2026-12-05).
     /// </summary>
-    /// <param name="digits"><see cref="WordsFor"/> words; all are written.</param>
-    public static TextMarks Mark(ReadOnlySpan<char> span, Span<ulong> digits)
+    /// <param name="digits"><see cref="WordsFor"/> words; all are written, unless <paramref name="untilNonAscii"/>.</param>
+    /// <param name="untilNonAscii">
+    /// Stop at the first word that holds a character outside ASCII, the digits and '@' of the rest unread: for a caller that
+    /// then reads the text otherwise (prose in another script shows it in its first word, and is spared the pass).
+    /// </param>
+    public static TextMarks Mark(ReadOnlySpan<char> span, Span<ulong> digits, bool untilNonAscii = false)
     {
         var chars = MemoryMarshal.Cast<char, ushort>(span);
         if (!Vector256.IsHardwareAccelerated)
@@ -39,13 +43,17 @@ internal static class AsciiDigits
             return MarkScalar(chars, digits);
         }
         var whole = chars.Length & ~63;
-        var (any, ats) = MarkWords(chars[..whole], digits);
+        var (any, ats) = MarkWords(chars[..whole], digits, untilNonAscii);
+        if (untilNonAscii && (any & Vector256.Create((ushort)0xFF80)) != Vector256<ushort>.Zero)
+        {
+            return new TextMarks(true, ats != Vector256<ushort>.Zero);
+        }
         if (whole < chars.Length)
         {
             // The last, partial word, from a copy padded with NULs (no digit, no '@', ASCII).
             Span<ushort> last = stackalloc ushort[64];
             chars[whole..].CopyTo(last);
-            var (lastAny, lastAts) = MarkWords(last, digits[(whole >> 6)..]);
+            var (lastAny, lastAts) = MarkWords(last, digits[(whole >> 6)..], untilNonAscii: false);
             any |= lastAny;
             ats |= lastAts;
         }
@@ -56,7 +64,7 @@ internal static class AsciiDigits
     /// The digit bits of whole words of 64 characters; all their characters OR-ed together, and their '@' lanes, for the
     /// caller to test once.
     /// </summary>
-    private static (Vector256<ushort> Any, Vector256<ushort> Ats) MarkWords(ReadOnlySpan<ushort> chars, Span<ulong> digits)
+    private static (Vector256<ushort> Any, Vector256<ushort> Ats) MarkWords(ReadOnlySpan<ushort> chars, Span<ulong> digits, bool untilNonAscii)
     {
         ref var start = ref MemoryMarshal.GetReference(chars);
         var zero = Vector256.Create((ushort)'0');
@@ -78,8 +86,166 @@ internal static class AsciiDigits
                 word |= (ulong)isDigit.ExtractMostSignificantBits() << k;
             }
             digits[i >> 6] = word;
+            if (untilNonAscii && (any & Vector256.Create((ushort)0xFF80)) != Vector256<ushort>.Zero)
+            {
+                break;
+            }
         }
         return (any, ats);
+    }
+
+    /// <summary>
+    /// The request walk's one pass over a JSON string's UTF-8 content (quotes excluded), in place of three: whether it is
+    /// plain (ASCII with no escape, each byte its own character), its characters widened into <paramref name="chars"/>,
+    /// and <see cref="Mark"/>'s digit bits with where the first '@' is and whether the normalisation could fold anything.
+    /// False, with <paramref name="chars"/> and <paramref name="digits"/> partly written, as soon as a byte is not plain:
+    /// the caller then reads the string with the JSON reader. Written by hand because the platform has no call that
+    /// widens and classifies in one pass (<c>Ascii.ToUtf16</c> widens, <c>ContainsAnyExcept</c> checks, each a pass).
+    /// </summary>
+    /// <param name="chars">At least as long as <paramref name="utf8"/>.</param>
+    /// <param name="digits"><see cref="WordsFor"/> words of <paramref name="utf8"/>'s length; all are written.</param>
+    public static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
+    {
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            return TryWidenAndMarkScalar(utf8, chars, digits, out marks);
+        }
+        var folds = new FoldCandidates();
+        var firstAt = -1;
+        var whole = utf8.Length & ~63;
+        ref var bytes = ref MemoryMarshal.GetReference(utf8);
+        ref var wide = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
+        for (var i = 0; i < whole; i += 64)
+        {
+            if (!WidenWord(ref Unsafe.Add(ref bytes, i), ref Unsafe.Add(ref wide, i), out var digit, out var separator, out var at))
+            {
+                marks = default;
+                return false;
+            }
+            digits[i >> 6] = digit;
+            folds.Add(digit, separator);
+            if (at != 0 && firstAt < 0)
+            {
+                firstAt = i + BitOperations.TrailingZeroCount(at);
+            }
+        }
+        if (whole < utf8.Length)
+        {
+            // The last, partial word, from a copy padded with NULs (plain, no digit, separator or '@').
+            Span<byte> last = stackalloc byte[64];
+            Span<ushort> widened = stackalloc ushort[64];
+            utf8[whole..].CopyTo(last);
+            if (!WidenWord(ref MemoryMarshal.GetReference(last), ref MemoryMarshal.GetReference(widened), out var digit, out var separator, out var at))
+            {
+                marks = default;
+                return false;
+            }
+            widened[..(utf8.Length - whole)].CopyTo(MemoryMarshal.Cast<char, ushort>(chars[whole..]));
+            digits[whole >> 6] = digit;
+            folds.Add(digit, separator);
+            if (at != 0 && firstAt < 0)
+            {
+                firstAt = whole + BitOperations.TrailingZeroCount(at);
+            }
+        }
+        marks = new AsciiMarks(folds.End(), firstAt);
+        return true;
+    }
+
+    /// <summary>
+    /// 64 bytes: false when one is not plain; else their characters written to <paramref name="wide"/>, and one bit a byte
+    /// for the digits, the folding separators (see <see cref="Separators.IsFolding"/>) and the '@'s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool WidenWord(ref byte bytes, ref ushort wide, out ulong digit, out ulong separator, out ulong at)
+    {
+        var a = Vector256.LoadUnsafe(ref bytes);
+        var b = Vector256.LoadUnsafe(ref bytes, 32);
+        var backslash = Vector256.Create((byte)'\\');
+        // A byte outside ASCII has its top bit set, and so has a comparison's lane where a byte is a backslash.
+        if (((a | b | Vector256.Equals(a, backslash) | Vector256.Equals(b, backslash)) & Vector256.Create((byte)0x80)) != Vector256<byte>.Zero)
+        {
+            digit = separator = at = 0;
+            return false;
+        }
+        var (a0, a1) = Vector256.Widen(a);
+        var (b0, b1) = Vector256.Widen(b);
+        a0.StoreUnsafe(ref wide);
+        a1.StoreUnsafe(ref wide, 16);
+        b0.StoreUnsafe(ref wide, 32);
+        b1.StoreUnsafe(ref wide, 48);
+        digit = Bits(IsDigit(a), IsDigit(b));
+        separator = Bits(IsFoldingSeparator(a), IsFoldingSeparator(b));
+        var atSign = Vector256.Create((byte)'@');
+        at = Bits(Vector256.Equals(a, atSign), Vector256.Equals(b, atSign));
+        return true;
+
+        static Vector256<byte> IsDigit(Vector256<byte> v) => Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
+
+        // ' ', '_', and '-', '.', '/' (0x2D–0x2F, one range).
+        static Vector256<byte> IsFoldingSeparator(Vector256<byte> v) =>
+            Vector256.Equals(v, Vector256.Create((byte)' ')) | Vector256.Equals(v, Vector256.Create((byte)'_'))
+            | Vector256.LessThanOrEqual(v - Vector256.Create((byte)'-'), Vector256.Create((byte)2));
+
+        static ulong Bits(Vector256<byte> low, Vector256<byte> high) => low.ExtractMostSignificantBits() | ((ulong)high.ExtractMostSignificantBits() << 32);
+    }
+
+    /// <summary>As <see cref="TryWidenAndMark"/>, a byte at a time: where vectors are not accelerated, and for tests to compare with.</summary>
+    internal static bool TryWidenAndMarkScalar(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
+    {
+        digits.Clear();
+        var folds = new FoldCandidates();
+        var firstAt = -1;
+        ulong separators = 0;
+        for (var i = 0; i < utf8.Length; i++)
+        {
+            var c = (char)utf8[i];
+            if (c > 0x7F || c == '\\')
+            {
+                marks = default;
+                return false;
+            }
+            chars[i] = c;
+            digits[i >> 6] |= (ulong)(char.IsAsciiDigit(c) ? 1 : 0) << i;
+            separators |= (ulong)(Separators.IsFolding(c) ? 1 : 0) << i;
+            firstAt = firstAt < 0 && c == '@' ? i : firstAt;
+            if ((i & 63) == 63 || i == utf8.Length - 1)
+            {
+                folds.Add(digits[i >> 6], separators);
+                separators = 0;
+            }
+        }
+        marks = new AsciiMarks(folds.End(), firstAt);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether a run of two folding separators touches a digit, from the bits of each word in turn: two separators just
+    /// before a digit, or just after one. The normalisation folds nothing in a text with none (see Normalized.HasRunToFold,
+    /// which looks at exactly those), and then skips its tests at every run of digits.
+    /// </summary>
+    private struct FoldCandidates
+    {
+        private ulong lastDigits;
+        private ulong lastSeparators;
+        private ulong found;
+
+        public void Add(ulong digits, ulong separators)
+        {
+            // Before a digit of this word: the two characters before it, the first of them perhaps the last word's.
+            found |= digits & ((separators << 1) | (lastSeparators >> 63)) & ((separators << 2) | (lastSeparators >> 62));
+            // After a digit of the last word: the two characters after it, perhaps this word's first.
+            found |= lastDigits & ((lastSeparators >> 1) | (separators << 63)) & ((lastSeparators >> 2) | (separators << 62));
+            lastDigits = digits;
+            lastSeparators = separators;
+        }
+
+        /// <summary>True when a candidate was found; the bits after the text's end are clear, so the last word needs nothing after it.</summary>
+        public bool End()
+        {
+            Add(0, 0);
+            return found != 0;
+        }
     }
 
     /// <summary>As <see cref="Mark"/>, a character at a time: where vectors are not accelerated, and for tests to compare with.</summary>
@@ -143,6 +309,13 @@ internal static class AsciiDigits
         return (w << 6) + BitOperations.TrailingZeroCount(word);
     }
 }
+
+/// <summary>
+/// What <see cref="AsciiDigits.TryWidenAndMark"/> learnt of a plain ASCII text besides its digits: whether a run of two
+/// folding separators touches a digit (<paramref name="MayFold"/>; without one the normalisation has nothing to fold), and
+/// where the first '@' is (-1 for none).
+/// </summary>
+internal readonly record struct AsciiMarks(bool MayFold, int FirstAt);
 
 /// <summary>What <see cref="AsciiDigits.Mark"/> learnt besides the digits: a character outside ASCII, an '@'.</summary>
 internal readonly record struct TextMarks(bool NonAscii, bool HasAt);

@@ -78,7 +78,7 @@ internal ref struct Normalized
         var digits = words <= StackWords ? stackalloc ulong[words] : (rented = ArrayPool<ulong>.Shared.Rent(words)).AsSpan(0, words);
         try
         {
-            var marks = AsciiDigits.Mark(text, digits);
+            var marks = AsciiDigits.Mark(text, digits, untilNonAscii: true);
             if (marks.NonAscii)
             {
                 return Build(text);
@@ -94,6 +94,33 @@ internal ref struct Normalized
                 ArrayPool<ulong>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Of(ReadOnlySpan{char})"/>, for plain ASCII text the request walk read with its digits marked
+    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): no pass of its own over the text, and the tests at each run of digits
+    /// only where the marks say a run may fold.
+    /// </summary>
+    public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, AsciiMarks marks)
+    {
+        var runs = new TextProfile.Runs(text);
+        if (marks.MayFold)
+        {
+            if (HasRunToFold(text, digits, ref runs))
+            {
+                return Fold(text, text, default);
+            }
+        }
+        else
+        {
+            for (var digit = AsciiDigits.Next(digits, 0); digit >= 0;)
+            {
+                var end = AsciiDigits.RunEnd(digits, digit + 1);
+                runs.Add(digit, end);
+                digit = AsciiDigits.Next(digits, end);
+            }
+        }
+        return new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.FirstAt));
     }
 
     /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>
