@@ -13,7 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 /// <c>char</c> one starts unoptimised and boxes its bounds (about 200 bytes a call, 22 KB per request of the gateway's
 /// realistic prompt) until the JIT gets to it, which in a busy server took thousands of requests.
 /// </summary>
-internal static class AsciiDigits
+internal static partial class AsciiDigits
 {
     /// <summary>The index of the first ASCII digit, or -1.</summary>
     public static int IndexOf(ReadOnlySpan<char> span) => MemoryMarshal.Cast<char, ushort>(span).IndexOfAnyInRange((ushort)'0', (ushort)'9');
@@ -94,160 +94,6 @@ internal static class AsciiDigits
         return (any, ats);
     }
 
-    /// <summary>
-    /// The request walk's one pass over a JSON string's UTF-8 content (quotes excluded), in place of three: whether it is
-    /// plain (ASCII with no escape, each byte its own character), its characters widened into <paramref name="chars"/>,
-    /// and <see cref="Mark"/>'s digit bits with where the first '@' is and whether the normalisation could fold anything.
-    /// False, with <paramref name="chars"/> and <paramref name="digits"/> partly written, as soon as a byte is not plain:
-    /// the caller then reads the string with the JSON reader. Written by hand because the platform has no call that
-    /// widens and classifies in one pass (<c>Ascii.ToUtf16</c> widens, <c>ContainsAnyExcept</c> checks, each a pass).
-    /// </summary>
-    /// <param name="chars">At least as long as <paramref name="utf8"/>.</param>
-    /// <param name="digits"><see cref="WordsFor"/> words of <paramref name="utf8"/>'s length; all are written.</param>
-    public static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
-    {
-        if (!Vector256.IsHardwareAccelerated)
-        {
-            return TryWidenAndMarkScalar(utf8, chars, digits, out marks);
-        }
-        var folds = new FoldCandidates();
-        var firstAt = -1;
-        var whole = utf8.Length & ~63;
-        ref var bytes = ref MemoryMarshal.GetReference(utf8);
-        ref var wide = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
-        for (var i = 0; i < whole; i += 64)
-        {
-            if (!WidenWord(ref Unsafe.Add(ref bytes, i), ref Unsafe.Add(ref wide, i), out var digit, out var separator, out var at))
-            {
-                marks = default;
-                return false;
-            }
-            digits[i >> 6] = digit;
-            folds.Add(digit, separator);
-            if (at != 0 && firstAt < 0)
-            {
-                firstAt = i + BitOperations.TrailingZeroCount(at);
-            }
-        }
-        if (whole < utf8.Length)
-        {
-            // The last, partial word, from a copy padded with NULs (plain, no digit, separator or '@').
-            Span<byte> last = stackalloc byte[64];
-            Span<ushort> widened = stackalloc ushort[64];
-            utf8[whole..].CopyTo(last);
-            if (!WidenWord(ref MemoryMarshal.GetReference(last), ref MemoryMarshal.GetReference(widened), out var digit, out var separator, out var at))
-            {
-                marks = default;
-                return false;
-            }
-            widened[..(utf8.Length - whole)].CopyTo(MemoryMarshal.Cast<char, ushort>(chars[whole..]));
-            digits[whole >> 6] = digit;
-            folds.Add(digit, separator);
-            if (at != 0 && firstAt < 0)
-            {
-                firstAt = whole + BitOperations.TrailingZeroCount(at);
-            }
-        }
-        marks = new AsciiMarks(folds.End(), firstAt);
-        return true;
-    }
-
-    /// <summary>
-    /// 64 bytes: false when one is not plain; else their characters written to <paramref name="wide"/>, and one bit a byte
-    /// for the digits, the folding separators (see <see cref="Separators.IsFolding"/>) and the '@'s.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool WidenWord(ref byte bytes, ref ushort wide, out ulong digit, out ulong separator, out ulong at)
-    {
-        var a = Vector256.LoadUnsafe(ref bytes);
-        var b = Vector256.LoadUnsafe(ref bytes, 32);
-        var backslash = Vector256.Create((byte)'\\');
-        // A byte outside ASCII has its top bit set, and so has a comparison's lane where a byte is a backslash.
-        if (((a | b | Vector256.Equals(a, backslash) | Vector256.Equals(b, backslash)) & Vector256.Create((byte)0x80)) != Vector256<byte>.Zero)
-        {
-            digit = separator = at = 0;
-            return false;
-        }
-        var (a0, a1) = Vector256.Widen(a);
-        var (b0, b1) = Vector256.Widen(b);
-        a0.StoreUnsafe(ref wide);
-        a1.StoreUnsafe(ref wide, 16);
-        b0.StoreUnsafe(ref wide, 32);
-        b1.StoreUnsafe(ref wide, 48);
-        digit = Bits(IsDigit(a), IsDigit(b));
-        separator = Bits(IsFoldingSeparator(a), IsFoldingSeparator(b));
-        var atSign = Vector256.Create((byte)'@');
-        at = Bits(Vector256.Equals(a, atSign), Vector256.Equals(b, atSign));
-        return true;
-
-        static Vector256<byte> IsDigit(Vector256<byte> v) => Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
-
-        // ' ', '_', and '-', '.', '/' (0x2D–0x2F, one range).
-        static Vector256<byte> IsFoldingSeparator(Vector256<byte> v) =>
-            Vector256.Equals(v, Vector256.Create((byte)' ')) | Vector256.Equals(v, Vector256.Create((byte)'_'))
-            | Vector256.LessThanOrEqual(v - Vector256.Create((byte)'-'), Vector256.Create((byte)2));
-
-        static ulong Bits(Vector256<byte> low, Vector256<byte> high) => low.ExtractMostSignificantBits() | ((ulong)high.ExtractMostSignificantBits() << 32);
-    }
-
-    /// <summary>As <see cref="TryWidenAndMark"/>, a byte at a time: where vectors are not accelerated, and for tests to compare with.</summary>
-    internal static bool TryWidenAndMarkScalar(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
-    {
-        digits.Clear();
-        var folds = new FoldCandidates();
-        var firstAt = -1;
-        ulong separators = 0;
-        for (var i = 0; i < utf8.Length; i++)
-        {
-            var c = (char)utf8[i];
-            if (c > 0x7F || c == '\\')
-            {
-                marks = default;
-                return false;
-            }
-            chars[i] = c;
-            digits[i >> 6] |= (ulong)(char.IsAsciiDigit(c) ? 1 : 0) << i;
-            separators |= (ulong)(Separators.IsFolding(c) ? 1 : 0) << i;
-            firstAt = firstAt < 0 && c == '@' ? i : firstAt;
-            if ((i & 63) == 63 || i == utf8.Length - 1)
-            {
-                folds.Add(digits[i >> 6], separators);
-                separators = 0;
-            }
-        }
-        marks = new AsciiMarks(folds.End(), firstAt);
-        return true;
-    }
-
-    /// <summary>
-    /// Whether a run of two folding separators touches a digit, from the bits of each word in turn: two separators just
-    /// before a digit, or just after one. The normalisation folds nothing in a text with none (see Normalized.HasRunToFold,
-    /// which looks at exactly those), and then skips its tests at every run of digits.
-    /// </summary>
-    private struct FoldCandidates
-    {
-        private ulong lastDigits;
-        private ulong lastSeparators;
-        private ulong found;
-
-        public void Add(ulong digits, ulong separators)
-        {
-            // Before a digit of this word: the two characters before it, the first of them perhaps the last word's.
-            found |= digits & ((separators << 1) | (lastSeparators >> 63)) & ((separators << 2) | (lastSeparators >> 62));
-            // After a digit of the last word: the two characters after it, perhaps this word's first.
-            found |= lastDigits & ((lastSeparators >> 1) | (separators << 63)) & ((lastSeparators >> 2) | (separators << 62));
-            lastDigits = digits;
-            lastSeparators = separators;
-        }
-
-        /// <summary>True when a candidate was found; the bits after the text's end are clear, so the last word needs nothing after it.</summary>
-        public bool End()
-        {
-            Add(0, 0);
-            return found != 0;
-        }
-    }
-
     /// <summary>As <see cref="Mark"/>, a character at a time: where vectors are not accelerated, and for tests to compare with.</summary>
     internal static TextMarks MarkScalar(ReadOnlySpan<ushort> chars, Span<ulong> digits)
     {
@@ -309,13 +155,6 @@ internal static class AsciiDigits
         return (w << 6) + BitOperations.TrailingZeroCount(word);
     }
 }
-
-/// <summary>
-/// What <see cref="AsciiDigits.TryWidenAndMark"/> learnt of a plain ASCII text besides its digits: whether a run of two
-/// folding separators touches a digit (<paramref name="MayFold"/>; without one the normalisation has nothing to fold), and
-/// where the first '@' is (-1 for none).
-/// </summary>
-internal readonly record struct AsciiMarks(bool MayFold, int FirstAt);
 
 /// <summary>What <see cref="AsciiDigits.Mark"/> learnt besides the digits: a character outside ASCII, an '@'.</summary>
 internal readonly record struct TextMarks(bool NonAscii, bool HasAt);

@@ -98,8 +98,8 @@ internal ref struct Normalized
 
     /// <summary>
     /// As <see cref="Of(ReadOnlySpan{char})"/>, for plain ASCII text the request walk read with its digits marked
-    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): no pass of its own over the text, and the tests at each run of digits
-    /// only where the marks say a run may fold.
+    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): no pass of its own over the text, and no tests at each run of digits
+    /// unless the marks say a run folds (then the same walk as for any text, which finds it).
     /// </summary>
     public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, AsciiMarks marks)
     {
