@@ -8,24 +8,24 @@ namespace Pilotage.Core.DataBoundary;
 internal static partial class AsciiDigits
 {
     /// <summary>
-    /// The request walk's one pass over a JSON string's UTF-8 content (quotes excluded), in place of four: whether it is
-    /// plain (ASCII with no escape, each byte its own character), its characters widened into <paramref name="chars"/>,
-    /// <see cref="Mark"/>'s digit bits, where the first '@' is, and whether the normalisation folds a run of separators
-    /// (<see cref="AsciiMarks.MayFold"/>). False, with <paramref name="chars"/> and <paramref name="digits"/> partly
-    /// written, as soon as a byte is not plain: the caller then reads the string with the JSON reader. Written by hand
-    /// because the platform has no call that widens and classifies in one pass (<c>Ascii.ToUtf16</c> widens,
-    /// <c>ContainsAnyExcept</c> checks, <c>IndexOfAnyInRange</c> finds one digit: a pass each).
+    /// The request walk's one pass over a JSON string's UTF-8 content (quotes excluded), in place of a pass each for its
+    /// plainness, its widening, its digits and its '@', and of a walk from run to run of digits for its profile and its
+    /// folding: whether it is plain (ASCII with no escape, each byte its own character), its characters widened into
+    /// <paramref name="chars"/>, <see cref="Mark"/>'s digit bits, whether the normalisation folds a run of separators and
+    /// the text's <see cref="TextProfile"/> (see <see cref="AsciiMarks"/>). False, with <paramref name="chars"/> and
+    /// <paramref name="digits"/> partly written, as soon as a byte is not plain: the caller then reads the string with
+    /// the JSON reader. Written by hand because the platform has no call that widens and classifies in one pass.
     /// </summary>
     /// <param name="chars">At least as long as <paramref name="utf8"/>.</param>
     /// <param name="digits"><see cref="WordsFor"/> words of <paramref name="utf8"/>'s length; all are written.</param>
-    public static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
+    public static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks) =>
+        Vector256.IsHardwareAccelerated
+            ? TryWidenAndMarkVector(utf8, chars, digits, out marks)
+            : TryWidenAndMarkScalar(utf8, chars, digits, out marks);
+
+    internal static bool TryWidenAndMarkVector(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
     {
-        if (!Vector256.IsHardwareAccelerated)
-        {
-            return TryWidenAndMarkScalar(utf8, chars, digits, out marks);
-        }
-        var folds = new FoldedRuns();
-        var firstAt = -1;
+        var profile = new BitProfile();
         var whole = utf8.Length & ~63;
         ref var bytes = ref MemoryMarshal.GetReference(utf8);
         ref var wide = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
@@ -38,11 +38,7 @@ internal static partial class AsciiDigits
                 return false;
             }
             digits[i >> 6] = word.Digits;
-            folds.Add(word);
-            if (word.Ats != 0 && firstAt < 0)
-            {
-                firstAt = i + BitOperations.TrailingZeroCount(word.Ats);
-            }
+            profile.Add(word, i, digits);
         }
         if (whole < utf8.Length)
         {
@@ -57,18 +53,16 @@ internal static partial class AsciiDigits
             }
             widened[..(utf8.Length - whole)].CopyTo(MemoryMarshal.Cast<char, ushort>(chars[whole..]));
             digits[whole >> 6] = word.Digits;
-            folds.Add(word);
-            if (word.Ats != 0 && firstAt < 0)
-            {
-                firstAt = whole + BitOperations.TrailingZeroCount(word.Ats);
-            }
+            profile.Add(word, whole, digits);
         }
-        marks = new AsciiMarks(folds.End(), firstAt);
+        marks = profile.End(utf8.Length, digits);
         return true;
     }
 
     /// <summary>One bit a character of 64: what <see cref="TryWidenAndMark"/> reads of each.</summary>
-    private readonly record struct WordBits(ulong Digits, ulong Separators, ulong Spaces, ulong Letters, ulong Ats);
+    /// <param name="Separators">The folding ones (<see cref="Separators.IsFolding"/>).</param>
+    /// <param name="Joining">The joining ones (<see cref="Separators.IsJoining"/>).</param>
+    private readonly record struct WordBits(ulong Digits, ulong Letters, ulong Capitals, ulong Separators, ulong Spaces, ulong Joining, ulong Ats);
 
     /// <summary>64 bytes: false when one is not plain; else their characters written to <paramref name="wide"/>, and their bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -89,26 +83,24 @@ internal static partial class AsciiDigits
         a1.StoreUnsafe(ref wide, 16);
         b0.StoreUnsafe(ref wide, 32);
         b1.StoreUnsafe(ref wide, 48);
-        var space = Vector256.Create((byte)' ');
-        var atSign = Vector256.Create((byte)'@');
-        var aSpaces = Vector256.Equals(a, space);
-        var bSpaces = Vector256.Equals(b, space);
+        var (aSpaces, bSpaces) = (Is(a, ' '), Is(b, ' '));
+        var (aSeparators, bSeparators) = (aSpaces | Is(a, '_') | In(a, '-', '/'), bSpaces | Is(b, '_') | In(b, '-', '/'));
+        // A letter of either case: with bit 5 set, 'A'–'Z' read as 'a'–'z' (and nothing else lands there).
+        var lower = Vector256.Create((byte)0x20);
         word = new WordBits(
-            Bits(IsDigit(a), IsDigit(b)),
-            Bits(aSpaces | IsOtherSeparator(a), bSpaces | IsOtherSeparator(b)),
+            Bits(In(a, '0', '9'), In(b, '0', '9')),
+            Bits(In(a | lower, 'a', 'z'), In(b | lower, 'a', 'z')),
+            Bits(In(a, 'A', 'Z'), In(b, 'A', 'Z')),
+            Bits(aSeparators, bSeparators),
             Bits(aSpaces, bSpaces),
-            Bits(IsLetter(a), IsLetter(b)),
-            Bits(Vector256.Equals(a, atSign), Vector256.Equals(b, atSign)));
+            Bits(aSeparators | In(a, '(', ')') | Is(a, '+'), bSeparators | In(b, '(', ')') | Is(b, '+')),
+            Bits(Is(a, '@'), Is(b, '@')));
         return true;
 
-        static Vector256<byte> IsDigit(Vector256<byte> v) => Vector256.LessThanOrEqual(v - Vector256.Create((byte)'0'), Vector256.Create((byte)9));
+        static Vector256<byte> Is(Vector256<byte> v, char c) => Vector256.Equals(v, Vector256.Create((byte)c));
 
-        // A letter of either case: with bit 5 set, 'A'–'Z' read as 'a'–'z' (and nothing else lands there).
-        static Vector256<byte> IsLetter(Vector256<byte> v) => Vector256.LessThanOrEqual((v | Vector256.Create((byte)0x20)) - Vector256.Create((byte)'a'), Vector256.Create((byte)25));
-
-        // '_', and '-', '.', '/' (0x2D–0x2F, one range): the folding separators but the space.
-        static Vector256<byte> IsOtherSeparator(Vector256<byte> v) =>
-            Vector256.Equals(v, Vector256.Create((byte)'_')) | Vector256.LessThanOrEqual(v - Vector256.Create((byte)'-'), Vector256.Create((byte)2));
+        static Vector256<byte> In(Vector256<byte> v, char low, char high) =>
+            Vector256.LessThanOrEqual(v - Vector256.Create((byte)low), Vector256.Create((byte)(high - low)));
 
         static ulong Bits(Vector256<byte> low, Vector256<byte> high) => low.ExtractMostSignificantBits() | ((ulong)high.ExtractMostSignificantBits() << 32);
     }
@@ -116,76 +108,136 @@ internal static partial class AsciiDigits
     /// <summary>As <see cref="TryWidenAndMark"/>, a byte at a time: where vectors are not accelerated, and for tests to compare with.</summary>
     internal static bool TryWidenAndMarkScalar(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out AsciiMarks marks)
     {
-        digits.Clear();
-        var folds = new FoldedRuns();
-        var firstAt = -1;
-        ulong separators = 0, spaces = 0, letters = 0;
-        for (var i = 0; i < utf8.Length; i++)
+        var profile = new BitProfile();
+        for (var start = 0; start < utf8.Length; start += 64)
         {
-            var c = (char)utf8[i];
-            if (c > 0x7F || c == '\\')
+            ulong digit = 0, letters = 0, capitals = 0, separators = 0, spaces = 0, joining = 0, ats = 0;
+            for (var i = start; i < utf8.Length && i < start + 64; i++)
             {
-                marks = default;
-                return false;
+                var c = (char)utf8[i];
+                if (c > 0x7F || c == '\\')
+                {
+                    marks = default;
+                    return false;
+                }
+                chars[i] = c;
+                var bit = 1UL << i;
+                digit |= char.IsAsciiDigit(c) ? bit : 0;
+                letters |= char.IsAsciiLetter(c) ? bit : 0;
+                capitals |= char.IsAsciiLetterUpper(c) ? bit : 0;
+                separators |= Separators.IsFolding(c) ? bit : 0;
+                spaces |= c == ' ' ? bit : 0;
+                joining |= Separators.IsJoining(c) ? bit : 0;
+                ats |= c == '@' ? bit : 0;
             }
-            chars[i] = c;
-            digits[i >> 6] |= (ulong)(char.IsAsciiDigit(c) ? 1 : 0) << i;
-            separators |= (ulong)(Separators.IsFolding(c) ? 1 : 0) << i;
-            spaces |= (ulong)(c == ' ' ? 1 : 0) << i;
-            letters |= (ulong)(char.IsAsciiLetter(c) ? 1 : 0) << i;
-            firstAt = firstAt < 0 && c == '@' ? i : firstAt;
-            if ((i & 63) == 63 || i == utf8.Length - 1)
-            {
-                folds.Add(new WordBits(digits[i >> 6], separators, spaces, letters, 0));
-                separators = spaces = letters = 0;
-            }
+            digits[start >> 6] = digit;
+            profile.Add(new WordBits(digit, letters, capitals, separators, spaces, joining, ats), start, digits);
         }
-        marks = new AsciiMarks(folds.End(), firstAt);
+        marks = profile.End(utf8.Length, digits);
         return true;
     }
 
     /// <summary>
-    /// Whether the normalisation's second pass folds a run, from the bits of each word in turn: exactly its test
-    /// (Normalized.Bounded), run by run, all runs at once. A run of two or more separators folds when a digit stands on
-    /// both sides of it, or a digit on one side and a letter on the other and the run is all spaces. Prose whose numbers
-    /// end a sentence ("on 2026-11-18. The") has none, and is spared the walk's tests at every run of digits.
+    /// The text's <see cref="TextProfile"/> and whether the normalisation folds a run in it, from the bits of each word in
+    /// turn, all runs of digits at once: what <see cref="TextProfile.Runs"/> learns run by run, and exactly the fold test
+    /// of the normalisation's walk (Normalized.HasRunToFold and Bounded). Prose gives a walk from run to run branches that
+    /// no predictor learns; here only the start of each group of joined runs is visited.
     /// </summary>
     /// <remarks>
-    /// Each run's start (a separator after a digit or letter, followed by another) is added to the run's bits: the carry
-    /// runs through the run and lands on the character after it, which is then tested. A word is judged when the next one
-    /// has come (a run's second character, a carry, may be there); the carries go on from word to word.
+    /// A run of separators is found from its start (a separator right after a digit or letter): the start added to the
+    /// run's bits carries through the run and lands on the character after it, which is then tested; a landing right after
+    /// its start is a run of one. Each word takes the bits of the word before it (shifts) and its carries.
     /// </remarks>
-    private struct FoldedRuns
+    private struct BitProfile
     {
-        private WordBits current;
-        private ulong digitBefore; // bit 63 of the digits and letters of the word before the current one
-        private ulong letterBefore;
-        private ulong digitsCarry;
-        private ulong digitLetterCarry;
-        private ulong letterDigitCarry;
-        private ulong found;
+        private ulong digitsBefore, lettersBefore, capitalsBefore, separatorsBefore;
+        private ulong joinStartsBefore, separatorStartsBefore, digitSpaceStartsBefore, letterSpaceStartsBefore;
+        private ulong joinCarry, separatorCarry, digitSpaceCarry, letterSpaceCarry;
+        private ulong folds, ibanStarts, capitalStarts;
+        private int digitCount, groupBase, longest, longRunsEnd;
+        private int groupStart = -1, longRunsStart = -1, firstAt = -1;
 
-        public void Add(WordBits next)
+        public BitProfile()
         {
-            var word = current;
-            var afterDigit = (word.Digits << 1) | (digitBefore >> 63);
-            var afterLetter = (word.Letters << 1) | (letterBefore >> 63);
-            var twoSeparators = word.Separators & ((word.Separators >> 1) | (next.Separators << 63));
-            var twoSpaces = word.Spaces & ((word.Spaces >> 1) | (next.Spaces << 63));
-            found |= Landing(afterDigit & twoSeparators, word.Separators, ref digitsCarry) & word.Digits;
-            found |= Landing(afterDigit & twoSpaces, word.Spaces, ref digitLetterCarry) & word.Letters;
-            found |= Landing(afterLetter & twoSpaces, word.Spaces, ref letterDigitCarry) & word.Digits;
-            digitBefore = word.Digits;
-            letterBefore = word.Letters;
-            current = next;
         }
 
-        /// <summary>True when a run folds; the bits after the text's end are clear, so a run that reaches it lands on nothing.</summary>
-        public bool End()
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(WordBits word, int at, ReadOnlySpan<ulong> digits)
         {
-            Add(default);
-            return found != 0;
+            var d = word.Digits;
+            var afterDigit = (d << 1) | (digitsBefore >> 63);
+            var afterLetter = (word.Letters << 1) | (lettersBefore >> 63);
+
+            // The folding test: two or more separators between digits, or only spaces between a digit and a letter.
+            var separatorStarts = afterDigit & word.Separators;
+            var digitSpaceStarts = afterDigit & word.Spaces;
+            var letterSpaceStarts = afterLetter & word.Spaces;
+            folds |= Landing(separatorStarts, word.Separators, ref separatorCarry) & ~After(separatorStarts, separatorStartsBefore, 1) & d;
+            folds |= Landing(digitSpaceStarts, word.Spaces, ref digitSpaceCarry) & ~After(digitSpaceStarts, digitSpaceStartsBefore, 1) & word.Letters;
+            folds |= Landing(letterSpaceStarts, word.Spaces, ref letterSpaceCarry) & ~After(letterSpaceStarts, letterSpaceStartsBefore, 1) & d;
+
+            // An IBAN's start (two letters, two digits, nothing alphanumeric before), marked on its second digit; a capital
+            // before a digit, directly or across one separator.
+            ibanStarts |= d & afterDigit & After(word.Letters, lettersBefore, 2) & After(word.Letters, lettersBefore, 3)
+                & ~After(word.Letters | d, lettersBefore | digitsBefore, 4);
+            capitalStarts |= d & (After(word.Capitals, capitalsBefore, 1) | (After(word.Separators, separatorsBefore, 1) & After(word.Capitals, capitalsBefore, 2)));
+
+            // Runs of digits joined by one to three joining separators make a group; each group's digits are counted
+            // when the next group starts.
+            var joinStarts = afterDigit & word.Joining;
+            var joined = Landing(joinStarts, word.Joining, ref joinCarry) & d
+                & (After(joinStarts, joinStartsBefore, 1) | After(joinStarts, joinStartsBefore, 2) | After(joinStarts, joinStartsBefore, 3));
+            for (var groups = d & ~afterDigit & ~joined; groups != 0; groups &= groups - 1)
+            {
+                var position = BitOperations.TrailingZeroCount(groups);
+                var before = digitCount + BitOperations.PopCount(d & ((1UL << position) - 1));
+                Close(before, at + position, digits);
+                (groupStart, groupBase) = (at + position, before);
+            }
+            digitCount += BitOperations.PopCount(d);
+            firstAt = firstAt < 0 && word.Ats != 0 ? at + BitOperations.TrailingZeroCount(word.Ats) : firstAt;
+
+            (digitsBefore, lettersBefore, capitalsBefore, separatorsBefore) = (d, word.Letters, word.Capitals, word.Separators);
+            (joinStartsBefore, separatorStartsBefore, digitSpaceStartsBefore, letterSpaceStartsBefore) = (joinStarts, separatorStarts, digitSpaceStarts, letterSpaceStarts);
         }
+
+        /// <summary>The marks, once every word is added; the bits after the text's end are clear, so a run that reaches it lands on nothing.</summary>
+        public AsciiMarks End(int length, ReadOnlySpan<ulong> digits)
+        {
+            Close(digitCount, length, digits);
+            return new AsciiMarks(folds != 0, new TextProfile(digitCount, longest, ibanStarts != 0, capitalStarts != 0, firstAt, length, longRunsStart, longRunsEnd));
+        }
+
+        /// <summary>Closes the open group, if any, before <paramref name="next"/>: it holds the digits counted from its start to <paramref name="before"/>.</summary>
+        private void Close(int before, int next, ReadOnlySpan<ulong> digits)
+        {
+            if (groupStart < 0)
+            {
+                return;
+            }
+            var count = before - groupBase;
+            longest = Math.Max(longest, count);
+            if (count >= TextProfile.LongRunDigits)
+            {
+                longRunsStart = longRunsStart < 0 ? groupStart : longRunsStart;
+                longRunsEnd = LastDigitEnd(digits, next);
+            }
+        }
+
+        /// <summary>After the last digit before <paramref name="next"/>.</summary>
+        private static int LastDigitEnd(ReadOnlySpan<ulong> digits, int next)
+        {
+            var w = (next - 1) >> 6;
+            var word = digits[w] & (ulong.MaxValue >> (63 - ((next - 1) & 63)));
+            while (word == 0)
+            {
+                word = digits[--w];
+            }
+            return (w << 6) + 64 - BitOperations.LeadingZeroCount(word);
+        }
+
+        /// <summary>The bits of <paramref name="bits"/> moved <paramref name="by"/> characters on, the word before's last ones first.</summary>
+        private static ulong After(ulong bits, ulong before, int by) => (bits << by) | (before >> (64 - by));
 
         /// <summary>The character after each run of <paramref name="run"/> that begins at a bit of <paramref name="starts"/> (a carry in and out).</summary>
         private static ulong Landing(ulong starts, ulong run, ref ulong carry)
@@ -201,6 +253,6 @@ internal static partial class AsciiDigits
 /// <summary>
 /// What <see cref="AsciiDigits.TryWidenAndMark"/> learnt of a plain ASCII text besides its digits: whether the
 /// normalisation folds a run of separators in it (<paramref name="MayFold"/>; without one the text is its own normal form),
-/// and where the first '@' is (-1 for none).
+/// and its <paramref name="Profile"/> (the text's own, which is then its normal form's).
 /// </summary>
-internal readonly record struct AsciiMarks(bool MayFold, int FirstAt);
+internal readonly record struct AsciiMarks(bool MayFold, TextProfile Profile);

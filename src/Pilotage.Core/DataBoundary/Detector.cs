@@ -91,7 +91,7 @@ internal readonly struct TextProfile
         LongRunsEnd = longRunsEnd;
     }
 
-    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
+    internal TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
     {
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;

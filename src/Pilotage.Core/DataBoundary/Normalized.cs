@@ -98,29 +98,17 @@ internal ref struct Normalized
 
     /// <summary>
     /// As <see cref="Of(ReadOnlySpan{char})"/>, for plain ASCII text the request walk read with its digits marked
-    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): no pass of its own over the text, and no tests at each run of digits
-    /// unless the marks say a run folds (then the same walk as for any text, which finds it).
+    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): with no run to fold, the text is its own normal form and the marks hold
+    /// its profile, so there is no pass of its own over the text; with one, the same walk as for any text finds it.
     /// </summary>
     public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, AsciiMarks marks)
     {
+        if (!marks.MayFold)
+        {
+            return new Normalized(text, text, null, null, 0, false, marks.Profile);
+        }
         var runs = new TextProfile.Runs(text);
-        if (marks.MayFold)
-        {
-            if (HasRunToFold(text, digits, ref runs))
-            {
-                return Fold(text, text, default);
-            }
-        }
-        else
-        {
-            for (var digit = AsciiDigits.Next(digits, 0); digit >= 0;)
-            {
-                var end = AsciiDigits.RunEnd(digits, digit + 1);
-                runs.Add(digit, end);
-                digit = AsciiDigits.Next(digits, end);
-            }
-        }
-        return new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.FirstAt));
+        return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.Profile.FirstAt));
     }
 
     /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>

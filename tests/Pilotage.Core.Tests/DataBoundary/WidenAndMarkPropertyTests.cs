@@ -35,7 +35,7 @@ public class WidenAndMarkPropertyTests
             var scalarChars = new char[utf8.Length];
             var digits = new ulong[AsciiDigits.WordsFor(utf8.Length)];
             var scalarDigits = new ulong[digits.Length];
-            var plain = AsciiDigits.TryWidenAndMark(utf8, chars, digits, out var marks);
+            var plain = AsciiDigits.TryWidenAndMarkVector(utf8, chars, digits, out var marks);
             var scalarPlain = AsciiDigits.TryWidenAndMarkScalar(utf8, scalarChars, scalarDigits, out var scalarMarks);
             var expectedPlain = RequestScrubber.IsPlain(utf8);
             if (plain != expectedPlain || scalarPlain != expectedPlain)
@@ -49,7 +49,7 @@ public class WidenAndMarkPropertyTests
             var text = RequestScrubber.Widen(utf8, new char[utf8.Length], out _).ToString();
             var expectedDigits = new ulong[digits.Length];
             AsciiDigits.MarkScalar(System.Runtime.InteropServices.MemoryMarshal.Cast<char, ushort>(text.AsSpan()), expectedDigits);
-            var expected = new AsciiMarks(MayFold(text), text.IndexOf('@', StringComparison.Ordinal));
+            var expected = new AsciiMarks(MayFold(text), new TextProfile(text));
             return new string(chars) == text && new string(scalarChars) == text && digits.SequenceEqual(expectedDigits)
                 && scalarDigits.SequenceEqual(expectedDigits) && marks == expected && scalarMarks == expected;
         }, iter: 20000);
