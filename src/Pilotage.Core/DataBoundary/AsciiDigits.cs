@@ -13,7 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 /// <c>char</c> one starts unoptimised and boxes its bounds (about 200 bytes a call, 22 KB per request of the gateway's
 /// realistic prompt) until the JIT gets to it, which in a busy server took thousands of requests.
 /// </summary>
-internal static partial class AsciiDigits
+internal static class AsciiDigits
 {
     /// <summary>The index of the first ASCII digit, or -1.</summary>
     public static int IndexOf(ReadOnlySpan<char> span) => MemoryMarshal.Cast<char, ushort>(span).IndexOfAnyInRange((ushort)'0', (ushort)'9');

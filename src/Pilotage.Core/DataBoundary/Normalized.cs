@@ -96,21 +96,6 @@ internal ref struct Normalized
         }
     }
 
-    /// <summary>
-    /// As <see cref="Of(ReadOnlySpan{char})"/>, for plain ASCII text the request walk read with its digits marked
-    /// (<see cref="AsciiDigits.TryWidenAndMark"/>): with no run to fold, the text is its own normal form and the marks hold
-    /// its profile, so there is no pass of its own over the text; with one, the same walk as for any text finds it.
-    /// </summary>
-    public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, AsciiMarks marks)
-    {
-        if (!marks.MayFold)
-        {
-            return new Normalized(text, text, null, null, 0, false, marks.Profile);
-        }
-        var runs = new TextProfile.Runs(text);
-        return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.Profile.FirstAt));
-    }
-
     /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>
     private const int StackWords = 64;
 
