@@ -30,8 +30,12 @@ internal static class AsciiDigits
     /// '@'. The normalisation's walk then goes from run to run of digits by bit counts: prose with a number every few
     /// words called a vector search and a character loop per run, most of the normalisation's time (2026-12-05).
     /// </summary>
-    /// <param name="digits"><see cref="WordsFor"/> words; all are written.</param>
-    public static TextMarks Mark(ReadOnlySpan<char> span, Span<ulong> digits)
+    /// <param name="digits"><see cref="WordsFor"/> words; all are written, unless <paramref name="untilNonAscii"/>.</param>
+    /// <param name="untilNonAscii">
+    /// Stop at the first word that holds a character outside ASCII, the digits and '@' of the rest unread: for a caller that
+    /// then reads the text otherwise (prose in another script shows it in its first word, and is spared the pass).
+    /// </param>
+    public static TextMarks Mark(ReadOnlySpan<char> span, Span<ulong> digits, bool untilNonAscii = false)
     {
         var chars = MemoryMarshal.Cast<char, ushort>(span);
         if (!Vector256.IsHardwareAccelerated)
@@ -39,13 +43,17 @@ internal static class AsciiDigits
             return MarkScalar(chars, digits);
         }
         var whole = chars.Length & ~63;
-        var (any, ats) = MarkWords(chars[..whole], digits);
+        var (any, ats) = MarkWords(chars[..whole], digits, untilNonAscii);
+        if (untilNonAscii && (any & Vector256.Create((ushort)0xFF80)) != Vector256<ushort>.Zero)
+        {
+            return new TextMarks(true, ats != Vector256<ushort>.Zero);
+        }
         if (whole < chars.Length)
         {
             // The last, partial word, from a copy padded with NULs (no digit, no '@', ASCII).
             Span<ushort> last = stackalloc ushort[64];
             chars[whole..].CopyTo(last);
-            var (lastAny, lastAts) = MarkWords(last, digits[(whole >> 6)..]);
+            var (lastAny, lastAts) = MarkWords(last, digits[(whole >> 6)..], untilNonAscii: false);
             any |= lastAny;
             ats |= lastAts;
         }
@@ -56,7 +64,7 @@ internal static class AsciiDigits
     /// The digit bits of whole words of 64 characters; all their characters OR-ed together, and their '@' lanes, for the
     /// caller to test once.
     /// </summary>
-    private static (Vector256<ushort> Any, Vector256<ushort> Ats) MarkWords(ReadOnlySpan<ushort> chars, Span<ulong> digits)
+    private static (Vector256<ushort> Any, Vector256<ushort> Ats) MarkWords(ReadOnlySpan<ushort> chars, Span<ulong> digits, bool untilNonAscii)
     {
         ref var start = ref MemoryMarshal.GetReference(chars);
         var zero = Vector256.Create((ushort)'0');
@@ -78,8 +86,133 @@ internal static class AsciiDigits
                 word |= (ulong)isDigit.ExtractMostSignificantBits() << k;
             }
             digits[i >> 6] = word;
+            if (untilNonAscii && (any & Vector256.Create((ushort)0xFF80)) != Vector256<ushort>.Zero)
+            {
+                break;
+            }
         }
         return (any, ats);
+    }
+
+    /// <summary>
+    /// The request walk's one pass over a JSON string's UTF-8 content (quotes excluded), in place of three (the plainness
+    /// test, the widening, <see cref="Mark"/>) and the search for the first '@': whether it is plain (ASCII with no escape,
+    /// each byte its own character), its characters widened into <paramref name="chars"/>, its digit bits, and where its
+    /// first '@' is (-1 for none). False, with <paramref name="chars"/> and <paramref name="digits"/> partly written, as
+    /// soon as a byte is not plain: the caller then reads the string with the JSON reader. Written by hand because the
+    /// platform has no call that widens and classifies in one pass; 64 bytes at a time are one 512-bit vector where the
+    /// machine has them, and each comparison one 64-bit mask: a word of digit bits as it is.
+    /// </summary>
+    /// <remarks>
+    /// It pays for no more than that: a version that also read letters, capitals, spaces and separators into bits, and
+    /// computed the whole <see cref="TextProfile"/> and the folding test from them, was slower than the walk from run to
+    /// run of digits it replaced (side by side in one process, 2026-12-05).
+    /// </remarks>
+    /// <param name="chars">At least as long as <paramref name="utf8"/>.</param>
+    /// <param name="digits"><see cref="WordsFor"/> words of <paramref name="utf8"/>'s length; all are written.</param>
+    public static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out int firstAt) =>
+        Vector512.IsHardwareAccelerated ? TryWidenAndMark(utf8, chars, digits, out firstAt, wide: true)
+        : Vector256.IsHardwareAccelerated ? TryWidenAndMark(utf8, chars, digits, out firstAt, wide: false)
+        : TryWidenAndMarkScalar(utf8, chars, digits, out firstAt);
+
+    /// <summary>The vector pass, in 512-bit vectors (<paramref name="wide"/>) or 256-bit ones: tests run both.</summary>
+    internal static bool TryWidenAndMark(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out int firstAt, bool wide)
+    {
+        firstAt = -1;
+        var whole = utf8.Length & ~63;
+        ref var bytes = ref MemoryMarshal.GetReference(utf8);
+        ref var widened = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(chars));
+        for (var i = 0; i < whole; i += 64)
+        {
+            if (!WidenWord(ref Unsafe.Add(ref bytes, i), ref Unsafe.Add(ref widened, i), wide, out var digit, out var ats))
+            {
+                return false;
+            }
+            digits[i >> 6] = digit;
+            if ((ats != 0) & (firstAt < 0))
+            {
+                firstAt = i + BitOperations.TrailingZeroCount(ats);
+            }
+        }
+        if (whole < utf8.Length)
+        {
+            // The last, partial word, from a copy padded with NULs (plain, no digit, no '@').
+            Span<byte> last = stackalloc byte[64];
+            Span<ushort> lastWidened = stackalloc ushort[64];
+            utf8[whole..].CopyTo(last);
+            if (!WidenWord(ref MemoryMarshal.GetReference(last), ref MemoryMarshal.GetReference(lastWidened), wide, out var digit, out var ats))
+            {
+                return false;
+            }
+            lastWidened[..(utf8.Length - whole)].CopyTo(MemoryMarshal.Cast<char, ushort>(chars[whole..]));
+            digits[whole >> 6] = digit;
+            if ((ats != 0) & (firstAt < 0))
+            {
+                firstAt = whole + BitOperations.TrailingZeroCount(ats);
+            }
+        }
+        return true;
+    }
+
+    /// <summary>64 bytes: false when one is not plain; else their characters written to <paramref name="widened"/>, a bit each for the digits and the '@'s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool WidenWord(ref byte bytes, ref ushort widened, bool wide, out ulong digit, out ulong ats)
+    {
+        if (wide)
+        {
+            var v = Vector512.LoadUnsafe(ref bytes);
+            // A byte outside ASCII has its top bit set, and so has a comparison's lane where a byte is a backslash.
+            if (((v | Vector512.Equals(v, Vector512.Create((byte)'\\'))) & Vector512.Create((byte)0x80)) != Vector512<byte>.Zero)
+            {
+                digit = ats = 0;
+                return false;
+            }
+            var (low, high) = Vector512.Widen(v);
+            low.StoreUnsafe(ref widened);
+            high.StoreUnsafe(ref widened, 32);
+            digit = Vector512.LessThanOrEqual(v - Vector512.Create((byte)'0'), Vector512.Create((byte)9)).ExtractMostSignificantBits();
+            ats = Vector512.Equals(v, Vector512.Create((byte)'@')).ExtractMostSignificantBits();
+            return true;
+        }
+        var a = Vector256.LoadUnsafe(ref bytes);
+        var b = Vector256.LoadUnsafe(ref bytes, 32);
+        var backslash = Vector256.Create((byte)'\\');
+        if (((a | b | Vector256.Equals(a, backslash) | Vector256.Equals(b, backslash)) & Vector256.Create((byte)0x80)) != Vector256<byte>.Zero)
+        {
+            digit = ats = 0;
+            return false;
+        }
+        var (a0, a1) = Vector256.Widen(a);
+        var (b0, b1) = Vector256.Widen(b);
+        a0.StoreUnsafe(ref widened);
+        a1.StoreUnsafe(ref widened, 16);
+        b0.StoreUnsafe(ref widened, 32);
+        b1.StoreUnsafe(ref widened, 48);
+        var zero = Vector256.Create((byte)'0');
+        var nine = Vector256.Create((byte)9);
+        var atSign = Vector256.Create((byte)'@');
+        digit = Vector256.LessThanOrEqual(a - zero, nine).ExtractMostSignificantBits() | ((ulong)Vector256.LessThanOrEqual(b - zero, nine).ExtractMostSignificantBits() << 32);
+        ats = Vector256.Equals(a, atSign).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(b, atSign).ExtractMostSignificantBits() << 32);
+        return true;
+    }
+
+    /// <summary>As <see cref="TryWidenAndMark(ReadOnlySpan{byte}, Span{char}, Span{ulong}, out int)"/>, a byte at a time: where vectors are not accelerated, and for tests to compare with.</summary>
+    internal static bool TryWidenAndMarkScalar(ReadOnlySpan<byte> utf8, Span<char> chars, Span<ulong> digits, out int firstAt)
+    {
+        digits.Clear();
+        firstAt = -1;
+        for (var i = 0; i < utf8.Length; i++)
+        {
+            var c = (char)utf8[i];
+            if (c > 0x7F || c == '\\')
+            {
+                return false;
+            }
+            chars[i] = c;
+            digits[i >> 6] |= (ulong)(char.IsAsciiDigit(c) ? 1 : 0) << i;
+            firstAt = firstAt < 0 && c == '@' ? i : firstAt;
+        }
+        return true;
     }
 
     /// <summary>As <see cref="Mark"/>, a character at a time: where vectors are not accelerated, and for tests to compare with.</summary>

@@ -190,6 +190,13 @@ public sealed partial class DataBoundaryPolicy
         return Scan(normal, budget, shortcuts: true, spare);
     }
 
+    /// <summary>As <see cref="Scan(ReadOnlySpan{char}, BoundaryBudget?, List{Finding}?)"/>, on plain ASCII text the request walk read with its digits marked (see <see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
+    internal BoundaryScan Scan(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt, BoundaryBudget? budget, List<Finding>? spare)
+    {
+        using var normal = Normalized.Of(text, digits, firstAt);
+        return Scan(normal, budget, shortcuts: true, spare);
+    }
+
     /// <summary>Digits and '@': every built-in detector but the secrets needs one of them.</summary>
     private static readonly SearchValues<char> DigitsAndAt = SearchValues.Create("0123456789@");
 

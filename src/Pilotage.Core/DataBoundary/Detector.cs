@@ -153,8 +153,11 @@ internal readonly struct TextProfile
         /// The profile, with whether the text holds an '@' (known from <see cref="AsciiDigits.Mark"/>'s pass): the first
         /// one is looked for only then.
         /// </summary>
-        public readonly TextProfile ToProfile(bool hasAt) =>
-            new(digits, longestRun, ibanStart, capitalBeforeDigit, hasAt ? span.IndexOf('@') : -1, span.Length, longRunsStart, longRunsEnd);
+        public readonly TextProfile ToProfile(bool hasAt) => ToProfile(hasAt ? span.IndexOf('@') : -1);
+
+        /// <summary>The profile, with where the text's first '@' is (-1 for none), known already.</summary>
+        public readonly TextProfile ToProfile(int firstAt) =>
+            new(digits, longestRun, ibanStart, capitalBeforeDigit, firstAt, span.Length, longRunsStart, longRunsEnd);
     }
 
     // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.

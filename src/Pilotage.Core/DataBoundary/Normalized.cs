@@ -78,7 +78,7 @@ internal ref struct Normalized
         var digits = words <= StackWords ? stackalloc ulong[words] : (rented = ArrayPool<ulong>.Shared.Rent(words)).AsSpan(0, words);
         try
         {
-            var marks = AsciiDigits.Mark(text, digits);
+            var marks = AsciiDigits.Mark(text, digits, untilNonAscii: true);
             if (marks.NonAscii)
             {
                 return Build(text);
@@ -94,6 +94,16 @@ internal ref struct Normalized
                 ArrayPool<ulong>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Of(ReadOnlySpan{char})"/>, for plain ASCII text the request walk read with its digits marked and its
+    /// first '@' found (<see cref="AsciiDigits.TryWidenAndMark"/>, -1 for none): no pass of its own over the text.
+    /// </summary>
+    public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt)
+    {
+        var runs = new TextProfile.Runs(text);
+        return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(firstAt));
     }
 
     /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>

@@ -13,6 +13,10 @@ public static partial class RequestScrubber
 
         private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
 
+        /// <summary>As <see cref="Scrub(ReadOnlySpan{char}, Walker, JsonNode, string?, JsonElement, ReadOnlySpan{byte})"/>, for plain ASCII text read with its digits marked (<see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
+        public JsonValue? Scrub(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt, Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw) =>
+            Scrubbed(policy.Scan(text, digits, firstAt, budget, spare), text, walker, container, key, element, raw);
+
         /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
         private List<Finding>? spare;
 
@@ -43,9 +47,11 @@ public static partial class RequestScrubber
         /// </summary>
         /// With <see cref="RedactedValues.Utf8"/>, a long message text read from the request's UTF-8 (<paramref name="raw"/>)
         /// is put back as that UTF-8 with the placeholders in place (<see cref="RedactedUtf8"/>): no string of its size.
-        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default)
+        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default) =>
+            Scrubbed(Scan(text), text, walker, container, key, element, raw);
+
+        private JsonValue? Scrubbed(BoundaryScan scan, ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw)
         {
-            var scan = Scan(text);
             if (scan.IsClean)
             {
                 return null;

@@ -391,11 +391,18 @@ public static partial class RequestScrubber
             var raw = JsonMarshal.GetRawUtf8Value(element);
             // Judged from the UTF-8 first where that is the walk's own verdict: a value in plain ASCII with no escape is
             // its own text, one character a byte, so a short one of a structural key, or one with nothing any detector
-            // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. Anything else is read: a
-            // plain one widened byte by byte (Widen), one with escapes or outside ASCII by the JSON reader.
+            // needs (see DataBoundaryPolicy.NothingToFind), is left as it is without being read. A long one is read in one
+            // pass that also marks its digits for the normalisation (ScrubMarked). Anything else is read: a plain one
+            // widened byte by byte (Widen), one with escapes or outside ASCII by the JSON reader (which refuses a lone
+            // surrogate escape, structural key or not).
             var inner = raw[1..^1];
+            var structural = key is not null && inner.Length <= StructuralValueLimit && IsStructural(key);
+            if (!structural && inner.Length >= SecretDetector.MinLength)
+            {
+                return ScrubMarked(value, key, owner, element, raw);
+            }
             var plain = IsPlain(inner);
-            if (plain && (collector.NothingToFind(inner) || (key is not null && inner.Length <= StructuralValueLimit && IsStructural(key))))
+            if (plain && (collector.NothingToFind(inner) || structural))
             {
                 return null;
             }
@@ -412,6 +419,43 @@ public static partial class RequestScrubber
                 if (rented is not null)
                 {
                     ArrayPool<char>.Shared.Return(rented);
+                }
+            }
+        }
+
+        /// <summary>
+        /// A value of <see cref="SecretDetector.MinLength"/> bytes or more (never one NothingToFind clears), not a short one
+        /// of a structural key: widened and marked in one pass when plain, read by the JSON reader when not.
+        /// </summary>
+        private JsonValue? ScrubMarked(JsonValue value, string? key, JsonObject? owner, JsonElement element, ReadOnlySpan<byte> raw)
+        {
+            var inner = raw[1..^1];
+            char[]? rented = null;
+            ulong[]? rentedWords = null;
+            var words = AsciiDigits.WordsFor(inner.Length);
+            Span<char> buffer = inner.Length <= StackChars ? stackalloc char[inner.Length] : (rented = ArrayPool<char>.Shared.Rent(inner.Length));
+            Span<ulong> digits = words <= StackChars / 4 ? stackalloc ulong[words] : (rentedWords = ArrayPool<ulong>.Shared.Rent(words)).AsSpan(0, words);
+            try
+            {
+                if (AsciiDigits.TryWidenAndMark(inner, buffer, digits, out var firstAt))
+                {
+                    var text = buffer[..inner.Length];
+                    // Not a short value of a structural key: of the checks Scrub(text) makes first, only encoded media is left.
+                    return key is not null && IsEncodedMedia(key, text, owner!) ? null
+                        : collector.Scrub(text, digits, firstAt, this, value.Parent!, key, element, raw);
+                }
+                // The buffer holds the escaped length: the reader rents nothing more.
+                return Scrub(Read(raw, buffer, out _), key, owner, value.Parent!, element, raw);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<char>.Shared.Return(rented);
+                }
+                if (rentedWords is not null)
+                {
+                    ArrayPool<ulong>.Shared.Return(rentedWords);
                 }
             }
         }

@@ -46,6 +46,20 @@ public class DigitMarkPropertyTests
             return digits.SequenceEqual(expected) && scalar.SequenceEqual(expected) && marks == truth && scalarMarks == truth;
         }, iter: 5000);
 
+    /// <summary>Texts shifted by up to two words of ASCII filler: the first character outside ASCII lands on every lane of every word.</summary>
+    private static readonly Gen<string> ShiftedTexts = Gen.Select(Gen.Int[0, 130], Texts, (shift, text) => new string('x', shift) + text);
+
+    [Fact]
+    public void Marking_until_a_character_outside_ascii_tells_ascii_as_the_whole_marking_does() =>
+        Gen.OneOf(ShiftedTexts, AsciiTexts).Sample(text =>
+        {
+            var digits = new ulong[AsciiDigits.WordsFor(text.Length)];
+            var whole = new ulong[digits.Length];
+            var marks = AsciiDigits.Mark(text, digits, untilNonAscii: true);
+            var wholeMarks = AsciiDigits.Mark(text, whole);
+            return marks.NonAscii == wholeMarks.NonAscii && (marks.NonAscii || (marks == wholeMarks && digits.SequenceEqual(whole)));
+        }, iter: 10000);
+
     [Fact]
     public void The_separator_sets_tested_by_bits_are_the_sets_spelled_out()
     {

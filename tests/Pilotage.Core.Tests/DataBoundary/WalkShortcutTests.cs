@@ -28,6 +28,9 @@ public class WalkShortcutTests
         "a\\u0040b.co", "dana\\u0040example.org", "\\u0034111 1111 1111 1111", "card \\u00341111111111111111", "x\\u00a0y", "\\\"quoted\\\"", "tab\\there", "\\uD800",
         "a\uff20b.co", "\uff14\uff11\uff11\uff11 1111 1111 1111", "\u0664\u0661\u0661\u0661 1111 1111 1111", "caf\u00e9", "a@b.\ufb00", "\u200b", "AKIA\u200bIOSFODNN7EXAMPLE",
         "data:image/png;base64,QUJD", "see 4111 1111 1111 1111, padded with words to pass the structural limit of the walk",
+        "card 4111  1111  1111  1111 written with two spaces between its groups", "a long line that holds an address late, far past its first word: dana.lee@example.org",
+        "a long plain start that only holds an escape later, past the first block of bytes: dana\\u0040example.org",
+        "a long plain start that only later holds a card in another script, past the first block: \uff14111 1111 1111 1111",
     ];
 
     /// <summary>Names: structural keys and near misses, the fields a model reads, names holding data.</summary>
