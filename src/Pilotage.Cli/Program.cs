@@ -3,10 +3,9 @@ using System.Runtime.InteropServices;
 using Pilotage.Cli;
 using Pilotage.Cli.Serve;
 
-// First, before anything rents from the shared array pool, which reads its size once (Serve/ArrayPoolDefault.cs).
-ArrayPoolDefault.Apply(Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
-// And before the thread pool starts its first worker, which reads its spinning once (Serve/ThreadPoolSpinDefault.cs).
-ThreadPoolSpinDefault.Apply(Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+// First, before anything rents from the shared array pool or the thread pool starts a worker: each reads its
+// setting once (Serve/RuntimeDefaults.cs).
+RuntimeDefaults.Apply(Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
 
 // Ctrl-C and SIGTERM cancel the running verb, so 'serve' shuts down cleanly; a second Ctrl-C is not
 // intercepted and ends the process at once, in case a shutdown hangs.
