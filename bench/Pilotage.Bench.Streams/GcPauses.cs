@@ -150,13 +150,13 @@ internal sealed class GcPauses : IDisposable
     }
 
     /// <summary>The types most allocated between the two times (sampled: about every 100 KB), with their share of the bytes; empty without allocation ticks.</summary>
-    public string AllocatedTypes(DateTime from, DateTime to, int top = 12)
+    public string AllocatedTypes(DateTime from, DateTime to, int top = 30)
     {
         var ticks = _allocated.Where(a => a.At >= from && a.At <= to).ToArray();
         if (ticks.Length == 0) return "";
         var total = (double)ticks.Sum(a => a.Bytes);
         return "allocated (sampled): " + string.Join(", ", ticks.GroupBy(a => a.Type).Select(g => (Type: g.Key, Bytes: g.Sum(a => a.Bytes)))
-            .OrderByDescending(t => t.Bytes).Take(top).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / total:P0}")));
+            .OrderByDescending(t => t.Bytes).Take(top).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Bytes / total:P1}")));
     }
 
     private static string Phase(int type) => type switch

@@ -83,13 +83,18 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
             await writer.FlushAsync(ct);
         }
 
+        // Written into the response's pipe from the literal's own bytes: no array copied for each answer's last event.
         public async ValueTask KeepAliveAsync(CancellationToken ct)
         {
-            await Output.WriteAsync(": held for review\n\n"u8.ToArray(), ct);
-            await Output.FlushAsync(ct);
+            http.Response.BodyWriter.Write(": held for review\n\n"u8);
+            await http.Response.BodyWriter.FlushAsync(ct);
         }
 
-        public async Task CompleteAsync() => await Output.WriteAsync("data: [DONE]\n\n"u8.ToArray(), CancellationToken.None);
+        public async Task CompleteAsync()
+        {
+            http.Response.BodyWriter.Write("data: [DONE]\n\n"u8);
+            await http.Response.BodyWriter.FlushAsync(CancellationToken.None);
+        }
 
         public async Task FailAsync(GatewayRefusal refusal) => await Output.WriteAsync(OpenAiErrors.StreamEvent(refusal), CancellationToken.None);
     }
