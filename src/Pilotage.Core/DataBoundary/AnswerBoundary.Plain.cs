@@ -67,7 +67,8 @@ public sealed partial class AnswerBoundary
                     }
                     continue;
                 }
-                if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named)) && Holds(content, budget))
+                if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named))
+                    && !(!Policy.HasCustomDetectors && OnlySecretsNeeded(content, needed, open + 1) && !HoldsSecretLiteral(content)) && Holds(content, budget))
                 {
                     return false;
                 }
@@ -87,6 +88,51 @@ public sealed partial class AnswerBoundary
             }
         }
     }
+
+    /// <summary>
+    /// True when <paramref name="content"/> (at <paramref name="from"/> in the answer) holds no '@' and at most one digit,
+    /// read from the bits: every built-in detector but the secrets then finds nothing (each needs an '@', or a run of at
+    /// least six digits, or an IBAN's two check digits), and the normalisation folds nothing a secret's literal could
+    /// be made of (it folds only runs of separators with a digit on either side, or spaces beside one digit).
+    /// </summary>
+    private static bool OnlySecretsNeeded(ReadOnlySpan<byte> content, ReadOnlySpan<ulong> needed, int from)
+    {
+        var first = NextBit(needed, from);
+        if (first < 0 || first >= from + content.Length)
+        {
+            return true;
+        }
+        if (content[first - from] == (byte)'@')
+        {
+            return false;
+        }
+        var second = NextBit(needed, first + 1);
+        return second < 0 || second >= from + content.Length;
+    }
+
+    /// <summary>
+    /// True when the policy looks for secrets and <paramref name="ascii"/> is long enough for one and holds one of their
+    /// literals (<see cref="SecretDetector.HoldsLiteral"/>, on its characters widened on the stack): only then is a text
+    /// that <see cref="OnlySecretsNeeded"/> read.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool HoldsSecretLiteral(ReadOnlySpan<byte> ascii)
+    {
+        if (!Policy.MayFindSecrets || ascii.Length < SecretDetector.MinLength)
+        {
+            return false;
+        }
+        if (ascii.Length > WidenedOnStack)
+        {
+            return true; // a long text: read in full (Holds)
+        }
+        Span<char> chars = stackalloc char[ascii.Length]; // only as long (and only as cleared) as the text
+        System.Text.Ascii.ToUtf16(ascii, chars, out var written);
+        return SecretDetector.HoldsLiteral(chars[..written]);
+    }
+
+    /// <summary>The longest text <see cref="HoldsSecretLiteral"/> widens on the stack.</summary>
+    private const int WidenedOnStack = 512;
 
     /// <summary>Answers up to 64 times this many bytes have their bits on the stack.</summary>
     private const int StackWords = 32;
