@@ -31,50 +31,7 @@ public sealed partial class AnswerBoundary
         Mark(answer, quotes, needed);
         try
         {
-            // The name whose value the string about to be read is, when it comes straight after its ':' (only then does it
-            // matter whether the name is structural, which is asked only of a value that is not clean by itself).
-            var named = default(ReadOnlySpan<byte>);
-            var hasName = false;
-            for (at++; at < answer.Length;)
-            {
-                var open = NextBit(quotes, at);
-                if (open < 0)
-                {
-                    return true;
-                }
-                var close = NextBit(quotes, open + 1);
-                if (close < 0)
-                {
-                    return false; // not JSON: the walk says so
-                }
-                var content = answer[(open + 1)..close];
-                // What DataBoundaryPolicy.NothingToFind says of these bytes, read from the bits.
-                var clean = !Policy.HasCustomDetectors && content.Length < SecretDetector.MinLength && !AnyBit(needed, open + 1, close);
-                at = SkipSpace(answer, close + 1);
-                if (at < answer.Length && answer[at] == (byte)':')
-                {
-                    if (content.Length is 5 or 6 && (content.SequenceEqual("input"u8) || content.SequenceEqual("prompt"u8)) && DepthAt(answer, open) == 1)
-                    {
-                        return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
-                    }
-                    at = SkipSpace(answer, at + 1);
-                    hasName = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
-                    named = content;
-                    if (!clean && (content.Length >= RequestScrubber.ShortestBuiltInMatch || Policy.HasCustomDetectors)
-                        && Holds(content, budget))
-                    {
-                        return false; // an ASCII name shorter than any match holds no hit (RequestScrubber.MayHoldHit)
-                    }
-                    continue;
-                }
-                if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named))
-                    && !(!Policy.HasCustomDetectors && OnlySecretsNeeded(content, needed, open + 1) && !HoldsSecretLiteral(content)) && Holds(content, budget))
-                {
-                    return false;
-                }
-                hasName = false;
-            }
-            return true;
+            return Walk(answer, quotes, needed, at + 1, budget);
         }
         catch (BoundaryBudgetExceededException)
         {
@@ -87,6 +44,73 @@ public sealed partial class AnswerBoundary
                 System.Buffers.ArrayPool<ulong>.Shared.Return(pooled);
             }
         }
+    }
+
+    /// <summary>
+    /// The reading of <see cref="PlainReadsClean"/> from <paramref name="at"/> (after the opening brace), its strings found
+    /// in <paramref name="quotes"/>. A method of its own, with no stack buffer and no handler, so that what it keeps from
+    /// string to string stays in registers. Every quote opens or closes a string (there is no backslash), and what is
+    /// skipped between one string and the next (spaces, a ':') holds none: the quotes are taken one after the other.
+    /// </summary>
+    private bool Walk(ReadOnlySpan<byte> answer, ReadOnlySpan<ulong> quotes, ReadOnlySpan<ulong> needed, int at, BoundaryBudget? budget)
+    {
+        var custom = Policy.HasCustomDetectors;
+        // The quotes not taken yet: those of word w still in rest.
+        var w = 0;
+        var rest = quotes[0];
+        // The name whose value the string about to be read is, when it comes straight after its ':' (only then does it
+        // matter whether the name is structural, which is asked only of a value that is not clean by itself).
+        var named = default(ReadOnlySpan<byte>);
+        var hasName = false;
+        while (at < answer.Length)
+        {
+            while (rest == 0)
+            {
+                if (++w == quotes.Length)
+                {
+                    return true;
+                }
+                rest = quotes[w];
+            }
+            var open = (w << 6) + BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            while (rest == 0)
+            {
+                if (++w == quotes.Length)
+                {
+                    return false; // not JSON: the walk says so
+                }
+                rest = quotes[w];
+            }
+            var close = (w << 6) + BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            var content = answer[(open + 1)..close];
+            // What DataBoundaryPolicy.NothingToFind says of these bytes, read from the bits.
+            var clean = !custom && content.Length < SecretDetector.MinLength && !AnyBit(needed, open + 1, close);
+            at = SkipSpace(answer, close + 1);
+            if (at < answer.Length && answer[at] == (byte)':')
+            {
+                if (content.Length is 5 or 6 && (content.SequenceEqual("input"u8) || content.SequenceEqual("prompt"u8)) && DepthAt(answer, open) == 1)
+                {
+                    return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
+                }
+                at = SkipSpace(answer, at + 1);
+                hasName = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
+                named = content;
+                if (!clean && (content.Length >= RequestScrubber.ShortestBuiltInMatch || custom) && Holds(content, budget))
+                {
+                    return false; // an ASCII name shorter than any match holds no hit (RequestScrubber.MayHoldHit)
+                }
+                continue;
+            }
+            if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named))
+                && !(!custom && OnlySecretsNeeded(content, needed, open + 1) && !HoldsSecretLiteral(content)) && Holds(content, budget))
+            {
+                return false;
+            }
+            hasName = false;
+        }
+        return true;
     }
 
     /// <summary>
