@@ -167,24 +167,11 @@ public sealed partial class AnswerBoundary
     /// </summary>
     private static void Mark(ReadOnlySpan<byte> json, Span<ulong> quotes, Span<ulong> needed)
     {
-        var quote = Vector128.Create((byte)'"');
-        var zero = Vector128.Create((byte)'0');
-        var ten = Vector128.Create((byte)10);
-        var at = Vector128.Create((byte)'@');
         var i = 0;
         var w = 0;
         for (; i + 64 <= json.Length; i += 64, w++)
         {
-            ulong q = 0, n = 0;
-            for (var k = 0; k < 64; k += 16)
-            {
-                var v = Vector128.Create(json.Slice(i + k, 16));
-                q |= (ulong)Vector128.Equals(v, quote).ExtractMostSignificantBits() << k;
-                // Bytes compare unsigned: below '0' wraps round to above 9.
-                n |= (ulong)(Vector128.LessThan(v - zero, ten) | Vector128.Equals(v, at)).ExtractMostSignificantBits() << k;
-            }
-            quotes[w] = q;
-            needed[w] = n;
+            (quotes[w], needed[w]) = Block(json.Slice(i, 64));
         }
         if (i < json.Length)
         {
@@ -192,16 +179,44 @@ public sealed partial class AnswerBoundary
             Span<byte> last = stackalloc byte[64];
             last.Fill((byte)' ');
             json[i..].CopyTo(last);
-            ulong q = 0, n = 0;
-            for (var k = 0; k < 64; k += 16)
-            {
-                var v = Vector128.Create(last.Slice(k, 16));
-                q |= (ulong)Vector128.Equals(v, quote).ExtractMostSignificantBits() << k;
-                n |= (ulong)(Vector128.LessThan(v - zero, ten) | Vector128.Equals(v, at)).ExtractMostSignificantBits() << k;
-            }
-            quotes[w] = q;
-            needed[w] = n;
+            (quotes[w], needed[w]) = Block(last);
         }
+    }
+
+    /// <summary>
+    /// The quote bits and the needed bits of one block of 64 bytes: 32 at a time where the machine has 256-bit vectors
+    /// (two compares a block, where 16 at a time took four), 16 otherwise.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static (ulong Quotes, ulong Needed) Block(ReadOnlySpan<byte> block)
+    {
+        ulong q = 0, n = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var quote = Vector256.Create((byte)'"');
+            var zero = Vector256.Create((byte)'0');
+            var ten = Vector256.Create((byte)10);
+            var at = Vector256.Create((byte)'@');
+            for (var k = 0; k < 64; k += 32)
+            {
+                var v = Vector256.Create(block.Slice(k, 32));
+                q |= (ulong)Vector256.Equals(v, quote).ExtractMostSignificantBits() << k;
+                // Bytes compare unsigned: below '0' wraps round to above 9.
+                n |= (ulong)(Vector256.LessThan(v - zero, ten) | Vector256.Equals(v, at)).ExtractMostSignificantBits() << k;
+            }
+            return (q, n);
+        }
+        var quote16 = Vector128.Create((byte)'"');
+        var zero16 = Vector128.Create((byte)'0');
+        var ten16 = Vector128.Create((byte)10);
+        var at16 = Vector128.Create((byte)'@');
+        for (var k = 0; k < 64; k += 16)
+        {
+            var v = Vector128.Create(block.Slice(k, 16));
+            q |= (ulong)Vector128.Equals(v, quote16).ExtractMostSignificantBits() << k;
+            n |= (ulong)(Vector128.LessThan(v - zero16, ten16) | Vector128.Equals(v, at16)).ExtractMostSignificantBits() << k;
+        }
+        return (q, n);
     }
 
     /// <summary>The first set bit at or after <paramref name="from"/>, or -1.</summary>
