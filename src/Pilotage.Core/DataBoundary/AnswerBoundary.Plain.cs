@@ -146,6 +146,10 @@ public sealed partial class AnswerBoundary
         {
             return false;
         }
+        if (!ascii.ContainsAny(SecretDetector.AnchorBytes))
+        {
+            return false; // every literal holds one of the anchors: prose with none of them is read no further
+        }
         if (ascii.Length > WidenedOnStack)
         {
             return true; // a long text: read in full (Holds)

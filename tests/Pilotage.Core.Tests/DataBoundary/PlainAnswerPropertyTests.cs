@@ -33,7 +33,7 @@ public class PlainAnswerPropertyTests
         "AKIAIOSFODNN7EXAMPLE", "078-05-1120", "+44 20 7946 0958", "TCKabc", "{not: a [name]}", ":", "a:b", "see 4111 1111 1111 1111, padded with words to pass the structural limit of the walk",
         // At most one digit and no '@': only a secret can be there, and only its literals are looked for.
         "ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", "token AKIAABCDEFGHIJKLMNOP, one digit 7", "-----BEGIN RSA PRIVATE KEY-----abcdefghijklmnopqrstuvwxyzABCDEFGH==",
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.abcdefghijklmno", "A  3T and a PRIVATE  KEY, words about keys", "exactly twenty char9", "mail dana.lee@example.org today, no digit",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.abcdefghijklmno", "A  3T and a PRIVATE  KEY, words about keys", "exactly twenty char9", "mail dana.lee@example.org today, no digit", "A Jolly_good - text ~ with every anchor but no literal",
         new string('x', 600) + " ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", new string('y', 600) + " and 1 digit, nothing else",
     ];
 
