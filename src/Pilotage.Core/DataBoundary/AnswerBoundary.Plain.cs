@@ -31,49 +31,7 @@ public sealed partial class AnswerBoundary
         Mark(answer, quotes, needed);
         try
         {
-            // The name whose value the string about to be read is, when it comes straight after its ':' (only then does it
-            // matter whether the name is structural, which is asked only of a value that is not clean by itself).
-            var named = default(ReadOnlySpan<byte>);
-            var hasName = false;
-            for (at++; at < answer.Length;)
-            {
-                var open = NextBit(quotes, at);
-                if (open < 0)
-                {
-                    return true;
-                }
-                var close = NextBit(quotes, open + 1);
-                if (close < 0)
-                {
-                    return false; // not JSON: the walk says so
-                }
-                var content = answer[(open + 1)..close];
-                // What DataBoundaryPolicy.NothingToFind says of these bytes, read from the bits.
-                var clean = !Policy.HasCustomDetectors && content.Length < SecretDetector.MinLength && !AnyBit(needed, open + 1, close);
-                at = SkipSpace(answer, close + 1);
-                if (at < answer.Length && answer[at] == (byte)':')
-                {
-                    if (content.Length is 5 or 6 && (content.SequenceEqual("input"u8) || content.SequenceEqual("prompt"u8)) && DepthAt(answer, open) == 1)
-                    {
-                        return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
-                    }
-                    at = SkipSpace(answer, at + 1);
-                    hasName = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
-                    named = content;
-                    if (!clean && (content.Length >= RequestScrubber.ShortestBuiltInMatch || Policy.HasCustomDetectors)
-                        && Holds(content, budget))
-                    {
-                        return false; // an ASCII name shorter than any match holds no hit (RequestScrubber.MayHoldHit)
-                    }
-                    continue;
-                }
-                if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named)) && Holds(content, budget))
-                {
-                    return false;
-                }
-                hasName = false;
-            }
-            return true;
+            return Walk(answer, quotes, needed, at + 1, budget);
         }
         catch (BoundaryBudgetExceededException)
         {
@@ -88,6 +46,122 @@ public sealed partial class AnswerBoundary
         }
     }
 
+    /// <summary>
+    /// The reading of <see cref="PlainReadsClean"/> from <paramref name="at"/> (after the opening brace), its strings found
+    /// in <paramref name="quotes"/>. A method of its own, with no stack buffer and no handler, so that what it keeps from
+    /// string to string stays in registers. Every quote opens or closes a string (there is no backslash), and what is
+    /// skipped between one string and the next (spaces, a ':') holds none: the quotes are taken one after the other.
+    /// </summary>
+    private bool Walk(ReadOnlySpan<byte> answer, ReadOnlySpan<ulong> quotes, ReadOnlySpan<ulong> needed, int at, BoundaryBudget? budget)
+    {
+        var custom = Policy.HasCustomDetectors;
+        // The quotes not taken yet: those of word w still in rest.
+        var w = 0;
+        var rest = quotes[0];
+        // The name whose value the string about to be read is, when it comes straight after its ':' (only then does it
+        // matter whether the name is structural, which is asked only of a value that is not clean by itself).
+        var named = default(ReadOnlySpan<byte>);
+        var hasName = false;
+        while (at < answer.Length)
+        {
+            while (rest == 0)
+            {
+                if (++w == quotes.Length)
+                {
+                    return true;
+                }
+                rest = quotes[w];
+            }
+            var open = (w << 6) + BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            while (rest == 0)
+            {
+                if (++w == quotes.Length)
+                {
+                    return false; // not JSON: the walk says so
+                }
+                rest = quotes[w];
+            }
+            var close = (w << 6) + BitOperations.TrailingZeroCount(rest);
+            rest &= rest - 1;
+            var content = answer[(open + 1)..close];
+            // What DataBoundaryPolicy.NothingToFind says of these bytes, read from the bits.
+            var clean = !custom && content.Length < SecretDetector.MinLength && !AnyBit(needed, open + 1, close);
+            at = SkipSpace(answer, close + 1);
+            if (at < answer.Length && answer[at] == (byte)':')
+            {
+                if (content.Length is 5 or 6 && (content.SequenceEqual("input"u8) || content.SequenceEqual("prompt"u8)) && DepthAt(answer, open) == 1)
+                {
+                    return false; // RequestScrubber.TokenInputs: the walk checks them for token ids
+                }
+                at = SkipSpace(answer, at + 1);
+                hasName = at < answer.Length && answer[at] == (byte)'"' && content.Length <= MaxStructuralKey;
+                named = content;
+                if (!clean && (content.Length >= RequestScrubber.ShortestBuiltInMatch || custom) && Holds(content, budget))
+                {
+                    return false; // an ASCII name shorter than any match holds no hit (RequestScrubber.MayHoldHit)
+                }
+                continue;
+            }
+            if (!clean && !(hasName && content.Length <= RequestScrubber.StructuralValueLimit && IsStructural(named))
+                && !(!custom && OnlySecretsNeeded(content, needed, open + 1) && !HoldsSecretLiteral(content)) && Holds(content, budget))
+            {
+                return false;
+            }
+            hasName = false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="content"/> (at <paramref name="from"/> in the answer) holds no '@' and at most one digit,
+    /// read from the bits: every built-in detector but the secrets then finds nothing (each needs an '@', or a run of at
+    /// least six digits, or an IBAN's two check digits), and the normalisation folds nothing a secret's literal could
+    /// be made of (it folds only runs of separators with a digit on either side, or spaces beside one digit).
+    /// </summary>
+    private static bool OnlySecretsNeeded(ReadOnlySpan<byte> content, ReadOnlySpan<ulong> needed, int from)
+    {
+        var first = NextBit(needed, from);
+        if (first < 0 || first >= from + content.Length)
+        {
+            return true;
+        }
+        if (content[first - from] == (byte)'@')
+        {
+            return false;
+        }
+        var second = NextBit(needed, first + 1);
+        return second < 0 || second >= from + content.Length;
+    }
+
+    /// <summary>
+    /// True when the policy looks for secrets and <paramref name="ascii"/> is long enough for one and holds one of their
+    /// literals (<see cref="SecretDetector.HoldsLiteral"/>, on its characters widened on the stack): only then is a text
+    /// that <see cref="OnlySecretsNeeded"/> read.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool HoldsSecretLiteral(ReadOnlySpan<byte> ascii)
+    {
+        if (!Policy.MayFindSecrets || ascii.Length < SecretDetector.MinLength)
+        {
+            return false;
+        }
+        if (!ascii.ContainsAny(SecretDetector.AnchorBytes))
+        {
+            return false; // every literal holds one of the anchors: prose with none of them is read no further
+        }
+        if (ascii.Length > WidenedOnStack)
+        {
+            return true; // a long text: read in full (Holds)
+        }
+        Span<char> chars = stackalloc char[ascii.Length]; // only as long (and only as cleared) as the text
+        System.Text.Ascii.ToUtf16(ascii, chars, out var written);
+        return SecretDetector.HoldsLiteral(chars[..written]);
+    }
+
+    /// <summary>The longest text <see cref="HoldsSecretLiteral"/> widens on the stack.</summary>
+    private const int WidenedOnStack = 512;
+
     /// <summary>Answers up to 64 times this many bytes have their bits on the stack.</summary>
     private const int StackWords = 32;
 
@@ -97,24 +171,11 @@ public sealed partial class AnswerBoundary
     /// </summary>
     private static void Mark(ReadOnlySpan<byte> json, Span<ulong> quotes, Span<ulong> needed)
     {
-        var quote = Vector128.Create((byte)'"');
-        var zero = Vector128.Create((byte)'0');
-        var ten = Vector128.Create((byte)10);
-        var at = Vector128.Create((byte)'@');
         var i = 0;
         var w = 0;
         for (; i + 64 <= json.Length; i += 64, w++)
         {
-            ulong q = 0, n = 0;
-            for (var k = 0; k < 64; k += 16)
-            {
-                var v = Vector128.Create(json.Slice(i + k, 16));
-                q |= (ulong)Vector128.Equals(v, quote).ExtractMostSignificantBits() << k;
-                // Bytes compare unsigned: below '0' wraps round to above 9.
-                n |= (ulong)(Vector128.LessThan(v - zero, ten) | Vector128.Equals(v, at)).ExtractMostSignificantBits() << k;
-            }
-            quotes[w] = q;
-            needed[w] = n;
+            (quotes[w], needed[w]) = Block(json.Slice(i, 64));
         }
         if (i < json.Length)
         {
@@ -122,16 +183,44 @@ public sealed partial class AnswerBoundary
             Span<byte> last = stackalloc byte[64];
             last.Fill((byte)' ');
             json[i..].CopyTo(last);
-            ulong q = 0, n = 0;
-            for (var k = 0; k < 64; k += 16)
-            {
-                var v = Vector128.Create(last.Slice(k, 16));
-                q |= (ulong)Vector128.Equals(v, quote).ExtractMostSignificantBits() << k;
-                n |= (ulong)(Vector128.LessThan(v - zero, ten) | Vector128.Equals(v, at)).ExtractMostSignificantBits() << k;
-            }
-            quotes[w] = q;
-            needed[w] = n;
+            (quotes[w], needed[w]) = Block(last);
         }
+    }
+
+    /// <summary>
+    /// The quote bits and the needed bits of one block of 64 bytes: 32 at a time where the machine has 256-bit vectors
+    /// (two compares a block, where 16 at a time took four), 16 otherwise.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static (ulong Quotes, ulong Needed) Block(ReadOnlySpan<byte> block)
+    {
+        ulong q = 0, n = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var quote = Vector256.Create((byte)'"');
+            var zero = Vector256.Create((byte)'0');
+            var ten = Vector256.Create((byte)10);
+            var at = Vector256.Create((byte)'@');
+            for (var k = 0; k < 64; k += 32)
+            {
+                var v = Vector256.Create(block.Slice(k, 32));
+                q |= (ulong)Vector256.Equals(v, quote).ExtractMostSignificantBits() << k;
+                // Bytes compare unsigned: below '0' wraps round to above 9.
+                n |= (ulong)(Vector256.LessThan(v - zero, ten) | Vector256.Equals(v, at)).ExtractMostSignificantBits() << k;
+            }
+            return (q, n);
+        }
+        var quote16 = Vector128.Create((byte)'"');
+        var zero16 = Vector128.Create((byte)'0');
+        var ten16 = Vector128.Create((byte)10);
+        var at16 = Vector128.Create((byte)'@');
+        for (var k = 0; k < 64; k += 16)
+        {
+            var v = Vector128.Create(block.Slice(k, 16));
+            q |= (ulong)Vector128.Equals(v, quote16).ExtractMostSignificantBits() << k;
+            n |= (ulong)(Vector128.LessThan(v - zero16, ten16) | Vector128.Equals(v, at16)).ExtractMostSignificantBits() << k;
+        }
+        return (q, n);
     }
 
     /// <summary>The first set bit at or after <paramref name="from"/>, or -1.</summary>

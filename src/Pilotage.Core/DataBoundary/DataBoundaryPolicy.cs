@@ -197,6 +197,9 @@ public sealed partial class DataBoundaryPolicy
         return Scan(normal, budget, shortcuts: true, spare);
     }
 
+    /// <summary>True when the policy has the secrets detector (the one built-in that needs neither a digit nor an '@').</summary>
+    internal bool MayFindSecrets => (anyNeed & ProfileNeeds.SecretLength) != 0;
+
     /// <summary>Digits and '@': every built-in detector but the secrets needs one of them.</summary>
     private static readonly SearchValues<char> DigitsAndAt = SearchValues.Create("0123456789@");
 

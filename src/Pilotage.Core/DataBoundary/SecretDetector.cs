@@ -55,6 +55,9 @@ internal sealed partial class SecretDetector() : Detector(Secret)
     /// </summary>
     private static readonly System.Buffers.SearchValues<char> Anchors = System.Buffers.SearchValues.Create("AJ_-~");
 
+    /// <summary><see cref="Anchors"/> as bytes, for plain ASCII read straight from UTF-8: a text with none holds no literal.</summary>
+    internal static readonly System.Buffers.SearchValues<byte> AnchorBytes = System.Buffers.SearchValues.Create("AJ_-~"u8);
+
     public override void Find(ReadOnlySpan<char> text, int index, ref List<Finding>? sink)
     {
         if (HoldsLiteral(text))

@@ -19,11 +19,22 @@ public class PlainAnswerPropertyTests
 
     private static readonly DataBoundaryPolicy WithCustom = TestPolicies.WithCustom;
 
+    /// <summary>No secrets detector: a text with at most one digit and no '@' holds nothing, literal or not.</summary>
+    private static readonly DataBoundaryPolicy NoSecrets = DataBoundaryPolicy.From(new Pilotage.Core.Specs.DataBoundarySpec
+    {
+        Redact = ["email", "phone"],
+        Answers = Pilotage.Core.Specs.AnswerBoundaryMode.Redact,
+    });
+
     private static readonly string[] Values =
     [
         "", "assistant", "stop", "fine", "Thank you for your message. We will refund the order within 5 days.", "a much longer text with no digit in it at all, over twenty",
         "42", "chatcmpl-AbC123xyz", "fp_44709d6fcb", "a@b.co", "dana.lee@example.org", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00",
         "AKIAIOSFODNN7EXAMPLE", "078-05-1120", "+44 20 7946 0958", "TCKabc", "{not: a [name]}", ":", "a:b", "see 4111 1111 1111 1111, padded with words to pass the structural limit of the walk",
+        // At most one digit and no '@': only a secret can be there, and only its literals are looked for.
+        "ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", "token AKIAABCDEFGHIJKLMNOP, one digit 7", "-----BEGIN RSA PRIVATE KEY-----abcdefghijklmnopqrstuvwxyzABCDEFGH==",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.abcdefghijklmno", "A  3T and a PRIVATE  KEY, words about keys", "exactly twenty char9", "mail dana.lee@example.org today, no digit", "A Jolly_good - text ~ with every anchor but no literal",
+        new string('x', 600) + " ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", new string('y', 600) + " and 1 digit, nothing else",
     ];
 
     private static readonly string[] Names =
@@ -52,6 +63,7 @@ public class PlainAnswerPropertyTests
         {
             var bytes = Encoding.ASCII.GetBytes(json);
             return Mixed.Answers!.ReadsClean(bytes, null, shortcuts: true) == Mixed.Answers.ReadsClean(bytes, null, shortcuts: false)
+                && NoSecrets.Answers!.ReadsClean(bytes, null, shortcuts: true) == NoSecrets.Answers.ReadsClean(bytes, null, shortcuts: false)
                 && WithCustom.Answers!.ReadsClean(bytes, null, shortcuts: true) == WithCustom.Answers.ReadsClean(bytes, null, shortcuts: false);
         }, iter: 5000);
 
@@ -89,6 +101,25 @@ public class PlainAnswerPropertyTests
         {
             var json = "{\"note\":\"" + new string('x', pad) + "\",\"v\":\"" + value + "\"}";
             Assert.False(Mixed.Answers!.ReadsClean(Encoding.ASCII.GetBytes(json), null, shortcuts: true), json);
+        }
+    }
+
+    /// <summary>
+    /// A secret in a text with at most one digit and no '@' is found from its literal alone (the text is not read in full
+    /// otherwise): at every place against a block's edge, it is seen; the same text without the secret reads clean.
+    /// </summary>
+    [Theory]
+    [InlineData("ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ")]
+    [InlineData("AKIAABCDEFGHIJKLMNOP")]
+    [InlineData("glpat-abcdefghijklmnopqrs5")]
+    public void A_secret_with_at_most_one_digit_is_seen_wherever_it_falls_against_a_block_edge(string secret)
+    {
+        for (var pad = 0; pad < 140; pad++)
+        {
+            var json = "{\"id\":\"chatcmpl-x\",\"content\":\"" + new string('x', pad) + " " + secret + " within 5 days.\"}";
+            Assert.False(Mixed.Answers!.ReadsClean(Encoding.ASCII.GetBytes(json), null, shortcuts: true), json);
+            var harmless = json.Replace(secret, "a harmless word", StringComparison.Ordinal);
+            Assert.True(Mixed.Answers.ReadsClean(Encoding.ASCII.GetBytes(harmless), null, shortcuts: true), harmless);
         }
     }
 
