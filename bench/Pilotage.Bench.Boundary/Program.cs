@@ -12,6 +12,12 @@ using Pilotage.Core.Specs;
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Boundary [batches] [--gateway]
 //   --gateway   only what the gateway bench's boundary system adds to a request, one-line and realistic prompt
 //   --hits      what the realistic prompt's two e-mail hits cost once found: the request beside the same one made harmless
+//   --side-by-side DIR_A DIR_B [rounds]   the realistic request's parse + scrub by two builds (their output folders) in one process
+if (args is ["--side-by-side", var first, var second, ..])
+{
+    Pilotage.Bench.Boundary.SideBySide.Run(first, second, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 400);
+    return;
+}
 var gatewayOnly = args.Contains("--gateway");
 var hitsOnly = args.Contains("--hits");
 args = [.. args.Where(a => a is not "--gateway" and not "--hits")];

@@ -91,7 +91,13 @@ internal readonly struct TextProfile
         LongRunsEnd = longRunsEnd;
     }
 
-    private TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
+    /// <summary>
+    /// The same profile, from what a walk that visits the text's runs of digits anyway learnt of them (the normalisation's,
+    /// see <see cref="Normalized"/>): only a run's first digit can have a letter before it, and two runs join when at most
+    /// three run separators stand between them, so the runs and their gaps say all the character by character walk says.
+    /// Tests compare the two.
+    /// </summary>
+    internal TextProfile(int digits, int longestRun, bool ibanStart, bool capitalBeforeDigit, int firstAt, int length, int longRunsStart, int longRunsEnd)
     {
         LongRunsStart = Math.Max(longRunsStart, 0);
         LongRunsEnd = longRunsEnd;
@@ -101,63 +107,6 @@ internal readonly struct TextProfile
         HasCapitalBeforeDigit = capitalBeforeDigit;
         FirstAt = firstAt;
         Length = length;
-    }
-
-    /// <summary>
-    /// The same profile, built from the runs of digits of the text in increasing order by a walk that visits them
-    /// anyway (the normalisation's, see <see cref="Normalized"/>): only a run's first digit can have a letter before it,
-    /// and two runs join when at most three run separators stand between them, so the runs and their gaps say all the
-    /// character by character walk says. Tests compare the two.
-    /// </summary>
-    internal ref struct Runs(ReadOnlySpan<char> span)
-    {
-        private readonly ReadOnlySpan<char> span = span;
-        private int digits;
-        private int longestRun;
-        private int run;
-        private int previousEnd = -1;
-        private int runStart;
-        private int longRunsStart = -1;
-        private int longRunsEnd;
-        private bool ibanStart;
-        private bool capitalBeforeDigit;
-
-        /// <summary>Adds the run of digits <c>span[start..end]</c>, maximal, after every run added before it.</summary>
-        public void Add(int start, int end)
-        {
-            // The three characters before the run, NUL before the text's start (which every test below reads as no letter,
-            // digit or separator, as a real NUL): only a run's first digit has a letter before it, and the run is maximal,
-            // so a digit follows its first one exactly when it has two. Tested with non-short-circuit operators: prose
-            // gives these tests no pattern a branch predictor learns.
-            var c1 = start >= 1 ? span[start - 1] : '\0';
-            var c2 = start >= 2 ? span[start - 2] : '\0';
-            var c3 = start >= 3 ? span[start - 3] : '\0';
-            ibanStart |= char.IsAsciiLetter(c1) & char.IsAsciiLetter(c2) & (end - start >= 2) & !char.IsAsciiLetterOrDigit(c3);
-            capitalBeforeDigit |= char.IsAsciiLetterUpper(c1) | (Separators.IsFolding(c1) & char.IsAsciiLetterUpper(c2));
-            digits += end - start;
-            var gap = start - previousEnd;
-            var joined = previousEnd >= 0 && gap <= 3 && Separators.IsJoining(span[previousEnd])
-                && (gap < 2 || Separators.IsJoining(span[previousEnd + 1])) && (gap < 3 || Separators.IsJoining(span[previousEnd + 2]));
-            run = joined ? run + end - start : end - start;
-            runStart = joined ? runStart : start;
-            longestRun = Math.Max(longestRun, run);
-            if (run >= LongRunDigits)
-            {
-                longRunsStart = longRunsStart < 0 ? runStart : longRunsStart;
-                longRunsEnd = end;
-            }
-            previousEnd = end;
-        }
-
-        /// <summary>
-        /// The profile, with whether the text holds an '@' (known from <see cref="AsciiDigits.Mark"/>'s pass): the first
-        /// one is looked for only then.
-        /// </summary>
-        public readonly TextProfile ToProfile(bool hasAt) => ToProfile(hasAt ? span.IndexOf('@') : -1);
-
-        /// <summary>The profile, with where the text's first '@' is (-1 for none), known already.</summary>
-        public readonly TextProfile ToProfile(int firstAt) =>
-            new(digits, longestRun, ibanStart, capitalBeforeDigit, firstAt, span.Length, longRunsStart, longRunsEnd);
     }
 
     // Tested one character at a time, where a pattern compiles to a few comparisons and a SearchValues set to a call.

@@ -10,7 +10,7 @@ namespace Pilotage.Core.DataBoundary;
 /// normal: <see cref="Text"/> is then the original itself, with no copy and no map. Any other text is copied once into
 /// a pooled buffer, with a map back only where it is not one to one. Dispose it to return its buffers.
 /// </summary>
-internal ref struct Normalized
+internal ref partial struct Normalized
 {
     private char[]? chars;
     private NormalEdit[]? edits;
@@ -84,8 +84,8 @@ internal ref struct Normalized
                 return Build(text);
             }
             // ASCII is its own first pass; with no run of two separators touching a digit, nothing is left to fold.
-            var runs = new TextProfile.Runs(text);
-            return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(marks.HasAt));
+            return HasRunToFold(text, digits, out var runs) ? Fold(text, text, default)
+                : new Normalized(text, text, null, null, 0, false, runs.ToProfile(text.Length, marks.HasAt ? text.IndexOf('@') : -1));
         }
         finally
         {
@@ -102,60 +102,11 @@ internal ref struct Normalized
     /// </summary>
     public static Normalized Of(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt)
     {
-        var runs = new TextProfile.Runs(text);
-        return HasRunToFold(text, digits, ref runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(firstAt));
+        return HasRunToFold(text, digits, out var runs) ? Fold(text, text, default) : new Normalized(text, text, null, null, 0, false, runs.ToProfile(text.Length, firstAt));
     }
 
     /// <summary>Texts up to 64 times this many characters have their digits marked on the stack.</summary>
     private const int StackWords = 64;
-
-    /// <summary>
-    /// True when the second pass (<see cref="Fold"/>) would fold a run: exactly its test, run by run, without writing
-    /// anything. A text with none is already normal, and the common one (prose whose numbers end a sentence, "on
-    /// 2026-11-18. The") is then not copied at all. Only the digits at either end of a run of digits can touch a
-    /// separator run, so the walk goes from run to run, found in <paramref name="digits"/> (see <see cref="AsciiDigits.Mark"/>).
-    /// When it finds none it has visited every run, and told <paramref name="runs"/> of each: the text's profile comes
-    /// with no walk of its own.
-    /// </summary>
-    private static bool HasRunToFold(ReadOnlySpan<char> span, scoped ReadOnlySpan<ulong> digits, scoped ref TextProfile.Runs runs)
-    {
-        var digit = AsciiDigits.Next(digits, 0);
-        while (digit >= 0)
-        {
-            // The run of separators that ends at the run's first digit (Fold's "before"; nothing folded yet, so it
-            // reaches back as far as Fold's does): only one of two or more can fold, so two are looked at first.
-            if (digit >= 2 && Separators.IsFolding(span[digit - 1]) & Separators.IsFolding(span[digit - 2]))
-            {
-                var before = digit - 2;
-                while (before > 0 && IsSeparator(span[before - 1]))
-                {
-                    before--;
-                }
-                if (Bounded(span, before, digit))
-                {
-                    return true;
-                }
-            }
-            var end = AsciiDigits.RunEnd(digits, digit + 1);
-            runs.Add(digit, end);
-            // The run that starts after its last digit (Fold's "after"); the next digit is past it in any case.
-            var after = end;
-            if (end + 1 < span.Length && Separators.IsFolding(span[end]) & Separators.IsFolding(span[end + 1]))
-            {
-                after = end + 2;
-                while (after < span.Length && IsSeparator(span[after]))
-                {
-                    after++;
-                }
-                if (Bounded(span, end, after))
-                {
-                    return true;
-                }
-            }
-            digit = AsciiDigits.Next(digits, after);
-        }
-        return false;
-    }
 
     /// <summary>
     /// Normalised characters as they are written, in a pooled buffer, with the map back kept only where it is not one to
@@ -342,8 +293,8 @@ internal ref struct Normalized
             try
             {
                 var marks = AsciiDigits.Mark(written, digits);
-                var runs = new TextProfile.Runs(written);
-                return HasRunToFold(written, digits, ref runs) ? Fold(text, written, first.WrittenEdits) : Done(text, ref first, runs.ToProfile(marks.HasAt));
+                return HasRunToFold(written, digits, out var runs) ? Fold(text, written, first.WrittenEdits)
+                    : Done(text, ref first, runs.ToProfile(written.Length, marks.HasAt ? written.IndexOf('@') : -1));
             }
             finally
             {
