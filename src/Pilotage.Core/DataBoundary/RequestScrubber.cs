@@ -202,6 +202,7 @@ public static partial class RequestScrubber
         {
             FindTokenIds(body[key], key, collector);
         }
+        // A struct on this stack, walked through its own methods (which share it by reference): no object per request.
         var walker = new Walker(collector, shortcuts);
         try
         {
@@ -267,7 +268,7 @@ public static partial class RequestScrubber
     /// name a field that had a hit (<see cref="FieldPlace"/> climbs from there). The walk without shortcuts keeps the
     /// whole path too, and spells it as it goes: the reference the climb is held to.
     /// </summary>
-    private sealed class Walker(Collector collector, bool shortcuts) : IDisposable
+    private struct Walker(Collector collector, bool shortcuts) : IDisposable
     {
         /// <summary>The path to the current node (without shortcuts only), in a pooled array.</summary>
         private (string? Key, int Index)[]? path = shortcuts ? null : ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
@@ -309,7 +310,7 @@ public static partial class RequestScrubber
             {
                 var (key, value) = node.GetAt(i);
                 Enter(key, -1);
-                var renamed = collector.ScrubName(key, this, node);
+                var renamed = collector.ScrubName(key, in this, node);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
@@ -442,7 +443,7 @@ public static partial class RequestScrubber
                     var text = buffer[..inner.Length];
                     // Not a short value of a structural key: of the checks Scrub(text) makes first, only encoded media is left.
                     return key is not null && IsEncodedMedia(key, text, owner!) ? null
-                        : collector.Scrub(text, digits, firstAt, this, value.Parent!, key, element, raw);
+                        : collector.Scrub(text, digits, firstAt, in this, value.Parent!, key, element, raw);
                 }
                 // The buffer holds the escaped length: the reader rents nothing more.
                 return Scrub(Read(raw, buffer, out _), key, owner, value.Parent!, element, raw);
@@ -468,7 +469,7 @@ public static partial class RequestScrubber
             {
                 return null;
             }
-            return collector.Scrub(text, this, container, key, element, raw);
+            return collector.Scrub(text, in this, container, key, element, raw);
         }
 
         /// <summary>
@@ -476,14 +477,14 @@ public static partial class RequestScrubber
         /// (null: the current item of an array): no string, the path is spelled if it is ever read. The walk without
         /// shortcuts spells it now, as it always did: tests compare the two.
         /// </summary>
-        public FieldPlace Place(JsonNode container, string? key) =>
+        public readonly FieldPlace Place(JsonNode container, string? key) =>
             path is null ? FieldPlace.In(container, key, key is null ? item : -1, depth) : FieldPlace.Spelled(Path());
 
         /// <summary>
         /// The path of the current property of <paramref name="owner"/>, named <paramref name="name"/> (as it is sent on),
         /// spelled now: climbed from <paramref name="owner"/>, or, without shortcuts, read from the walk's own path.
         /// </summary>
-        public string NamePath(JsonObject owner, string name) =>
+        public readonly string NamePath(JsonObject owner, string name) =>
             path is null ? FieldPlace.In(owner, name, -1, depth).Spell() : Path(name);
 
         /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
@@ -500,7 +501,7 @@ public static partial class RequestScrubber
         }
 
         /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
-        private string Path(string? lastKey = null)
+        private readonly string Path(string? lastKey = null)
         {
             Debug.Assert(path is not null, "only the walk without shortcuts keeps its path");
             // Spelled on the stack, one string in the end (every redacted field has a path).
