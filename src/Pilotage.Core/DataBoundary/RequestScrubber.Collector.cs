@@ -6,11 +6,14 @@ namespace Pilotage.Core.DataBoundary;
 
 public static partial class RequestScrubber
 {
-    /// <summary>Gathers per-field results; allocates nothing until a field has a hit.</summary>
-    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts, RedactedValues redacted)
+    /// <summary>
+    /// Gathers per-field results; allocates nothing until a field has a hit. A struct held in the walker (see
+    /// <see cref="Walker.Collector"/>), so that a scrub, clean or not, allocates no object for it.
+    /// </summary>
+    private struct Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts, RedactedValues redacted)
     {
         /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
-        public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
+        public readonly bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
 
         private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
 
