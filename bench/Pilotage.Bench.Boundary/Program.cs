@@ -155,15 +155,17 @@ static void GatewayPath(int batches)
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prompt + ": the same, serialised",-62} {scrubbedSent - sent + filter,8:0.00} µs"));
     }
 
+    // By index, as the scrub walks: foreach over a JsonObject boxes its enumerator, which the gateway never allocates
+    // (320 B on the realistic conversation, which the parse's bytes then counted and the scrub's did not).
     static void Touch(JsonNode? node)
     {
         switch (node)
         {
             case JsonObject o:
-                foreach (var (_, child) in o) Touch(child);
+                for (var i = 0; i < o.Count; i++) Touch(o.GetAt(i).Value);
                 break;
             case JsonArray a:
-                foreach (var child in a) Touch(child);
+                for (var i = 0; i < a.Count; i++) Touch(a[i]);
                 break;
             default:
                 break;

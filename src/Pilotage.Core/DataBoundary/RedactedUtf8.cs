@@ -83,23 +83,35 @@ internal readonly struct RedactedUtf8
     /// <summary>The string token in the request's document (quotes included), which this keeps alive.</summary>
     private readonly JsonElement source;
 
-    /// <summary>Per hit, its start and end in the token's bytes; then, from twice the hits on, each hit's detector.</summary>
-    private readonly int[] cuts;
+    /// <summary>
+    /// With more than one hit: per hit, its start and end in the token's bytes; then, from twice the hits on, each hit's
+    /// detector. Null with one hit (a message with one address, the usual case), which is held in the fields below
+    /// instead: no array besides the node.
+    /// </summary>
+    private readonly int[]? cuts;
+
+    /// <summary>The one hit's start, end and detector when <see cref="cuts"/> is null.</summary>
+    private readonly int start, end, detector;
 
     /// <summary>Whose placeholders are written in place of the hits.</summary>
     private readonly DataBoundaryPolicy policy;
 
     private readonly int length;
 
-    private RedactedUtf8(JsonElement source, int[] cuts, DataBoundaryPolicy policy, int length)
+    private RedactedUtf8(JsonElement source, int[]? cuts, (int Start, int End, int Detector) one, DataBoundaryPolicy policy, int length)
     {
         this.source = source;
         this.cuts = cuts;
+        (start, end, detector) = one;
         this.policy = policy;
         this.length = length;
     }
 
-    private int Hits => cuts.Length / 3;
+    private int Hits => cuts is null ? 1 : cuts.Length / 3;
+
+    /// <summary>Hit <paramref name="i"/>'s start and end in the token's bytes, and its detector.</summary>
+    private (int Start, int End, int Detector) Hit(int i) =>
+        cuts is null ? (start, end, detector) : (cuts[2 * i], cuts[2 * i + 1], cuts[2 * Hits + i]);
 
     /// <summary>
     /// The node for <paramref name="raw"/> (the token of <paramref name="source"/>) with the <paramref name="kept"/> findings
@@ -109,8 +121,10 @@ internal readonly struct RedactedUtf8
     /// <param name="textLength">The length of the text <paramref name="raw"/> spells, in UTF-16 units.</param>
     public static JsonValue? Create(JsonElement source, ReadOnlySpan<byte> raw, int textLength, List<Finding> kept, DataBoundaryPolicy policy)
     {
-        // One array: the cuts, then the detectors (the placeholders are the policy's own, looked up when written).
-        var cuts = new int[kept.Count * 3];
+        // With several hits one array: the cuts, then the detectors (the placeholders are the policy's own, looked up when
+        // written). With one, its three numbers in the node itself.
+        var many = kept.Count == 1 ? null : new int[kept.Count * 3];
+        Span<int> cuts = many is null ? stackalloc int[3] : many;
         if (textLength == raw.Length - 2)
         {
             // As many units as bytes: each unit is one byte (an escape or a character outside ASCII takes two bytes or more
@@ -121,7 +135,7 @@ internal readonly struct RedactedUtf8
                 cuts[2 * i + 1] = kept[i].End + 1;
             }
         }
-        else if (!Map(raw, kept, cuts.AsSpan(0, kept.Count * 2)))
+        else if (!Map(raw, kept, cuts[..(kept.Count * 2)]))
         {
             return null;
         }
@@ -132,7 +146,10 @@ internal readonly struct RedactedUtf8
             cuts[2 * kept.Count + i] = detector;
             length += policy.PlaceholderUtf8(detector).Length - (cuts[2 * i + 1] - cuts[2 * i]);
         }
-        return JsonValue.Create(new RedactedUtf8(source, cuts, policy, length), ScrubbedBody.RedactedInfo);
+        var node = kept.Count == 1
+            ? new RedactedUtf8(source, null, (cuts[0], cuts[1], cuts[2]), policy, length)
+            : new RedactedUtf8(source, many, default, policy, length);
+        return JsonValue.Create(node, ScrubbedBody.RedactedInfo);
     }
 
     /// <summary>
@@ -202,13 +219,14 @@ internal readonly struct RedactedUtf8
         var hits = Hits;
         for (var i = 0; i < hits; i++)
         {
-            var segment = raw[from..cuts[2 * i]];
+            var (start, end, detector) = Hit(i);
+            var segment = raw[from..start];
             segment.CopyTo(into);
             into = into[segment.Length..];
-            var placeholder = policy.PlaceholderUtf8(cuts[2 * hits + i]);
+            var placeholder = policy.PlaceholderUtf8(detector);
             placeholder.CopyTo(into);
             into = into[placeholder.Length..];
-            from = cuts[2 * i + 1];
+            from = end;
         }
         raw[from..].CopyTo(into);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -5,28 +6,35 @@ namespace Pilotage.Core.DataBoundary;
 
 public static partial class RequestScrubber
 {
-    /// <summary>Gathers per-field results; allocates nothing until a field has a hit.</summary>
-    private sealed class Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts, RedactedValues redacted)
+    /// <summary>
+    /// Gathers per-field results; allocates nothing until a field has a hit. A struct held in the walker (see
+    /// <see cref="Walker.Collector"/>), so that a scrub, clean or not, allocates no object for it.
+    /// </summary>
+    private struct Collector(DataBoundaryPolicy policy, BoundaryBudget? budget, bool shortcuts, RedactedValues redacted)
     {
         /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
-        public bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
+        public readonly bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
 
         private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
 
-        /// <summary>As <see cref="Scrub(ReadOnlySpan{char}, Walker, JsonNode, string?, JsonElement, ReadOnlySpan{byte})"/>, for plain ASCII text read with its digits marked (<see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
-        public JsonValue? Scrub(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt, Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw) =>
+        /// <summary>As <see cref="Scrub(ReadOnlySpan{char}, in Walker, JsonNode, string?, JsonElement, ReadOnlySpan{byte})"/>, for plain ASCII text read with its digits marked (<see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
+        public JsonValue? Scrub(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt, in Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw) =>
             Scrubbed(policy.Scan(text, digits, firstAt, budget, spare), text, walker, container, key, element, raw);
 
         /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
         private List<Finding>? spare;
 
-        /// <summary>The hits so far, in the first <see cref="hitCount"/> places: grown to fit, and handed over as they are when they fill it.</summary>
+        /// <summary>
+        /// The hits so far, in the first <see cref="hitCount"/> places of a pooled array, copied into one of their exact
+        /// number in <see cref="Result"/>: a request whose hits are in several fields builds no array per field on the way.
+        /// </summary>
         private FieldHit[]? hits;
         private int hitCount;
         private List<string>? uninspectable;
         /// <summary>
         /// Per detector (by policy index) its hits, then from <see cref="DataBoundaryPolicy.DetectorCount"/> on whether it
-        /// blocks: a detector that timed out or ran out of budget blocks even where it is configured to redact.
+        /// blocks: a detector that timed out or ran out of budget blocks even where it is configured to redact. Pooled,
+        /// and given back in <see cref="Result"/>: the result keeps only the detectors that hit.
         /// </summary>
         private int[]? counts;
         private string? exceededBy;
@@ -47,10 +55,10 @@ public static partial class RequestScrubber
         /// </summary>
         /// With <see cref="RedactedValues.Utf8"/>, a long message text read from the request's UTF-8 (<paramref name="raw"/>)
         /// is put back as that UTF-8 with the placeholders in place (<see cref="RedactedUtf8"/>): no string of its size.
-        public JsonValue? Scrub(ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default) =>
+        public JsonValue? Scrub(ReadOnlySpan<char> text, in Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default) =>
             Scrubbed(Scan(text), text, walker, container, key, element, raw);
 
-        private JsonValue? Scrubbed(BoundaryScan scan, ReadOnlySpan<char> text, Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw)
+        private JsonValue? Scrubbed(BoundaryScan scan, ReadOnlySpan<char> text, in Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw)
         {
             if (scan.IsClean)
             {
@@ -66,7 +74,7 @@ public static partial class RequestScrubber
         }
 
         /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
-        public string? ScrubName(string name, Walker walker, JsonObject owner)
+        public string? ScrubName(string name, in Walker walker, JsonObject owner)
         {
             if (shortcuts && !MayHoldHit(name, policy))
             {
@@ -93,9 +101,12 @@ public static partial class RequestScrubber
             var needed = hitCount + kept + (timedOut?.Count ?? 0);
             if (hits is null || hits.Length < needed)
             {
-                // The first field's hits fit exactly (most requests have one field with hits); more at least double it.
-                var grown = new FieldHit[hits is null ? needed : Math.Max(needed, 2 * hits.Length)];
-                hits?.AsSpan(0, hitCount).CopyTo(grown);
+                var grown = ArrayPool<FieldHit>.Shared.Rent(Math.Max(needed, MinimumPooledHits));
+                if (hits is not null)
+                {
+                    hits.AsSpan(0, hitCount).CopyTo(grown);
+                    ReturnHits();
+                }
                 hits = grown;
             }
             for (var i = 0; i < kept; i++)
@@ -114,7 +125,11 @@ public static partial class RequestScrubber
 
         private void Count(int detector, bool blocks)
         {
-            counts ??= new int[2 * policy.DetectorCount];
+            if (counts is null)
+            {
+                counts = ArrayPool<int>.Shared.Rent(2 * policy.DetectorCount);
+                counts.AsSpan(0, 2 * policy.DetectorCount).Clear(); // a pooled array comes as it was left
+            }
             counts[detector]++;
             counts[policy.DetectorCount + detector] |= blocks ? 1 : 0;
         }
@@ -149,8 +164,27 @@ public static partial class RequestScrubber
                     blockedBy[blocked++] = policy.DetectorName(d);
                 }
             }
-            var all = hits is null ? [] : hits.Length == hitCount ? hits : hits[..hitCount];
+            FieldHit[] all = hits is null ? [] : hits[..hitCount];
+            ReturnHits();
+            if (counts is not null)
+            {
+                ArrayPool<int>.Shared.Return(counts);
+                counts = null;
+            }
             return new ScrubResult(all, blockedBy, ordered, uninspectable is null ? [] : [.. uninspectable], exceededBy);
+        }
+
+        /// <summary>The smallest pooled array the hits are gathered in: two fields of one hit each fit without a second.</summary>
+        private const int MinimumPooledHits = 4;
+
+        /// <summary>Gives the hits' pooled array back, cleared: its hits hold the body's nodes, which the pool must not keep alive.</summary>
+        private void ReturnHits()
+        {
+            if (hits is not null)
+            {
+                ArrayPool<FieldHit>.Shared.Return(hits, clearArray: true);
+                hits = null;
+            }
         }
 
         /// <summary>What detector <paramref name="d"/>'s hits did: block when it timed out or ran out of budget, whatever it is set to.</summary>

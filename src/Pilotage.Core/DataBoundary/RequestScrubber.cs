@@ -197,25 +197,26 @@ public static partial class RequestScrubber
         {
             return ScrubResult.Clean;
         }
-        var collector = new Collector(policy, budget, shortcuts, redacted);
+        // The walker and its collector are structs on this stack, the collector inside the walker, each used through its own
+        // methods (which share it by reference, never by a copy): a scrub allocates no object for them.
+        var walker = new Walker(new Collector(policy, budget, shortcuts, redacted), shortcuts);
         foreach (var key in TokenInputs)
         {
-            FindTokenIds(body[key], key, collector);
+            FindTokenIds(body[key], key, ref walker.Collector);
         }
-        var walker = new Walker(collector, shortcuts);
         try
         {
             walker.Object(body);
         }
         catch (BoundaryBudgetExceededException e)
         {
-            collector.Exceeded(e.Detector);
+            walker.Collector.Exceeded(e.Detector);
         }
         finally
         {
             walker.Dispose();
         }
-        return collector.Result();
+        return walker.Collector.Result();
     }
 
     /// <summary>Chat completions: the one walk (<see cref="Scrub"/>); kept for callers that hold a <see cref="JsonNode"/>.</summary>
@@ -233,7 +234,7 @@ public static partial class RequestScrubber
         request is JsonObject body ? Scrub(body, policy, budget) : ScrubResult.Clean;
 
     /// <summary>A number, or an array holding numbers, where text was expected: the boundary cannot read it.</summary>
-    private static void FindTokenIds(JsonNode? input, string key, Collector collector)
+    private static void FindTokenIds(JsonNode? input, string key, ref Collector collector)
     {
         switch (input)
         {
@@ -267,8 +268,11 @@ public static partial class RequestScrubber
     /// name a field that had a hit (<see cref="FieldPlace"/> climbs from there). The walk without shortcuts keeps the
     /// whole path too, and spells it as it goes: the reference the climb is held to.
     /// </summary>
-    private sealed class Walker(Collector collector, bool shortcuts) : IDisposable
+    private struct Walker(Collector collector, bool shortcuts) : IDisposable
     {
+        /// <summary>What the walk found so far: a field, never copied out (a copy would lose what is found after it).</summary>
+        public Collector Collector = collector;
+
         /// <summary>The path to the current node (without shortcuts only), in a pooled array.</summary>
         private (string? Key, int Index)[]? path = shortcuts ? null : ArrayPool<(string? Key, int Index)>.Shared.Rent(16);
         private int depth;
@@ -309,7 +313,7 @@ public static partial class RequestScrubber
             {
                 var (key, value) = node.GetAt(i);
                 Enter(key, -1);
-                var renamed = collector.ScrubName(key, this, node);
+                var renamed = Collector.ScrubName(key, in this, node);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
@@ -402,7 +406,7 @@ public static partial class RequestScrubber
                 return ScrubMarked(value, key, owner, element, raw);
             }
             var plain = IsPlain(inner);
-            if (plain && (collector.NothingToFind(inner) || structural))
+            if (plain && (Collector.NothingToFind(inner) || structural))
             {
                 return null;
             }
@@ -442,7 +446,7 @@ public static partial class RequestScrubber
                     var text = buffer[..inner.Length];
                     // Not a short value of a structural key: of the checks Scrub(text) makes first, only encoded media is left.
                     return key is not null && IsEncodedMedia(key, text, owner!) ? null
-                        : collector.Scrub(text, digits, firstAt, this, value.Parent!, key, element, raw);
+                        : Collector.Scrub(text, digits, firstAt, in this, value.Parent!, key, element, raw);
                 }
                 // The buffer holds the escaped length: the reader rents nothing more.
                 return Scrub(Read(raw, buffer, out _), key, owner, value.Parent!, element, raw);
@@ -468,7 +472,7 @@ public static partial class RequestScrubber
             {
                 return null;
             }
-            return collector.Scrub(text, this, container, key, element, raw);
+            return Collector.Scrub(text, in this, container, key, element, raw);
         }
 
         /// <summary>
@@ -476,14 +480,14 @@ public static partial class RequestScrubber
         /// (null: the current item of an array): no string, the path is spelled if it is ever read. The walk without
         /// shortcuts spells it now, as it always did: tests compare the two.
         /// </summary>
-        public FieldPlace Place(JsonNode container, string? key) =>
+        public readonly FieldPlace Place(JsonNode container, string? key) =>
             path is null ? FieldPlace.In(container, key, key is null ? item : -1, depth) : FieldPlace.Spelled(Path());
 
         /// <summary>
         /// The path of the current property of <paramref name="owner"/>, named <paramref name="name"/> (as it is sent on),
         /// spelled now: climbed from <paramref name="owner"/>, or, without shortcuts, read from the walk's own path.
         /// </summary>
-        public string NamePath(JsonObject owner, string name) =>
+        public readonly string NamePath(JsonObject owner, string name) =>
             path is null ? FieldPlace.In(owner, name, -1, depth).Spell() : Path(name);
 
         /// <summary>A property name that held a hit, renamed in place; a clash with a sibling gets a suffix.</summary>
@@ -500,7 +504,7 @@ public static partial class RequestScrubber
         }
 
         /// <summary>The current path, spelled as in JavaScript: <c>messages[0].content[1].text</c>; its last key as <paramref name="lastKey"/> when given.</summary>
-        private string Path(string? lastKey = null)
+        private readonly string Path(string? lastKey = null)
         {
             Debug.Assert(path is not null, "only the walk without shortcuts keeps its path");
             // Spelled on the stack, one string in the end (every redacted field has a path).

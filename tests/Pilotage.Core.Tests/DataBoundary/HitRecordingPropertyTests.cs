@@ -70,6 +70,32 @@ public class HitRecordingPropertyTests
             return a == b && a == c && fast.ToJsonString() == full.ToJsonString() && JsonNode.DeepEquals(sent, JsonNode.Parse(full.ToJsonString()));
         }, iter: 2000);
 
+    /// <summary>
+    /// A scrub gathers its hits and counts in pooled arrays and hands over copies: held against each message's text applied
+    /// on its own (<see cref="DataBoundaryPolicy.Apply(string)"/>, which records no field and pools nothing), in requests
+    /// with up to a few dozen hits (more than the first pooled array holds), and a result kept while the next scrubs run
+    /// (which take the same arrays from the pool) stays as it was.
+    /// </summary>
+    [Fact]
+    public void A_scrub_reports_each_messages_hits_as_its_text_alone_has_them_and_keeps_them() =>
+        Gen.Select(Text, Gen.Int[0, 3]).Array[1, 12].Sample(messages =>
+        {
+            var json = "{\"model\":\"m\",\"messages\":[" + string.Join(",", messages.Select(m =>
+                $"{{\"role\":\"user\",\"content\":\"{string.Concat(Enumerable.Repeat(m.Item1, 1 + m.Item2 * 4))}\"}}")) + "]}";
+            var body = JsonNode.Parse(json)!.AsObject();
+            var texts = body["messages"]!.AsArray().Select(m => m!["content"]!.GetValue<string>()).ToArray();
+            var result = RequestScrubber.Scrub(body, Mixed, null, RedactedValues.Utf8);
+            var before = Describe(result);
+            var again = Describe(RequestScrubber.Scrub(JsonNode.Parse(json)!.AsObject(), Mixed));
+            var alone = texts.Select(t => Mixed.Apply(t)).ToArray();
+            var hits = alone.SelectMany((r, i) => r.Hits.Select(h => $"messages[{i}].content:{h.Detector}:{h.Action}:{h.Start}:{h.Length}"));
+            var counts = alone.SelectMany(r => r.Counts).GroupBy(c => c.Detector).OrderBy(g => Mixed.IndexOf(g.Key))
+                .Select(g => $"{g.Key}:{(g.Any(c => c.Action == BoundaryAction.Block) ? BoundaryAction.Block : BoundaryAction.Redact)}:{g.Sum(c => c.Count)}");
+            var blockedBy = alone.SelectMany(r => r.BlockedBy).Distinct().OrderBy(Mixed.IndexOf);
+            return before == $"{string.Join(";", hits)}|{string.Join(";", counts)}|{string.Join(";", blockedBy)}|"
+                && Describe(result) == before && again == before;
+        }, iter: 1500);
+
     [Fact]
     public void Apply_puts_each_placeholder_where_its_hit_was_and_counts_what_it_reports() =>
         Text.Sample(escaped =>

@@ -129,6 +129,25 @@ public sealed class RedactedUtf8Tests
     }
 
     /// <summary>Both ways the same hits at the same paths, and the same JSON written (escapes may be spelled differently).</summary>
+    /// <summary>A message with one hit keeps its cut in the node itself, one with more in an array: both write what a string would.</summary>
+    [Theory]
+    [InlineData("dana.lee@example.org ")]
+    [InlineData(" dana.lee@example.org")]
+    [InlineData("write to dana\\u0040example.org today \\ud83d\\ude00")]
+    [InlineData("dana.lee@example.org and +44 20 7946 0958")]
+    [InlineData("a@b.co, c@d.co, e@f.co and 020 7946 0958")]
+    public void A_message_with_one_hit_or_several_is_written_as_its_string_redaction(string escaped)
+    {
+        var json = Chat(Filler + escaped + Filler, Filler);
+        var body = JsonNode.Parse(json)!.AsObject();
+        RequestScrubber.Scrub(body, Policy, null, RedactedValues.Utf8);
+        var written = Encoding.UTF8.GetString(ScrubbedBody.ToUtf8Bytes(body));
+        Assert.True(Same(Policy, json), Show(Policy, json));
+        Assert.DoesNotContain("example.org", written, StringComparison.Ordinal);
+        Assert.DoesNotContain("7946", written, StringComparison.Ordinal);
+        Assert.Contains("[REDACTED:email]", written, StringComparison.Ordinal);
+    }
+
     private static bool Same(DataBoundaryPolicy policy, string json)
     {
         var asStrings = JsonNode.Parse(json)!.AsObject();

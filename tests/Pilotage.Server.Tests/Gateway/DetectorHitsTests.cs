@@ -25,6 +25,46 @@ public class DetectorHitsTests
         Assert.Null(InteractionRecorder.DetectorHits(RequestScrubber.Scrub(JsonNode.Parse("""{"model":"m"}""")!.AsObject(), policy)));
     }
 
+    /// <summary>
+    /// The records of one built-in detector's hits are spelled in advance (<see cref="InteractionRecorder.SpelledCounts"/>
+    /// of them, each action): the same text the JSON writer writes, at every count up to it and past it, with and without
+    /// token-id input, redacting or blocking; and the same instance each time within the counts spelled.
+    /// </summary>
+    [Theory]
+    [InlineData("email", "dana.lee@example.org")]
+    [InlineData("phone", "+44 20 7946 0958")]
+    [InlineData("credit_card", "4111 1111 1111 1111")]
+    [InlineData("iban", "DE89 3704 0044 0532 0130 00")]
+    [InlineData("secret", "AKIAIOSFODNN7EXAMPLE")]
+    [InlineData("us_ssn", "078-05-1120")]
+    [InlineData("uk_nino", "AB 12 34 56 C")]
+    [InlineData("eu_vat", "DE136695976")]
+    public void The_record_of_one_built_in_detector_is_the_record_the_json_writer_writes(string detector, string value)
+    {
+        foreach (var block in new[] { false, true })
+        {
+            var policy = DataBoundaryPolicy.From(block ? new DataBoundarySpec { Block = [detector] } : new DataBoundarySpec { Redact = [detector] });
+            for (var count = 1; count <= InteractionRecorder.SpelledCounts + 2; count++)
+            {
+                foreach (var tokens in new[] { false, true })
+                {
+                    ScrubResult Scrub()
+                    {
+                        var content = string.Join(" and then ", Enumerable.Repeat(value, count));
+                        var body = new JsonObject { ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = content }) };
+                        if (tokens) body["input"] = new JsonArray(1, 2);
+                        return RequestScrubber.Scrub(body, policy);
+                    }
+                    var scrub = Scrub();
+                    Assert.Equal([new DetectorCount(detector, block ? BoundaryAction.Block : BoundaryAction.Redact, count)], scrub.Counts);
+                    var spelled = InteractionRecorder.DetectorHits(scrub);
+                    Assert.Equal(InteractionRecorder.WrittenDetectorHits(scrub), spelled);
+                    Assert.Equal(!tokens && count <= InteractionRecorder.SpelledCounts, ReferenceEquals(spelled, InteractionRecorder.DetectorHits(Scrub())));
+                }
+            }
+        }
+    }
+
     /// <summary>Detector names as a spec spells them, and names built in code that JSON must escape.</summary>
     private static readonly string[] Names = ["ticket", "order_no", "x1", "T-9", "tick\"et", "caf\u00e9", "a<b>", "a+b", "back\\slash", "tab\tname"];
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -155,10 +156,34 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
     {
         if (boundary is null || (boundary.Counts.Count == 0 && boundary.Uninspectable.Count == 0)) return null;
         var counts = boundary.Counts;
+        if (counts is [var one] && boundary.Uninspectable.Count == 0 && one.Count <= SpelledCounts && OneBuiltIn.TryGetValue(one.Detector, out var spelled))
+        {
+            return spelled[2 * (one.Count - 1) + (one.Action == BoundaryAction.Block ? 1 : 0)];
+        }
         for (var i = 0; i < counts.Count; i++)
         {
             if (!PlainName(counts[i].Detector)) return WrittenDetectorHits(boundary);
         }
+        return Spell(counts, boundary.Uninspectable.Count);
+    }
+
+    /// <summary>The most hits of one detector whose record is spelled in advance (<see cref="OneBuiltIn"/>).</summary>
+    internal const int SpelledCounts = 8;
+
+    /// <summary>
+    /// The records of a request whose hits are all of one built-in detector, at most <see cref="SpelledCounts"/> of them (a
+    /// message with an address or two: nearly every redacted request), spelled once: per detector, for each count the
+    /// record with "redact", then with "block". Immutable; a redacted request then spells no string of its own.
+    /// </summary>
+    private static readonly FrozenDictionary<string, string[]> OneBuiltIn = DataBoundaryPolicy.BuiltInDetectors.ToFrozenDictionary(
+        name => name,
+        name => Enumerable.Range(1, SpelledCounts).SelectMany(count => new[] { BoundaryAction.Redact, BoundaryAction.Block }
+            .Select(action => Spell([new DetectorCount(name, action, count)], 0))).ToArray(),
+        StringComparer.Ordinal);
+
+    /// <summary>The record of <paramref name="counts"/> (names a JSON writer writes as they are) and the uninspectable inputs.</summary>
+    private static string Spell(IReadOnlyList<DetectorCount> counts, int uninspectable)
+    {
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         text.AppendLiteral("{");
         for (var i = 0; i < counts.Count; i++)
@@ -170,17 +195,17 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             text.AppendFormatted(counts[i].Count);
             text.AppendLiteral(counts[i].Action == BoundaryAction.Block ? ",\"action\":\"block\"}" : ",\"action\":\"redact\"}");
         }
-        if (boundary.Uninspectable.Count > 0)
+        if (uninspectable > 0)
         {
             text.AppendLiteral(counts.Count > 0 ? ",\"uninspectable\":" : "\"uninspectable\":");
-            text.AppendFormatted(boundary.Uninspectable.Count);
+            text.AppendFormatted(uninspectable);
         }
         text.AppendLiteral("}");
         return text.ToStringAndClear();
-
-        // Letters, digits, '_' and '-': what a JSON writer writes as it is (a spec's names are lower-case letters, digits and '_').
-        static bool PlainName(string name) => name.Length > 0 && !name.AsSpan().ContainsAnyExcept(PlainNameCharacters);
     }
+
+    /// <summary>Letters, digits, '_' and '-': what a JSON writer writes as it is (a spec's names are lower-case letters, digits and '_').</summary>
+    private static bool PlainName(string name) => name.Length > 0 && !name.AsSpan().ContainsAnyExcept(PlainNameCharacters);
 
     private static readonly SearchValues<char> PlainNameCharacters =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
