@@ -85,16 +85,23 @@ internal sealed record Exchange
     public int TokensOut { get; init; }
     public double? FirstByteMs { get; init; }
     public int? UpstreamStatus { get; init; }
-    public string? ResponseText { get; init; }
-    /// <summary>The answer's bytes as received, kept only when they are valid UTF-8 (so they hash exactly like <see cref="ResponseText"/>).</summary>
+    /// <summary>The answer's text; when <see cref="ResponseBytes"/> holds it, decoded from them each time it is read (the
+    /// evidence record takes the bytes, see <see cref="InteractionRecorder.Row"/>: only a held answer reads its text).</summary>
+    public string? ResponseText
+    {
+        get => _responseText ?? (ResponseBytes is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null);
+        init => _responseText = value;
+    }
+
+    private readonly string? _responseText;
+
+    /// <summary>The answer's UTF-8 (as received whole, or a streamed answer's text encoded), kept only when valid (so it hashes exactly like <see cref="ResponseText"/>).</summary>
     public byte[]? ResponseBytes { get; init; }
 
-    public Exchange WithResponse(byte[] bytes) => this with
-    {
-        ResponseText = System.Text.Encoding.UTF8.GetString(bytes),
-        // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash is the text's hash.
-        ResponseBytes = System.Text.Unicode.Utf8.IsValid(bytes) ? bytes : null,
-    };
+    // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash and their stored text are the text's.
+    public Exchange WithResponse(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes)
+        ? this with { ResponseText = null, ResponseBytes = bytes }
+        : this with { ResponseText = System.Text.Encoding.UTF8.GetString(bytes), ResponseBytes = null };
 
     public Exchange WithText(string? text) => this with { ResponseText = text, ResponseBytes = null };
 }
