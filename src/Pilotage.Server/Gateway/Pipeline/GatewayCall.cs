@@ -46,7 +46,9 @@ internal sealed record Subject(Arrival Arrival, KeyGrant Key, GatewaySystem? Sys
 /// common model): the client's body itself, which is what is sent, with only what policy controls rewritten (see
 /// <see cref="NativeConfiguration"/>). <see cref="Body"/> is then its reading in the common model, for the evidence and
 /// the checks. Null when the request is translated.</param>
-internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null, JsonObject? Native = null);
+/// <param name="Received">For a chat-completions client: the parsed body that <see cref="Body"/> reads, which no stage
+/// changes unless the boundary redacts; the body sent is then written from it (<see cref="ConfiguredChatBody"/>).</param>
+internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null, JsonObject? Native = null, System.Text.Json.JsonElement? Received = null);
 
 /// <summary>A request that passed admission: immutable; it holds its places in flight until disposed.</summary>
 internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, GatewayAdmission Places) : IDisposable
@@ -61,7 +63,7 @@ internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, G
     /// (the evidence keeps the bytes sent). Held for the seconds an answer streams, the JSON trees were the largest part
     /// of what each open answer kept alive, and what the garbage collector copied at every collection (docs/scaling.md).
     /// </summary>
-    public AdmittedRequest Sent() => this with { Request = Request with { Body = [], Native = null } };
+    public AdmittedRequest Sent() => this with { Request = Request with { Body = [], Native = null, Received = null } };
 }
 
 /// <summary>
