@@ -85,8 +85,11 @@ internal sealed class SqliteRawInsert : IDisposable
         Integer(23, row.UpstreamStatus);
         Text(24, row.RequestHash);
         Text(25, row.ResponseHash);
-        Text(26, row.RequestContent);
-        Text(27, row.ResponseContent);
+        // The gateway's contents as the UTF-8 they were recorded in; read as text only when the row holds text.
+        if (row.RequestContentUtf8 is { } request) Utf8(26, request);
+        else Text(26, row.RequestContent);
+        if (row.ResponseContentUtf8 is { } response) Utf8(27, response);
+        else Text(27, row.ResponseContent);
         Text(28, row.Error);
         Text(29, row.Category);
         Integer(30, row.EvalRun);

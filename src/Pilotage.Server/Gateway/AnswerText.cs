@@ -43,6 +43,17 @@ internal sealed class AnswerText : IDisposable
 
     public override string ToString() => _chars is null ? "" : new string(_chars, 0, _length);
 
+    /// <summary>
+    /// The text as UTF-8, exactly what encoding <see cref="ToString"/> gives; null when it holds half of a surrogate pair,
+    /// which UTF-8 cannot spell (an encoder would write U+FFFD for it, and the text would no longer be the answer's).
+    /// </summary>
+    public byte[]? ToUtf8()
+    {
+        var text = _chars.AsSpan(0, _length);
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(text)];
+        return System.Text.Unicode.Utf8.FromUtf16(text, bytes, out _, out _, replaceInvalidSequences: false) == OperationStatus.Done ? bytes : null;
+    }
+
     private void Reserve(int more)
     {
         var needed = checked(_length + more);

@@ -84,6 +84,96 @@ internal static class RequestShape
         return null;
     }
 
+    /// <summary>
+    /// <see cref="ChatProblem(JsonObject)"/> read from the parsed body's elements, with the same verdict and words: no tree
+    /// of the body is built to check it (a chat request to a chat upstream is then written from the elements, see
+    /// <see cref="Pipeline.ConfiguredChatBody"/>). A JSON <c>null</c> reads as absent, as a tree's indexer reads it.
+    /// Tests hold the two to each other on random bodies.
+    /// </summary>
+    public static string? ChatProblem(JsonElement body)
+    {
+        if (!IsAbsentOr(Member(body, "stream"), JsonValueKind.True, JsonValueKind.False)) return "'stream' must be true or false";
+        if (!IsAbsentOr(Member(body, "stream_options"), JsonValueKind.Object)) return "'stream_options' must be an object such as {\"include_usage\": true}";
+        var tools = Member(body, "tools");
+        if (!IsAbsentOr(tools, JsonValueKind.Array)) return "'tools' must be an array of tool definitions";
+        if (tools.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var tool in tools.EnumerateArray())
+            {
+                if (tool.ValueKind != JsonValueKind.Object) return $"'{At("tools", i)}' must be an object such as {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}";
+                if (FunctionProblem(Member(tool, "function"), "tools", i, ".function") is { } problem) return problem;
+                i++;
+            }
+        }
+        var toolChoice = Member(body, "tool_choice");
+        if (!IsAbsentOr(toolChoice, JsonValueKind.String, JsonValueKind.Object)) return "'tool_choice' must be \"auto\", \"none\", \"required\" or an object naming a function";
+        if (toolChoice.ValueKind == JsonValueKind.Object && FunctionProblem(Member(toolChoice, "function"), "tool_choice.function") is { } choiceProblem) return choiceProblem;
+        var functions = Member(body, "functions");
+        if (!IsAbsentOr(functions, JsonValueKind.Array)) return "'functions' must be an array of function definitions";
+        if (functions.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var function in functions.EnumerateArray())
+            {
+                if (function.ValueKind == JsonValueKind.Null) return $"'{At("functions", i)}' must be an object such as {{\"name\": ...}}";
+                if (FunctionProblem(function, "functions", i) is { } problem) return problem;
+                i++;
+            }
+        }
+        var functionCall = Member(body, "function_call");
+        if (!IsAbsentOr(functionCall, JsonValueKind.String, JsonValueKind.Object)) return "'function_call' must be \"auto\", \"none\" or an object naming a function";
+        if (functionCall.ValueKind == JsonValueKind.Object && FunctionProblem(functionCall, "function_call") is { } callProblem) return callProblem;
+        var m = 0;
+        foreach (var message in Member(body, "messages").EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object) return $"'{At("messages", m)}' must be an object such as {{\"role\": \"user\", \"content\": \"...\"}}";
+            if (Member(message, "role").ValueKind != JsonValueKind.String) return $"'{At("messages", m)}.role' must be a string (system, user, assistant or tool)";
+            var content = Member(message, "content");
+            switch (content.ValueKind)
+            {
+                case JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.String:
+                    break;
+                case JsonValueKind.Array:
+                    var p = 0;
+                    foreach (var part in content.EnumerateArray())
+                    {
+                        var type = part.ValueKind == JsonValueKind.Object ? Member(part, "type") : default;
+                        if (type.ValueKind != JsonValueKind.String)
+                        {
+                            return $"'{At("messages", m)}.content[{p}]' must be an object with a 'type', such as {{\"type\": \"text\", \"text\": \"...\"}}";
+                        }
+                        if (type.ValueEquals("text"u8) && Member(part, "text").ValueKind != JsonValueKind.String)
+                        {
+                            return $"'{At("messages", m)}.content[{p}].text' must be a string";
+                        }
+                        p++;
+                    }
+                    break;
+                default:
+                    return $"'{At("messages", m)}.content' must be a string or an array of content parts";
+            }
+            m++;
+        }
+        return null;
+    }
+
+    /// <summary>The member of an object element; <c>default</c> (Undefined) when it is absent.</summary>
+    internal static JsonElement Member(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) ? value : default;
+
+    /// <summary>As <see cref="FunctionProblem(JsonNode?, string, int, string)"/>, of an element (absent or null: none).</summary>
+    private static string? FunctionProblem(JsonElement function, string list, int index = -1, string member = "") => function.ValueKind switch
+    {
+        JsonValueKind.Undefined or JsonValueKind.Null => null,
+        JsonValueKind.Object when Member(function, "name").ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.String => null,
+        JsonValueKind.Object => $"'{At(list, index, member)}.name' must be a string: the function's name",
+        _ => $"'{At(list, index, member)}' must be an object such as {{\"name\": ...}}",
+    };
+
+    private static bool IsAbsentOr(JsonElement element, params ReadOnlySpan<JsonValueKind> kinds) =>
+        element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null || kinds.Contains(element.ValueKind);
+
     /// <summary>The path of an item of a list, such as <c>messages[3]</c>, with an optional <paramref name="member"/> (<c>.function</c>).</summary>
     private static string At(string list, int index, string member = "") =>
         index < 0 ? list + member : string.Create(CultureInfo.InvariantCulture, $"{list}[{index}]{member}");

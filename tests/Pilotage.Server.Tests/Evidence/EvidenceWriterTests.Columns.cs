@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -81,6 +82,25 @@ public sealed partial class EvidenceWriterTests
                 // Longer than the writer's reused buffer (16 KB of UTF-8): the pooled path.
                 viaEf.ResponseContent = viaWriter.ResponseContent = string.Concat(Enumerable.Repeat("déjà vu 🚀 ", 2_000));
             }
+            if (i is >= 9 and <= 13)
+            {
+                // The gateway records its contents as the UTF-8 it sent and received, which the writer binds as they are:
+                // stored as the text they decode to, as EF stores that text. Invalid UTF-8 is kept as its decoded text.
+                byte[][] sent =
+                [
+                    "{\"messages\":[{\"content\":\"Grüße aus 東京 🚀\"}]}"u8.ToArray(),
+                    Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("déjà vu 🚀 ", 2_000))),
+                    [],
+                    [0x7B, 0xC3, 0x28, 0x7D, 0xED, 0xA0, 0x80],
+                    "plain ASCII"u8.ToArray(),
+                ];
+                var request = sent[i - 9];
+                var response = sent[(i - 9 + 1) % sent.Length];
+                viaWriter.SetRequestContent(request);
+                viaWriter.SetResponseContent(response);
+                viaEf.RequestContent = Encoding.UTF8.GetString(request);
+                viaEf.ResponseContent = Encoding.UTF8.GetString(response);
+            }
             // The writer stores every timestamp in UTC (one offset keeps text comparisons in order); EF is given it in UTC.
             viaEf.CreatedAt = viaEf.CreatedAt.ToUniversalTime();
             pairs.Add((viaEf, viaWriter));
@@ -105,6 +125,9 @@ public sealed partial class EvidenceWriterTests
             command.Parameters.AddWithValue("$id", id);
             return (string)(await command.ExecuteScalarAsync())!;
         }
+        // The UTF-8 contents were bound as bytes: nothing read them as text on the way.
+        Assert.NotNull(pairs[9].ViaWriter.RequestContentUtf8);
+        Assert.NotNull(pairs[10].ViaWriter.ResponseContentUtf8);
         foreach (var (viaEf, viaWriter) in pairs) Assert.Equal(await RowAsync(viaEf.Id), await RowAsync(viaWriter.Id));
         Assert.StartsWith("'2000-01-01 09:29:59+00:00':text", await RowAsync(pairs[6].ViaWriter.Id), StringComparison.Ordinal);
         Assert.Contains("'':text", await RowAsync(pairs[5].ViaWriter.Id), StringComparison.Ordinal);

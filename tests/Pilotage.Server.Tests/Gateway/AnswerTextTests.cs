@@ -34,6 +34,27 @@ public sealed class AnswerTextTests
     }
 
     [Fact]
+    public void Its_utf8_is_the_encoding_of_its_text_and_null_for_half_a_surrogate_pair()
+    {
+        var random = new Random(27);
+        string[] pieces = ["a", " ", "é", "東京", "🚀", "\n", "\ufffd", "\u00a0", "word, "];
+        for (var n = 0; n < 500; n++)
+        {
+            using var text = new AnswerText();
+            for (var i = random.Next(0, 300); i > 0; i--) text.Append(pieces[random.Next(pieces.Length)]);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(text.ToString()), text.ToUtf8());
+        }
+        using var empty = new AnswerText();
+        Assert.Equal([], empty.ToUtf8()!);
+        foreach (var broken in new[] { "lone \ud800 high", "lone \udc00 low", "\ud83d", "ends with \ud83d" })
+        {
+            using var text = new AnswerText();
+            text.Append(broken);
+            Assert.Null(text.ToUtf8());
+        }
+    }
+
+    [Fact]
     public void Once_disposed_it_reads_as_empty_and_can_be_disposed_again()
     {
         var text = new AnswerText();

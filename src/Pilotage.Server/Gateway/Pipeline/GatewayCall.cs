@@ -46,7 +46,9 @@ internal sealed record Subject(Arrival Arrival, KeyGrant Key, GatewaySystem? Sys
 /// common model): the client's body itself, which is what is sent, with only what policy controls rewritten (see
 /// <see cref="NativeConfiguration"/>). <see cref="Body"/> is then its reading in the common model, for the evidence and
 /// the checks. Null when the request is translated.</param>
-internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null, JsonObject? Native = null);
+/// <param name="Received">For a chat-completions client: the parsed body that <see cref="Body"/> reads, which no stage
+/// changes unless the boundary redacts; the body sent is then written from it (<see cref="ConfiguredChatBody"/>).</param>
+internal sealed record ClientRequest(string Model, JsonObject Body, bool Stream, bool WantsUsage = false, object? Context = null, JsonObject? Native = null, System.Text.Json.JsonElement? Received = null);
 
 /// <summary>A request that passed admission: immutable; it holds its places in flight until disposed.</summary>
 internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, GatewayAdmission Places) : IDisposable
@@ -61,7 +63,7 @@ internal sealed record AdmittedRequest(Subject Subject, ClientRequest Request, G
     /// (the evidence keeps the bytes sent). Held for the seconds an answer streams, the JSON trees were the largest part
     /// of what each open answer kept alive, and what the garbage collector copied at every collection (docs/scaling.md).
     /// </summary>
-    public AdmittedRequest Sent() => this with { Request = Request with { Body = [], Native = null } };
+    public AdmittedRequest Sent() => this with { Request = Request with { Body = [], Native = null, Received = null } };
 }
 
 /// <summary>
@@ -85,16 +87,23 @@ internal sealed record Exchange
     public int TokensOut { get; init; }
     public double? FirstByteMs { get; init; }
     public int? UpstreamStatus { get; init; }
-    public string? ResponseText { get; init; }
-    /// <summary>The answer's bytes as received, kept only when they are valid UTF-8 (so they hash exactly like <see cref="ResponseText"/>).</summary>
+    /// <summary>The answer's text; when <see cref="ResponseBytes"/> holds it, decoded from them each time it is read (the
+    /// evidence record takes the bytes, see <see cref="InteractionRecorder.Row"/>: only a held answer reads its text).</summary>
+    public string? ResponseText
+    {
+        get => _responseText ?? (ResponseBytes is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null);
+        init => _responseText = value;
+    }
+
+    private readonly string? _responseText;
+
+    /// <summary>The answer's UTF-8 (as received whole, or a streamed answer's text encoded), kept only when valid (so it hashes exactly like <see cref="ResponseText"/>).</summary>
     public byte[]? ResponseBytes { get; init; }
 
-    public Exchange WithResponse(byte[] bytes) => this with
-    {
-        ResponseText = System.Text.Encoding.UTF8.GetString(bytes),
-        // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash is the text's hash.
-        ResponseBytes = System.Text.Unicode.Utf8.IsValid(bytes) ? bytes : null,
-    };
+    // Valid UTF-8 decodes and re-encodes to the same bytes, so their hash and their stored text are the text's.
+    public Exchange WithResponse(byte[] bytes) => System.Text.Unicode.Utf8.IsValid(bytes)
+        ? this with { ResponseText = null, ResponseBytes = bytes }
+        : this with { ResponseText = System.Text.Encoding.UTF8.GetString(bytes), ResponseBytes = null };
 
     public Exchange WithText(string? text) => this with { ResponseText = text, ResponseBytes = null };
 }

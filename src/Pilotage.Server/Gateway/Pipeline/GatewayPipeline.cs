@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using System.Text.Json;
 using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Gateway;
@@ -114,7 +113,8 @@ internal sealed class GatewayPipeline(
         string? model;
         try
         {
-            model = UntrustedJson.Member(body.Json, "model") is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+            // Read from the element, not the tree: a chat request is checked and sent without building one.
+            model = RequestShape.Member(body.Element, "model") is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException)
         {
@@ -142,14 +142,10 @@ internal sealed class GatewayPipeline(
             await refusals.RefuseAsync(http, protocol, request.Subject, Exchange.None with { DetectorHits = detectorHits }, blocked);
             return;
         }
-        var body = request.Request.Body;
-        var stream = false;
-        if (protocol.Operation == GatewayOperation.Chat) stream = SystemConfiguration.ApplyChat(body, request.System, request.Scope.Mode, request.Request.Stream);
-        else SystemConfiguration.ApplyEmbeddings(body, request.System);
+        var (configured, stream) = Configured(protocol, request);
         var native = request.Request.Native;
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
-        // Written by the boundary's writer: a message it redacted is written from the request's own UTF-8.
-        var exchange = new Exchange { DetectorHits = detectorHits, Sent = ScrubbedBody.ToUtf8Bytes(body), Streamed = stream };
+        var exchange = new Exchange { DetectorHits = detectorHits, Sent = configured, Streamed = stream };
         var forwarded = native is null ? null : ScrubbedBody.ToUtf8Bytes(native);
         // Past this point only whether the body passed through is read, so the state of this method, which lasts as long
         // as the answer, does not keep the client's body alive.
@@ -204,6 +200,21 @@ internal sealed class GatewayPipeline(
         // An answer boundary reads the common model, not what it has no place for (thinking, reasoning): with one,
         // the client gets the answer rendered from what the boundary read and released, never the upstream's own.
         await delivery.DeliverAsync(http, protocol, request, read, released, passedThrough && request.System.Boundary.Answers is null ? received : null);
+    }
+
+    /// <summary>The body in the common model with the system's configuration applied, as sent; and whether it asks for a stream.</summary>
+    private static (byte[] Sent, bool Stream) Configured(IClientProtocol protocol, AdmittedRequest request)
+    {
+        if (ConfiguredChatBody.Applies(request))
+        {
+            return ConfiguredChatBody.Write(request.Request.Received!.Value, request.System, request.Scope.Mode, request.Request.Stream);
+        }
+        var body = request.Request.Body;
+        var stream = false;
+        if (protocol.Operation == GatewayOperation.Chat) stream = SystemConfiguration.ApplyChat(body, request.System, request.Scope.Mode, request.Request.Stream);
+        else SystemConfiguration.ApplyEmbeddings(body, request.System);
+        // Written by the boundary's writer: a message it redacted is written from the request's own UTF-8.
+        return (ScrubbedBody.ToUtf8Bytes(body), stream);
     }
 
     /// <summary>

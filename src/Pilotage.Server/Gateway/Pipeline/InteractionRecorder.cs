@@ -97,7 +97,7 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
         var state = subject.System?.State;
         var keep = state?.Spec.Evidence.Content != ContentRetention.Hashes;
         var upstream = state?.Spec.Upstream;
-        return new InteractionRow
+        var row = new InteractionRow
         {
             Id = subject.Id,
             CreatedAt = subject.Arrival.At,
@@ -124,13 +124,20 @@ internal sealed class InteractionRecorder(EvidenceWriter evidence, PolicyCache p
             UpstreamStatus = exchange.UpstreamStatus,
             RequestHash = exchange.Sent is { } bytes ? HashOf(bytes) : null,
             ResponseHash = exchange.ResponseBytes is { } received ? HashOf(received) : Hash(exchange.ResponseText),
-            RequestContent = keep && exchange.Sent is { } sent ? Encoding.UTF8.GetString(sent) : null,
-            ResponseContent = keep ? exchange.ResponseText : null,
             Error = error,
             Category = subject.Eval?.Category,
             EvalRun = subject.Eval?.Run,
             EvalCase = subject.Eval?.Case,
         };
+        if (keep)
+        {
+            // Kept as the bytes sent and received: the store takes UTF-8, so a string of them would be made only to be
+            // encoded back (see InteractionRow.SetRequestContent).
+            if (exchange.Sent is { } sent) row.SetRequestContent(sent);
+            if (exchange.ResponseBytes is { } answer) row.SetResponseContent(answer);
+            else row.ResponseContent = exchange.ResponseText;
+        }
+        return row;
     }
 
     /// <summary>The phase as stored (the enum name in lower case), without two new strings per record.</summary>

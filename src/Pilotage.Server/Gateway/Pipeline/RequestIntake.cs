@@ -5,7 +5,9 @@ using Pilotage.Server.Policy;
 namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>A request body as received: its bytes (within the byte budget) and the JSON object they hold.</summary>
-internal sealed record ReceivedBody(JsonObject Json, ReadOnlyMemory<byte> Bytes);
+/// <param name="Json">The object as a tree, built from <paramref name="Element"/> only as far as it is read.</param>
+/// <param name="Element">The parsed object: what is read without building the tree.</param>
+internal sealed record ReceivedBody(JsonObject Json, ReadOnlyMemory<byte> Bytes, JsonElement Element);
 
 /// <summary>
 /// Takes the key's and the server's places among the calls in flight, then reads the body within the byte
@@ -32,8 +34,9 @@ internal sealed class RequestIntake(UpstreamLimits limits, BufferBudget bufferBu
             {
                 return Refusal.Shed(bufferBudget.Exhausted("this request's body"));
             }
-            return Parse(bytes.Span) is { } json
-                ? new ReceivedBody(json, bytes)
+            var element = Parse(bytes.Span);
+            return element.ValueKind == JsonValueKind.Object
+                ? new ReceivedBody(JsonObject.Create(element)!, bytes, element)
                 : Refusal.Rejected(400, "invalid_request", "the request body must be a JSON object");
         }
         catch (JsonException e)
@@ -50,11 +53,13 @@ internal sealed class RequestIntake(UpstreamLimits limits, BufferBudget bufferBu
 
     // The duplicate-key check unescapes every key and throws InvalidOperationException, not JsonException, when a
     // key holds half of a UTF-16 surrogate pair ("\ud800"): that is a malformed request like any other, not a 500.
-    private static JsonObject? Parse(ReadOnlySpan<byte> bytes)
+    // Parsed as an element, whose tree (JsonObject.Create) is built only as far as something reads it: what JsonNode.Parse
+    // does, with the element kept, so that a chat request to a chat upstream is checked and written without the tree.
+    private static JsonElement Parse(ReadOnlySpan<byte> bytes)
     {
         try
         {
-            return JsonNode.Parse(bytes, documentOptions: RequestParseOptions) as JsonObject;
+            return JsonElement.Parse(bytes, RequestParseOptions);
         }
         catch (InvalidOperationException e)
         {

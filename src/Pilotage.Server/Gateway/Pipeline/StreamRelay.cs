@@ -169,8 +169,12 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         public int In { get; set; }
         public int Out { get; set; }
 
-        // One copy of the exchange, not two: made once per answer, and held until its record is written.
-        public Exchange Of(Exchange exchange) => exchange with { ResponseText = Text.ToString(), ResponseBytes = null, TokensIn = In, TokensOut = Out };
+        // One copy of the exchange, not two: made once per answer, and held until its record is written. The text as UTF-8,
+        // which is what is hashed and stored: half the size of a string of it, and encoded once, not once for the hash and
+        // again for the store.
+        public Exchange Of(Exchange exchange) => Text.ToUtf8() is { } utf8
+            ? exchange with { ResponseText = null, ResponseBytes = utf8, TokensIn = In, TokensOut = Out }
+            : exchange with { ResponseText = Text.ToString(), ResponseBytes = null, TokensIn = In, TokensOut = Out };
 
         /// <summary>A chunk's token counts replace the ones told before; a chunk without them changes nothing.</summary>
         public void Read(ChunkScanner.Reading reading)

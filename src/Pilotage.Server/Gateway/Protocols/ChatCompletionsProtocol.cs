@@ -21,16 +21,26 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
     /// <summary>The body is the common model: to a chat upstream it passes through whatever <paramref name="passThrough"/> says.</summary>
     public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
-        var json = body.Json;
-        var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
-            : ModelProblem(json) is { } model ? model
-            : json["messages"] is not JsonArray { Count: > 0 } ? "'messages' must be a non-empty array"
-            : RequestShape.ChatProblem(json);
+        // Checked and read from the parsed elements: the tree of the body is built later only if a stage needs it (the
+        // boundary's scan, read-only mode's tools, or a translated request), never to check it.
+        var root = body.Element;
+        var messages = RequestShape.Member(root, "messages");
+        var problem = RequestShape.TextProblem(body.Json, body.Bytes.Span) is { } text ? text
+            : ModelProblem(root) is { } model ? model
+            : messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0 ? "'messages' must be a non-empty array"
+            : RequestShape.ChatProblem(root);
         if (problem is not null) return ValueTask.FromResult<Step<ClientRequest>>(Refusal.Rejected(400, "invalid_request", problem));
-        var stream = json["stream"]?.GetValueKind() == JsonValueKind.True;
-        var usage = stream && json["stream_options"]?["include_usage"]?.GetValueKind() == JsonValueKind.True;
-        return ValueTask.FromResult<Step<ClientRequest>>(new ClientRequest(json["model"]!.GetValue<string>(), json, stream, usage));
+        var stream = RequestShape.Member(root, "stream").ValueKind == JsonValueKind.True;
+        var options = RequestShape.Member(root, "stream_options");
+        var usage = stream && options.ValueKind == JsonValueKind.Object && RequestShape.Member(options, "include_usage").ValueKind == JsonValueKind.True;
+        return ValueTask.FromResult<Step<ClientRequest>>(new ClientRequest(RequestShape.Member(root, "model").GetString()!, body.Json, stream, usage, Received: root));
     }
+
+    /// <summary><see cref="ModelProblem(JsonObject)"/> of the parsed element.</summary>
+    private static string? ModelProblem(JsonElement json) =>
+        RequestShape.Member(json, "model").ValueKind != JsonValueKind.String
+            ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
+            : null;
 
     /// <summary>The shared check of OpenAI requests' <c>model</c>: the name of the system.</summary>
     public static string? ModelProblem(JsonObject json) =>
