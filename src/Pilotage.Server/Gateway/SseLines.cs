@@ -9,7 +9,8 @@ namespace Pilotage.Server.Gateway;
 /// the stream relay. While it waits for the model's next words it holds no buffer: it waits with a zero-byte read,
 /// then rents one from the shared pool, and returns it as soon as the lines that came are taken. With thousands of
 /// answers open, each waiting most of its time, a buffer (and a text decoder) per answer was a large part of the
-/// gateway's memory per open stream.
+/// gateway's memory per open stream. Over HTTP/2 the relay gives it the response through <see cref="PumpedReadStream"/>,
+/// whose zero-byte reads wait the same way without an allocation per wait.
 /// </summary>
 /// <remarks>
 /// Bounded twice: the whole stream by <paramref name="limit"/> (<see cref="InvalidDataException"/> beyond it, as a

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -42,7 +43,9 @@ internal sealed class StreamRelay(InteractionRecorder recorder, BufferBudget bud
         var done = false;
         try
         {
-            await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+            // Over HTTP/2 the response is read through its own copy (PumpedReadStream): its reads allocate each time they wait.
+            var body = await upstream.Content.ReadAsStreamAsync(ct);
+            await using var stream = upstream.Version == HttpVersion.Version20 ? new PumpedReadStream(body, ct) : body;
             using var lines = new SseLines(stream, AnswerReader.MaxResponseBytes, "the streamed answer", budget, request.Places);
             string? eventName = null;
             while (!done && await lines.ReadLineAsync(ct))
