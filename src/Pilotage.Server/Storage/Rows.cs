@@ -215,48 +215,50 @@ public sealed class InteractionRow
     public string? RequestHash { get; set; }
     public string? ResponseHash { get; set; }
     /// <summary>Raw content, kept or not according to the system's retention setting.</summary>
-    public string? RequestContent
-    {
-        get => _requestText ??= _requestUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8) : null;
-        set => (_requestText, _requestUtf8) = (value, null);
-    }
-
-    public string? ResponseContent
-    {
-        get => _responseText ??= _responseUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8) : null;
-        set => (_responseText, _responseUtf8) = (value, null);
-    }
+    public string? RequestContent { get => _request.Text; set => _request.Text = value; }
+    public string? ResponseContent { get => _response.Text; set => _response.Text = value; }
 
     // The gateway's contents as the UTF-8 it sent and received: the SQLite sink binds these bytes as they are, so a
     // record written there makes no string of them (two bytes a character) only to encode it back. Read as text
     // (PostgreSQL, the spool, a test), they are decoded once. Not named after the properties, so that EF Core does not
     // take them for their backing fields.
-    private string? _requestText;
-    private byte[]? _requestUtf8;
-    private string? _responseText;
-    private byte[]? _responseUtf8;
+    private RecordedContent _request;
+    private RecordedContent _response;
 
     /// <summary>The request's content as UTF-8 when it was recorded as such and not read as text yet; else null.</summary>
-    internal byte[]? RequestContentUtf8 => _requestText is null ? _requestUtf8 : null;
+    internal byte[]? RequestContentUtf8 => _request.Utf8;
 
     /// <summary>The answer's content as UTF-8 when it was recorded as such and not read as text yet; else null.</summary>
-    internal byte[]? ResponseContentUtf8 => _responseText is null ? _responseUtf8 : null;
+    internal byte[]? ResponseContentUtf8 => _response.Utf8;
 
     /// <summary>
     /// Records <paramref name="utf8"/> as the request's content when it is valid UTF-8 (it then decodes to exactly the text
     /// whose UTF-8 it is); anything else is kept as the text it decodes to, as before.
     /// </summary>
-    internal void SetRequestContent(byte[] utf8)
-    {
-        if (global::System.Text.Unicode.Utf8.IsValid(utf8)) (_requestText, _requestUtf8) = (null, utf8);
-        else RequestContent = Encoding.UTF8.GetString(utf8);
-    }
+    internal void SetRequestContent(byte[] utf8) => _request.Set(utf8);
 
     /// <summary>As <see cref="SetRequestContent"/>, for the answer's content.</summary>
-    internal void SetResponseContent(byte[] utf8)
+    internal void SetResponseContent(byte[] utf8) => _response.Set(utf8);
+
+    /// <summary>One content: the text set, or the UTF-8 recorded, decoded to text once when read as text.</summary>
+    private struct RecordedContent
     {
-        if (global::System.Text.Unicode.Utf8.IsValid(utf8)) (_responseText, _responseUtf8) = (null, utf8);
-        else ResponseContent = Encoding.UTF8.GetString(utf8);
+        private string? _text;
+        private byte[]? _utf8;
+
+        public string? Text
+        {
+            get => _text ??= _utf8 is { } utf8 ? Encoding.UTF8.GetString(utf8) : null;
+            set => (_text, _utf8) = (value, null);
+        }
+
+        public readonly byte[]? Utf8 => _text is null ? _utf8 : null;
+
+        public void Set(byte[] utf8)
+        {
+            if (global::System.Text.Unicode.Utf8.IsValid(utf8)) (_text, _utf8) = (null, utf8);
+            else Text = Encoding.UTF8.GetString(utf8);
+        }
     }
 
     public string? Error { get; set; }

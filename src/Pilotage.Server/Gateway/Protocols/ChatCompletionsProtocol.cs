@@ -36,15 +36,9 @@ internal sealed class ChatCompletionsProtocol : IClientProtocol
         return ValueTask.FromResult<Step<ClientRequest>>(new ClientRequest(RequestShape.Member(root, "model").GetString()!, body.Json, stream, usage, Received: root));
     }
 
-    /// <summary><see cref="ModelProblem(JsonObject)"/> of the parsed element.</summary>
-    private static string? ModelProblem(JsonElement json) =>
-        RequestShape.Member(json, "model").ValueKind != JsonValueKind.String
-            ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
-            : null;
-
-    /// <summary>The shared check of OpenAI requests' <c>model</c>: the name of the system.</summary>
-    public static string? ModelProblem(JsonObject json) =>
-        json["model"] is not JsonValue model || model.GetValueKind() != JsonValueKind.String
+    /// <summary>The shared check of every protocol's <c>model</c>, the name of the system, read from the parsed body.</summary>
+    public static string? ModelProblem(JsonElement body) =>
+        RequestShape.Member(body, "model").ValueKind != JsonValueKind.String
             ? "'model' must be a string: the name of the AI system (GET /v1/models lists yours)"
             : null;
 
@@ -121,7 +115,7 @@ internal sealed class EmbeddingsProtocol : IClientProtocol
     {
         var json = body.Json;
         var problem = RequestShape.TextProblem(json, body.Bytes.Span) is { } text ? text
-            : ChatCompletionsProtocol.ModelProblem(json) is { } model ? model
+            : ChatCompletionsProtocol.ModelProblem(body.Element) is { } model ? model
             : json["input"] is null ? "'input' is required"
             : null;
         return ValueTask.FromResult<Step<ClientRequest>>(problem is not null

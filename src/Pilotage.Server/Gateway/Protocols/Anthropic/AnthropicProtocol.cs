@@ -21,7 +21,7 @@ internal sealed class AnthropicProtocol : IClientProtocol
     public ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
         var json = body.Json;
-        if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(json)) is { } problem) return Invalid(problem);
+        if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(body.Element)) is { } problem) return Invalid(problem);
         var (chat, translation) = AnthropicRequest.ToChat(json, passThrough);
         if ((translation ?? RequestShape.ChatProblem(chat!)) is { } chatProblem) return Invalid(chatProblem);
         var stream = chat!["stream"]?.GetValueKind() == JsonValueKind.True;

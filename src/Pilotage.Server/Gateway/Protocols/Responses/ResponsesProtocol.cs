@@ -22,7 +22,7 @@ internal sealed class ResponsesProtocol(StoredResponses stored, TimeProvider tim
     public async ValueTask<Step<ClientRequest>> ParseAsync(ReceivedBody body, KeyGrant key, bool passThrough, CancellationToken ct)
     {
         var json = body.Json;
-        if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(json)) is { } problem) return Invalid(problem);
+        if ((RequestShape.TextProblem(json, body.Bytes.Span) ?? ChatCompletionsProtocol.ModelProblem(body.Element)) is { } problem) return Invalid(problem);
         if (json["input"] is null) return Invalid("'input' is required: a string, or an array of input items");
         var model = json["model"]!.GetValue<string>();
         IReadOnlyList<JsonObject> history = [];
