@@ -13,9 +13,15 @@ using Pilotage.Core.Specs;
 //   --gateway   only what the gateway bench's boundary system adds to a request, one-line and realistic prompt
 //   --hits      what the realistic prompt's two e-mail hits cost once found: the request beside the same one made harmless
 //   --side-by-side DIR_A DIR_B [rounds]   the realistic request's parse + scrub by two builds (their output folders) in one process
+//   --split [rounds]   the realistic request's scrub with the gateway's policy and with one detector at a time, in one process
 if (args is ["--side-by-side", var first, var second, ..])
 {
     Pilotage.Bench.Boundary.SideBySide.Run(first, second, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 400);
+    return;
+}
+if (args is ["--split", ..])
+{
+    Pilotage.Bench.Boundary.Split.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000);
     return;
 }
 var gatewayOnly = args.Contains("--gateway");
