@@ -10,11 +10,13 @@ using Pilotage.Testing;
 // words every --chunk-ms, --answer-seconds in all), sent straight to the model and through Pilotage (`pilotage
 // serve`, a process of its own, SQLite, async evidence), side by side in one run. Reports what was refused, the time
 // to the first words (p50, p99), the Pilotage process's memory per open stream (resident, and what of it the GC
-// committed) and its CPU and allocations per 1,000 events relayed.
+// committed) and its CPU and allocations per 1,000 events relayed, and the allocations per answer: the relay's events
+// allocate next to nothing, so the bytes per event are nearly all the answers' start and end spread over their events
+// (compare two --chunk-ms to tell them apart).
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
 //   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
-//   [--client-http mixed|1]
+//   [--client-http mixed|1] [--upstream-http 2|1]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -56,6 +58,11 @@ var allocationTypes = args.Contains("--alloc-types");
 var clientHttp = Arg("--client-http", "mixed");
 if (clientHttp is not ("mixed" or "1")) throw new ArgumentException($"--client-http must be mixed or 1, not '{clientHttp}'");
 var modelHttp2 = clientHttp == "mixed";
+// What the model offers (ALPN): 2 (the default: HTTP/2 and HTTP/1.1, so Pilotage and the client take HTTP/2) or 1 (HTTP/1.1 only,
+// as an upstream behind a proxy that does not speak HTTP/2: a connection per open answer).
+var upstreamHttp = Arg("--upstream-http", "2");
+if (upstreamHttp is not ("2" or "1")) throw new ArgumentException($"--upstream-http must be 2 or 1, not '{upstreamHttp}'");
+if (upstreamHttp == "1") modelHttp2 = false;
 const int PerKey = 64;
 var keyCount = (streams + PerKey - 1) / PerKey;
 
@@ -65,7 +72,7 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams ({mode}, client to the model HTTP/{(modelHttp2 ? "2" : "1.1")}, to Pilotage HTTP/1.1) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams ({mode}, client to the model HTTP/{(modelHttp2 ? "2" : "1.1")}, to Pilotage HTTP/1.1, Pilotage to the model HTTP/{(upstreamHttp == "2" ? "2" : "1.1")}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
@@ -75,7 +82,7 @@ var servers = new List<(string Name, ServerProcess Server, List<string> Keys, Gc
 var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent, (int Count, double MedianMs, double TotalMs) Pauses)>>();
 try
 {
-    await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds);
+    await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds, http2: upstreamHttp == "2");
     var pem = Path.Combine(folder, "upstream.pem");
     await File.WriteAllTextAsync(pem, upstream.CertificatePem);
     var environment = new Dictionary<string, string> { ["SSL_CERT_FILE"] = pem };
@@ -206,7 +213,7 @@ void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Ro
         var events = Math.Max(1, ok.Sum(r => (long)r.Events));
         line += string.Create(CultureInfo.InvariantCulture,
             $"\n    memory {idle:0} → {round.PeakMb:0} MB peak resident ({round.GcCommittedPeakMb:0} MB committed by the GC at its peak), {(round.PeakMb - idle) * 1024 / Math.Max(1, ok.Length):0} KB per open stream" +
-            $"\n    CPU {round.CpuSeconds:0.00} s ({round.CpuSeconds * 1000 / events * 1000:0} ms per 1,000 events relayed, {events} events), allocated {round.AllocatedMb:0} MB ({round.AllocatedMb * 1024 * 1024 / events:0} B per event)");
+            $"\n    CPU {round.CpuSeconds:0.00} s ({round.CpuSeconds * 1000 / events * 1000:0} ms per 1,000 events relayed, {events} events), allocated {round.AllocatedMb:0} MB ({round.AllocatedMb * 1024 * 1024 / events:0} B per event, {round.AllocatedMb * 1024 / Math.Max(1, ok.Length):0.0} KB per answer)");
     }
     Console.WriteLine(line);
 }

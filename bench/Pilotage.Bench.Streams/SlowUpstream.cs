@@ -29,7 +29,7 @@ internal sealed class SlowUpstream(WebApplication app, string url, string certif
     /// <summary>The certificate's SHA-1 thumbprint, which the load generator trusts.</summary>
     public string Thumbprint { get; } = thumbprint;
 
-    public static async Task<SlowUpstream> StartAsync(int firstMs, int chunkMs, double answerSeconds)
+    public static async Task<SlowUpstream> StartAsync(int firstMs, int chunkMs, double answerSeconds, bool http2 = true)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -51,7 +51,7 @@ internal sealed class SlowUpstream(WebApplication app, string url, string certif
             k.Limits.Http2.MaxStreamsPerConnection = 1000;
             k.Listen(IPAddress.Loopback, 0, l =>
             {
-                l.Protocols = HttpProtocols.Http1AndHttp2;
+                l.Protocols = http2 ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1;
                 l.UseHttps(certificate);
             });
         });

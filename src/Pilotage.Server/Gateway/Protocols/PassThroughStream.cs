@@ -37,7 +37,6 @@ internal sealed class PassThroughStream(HttpContext http, string interactionId, 
             return;
         }
         await WriteAsync(eventName, data, ct);
-        await Output.FlushAsync(ct);
     }
 
     /// <summary>
@@ -59,10 +58,11 @@ internal sealed class PassThroughStream(HttpContext http, string interactionId, 
         await writer.FlushAsync(ct);
     }
 
+    // Written into the response's pipe from the literal's own bytes: no array copied for each keep-alive.
     public async ValueTask KeepAliveAsync(CancellationToken ct)
     {
-        await Output.WriteAsync(": held for review\n\n"u8.ToArray(), ct);
-        await Output.FlushAsync(ct);
+        http.Response.BodyWriter.Write(": held for review\n\n"u8);
+        await http.Response.BodyWriter.FlushAsync(ct);
     }
 
     public async Task CompleteAsync()
@@ -72,10 +72,30 @@ internal sealed class PassThroughStream(HttpContext http, string interactionId, 
 
     public async Task FailAsync(GatewayRefusal refusal) => await Output.WriteAsync(error(refusal), CancellationToken.None);
 
+    /// <summary>One event read as a tree, written into the response's pipe (<see cref="WriteFrame"/>) and flushed.</summary>
     private async ValueTask WriteAsync(string? eventName, string data, CancellationToken ct)
     {
         data = rewrite?.Invoke(eventName, data) ?? data;
-        var frame = eventName is null ? $"data: {data}\n\n" : $"event: {eventName}\ndata: {data}\n\n";
-        await Output.WriteAsync(Encoding.UTF8.GetBytes(frame), ct);
+        var writer = http.Response.BodyWriter;
+        WriteFrame(writer, eventName, data);
+        await writer.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// An event's frame written piece by piece: the bytes its string encoded whole would give (the literals are ASCII, so
+    /// no surrogate pair spans two pieces, and a lone surrogate is replaced alike), without that string or an array of
+    /// its bytes for each event.
+    /// </summary>
+    internal static void WriteFrame(IBufferWriter<byte> writer, string? eventName, string data)
+    {
+        if (eventName is not null)
+        {
+            writer.Write("event: "u8);
+            Encoding.UTF8.GetBytes(eventName, writer);
+            writer.Write("\n"u8);
+        }
+        writer.Write("data: "u8);
+        Encoding.UTF8.GetBytes(data, writer);
+        writer.Write("\n\n"u8);
     }
 }
