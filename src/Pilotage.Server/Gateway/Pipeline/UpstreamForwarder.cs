@@ -83,7 +83,15 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
             var response = await _upstream.SendAsync(message, timeouts.Token);
             timeouts.HeadersArrived();
             exchange = exchange with { FirstByteMs = exchange.FirstByteMs ?? subject.Arrival.ElapsedMs, UpstreamStatus = (int)response.StatusCode };
-            if (response.IsSuccessStatusCode) return (response, exchange, null);
+            if (response.IsSuccessStatusCode)
+            {
+                // Nothing reads a served answer's response headers (an error's are read below), and a streamed answer's
+                // response is kept, by its stream, for the answer's length: a hosted model sends twenty or so (request
+                // ids, rate limits, cookies), each a young string that every collection would copy while it streams.
+                // Its content headers (type, length) stay.
+                response.Headers.Clear();
+                return (response, exchange, null);
+            }
             var refusal = await ErrorAsync(response, spec, UpstreamFailures.HostOf(url), Elapsed(), upstreamKey, timeouts.Token);
             response.Dispose();
             if (exchange.UpstreamStatus is >= 500 or 401 or 403) UpstreamFailures.Log(logger, spec.Name, url, exchange.UpstreamStatus.Value.ToString(CultureInfo.InvariantCulture), Elapsed(), refusal.Code);
