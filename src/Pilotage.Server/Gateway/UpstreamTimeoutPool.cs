@@ -6,7 +6,7 @@ namespace Pilotage.Server.Gateway;
 /// The upstream calls' time-out sources, reused: one per call in flight, kept once the call ends for the next one.
 /// Kept ones are old objects, which a collection does not copy, where a source made per call (with its timer and the
 /// registrations on it) was copied at every collection for as long as its streamed answer lasted. Keeps at most as many
-/// as calls may be in flight (<see cref="GatewayOptions.MaxUpstreamInFlight"/>): a few hundred bytes each.
+/// as calls may be in flight (<see cref="GatewayOptions.MaxUpstreamInFlight"/>): about half a kilobyte each.
 /// </summary>
 internal sealed class UpstreamTimeoutPool(GatewayOptions options, TimeProvider time)
 {
