@@ -14,18 +14,14 @@ internal sealed class UpstreamTimeouts : IDisposable
     // ActivityCancellationTokenSource and Kestrel's request-aborted source are; the client's token cancels it through
     // a registration of its own, removed before the source is reset.
     private readonly CancellationTokenSource _source = new();
-    private readonly UpstreamTimeoutPool? _pool;
+    private readonly UpstreamTimeoutPool _pool;
     private TimeProvider _time = TimeProvider.System;
     private long _started;
     private bool _headersArrived;
     private CancellationTokenRegistration _aborted;
     private int _armed;
 
-    internal UpstreamTimeouts(UpstreamTimeoutPool? pool) => _pool = pool;
-
-    /// <summary>Not pooled: made and disposed for one call.</summary>
-    public UpstreamTimeouts(TimeProvider time, TimeSpan firstByte, TimeSpan total, CancellationToken aborted)
-        : this(pool: null) => Arm(time, firstByte, total, aborted);
+    internal UpstreamTimeouts(UpstreamTimeoutPool pool) => _pool = pool;
 
     public TimeSpan FirstByte { get; private set; }
     public TimeSpan Total { get; private set; }
@@ -34,9 +30,9 @@ internal sealed class UpstreamTimeouts : IDisposable
     /// <summary>Which limit a cancellation (not the client's) came from: the total, or the first byte.</summary>
     public bool TotalExpired => _headersArrived || Total <= FirstByte;
 
-    /// <summary>Starts the first-byte limit for one call; the client's token cancels the source from now on.</summary>
     // A frame of its own, never inlined into the pool's: the gateway's tests fail the clock while a call's time-outs
     // are armed, and find that moment by this type's frame on the stack (GatewayHarness).
+    /// <summary>Starts the first-byte limit for one call; the client's token cancels the source from now on.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     internal void Arm(TimeProvider time, TimeSpan firstByte, TimeSpan total, CancellationToken aborted)
     {
@@ -70,7 +66,7 @@ internal sealed class UpstreamTimeouts : IDisposable
         // Waits for the client's callback if it is running: after this the source is cancelled or will not be.
         _aborted.Dispose();
         _aborted = default;
-        if (_pool is not null && _source.TryReset() && _pool.Return(this)) return;
+        if (_source.TryReset() && _pool.Return(this)) return;
         _source.Dispose();
     }
 }
