@@ -16,9 +16,12 @@ internal sealed class Admission(EvalRunRegistry evalRuns, KeyRateLimits rateLimi
             ? system
             : Refusal.Rejected(404, "model_not_found", $"there is no AI system '{model}'. Use the system's name as the model; GET /v1/models lists the systems your key may use now.");
 
-    /// <summary>The subject as far as it got (with its scope once decided), and the refusal when it is not admitted.</summary>
+    /// <summary>
+    /// The subject as far as it got (with its scope once decided), and the refusal when it is not admitted. A value task:
+    /// the rate and budget checks nearly always complete at once, and a task of the result was made for every request.
+    /// </summary>
     /// <param name="evaluable">Whether the operation can be a case of an evaluation run (chat only).</param>
-    public async Task<(Subject Subject, Refusal? Refusal)> AdmitAsync(HttpContext http, PolicySnapshot snapshot, Subject subject, GatewayAdmission places, bool evaluable)
+    public async ValueTask<(Subject Subject, Refusal? Refusal)> AdmitAsync(HttpContext http, PolicySnapshot snapshot, Subject subject, GatewayAdmission places, bool evaluable)
     {
         var user = subject.Key.User;
         // A test case of an evaluation run is attached before the decision: the system's owner or an admin may

@@ -61,8 +61,11 @@ internal sealed class GatewayPipeline(
         }
     }
 
-    /// <summary>The request admitted, holding its places in flight; null when it was refused (and answered).</summary>
-    private async Task<AdmittedRequest?> AdmitAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
+    /// <summary>
+    /// The request admitted, holding its places in flight; null when it was refused (and answered). A value task: a body
+    /// already received is admitted without waiting, and then no task of the result is made.
+    /// </summary>
+    private async ValueTask<AdmittedRequest?> AdmitAsync(HttpContext http, IClientProtocol protocol, Arrival arrival)
     {
         // One snapshot for the whole request: the key, the system and its policy are read from the same version.
         var (key, snapshot) = await Authenticator.AuthenticateAsync(http.Request, policy, tokens, arrival.At);

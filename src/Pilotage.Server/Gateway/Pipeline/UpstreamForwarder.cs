@@ -11,7 +11,7 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// (refused secret or address, time-out, unreachable, an error status) into a refusal that names the upstream
 /// host, never a key. A failure is logged with the system, host, status and elapsed time.
 /// </summary>
-internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, TimeProvider time, Upstreams.UpstreamPolicy upstreamPolicy, ILogger<UpstreamForwarder> logger) : IDisposable
+internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, TimeProvider time, GatewayOptions options, Upstreams.UpstreamPolicy upstreamPolicy, ILogger<UpstreamForwarder> logger) : IDisposable
 {
     public const string UpstreamClient = "pilotage-upstream";
     private static readonly TimeSpan DefaultFirstByteTimeout = TimeSpan.FromSeconds(30);
@@ -21,13 +21,14 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
     // own linked cancellation source and pending-request bookkeeping to every call, for a timeout the gateway
     // already enforces per system. The handler's lifetime is infinite (PilotageApp), so keeping it is safe.
     private readonly HttpMessageInvoker _upstream = new(handlers.CreateHandler(UpstreamClient), disposeHandler: false);
+    private readonly UpstreamTimeoutPool _timeouts = new(options, time);
 
     /// <summary>
     /// One source for both time-outs: it fires at the first-byte limit until the upstream's headers arrive
-    /// (<see cref="UpstreamTimeouts.HeadersArrived"/>), then at the total limit.
+    /// (<see cref="UpstreamTimeouts.HeadersArrived"/>), then at the total limit. Disposing it gives it back to the pool.
     /// </summary>
     public UpstreamTimeouts Timeouts(SystemSpec spec, CancellationToken aborted) =>
-        new(time,
+        _timeouts.Rent(
             spec.Upstream.FirstByteTimeoutSeconds is { } f ? TimeSpan.FromSeconds(f) : DefaultFirstByteTimeout,
             spec.Upstream.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : DefaultTotalTimeout,
             aborted);
@@ -82,7 +83,15 @@ internal sealed class UpstreamForwarder(IHttpMessageHandlerFactory handlers, Tim
             var response = await _upstream.SendAsync(message, timeouts.Token);
             timeouts.HeadersArrived();
             exchange = exchange with { FirstByteMs = exchange.FirstByteMs ?? subject.Arrival.ElapsedMs, UpstreamStatus = (int)response.StatusCode };
-            if (response.IsSuccessStatusCode) return (response, exchange, null);
+            if (response.IsSuccessStatusCode)
+            {
+                // Nothing reads a served answer's response headers (an error's are read below), and a streamed answer's
+                // response is kept, by its stream, for the answer's length: a hosted model sends twenty or so (request
+                // ids, rate limits, cookies), each a young string that every collection would copy while it streams.
+                // Its content headers (type, length) stay.
+                response.Headers.Clear();
+                return (response, exchange, null);
+            }
             var refusal = await ErrorAsync(response, spec, UpstreamFailures.HostOf(url), Elapsed(), upstreamKey, timeouts.Token);
             response.Dispose();
             if (exchange.UpstreamStatus is >= 500 or 401 or 403) UpstreamFailures.Log(logger, spec.Name, url, exchange.UpstreamStatus.Value.ToString(CultureInfo.InvariantCulture), Elapsed(), refusal.Code);
