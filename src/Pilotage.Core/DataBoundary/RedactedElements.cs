@@ -13,7 +13,7 @@ namespace Pilotage.Core.DataBoundary;
 public sealed class RedactedElements
 {
     /// <summary>Nothing redacted: every element is written as it is.</summary>
-    internal static readonly RedactedElements None = new(default, null);
+    public static RedactedElements None { get; } = new(default, null);
 
     /// <summary>The body the positions are in.</summary>
     private readonly JsonElement body;

@@ -14,7 +14,26 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// </summary>
 internal sealed class DataBoundaryStage(GatewayOptions options)
 {
-    public (ScrubResult Result, Refusal? Refusal) Apply(AdmittedRequest request)
+    /// <summary>
+    /// The scan of the request, and its refusal when it refuses. <c>Elements</c> is set when the body was scanned as parsed
+    /// (<see cref="ConfiguredChatBody.Applies"/>), with what it redacted: the body is then written from its elements, and its
+    /// tree is never built. It is null when the tree was scanned (and redacted in place): every other request, and a body
+    /// with a hit in a property name, whose tree renames the key.
+    /// </summary>
+    public (ScrubResult Result, Refusal? Refusal, RedactedElements? Elements) Apply(AdmittedRequest request)
+    {
+        var system = request.System;
+        if (ConfiguredChatBody.Applies(request)
+            && RequestScrubber.Scrub(request.Request.Received!.Value, system.Boundary, BudgetFor(system), out var elements) is { } found)
+        {
+            return (found, found.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, found)) : null, elements);
+        }
+        var (result, refusal) = ApplyToTree(request);
+        return (result, refusal, null);
+    }
+
+    /// <summary>The scan of the request's tree (and of the client's own body when it passes through), redacted in place.</summary>
+    private (ScrubResult Result, Refusal? Refusal) ApplyToTree(AdmittedRequest request)
     {
         var system = request.System;
         // After the boundary the bodies are only configured and serialised: a redacted message goes back as the request's
