@@ -116,7 +116,7 @@ internal static class WholeBoundary
                     json.WriteString("role"u8, "system"u8);
                     json.WriteString("content"u8, Prompt);
                     json.WriteEndObject();
-                    foreach (var message in property.Value.EnumerateArray()) redacted.WriteTo(message, json);
+                    redacted.WriteItems(property.Value, json);
                     json.WriteEndArray();
                 }
                 else if (property.NameEquals("temperature"u8))
@@ -125,14 +125,9 @@ internal static class WholeBoundary
                     json.WriteNumberValue(Temperature);
                     temperature = true;
                 }
-                else if (redacted.Holds(property.Value))
-                {
-                    RedactedElements.WriteName(json, property);
-                    redacted.WriteTo(property.Value, json);
-                }
                 else
                 {
-                    property.WriteTo(json);
+                    redacted.WriteTo(property, json);
                 }
             }
             if (!temperature) json.WriteNumber("temperature"u8, Temperature);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -30,16 +31,11 @@ public sealed class RedactedElements
     /// <summary>True when nothing in the body was redacted.</summary>
     public bool IsEmpty => replaced is null;
 
-    /// <summary>True when <paramref name="element"/> (a part of the body) holds a redacted value.</summary>
-    public bool Holds(JsonElement element)
+    /// <summary>Whether the token <paramref name="raw"/> (in <paramref name="utf8"/>, the body's) holds a redacted value's start.</summary>
+    private bool Holds(ReadOnlySpan<byte> utf8, ReadOnlySpan<byte> raw)
     {
-        if (replaced is null)
-        {
-            return false;
-        }
-        var raw = JsonMarshal.GetRawUtf8Value(element);
-        JsonMarshal.GetRawUtf8Value(body).Overlaps(raw, out var start);
-        foreach (var (at, _) in replaced)
+        utf8.Overlaps(raw, out var start);
+        foreach (var (at, _) in CollectionsMarshal.AsSpan(replaced))
         {
             if (at >= start && at < start + raw.Length)
             {
@@ -56,7 +52,55 @@ public sealed class RedactedElements
     public void WriteTo(JsonElement element, Utf8JsonWriter json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        if (!Holds(element))
+        if (replaced is null)
+        {
+            element.WriteTo(json);
+            return;
+        }
+        Write(element, JsonMarshal.GetRawUtf8Value(element), JsonMarshal.GetRawUtf8Value(body), json);
+    }
+
+    /// <summary>A member of the body (its name and value) as the scrubbed tree writes it: see <see cref="WriteTo(JsonElement, Utf8JsonWriter)"/>.</summary>
+    public void WriteTo(JsonProperty property, Utf8JsonWriter json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var raw = replaced is null ? default : JsonMarshal.GetRawUtf8Value(property.Value);
+        var utf8 = replaced is null ? default : JsonMarshal.GetRawUtf8Value(body);
+        if (replaced is null || !Holds(utf8, raw))
+        {
+            property.WriteTo(json);
+            return;
+        }
+        WriteName(json, property);
+        Write(property.Value, raw, utf8, json);
+    }
+
+    /// <summary>The items of <paramref name="array"/> (a part of the body), without its brackets, as the scrubbed tree writes them.</summary>
+    public void WriteItems(JsonElement array, Utf8JsonWriter json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (replaced is null)
+        {
+            foreach (var item in array.EnumerateArray())
+            {
+                item.WriteTo(json);
+            }
+            return;
+        }
+        var utf8 = JsonMarshal.GetRawUtf8Value(body);
+        foreach (var item in array.EnumerateArray())
+        {
+            Write(item, JsonMarshal.GetRawUtf8Value(item), utf8, json);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="element"/> (its token <paramref name="raw"/> in <paramref name="utf8"/>, the body's): written as it is
+    /// when it holds no redacted value; otherwise member by member, or item by item, down to the redacted strings.
+    /// </summary>
+    private void Write(JsonElement element, ReadOnlySpan<byte> raw, ReadOnlySpan<byte> utf8, Utf8JsonWriter json)
+    {
+        if (!Holds(utf8, raw))
         {
             element.WriteTo(json);
             return;
@@ -67,8 +111,16 @@ public sealed class RedactedElements
                 json.WriteStartObject();
                 foreach (var property in element.EnumerateObject())
                 {
-                    WriteName(json, property);
-                    WriteTo(property.Value, json);
+                    var value = JsonMarshal.GetRawUtf8Value(property.Value);
+                    if (Holds(utf8, value))
+                    {
+                        WriteName(json, property);
+                        Write(property.Value, value, utf8, json);
+                    }
+                    else
+                    {
+                        property.WriteTo(json);
+                    }
                 }
                 json.WriteEndObject();
                 break;
@@ -76,21 +128,21 @@ public sealed class RedactedElements
                 json.WriteStartArray();
                 foreach (var item in element.EnumerateArray())
                 {
-                    WriteTo(item, json);
+                    Write(item, JsonMarshal.GetRawUtf8Value(item), utf8, json);
                 }
                 json.WriteEndArray();
                 break;
             default:
                 // A string that holds a redacted position is the redacted one: it starts there.
-                Replacement(element).WriteTo(json);
+                utf8.Overlaps(raw, out var start);
+                WriteNode(Replacement(start), json);
                 break;
         }
     }
 
-    private JsonValue Replacement(JsonElement text)
+    private JsonValue Replacement(int start)
     {
-        JsonMarshal.GetRawUtf8Value(body).Overlaps(JsonMarshal.GetRawUtf8Value(text), out var start);
-        foreach (var (at, node) in replaced!)
+        foreach (var (at, node) in CollectionsMarshal.AsSpan(replaced))
         {
             if (at == start)
             {
@@ -98,6 +150,36 @@ public sealed class RedactedElements
             }
         }
         throw new InvalidOperationException("a redacted value is not where its string starts");
+    }
+
+    /// <summary>
+    /// A redacted value's node, written as its converter writes it (the serializer's <c>JsonValue.WriteTo</c> goes through the
+    /// type's metadata first, which costs more than the write itself): a string as the writer escapes it, a redacted
+    /// message's UTF-8 as it is (see <see cref="RedactedUtf8.Converter"/>); anything else through the node.
+    /// </summary>
+    private static void WriteNode(JsonValue node, Utf8JsonWriter json)
+    {
+        if (node.TryGetValue<RedactedUtf8>(out var utf8))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(utf8.Length);
+            try
+            {
+                utf8.CopyTo(buffer);
+                json.WriteRawValue(buffer.AsSpan(0, utf8.Length), skipInputValidation: true);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        else if (node.TryGetValue<string>(out var text))
+        {
+            json.WriteStringValue(text);
+        }
+        else
+        {
+            node.WriteTo(json);
+        }
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// bytes <see cref="RequestScrubber.Scrub(System.Text.Json.Nodes.JsonObject, DataBoundaryPolicy, BoundaryBudget?, RedactedValues)"/>,
 /// <see cref="SystemConfiguration.ApplyChat"/> and <see cref="ScrubbedBody.ToUtf8Bytes"/> give for the same body, without
 /// building its tree (tests compare the two on random bodies, boundaries and configurations). Every streamed answer's
-/// request passed through that tree, which was most of what its request allocated, and half the boundary's cost.
+/// request passed through that tree, which was most of what its request allocated.
 /// </summary>
 internal static class ConfiguredChatBody
 {
@@ -62,7 +62,7 @@ internal static class ConfiguredChatBody
                     json.WriteString("role"u8, "system"u8);
                     json.WriteString("content"u8, prompt);
                     json.WriteEndObject();
-                    foreach (var message in property.Value.EnumerateArray()) redacted.WriteTo(message, json);
+                    redacted.WriteItems(property.Value, json);
                     json.WriteEndArray();
                 }
                 else if (config.Temperature is { } t && property.NameEquals("temperature"u8))
@@ -99,14 +99,9 @@ internal static class ConfiguredChatBody
                     Name(json, property);
                     json.WriteBooleanValue(false);
                 }
-                else if (redacted.Holds(property.Value))
-                {
-                    Name(json, property);
-                    redacted.WriteTo(property.Value, json);
-                }
                 else
                 {
-                    property.WriteTo(json);
+                    redacted.WriteTo(property, json);
                 }
             }
             // What the body did not have is added after its own members, in the order ApplyChat sets them.
