@@ -10,7 +10,8 @@ using Pilotage.Core.Specs;
 // baselines measured in the same run: copying the prompt (a floor any scan pays) and parsing a 4 KB request body
 // (what the gateway does to every request anyway). Runs well under a minute.
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Boundary [batches] [--gateway]
-//   --gateway   only what the gateway bench's boundary system adds to a request, one-line and realistic prompt
+//   --gateway   only what the gateway bench's boundary system adds to a request, one-line and realistic prompt; then the
+//               whole of it on the realistic request through the tree and from the parsed elements, side by side
 //   --hits      what the realistic prompt's two e-mail hits cost once found: the request beside the same one made harmless
 //   --side-by-side DIR_A DIR_B [rounds]   the realistic request's parse + scrub by two builds (their output folders) in one process
 //   --split [rounds]   the realistic request's scrub with the gateway's policy and with one detector at a time, in one process
@@ -160,6 +161,9 @@ static void GatewayPath(int batches)
         }, batches);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prompt + ": the same, serialised",-62} {scrubbedSent - sent + filter,8:0.00} µs"));
     }
+    // The whole of the request's boundary work, the tree's way and the elements', side by side (the gateway now takes the
+    // elements' for a chat client's request to a chat system).
+    Pilotage.Bench.Boundary.WholeBoundary.Run(gateway, batches);
 
     // By index, as the scrub walks: foreach over a JsonObject boxes its enumerator, which the gateway never allocates
     // (320 B on the realistic conversation, which the parse's bytes then counted and the scrub's did not).

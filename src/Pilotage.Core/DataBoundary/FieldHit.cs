@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Pilotage.Core.DataBoundary;
@@ -34,10 +36,14 @@ public readonly record struct FieldHit
 /// <summary>
 /// Where a field is in the body a scrub walked, without a string: the object or array that holds it, its key or index
 /// there, and how deep it is. The path is spelled from these on demand (<see cref="Spell"/>), by climbing the parents.
-/// A place can also hold a path already spelled (a property name's, or the walk without shortcuts', which tests compare).
+/// A place can also hold a path already spelled (a property name's, or the walk without shortcuts', which tests compare),
+/// or, for a body scanned as parsed elements, which have no parents, the body and where the field's token starts in it.
 /// </summary>
 internal readonly struct FieldPlace
 {
+    /// <summary>The parsed body holding the field, when the place is <see cref="index"/> bytes into it (<see cref="At"/>).</summary>
+    private readonly JsonElement body;
+
     /// <summary>The object or array holding the field; null when <see cref="key"/> is the path already spelled.</summary>
     private readonly JsonNode? container;
 
@@ -50,8 +56,9 @@ internal readonly struct FieldPlace
     /// <summary>How many steps the path has, the field's own included: <see cref="container"/> is that many less one below the body.</summary>
     private readonly int depth;
 
-    private FieldPlace(JsonNode? container, string? key, int index, int depth)
+    private FieldPlace(JsonNode? container, string? key, int index, int depth, JsonElement body = default)
     {
+        this.body = body;
         this.container = container;
         this.key = key;
         this.index = index;
@@ -64,12 +71,15 @@ internal readonly struct FieldPlace
     /// <summary>The field <paramref name="key"/> (or, when null, item <paramref name="index"/>) of <paramref name="container"/>, <paramref name="depth"/> steps below the body.</summary>
     public static FieldPlace In(JsonNode container, string? key, int index, int depth) => new(container, key, index, depth);
 
+    /// <summary>The string whose token starts <paramref name="at"/> bytes into <paramref name="body"/>'s UTF-8.</summary>
+    public static FieldPlace At(JsonElement body, int at) => new(null, null, at, 0, body);
+
     /// <summary>The path, spelled as the walk spells it (see <see cref="FieldHit.Path"/>).</summary>
     public string Spell()
     {
         if (container is null)
         {
-            return key ?? "";
+            return key ?? (body.ValueKind == JsonValueKind.Undefined ? "" : SpellAt(body, index));
         }
         // The steps from the field up to the body, then written from the body down.
         var steps = new (string? Key, int Index)[depth];
@@ -92,6 +102,60 @@ internal readonly struct FieldPlace
             Append(ref text, steps[i].Key, steps[i].Index, first: i == 0);
         }
         return text.ToStringAndClear();
+    }
+
+    /// <summary>
+    /// The path of the string whose token starts <paramref name="at"/> bytes into <paramref name="body"/>: from the body
+    /// down, through the member or item whose UTF-8 holds that byte (a hit's path is rarely read: it is found, not kept).
+    /// </summary>
+    private static string SpellAt(JsonElement body, int at)
+    {
+        var utf8 = JsonMarshal.GetRawUtf8Value(body);
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+        var node = body;
+        for (var first = true; node.ValueKind is JsonValueKind.Object or JsonValueKind.Array; first = false)
+        {
+            var found = false;
+            if (node.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in node.EnumerateObject())
+                {
+                    if (Holds(utf8, property.Value, at))
+                    {
+                        Append(ref text, property.Name, -1, first);
+                        (node, found) = (property.Value, true);
+                        break;
+                    }
+                }
+            }
+            else
+            {
+                var i = 0;
+                foreach (var item in node.EnumerateArray())
+                {
+                    if (Holds(utf8, item, at))
+                    {
+                        Append(ref text, null, i, first);
+                        (node, found) = (item, true);
+                        break;
+                    }
+                    i++;
+                }
+            }
+            if (!found)
+            {
+                break;
+            }
+        }
+        return text.ToStringAndClear();
+    }
+
+    /// <summary>Whether <paramref name="element"/>'s UTF-8 in <paramref name="utf8"/> (the body's) holds the byte <paramref name="at"/>.</summary>
+    private static bool Holds(ReadOnlySpan<byte> utf8, JsonElement element, int at)
+    {
+        var raw = JsonMarshal.GetRawUtf8Value(element);
+        utf8.Overlaps(raw, out var start);
+        return start <= at && at < start + raw.Length;
     }
 
     /// <summary>One step of a path: <c>.key</c> (no dot first), or <c>[index]</c>.</summary>

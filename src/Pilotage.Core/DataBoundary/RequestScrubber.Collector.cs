@@ -15,11 +15,11 @@ public static partial class RequestScrubber
         /// <summary>True when the text these bytes spell (ASCII with no escape) is certainly clean: see <see cref="DataBoundaryPolicy.NothingToFind(ReadOnlySpan{byte})"/>.</summary>
         public readonly bool NothingToFind(ReadOnlySpan<byte> ascii) => policy.NothingToFind(ascii);
 
-        private BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
+        /// <summary>The policy's scan of one text: with its shortcuts, or, for the walk without shortcuts, without them.</summary>
+        public BoundaryScan Scan(ReadOnlySpan<char> text) => shortcuts ? policy.Scan(text, budget, spare) : policy.ScanWithoutShortcuts(text, budget);
 
-        /// <summary>As <see cref="Scrub(ReadOnlySpan{char}, in Walker, JsonNode, string?, JsonElement, ReadOnlySpan{byte})"/>, for plain ASCII text read with its digits marked (<see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
-        public JsonValue? Scrub(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt, in Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw) =>
-            Scrubbed(policy.Scan(text, digits, firstAt, budget, spare), text, walker, container, key, element, raw);
+        /// <summary>As <see cref="Scan(ReadOnlySpan{char})"/>, for plain ASCII text read with its digits marked (<see cref="AsciiDigits.TryWidenAndMark"/>).</summary>
+        public BoundaryScan Scan(ReadOnlySpan<char> text, ReadOnlySpan<ulong> digits, int firstAt) => policy.Scan(text, digits, firstAt, budget, spare);
 
         /// <summary>The findings list of the last field with a hit, once its hits are recorded and redacted: the next one's.</summary>
         private List<Finding>? spare;
@@ -48,53 +48,41 @@ public static partial class RequestScrubber
         }
 
         /// <summary>
-        /// The text with its hits redacted, as a node to put in its place, recorded under the walker's path; null when
-        /// nothing in it is to be replaced. The node holds a string: written out, it costs half what a node over UTF-8
-        /// does (which is parsed when made and checked again when written: 1.4 against 0.7 µs for 1 KB), for about 0.8 KB
-        /// more of allocation, and reading it back (<c>GetValue&lt;string&gt;</c>) makes no new string.
+        /// A text's scan that found something (<paramref name="scan"/>, not clean), recorded at <paramref name="place"/>
+        /// (which each walk names its own way, and only here, when there is a hit): the node holding the redacted text, to put
+        /// in its place; null when nothing in it is to be replaced. The node holds a string: written out, it costs half what a
+        /// node over UTF-8 does (which is parsed when made and checked again when written: 1.4 against 0.7 µs for 1 KB), for
+        /// about 0.8 KB more of allocation, and reading it back (<c>GetValue&lt;string&gt;</c>) makes no new string.
         /// </summary>
-        /// With <see cref="RedactedValues.Utf8"/>, a long message text read from the request's UTF-8 (<paramref name="raw"/>)
-        /// is put back as that UTF-8 with the placeholders in place (<see cref="RedactedUtf8"/>): no string of its size.
-        public JsonValue? Scrub(ReadOnlySpan<char> text, in Walker walker, JsonNode container, string? key = null, JsonElement element = default, ReadOnlySpan<byte> raw = default) =>
-            Scrubbed(Scan(text), text, walker, container, key, element, raw);
-
-        private JsonValue? Scrubbed(BoundaryScan scan, ReadOnlySpan<char> text, in Walker walker, JsonNode container, string? key, JsonElement element, ReadOnlySpan<byte> raw)
+        /// With <see cref="RedactedValues.Utf8"/>, a long message text (<paramref name="message"/>: see <see cref="RedactedUtf8.Keys"/>)
+        /// read from the request's UTF-8 (<paramref name="raw"/>) is put back as that UTF-8 with the placeholders in place
+        /// (<see cref="RedactedUtf8"/>): no string of its size.
+        public JsonValue? Hit(BoundaryScan scan, ReadOnlySpan<char> text, FieldPlace place, bool message, JsonElement element = default, ReadOnlySpan<byte> raw = default)
         {
-            if (scan.IsClean)
-            {
-                return null;
-            }
-            Record(scan, walker.Place(container, key));
-            var node = scan.KeptCount == 0 ? null
-                : redacted == RedactedValues.Utf8 && raw.Length >= RedactedUtf8.MinimumBytes && RedactedUtf8.Keys(key)
+            Record(scan, place);
+            return scan.KeptCount == 0 ? null
+                : redacted == RedactedValues.Utf8 && message && raw.Length >= RedactedUtf8.MinimumBytes
                     && RedactedUtf8.Create(element, raw, text.Length, scan.Findings!, policy) is { } written ? written
                 : JsonValue.Create(policy.Redact(text, scan.Findings!));
-            spare = scan.Findings ?? spare; // copied into the hits and the node: free for the next field
-            return node;
         }
 
-        /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
-        public string? ScrubName(string name, in Walker walker, JsonObject owner)
+        /// <summary>Whether a property name holds a hit (<paramref name="scan"/>); a name too short for any detector is not scanned.</summary>
+        public bool NameHit(ReadOnlySpan<char> name, out BoundaryScan scan)
         {
-            if (shortcuts && !MayHoldHit(name, policy))
-            {
-                return null;
-            }
-            var scan = Scan(name);
-            if (scan.IsClean)
-            {
-                return null;
-            }
-            var redacted = scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
-            // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
-            Record(scan, FieldPlace.Spelled(walker.NamePath(owner, redacted ?? name) + " (name)"));
-            spare = scan.Findings ?? spare;
-            return redacted;
+            scan = shortcuts && !MayHoldHit(name, policy) ? default : Scan(name);
+            return !scan.IsClean;
         }
+
+        /// <summary>A property name that holds a hit (<paramref name="scan"/>), redacted; null when nothing in it is to be replaced.</summary>
+        public readonly string? RedactedName(BoundaryScan scan, string name) => scan.KeptCount == 0 ? null : policy.Redact(name, scan.Findings!);
 
         public void Uninspectable(string path) => (uninspectable ??= []).Add(path);
 
-        private void Record(BoundaryScan scan, FieldPlace path)
+        /// <summary>
+        /// The hits of <paramref name="scan"/> at <paramref name="path"/>. Its findings list is then the next scan's (read them
+        /// before scanning again): copied into the hits, and into the redacted text made from them.
+        /// </summary>
+        public void Record(BoundaryScan scan, FieldPlace path)
         {
             var kept = scan.KeptCount;
             var timedOut = scan.TimedOut;
@@ -121,6 +109,7 @@ public static partial class RequestScrubber
                 hits[hitCount++] = new FieldHit(path, new BoundaryHit(policy.DetectorName(d), BoundaryAction.Block, 0, 0) { Note = policy.TimedOutNote(d) });
                 Count(d, blocks: true);
             }
+            spare = scan.Findings ?? spare;
         }
 
         private void Count(int detector, bool blocks)

@@ -313,7 +313,7 @@ public static partial class RequestScrubber
             {
                 var (key, value) = node.GetAt(i);
                 Enter(key, -1);
-                var renamed = Collector.ScrubName(key, in this, node);
+                var renamed = ScrubName(key, node);
                 if (renamed is not null)
                 {
                     key = Rename(node, i, renamed);
@@ -445,8 +445,12 @@ public static partial class RequestScrubber
                 {
                     var text = buffer[..inner.Length];
                     // Not a short value of a structural key: of the checks Scrub(text) makes first, only encoded media is left.
-                    return key is not null && IsEncodedMedia(key, text, owner!) ? null
-                        : Collector.Scrub(text, digits, firstAt, in this, value.Parent!, key, element, raw);
+                    if (key is not null && IsEncodedMedia(key, text, owner!))
+                    {
+                        return null;
+                    }
+                    var scan = Collector.Scan(text, digits, firstAt);
+                    return scan.IsClean ? null : Collector.Hit(scan, text, Place(value.Parent!, key), RedactedUtf8.Keys(key), element, raw);
                 }
                 // The buffer holds the escaped length: the reader rents nothing more.
                 return Scrub(Read(raw, buffer, out _), key, owner, value.Parent!, element, raw);
@@ -472,7 +476,21 @@ public static partial class RequestScrubber
             {
                 return null;
             }
-            return Collector.Scrub(text, in this, container, key, element, raw);
+            var scan = Collector.Scan(text);
+            return scan.IsClean ? null : Collector.Hit(scan, text, Place(container, key), RedactedUtf8.Keys(key), element, raw);
+        }
+
+        /// <summary>A property name with its hits redacted, recorded as the name of that path; null when clean.</summary>
+        private string? ScrubName(string name, JsonObject owner)
+        {
+            if (!Collector.NameHit(name, out var scan))
+            {
+                return null;
+            }
+            var redacted = Collector.RedactedName(scan, name);
+            // The path names the key as it is sent on, never as it came: the hit's path must not spell the value.
+            Collector.Record(scan, FieldPlace.Spelled(NamePath(owner, redacted ?? name) + " (name)"));
+            return redacted;
         }
 
         /// <summary>

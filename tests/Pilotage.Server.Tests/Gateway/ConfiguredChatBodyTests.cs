@@ -72,13 +72,14 @@ public sealed class ConfiguredChatBodyTests
         Assert.True(ConfiguredChatBody.Applies(Admitted(plain, ServingMode.Full, element)));
         Assert.True(ConfiguredChatBody.Applies(Admitted(plain, ServingMode.ReadOnly, element)));
         Assert.True(ConfiguredChatBody.Applies(Admitted(withTools, ServingMode.Full, element)));
-        // The boundary scans (and redacts in) the tree, read-only mode removes tools from it, a translation has no elements.
-        Assert.False(ConfiguredChatBody.Applies(Admitted(bounded, ServingMode.Full, element)));
+        // The boundary scans the elements and keeps what it redacts; read-only mode removes tools from the tree, a
+        // translation has no elements.
+        Assert.True(ConfiguredChatBody.Applies(Admitted(bounded, ServingMode.Full, element)));
         Assert.False(ConfiguredChatBody.Applies(Admitted(withTools, ServingMode.ReadOnly, element)));
         Assert.False(ConfiguredChatBody.Applies(Admitted(plain, ServingMode.Full, null)));
     }
 
-    private static AdmittedRequest Admitted(GatewaySystem system, ServingMode mode, JsonElement? received)
+    internal static AdmittedRequest Admitted(GatewaySystem system, ServingMode mode, JsonElement? received)
     {
         var user = new Principal(1, "a@example.org", default, true, System.Collections.Frozen.FrozenSet<string>.Empty);
         var key = new KeyGrant("k", [], null, false, user);
@@ -86,7 +87,7 @@ public sealed class ConfiguredChatBodyTests
         return new AdmittedRequest(subject, new ClientRequest("s", [], false, Received: received), null!);
     }
 
-    private static GatewaySystem SystemOf(Random random, bool sideEffecting)
+    internal static GatewaySystem SystemOf(Random random, bool sideEffecting)
     {
         string?[] prompts = [null, "", "You draft polite replies.", "Réponds « poliment » \"always\"\n<b>&</b> 東京 🚀"];
         double?[] reals = [null, 0, 0.7, 1, 0.1 + 0.2, 1e-7, 2];

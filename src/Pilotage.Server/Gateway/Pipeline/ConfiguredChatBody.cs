@@ -1,15 +1,17 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Pilotage.Core.DataBoundary;
 using Pilotage.Core.Specs;
 using Pilotage.Server.Policy;
 
 namespace Pilotage.Server.Gateway.Pipeline;
 
 /// <summary>
-/// A chat-completions request to a chat upstream, configured and written straight from its parsed elements: the bytes
-/// <see cref="SystemConfiguration.ApplyChat"/> and <see cref="Core.DataBoundary.ScrubbedBody.ToUtf8Bytes"/> give for the
-/// same body, without building its tree (tests compare the two on random bodies and configurations). Every streamed
-/// answer's request passed through that tree, which was most of what its request allocated.
+/// A chat-completions request to a chat upstream, scrubbed, configured and written straight from its parsed elements: the
+/// bytes <see cref="RequestScrubber.Scrub(System.Text.Json.Nodes.JsonObject, DataBoundaryPolicy, BoundaryBudget?, RedactedValues)"/>,
+/// <see cref="SystemConfiguration.ApplyChat"/> and <see cref="ScrubbedBody.ToUtf8Bytes"/> give for the same body, without
+/// building its tree (tests compare the two on random bodies, boundaries and configurations). Every streamed answer's
+/// request passed through that tree, which was most of what its request allocated.
 /// </summary>
 internal static class ConfiguredChatBody
 {
@@ -17,18 +19,22 @@ internal static class ConfiguredChatBody
     private static readonly JsonWriterOptions WriterOptions = new() { MaxDepth = 64 };
 
     /// <summary>
-    /// Whether the request's body is written from its elements: a chat client's own body (not a translation) that no stage
-    /// changes. The boundary's scan redacts in the tree and read-only mode removes tools from it, so a system with a
-    /// boundary, or read-only with side-effecting tools, configures the tree as before.
+    /// Whether the request's body is scrubbed and written from its elements: a chat client's own body (not a translation)
+    /// that no stage changes but the boundary, whose scan of the elements keeps what it redacts (<see cref="RedactedElements"/>).
+    /// Read-only mode removes tools from the tree, so a system read-only with side-effecting tools configures the tree as
+    /// before; so does a body whose property name holds a hit (see <see cref="DataBoundaryStage"/>).
     /// </summary>
     public static bool Applies(AdmittedRequest request) =>
         request.Request is { Received: not null, Native: null }
         && request.Subject.Arrival.Operation == GatewayOperation.Chat
-        && request.System.Boundary.IsEmpty
         && !(request.Scope.Mode == ServingMode.ReadOnly && request.System.SideEffectingTools.Count > 0);
 
     /// <summary>The body as sent, and whether it asks for a stream (held answers are fetched whole).</summary>
-    public static (byte[] Sent, bool Stream) Write(JsonElement body, GatewaySystem system, ServingMode mode, bool clientWantsStream)
+    public static (byte[] Sent, bool Stream) Write(JsonElement body, GatewaySystem system, ServingMode mode, bool clientWantsStream) =>
+        Write(body, system, mode, clientWantsStream, RedactedElements.None);
+
+    /// <summary>As <see cref="Write(JsonElement, GatewaySystem, ServingMode, bool)"/>, with the values the boundary redacted in place.</summary>
+    public static (byte[] Sent, bool Stream) Write(JsonElement body, GatewaySystem system, ServingMode mode, bool clientWantsStream, RedactedElements redacted)
     {
         var spec = system.State.Spec;
         var config = spec.Config;
@@ -56,7 +62,7 @@ internal static class ConfiguredChatBody
                     json.WriteString("role"u8, "system"u8);
                     json.WriteString("content"u8, prompt);
                     json.WriteEndObject();
-                    foreach (var message in property.Value.EnumerateArray()) message.WriteTo(json);
+                    redacted.WriteItems(property.Value, json);
                     json.WriteEndArray();
                 }
                 else if (config.Temperature is { } t && property.NameEquals("temperature"u8))
@@ -95,7 +101,7 @@ internal static class ConfiguredChatBody
                 }
                 else
                 {
-                    property.WriteTo(json);
+                    redacted.WriteTo(property, json);
                 }
             }
             // What the body did not have is added after its own members, in the order ApplyChat sets them.
@@ -120,14 +126,6 @@ internal static class ConfiguredChatBody
         json.WriteEndObject();
     }
 
-    /// <summary>
-    /// A member's name as the tree writes it (escaped by the writer from its text): from its UTF-8 as received when that
-    /// holds no escape, so that no string is made of it; through its text when it does.
-    /// </summary>
-    private static void Name(Utf8JsonWriter json, JsonProperty property)
-    {
-        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-        if (raw.Contains((byte)'\\')) json.WritePropertyName(property.Name);
-        else json.WritePropertyName(raw);
-    }
+    /// <summary>A member's name as the tree writes it: see <see cref="RedactedElements.WriteName"/>.</summary>
+    private static void Name(Utf8JsonWriter json, JsonProperty property) => RedactedElements.WriteName(json, property);
 }

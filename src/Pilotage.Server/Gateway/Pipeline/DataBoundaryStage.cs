@@ -14,12 +14,34 @@ namespace Pilotage.Server.Gateway.Pipeline;
 /// </summary>
 internal sealed class DataBoundaryStage(GatewayOptions options)
 {
-    public (ScrubResult Result, Refusal? Refusal) Apply(AdmittedRequest request)
+    /// <summary>
+    /// The scan of the request, and its refusal when it refuses. <c>Elements</c> is set when the body was scanned as parsed
+    /// (<see cref="ConfiguredChatBody.Applies"/>), with what it redacted: the body is then written from its elements, and its
+    /// tree is never built. It is null when the tree was scanned (and redacted in place): every other request, and a body
+    /// with a hit in a property name, whose tree renames the key.
+    /// </summary>
+    public (ScrubResult Result, Refusal? Refusal, RedactedElements? Elements) Apply(AdmittedRequest request)
+    {
+        var system = request.System;
+        // One budget for the request: a body left to the tree after a part of its elements was scanned is scanned within
+        // what is left of it, so that the two scans together take no longer than one may.
+        var budget = BudgetFor(system);
+        if (ConfiguredChatBody.Applies(request)
+            && RequestScrubber.Scrub(request.Request.Received!.Value, system.Boundary, budget, out var elements) is { } found)
+        {
+            return (found, found.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, found)) : null, elements);
+        }
+        var (result, refusal) = ApplyToTree(request, budget);
+        return (result, refusal, null);
+    }
+
+    /// <summary>The scan of the request's tree (and of the client's own body when it passes through), redacted in place.</summary>
+    private (ScrubResult Result, Refusal? Refusal) ApplyToTree(AdmittedRequest request, BoundaryBudget? budget)
     {
         var system = request.System;
         // After the boundary the bodies are only configured and serialised: a redacted message goes back as the request's
         // own UTF-8 with its placeholders (RedactedValues.Utf8), never as a string of its size.
-        var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, BudgetFor(system), RedactedValues.Utf8);
+        var scrub = RequestScrubber.Scrub(request.Request.Body, system.Boundary, budget, RedactedValues.Utf8);
         if (request.Request.Native is not { } native || scrub.Blocked) return (scrub, scrub.Blocked ? Refusal.Refused(RefusalOf(system.State.Spec, scrub)) : null);
         // Passed through: what is sent is the client's own body, every field of it (known to the common model or
         // not) is scanned and redacted there. The common model (the evidence) was scanned too: it joins some texts

@@ -130,22 +130,23 @@ internal sealed class GatewayPipeline(
     /// The boundary's verdict as the evidence records it. The scrub's result stays in here: its hits name their fields by
     /// the body's nodes, and the state of <see cref="ForwardAsync"/> lasts as long as the answer.
     /// </summary>
-    private (string? DetectorHits, Refusal? Blocked) ApplyBoundary(AdmittedRequest request)
+    /// <remarks><c>Elements</c>: what the boundary redacted in a body it scanned as parsed, to write it from (see <see cref="DataBoundaryStage.Apply"/>).</remarks>
+    private (string? DetectorHits, Refusal? Blocked, RedactedElements? Elements) ApplyBoundary(AdmittedRequest request)
     {
-        var (scrub, blocked) = boundary.Apply(request);
-        return (InteractionRecorder.DetectorHits(scrub), blocked);
+        var (scrub, blocked, elements) = boundary.Apply(request);
+        return (InteractionRecorder.DetectorHits(scrub), blocked, elements);
     }
 
     /// <summary>Boundary, configuration, the upstream call, and the answer whole or streamed.</summary>
     private async Task ForwardAsync(HttpContext http, IClientProtocol protocol, AdmittedRequest request)
     {
-        var (detectorHits, blocked) = ApplyBoundary(request);
+        var (detectorHits, blocked, elements) = ApplyBoundary(request);
         if (blocked is not null)
         {
             await refusals.RefuseAsync(http, protocol, request.Subject, Exchange.None with { DetectorHits = detectorHits }, blocked);
             return;
         }
-        var (configured, stream) = Configured(protocol, request);
+        var (configured, stream) = Configured(protocol, request, elements);
         var native = request.Request.Native;
         if (native is not null) NativeConfiguration.Apply(request.System.State.Spec.Upstream.Protocol, native, request.System, request.Scope.Mode, stream);
         var exchange = new Exchange { DetectorHits = detectorHits, Sent = configured, Streamed = stream };
@@ -205,12 +206,15 @@ internal sealed class GatewayPipeline(
         await delivery.DeliverAsync(http, protocol, request, read, released, passedThrough && request.System.Boundary.Answers is null ? received : null);
     }
 
-    /// <summary>The body in the common model with the system's configuration applied, as sent; and whether it asks for a stream.</summary>
-    private static (byte[] Sent, bool Stream) Configured(IClientProtocol protocol, AdmittedRequest request)
+    /// <summary>
+    /// The body in the common model with the system's configuration applied, as sent; and whether it asks for a stream.
+    /// Written from its elements when the boundary scanned them (<paramref name="elements"/>, with what it redacted).
+    /// </summary>
+    private static (byte[] Sent, bool Stream) Configured(IClientProtocol protocol, AdmittedRequest request, RedactedElements? elements)
     {
-        if (ConfiguredChatBody.Applies(request))
+        if (elements is not null)
         {
-            return ConfiguredChatBody.Write(request.Request.Received!.Value, request.System, request.Scope.Mode, request.Request.Stream);
+            return ConfiguredChatBody.Write(request.Request.Received!.Value, request.System, request.Scope.Mode, request.Request.Stream, elements);
         }
         var body = request.Request.Body;
         var stream = false;
