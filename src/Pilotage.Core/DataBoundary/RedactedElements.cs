@@ -25,7 +25,48 @@ public sealed class RedactedElements
     internal RedactedElements(JsonElement body, List<(int At, JsonValue Node)>? replaced)
     {
         this.body = body;
+        // Looked up by binary search (Find): a walk adds them in the body's order, sorted here should one ever not.
+        if (replaced is not null && !InOrder(CollectionsMarshal.AsSpan(replaced)))
+        {
+            replaced.Sort(static (a, b) => a.At.CompareTo(b.At));
+        }
         this.replaced = replaced;
+    }
+
+    private static bool InOrder(ReadOnlySpan<(int At, JsonValue Node)> items)
+    {
+        for (var i = 1; i < items.Length; i++)
+        {
+            if (items[i - 1].At > items[i].At)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The index of the first redacted value at or after <paramref name="start"/>. A binary search, not a scan: every element
+    /// written asks, and a hostile body may hold a million hits (16 MB of short addresses), which a scan per element
+    /// would make quadratic.
+    /// </summary>
+    private int Find(int start)
+    {
+        var items = CollectionsMarshal.AsSpan(replaced);
+        int low = 0, high = items.Length;
+        while (low < high)
+        {
+            var middle = (int)((uint)(low + high) >> 1);
+            if (items[middle].At < start)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+        return low;
     }
 
     /// <summary>True when nothing in the body was redacted.</summary>
@@ -35,14 +76,8 @@ public sealed class RedactedElements
     private bool Holds(ReadOnlySpan<byte> utf8, ReadOnlySpan<byte> raw)
     {
         utf8.Overlaps(raw, out var start);
-        foreach (var (at, _) in CollectionsMarshal.AsSpan(replaced))
-        {
-            if (at >= start && at < start + raw.Length)
-            {
-                return true;
-            }
-        }
-        return false;
+        var i = Find(start);
+        return i < replaced!.Count && replaced[i].At < start + raw.Length;
     }
 
     /// <summary>
@@ -142,12 +177,10 @@ public sealed class RedactedElements
 
     private JsonValue Replacement(int start)
     {
-        foreach (var (at, node) in CollectionsMarshal.AsSpan(replaced))
+        var i = Find(start);
+        if (i < replaced!.Count && replaced[i].At == start)
         {
-            if (at == start)
-            {
-                return node;
-            }
+            return replaced[i].Node;
         }
         throw new InvalidOperationException("a redacted value is not where its string starts");
     }

@@ -102,6 +102,30 @@ public sealed class ElementScrubPropertyTests
 
     internal enum Outcome { Clean, Redacted, Blocked, LeftToTheTree }
 
+    /// <summary>
+    /// Thousands of redacted values, in parts, nested arrays and objects, several to a string: each is found by its
+    /// position (a binary search over them, which a hostile body of a million short addresses must not make quadratic)
+    /// and written where the tree writes it.
+    /// </summary>
+    [Fact]
+    public void A_body_with_thousands_of_redacted_values_is_written_as_the_tree_writes_it()
+    {
+        var random = new Random(7);
+        var parts = new StringBuilder();
+        for (var i = 0; i < 3000; i++)
+        {
+            if (i > 0) parts.Append(',');
+            parts.Append(random.Next(3) switch
+            {
+                0 => $$"""{"type":"text","text":"mail u{{i}}@example.org now"}""",
+                1 => $$"""["a{{i}}@b.co", {"note":"x{{i}}@y.io and z{{i}}@w.io"}]""",
+                _ => $$"""{"type":"text","text":"clean text {{i}}"}""",
+            });
+        }
+        var body = $$$"""{"model":"m","messages":[{"role":"user","content":[{{{parts}}}]}],"metadata":{"k":"last@example.org"}}""";
+        Assert.Equal(Outcome.Redacted, Compare(body, DataBoundaryPolicy.From(new DataBoundarySpec { Redact = ["email"] })));
+    }
+
     /// <summary>Both scrubs of <paramref name="text"/>, asserted equal, and what they did.</summary>
     internal static Outcome Compare(string text, DataBoundaryPolicy policy)
     {
