@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Linq.Expressions;
 using System.Reflection;
@@ -25,56 +24,19 @@ internal static class SideBySide
             ("A: parse + scrub", () => scrubs[0](JsonNode.Parse(body)!.AsObject())),
             ("B: parse + scrub", () => scrubs[1](JsonNode.Parse(body)!.AsObject())),
         };
-        // Warm long enough for both builds' paths to be optimised (tiered compilation).
-        var warm = Stopwatch.StartNew();
-        while (warm.Elapsed < TimeSpan.FromSeconds(3))
-        {
-            foreach (var (_, run) in cases)
-            {
-                for (var i = 0; i < 100; i++)
-                {
-                    run();
-                }
-            }
-        }
-        const int PerRound = 100;
-        var samples = new double[cases.Length][];
-        for (var c = 0; c < cases.Length; c++)
-        {
-            samples[c] = new double[rounds];
-        }
-        for (var r = 0; r < rounds; r++)
-        {
-            for (var k = 0; k < cases.Length; k++)
-            {
-                // Each round starts with another case, so that none always follows the same one.
-                var c = (k + r) % cases.Length;
-                var clock = Stopwatch.GetTimestamp();
-                for (var i = 0; i < PerRound; i++)
-                {
-                    cases[c].Run();
-                }
-                samples[c][r] = Stopwatch.GetElapsedTime(clock).TotalMicroseconds / PerRound;
-            }
-        }
+        var samples = AlternatedRounds.Measure(cases, rounds);
         Console.WriteLine($"A: {first}");
         Console.WriteLine($"B: {second}");
         for (var c = 0; c < cases.Length; c++)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{cases[c].Name,-18} median {Quantile(samples[c], 0.5),7:0.000} µs  (p10 {Quantile(samples[c], 0.1):0.000}, p90 {Quantile(samples[c], 0.9):0.000})"));
+                $"{cases[c].Name,-18} median {AlternatedRounds.Quantile(samples[c], 0.5),7:0.000} µs  (p10 {AlternatedRounds.Quantile(samples[c], 0.1):0.000}, p90 {AlternatedRounds.Quantile(samples[c], 0.9):0.000})"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"boundary's own cost (scrub - parse): A {Quantile(samples[1], 0.5) - Quantile(samples[0], 0.5):0.000} µs, B {Quantile(samples[2], 0.5) - Quantile(samples[0], 0.5):0.000} µs (p10s: A {Quantile(samples[1], 0.1) - Quantile(samples[0], 0.1):0.000}, B {Quantile(samples[2], 0.1) - Quantile(samples[0], 0.1):0.000})"));
+            $"boundary's own cost (scrub - parse): A {AlternatedRounds.Quantile(samples[1], 0.5) - AlternatedRounds.Quantile(samples[0], 0.5):0.000} µs, B {AlternatedRounds.Quantile(samples[2], 0.5) - AlternatedRounds.Quantile(samples[0], 0.5):0.000} µs (p10s: A {AlternatedRounds.Quantile(samples[1], 0.1) - AlternatedRounds.Quantile(samples[0], 0.1):0.000}, B {AlternatedRounds.Quantile(samples[2], 0.1) - AlternatedRounds.Quantile(samples[0], 0.1):0.000})"));
         var differences = samples[2].Zip(samples[1], (b, a) => b - a).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"B - A in the same round: median {Quantile(differences, 0.5):0.000} µs (p25 {Quantile(differences, 0.25):0.000}, p75 {Quantile(differences, 0.75):0.000})"));
-    }
-
-    private static double Quantile(double[] values, double q)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[(int)(sorted.Length * q)];
+            $"B - A in the same round: median {AlternatedRounds.Quantile(differences, 0.5):0.000} µs (p25 {AlternatedRounds.Quantile(differences, 0.25):0.000}, p75 {AlternatedRounds.Quantile(differences, 0.75):0.000})"));
     }
 
     // The gateway bench's boundary system (Pilotage.Bench.Gateway, pilotage-boundary), as GatewayPath in Program sets it.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Pilotage.Core.DataBoundary;
@@ -30,38 +29,12 @@ internal static class Split
         cases.Add(("scrub, email alone", Scrub(One("email", block: false))));
         cases.Add(("scrub, phone alone", Scrub(One("phone", block: false))));
 
-        var warm = Stopwatch.StartNew();
-        while (warm.Elapsed < TimeSpan.FromSeconds(3))
-        {
-            foreach (var (_, run) in cases)
-            {
-                for (var i = 0; i < 100; i++)
-                {
-                    run();
-                }
-            }
-        }
-        const int PerRound = 100;
-        var samples = cases.Select(_ => new double[rounds]).ToArray();
-        for (var r = 0; r < rounds; r++)
-        {
-            for (var k = 0; k < cases.Count; k++)
-            {
-                // Each round starts with another case, so that none always follows the same one.
-                var c = (k + r) % cases.Count;
-                var clock = Stopwatch.GetTimestamp();
-                for (var i = 0; i < PerRound; i++)
-                {
-                    cases[c].Run();
-                }
-                samples[c][r] = Stopwatch.GetElapsedTime(clock).TotalMicroseconds / PerRound;
-            }
-        }
-        var parse = Median(samples[0]);
-        var walk = Median(samples[2]);
+        var samples = AlternatedRounds.Measure(cases, rounds);
+        var parse = AlternatedRounds.Quantile(samples[0], 0.5);
+        var walk = AlternatedRounds.Quantile(samples[2], 0.5);
         for (var c = 0; c < cases.Count; c++)
         {
-            var median = Median(samples[c]);
+            var median = AlternatedRounds.Quantile(samples[c], 0.5);
             var line = $"{cases[c].Name,-26} median {median,7:0.000} µs";
             if (c > 0)
             {
@@ -71,7 +44,7 @@ internal static class Split
             {
                 // Paired in the round, as the side by side mode does: the detector's own share.
                 var own = samples[c].Zip(samples[2], (a, b) => a - b).ToArray();
-                line += $"  less credit_card alone {Median(own),6:0.000} µs";
+                line += $"  less credit_card alone {AlternatedRounds.Quantile(own, 0.5),6:0.000} µs";
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{line}"));
         }
@@ -83,12 +56,6 @@ internal static class Split
 
     private static DataBoundaryPolicy One(string detector, bool block) =>
         DataBoundaryPolicy.From(block ? new DataBoundarySpec { Block = [detector] } : new DataBoundarySpec { Redact = [detector] });
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 
     // By index, as the gateway walks a tree (see Program.GatewayPath).
     private static void Touch(JsonNode? node)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -194,16 +193,7 @@ public sealed class RedactedElements
     {
         if (node.TryGetValue<RedactedUtf8>(out var utf8))
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(utf8.Length);
-            try
-            {
-                utf8.CopyTo(buffer);
-                json.WriteRawValue(buffer.AsSpan(0, utf8.Length), skipInputValidation: true);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            utf8.WriteTo(json);
         }
         else if (node.TryGetValue<string>(out var text))
         {

@@ -234,23 +234,26 @@ internal readonly struct RedactedUtf8
     internal int Length => length;
 
     /// <summary>Written as the valid JSON string it is, with no second validation: see <see cref="RedactedUtf8"/>.</summary>
+    internal void WriteTo(Utf8JsonWriter writer)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            CopyTo(buffer);
+            writer.WriteRawValue(buffer.AsSpan(0, length), skipInputValidation: true);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The serializer's way to <see cref="WriteTo"/>.</summary>
     internal sealed class Converter : JsonConverter<RedactedUtf8>
     {
         public override RedactedUtf8 Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             throw new NotSupportedException("a redacted text is written, not read");
 
-        public override void Write(Utf8JsonWriter writer, RedactedUtf8 value, JsonSerializerOptions options)
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(value.length);
-            try
-            {
-                value.CopyTo(buffer);
-                writer.WriteRawValue(buffer.AsSpan(0, value.length), skipInputValidation: true);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
+        public override void Write(Utf8JsonWriter writer, RedactedUtf8 value, JsonSerializerOptions options) => value.WriteTo(writer);
     }
 }
