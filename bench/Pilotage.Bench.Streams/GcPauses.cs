@@ -31,11 +31,12 @@ internal sealed class GcPauses : IDisposable
     private DateTime _phaseFrom;
     private readonly ConcurrentQueue<(DateTime At, string Phase, double Ms)> _phases = new();
     private int _generation = -1;
+    private string _cause = "";
 
     /// <summary>One pause: when it began, how long it lasted, the generation collected, and of its length the time the
     /// runtime took to stop the threads (<paramref name="SuspendingMs"/>) and the collection's own work, from its start
     /// to its end (<paramref name="CollectingMs"/>; 0 for a background collection's pauses, whose work runs beside).</summary>
-    public readonly record struct Pause(DateTime At, double Ms, int Generation, double SuspendingMs = 0, double CollectingMs = 0);
+    public readonly record struct Pause(DateTime At, double Ms, int Generation, double SuspendingMs = 0, double CollectingMs = 0, string Cause = "");
 
     /// <param name="allocations">Also the runtime's allocation ticks (verbose level: one event about every 100 KB
     /// allocated, naming the type whose allocation crossed it), to tell which types make the collections.</param>
@@ -61,6 +62,7 @@ internal sealed class GcPauses : IDisposable
         _source.Clr.GCStart += e =>
         {
             _generation = e.Depth;
+            _cause = $"{e.Type} for {e.Reason}";
             _collecting = e.TimeStamp;
             _phaseFrom = e.TimeStamp;
         };
@@ -84,7 +86,7 @@ internal sealed class GcPauses : IDisposable
         {
             if (_suspended == default) return;
             var suspending = _stopped == default ? 0 : (_stopped - _suspended).TotalMilliseconds;
-            _pauses.Enqueue(new Pause(_suspended, (e.TimeStamp - _suspended).TotalMilliseconds, _generation < 0 ? 2 : _generation, suspending, _collectingMs));
+            _pauses.Enqueue(new Pause(_suspended, (e.TimeStamp - _suspended).TotalMilliseconds, _generation < 0 ? 2 : _generation, suspending, _collectingMs, _generation < 0 ? "" : _cause));
             _suspended = default;
         };
         _source.Clr.GCHeapStats += e => _promoted.Enqueue((e.TimeStamp, (e.TotalPromotedSize0 + e.TotalPromotedSize1) / 1024.0 / 1024));
@@ -118,7 +120,8 @@ internal sealed class GcPauses : IDisposable
         var byGeneration = string.Join(" ", Enumerable.Range(0, 3).Select(g => $"gen{g} {pauses.Count(p => p.Generation == g)}"));
         var seconds = Math.Max(0.001, (to - from).TotalSeconds);
         return string.Create(CultureInfo.InvariantCulture,
-            $"GC: {pauses.Length} pauses ({byGeneration}), total {pauses.Sum(p => p.Ms):0} ms ({pauses.Sum(p => p.Ms) / 10 / seconds:0.0} % of the round), max {pauses.Max(p => p.Ms):0.0} ms, median {Median(pauses.Select(p => p.Ms)):0.0} ms (of which stopping the threads median {Median(pauses.Select(p => p.SuspendingMs)):0.0}, max {pauses.Max(p => p.SuspendingMs):0.0} ms; the collection's work median {Median(pauses.Select(p => p.CollectingMs)):0.0} ms), promoted {(promoted.Length == 0 ? 0 : promoted.Average()):0.0} MB a collection");
+            $"GC: {pauses.Length} pauses ({byGeneration}), total {pauses.Sum(p => p.Ms):0} ms ({pauses.Sum(p => p.Ms) / 10 / seconds:0.0} % of the round), max {pauses.Max(p => p.Ms):0.0} ms, median {Median(pauses.Select(p => p.Ms)):0.0} ms (of which stopping the threads median {Median(pauses.Select(p => p.SuspendingMs)):0.0}, max {pauses.Max(p => p.SuspendingMs):0.0} ms; the collection's work median {Median(pauses.Select(p => p.CollectingMs)):0.0} ms), promoted {(promoted.Length == 0 ? 0 : promoted.Average()):0.0} MB a collection")
+            + string.Concat(pauses.Where(p => p.Generation == 2 && p.CollectingMs > 0).Select(p => string.Create(CultureInfo.InvariantCulture, $"; a blocking gen2 of {p.Ms:0.0} ms ({p.Cause})")));
     }
 
     /// <summary>

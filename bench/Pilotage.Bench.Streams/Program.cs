@@ -16,7 +16,7 @@ using Pilotage.Testing;
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
 //   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
-//   [--client-http mixed|1] [--upstream-http 2|1]
+//   [--client-http mixed|1] [--upstream-http 2|1] [--connections run|round]
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -33,7 +33,11 @@ using Pilotage.Testing;
 // every chunk is looked at for a call to it) instead of full.
 // --together runs the model's and every build's streams over the same ramp at the same moment instead (N
 // connections to each build open at once): on a machine busy with other work, the work's delays then fall on all
-// alike, which the p99 of one target after another cannot tell from the build's. Each round reports the server's GC
+// alike, which the p99 of one target after another cannot tell from the build's. Its client connections are opened
+// once, before the first round, and kept for the run (--connections run, the default), as a busy application's pool
+// keeps them; --connections round opens them anew before each round. A round's new connections are young objects in
+// the server (Kestrel's state for each), which its first collections copy beside the answers' own. When a build has
+// run two rounds or more, a line pools the rounds after the first: the p99 of all their answers on each side. Each round reports the server's GC
 // pauses (an EventPipe session on it: how long stopping the threads took, and where the collections' work went, marking
 // by kind of root, then planning, copying and fixing references), and the run closes with the medians over the rounds
 // and each round's pauses (count, median, largest, total).
@@ -51,6 +55,12 @@ var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 var together = args.Contains("--together");
 var mode = Arg("--mode", "full");
 var allocationTypes = args.Contains("--alloc-types");
+// With --together, whether the client's connections are opened once for the whole run (run, the default: as a busy
+// application's pool keeps them) or opened anew before each round and closed after it (round).
+var connections = Arg("--connections", "run");
+if (connections is not ("run" or "round")) throw new ArgumentException($"--connections must be run or round, not '{connections}'");
+var keepConnections = together && connections == "run";
+(StreamLoad Direct, StreamLoad[] Loads)? kept = null;
 // What the client speaks to each target: mixed (the default: HTTP/2 over TLS to the model, its fastest path, and HTTP/1.1
 // to Pilotage, which serves nothing else) or 1 (HTTP/1.1 to both, as an SDK left at its default does: one client,
 // pointed at one or the other; a TLS connection per stream to the model). Pilotage speaks HTTP/1.1 on cleartext only
@@ -80,6 +90,9 @@ Directory.CreateDirectory(folder);
 var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
 // Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
 var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent, (int Count, double MedianMs, double TotalMs) Pauses)>>();
+// Per build, each round's times to the first words, straight and through it: pooled over the rounds after the first, a
+// p99 of thousands of answers each side, where one round's p99 rests on its twenty slowest.
+var firstWords = new Dictionary<string, List<(double[] Straight, double[] Through)>>();
 try
 {
     await using var upstream = await SlowUpstream.StartAsync(firstMs, chunkMs, answerSeconds, http2: upstreamHttp == "2");
@@ -139,12 +152,17 @@ try
     // delays each target alike; each target's time is compared with the model's own in the same moment.
     async Task TogetherAsync(int round)
     {
-        using var direct = new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, modelHttp2, upstream.Thumbprint);
-        var loads = servers.Select(s => new StreamLoad(new Uri(s.Server.Url + "/v1/"), s.Keys, http2: false, upstream.Thumbprint)).ToArray();
+        var fresh = kept is null;
+        var (direct, loads) = kept ?? (new StreamLoad(new Uri(upstream.Url + "/v1/"), servers[0].Keys, modelHttp2, upstream.Thumbprint),
+            servers.Select(s => new StreamLoad(new Uri(s.Server.Url + "/v1/"), s.Keys, http2: false, upstream.Thumbprint)).ToArray());
+        if (keepConnections) kept = (direct, loads);
         try
         {
-            await direct.WarmUpAsync(WarmUpStreams(direct));
-            foreach (var load in loads) await load.WarmUpAsync(WarmUpStreams(load));
+            if (fresh)
+            {
+                await direct.WarmUpAsync(WarmUpStreams(direct));
+                foreach (var load in loads) await load.WarmUpAsync(WarmUpStreams(load));
+            }
             var idle = servers.Select(s => Memory.ResidentMb(s.Server.ProcessId)).ToArray();
             var samplers = await Task.WhenAll(servers.Select(s => Memory.StartAsync(s.Server.ProcessId, s.Server.Url)));
             var from = DateTime.Now;
@@ -160,7 +178,11 @@ try
         }
         finally
         {
-            foreach (var load in loads) load.Dispose();
+            if (!keepConnections || round == rounds)
+            {
+                direct.Dispose();
+                foreach (var load in loads) load.Dispose();
+            }
         }
     }
 
@@ -181,6 +203,16 @@ try
         var (p50, p99) = Compare(straight, proxied);
         if (!added.TryGetValue(name, out var figures)) added[name] = figures = [];
         figures.Add((p50, p99, gc?.Max(from, to) ?? double.NaN, share, gc?.Spread(from, to) ?? (0, double.NaN, double.NaN)));
+        if (!firstWords.TryGetValue(name, out var times)) firstWords[name] = times = [];
+        times.Add((First(straight), First(proxied)));
+    }
+    foreach (var (name, times) in firstWords)
+    {
+        if (times.Count < 2) continue;
+        var straightAll = times.Skip(1).SelectMany(t => t.Straight).Order().ToArray();
+        var throughAll = times.Skip(1).SelectMany(t => t.Through).Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name}: rounds 2–{times.Count} pooled ({straightAll.Length} answers straight, {throughAll.Length} through): first words p50 {Pct(straightAll, 50):0.0} / {Pct(throughAll, 50):0.0} ms, p99 {Pct(straightAll, 99):0.0} / {Pct(throughAll, 99):0.0} ms; added p50 {Pct(throughAll, 50) - Pct(straightAll, 50):+0.0;-0.0} ms, p99 {Pct(throughAll, 99) - Pct(straightAll, 99):+0.0;-0.0} ms, p99.9 {Pct(throughAll, 99.9) - Pct(straightAll, 99.9):+0.0;-0.0} ms"));
     }
     foreach (var (name, figures) in added)
     {
@@ -218,9 +250,10 @@ void Report(string what, StreamResult[] results, (double Idle, Memory.Figures Ro
     Console.WriteLine(line);
 }
 
+static double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
+
 (double P50, double P99) Compare(StreamResult[] straight, StreamResult[] proxied)
 {
-    double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !double.IsNaN(x.FirstTokenMs)).Select(x => x.FirstTokenMs).Order().ToArray();
     var (a, b) = (First(straight), First(proxied));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
