@@ -16,7 +16,9 @@ using Pilotage.Testing;
 //
 // Usage: dotnet run -c Release --project bench/Pilotage.Bench.Streams -- [--streams 2000] [--answer-seconds 5]
 //   [--first-ms 500] [--chunk-ms 250] [--rounds 2] [--bounds fit|default] [--ramp-seconds 0] [--baseline DIR] [--together] [--mode full|read_only]
-//   [--client-http mixed|1] [--upstream-http 2|1] [--connections run|round]
+//   [--client-http mixed|1] [--upstream-http 2|1] [--connections run|round] [--proxy pilotage|yarp]
+// --proxy yarp measures a bare YARP proxy (a process of its own, the runtime settings `pilotage serve` gives itself)
+// in this build's place: what a proxy with no policy adds on the same machine.
 // --ramp-seconds R opens the streams evenly over R seconds instead of all at once; with R as long as an answer, all
 // are open together at the end of the ramp, as under a steady arrival rate.
 // --bounds fit (the default) raises the server's in-flight bounds to the number of streams; default keeps the
@@ -41,6 +43,7 @@ using Pilotage.Testing;
 // pauses (an EventPipe session on it: how long stopping the threads took, and where the collections' work went, marking
 // by kind of root, then planning, copying and fixing references), and the run closes with the medians over the rounds
 // and each round's pauses (count, median, largest, total).
+if (args is ["--yarp-child", var proxiedUpstream, var proxyUrl]) return await BareProxy.RunChildAsync(proxiedUpstream, proxyUrl);
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
 var firstMs = Arg("--first-ms", 500);
@@ -55,6 +58,9 @@ var hold = TimeSpan.FromSeconds(Arg("--hold-seconds", 0.0));
 var together = args.Contains("--together");
 var mode = Arg("--mode", "full");
 var allocationTypes = args.Contains("--alloc-types");
+// What this build's place holds: pilotage (`pilotage serve`, the default) or yarp (a bare YARP proxy, BareProxy).
+var proxy = Arg("--proxy", "pilotage");
+if (proxy is not ("pilotage" or "yarp")) throw new ArgumentException($"--proxy must be pilotage or yarp, not '{proxy}'");
 // With --together, whether the client's connections are opened once for the whole run (run, the default: as a busy
 // application's pool keeps them) or opened anew before each round and closed after it (round).
 var connections = Arg("--connections", "run");
@@ -82,12 +88,12 @@ var cpu = File.Exists("/proc/cpuinfo")
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"machine: {Environment.ProcessorCount} CPUs ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{streams} streams ({mode}, client to the model HTTP/{(modelHttp2 ? "2" : "1.1")}, to Pilotage HTTP/1.1, Pilotage to the model HTTP/{(upstreamHttp == "2" ? "2" : "1.1")}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
+    $"{streams} streams ({mode}, client to the model HTTP/{(modelHttp2 ? "2" : "1.1")}, to {(proxy == "yarp" ? "the proxy" : "Pilotage")} HTTP/1.1, {(proxy == "yarp" ? "the proxy" : "Pilotage")} to the model HTTP/{(upstreamHttp == "2" ? "2" : "1.1")}) {(ramp > TimeSpan.Zero ? $"opened over {ramp.TotalSeconds} s" : "opened at once")}, {answerSeconds} s answers (first words after {firstMs} ms, then every {chunkMs} ms), {keyCount} keys, bounds {bounds}, {rounds} rounds"));
 if (File.Exists("/proc/loadavg")) Console.WriteLine("load average at start: " + File.ReadAllText("/proc/loadavg").Trim());
 
 var folder = Path.Combine(Path.GetTempPath(), "pilotage-streams-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..12]);
 Directory.CreateDirectory(folder);
-var servers = new List<(string Name, ServerProcess Server, List<string> Keys, GcPauses? Gc)>();
+var servers = new List<(string Name, ServedProcess Server, List<string> Keys, GcPauses? Gc)>();
 // Per build, each round's time added at p99 and its largest GC pause: their medians close the run.
 var added = new Dictionary<string, List<(double P50, double P99, double MaxPauseMs, double DelayedPercent, (int Count, double MedianMs, double TotalMs) Pauses)>>();
 // Per build, each round's times to the first words, straight and through it: pooled over the rounds after the first, a
@@ -110,10 +116,18 @@ try
     {
         var dll = Path.Combine(Path.GetFullPath(baseline), "pilotage.dll");
         var server = await ServerProcess.StartAsync(Path.Combine(folder, "baseline.db"), environment: With(environment, baselineEnvironment), cli: dll);
-        servers.Add(("baseline" + Described(baselineEnvironment), server, await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId, allocationTypes)));
+        servers.Add(("baseline" + Described(baselineEnvironment), new(server.ProcessId, server.Url, server), await SetUpAsync(server, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(server.ProcessId, allocationTypes)));
     }
-    var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
-    servers.Add(("this build" + Described(ownEnvironment), pilotage, await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId, allocationTypes)));
+    if (proxy == "yarp")
+    {
+        var yarp = await BareProxy.StartAsync(upstream.Url, With(environment, ownEnvironment));
+        servers.Add(("YARP" + Described(ownEnvironment), new(yarp.ProcessId, yarp.Url, yarp), ["bench"], GcPauses.TryStart(yarp.ProcessId, allocationTypes)));
+    }
+    else
+    {
+        var pilotage = await ServerProcess.StartAsync(Path.Combine(folder, "pilotage.db"), environment: With(environment, ownEnvironment));
+        servers.Add(("this build" + Described(ownEnvironment), new(pilotage.ProcessId, pilotage.Url, pilotage), await SetUpAsync(pilotage, upstream.Url + "/v1", keyCount, mode), GcPauses.TryStart(pilotage.ProcessId, allocationTypes)));
+    }
 
     for (var round = 1; round <= rounds; round++)
     {
@@ -186,9 +200,9 @@ try
         }
     }
 
-    async Task RecordAsync(int round, string name, ServerProcess server, GcPauses? gc, StreamResult[] straight, StreamResult[] proxied, (double, Memory.Figures) memory, DateTime from, DateTime to)
+    async Task RecordAsync(int round, string name, ServedProcess server, GcPauses? gc, StreamResult[] straight, StreamResult[] proxied, (double, Memory.Figures) memory, DateTime from, DateTime to)
     {
-        Report($"round {round} through Pilotage ({name}, pid {server.ProcessId})", proxied, memory);
+        Report($"round {round} through {(name.StartsWith("YARP", StringComparison.Ordinal) ? "a bare proxy" : "Pilotage")} ({name}, pid {server.ProcessId})", proxied, memory);
         var share = double.NaN;
         if (gc is not null)
         {
@@ -256,7 +270,7 @@ static double[] First(StreamResult[] r) => r.Where(x => x.Status == 200 && !doub
 {
     var (a, b) = (First(straight), First(proxied));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"    added by Pilotage to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
+        $"    added to the first words: p50 {Pct(b, 50) - Pct(a, 50):+0.0;-0.0} ms, p99 {Pct(b, 99) - Pct(a, 99):+0.0;-0.0} ms"));
     return (Pct(b, 50) - Pct(a, 50), Pct(b, 99) - Pct(a, 99));
 }
 
