@@ -38,11 +38,11 @@ using Pilotage.Testing;
 // alike, which the p99 of one target after another cannot tell from the build's. Its client connections are opened
 // once, before the first round, and kept for the run (--connections run, the default), as a busy application's pool
 // keeps them; --connections round opens them anew before each round. A round's new connections are young objects in
-// the server (Kestrel's state for each), which its first collections copy beside the answers' own. When a build has
-// run two rounds or more, a line pools the rounds after the first: the p99 of all their answers on each side. Each round reports the server's GC
-// pauses (an EventPipe session on it: how long stopping the threads took, and where the collections' work went, marking
-// by kind of root, then planning, copying and fixing references), and the run closes with the medians over the rounds
-// and each round's pauses (count, median, largest, total).
+// the server (Kestrel's state for each), which its first collections copy beside the answers' own. Each round reports
+// the server's GC pauses (an EventPipe session on it: how long stopping the threads took, and where the collections'
+// work went, marking by kind of root, then planning, copying and fixing references), and the run closes with the
+// medians over the rounds and each round's pauses (count, median, largest, total). When a build has run two rounds or
+// more, a line pools the rounds after the first: the p99 of all their answers on each side.
 if (args is ["--yarp-child", var proxiedUpstream, var proxyUrl]) return await BareProxy.RunChildAsync(proxiedUpstream, proxyUrl);
 var streams = Arg("--streams", 2000);
 var answerSeconds = Arg("--answer-seconds", 5.0);
