@@ -3,6 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pilotage.Core.DataBoundary;
+using Pilotage.Core.Gateway;
+using Pilotage.Core.Lifecycle;
+using Pilotage.Core.Specs;
+using Pilotage.Server.Gateway.Pipeline;
+using Pilotage.Server.Policy;
 
 namespace Pilotage.Bench.Boundary;
 
@@ -11,14 +16,20 @@ namespace Pilotage.Bench.Boundary;
 /// do it, timed in alternating batches in this one process: through the tree (build it from the parsed body, scrub it,
 /// configure it, serialise it) and from the parsed elements (scan them, write the configured body with the redacted values).
 /// The parse itself is left out: the gateway parses every body, with or without a boundary. The configuration is the bench
-/// system's (model, system prompt, temperature), written here as the gateway's SystemConfiguration.ApplyChat and
-/// ConfiguredChatBody write it (Server internals the bench does not see); the two bodies are checked equal first.
+/// system's (model, system prompt, temperature), applied by the gateway's own SystemConfiguration.ApplyChat and
+/// ConfiguredChatBody; the two bodies are checked equal first.
 /// </summary>
 internal static class WholeBoundary
 {
-    private const string Model = "bench-model";
-    private const string Prompt = "You draft polite replies to support tickets.";
-    private const double Temperature = 0.2;
+    /// <summary>The gateway bench's boundary system: its model, system prompt and temperature.</summary>
+    private static readonly GatewaySystem BenchSystem = GatewaySystem.From(new SystemState(1, new SystemSpec
+    {
+        Name = "bench-boundary",
+        Owner = "owner@example.org",
+        Purpose = "bench",
+        Upstream = new UpstreamSpec { BaseUrl = "http://upstream/v1", Model = "bench-model" },
+        Config = new ConfigSpec { SystemPrompt = "You draft polite replies to support tickets.", Temperature = 0.2 },
+    }, new LifecycleState(LifecyclePhase.Pilot), 1));
 
     public static void Run(DataBoundaryPolicy policy, int batches)
     {
@@ -73,12 +84,7 @@ internal static class WholeBoundary
     {
         var tree = JsonObject.Create(element)!;
         _ = RequestScrubber.Scrub(tree, policy, null, RedactedValues.Utf8);
-        tree["model"] = Model;
-        if (tree["messages"] is JsonArray messages)
-        {
-            messages.Insert(0, new JsonObject { ["role"] = "system", ["content"] = Prompt });
-        }
-        tree["temperature"] = Temperature;
+        SystemConfiguration.ApplyChat(tree, BenchSystem, ServingMode.Full, clientWantsStream: false);
         return ScrubbedBody.ToUtf8Bytes(tree);
     }
 
@@ -89,84 +95,6 @@ internal static class WholeBoundary
         {
             throw new InvalidOperationException("the bench's conversation has no property name with a hit");
         }
-        return Write(element, redacted);
-    }
-
-    /// <summary>The configured body written from the elements with <paramref name="redacted"/> in place, as the gateway's ConfiguredChatBody.</summary>
-    private static byte[] Write(JsonElement element, RedactedElements redacted)
-    {
-        // A pooled buffer, as the gateway's (PooledBytes): only the body sent is an array of its own.
-        using var buffer = new PooledWriter(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element).Length + Prompt.Length + 256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            var temperature = false;
-            json.WriteStartObject();
-            foreach (var property in element.EnumerateObject())
-            {
-                if (property.NameEquals("model"u8))
-                {
-                    RedactedElements.WriteName(json, property);
-                    json.WriteStringValue(Model);
-                }
-                else if (property.NameEquals("messages"u8))
-                {
-                    RedactedElements.WriteName(json, property);
-                    json.WriteStartArray();
-                    json.WriteStartObject();
-                    json.WriteString("role"u8, "system"u8);
-                    json.WriteString("content"u8, Prompt);
-                    json.WriteEndObject();
-                    redacted.WriteItems(property.Value, json);
-                    json.WriteEndArray();
-                }
-                else if (property.NameEquals("temperature"u8))
-                {
-                    RedactedElements.WriteName(json, property);
-                    json.WriteNumberValue(Temperature);
-                    temperature = true;
-                }
-                else
-                {
-                    redacted.WriteTo(property, json);
-                }
-            }
-            if (!temperature) json.WriteNumber("temperature"u8, Temperature);
-            json.WriteEndObject();
-        }
-        return buffer.Written.ToArray();
-    }
-
-    /// <summary>The gateway's PooledBytes (a Server internal): written into a pooled array, grown by doubling.</summary>
-    private sealed class PooledWriter(int capacity) : System.Buffers.IBufferWriter<byte>, IDisposable
-    {
-        private byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(capacity);
-        private int written;
-
-        public ReadOnlySpan<byte> Written => buffer.AsSpan(0, written);
-
-        public void Advance(int count) => written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            Reserve(sizeHint);
-            return buffer.AsMemory(written);
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0)
-        {
-            Reserve(sizeHint);
-            return buffer.AsSpan(written);
-        }
-
-        private void Reserve(int sizeHint)
-        {
-            if (buffer.Length - written >= Math.Max(sizeHint, 1)) return;
-            var grown = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, written + sizeHint));
-            buffer.AsSpan(0, written).CopyTo(grown);
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-            buffer = grown;
-        }
-
-        public void Dispose() => System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        return ConfiguredChatBody.Write(element, BenchSystem, ServingMode.Full, clientWantsStream: false, redacted).Sent;
     }
 }
